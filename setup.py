@@ -1,0 +1,54 @@
+"""Build script of the krabby_parkour ament_python package."""
+
+from glob import glob
+import os
+
+from setuptools import find_packages, setup
+
+PACKAGE_NAME = 'krabby_parkour'
+
+
+def _share(subdir: str, pattern: str) -> tuple:
+    """Return a data_files entry installing ``subdir/pattern`` into share/."""
+    return (os.path.join('share', PACKAGE_NAME, subdir),
+            [f for f in glob(os.path.join(subdir, pattern)) if os.path.isfile(f)])
+
+
+setup(
+    name=PACKAGE_NAME,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*', 'benchmarks']),
+    package_data={'krabby_parkour_ros': ['data/*', 'data/*/*']},
+    include_package_data=True,
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE_NAME]),
+        ('share/' + PACKAGE_NAME, ['package.xml']),
+        _share('launch', '*.launch.py'),
+        _share('config', '*.yaml'),
+        _share('config/joint_maps', '*.yaml'),
+    ],
+    python_requires='>=3.10',
+    install_requires=[
+        'setuptools',
+        'numpy',
+        'pyzmq',
+        'pyyaml',
+        'torch',
+        'onnxruntime',
+        'safetensors',
+    ],
+    extras_require={
+        'sim': ['mujoco'],
+        'test': ['pytest', 'hypothesis'],
+    },
+    zip_safe=False,
+    maintainer='Krabby parkour maintainers',
+    maintainer_email='maintainers@krabby-robotics.org',
+    description='ROS 2 lifecycle node and library running extreme-parkour RL '
+                'policies on the Krabby legged robot through the Krabby HAL.',
+    license='Apache-2.0',
+    entry_points={
+        'console_scripts': [
+        ],
+    },
+)
