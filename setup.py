@@ -49,6 +49,8 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'parkour_node = krabby_parkour_ros.node.main:main',
+            'krabby-parkour-sim = krabby_parkour_ros.sim.__main__:main',
         ],
     },
 )

@@ -30,6 +30,7 @@ LINTED_PATHS = [os.path.join(_ROOT, p) for p in
 def test_flake8() -> None:
     ament_flake8 = pytest.importorskip(
         'ament_flake8.main', reason='ament_flake8 is not installed (pip: ros-ament-flake8)')
-    rc, errors = ament_flake8.main_with_errors(argv=LINTED_PATHS)
+    rc, errors = ament_flake8.main_with_errors(
+        argv=['--config', os.path.join(_ROOT, 'test', 'flake8.ini')] + LINTED_PATHS)
     assert rc == 0, \
         'Found %d code style errors / warnings:\n' % len(errors) + '\n'.join(errors)

@@ -1,0 +1,310 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Map a raw policy action to 18 safe hardware joint targets.
+
+Steps (``docs/observation.md``, "Actions"), all in preallocated buffers:
+
+1. reject a non-finite raw action (no command is produced from it: the
+   result carries the last safe target, ``ok`` False and the reason);
+2. clip the raw action to +-``contract.action_clip`` (training: 4.8);
+3. ``target = default_pos + contract.action_scale * clipped`` (policy order);
+4. to hardware order: ``q_hw = sign * (target - offset)``; hardware joints
+   that no policy joint drives get ``joint_map.hold_position``;
+5. clamp to the soft limits;
+6. optionally limit the change per call relative to the last sent command
+   (``max_delta_per_step``), then clamp to the soft limits again;
+7. a final finiteness check; the result becomes the last safe command.
+
+Every command this mapper returns is finite, float32, inside the soft
+limits, and (with a rate limit) continuous with the previous one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import logging
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+
+from krabby_parkour_ros.contract import PolicyContract
+from krabby_parkour_ros.hal.messages import JOINT_COUNT
+from krabby_parkour_ros.mapping.checks import constant, FiniteCheck, non_finite_indices
+from krabby_parkour_ros.mapping.joint_map import JointMap
+
+_LOG = logging.getLogger(__name__)
+
+REASON_OK = ''
+REASON_SOFT_LIMIT = 'clamped to soft limits'
+REASON_RATE_LIMIT = 'rate limited'
+REASON_BOTH = 'clamped to soft limits; rate limited'
+
+
+class ActionMappingError(ValueError):
+    """A mapper input has the wrong shape, or a setting is invalid."""
+
+
+@dataclass(frozen=True)
+class ActionMapperConfig:
+    """
+    Safety settings of the action mapper.
+
+    :param max_delta_per_step: largest change (rad) of any hardware target
+        between two :meth:`ActionMapper.map` calls (one per policy step);
+        None disables the rate limit. Training had no such limit: a limit
+        that bites changes the policy's behaviour, so size it above what the
+        gait needs (0.25 * 4.8 * 2 = 2.4 rad is the largest jump a policy
+        step can ask for).
+    """
+
+    max_delta_per_step: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        """Validate the settings."""
+        value = self.max_delta_per_step
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0.0):
+            raise ActionMappingError(
+                f'max_delta_per_step: expected None or a finite number > 0 rad, got {value!r}')
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """
+    The outcome of one :meth:`ActionMapper.map` call.
+
+    The arrays are read-only views of the mapper's buffers, valid until the
+    next call (copy them to keep them).
+
+    :ivar command: (18,) float32 hardware targets to send (the last safe
+        target when ``ok`` is False).
+    :ivar clipped_action: (n,) the raw action clipped to +-action_clip,
+        policy order.
+    :ivar raw_action: (n,) the finite raw action before clipping: what the
+        training observation recorded as the previous action
+        (:meth:`~krabby_parkour_ros.mapping.observation.ObservationBuilder.record_action`).
+        Both action arrays are meaningful only when ``ok`` is True (a refused
+        action is not applied, so it must not be recorded).
+    :ivar ok: False when no command could be produced from this action.
+    :ivar reason: why not ok, or which limit acted; empty when neither.
+    :ivar limited: True when the soft limits or the rate limit changed a target.
+    """
+
+    command: np.ndarray
+    clipped_action: np.ndarray
+    raw_action: np.ndarray
+    ok: bool
+    reason: str
+    limited: bool
+
+
+def _readonly_view(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.setflags(write=False)
+    return view
+
+
+class ActionMapper:
+    """
+    Raw policy action -> (18,) hardware joint targets, safely.
+
+    :param contract: the policy's training contract (default pose, scale, clip).
+    :param joint_map: the wire mapping; validated against the contract here.
+    :param config: safety settings (default: no rate limit).
+    """
+
+    def __init__(self, contract: PolicyContract, joint_map: JointMap,
+                 config: Optional[ActionMapperConfig] = None) -> None:
+        joint_map.validate_against(contract)
+        self._contract = contract
+        self._map = joint_map
+        self._config = config if config is not None else ActionMapperConfig()
+        n = contract.action_dim
+        self._n = n
+        self._clip = float(contract.action_clip)
+        self._scale = float(contract.action_scale)
+        self._default = np.array(contract.default_joint_positions, dtype=np.float64)
+        self._hw_index = np.array(joint_map.hardware_index, dtype=np.intp)
+        self._sign = np.array(joint_map.sign, dtype=np.float64)
+        self._offset = np.array(joint_map.offset, dtype=np.float64)
+        self._lower = np.array(joint_map.soft_lower, dtype=np.float64)
+        self._upper = np.array(joint_map.soft_upper, dtype=np.float64)
+        self._hold = np.array(joint_map.hold_position, dtype=np.float64)
+        self._raw = np.zeros(n, dtype=np.float64)
+        self._clipped = np.zeros(n, dtype=np.float64)
+        self._policy_target = np.zeros(n, dtype=np.float64)
+        self._target = np.zeros(JOINT_COUNT, dtype=np.float64)
+        self._before = np.zeros(JOINT_COUNT, dtype=np.float64)
+        self._delta = np.zeros(JOINT_COUNT, dtype=np.float64)
+        self._changed = np.zeros(JOINT_COUNT, dtype=bool)
+        self._command = np.zeros(JOINT_COUNT, dtype=np.float32)
+        self._last_safe = np.zeros(JOINT_COUNT, dtype=np.float32)
+        self._finite = FiniteCheck()
+        # 0-d operands: a Python scalar costs a temporary array per ufunc call.
+        self._k_clip_low = constant(-self._clip)
+        self._k_clip_high = constant(self._clip)
+        self._k_scale = constant(self._scale)
+        limit = self._config.max_delta_per_step
+        self._k_rate_low = constant(-limit if limit is not None else 0.0)
+        self._k_rate_high = constant(limit if limit is not None else 0.0)
+        self._default_command = self._compute_default_command()
+        self._views = (_readonly_view(self._command), _readonly_view(self._clipped),
+                       _readonly_view(self._raw))
+        self._last_safe_view = _readonly_view(self._last_safe)
+        command, clipped, raw = self._views
+        # Results are reused: map() allocates nothing on the good path.
+        self._results = {
+            (False, False): ActionResult(command, clipped, raw, True, REASON_OK, False),
+            (True, False): ActionResult(command, clipped, raw, True, REASON_SOFT_LIMIT, True),
+            (False, True): ActionResult(command, clipped, raw, True, REASON_RATE_LIMIT, True),
+            (True, True): ActionResult(command, clipped, raw, True, REASON_BOTH, True),
+        }
+        self.reset()
+
+    def _compute_default_command(self) -> np.ndarray:
+        target = np.array(self._hold, dtype=np.float64)
+        target[self._hw_index] = self._sign * (self._default - self._offset)
+        np.clip(target, self._lower, self._upper, out=target)
+        out = target.astype(np.float32)
+        out.setflags(write=False)
+        return out
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def contract(self) -> PolicyContract:
+        """Return the policy contract."""
+        return self._contract
+
+    @property
+    def joint_map(self) -> JointMap:
+        """Return the joint map."""
+        return self._map
+
+    @property
+    def config(self) -> ActionMapperConfig:
+        """Return the safety settings."""
+        return self._config
+
+    @property
+    def last_safe_command(self) -> np.ndarray:
+        """Return a read-only view of the last safe (18,) float32 command."""
+        return self._last_safe_view
+
+    def hold_command(self) -> np.ndarray:
+        """Return a copy of the last safe command: the target to hold on a fault."""
+        return self._last_safe.copy()
+
+    def default_command(self) -> np.ndarray:
+        """Return (a copy of) the default pose in hardware order, for the soft start."""
+        return self._default_command.copy()
+
+    def reset(self, initial_command: Optional[Sequence[float]] = None) -> None:
+        """
+        Seed the last safe command (e.g. with the measured pose or the ramp's end).
+
+        The seed is clamped into the soft limits (logged when it had to be),
+        so that every command, holds included, lies inside them.
+
+        :param initial_command: (18,) hardware targets; None: the default pose.
+        :raises ActionMappingError: wrong shape or non-finite values.
+        """
+        if initial_command is None:
+            seed = self._default_command.astype(np.float64)
+        else:
+            seed = np.array(initial_command, dtype=np.float64).reshape(-1)
+            if seed.shape != (JOINT_COUNT,):
+                raise ActionMappingError(f'initial_command: expected shape ({JOINT_COUNT},), '
+                                         f'got {np.shape(initial_command)}')
+            if not np.all(np.isfinite(seed)):
+                raise ActionMappingError(
+                    'initial_command: expected finite values, got non-finite at slots '
+                    f'{np.flatnonzero(~np.isfinite(seed)).tolist()}')
+        clamped = np.clip(seed, self._lower, self._upper)
+        outside = np.flatnonzero(clamped != seed)
+        if outside.size:
+            _LOG.warning('initial command outside the soft limits at %s: clamped',
+                         [self._map.hardware_joint_names[i] for i in outside])
+        np.copyto(self._last_safe, clamped)
+        np.copyto(self._command, self._last_safe)
+        self._raw.fill(0.0)
+        self._clipped.fill(0.0)
+
+    # -- map -------------------------------------------------------------------------------
+
+    def map(self, raw_action: np.ndarray) -> ActionResult:  # noqa: A003 (API name)
+        """
+        Map one raw policy action to hardware targets.
+
+        :param raw_action: (n,) or (1, n) policy output, policy order.
+        :return: the result; ``ok`` False (with the last safe target as the
+            command) when the action or an intermediate value is not finite.
+        :raises ActionMappingError: wrong shape (a wiring bug, not a fault).
+        """
+        action = raw_action if isinstance(raw_action, np.ndarray) else np.asarray(
+            raw_action, dtype=np.float64)
+        if action.shape == (1, self._n):
+            action = action[0]
+        if action.shape != (self._n,):
+            raise ActionMappingError(f'raw_action: expected shape ({self._n},) or '
+                                     f'(1, {self._n}), got {action.shape}')
+        if not self._finite(action):
+            return self._refuse('raw action', action, self._map.policy_joint_names)
+        np.copyto(self._raw, action)
+        np.maximum(self._raw, self._k_clip_low, out=self._clipped)
+        np.minimum(self._clipped, self._k_clip_high, out=self._clipped)
+        np.multiply(self._clipped, self._k_scale, out=self._policy_target)
+        np.add(self._policy_target, self._default, out=self._policy_target)
+        # q_hw = sign * (q_policy - offset); 1 / sign == sign for +-1.
+        np.subtract(self._policy_target, self._offset, out=self._policy_target)
+        np.multiply(self._policy_target, self._sign, out=self._policy_target)
+        np.copyto(self._target, self._hold)
+        # mode='clip': indices were validated by the joint map; 'raise' buffers.
+        np.put(self._target, self._hw_index, self._policy_target, mode='clip')
+        np.copyto(self._before, self._target)
+        self._clamp_to_soft_limits()
+        np.not_equal(self._before, self._target, out=self._changed)
+        soft_limited = int(np.count_nonzero(self._changed)) > 0
+        rate_limited = False
+        if self._config.max_delta_per_step is not None:
+            np.subtract(self._target, self._last_safe, out=self._delta)
+            np.copyto(self._before, self._delta)
+            np.maximum(self._delta, self._k_rate_low, out=self._delta)
+            np.minimum(self._delta, self._k_rate_high, out=self._delta)
+            np.not_equal(self._before, self._delta, out=self._changed)
+            rate_limited = int(np.count_nonzero(self._changed)) > 0
+            np.add(self._last_safe, self._delta, out=self._target)
+            self._clamp_to_soft_limits()
+        if not self._finite(self._target):
+            return self._refuse('hardware target', self._target,
+                                self._map.hardware_joint_names)
+        np.copyto(self._command, self._target)
+        np.copyto(self._last_safe, self._command)
+        return self._results[(soft_limited, rate_limited)]
+
+    def _clamp_to_soft_limits(self) -> None:
+        np.maximum(self._target, self._lower, out=self._target)
+        np.minimum(self._target, self._upper, out=self._target)
+
+    def _refuse(self, what: str, values: np.ndarray, labels: Sequence[str]) -> ActionResult:
+        names = [labels[i] for i in non_finite_indices(values)]
+        reason = f'{what} non-finite at {names}: holding the last safe target'
+        _LOG.error('action mapping refused: %s', reason)
+        _, clipped, raw = self._views
+        return ActionResult(self._last_safe_view, clipped, raw, False, reason, False)

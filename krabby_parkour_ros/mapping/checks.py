@@ -1,0 +1,53 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Allocation-free input checks shared by the observation builder and the action mapper."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+
+class FiniteCheck:
+    """Finiteness tests of 1-D arrays into preallocated boolean buffers (one per length)."""
+
+    def __init__(self) -> None:
+        self._buffers: Dict[int, np.ndarray] = {}
+
+    def __call__(self, array: np.ndarray) -> bool:
+        """Return True when every element of a 1-D array is finite."""
+        buffer = self._buffers.get(array.shape[0])
+        if buffer is None:
+            buffer = self._buffers[array.shape[0]] = np.zeros(array.shape[0], dtype=bool)
+        np.isfinite(array, out=buffer)
+        return int(np.count_nonzero(buffer)) == buffer.shape[0]
+
+
+def constant(value: float, dtype=np.float64) -> np.ndarray:
+    """
+    Return a read-only 0-d array holding ``value``.
+
+    Ufuncs given a Python scalar operand wrap it in a temporary array on
+    every call; a preallocated 0-d operand avoids that allocation.
+    """
+    array = np.array(value, dtype=dtype)
+    array.setflags(write=False)
+    return array
+
+
+def non_finite_indices(array: np.ndarray) -> list:
+    """Return the indices of the non-finite elements (error path only)."""
+    return np.flatnonzero(~np.isfinite(array)).tolist()

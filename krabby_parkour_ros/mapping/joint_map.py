@@ -1,0 +1,544 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Where each policy joint and foot lives on the 18-joint hardware wire.
+
+A joint map is configuration (``config/joint_maps/<name>.yaml``), never
+code: joint order is the most common deployment bug. The map says, for each
+policy joint in policy order, which hardware slot carries it and how its
+angle convention differs::
+
+    q_policy  = sign * q_hw + offset        (sign is +1 or -1)
+    qd_policy = sign * qd_hw
+    q_hw      = sign * (q_policy - offset)  (commands)
+
+Hardware joints that no policy joint drives hold ``hold_position``. Every
+hardware target is clamped to ``[soft_lower, soft_upper]``. The policy's
+feet (contact terms) are taken from the wire's ``foot_contacts`` by name.
+
+File format (YAML)::
+
+    name: go2_sim
+    hardware:
+      joint_names: [18 unique names, wire order]
+      soft_lower: [18 rad]
+      soft_upper: [18 rad]
+      hold_position: [18 rad, inside the soft limits]
+      foot_names: [names, order of the foot_contacts extension key]
+    policy:
+      joints:        # one per policy joint, in policy order
+        - {name: FL_hip, hardware: FL_hip_joint, sign: 1.0, offset: 0.0}
+      feet: [hardware foot names, in the policy's foot order]
+
+``hardware`` may also be a slot index (0-17). :meth:`JointMap.validate_against`
+checks a map against a :class:`~krabby_parkour_ros.contract.PolicyContract`
+(same joints in the same order, foot count, default pose inside the soft
+limits); run it at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+import os
+from pathlib import Path
+import re
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import yaml
+
+from krabby_parkour_ros.contract import PolicyContract
+from krabby_parkour_ros.hal.messages import JOINT_COUNT
+
+#: ROS package whose share directory holds the installed joint maps.
+PACKAGE_NAME = 'krabby_parkour'
+#: Joint maps shipped with the package (``config/joint_maps/<name>.yaml``).
+SHIPPED_JOINT_MAPS = ('go2_sim', 'krabby')
+_NAME_PATTERN = re.compile(r'^[A-Za-z0-9_\-]+$')
+#: Slack (rad) when checking that poses lie inside the soft limits, so that
+#: limits written with 5 decimals still accept a pose on their boundary.
+LIMIT_TOLERANCE = 1e-9
+
+
+class JointMapError(ValueError):
+    """
+    A joint map is malformed or does not fit a policy contract.
+
+    :ivar problems: every problem found, one readable line each.
+    """
+
+    def __init__(self, where: str, problems: Sequence[str]) -> None:
+        self.where = where
+        self.problems = tuple(problems)
+        lines = '\n'.join(f'  - {p}' for p in self.problems)
+        super().__init__(f'invalid joint map {where}: {len(self.problems)} problem(s)\n{lines}')
+
+
+def _readonly(values: Iterable[Any], dtype: Any) -> np.ndarray:
+    array = np.array(values, dtype=dtype)
+    array.setflags(write=False)
+    return array
+
+
+def _duplicates(items: Sequence[Any]) -> List[Any]:
+    seen, dups = set(), []
+    for item in items:
+        if item in seen and item not in dups:
+            dups.append(item)
+        seen.add(item)
+    return dups
+
+
+@dataclass(frozen=True, eq=False)
+class JointMap:
+    """
+    A validated mapping between policy joints/feet and the hardware wire.
+
+    Construct it with :meth:`from_yaml`, :meth:`from_dict` or
+    :func:`load_joint_map`; the constructor validates everything and stores
+    read-only arrays.
+
+    :param name: a label for messages and logs.
+    :param hardware_joint_names: the 18 wire joint names, wire order.
+    :param policy_joint_names: policy joint names, policy order.
+    :param hardware_index: per policy joint, its wire slot (0-17).
+    :param sign: per policy joint, +1 or -1.
+    :param offset: per policy joint, radians.
+    :param soft_lower: (18,) lower soft limits, wire order, radians.
+    :param soft_upper: (18,) upper soft limits, wire order, radians.
+    :param hold_position: (18,) targets of undriven joints, radians.
+    :param hardware_foot_names: foot names in the wire's ``foot_contacts`` order.
+    :param policy_foot_index: per policy foot, index into ``foot_contacts``.
+    :param source: where the map came from (file path), for messages.
+    """
+
+    name: str
+    hardware_joint_names: Tuple[str, ...]
+    policy_joint_names: Tuple[str, ...]
+    hardware_index: np.ndarray
+    sign: np.ndarray
+    offset: np.ndarray
+    soft_lower: np.ndarray
+    soft_upper: np.ndarray
+    hold_position: np.ndarray
+    hardware_foot_names: Tuple[str, ...]
+    policy_foot_index: np.ndarray
+    source: str = ''
+
+    def __post_init__(self) -> None:
+        """Validate every field and freeze the arrays."""
+        set_ = object.__setattr__
+        set_(self, 'hardware_joint_names', tuple(self.hardware_joint_names))
+        set_(self, 'policy_joint_names', tuple(self.policy_joint_names))
+        set_(self, 'hardware_foot_names', tuple(self.hardware_foot_names))
+        problems: List[str] = []
+        arrays = {}
+        for field_name, dtype in (('hardware_index', np.int64), ('sign', np.float64),
+                                  ('offset', np.float64), ('soft_lower', np.float64),
+                                  ('soft_upper', np.float64), ('hold_position', np.float64),
+                                  ('policy_foot_index', np.int64)):
+            try:
+                arrays[field_name] = _readonly(getattr(self, field_name), dtype)
+            except (TypeError, ValueError) as exc:
+                problems.append(f'{field_name}: expected numbers, got '
+                                f'{getattr(self, field_name)!r} ({exc})')
+        if problems:
+            raise JointMapError(self._where(), problems)
+        for field_name, array in arrays.items():
+            set_(self, field_name, array)
+        problems.extend(self._check_hardware())
+        problems.extend(self._check_policy())
+        problems.extend(self._check_feet())
+        if problems:
+            raise JointMapError(self._where(), problems)
+        driven = np.zeros(JOINT_COUNT, dtype=bool)
+        driven[self.hardware_index] = True
+        driven.setflags(write=False)
+        set_(self, 'driven_mask', driven)
+
+    # -- validation ------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return repr(self.name) + (f' ({self.source})' if self.source else '')
+
+    def _check_hardware(self) -> List[str]:
+        names = self.hardware_joint_names
+        problems = _hardware_name_problems(names)
+        lengths_ok = True
+        for field_name in ('soft_lower', 'soft_upper', 'hold_position'):
+            array = getattr(self, field_name)
+            if array.shape != (JOINT_COUNT,):
+                problems.append(f'hardware.{field_name}: expected {JOINT_COUNT} values, '
+                                f'got shape {array.shape}')
+                lengths_ok = False
+            elif not np.all(np.isfinite(array)):
+                bad = [names[i] if i < len(names) else i
+                       for i in np.flatnonzero(~np.isfinite(array))]
+                problems.append(f'hardware.{field_name}: non-finite values at {bad}')
+                lengths_ok = False
+        if not lengths_ok:
+            return problems
+        for i in range(JOINT_COUNT):
+            label = names[i] if i < len(names) else f'slot {i}'
+            lower, upper, hold = self.soft_lower[i], self.soft_upper[i], self.hold_position[i]
+            if lower > upper:
+                problems.append(f'hardware soft limits of {label}: lower {lower} > '
+                                f'upper {upper}')
+            elif not (lower - LIMIT_TOLERANCE <= hold <= upper + LIMIT_TOLERANCE):
+                problems.append(f'hardware.hold_position of {label}: {hold} is outside its '
+                                f'soft limits [{lower}, {upper}]')
+        return problems
+
+    def _check_policy(self) -> List[str]:
+        problems: List[str] = []
+        names = self.policy_joint_names
+        count = len(names)
+        if count == 0:
+            problems.append('policy.joints: expected at least one joint, got none')
+        if count > JOINT_COUNT:
+            problems.append(f'policy.joints: at most {JOINT_COUNT} joints fit the wire, '
+                            f'got {count}')
+        if any(not isinstance(n, str) or not n for n in names):
+            problems.append(f'policy.joints: names must be non-empty strings, got {names!r}')
+        dups = _duplicates(names)
+        if dups:
+            problems.append(f'policy.joints: duplicate policy joint names {dups}')
+        for field_name in ('hardware_index', 'sign', 'offset'):
+            array = getattr(self, field_name)
+            if array.shape != (count,):
+                problems.append(f'{field_name}: expected one value per policy joint '
+                                f'({count}), got shape {array.shape}')
+        if problems:
+            return problems
+        for j, name in enumerate(names):
+            index = int(self.hardware_index[j])
+            if not 0 <= index < JOINT_COUNT:
+                problems.append(f'policy joint {name}: hardware slot {index} is out of range '
+                                f'0..{JOINT_COUNT - 1}')
+            sign = self.sign[j]
+            if sign not in (1.0, -1.0):
+                problems.append(f'policy joint {name}: sign must be +1 or -1, got {sign}')
+            if not math.isfinite(self.offset[j]):
+                problems.append(f'policy joint {name}: offset must be finite, '
+                                f'got {self.offset[j]}')
+        slots = [int(i) for i in self.hardware_index]
+        for slot in _duplicates(slots):
+            users = [names[j] for j, s in enumerate(slots) if s == slot]
+            label = (self.hardware_joint_names[slot]
+                     if 0 <= slot < len(self.hardware_joint_names) else f'slot {slot}')
+            problems.append(f'hardware joint {label} is the target of several policy '
+                            f'joints {users}')
+        return problems
+
+    def _check_feet(self) -> List[str]:
+        problems: List[str] = []
+        feet = self.hardware_foot_names
+        if any(not isinstance(n, str) or not n for n in feet):
+            problems.append(f'hardware.foot_names: expected non-empty strings, got {feet!r}')
+        dups = _duplicates(feet)
+        if dups:
+            problems.append(f'hardware.foot_names: duplicate names {dups}')
+        index = self.policy_foot_index
+        if index.ndim != 1:
+            problems.append(f'policy.feet: expected a list, got shape {index.shape}')
+            return problems
+        for k, i in enumerate(index):
+            if not 0 <= int(i) < len(feet):
+                problems.append(f'policy.feet[{k}]: foot index {int(i)} is out of range '
+                                f'0..{len(feet) - 1}')
+        dups_idx = _duplicates([int(i) for i in index])
+        if dups_idx:
+            problems.append('policy.feet: the same hardware foot is used twice: '
+                            f'{[feet[i] for i in dups_idx if 0 <= i < len(feet)]}')
+        return problems
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = '') -> 'JointMap':
+        """
+        Build and validate a map from its YAML structure.
+
+        :raises JointMapError: listing every problem found.
+        """
+        where = (repr(data.get('name', '?')) if isinstance(data, Mapping) else '?') + (
+            f' ({source})' if source else '')
+        if not isinstance(data, Mapping):
+            raise JointMapError(where, [f'expected a mapping at the top level, got '
+                                        f'{type(data).__name__}'])
+        problems: List[str] = []
+        hardware = _section(data, 'hardware', problems)
+        policy = _section(data, 'policy', problems)
+        if problems:
+            raise JointMapError(where, problems)
+        hw_names = _list(hardware, 'hardware', 'joint_names', problems)
+        lists = {key: _list(hardware, 'hardware', key, problems)
+                 for key in ('soft_lower', 'soft_upper', 'hold_position', 'foot_names')}
+        joints = _list(policy, 'policy', 'joints', problems)
+        feet = _list(policy, 'policy', 'feet', problems)
+        if problems:
+            raise JointMapError(where, problems)
+        for key in ('soft_lower', 'soft_upper', 'hold_position'):
+            lists[key] = _numbers(lists[key], f'hardware.{key}', problems)
+        names, index, sign, offset = _parse_joints(joints, hw_names, problems)
+        foot_names = [str(f) for f in lists['foot_names']]
+        foot_index = []
+        for k, foot in enumerate(feet):
+            if foot not in foot_names:
+                problems.append(f'policy.feet[{k}]: unknown foot {foot!r}; hardware.foot_names '
+                                f'are {foot_names}')
+            else:
+                foot_index.append(foot_names.index(foot))
+        if problems:
+            # Structural problems of the wire names explain most lookup failures.
+            raise JointMapError(where, _hardware_name_problems(hw_names) + problems)
+        return cls(name=str(data.get('name', Path(source).stem if source else 'unnamed')),
+                   hardware_joint_names=tuple(str(n) for n in hw_names),
+                   policy_joint_names=tuple(names), hardware_index=index, sign=sign,
+                   offset=offset, soft_lower=lists['soft_lower'],
+                   soft_upper=lists['soft_upper'], hold_position=lists['hold_position'],
+                   hardware_foot_names=tuple(foot_names), policy_foot_index=foot_index,
+                   source=source)
+
+    @classmethod
+    def from_yaml(cls, path: Union[str, os.PathLike]) -> 'JointMap':
+        """
+        Read and validate a joint map file.
+
+        :raises JointMapError: the file is missing, not YAML, or invalid.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text(encoding='utf-8')
+        except OSError as exc:
+            raise JointMapError(f'({path})', [f'cannot read the file: {exc}']) from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise JointMapError(f'({path})', [f'not valid YAML: {exc}']) from None
+        return cls.from_dict(data, source=str(path))
+
+    # -- use -------------------------------------------------------------------------------
+
+    @property
+    def policy_joint_count(self) -> int:
+        """Return the number of policy joints."""
+        return len(self.policy_joint_names)
+
+    @property
+    def policy_foot_names(self) -> Tuple[str, ...]:
+        """Return the hardware foot name of each policy foot, policy order."""
+        return tuple(self.hardware_foot_names[int(i)] for i in self.policy_foot_index)
+
+    def hardware_from_policy(self, q_policy: Sequence[float]) -> np.ndarray:
+        """
+        Return (18,) hardware targets for policy positions; undriven joints hold.
+
+        Not clamped to the soft limits (the action mapper does that).
+        """
+        q_policy = np.asarray(q_policy, dtype=np.float64)
+        if q_policy.shape != (self.policy_joint_count,):
+            raise JointMapError(self._where(), [
+                f'hardware_from_policy: expected {self.policy_joint_count} policy '
+                f'positions, got shape {q_policy.shape}'])
+        out = np.array(self.hold_position, dtype=np.float64)
+        out[self.hardware_index] = self.sign * (q_policy - self.offset)
+        return out
+
+    def policy_from_hardware(self, q_hw: Sequence[float]) -> np.ndarray:
+        """Return policy-order positions from (18,) hardware positions."""
+        q_hw = np.asarray(q_hw, dtype=np.float64)
+        if q_hw.shape != (JOINT_COUNT,):
+            raise JointMapError(self._where(), [
+                f'policy_from_hardware: expected {JOINT_COUNT} hardware positions, '
+                f'got shape {q_hw.shape}'])
+        return self.sign * q_hw[self.hardware_index] + self.offset
+
+    def validate_against(self, contract: PolicyContract) -> None:
+        """
+        Check that this map fits a policy contract; run it at start-up.
+
+        Checks: the policy joints are exactly the contract's, in the contract's
+        order; one policy foot per contract foot; the contract's default pose
+        maps to hardware targets inside the soft limits.
+
+        :raises JointMapError: listing every mismatch.
+        """
+        problems: List[str] = []
+        expected = tuple(contract.joint_names)
+        got = self.policy_joint_names
+        if got != expected:
+            missing = [n for n in expected if n not in got]
+            extra = [n for n in got if n not in expected]
+            if missing:
+                problems.append(f'policy.joints: contract {contract.name!r} joints not mapped '
+                                f'(in contract order): {missing}')
+            if extra:
+                problems.append(f'policy.joints: joints not in contract {contract.name!r}: '
+                                f'{extra}')
+            if not missing and not extra:
+                problems.append(f'policy.joints: order must equal the contract order: expected '
+                                f'{list(expected)}, got {list(got)}')
+        if len(self.policy_foot_index) != len(contract.foot_names):
+            problems.append(f'policy.feet: expected {len(contract.foot_names)} feet (contract '
+                            f'order {list(contract.foot_names)}), got '
+                            f'{len(self.policy_foot_index)}')
+        if not problems:
+            default = self.hardware_from_policy(contract.default_joint_positions)
+            for i in np.flatnonzero(self.driven_mask):
+                lower, upper = self.soft_lower[i], self.soft_upper[i]
+                if not lower - LIMIT_TOLERANCE <= default[i] <= upper + LIMIT_TOLERANCE:
+                    problems.append(
+                        f'default pose of contract {contract.name!r} puts hardware joint '
+                        f'{self.hardware_joint_names[i]} at {default[i]:.6g} rad, outside its '
+                        f'soft limits [{lower}, {upper}] (check sign/offset)')
+        if problems:
+            raise JointMapError(self._where(), problems)
+
+
+def _hardware_name_problems(names: Sequence[Any]) -> List[str]:
+    problems: List[str] = []
+    if len(names) != JOINT_COUNT:
+        problems.append(f'hardware.joint_names: expected {JOINT_COUNT} names (the wire '
+                        f'always carries {JOINT_COUNT}), got {len(names)}')
+    if any(not isinstance(n, str) or not n for n in names):
+        problems.append(f'hardware.joint_names: expected non-empty strings, got {names!r}')
+    dups = _duplicates(names)
+    if dups:
+        problems.append(f'hardware.joint_names: duplicate names {dups}')
+    return problems
+
+
+def _section(data: Mapping[str, Any], key: str, problems: List[str]) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        problems.append(f'{key}: expected a mapping, got {type(value).__name__}')
+        return {}
+    return value
+
+
+def _list(section: Mapping[str, Any], prefix: str, key: str, problems: List[str]) -> list:
+    value = section.get(key)
+    if not isinstance(value, (list, tuple)):
+        problems.append(f'{prefix}.{key}: expected a list, got '
+                        f'{"nothing" if value is None else type(value).__name__}')
+        return []
+    return list(value)
+
+
+def _numbers(values: list, label: str, problems: List[str]) -> List[float]:
+    out = []
+    for k, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            problems.append(f'{label}[{k}]: expected a number, got {value!r}')
+            out.append(math.nan)
+        else:
+            out.append(float(value))
+    return out
+
+
+def _parse_joints(joints: list, hw_names: list,
+                  problems: List[str]) -> Tuple[List[str], List[int], List[float], List[float]]:
+    names: List[str] = []
+    index: List[int] = []
+    sign: List[float] = []
+    offset: List[float] = []
+    for k, entry in enumerate(joints):
+        label = f'policy.joints[{k}]'
+        if not isinstance(entry, Mapping):
+            problems.append(f'{label}: expected a mapping {{name, hardware, sign, offset}}, '
+                            f'got {entry!r}')
+            continue
+        unknown = sorted(set(entry) - {'name', 'hardware', 'sign', 'offset'})
+        if unknown:
+            problems.append(f'{label}: unknown keys {unknown}')
+        if 'name' not in entry or 'hardware' not in entry:
+            problems.append(f'{label}: "name" and "hardware" are required, got {dict(entry)}')
+            continue
+        name = str(entry['name'])
+        label = f'{label} ({name})'
+        slot = _slot(entry['hardware'], hw_names, label, problems)
+        values = _numbers([entry.get('sign', 1.0), entry.get('offset', 0.0)],
+                          label + ' sign/offset', problems)
+        names.append(name)
+        index.append(slot)
+        sign.append(values[0])
+        offset.append(values[1])
+    return names, index, sign, offset
+
+
+def _slot(hardware: Any, hw_names: list, label: str, problems: List[str]) -> int:
+    if isinstance(hardware, bool):
+        problems.append(f'{label}: hardware must be a joint name or slot index, got '
+                        f'{hardware!r}')
+        return -1
+    if isinstance(hardware, int):
+        if not 0 <= hardware < JOINT_COUNT:
+            problems.append(f'{label}: hardware slot {hardware} is out of range '
+                            f'0..{JOINT_COUNT - 1}')
+            return -1
+        return hardware
+    if hardware not in hw_names:
+        problems.append(f'{label}: unknown hardware joint {hardware!r}; hardware.joint_names '
+                        f'are {list(hw_names)}')
+        return -1
+    return hw_names.index(hardware)
+
+
+def config_directory() -> Path:
+    """
+    Return the folder holding the shipped joint maps.
+
+    The installed package's share folder
+    (``share/krabby_parkour/config/joint_maps``, found with
+    ``ament_index_python``) when the package is installed, else the source
+    tree's ``config/joint_maps``.
+    """
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        from ament_index_python.packages import PackageNotFoundError
+    except ImportError:
+        get_package_share_directory = None
+    if get_package_share_directory is not None:
+        try:
+            share = Path(get_package_share_directory(PACKAGE_NAME)) / 'config' / 'joint_maps'
+        except (PackageNotFoundError, LookupError, ValueError, OSError):
+            share = None
+        if share is not None and share.is_dir():
+            return share
+    return Path(__file__).resolve().parents[2] / 'config' / 'joint_maps'
+
+
+def load_joint_map(name_or_path: Union[str, os.PathLike],
+                   directory: Optional[Union[str, os.PathLike]] = None) -> JointMap:
+    """
+    Load a joint map by shipped name (``'go2_sim'``, ``'krabby'``) or file path.
+
+    :param name_or_path: a bare name resolved to ``<directory>/<name>.yaml``,
+        or a path to a YAML file.
+    :param directory: where names are looked up (default: :func:`config_directory`).
+    :raises JointMapError: unknown name, unreadable or invalid file.
+    """
+    text = os.fspath(name_or_path)
+    if _NAME_PATTERN.match(text) and not text.endswith(('.yaml', '.yml')):
+        folder = Path(directory) if directory is not None else config_directory()
+        path = folder / f'{text}.yaml'
+        if not path.is_file():
+            available = sorted(p.stem for p in folder.glob('*.yaml')) if folder.is_dir() else []
+            raise JointMapError(repr(text), [
+                f'no joint map named {text!r} in {folder}; available: {available}'])
+        return JointMap.from_yaml(path)
+    return JointMap.from_yaml(text)

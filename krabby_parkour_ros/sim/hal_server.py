@@ -1,0 +1,482 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The simulated robot behind the Krabby HAL wire protocol.
+
+:class:`SimHal` owns a :class:`~krabby_parkour_ros.sim.robot.SimulatedRobot`
+and a :class:`~krabby_parkour_ros.hal.server.HalServer`. Every observation
+period (default 100 Hz = 2 physics steps of 0.005 s) it publishes one
+schema 1.0 observation (joint positions, depth-shaded grey images, depth,
+confidence and every extension key), takes commands as PD targets (newest
+wins; without commands the last target is held; the first target is the
+reset pose) and advances the physics.
+
+Pacing modes:
+
+- ``realtime``: observation ``k`` is published at wall time
+  ``t0 + k * period``; commands are received until the next deadline and
+  the newest one drives the physics of that period. Timestamps are the
+  host's wall clock (``time.time_ns()``, forced strictly increasing).
+- ``lockstep``: as fast as the client answers, deterministic: after
+  publishing observation ``k`` the loop waits (up to ``lockstep_timeout_s``)
+  for a command whose ``observation_timestamp_ns`` equals that
+  observation's timestamp, then steps. On a timeout it steps on with the
+  last target and counts it. Timestamps are the start wall time plus the
+  simulated time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+import logging
+import math
+import threading
+import time
+from typing import Any, Deque, Dict, List, Optional
+
+import numpy as np
+import zmq
+
+from krabby_parkour_ros.hal.codec import encode_observation
+from krabby_parkour_ros.hal.config import (DEFAULT_COMMAND_ENDPOINT,
+                                           DEFAULT_OBSERVATION_ENDPOINT, HalServerConfig)
+from krabby_parkour_ros.hal.messages import HalCommand
+from krabby_parkour_ros.hal.server import HalServer
+from krabby_parkour_ros.sim.go2_model import TIMESTEP
+from krabby_parkour_ros.sim.robot import HardwareLayout, SimObservation, SimulatedRobot
+from krabby_parkour_ros.sim.scenarios import make_scenario
+from krabby_parkour_ros.sim.sensors import CameraConfig
+
+logger = logging.getLogger(__name__)
+
+PACING_MODES = ('realtime', 'lockstep')
+#: Observations whose publish time is remembered for latency measurement.
+_PUBLISH_MEMORY = 512
+#: Latency samples kept for the statistics (oldest dropped beyond).
+_LATENCY_MEMORY = 100_000
+
+
+class SimConfigError(ValueError):
+    """A simulator setting is out of range."""
+
+
+@dataclass(frozen=True)
+class SimHalConfig:
+    """
+    Settings of :class:`SimHal`.
+
+    :param scenario: scenario name (see :mod:`krabby_parkour_ros.sim.scenarios`).
+    :param scenario_parameters: keyword parameters of the scenario builder.
+    :param seed: seed of the reset pose.
+    :param observation_endpoint: where the observation PUB binds.
+    :param command_endpoint: where the command PULL binds.
+    :param rate_hz: observations per second; a whole number of physics steps
+        (0.005 s) per observation: 200, 100, 50, 40 ... Hz.
+    :param pacing: 'realtime' or 'lockstep'.
+    :param lockstep_timeout_s: longest wait for the answer to an observation.
+    :param depth_height: depth image rows.
+    :param depth_width: depth image columns.
+    :param joint_map_path: joint-map YAML of the hardware view (None: go2_sim.yaml).
+    :param trajectory_period_s: simulated seconds between trajectory samples.
+    """
+
+    scenario: str = 'flat'
+    scenario_parameters: Dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
+    command_endpoint: str = DEFAULT_COMMAND_ENDPOINT
+    rate_hz: float = 100.0
+    pacing: str = 'realtime'
+    lockstep_timeout_s: float = 0.2
+    depth_height: int = 58
+    depth_width: int = 87
+    joint_map_path: Optional[str] = None
+    trajectory_period_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Check pacing, rate, timeout and image size."""
+        if self.pacing not in PACING_MODES:
+            raise SimConfigError(f'pacing: expected one of {PACING_MODES}, got {self.pacing!r}')
+        if not (isinstance(self.rate_hz, (int, float)) and math.isfinite(self.rate_hz)
+                and self.rate_hz > 0.0):
+            raise SimConfigError(f'rate_hz: expected a positive number, got {self.rate_hz!r}')
+        steps = 1.0 / (self.rate_hz * TIMESTEP)
+        if steps < 0.999 or abs(steps - round(steps)) > 1e-6:
+            raise SimConfigError(f'rate_hz: expected 1 / (n * {TIMESTEP}) Hz for a whole '
+                                 f'n >= 1 (200, 100, 50 ...), got {self.rate_hz!r}')
+        if not self.lockstep_timeout_s > 0.0:
+            raise SimConfigError(f'lockstep_timeout_s: expected a positive number, '
+                                 f'got {self.lockstep_timeout_s!r}')
+        if self.depth_height < 1 or self.depth_width < 1:
+            raise SimConfigError(f'depth size: expected positive height and width, '
+                                 f'got {self.depth_height}x{self.depth_width}')
+        if not self.trajectory_period_s > 0.0:
+            raise SimConfigError(f'trajectory_period_s: expected a positive number, '
+                                 f'got {self.trajectory_period_s!r}')
+
+    @property
+    def physics_steps_per_observation(self) -> int:
+        """Return the physics steps between two observations."""
+        return int(round(1.0 / (self.rate_hz * TIMESTEP)))
+
+
+def _percentiles(values: List[float]) -> Dict[str, Optional[float]]:
+    if not values:
+        return {'count': 0, 'p50': None, 'p99': None, 'max': None}
+    array = np.asarray(values)
+    return {'count': int(array.size), 'p50': float(np.percentile(array, 50)),
+            'p99': float(np.percentile(array, 99)), 'max': float(array.max())}
+
+
+@dataclass
+class SimRunStats:
+    """Counters and results of the simulator since the last reset of statistics."""
+
+    sim_time_s: float = 0.0
+    wall_time_s: float = 0.0
+    physics_steps: int = 0
+    observations_published: int = 0
+    publish_refused: int = 0
+    commands_received: int = 0
+    commands_applied: int = 0
+    commands_rejected: int = 0
+    lockstep_timeouts: int = 0
+    realtime_overruns: int = 0
+    start_x: float = 0.0
+    distance_x: float = 0.0
+    min_base_height: float = math.inf
+    fell: bool = False
+    fall_time_s: Optional[float] = None
+    latency_ms: Deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_MEMORY))
+    trajectory: List[List[float]] = field(default_factory=list)
+
+    def summary(self, max_trajectory_points: Optional[int] = None) -> Dict[str, Any]:
+        """Return a JSON-ready dict (latency as count/p50/p99/max in ms)."""
+        out = asdict(self)
+        out['latency_ms'] = _percentiles(list(self.latency_ms))
+        out['sim_steps_per_s'] = (self.physics_steps / self.wall_time_s
+                                  if self.wall_time_s > 0.0 else None)
+        out['real_time_factor'] = (self.sim_time_s / self.wall_time_s
+                                   if self.wall_time_s > 0.0 else None)
+        out['min_base_height'] = (None if math.isinf(self.min_base_height)
+                                  else self.min_base_height)
+        if max_trajectory_points is not None and len(self.trajectory) > max_trajectory_points:
+            stride = math.ceil(len(self.trajectory) / max_trajectory_points)
+            out['trajectory'] = self.trajectory[::stride]
+        return out
+
+
+class SimHal:
+    """
+    A simulated Go2 serving the Krabby HAL protocol.
+
+    :param config: settings (None: defaults).
+    :param context: ZeroMQ context for the server (share it with inproc
+        clients); None: the server makes its own (:attr:`transport_context`).
+    """
+
+    def __init__(self, config: Optional[SimHalConfig] = None,
+                 context: Optional[zmq.Context] = None) -> None:
+        """Build the robot and the (unbound) server."""
+        config = config if config is not None else SimHalConfig()
+        self.config = config
+        layout = (HardwareLayout.from_yaml(config.joint_map_path)
+                  if config.joint_map_path is not None else HardwareLayout.default())
+        scenario = make_scenario(config.scenario, **config.scenario_parameters)
+        self.robot = SimulatedRobot(scenario, seed=config.seed, layout=layout,
+                                    camera=CameraConfig(height=config.depth_height,
+                                                        width=config.depth_width))
+        self.server = HalServer(HalServerConfig(
+            observation_endpoint=config.observation_endpoint,
+            command_endpoint=config.command_endpoint,
+            observation_sndhwm=1, command_rcvhwm=5), context=context)
+        self._steps_per_obs = config.physics_steps_per_observation
+        self._period_s = self._steps_per_obs * self.robot.timestep
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        # Set when the background loop has ended. Waiting on it (not only on
+        # Thread.join) stays correct when a KeyboardInterrupt hits the waiter.
+        self._done = threading.Event()
+        self._done.set()
+        self._thread: Optional[threading.Thread] = None
+        self._published: Dict[int, int] = {}
+        self._published_order: Deque[int] = deque()
+        self._last_timestamp_ns = 0
+        self._start_wall_ns = time.time_ns()
+        self._last_latency_ms: Optional[float] = None
+        self._next_trajectory_time = 0.0
+        #: The exception that ended the loop, if one did.
+        self.error: Optional[BaseException] = None
+        self.stats = SimRunStats()
+        self.reset_statistics()
+
+    # ------------------------------------------------------------ transport
+    def bind(self) -> None:
+        """Bind the HAL sockets (idempotent)."""
+        self.server.bind()
+
+    @property
+    def transport_context(self) -> zmq.Context:
+        """Return the server's ZeroMQ context (inproc clients must share it)."""
+        return self.server.transport_context
+
+    @property
+    def observation_endpoint(self) -> str:
+        """Return the bound observation endpoint (real port)."""
+        return self.server.bound_observation_endpoint
+
+    @property
+    def command_endpoint(self) -> str:
+        """Return the bound command endpoint (real port)."""
+        return self.server.bound_command_endpoint
+
+    def close(self) -> None:
+        """Stop the loop and close the sockets."""
+        self.stop()
+        self.server.close()
+
+    def __enter__(self) -> 'SimHal':
+        """Bind and return self."""
+        self.bind()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        """Close on leaving the block."""
+        self.close()
+
+    def reset(self, seed: Optional[int] = None) -> None:
+        """
+        Reset the robot (seeded pose, targets = reset pose) and the statistics.
+
+        :param seed: new seed (None: continue the robot's generator).
+        :raises RuntimeError: when the background loop runs.
+        """
+        if self.running:
+            raise RuntimeError('reset: expected a stopped simulator, got a running loop')
+        with self._lock:
+            self.robot.reset(seed=seed)
+        self.reset_statistics()
+
+    # ----------------------------------------------------------- statistics
+    def reset_statistics(self) -> None:
+        """Start the statistics (distance, heights, counters) afresh from now."""
+        with self._lock:
+            self.stats = SimRunStats(start_x=float(self.robot.base_position()[0]),
+                                     min_base_height=self.robot.base_clearance())
+            self._next_trajectory_time = self.robot.sim_time
+            self._record_trajectory()
+
+    def _record_trajectory(self) -> None:
+        if self.robot.sim_time + 1e-9 >= self._next_trajectory_time:
+            pos = self.robot.base_position()
+            self.stats.trajectory.append([round(self.robot.sim_time, 4)]
+                                         + [round(float(v), 4) for v in pos])
+            self._next_trajectory_time += self.config.trajectory_period_s
+
+    def statistics(self, max_trajectory_points: Optional[int] = None) -> Dict[str, Any]:
+        """Return the run statistics as a JSON-ready dict."""
+        with self._lock:
+            return self.stats.summary(max_trajectory_points)
+
+    def status(self) -> Dict[str, Any]:
+        """Return a small dict for a live display."""
+        with self._lock:
+            pos = self.robot.base_position()
+            vel = self.robot.base_linear_velocity_body()
+            stats = self.stats
+            return {
+                'running': self.running, 'pacing': self.config.pacing,
+                'scenario': self.robot.scenario.name, 'sim_time_s': round(self.robot.sim_time, 3),
+                'x': round(float(pos[0]), 3), 'y': round(float(pos[1]), 3),
+                'z': round(float(pos[2]), 3), 'forward_speed': round(float(vel[0]), 3),
+                'fallen': self.robot.has_fallen(),
+                'observations_published': stats.observations_published,
+                'commands_received': stats.commands_received,
+                'commands_applied': stats.commands_applied,
+                'lockstep_timeouts': stats.lockstep_timeouts,
+                'last_latency_ms': self._last_latency_ms,
+                'real_time_factor': (stats.sim_time_s / stats.wall_time_s
+                                     if stats.wall_time_s > 0.0 else None),
+            }
+
+    # ---------------------------------------------------------------- loop
+    @property
+    def running(self) -> bool:
+        """Return True while the background loop runs."""
+        return self._thread is not None and not self._done.is_set()
+
+    def start(self, sim_seconds: Optional[float] = None) -> None:
+        """
+        Run the loop in a background thread (until :meth:`stop` or ``sim_seconds``).
+
+        :raises RuntimeError: when the loop already runs.
+        """
+        if self.running:
+            raise RuntimeError('start: expected a stopped simulator, got a running loop')
+        self.bind()
+        self._stop.clear()
+        self.error = None
+        self._done.clear()
+        self._thread = threading.Thread(target=self._background, args=(sim_seconds,),
+                                        name='krabby-sim-hal', daemon=True)
+        self._thread.start()
+
+    def _background(self, sim_seconds: Optional[float]) -> None:
+        try:
+            self._loop(sim_seconds)
+        except Exception:
+            # Already logged by _loop and kept in self.error for the owner.
+            return
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait for the background loop to end; return True when it has."""
+        return self._done.wait(timeout)
+
+    def stop(self) -> None:
+        """Ask the loop to stop and wait for it."""
+        self._stop.set()
+        while not self._done.wait(0.1):
+            pass
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def run_for(self, sim_seconds: float) -> Dict[str, Any]:
+        """
+        Run the loop in the calling thread for ``sim_seconds`` of simulated time.
+
+        :return: the statistics (see :meth:`statistics`).
+        :raises RuntimeError: when the background loop runs.
+        """
+        if self.running:
+            raise RuntimeError('run_for: expected a stopped simulator, got a running loop')
+        self.bind()
+        self._stop.clear()
+        self._loop(sim_seconds)
+        return self.statistics()
+
+    def _loop(self, sim_seconds: Optional[float]) -> None:
+        end_time = None if sim_seconds is None else self.robot.sim_time + sim_seconds
+        wall_start = time.perf_counter()
+        wall_base = self.stats.wall_time_s
+        deadline = wall_start
+        try:
+            while not self._stop.is_set():
+                if end_time is not None and self.robot.sim_time >= end_time - 1e-9:
+                    break
+                timestamp = self._publish()
+                if self.config.pacing == 'lockstep':
+                    self._await_answer(timestamp)
+                else:
+                    deadline += self._period_s
+                    deadline = self._receive_until(deadline)
+                self._advance()
+                self.stats.wall_time_s = wall_base + time.perf_counter() - wall_start
+        except Exception as exc:
+            self.error = exc
+            logger.exception('simulator loop failed; stopping')
+            raise
+
+    def _next_timestamp(self) -> int:
+        if self.config.pacing == 'lockstep':
+            stamp = self._start_wall_ns + int(round(self.robot.sim_time * 1e9))
+        else:
+            stamp = time.time_ns()
+        stamp = max(stamp, self._last_timestamp_ns + 1)
+        self._last_timestamp_ns = stamp
+        return stamp
+
+    def _publish(self) -> int:
+        with self._lock:
+            observation: SimObservation = self.robot.observe()
+            timestamp = self._next_timestamp()
+        frames = encode_observation(timestamp, observation.joint_positions, observation.rgb,
+                                    observation.rgb, observation.depth, observation.confidence,
+                                    observation.extensions)
+        sent = self.server.publish_frames(frames)
+        self._published[timestamp] = time.perf_counter_ns()
+        self._published_order.append(timestamp)
+        if len(self._published_order) > _PUBLISH_MEMORY:
+            self._published.pop(self._published_order.popleft(), None)
+        if sent:
+            self.stats.observations_published += 1
+        else:
+            self.stats.publish_refused += 1
+        return timestamp
+
+    def _take(self, command: HalCommand) -> None:
+        """Count a received command, measure its latency and apply it."""
+        received = time.perf_counter_ns()
+        self.stats.commands_received += 1
+        published = self._published.get(command.observation_timestamp_ns)
+        if published is not None:
+            latency = (received - published) / 1e6
+            self.stats.latency_ms.append(latency)
+            self._last_latency_ms = round(latency, 3)
+        with self._lock:
+            self.robot.set_hardware_targets(command.joint_positions)
+        self.stats.commands_applied += 1
+
+    def _receive_until(self, deadline: float) -> float:
+        """Take commands until the wall deadline (realtime); return the next deadline base."""
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0.0:
+                break
+            command = self.server.recv_command(timeout_ms=max(1, int(remaining * 1000)))
+            if command is not None:
+                self._take(command)
+        for command in self.server.drain_commands():
+            self._take(command)
+        self.stats.commands_rejected = sum(self.server.rejections.values())
+        now = time.perf_counter()
+        if now - deadline > self._period_s:
+            # Too slow to keep up (or paused): resynchronise instead of bursting.
+            self.stats.realtime_overruns += 1
+            return now
+        return deadline
+
+    def _await_answer(self, timestamp: int) -> None:
+        """Wait for the command answering ``timestamp`` (lockstep)."""
+        limit = time.perf_counter() + self.config.lockstep_timeout_s
+        while True:
+            remaining = limit - time.perf_counter()
+            if remaining <= 0.0:
+                self.stats.lockstep_timeouts += 1
+                break
+            command = self.server.recv_command(timeout_ms=max(1, int(math.ceil(remaining * 1e3))))
+            if command is None:
+                continue
+            self._take(command)
+            if command.observation_timestamp_ns == timestamp:
+                break
+        self.stats.commands_rejected = sum(self.server.rejections.values())
+
+    def _advance(self) -> None:
+        with self._lock:
+            self.robot.step(self._steps_per_obs)
+            stats = self.stats
+            stats.physics_steps += self._steps_per_obs
+            stats.sim_time_s = round(stats.physics_steps * self.robot.timestep, 9)
+            stats.distance_x = float(self.robot.base_position()[0]) - stats.start_x
+            stats.min_base_height = min(stats.min_base_height, self.robot.base_clearance())
+            if not stats.fell and self.robot.has_fallen():
+                stats.fell = True
+                stats.fall_time_s = self.robot.sim_time
+                logger.warning('simulated robot fell at t=%.2f s', self.robot.sim_time)
+            self._record_trajectory()
