@@ -1,0 +1,184 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Benchmark of single-observation policy inference, per checkpoint format and backend.
+
+For each case the policy is loaded (load time recorded; the model warms up
+at load), 500 more calls are discarded, then ``--calls`` (default 10 000)
+calls of ``ParkourPolicyModel.inference(ModelIO(obs))`` are timed from the
+caller's side over a pool of 256 plausible observations. Cases:
+
+- the shared trained teacher as TorchScript (``policy.pt``; auto, i.e.
+  converted to onnxruntime, and as TorchScript) and ONNX (``policy.onnx``),
+  when ``../shared`` is present;
+- the shipped safetensors teacher with every backend (``auto`` first);
+- generated (untrained) rsl_rl teacher checkpoint, measured-velocity and
+  estimator paths, and a generated student (depth step every 5th call);
+- a bare onnxruntime session on ``policy.onnx`` (no checks, no copies) as
+  the floor the runtime's overhead is measured against.
+
+Usage: ``python benchmarks/bench_policy.py [--calls N] [--threads N]``; writes
+``benchmarks/results/policy.json`` and prints p50 / p99 / max in microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+import platform
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import onnxruntime  # noqa: E402,I100 (after the path set-up)
+import torch  # noqa: E402
+
+from krabby_parkour_ros.policy import ModelIO, ModelWeights, ParkourPolicyModel  # noqa: E402
+from krabby_parkour_ros.policy.formats import CheckpointFormat  # noqa: E402
+from krabby_parkour_ros.policy.generate import write_checkpoint  # noqa: E402
+from krabby_parkour_ros.policy.model import timing_summary  # noqa: E402
+from krabby_parkour_ros.policy.sampling import plausible_observations  # noqa: E402
+from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path  # noqa: E402
+
+SHARED_TEACHER = (ROOT / '..' / 'shared' / 'models' / 'go2_parkour_teacher').resolve()
+RESULTS = ROOT / 'benchmarks' / 'results' / 'policy.json'
+DEPTH = np.linspace(0.3, 2.5, 60 * 106, dtype=np.float32).reshape(60, 106)
+_DISCARD = 500
+
+
+def _time_calls(call: Callable[[int], Any], calls: int) -> np.ndarray:
+    for index in range(_DISCARD):
+        call(index)
+    samples = np.empty(calls, dtype=np.float64)
+    clock = time.perf_counter
+    for index in range(calls):
+        start = clock()
+        call(index)
+        samples[index] = clock() - start
+    return samples
+
+
+def bench_model(name: str, path: Path, calls: int, threads: int, backend: str = 'auto',
+                estimator: bool = False, depth: bool = False) -> Dict[str, Any]:
+    """Return the latency summary of one checkpoint / backend / path."""
+    start = time.perf_counter()
+    model = ParkourPolicyModel(ModelWeights(path), num_threads=threads, backend=backend)
+    load_s = time.perf_counter() - start
+    pool = plausible_observations(256, seed=1)
+    inputs = [ModelIO(observation=row, base_velocity_measured=not estimator,
+                      depth_image=DEPTH if depth else None) for row in pool]
+    forward: List[float] = []
+
+    def call(index: int) -> None:
+        response = model.inference(inputs[index % 256])
+        if not response.success:
+            raise RuntimeError('%s: inference failed: %s' % (name, response.error_message))
+        forward.append(response.timing['forward'])
+
+    samples = _time_calls(call, calls)
+    result = {'name': name, 'file': str(path), 'format': model.weights.format.value,
+              'backend': model.backend, 'trained': model.trained, 'load_s': load_s}
+    result.update(timing_summary(samples))
+    result['forward_p50_us'] = float(np.percentile(np.array(forward[_DISCARD:]) * 1e6, 50))
+    return result
+
+
+def bench_bare_onnxruntime(path: Path, calls: int, threads: int) -> Dict[str, Any]:
+    """Return the latency of a bare onnxruntime session (the floor)."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(path), options,
+                                           providers=['CPUExecutionProvider'])
+    pool = plausible_observations(256, seed=1)[:, None, :].copy()
+    samples = _time_calls(lambda i: session.run(['actions'], {'obs': pool[i % 256]}), calls)
+    result = {'name': 'bare onnxruntime session (policy.onnx, floor)', 'file': str(path),
+              'format': 'onnx', 'backend': 'onnxruntime (bare)', 'trained': True,
+              'load_s': 0.0}
+    result.update(timing_summary(samples))
+    return result
+
+
+def _cases(folder: Path) -> List[Dict[str, Any]]:
+    cases: List[Dict[str, Any]] = []
+    if (SHARED_TEACHER / 'policy.pt').is_file():
+        cases += [{'name': 'shared teacher TorchScript, backend auto',
+                   'path': SHARED_TEACHER / 'policy.pt'},
+                  {'name': 'shared teacher TorchScript, backend torchscript',
+                   'path': SHARED_TEACHER / 'policy.pt', 'backend': 'torchscript'},
+                  {'name': 'shared teacher ONNX', 'path': SHARED_TEACHER / 'policy.onnx'}]
+    shipped = shipped_checkpoint_path()
+    for backend in ('auto', 'onnxruntime', 'torchscript', 'torch'):
+        cases.append({'name': 'shipped safetensors, backend %s' % backend, 'path': shipped,
+                      'backend': backend})
+    generated: Dict[CheckpointFormat, Path] = {}
+    for fmt in (CheckpointFormat.RSL_RL_TEACHER, CheckpointFormat.RSL_RL_STUDENT):
+        generated[fmt] = folder / fmt.value / 'checkpoint.pt'
+        write_checkpoint(fmt, generated[fmt], seed=0)
+    teacher = generated[CheckpointFormat.RSL_RL_TEACHER]
+    cases += [{'name': 'generated rsl_rl teacher', 'path': teacher},
+              {'name': 'generated rsl_rl teacher + estimator', 'path': teacher,
+               'estimator': True},
+              {'name': 'generated rsl_rl student (depth every 5th call)',
+               'path': generated[CheckpointFormat.RSL_RL_STUDENT], 'depth': True}]
+    return cases
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run every case, write the JSON and print the summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--calls', type=int, default=10000, help='timed calls per case')
+    parser.add_argument('--threads', type=int, default=1, help='intra-op threads')
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in _cases(Path(tmp)):
+            results.append(bench_model(case['name'], case['path'], args.calls, args.threads,
+                                       backend=case.get('backend', 'auto'),
+                                       estimator=case.get('estimator', False),
+                                       depth=case.get('depth', False)))
+    if (SHARED_TEACHER / 'policy.onnx').is_file():
+        results.append(bench_bare_onnxruntime(SHARED_TEACHER / 'policy.onnx', args.calls,
+                                              args.threads))
+    report = {
+        'benchmark': 'policy', 'calls': args.calls, 'threads': args.threads,
+        'machine': {'processor': platform.processor() or platform.machine(),
+                    'cpu_count': __import__('os').cpu_count(),
+                    'python': platform.python_version(), 'torch': torch.__version__,
+                    'onnxruntime': onnxruntime.__version__},
+        'shared_models': SHARED_TEACHER.is_dir(), 'results': results,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + '\n')
+    print('policy inference latency, %d calls each, %d thread(s), caller side (us):'
+          % (args.calls, args.threads))
+    print('%-52s %-12s %8s %8s %8s %9s' % ('case', 'backend', 'p50', 'p99', 'max', 'fwd p50'))
+    for row in results:
+        print('%-52s %-12s %8.1f %8.1f %8.1f %9s' % (
+            row['name'][:52], row['backend'][:12], row['p50_us'], row['p99_us'], row['max_us'],
+            '%.1f' % row['forward_p50_us'] if 'forward_p50_us' in row else '-'))
+    print('written %s' % RESULTS.relative_to(ROOT))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

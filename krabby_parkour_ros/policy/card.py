@@ -1,0 +1,673 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Policy cards: the YAML file beside a checkpoint that states its training contract.
+
+A card (``policy_card.yaml``) holds everything a deployment must reproduce:
+observation layout and scales, history length and fill rule, joint order
+and default pose, action scale and clip, physics dt and decimation (the
+policy period), PD gains, effort and velocity limits, the scan grid and
+whether a scan is required, the trained flag, the checkpoint formats it
+describes and the weights' source and license. :func:`load_card` validates
+it strictly (every field present, typed and consistent; unknown fields
+refused), :func:`card_from_training_config` derives it from an Isaac Lab
+run's ``env.yaml`` + ``agent.yaml``, and :func:`check_deployment` compares
+a card's contract with what the node is about to do, listing every
+difference at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+import math
+import os
+from pathlib import Path
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import yaml
+
+from krabby_parkour_ros.contract import (FILL_RULE_EXTREME_PARKOUR, ObservationLayout,
+                                         PolicyContract, ScanGrid)
+from krabby_parkour_ros.policy.errors import PolicyCardError, PolicyCardMismatchError
+from krabby_parkour_ros.policy.training_config import (is_agent_config, is_env_config,
+                                                       load_training_yaml)
+
+PathLike = Union[str, 'os.PathLike[str]']
+
+CARD_VERSION = 1
+CARD_FILENAME = 'policy_card.yaml'
+#: Tolerance of the policy-period check (seconds).
+PERIOD_TOLERANCE = 1e-9
+_FORMAT_NAMES = ('torchscript', 'onnx', 'rsl_rl_teacher', 'rsl_rl_student', 'safetensors')
+
+#: Isaac Lab articulation (policy) joint order of robots whose USD is known.
+#: The order is not in env.yaml: it comes from the USD's articulation tree.
+KNOWN_JOINT_ORDERS: Dict[str, Tuple[str, ...]] = {
+    'go2': ('FL_hip', 'FR_hip', 'RL_hip', 'RR_hip',
+            'FL_thigh', 'FR_thigh', 'RL_thigh', 'RR_thigh',
+            'FL_calf', 'FR_calf', 'RL_calf', 'RR_calf'),
+}
+
+# Constants of the extreme-parkour observation and terrain code (not in env.yaml).
+_CODE_SCAN_OFFSET = 0.3
+_CODE_SCAN_CLIP = 1.0
+_CODE_CONTACT_THRESHOLD = 2.0
+_CODE_SCAN_REFRESH_STEPS = 5
+_CODE_SCALES = {'ang_vel': 0.25, 'joint_vel': 0.05, 'base_lin_vel': 2.0}
+
+
+@dataclass(frozen=True)
+class DepthPreprocessing:
+    """
+    How a raw depth map (metres) becomes the student's 58 x 87 input.
+
+    Crop the given pixel counts, replace non-finite pixels by ``far_clip``,
+    clip to [``near_clip``, ``far_clip``], resize (bilinear) to 58 x 87 and
+    normalise to ``(d - near) / (far - near) - 0.5`` (extreme-parkour code).
+    """
+
+    crop_top: int = 0
+    crop_bottom: int = 2
+    crop_left: int = 4
+    crop_right: int = 4
+    near_clip: float = 0.0
+    far_clip: float = 2.0
+
+
+@dataclass(frozen=True)
+class PolicyCard:
+    """A checkpoint's contract plus provenance (the content of ``policy_card.yaml``)."""
+
+    contract: PolicyContract
+    #: Checkpoint formats (:class:`CheckpointFormat` values) this card describes.
+    formats: Tuple[str, ...] = ()
+    source: str = ''
+    license: str = ''  # noqa: A003 (the card field's name)
+    notes: str = ''
+    #: Depth preprocessing of student (depth) policies; None for teachers.
+    depth: Optional[DepthPreprocessing] = None
+    card_version: int = CARD_VERSION
+
+    @property
+    def trained(self) -> bool:
+        """Return False for generated, untrained weights."""
+        return self.contract.trained
+
+    @property
+    def name(self) -> str:
+        """Return the policy name."""
+        return self.contract.name
+
+
+# -- YAML form --------------------------------------------------------------------------
+
+
+def card_to_dict(card: PolicyCard) -> Dict[str, Any]:
+    """Return the YAML mapping of ``card`` (plain Python types, stable order)."""
+    c = card.contract
+    grid = c.scan_grid
+    out: Dict[str, Any] = {
+        'card_version': card.card_version,
+        'name': c.name,
+        'trained': bool(c.trained),
+        'formats': list(card.formats),
+        'source': card.source,
+        'license': card.license,
+        'notes': card.notes,
+        'observation': {
+            'proprio': c.layout.proprio, 'scan': c.layout.scan,
+            'priv_explicit': c.layout.priv_explicit, 'priv_latent': c.layout.priv_latent,
+            'history_length': c.layout.history_length,
+            'history_fill_rule': c.history_fill_rule,
+            'ang_vel_scale': float(c.ang_vel_scale),
+            'joint_vel_scale': float(c.joint_vel_scale),
+            'base_lin_vel_scale': float(c.base_lin_vel_scale),
+            'clip': float(c.observation_clip),
+            'contact_force_threshold': float(c.contact_force_threshold),
+        },
+        'joints': {
+            'names': list(c.joint_names),
+            'default_positions': [float(v) for v in c.default_joint_positions],
+            'foot_names': list(c.foot_names),
+        },
+        'action': {'scale': float(c.action_scale), 'clip': float(c.action_clip)},
+        'timing': {'physics_dt': float(c.physics_dt), 'decimation': c.decimation,
+                   'scan_refresh_steps': c.scan_refresh_steps},
+        'pd': {'kp': float(c.kp), 'kd': float(c.kd)},
+        'limits': {'effort': [float(v) for v in c.effort_limits],
+                   'velocity': [float(v) for v in c.velocity_limits]},
+        'scan': {'required': bool(c.scan_required), 'nx': grid.nx, 'ny': grid.ny,
+                 'resolution': float(grid.resolution), 'center_x': float(grid.center_x),
+                 'center_y': float(grid.center_y), 'offset': float(grid.offset),
+                 'clip_low': float(grid.clip_low), 'clip_high': float(grid.clip_high)},
+    }
+    if card.depth is not None:
+        d = card.depth
+        out['depth'] = {'crop_top': d.crop_top, 'crop_bottom': d.crop_bottom,
+                        'crop_left': d.crop_left, 'crop_right': d.crop_right,
+                        'near_clip': float(d.near_clip), 'far_clip': float(d.far_clip)}
+    return out
+
+
+class _CardDumper(yaml.SafeDumper):
+    """Block-style mappings, one-line lists (joint vectors read as rows)."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    return dumper.represent_sequence('tag:yaml.org,2002:seq', data, flow_style=True)
+
+
+_CardDumper.add_representer(list, _represent_list)
+
+
+def save_card(card: PolicyCard, path: PathLike) -> None:
+    """Write ``card`` to ``path`` as YAML (validated first by a round trip)."""
+    data = card_to_dict(card)
+    card_from_dict(data, str(path))
+    header = ('# Policy card: the training contract of the checkpoint(s) beside it.\n'
+              '# Checked by krabby_parkour_ros.policy.card; see docs/policy.md.\n')
+    text = header + yaml.dump(data, Dumper=_CardDumper, sort_keys=False,
+                              default_flow_style=False, width=200)
+    Path(path).write_text(text, encoding='utf-8')
+
+
+def load_card(path: PathLike) -> PolicyCard:
+    """
+    Read and validate a policy card.
+
+    :raises PolicyCardError: naming the field, what was expected and what was found.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding='utf-8')
+    except OSError as exc:
+        raise PolicyCardError('cannot read policy card %s: %s' % (path, exc)) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyCardError('policy card %s is not valid YAML: %s' % (path, exc)) from exc
+    return card_from_dict(data, str(path))
+
+
+class _Reader:
+    """Typed, strict access to one mapping of a card (errors name the field path)."""
+
+    def __init__(self, data: Any, where: str, section: str) -> None:
+        if not isinstance(data, dict):
+            raise PolicyCardError('%s: %s must be a mapping, got %s'
+                                  % (where, section or 'the card', type(data).__name__))
+        self.data = data
+        self.where = where
+        self.section = section
+        self.used: set = set()
+
+    def _name(self, key: str) -> str:
+        return '%s.%s' % (self.section, key) if self.section else key
+
+    def get(self, key: str) -> Any:
+        if key not in self.data:
+            raise PolicyCardError('%s: missing field %r' % (self.where, self._name(key)))
+        self.used.add(key)
+        return self.data[key]
+
+    def optional(self, key: str, default: Any) -> Any:
+        if key not in self.data:
+            return default
+        return self.get(key)
+
+    def integer(self, key: str, minimum: int = 0) -> int:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise PolicyCardError('%s: %s must be an integer >= %d, got %r'
+                                  % (self.where, self._name(key), minimum, value))
+        return value
+
+    def number(self, key: str, positive: bool = False) -> float:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or (positive and value <= 0):
+            raise PolicyCardError('%s: %s must be a finite %snumber, got %r'
+                                  % (self.where, self._name(key),
+                                     'positive ' if positive else '', value))
+        return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if not isinstance(value, bool):
+            raise PolicyCardError('%s: %s must be true or false, got %r'
+                                  % (self.where, self._name(key), value))
+        return value
+
+    def text(self, key: str, default: Optional[str] = None) -> str:
+        value = self.get(key) if default is None else self.optional(key, default)
+        if not isinstance(value, str):
+            raise PolicyCardError('%s: %s must be a string, got %r'
+                                  % (self.where, self._name(key), value))
+        return value
+
+    def strings(self, key: str) -> Tuple[str, ...]:
+        value = self.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise PolicyCardError('%s: %s must be a list of strings, got %r'
+                                  % (self.where, self._name(key), value))
+        return tuple(value)
+
+    def numbers(self, key: str, length: int) -> Tuple[float, ...]:
+        value = self.get(key)
+        ok = isinstance(value, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in value)
+        if not ok or len(value) != length:
+            raise PolicyCardError('%s: %s must be a list of %d finite numbers (one per joint), '
+                                  'got %r' % (self.where, self._name(key), length, value))
+        return tuple(float(v) for v in value)
+
+    def section_reader(self, key: str) -> '_Reader':
+        return _Reader(self.get(key), self.where, self._name(key))
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise PolicyCardError('%s: unknown field(s) %s in %s (misspelt?)'
+                                  % (self.where, ', '.join(self._name(k) for k in unknown),
+                                     self.section or 'the card'))
+
+
+def card_from_dict(data: Any, where: str = 'policy card') -> PolicyCard:
+    """
+    Build a :class:`PolicyCard` from its YAML mapping, validating every field.
+
+    :raises PolicyCardError: for a missing, unknown, mistyped or inconsistent field.
+    """
+    top = _Reader(data, where, '')
+    version = top.integer('card_version', 1)
+    if version != CARD_VERSION:
+        raise PolicyCardError('%s: card_version %d is not supported (this code reads %d)'
+                              % (where, version, CARD_VERSION))
+    formats = top.strings('formats')
+    bad = [f for f in formats if f not in _FORMAT_NAMES]
+    if bad:
+        raise PolicyCardError('%s: formats %s unknown; expected some of %s'
+                              % (where, bad, list(_FORMAT_NAMES)))
+    joints = top.section_reader('joints')
+    names = joints.strings('names')
+    if not names or len(set(names)) != len(names):
+        raise PolicyCardError('%s: joints.names must be non-empty and unique, got %r'
+                              % (where, list(names)))
+    count = len(names)
+    contract_fields = _read_observation(top.section_reader('observation'))
+    contract_fields.update(_read_timing(top, count))
+    contract_fields.update(
+        name=top.text('name'), trained=top.boolean('trained'), joint_names=names,
+        default_joint_positions=joints.numbers('default_positions', count),
+        foot_names=joints.strings('foot_names'))
+    joints.finish()
+    scan = top.section_reader('scan')
+    contract_fields['scan_required'] = scan.boolean('required')
+    contract_fields['scan_grid'] = ScanGrid(
+        nx=scan.integer('nx', 1), ny=scan.integer('ny', 1),
+        resolution=scan.number('resolution', positive=True),
+        center_x=scan.number('center_x'), center_y=scan.number('center_y'),
+        offset=scan.number('offset'), clip_low=scan.number('clip_low'),
+        clip_high=scan.number('clip_high'))
+    scan.finish()
+    if contract_fields['scan_grid'].size != contract_fields['layout'].scan:
+        raise PolicyCardError('%s: scan grid has %d x %d = %d points but observation.scan is %d'
+                              % (where, contract_fields['scan_grid'].nx,
+                                 contract_fields['scan_grid'].ny,
+                                 contract_fields['scan_grid'].size,
+                                 contract_fields['layout'].scan))
+    depth = None
+    if 'depth' in top.data:
+        depth = _read_depth(top.section_reader('depth'))
+    card = PolicyCard(contract=PolicyContract(**contract_fields), formats=formats,
+                      source=top.text('source', ''), license=top.text('license', ''),
+                      notes=top.text('notes', ''), depth=depth, card_version=version)
+    top.finish()
+    return card
+
+
+def _read_observation(obs: _Reader) -> Dict[str, Any]:
+    layout = ObservationLayout(
+        proprio=obs.integer('proprio', 1), scan=obs.integer('scan'),
+        priv_explicit=obs.integer('priv_explicit'), priv_latent=obs.integer('priv_latent'),
+        history_length=obs.integer('history_length'))
+    rule = obs.text('history_fill_rule')
+    if rule != FILL_RULE_EXTREME_PARKOUR:
+        raise PolicyCardError('%s: observation.history_fill_rule %r is not supported; expected '
+                              '%r' % (obs.where, rule, FILL_RULE_EXTREME_PARKOUR))
+    out = {'layout': layout, 'history_fill_rule': rule,
+           'ang_vel_scale': obs.number('ang_vel_scale'),
+           'joint_vel_scale': obs.number('joint_vel_scale'),
+           'base_lin_vel_scale': obs.number('base_lin_vel_scale'),
+           'observation_clip': obs.number('clip', positive=True),
+           'contact_force_threshold': obs.number('contact_force_threshold')}
+    obs.finish()
+    return out
+
+
+def _read_timing(top: _Reader, count: int) -> Dict[str, Any]:
+    action = top.section_reader('action')
+    timing = top.section_reader('timing')
+    pd = top.section_reader('pd')
+    limits = top.section_reader('limits')
+    out = {'action_scale': action.number('scale', positive=True),
+           'action_clip': action.number('clip', positive=True),
+           'physics_dt': timing.number('physics_dt', positive=True),
+           'decimation': timing.integer('decimation', 1),
+           'scan_refresh_steps': timing.integer('scan_refresh_steps', 1),
+           'kp': pd.number('kp'), 'kd': pd.number('kd'),
+           'effort_limits': limits.numbers('effort', count),
+           'velocity_limits': limits.numbers('velocity', count)}
+    for reader in (action, timing, pd, limits):
+        reader.finish()
+    return out
+
+
+def _read_depth(depth: _Reader) -> DepthPreprocessing:
+    out = DepthPreprocessing(
+        crop_top=depth.integer('crop_top'), crop_bottom=depth.integer('crop_bottom'),
+        crop_left=depth.integer('crop_left'), crop_right=depth.integer('crop_right'),
+        near_clip=depth.number('near_clip'), far_clip=depth.number('far_clip', positive=True))
+    if out.far_clip <= out.near_clip:
+        raise PolicyCardError('%s: depth.far_clip (%g) must exceed depth.near_clip (%g)'
+                              % (depth.where, out.far_clip, out.near_clip))
+    depth.finish()
+    return out
+
+
+# -- from a training run ----------------------------------------------------------------
+
+
+def _regex_lookup(table: Any, joint: str, field_name: str, path: PathLike) -> float:
+    """Return the value of ``table`` (number or {regex: number}) for ``joint``."""
+    if isinstance(table, (int, float)) and not isinstance(table, bool):
+        return float(table)
+    if not isinstance(table, dict):
+        raise PolicyCardError('%s: %s must be a number or a {joint regex: number} mapping, '
+                              'got %r' % (path, field_name, table))
+    hits = [float(v) for pattern, v in table.items()
+            if re.fullmatch(pattern, joint + '_joint') or re.fullmatch(pattern, joint)]
+    if len(hits) != 1:
+        raise PolicyCardError('%s: %s: joint %r matches %d patterns of %s, expected exactly 1'
+                              % (path, field_name, joint, len(hits), sorted(table)))
+    return hits[0]
+
+
+def _uniform(table: Any, joints: Sequence[str], field_name: str, path: PathLike) -> float:
+    values = {_regex_lookup(table, j, field_name, path) for j in joints}
+    if len(values) != 1:
+        raise PolicyCardError('%s: %s differs between joints (%s); a card holds one value'
+                              % (path, field_name, sorted(values)))
+    return values.pop()
+
+
+def _dig(data: Mapping[str, Any], dotted: str, path: PathLike) -> Any:
+    node: Any = data
+    for part in dotted.split('.'):
+        if not isinstance(node, dict) or part not in node:
+            raise PolicyCardError('%s: missing field %s' % (path, dotted))
+        node = node[part]
+    return node
+
+
+def card_from_training_config(env_yaml_path: PathLike, agent_yaml_path: PathLike, *,
+                              joint_names: Optional[Sequence[str]] = None,
+                              name: Optional[str] = None, source: str = '',
+                              license: str = '',  # noqa: A002 (the card field's name)
+                              formats: Sequence[str] = (), notes: str = '') -> PolicyCard:
+    """
+    Derive a policy card from an Isaac Lab run's ``env.yaml`` and ``agent.yaml``.
+
+    Values come from the configs (dt, decimation, gains, limits, action
+    scale and clip, scan pattern, history length, observation clip, layout
+    sizes) and, where the configs are silent, from the extreme-parkour
+    observation code (observation scales 0.25 / 0.05 / 2.0, scan offset 0.3
+    and clip +-1, contact threshold 2 N, refresh every 5 policy steps).
+    The joint order is not in the configs: pass ``joint_names`` or use a
+    robot listed in :data:`KNOWN_JOINT_ORDERS` (recognised by its USD name).
+
+    :raises PolicyCardError: when a needed field is missing or inconsistent.
+    """
+    env = load_training_yaml(env_yaml_path)
+    agent = load_training_yaml(agent_yaml_path)
+    if not is_env_config(env):
+        raise PolicyCardError('%s is not an Isaac Lab env.yaml (no scene/decimation)'
+                              % env_yaml_path)
+    if not is_agent_config(agent):
+        raise PolicyCardError('%s is not an rsl_rl agent.yaml (no policy/algorithm)'
+                              % agent_yaml_path)
+    robot = _dig(env, 'scene.robot', env_yaml_path)
+    usd = str(_dig(robot, 'spawn.usd_path', env_yaml_path) or '')
+    robot_name = Path(usd).stem.lower() or 'robot'
+    if joint_names is None:
+        if robot_name not in KNOWN_JOINT_ORDERS:
+            raise PolicyCardError(
+                '%s: the policy joint order of robot %r is unknown; pass joint_names in the '
+                'Isaac Lab articulation order' % (env_yaml_path, robot_name))
+        joint_names = KNOWN_JOINT_ORDERS[robot_name]
+    joints = tuple(joint_names)
+    student = agent.get('depth_encoder') is not None
+    actuators = _dig(robot, 'actuators', env_yaml_path)
+    if not isinstance(actuators, dict) or len(actuators) != 1:
+        raise PolicyCardError('%s: expected exactly one actuator group, got %r'
+                              % (env_yaml_path, actuators))
+    actuator = next(iter(actuators.values()))
+    defaults = _dig(robot, 'init_state.joint_pos', env_yaml_path)
+    fields: Dict[str, Any] = {
+        'name': name or '%s_parkour_%s' % (robot_name, 'student' if student else 'teacher'),
+        'joint_names': joints,
+        'default_joint_positions': tuple(
+            _regex_lookup(defaults, j, 'init_state.joint_pos', env_yaml_path) for j in joints),
+        'effort_limits': tuple(
+            _regex_lookup(actuator.get('effort_limit'), j, 'effort_limit', env_yaml_path)
+            for j in joints),
+        'velocity_limits': tuple(
+            _regex_lookup(actuator.get('velocity_limit'), j, 'velocity_limit', env_yaml_path)
+            for j in joints),
+        'kp': _uniform(actuator.get('stiffness'), joints, 'stiffness', env_yaml_path),
+        'kd': _uniform(actuator.get('damping'), joints, 'damping', env_yaml_path),
+        'physics_dt': float(_dig(env, 'sim.dt', env_yaml_path)),
+        'decimation': int(_dig(env, 'decimation', env_yaml_path)),
+        'scan_refresh_steps': _CODE_SCAN_REFRESH_STEPS,
+        'contact_force_threshold': _CODE_CONTACT_THRESHOLD,
+        'ang_vel_scale': _CODE_SCALES['ang_vel'], 'joint_vel_scale': _CODE_SCALES['joint_vel'],
+        'base_lin_vel_scale': _CODE_SCALES['base_lin_vel'],
+        'scan_required': not student, 'trained': True,
+    }
+    fields.update(_action_fields(env, joints, env_yaml_path))
+    fields.update(_observation_fields(env, agent, env_yaml_path, agent_yaml_path))
+    card = PolicyCard(contract=PolicyContract(**fields), formats=tuple(formats),
+                      source=source, license=license, notes=notes,
+                      depth=DepthPreprocessing() if student else None)
+    card_from_dict(card_to_dict(card), 'card derived from %s' % env_yaml_path)
+    return card
+
+
+def _action_fields(env: Mapping[str, Any], joints: Sequence[str],
+                   path: PathLike) -> Dict[str, Any]:
+    action = _dig(env, 'actions.joint_pos', path)
+    if not action.get('use_default_offset', False):
+        raise PolicyCardError('%s: actions.joint_pos.use_default_offset is false; the card '
+                              'assumes target = default + scale * action' % path)
+    scale = action.get('scale')
+    clip = action.get('clip')
+    if isinstance(clip, dict):
+        bounds = {tuple(v) for v in clip.values()}
+        if len(bounds) != 1:
+            raise PolicyCardError('%s: actions.joint_pos.clip differs between joints: %s'
+                                  % (path, sorted(bounds)))
+        low, high = bounds.pop()
+        if low != -high:
+            raise PolicyCardError('%s: actions.joint_pos.clip (%g, %g) is not symmetric'
+                                  % (path, low, high))
+        clip_value = float(high)
+    else:
+        raise PolicyCardError('%s: actions.joint_pos.clip must be a {regex: [low, high]} '
+                              'mapping, got %r' % (path, clip))
+    return {'action_scale': _uniform(scale, joints, 'actions.joint_pos.scale', path),
+            'action_clip': clip_value}
+
+
+def _observation_fields(env: Mapping[str, Any], agent: Mapping[str, Any], env_path: PathLike,
+                        agent_path: PathLike) -> Dict[str, Any]:
+    term = _dig(env, 'observations.policy.extreme_parkour_observations', env_path)
+    clip = term.get('clip')
+    if not isinstance(clip, list) or len(clip) != 2 or clip[0] != -clip[1]:
+        raise PolicyCardError('%s: observation clip must be a symmetric [low, high], got %r'
+                              % (env_path, clip))
+    actor = _dig(agent, 'policy.actor', agent_path)
+    history = int(_dig(term, 'params.history_length', env_path))
+    if int(actor.get('num_hist', history)) != history:
+        raise PolicyCardError('%s: history length %d differs from agent num_hist %r'
+                              % (env_path, history, actor.get('num_hist')))
+    layout = ObservationLayout(
+        proprio=int(actor['num_prop']), scan=int(actor['num_scan']),
+        priv_explicit=int(actor['num_priv_explicit']),
+        priv_latent=int(actor['num_priv_latent']), history_length=history)
+    scanner = _dig(env, 'scene.height_scanner', env_path)
+    pattern = scanner.get('pattern_cfg') or {}
+    if pattern.get('ordering') != 'xy':
+        raise PolicyCardError('%s: height scan ordering %r; the observation builder supports '
+                              '"xy" (x varying fastest)' % (env_path, pattern.get('ordering')))
+    resolution = float(pattern['resolution'])
+    size = pattern['size']
+    offset = _dig(scanner, 'offset.pos', env_path)
+    grid = ScanGrid(nx=int(round(size[0] / resolution)) + 1,
+                    ny=int(round(size[1] / resolution)) + 1, resolution=resolution,
+                    center_x=float(offset[0]), center_y=float(offset[1]),
+                    offset=_CODE_SCAN_OFFSET, clip_low=-_CODE_SCAN_CLIP,
+                    clip_high=_CODE_SCAN_CLIP)
+    return {'layout': layout, 'scan_grid': grid, 'observation_clip': float(clip[1]),
+            'history_fill_rule': FILL_RULE_EXTREME_PARKOUR}
+
+
+def untrained_card(contract: PolicyContract, formats: Sequence[str], source: str,
+                   depth: Optional[DepthPreprocessing] = None) -> PolicyCard:
+    """Return a card for generated weights: ``trained: false``, ``<name>_untrained``."""
+    return PolicyCard(contract=replace(contract, name=contract.name + '_untrained',
+                                       trained=False),
+                      formats=tuple(formats), source=source, license='Apache-2.0',
+                      notes='UNTRAINED random weights for tests and demos: never run on a '
+                            'robot.', depth=depth)
+
+
+# -- checks -----------------------------------------------------------------------------
+
+
+def check_deployment(contract: PolicyContract, *, policy_joint_names: Sequence[str],
+                     control_rate_hz: float, policy_decimation: int, scan_available: bool,
+                     base_velocity_available: bool, has_estimator: bool) -> None:
+    """
+    Check that a deployment matches ``contract``; list every difference.
+
+    :param policy_joint_names: the joint names the deployment feeds the
+        policy, in the order it uses for observation and action.
+    :param control_rate_hz: the node's control timer rate.
+    :param policy_decimation: run the policy every this many control ticks.
+    :param scan_available: a height scan source is configured.
+    :param base_velocity_available: a measured base velocity is configured.
+    :param has_estimator: the checkpoint carries a trained velocity estimator.
+    :raises PolicyCardMismatchError: with one line per difference.
+    """
+    issues: List[str] = []
+    issues.extend(_joint_issues(contract, tuple(policy_joint_names)))
+    if not control_rate_hz > 0 or not math.isfinite(control_rate_hz):
+        issues.append('control rate must be a positive number of Hz, got %r' % control_rate_hz)
+    elif isinstance(policy_decimation, bool) or not isinstance(policy_decimation, int) \
+            or policy_decimation < 1:
+        issues.append('policy decimation must be an integer >= 1, got %r' % policy_decimation)
+    else:
+        period = policy_decimation / control_rate_hz
+        if abs(period - contract.policy_period) > PERIOD_TOLERANCE:
+            suggestion = contract.policy_period * control_rate_hz
+            issues.append(
+                'policy period: the policy was trained at %.6g s (%.6g Hz: physics dt %g x '
+                'decimation %d) but the deployment runs it every %d tick(s) of %.6g Hz = '
+                '%.6g s%s' % (contract.policy_period, contract.policy_rate, contract.physics_dt,
+                              contract.decimation, policy_decimation, control_rate_hz, period,
+                              (' (use policy decimation %d)' % round(suggestion))
+                              if abs(suggestion - round(suggestion)) < 1e-6 else
+                              ' (no integer decimation fits this control rate)'))
+    if contract.scan_required and not scan_available:
+        issues.append('height scan: the policy requires a %d-point height scan but none is '
+                      'provided' % contract.scan_grid.size)
+    if not base_velocity_available and not has_estimator:
+        issues.append('base velocity: no measured base velocity is provided and the '
+                      'checkpoint has no estimator to fill priv_explicit')
+    if issues:
+        raise PolicyCardMismatchError('deployment does not match policy %r' % contract.name,
+                                      issues)
+
+
+def _joint_issues(contract: PolicyContract, names: Tuple[str, ...]) -> List[str]:
+    expected = contract.joint_names
+    if len(names) != len(expected):
+        return ['joint count: the policy has %d joints %s but the deployment gives %d %s'
+                % (len(expected), list(expected), len(names), list(names))]
+    if names == expected:
+        return []
+    if sorted(names) == sorted(expected):
+        wrong = [i for i, (a, b) in enumerate(zip(names, expected)) if a != b]
+        return ['joint order: same joints in a different order; positions %s hold %s but the '
+                'policy expects %s' % (wrong, [names[i] for i in wrong],
+                                       [expected[i] for i in wrong])]
+    unknown = [n for n in names if n not in expected]
+    absent = [n for n in expected if n not in names]
+    return ['joint names: %s are not policy joints and %s are missing'
+            % (unknown, absent)]
+
+
+def check_card_against_checkpoint(card: PolicyCard, *, obs_dim: int, action_dim: int,
+                                  format_name: str, trained_marker: Optional[bool],
+                                  where: str) -> None:
+    """
+    Check that ``card`` describes the loaded checkpoint; list every difference.
+
+    :param trained_marker: the trained flag written into the checkpoint by
+        this project's tools (None when the checkpoint carries none).
+    :raises PolicyCardMismatchError: with one line per difference.
+    """
+    issues = []
+    contract = card.contract
+    if contract.layout.total != obs_dim:
+        issues.append('observation size: card layout totals %d but the checkpoint takes %d'
+                      % (contract.layout.total, obs_dim))
+    if contract.action_dim != action_dim:
+        issues.append('action size: card lists %d joints but the checkpoint outputs %d'
+                      % (contract.action_dim, action_dim))
+    if card.formats and format_name not in card.formats:
+        issues.append('format: card describes %s but the checkpoint is %s'
+                      % (list(card.formats), format_name))
+    if trained_marker is not None and trained_marker != contract.trained:
+        issues.append('trained flag: card says trained=%s but the checkpoint is marked '
+                      'trained=%s' % (contract.trained, trained_marker))
+    if issues:
+        raise PolicyCardMismatchError('policy card %s' % where, issues)
+
+
+def find_card(checkpoint_path: PathLike, card_path: Optional[PathLike]) -> Optional[Path]:
+    """Return ``card_path`` or ``<checkpoint dir>/policy_card.yaml`` when it exists."""
+    if card_path is not None:
+        return Path(card_path)
+    candidate = Path(checkpoint_path).resolve().parent / CARD_FILENAME
+    return candidate if candidate.is_file() else None
+
+
+__all__ = ['CARD_FILENAME', 'DepthPreprocessing', 'PolicyCard', 'card_from_dict',
+           'card_from_training_config', 'card_to_dict', 'check_card_against_checkpoint',
+           'check_deployment', 'find_card', 'load_card', 'save_card', 'untrained_card',
+           'KNOWN_JOINT_ORDERS']
