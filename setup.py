@@ -18,7 +18,7 @@ setup(
     name=PACKAGE_NAME,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'test.*', 'benchmarks']),
-    package_data={'krabby_parkour_ros': ['data/*', 'data/*/*']},
+    package_data={'krabby_parkour_ros': ['models/*/*']},
     include_package_data=True,
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE_NAME]),
@@ -26,6 +26,8 @@ setup(
         _share('launch', '*.launch.py'),
         _share('config', '*.yaml'),
         _share('config/joint_maps', '*.yaml'),
+        (os.path.join('share', PACKAGE_NAME, 'models', 'go2_parkour_teacher'),
+         glob('krabby_parkour_ros/models/go2_parkour_teacher/*')),
     ],
     python_requires='>=3.10',
     install_requires=[
@@ -51,6 +53,8 @@ setup(
         'console_scripts': [
             'parkour_node = krabby_parkour_ros.node.main:main',
             'krabby-parkour-sim = krabby_parkour_ros.sim.__main__:main',
+            'krabby-parkour-generate-checkpoint = krabby_parkour_ros.policy.generate:main',
+            'krabby-parkour-export = krabby_parkour_ros.policy.export:main',
         ],
     },
 )

@@ -1,0 +1,108 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Configuration of the control loop: rates, freshness gate and safety timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+
+
+class ControlConfigError(ValueError):
+    """A control-loop setting is out of its valid range."""
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """
+    Timing and safety settings of the control loop.
+
+    :param control_rate: command ticks per second (the node's timer rate).
+    :param policy_decimation: the policy runs every this many ticks; the
+        policy period policy_decimation / control_rate must equal the
+        period the policy was trained at (checked against its card).
+    :param stale_timeout: an observation older than this (seconds since it
+        was received) is stale: the policy stops and the last safe target is
+        held until fresh data returns.
+    :param soft_start_duration: seconds of the ramp from the measured pose to
+        the default pose on activation, before the policy takes over.
+    :param recovery_ramp_duration: seconds of the ramp from the held target to
+        the default pose after a hold (stale data, user hold) ends.
+    :param max_consecutive_failures: inference/mapping failures in a row
+        after which the fault latches (the node takes its error transition).
+    :param shadow: run the policy and publish everything, send no command.
+    :param command_timeout: seconds after the last navigation command before
+        it falls back to zero (stand still).
+    :param sync_to_observations: tick when a new observation arrives (within
+        the rate limit) instead of on the bare timer phase, so the command
+        answers the observation with minimal latency.
+    :param late_threshold: a tick that runs more than this many seconds after
+        its due time counts as late.
+    """
+
+    control_rate: float = 100.0
+    policy_decimation: int = 2
+    stale_timeout: float = 0.1
+    soft_start_duration: float = 2.0
+    recovery_ramp_duration: float = 0.5
+    max_consecutive_failures: int = 5
+    shadow: bool = False
+    command_timeout: float = 0.5
+    sync_to_observations: bool = True
+    late_threshold: float = 0.002
+
+    @property
+    def period(self) -> float:
+        """Return the tick period in seconds."""
+        return 1.0 / self.control_rate
+
+    @property
+    def policy_period(self) -> float:
+        """Return the policy period in seconds (decimation over rate)."""
+        return self.policy_decimation / self.control_rate
+
+    def validate(self) -> 'ControlConfig':
+        """
+        Check every field; return self.
+
+        :raises ControlConfigError: naming the field, its value and the range.
+        """
+        def need(name: str, ok: bool, expected: str) -> None:
+            if not ok:
+                raise ControlConfigError(
+                    f'control.{name} must be {expected}, got {getattr(self, name)!r}')
+
+        def finite(value: float) -> bool:
+            return isinstance(value, (int, float)) and math.isfinite(value)
+
+        need('control_rate', finite(self.control_rate) and 1.0 <= self.control_rate <= 2000.0,
+             'a finite rate in [1, 2000] Hz')
+        need('policy_decimation', isinstance(self.policy_decimation, int)
+             and 1 <= self.policy_decimation <= 100, 'an integer in [1, 100]')
+        need('stale_timeout', finite(self.stale_timeout) and 0.0 < self.stale_timeout <= 5.0,
+             'in (0, 5] s')
+        need('soft_start_duration', finite(self.soft_start_duration)
+             and 0.0 <= self.soft_start_duration <= 30.0, 'in [0, 30] s')
+        need('recovery_ramp_duration', finite(self.recovery_ramp_duration)
+             and 0.0 <= self.recovery_ramp_duration <= 30.0, 'in [0, 30] s')
+        need('max_consecutive_failures', isinstance(self.max_consecutive_failures, int)
+             and 1 <= self.max_consecutive_failures <= 1000, 'an integer in [1, 1000]')
+        need('command_timeout', finite(self.command_timeout)
+             and 0.0 < self.command_timeout <= 60.0, 'in (0, 60] s')
+        need('late_threshold', finite(self.late_threshold) and 0.0 < self.late_threshold <= 1.0,
+             'in (0, 1] s')
+        need('stale_timeout', self.stale_timeout >= self.period,
+             f'at least one tick period ({self.period:.4f} s)')
+        return self

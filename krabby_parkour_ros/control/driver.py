@@ -1,0 +1,163 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+When to tick: the deadline-driven schedule shared by the node and the client.
+
+A tick answers the newest observation as soon as it arrives, but never
+sooner than one control period (minus a small jitter allowance) after the
+previous tick, so the tick rate is the control rate even when the HAL
+publishes faster. When no observation arrives, a deadline tick runs half a
+period late so stale data is detected and the hold target keeps going out.
+With ``sync_to_observations`` off, ticks follow a fixed grid and take the
+newest observation at each grid point.
+
+Every tick's period and lateness are measured (``late`` = more than
+``late_threshold`` after its due time) and published in diagnostics.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional, Protocol
+
+from krabby_parkour_ros.control.config import ControlConfig
+from krabby_parkour_ros.control.stats import RollingSamples
+from krabby_parkour_ros.control.step import ControlStep, TickResult
+from krabby_parkour_ros.hal.messages import HalObservation
+
+
+class ObservationSource(Protocol):
+    """The observation side of a HalClient."""
+
+    def poll(self) -> Optional[HalObservation]:
+        """Return the newest unseen observation or None."""
+
+    def wait_for_observation(self, timeout_s: float) -> Optional[HalObservation]:
+        """Block up to timeout_s for a new observation."""
+
+
+class TickDriver:
+    """
+    Run :class:`ControlStep` ticks on the schedule described in the module doc.
+
+    :param source: the HAL client (observations).
+    :param step: the control step.
+    :param config: rates and the observation-sync switch.
+    :param sleep: injectable sleep (tests).
+    :param clock: injectable monotonic nanosecond clock (tests).
+    """
+
+    def __init__(self, source: ObservationSource, step: ControlStep, config: ControlConfig,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self._source = source
+        self._step = step
+        self._sync = config.sync_to_observations
+        self._period_ns = int(round(config.period * 1e9))
+        self._jitter_ns = min(500_000, self._period_ns // 10)
+        self._grace_ns = self._period_ns // 2
+        self._late_ns = int(config.late_threshold * 1e9)
+        self._sleep = sleep
+        self._clock = clock
+        self._last_tick_ns: Optional[int] = None
+        self._due_ns: Optional[int] = None
+        self._this_due_ns: Optional[int] = None
+        self.periods = RollingSamples()
+        self.lateness = RollingSamples()
+        self.late_ticks = 0
+        self.deadline_ticks = 0
+
+    def reset(self) -> None:
+        """Forget the schedule (on activation) and the timing statistics."""
+        self._last_tick_ns = None
+        self._due_ns = None
+        self.periods.clear()
+        self.lateness.clear()
+        self.late_ticks = 0
+        self.deadline_ticks = 0
+
+    def run_once(self, stop_after_s: Optional[float] = None) -> TickResult:
+        """
+        Wait for the next tick's moment, then run it.
+
+        :param stop_after_s: upper bound on the wait (so callers can check a
+            stop flag); when it expires first, the tick runs anyway.
+        """
+        obs = self._sync_wait(stop_after_s) if self._sync else self._grid_wait(stop_after_s)
+        now = self._clock()
+        self._record_timing(now)
+        return self._step.tick(obs, now)
+
+    def _sleep_until(self, target_ns: int) -> None:
+        remaining = (target_ns - self._clock()) * 1e-9
+        if remaining > 0:
+            self._sleep(remaining)
+
+    def _sync_wait(self, stop_after_s: Optional[float]) -> Optional[HalObservation]:
+        if self._last_tick_ns is None:
+            wait = self._period_ns * 1e-9
+            self._this_due_ns = None
+            return self._source.wait_for_observation(
+                wait if stop_after_s is None else min(wait, stop_after_s))
+        earliest = self._last_tick_ns + self._period_ns - self._jitter_ns
+        deadline = self._last_tick_ns + self._period_ns + self._grace_ns
+        if stop_after_s is not None:
+            deadline = min(deadline, self._clock() + int(stop_after_s * 1e9))
+        obs = self._source.poll()
+        if obs is None:
+            timeout = (deadline - self._clock()) * 1e-9
+            obs = self._source.wait_for_observation(max(timeout, 0.0))
+        if obs is None:
+            self.deadline_ticks += 1
+            self._this_due_ns = deadline
+            return None
+        self._this_due_ns = max(earliest, obs.receive_time_ns)
+        if self._clock() < earliest:
+            # The HAL runs faster than the control rate: keep the rate, answer
+            # the newest observation at the earliest allowed moment.
+            self._sleep_until(earliest)
+            newer = self._source.poll()
+            if newer is not None:
+                obs = newer
+        return obs
+
+    def _grid_wait(self, stop_after_s: Optional[float]) -> Optional[HalObservation]:
+        now = self._clock()
+        if self._due_ns is None:
+            self._due_ns = now
+        target = self._due_ns
+        if stop_after_s is not None:
+            target = min(target, now + int(stop_after_s * 1e9))
+        self._this_due_ns = target
+        self._sleep_until(target)
+        return self._source.poll()
+
+    def _record_timing(self, now: int) -> None:
+        if self._last_tick_ns is not None:
+            self.periods.add((now - self._last_tick_ns) * 1e-9)
+        if self._this_due_ns is not None:
+            # Lateness: how long after its moment (observation arrival, the
+            # earliest allowed time, the deadline or the grid point) it ran.
+            lateness = now - self._this_due_ns
+            self.lateness.add(max(lateness, 0) * 1e-9)
+            if lateness > self._late_ns:
+                self.late_ticks += 1
+        self._last_tick_ns = now
+        if not self._sync:
+            # Fixed grid: the next tick is due one period after this one was
+            # due; after a long stall, skip missed ticks instead of bursting.
+            self._due_ns = (self._due_ns or now) + self._period_ns
+            if self._due_ns < now:
+                self._due_ns = now + self._period_ns

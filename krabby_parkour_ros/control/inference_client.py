@@ -1,0 +1,228 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ROS-free controller: poll -> build -> infer -> map -> send in its own thread.
+
+Usage::
+
+    client = ParkourInferenceClient(HalClientConfig(...), ModelWeights(path),
+                                    control_rate=100.0, device='cpu')
+    client.initialize()
+    running = threading.Event(); running.set()
+    client.start_thread(running)
+    client.set_navigation_command(0.5, 0.0, 0.0)
+    ...
+    client.stop_thread(); client.close()
+
+It runs exactly the control step of the ROS node
+(:class:`~krabby_parkour_ros.control.step.ControlStep`, same safety
+behaviour), without publishing ROS topics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+import logging
+import threading
+from typing import Callable, Dict, Optional, Union
+
+import zmq
+
+from krabby_parkour_ros.control.runtime import ControlRuntime, load_policy, RuntimeConfig
+from krabby_parkour_ros.control.step import ControlMode, TickResult
+from krabby_parkour_ros.hal.config import HalClientConfig
+from krabby_parkour_ros.mapping.navigation import NavigationCommand
+from krabby_parkour_ros.policy.checkpoint import ModelWeights
+
+_LOG = logging.getLogger(__name__)
+
+
+class ParkourInferenceClient:
+    """
+    Control a robot through the HAL with a parkour policy, without ROS.
+
+    :param hal_client_config: HAL endpoints and limits.
+    :param model_weights: a loaded :class:`ModelWeights` or a checkpoint path
+        (empty string: the shipped trained teacher).
+    :param control_rate: command ticks per second.
+    :param device: ``'cuda'`` or ``'cpu'``; CUDA falls back to the CPU with a
+        warning when absent.
+    :param transport_context: the HAL server's ZeroMQ context for
+        ``inproc://`` endpoints.
+    :param runtime_config: every other setting (joint map, sources, safety);
+        its ``hal``, ``device`` and ``control.control_rate`` are replaced by
+        the arguments above. ``policy_decimation`` defaults to the policy's
+        trained period times ``control_rate``.
+    :param on_tick: optional callback called after every tick with its result
+        (from the control thread: keep it short).
+    """
+
+    def __init__(self, hal_client_config: HalClientConfig,
+                 model_weights: Union[ModelWeights, str],
+                 control_rate: float = 100.0, device: str = 'cuda',
+                 transport_context: Optional[zmq.Context] = None,
+                 runtime_config: Optional[RuntimeConfig] = None,
+                 policy_decimation: Optional[int] = None,
+                 on_tick: Optional[Callable[[TickResult], None]] = None) -> None:
+        base = runtime_config if runtime_config is not None else RuntimeConfig()
+        self._weights = model_weights if isinstance(model_weights, ModelWeights) else None
+        checkpoint = model_weights if isinstance(model_weights, str) else base.checkpoint
+        self._config = replace(base, hal=hal_client_config, device=device, checkpoint=checkpoint,
+                               control=replace(base.control, control_rate=float(control_rate)))
+        self._policy_decimation = policy_decimation
+        self._context = transport_context
+        self._on_tick = on_tick
+        self._runtime: Optional[ControlRuntime] = None
+        self._thread: Optional[threading.Thread] = None
+        self._running: Optional[threading.Event] = None
+        self._lock = threading.Lock()
+        self.last_result: Optional[TickResult] = None
+        self.error: Optional[BaseException] = None
+
+    @property
+    def runtime(self) -> ControlRuntime:
+        """Return the assembled controller, available once initialized."""
+        if self._runtime is None:
+            raise RuntimeError('ParkourInferenceClient.initialize() has not been called')
+        return self._runtime
+
+    def initialize(self) -> None:
+        """Load and check the policy, build the mappers, connect the HAL."""
+        if self._runtime is not None:
+            return
+        config = self._config
+        decimation = self._policy_decimation
+        if decimation is None:
+            decimation = self._trained_decimation(config)
+        config = replace(config, control=replace(config.control, policy_decimation=decimation))
+        self._runtime = ControlRuntime.build(config, context=self._context,
+                                             weights=self._weights)
+        _LOG.info('parkour client ready: policy %s every %d ticks at %.1f Hz',
+                  self._runtime.contract.name, decimation, config.control.control_rate)
+
+    def _trained_decimation(self, config: RuntimeConfig) -> int:
+        if self._weights is None:
+            self._weights = load_policy(config)
+        if self._weights.card is None:
+            return config.control.policy_decimation
+        period = self._weights.card.contract.policy_period
+        return max(1, int(round(period * config.control.control_rate)))
+
+    def start_thread(self, running_flag: threading.Event) -> None:
+        """
+        Start the control thread; it runs while ``running_flag`` is set.
+
+        Activation starts with the soft start (ramp to the default pose).
+        """
+        runtime = self.runtime
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError('the control thread is already running')
+        self._running = running_flag
+        runtime.driver.reset()
+        runtime.step.activate()
+        self._thread = threading.Thread(target=self._loop, name='parkour-control', daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        runtime = self.runtime
+        try:
+            while self._running is not None and self._running.is_set():
+                result = runtime.driver.run_once(stop_after_s=0.1)
+                self.last_result = result
+                if self._on_tick is not None:
+                    self._on_tick(result)
+                if runtime.step.fault_latched:
+                    _LOG.error('fault latched (%s): control thread stops holding the '
+                               'last safe target', runtime.step.last_error)
+                    break
+        except Exception as exc:  # noqa: B902 - the thread must not die silently
+            self.error = exc
+            _LOG.exception('control thread failed; the HAL keeps the last sent target')
+        finally:
+            self._send_hold()
+
+    def _send_hold(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        hold = runtime.step.deactivate()
+        obs = runtime.step.last_observation
+        if hold is not None and obs is not None and not runtime.step.shadow:
+            try:
+                runtime.hal.put_joint_command(hold, obs.timestamp_ns)
+            except ValueError as exc:
+                _LOG.error('could not send the hold target: %s', exc)
+
+    def stop_thread(self, timeout_s: float = 2.0) -> None:
+        """Stop the control thread; the last safe target stays in force."""
+        if self._running is not None:
+            self._running.clear()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                raise RuntimeError(f'control thread did not stop within {timeout_s} s')
+            self._thread = None
+
+    def set_navigation_command(self, vx: float = 0.0, vy: float = 0.0,
+                               yaw_rate: float = 0.0) -> NavigationCommand:
+        """Set the navigation command (clamped to limits); return what is used."""
+        return self.runtime.step.set_navigation_command(NavigationCommand(vx, vy, yaw_rate))
+
+    def hold(self) -> None:
+        """Hold the last safe target until :meth:`release`."""
+        self.runtime.step.hold()
+
+    def release(self) -> None:
+        """Release a hold (ramp back, then the policy resumes)."""
+        self.runtime.step.release()
+
+    @property
+    def mode(self) -> ControlMode:
+        """Return the control mode."""
+        return self.runtime.step.mode
+
+    def stats(self) -> Dict[str, object]:
+        """Return counters, latency and tick statistics."""
+        runtime = self.runtime
+        step = runtime.step
+        driver = runtime.driver
+        return {
+            'mode': step.mode.value,
+            'counters': dict(step.counters),
+            'failures_by_reason': dict(step.failures_by_reason),
+            'latency_s': step.latency.summary(),
+            'inference_s': step.inference_time.summary(),
+            'tick_period_s': driver.periods.summary(),
+            'tick_lateness_s': driver.lateness.summary(),
+            'late_ticks': driver.late_ticks,
+            'deadline_ticks': driver.deadline_ticks,
+            'hal': runtime.hal.stats(),
+        }
+
+    def close(self) -> None:
+        """Stop the thread if needed and release the HAL link and the policy."""
+        self.stop_thread()
+        if self._runtime is not None:
+            self._runtime.close()
+            self._runtime = None
+
+    def __enter__(self) -> 'ParkourInferenceClient':
+        """Initialize on entering a with-block."""
+        self.initialize()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Close on leaving a with-block."""
+        self.close()

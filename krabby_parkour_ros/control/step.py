@@ -1,0 +1,441 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One control tick: gate inputs, run the policy at its rate, send a safe command.
+
+:class:`ControlStep` is the single implementation of the control behaviour,
+driven by the ROS node's timer and by the ROS-free
+:class:`~krabby_parkour_ros.control.inference_client.ParkourInferenceClient`
+thread alike. It owns the safety state machine (``docs/safety.md``):
+
+``WAITING`` -> ``SOFT_START`` -> ``RUNNING``, with ``HOLD_STALE`` (inputs
+stale), ``HOLD_USER`` (hold requested) and ``HOLD_FAULT`` (the last policy
+step failed). Every command it sends is finite and continuous with the
+previous one: holds repeat the last safe target, and every return to the
+policy goes through a ramp to the default pose first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import enum
+import logging
+import time
+from typing import Callable, Dict, Optional, Protocol
+
+import numpy as np
+
+from krabby_parkour_ros.control.config import ControlConfig
+from krabby_parkour_ros.control.stats import RollingSamples
+from krabby_parkour_ros.hal.messages import HalObservation, JOINT_COUNT
+from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
+from krabby_parkour_ros.policy.model import ModelIO
+
+_LOG = logging.getLogger(__name__)
+
+
+class ControlMode(str, enum.Enum):
+    """What the control loop is doing; published in diagnostics."""
+
+    WAITING = 'waiting'
+    SOFT_START = 'soft_start'
+    RUNNING = 'running'
+    HOLD_STALE = 'hold_stale'
+    HOLD_USER = 'hold_user'
+    HOLD_FAULT = 'hold_fault'
+
+
+class CommandSink(Protocol):
+    """Where commands go (a HalClient)."""
+
+    def put_joint_command(self, joint_positions: np.ndarray,
+                          observation_timestamp_ns: int) -> None:
+        """Send 18 joint targets answering an observation."""
+
+
+@dataclass
+class TickResult:
+    """What one tick did (for topics, diagnostics and tests)."""
+
+    mode: ControlMode
+    #: The 18 hardware targets of this tick (None: nothing to command yet).
+    command: Optional[np.ndarray] = None
+    #: True when the command went to the HAL (False in shadow mode or holds
+    #: before the first observation).
+    sent: bool = False
+    #: True when the policy ran this tick.
+    policy_ran: bool = False
+    #: Clipped raw policy action when the policy ran successfully.
+    action: Optional[np.ndarray] = None
+    #: The 753 observation the policy saw (a copy), when it ran.
+    policy_observation: Optional[np.ndarray] = None
+    #: The newest observation (may be older than this tick).
+    observation: Optional[HalObservation] = None
+    #: True when ``observation`` arrived since the previous tick.
+    new_observation: bool = False
+    #: Seconds from the observation's arrival to the command being sent.
+    latency: Optional[float] = None
+    #: Why the policy step failed (empty on success).
+    error: str = ''
+    #: Seconds spent per stage when the policy ran.
+    stage_times: Dict[str, float] = field(default_factory=dict)
+
+
+class ControlStep:
+    """
+    The control behaviour of one robot, independent of who drives the ticks.
+
+    :param sink: the HAL client that sends commands.
+    :param builder: an :class:`~krabby_parkour_ros.mapping.observation.ObservationBuilder`.
+    :param mapper: an :class:`~krabby_parkour_ros.mapping.action.ActionMapper`.
+    :param model: a :class:`~krabby_parkour_ros.policy.model.ParkourPolicyModel`.
+    :param config: timing and safety settings (validated here).
+    :param limits: navigation command limits.
+    :param clock: monotonic nanoseconds (injectable for tests).
+    """
+
+    def __init__(self, sink: CommandSink, builder, mapper, model, config: ControlConfig,
+                 limits: Optional[NavigationLimits] = None,
+                 clock: Callable[[], int] = time.monotonic_ns) -> None:
+        self._sink = sink
+        self._builder = builder
+        self._mapper = mapper
+        self._model = model
+        self._config = config.validate()
+        self._limits = limits if limits is not None else NavigationLimits()
+        self._clock = clock
+        self._stale_ns = int(config.stale_timeout * 1e9)
+        self._default_command = np.asarray(mapper.default_command(), dtype=np.float32).copy()
+        self._ramp_start = np.zeros(JOINT_COUNT, dtype=np.float32)
+        self._ramp_buffer = np.zeros(JOINT_COUNT, dtype=np.float32)
+        self._last_command: Optional[np.ndarray] = None
+        self._latest: Optional[HalObservation] = None
+        self._mode = ControlMode.WAITING
+        self._active = False
+        self._user_hold = False
+        self._ramp_t0 = 0
+        self._ramp_duration = 0.0
+        self._policy_ticks = 0
+        self._last_policy_stamp = -1
+        self._consecutive_failures = 0
+        self.fault_latched = False
+        self._shadow = config.shadow
+        self._nav = NavigationCommand()
+        self._nav_time_ns: Optional[int] = None
+        self.latency = RollingSamples()
+        self.inference_time = RollingSamples()
+        self.counters: Dict[str, int] = {
+            'ticks': 0, 'policy_steps': 0, 'commands_sent': 0, 'stale_events': 0,
+            'stale_ticks': 0, 'failures': 0, 'fault_latches': 0, 'nav_clamped': 0,
+            'nav_timeouts': 0, 'non_finite_blocked': 0, 'send_errors': 0, 'rate_limited': 0,
+            'policy_deferred': 0,
+        }
+        self.failures_by_reason: Dict[str, int] = {}
+        self.last_error = ''
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> ControlMode:
+        """Return the current mode."""
+        return self._mode
+
+    @property
+    def shadow(self) -> bool:
+        """Return True when commands are computed but not sent."""
+        return self._shadow
+
+    @property
+    def last_command(self) -> Optional[np.ndarray]:
+        """Return a copy of the last safe command (hardware order), if any."""
+        return None if self._last_command is None else self._last_command.copy()
+
+    @property
+    def last_observation(self) -> Optional[HalObservation]:
+        """Return the newest observation seen."""
+        return self._latest
+
+    @property
+    def navigation_command(self) -> NavigationCommand:
+        """Return the navigation command in force (after limits)."""
+        return self._nav
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Return the number of failed policy steps in a row."""
+        return self._consecutive_failures
+
+    def set_shadow(self, shadow: bool) -> None:
+        """
+        Switch shadow mode (policy runs, nothing is sent) on or off.
+
+        Leaving shadow mode while active restarts from the soft start: the HAL
+        is still tracking whatever it had before, so the first sent targets
+        ramp from the measured pose instead of jumping to the policy's output.
+        """
+        shadow = bool(shadow)
+        if self._shadow and not shadow and self._active:
+            self._last_command = None
+            if not self._user_hold:
+                self._mode = ControlMode.WAITING
+        self._shadow = shadow
+
+    def activate(self) -> None:
+        """Start controlling: wait for fresh data, then soft-start."""
+        self._active = True
+        self._user_hold = False
+        self.fault_latched = False
+        self._consecutive_failures = 0
+        self._mode = ControlMode.WAITING
+
+    def deactivate(self) -> Optional[np.ndarray]:
+        """
+        Stop controlling; return the hold target (the last safe command).
+
+        The caller sends it once more so the HAL keeps holding a pose that is
+        continuous with what it was tracking (no jump, no silence mid-ramp).
+        """
+        self._active = False
+        self._mode = ControlMode.WAITING
+        return self.last_command
+
+    def hold(self) -> None:
+        """Hold the last safe target until :meth:`release` (user request)."""
+        self._user_hold = True
+        if self._mode != ControlMode.WAITING:
+            self._mode = ControlMode.HOLD_USER
+
+    def release(self) -> None:
+        """End a user hold: ramp back to the default pose, then run the policy."""
+        if not self._user_hold:
+            return
+        self._user_hold = False
+        if self._mode == ControlMode.HOLD_USER:
+            self._start_ramp(self._clock(), self._config.recovery_ramp_duration)
+
+    def set_navigation_command(self, command: NavigationCommand,
+                               now_ns: Optional[int] = None) -> NavigationCommand:
+        """Set the navigation command (clamped to the limits); return what is used."""
+        clamped, was_clamped = self._limits.clamp(command)
+        if was_clamped:
+            self.counters['nav_clamped'] += 1
+        self._nav = clamped
+        self._nav_time_ns = self._clock() if now_ns is None else now_ns
+        return clamped
+
+    # -- the tick ------------------------------------------------------------------------
+
+    def tick(self, observation: Optional[HalObservation] = None,
+             now_ns: Optional[int] = None) -> TickResult:
+        """
+        Run one control tick.
+
+        :param observation: the newest observation if one arrived since the
+            previous tick, else None (the previous one is reused for the
+            freshness check and the command's observation timestamp).
+        :param now_ns: monotonic time of the tick (defaults to the clock).
+        """
+        now = self._clock() if now_ns is None else now_ns
+        self.counters['ticks'] += 1
+        new = observation is not None
+        if new:
+            self._latest = observation
+        obs = self._latest
+        result = TickResult(mode=self._mode, observation=obs, new_observation=new)
+        if not self._active or obs is None:
+            return result
+        self._expire_navigation(now)
+        fresh = (now - obs.receive_time_ns) <= self._stale_ns
+        if not fresh:
+            self._enter_stale()
+        elif self._mode == ControlMode.WAITING or self._mode == ControlMode.HOLD_STALE:
+            self._leave_waiting_or_stale(now, obs)
+        command = self._command_for_mode(now, obs, result)
+        if command is not None:
+            self._send(command, obs, result)
+        result.mode = self._mode
+        return result
+
+    def _enter_stale(self) -> None:
+        self.counters['stale_ticks'] += 1
+        if self._mode in (ControlMode.RUNNING, ControlMode.SOFT_START, ControlMode.HOLD_FAULT):
+            self.counters['stale_events'] += 1
+            _LOG.warning('observations stale (> %.3f s): holding the last safe target',
+                         self._config.stale_timeout)
+            self._mode = ControlMode.HOLD_STALE
+
+    def _leave_waiting_or_stale(self, now: int, obs: HalObservation) -> None:
+        if self._user_hold:
+            self._mode = ControlMode.HOLD_USER
+            if self._last_command is None:
+                self._last_command = self._measured_command(obs)
+            return
+        if self._mode == ControlMode.WAITING:
+            self._start_ramp(now, self._config.soft_start_duration)
+        else:
+            _LOG.info('fresh observations again: ramping back to the default pose')
+            self._start_ramp(now, self._config.recovery_ramp_duration)
+
+    def _command_for_mode(self, now: int, obs: HalObservation,
+                          result: TickResult) -> Optional[np.ndarray]:
+        if self._mode == ControlMode.SOFT_START:
+            return self._ramp_command(now)
+        if self._mode in (ControlMode.RUNNING, ControlMode.HOLD_FAULT):
+            if self._policy_ticks % self._config.policy_decimation == 0:
+                if obs.timestamp_ns == self._last_policy_stamp:
+                    # No observation since the last policy step (one was lost):
+                    # the policy never sees the same sample twice; it runs on the
+                    # next tick that brings a new one, the target holds meanwhile.
+                    self.counters['policy_deferred'] += 1
+                    return self._last_command
+                self._policy_ticks += 1
+                self._last_policy_stamp = obs.timestamp_ns
+                return self._policy_step(obs, result)
+            self._policy_ticks += 1
+        return self._last_command
+
+    # -- ramps ---------------------------------------------------------------------------
+
+    def _measured_command(self, obs: HalObservation) -> np.ndarray:
+        return np.asarray(obs.joint_positions, dtype=np.float32).copy()
+
+    def _start_ramp(self, now: int, duration: float) -> None:
+        # Start from what the HAL is tracking (the last sent target) so the
+        # targets stay continuous; before any command, from the measured pose.
+        if self._last_command is not None:
+            np.copyto(self._ramp_start, self._last_command)
+        elif self._latest is not None:
+            np.copyto(self._ramp_start, self._measured_command(self._latest))
+        else:
+            np.copyto(self._ramp_start, self._default_command)
+        self._ramp_t0 = now
+        self._ramp_duration = duration
+        self._mode = ControlMode.SOFT_START
+
+    def _ramp_command(self, now: int) -> np.ndarray:
+        alpha = 1.0 if self._ramp_duration <= 0.0 else (now - self._ramp_t0) / (
+            self._ramp_duration * 1e9)
+        if alpha >= 1.0:
+            self._begin_policy()
+            return self._default_command.copy()
+        alpha = max(alpha, 0.0)
+        smooth = alpha * alpha * (3.0 - 2.0 * alpha)
+        np.subtract(self._default_command, self._ramp_start, out=self._ramp_buffer)
+        self._ramp_buffer *= smooth
+        self._ramp_buffer += self._ramp_start
+        return self._ramp_buffer.copy()
+
+    def _begin_policy(self) -> None:
+        self._builder.reset()
+        self._model.reset()
+        self._mapper.reset(self._default_command)
+        self._policy_ticks = 0
+        self._consecutive_failures = 0
+        self._mode = ControlMode.RUNNING
+        _LOG.info('ramp done: the policy takes over')
+
+    # -- policy --------------------------------------------------------------------------
+
+    def _policy_step(self, obs: HalObservation, result: TickResult) -> np.ndarray:
+        t0 = time.perf_counter()
+        error = ''
+        mapped = None
+        try:
+            vector = self._builder.build(obs, self._nav)
+            t1 = time.perf_counter()
+            depth = obs.depth_map if self._model.needs_depth else None
+            response = self._model.inference(ModelIO(
+                observation=vector,
+                base_velocity_measured=self._builder.base_velocity_measured,
+                depth_image=depth))
+            t2 = time.perf_counter()
+            if not response.success:
+                error = f'inference: {response.error_message}'
+            else:
+                mapped = self._mapper.map(response.action_numpy())
+                t3 = time.perf_counter()
+                if not mapped.ok:
+                    error = f'mapping: {mapped.reason}'
+                result.stage_times = {'build': t1 - t0, 'infer': t2 - t1, 'map': t3 - t2}
+                self.inference_time.add(t2 - t1)
+            result.policy_observation = vector.copy()
+        except ValueError as exc:  # ObservationError and mapping input errors
+            error = f'observation: {exc}'
+        result.policy_ran = True
+        self.counters['policy_steps'] += 1
+        if error:
+            return self._policy_failure(error, result)
+        self._consecutive_failures = 0
+        if self._mode == ControlMode.HOLD_FAULT:
+            _LOG.info('policy step succeeded again: leaving the fault hold')
+        self._mode = ControlMode.RUNNING
+        if mapped.limited:
+            self.counters['rate_limited'] += 1
+        # Training feeds back the policy's raw (unclipped) output as the previous
+        # action (extreme-parkour's action_history_buf); clipping only shapes targets.
+        self._builder.record_action(mapped.raw_action)
+        result.action = np.array(mapped.clipped_action, dtype=np.float32)
+        return np.array(mapped.command, dtype=np.float32)
+
+    def _policy_failure(self, error: str, result: TickResult) -> Optional[np.ndarray]:
+        self._consecutive_failures += 1
+        self.counters['failures'] += 1
+        reason = error.split(':', 1)[0]
+        self.failures_by_reason[reason] = self.failures_by_reason.get(reason, 0) + 1
+        self.last_error = error
+        result.error = error
+        self._mode = ControlMode.HOLD_FAULT
+        if (self._consecutive_failures >= self._config.max_consecutive_failures
+                and not self.fault_latched):
+            self.fault_latched = True
+            self.counters['fault_latches'] += 1
+            _LOG.error('%d consecutive policy failures (last: %s): fault latched',
+                       self._consecutive_failures, error)
+        else:
+            _LOG.warning('policy step failed (%s): holding the last safe target', error)
+        return self._last_command
+
+    # -- output --------------------------------------------------------------------------
+
+    def _expire_navigation(self, now: int) -> None:
+        if self._nav_time_ns is None:
+            return
+        if now - self._nav_time_ns > self._config.command_timeout * 1e9:
+            self._nav = NavigationCommand()
+            self._nav_time_ns = None
+            self.counters['nav_timeouts'] += 1
+            _LOG.info('navigation command timed out: zero command')
+
+    def _send(self, command: np.ndarray, obs: HalObservation, result: TickResult) -> None:
+        if command.shape != (JOINT_COUNT,) or not np.all(np.isfinite(command)):
+            # Last line of defence: the mapper never produces this.
+            self.counters['non_finite_blocked'] += 1
+            _LOG.error('blocked a non-finite or mis-sized command %r', command)
+            return
+        self._last_command = command
+        result.command = command
+        if self._shadow:
+            return
+        try:
+            self._sink.put_joint_command(command, obs.timestamp_ns)
+        except ValueError as exc:
+            self.counters['send_errors'] += 1
+            _LOG.error('command refused by the HAL client: %s', exc)
+            return
+        result.sent = True
+        self.counters['commands_sent'] += 1
+        if result.new_observation and obs.receive_time_ns > 0:
+            result.latency = (self._clock() - obs.receive_time_ns) * 1e-9
+            self.latency.add(result.latency)

@@ -1,0 +1,520 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The policy side of the HAL link: latest-only observations in, commands out.
+
+Latest-only over tcp needs the stream to keep flowing: the HAL's PUB socket
+(SNDHWM 1) drops the *newest* message whenever its pipe is full, while
+older messages wait in socket and kernel buffers. A client that only reads
+when the control loop asks would act on data hundreds of milliseconds old.
+:class:`HalClient` therefore runs one receiver thread that owns the SUB
+socket, receives continuously (zero copy), decodes and checks every
+message, counts rejections and publishes the newest valid observation into
+a one-element slot guarded by a :class:`threading.Condition`. The control
+loop takes it with :meth:`HalClient.poll` (never blocks) or
+:meth:`HalClient.wait_for_observation` (event driven).
+
+The PUSH socket for commands belongs to the threads that call
+:meth:`HalClient.put_joint_command` and is guarded by a lock; it sends
+without blocking and with ``IMMEDIATE`` set, so a command is either queued
+to a connected HAL or dropped and counted, never sent stale later.
+"""
+
+import itertools
+import logging
+import math
+import threading
+import time
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Tuple, Type
+
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+from krabby_parkour_ros.hal.codec import decode_observation, encode_command
+from krabby_parkour_ros.hal.config import HalClientConfig
+from krabby_parkour_ros.hal.errors import (
+    HalNotConnectedError, HalProtocolError, HalTransportError, TimestampError)
+from krabby_parkour_ros.hal.messages import HalObservation, OBSERVATION_TOPIC
+
+logger = logging.getLogger(__name__)
+
+#: Receiver poll timeout: a safety net, close() wakes the thread at once.
+_POLL_TIMEOUT_MS = 100
+#: Messages received in one batch before the control socket is checked again.
+_MAX_BATCH = 256
+_JOIN_TIMEOUT_S = 5.0
+#: Rejections of one reason are logged at most once per this period.
+_LOG_PERIOD_S = 5.0
+_control_ids = itertools.count()
+
+
+class _RateLimitedLog:
+    """Log the first event of each key, then at most once per period with a count."""
+
+    def __init__(self, period_s: float) -> None:
+        self._period_ns = int(period_s * 1e9)
+        self._last: Dict[str, int] = {}
+        self._suppressed: Dict[str, int] = {}
+
+    def warning(self, key: str, message: str) -> None:
+        now = time.monotonic_ns()
+        last = self._last.get(key)
+        if last is not None and now - last < self._period_ns:
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return
+        suppressed = self._suppressed.pop(key, 0)
+        self._last[key] = now
+        logger.warning('%s%s', message,
+                       ' (%d similar suppressed)' % suppressed if suppressed else '')
+
+
+class HalClient:
+    """
+    Connect to a HAL server: newest observation in, joint commands out.
+
+    Thread safety: :meth:`poll`, :meth:`wait_for_observation`,
+    :meth:`put_joint_command` and the counters may be used from any thread;
+    :meth:`connect` and :meth:`close` are serialised by a lock.
+
+    :param config: validated settings.
+    :param context: ZeroMQ context to use (required for ``inproc://``: the
+        server's ``transport_context``); when None the client creates its
+        own and terminates it in :meth:`close`.
+    """
+
+    def __init__(self, config: HalClientConfig, context: Optional[zmq.Context] = None) -> None:
+        config.validate()
+        self._config = config
+        self._external_context = context
+        self._context: Optional[zmq.Context] = None
+        self._push: Optional[zmq.Socket] = None
+        self._control: Optional[zmq.Socket] = None
+        self._thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        self._state_lock = threading.Lock()
+        self._push_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._connected = False
+        # Slot state, guarded by _cond.
+        self._slot: Optional[HalObservation] = None
+        self._slot_seq = 0
+        self._returned_seq = 0
+        # Receiver-thread state (timestamps), touched by that thread only.
+        self._last_timestamp_ns: Optional[int] = None
+        self._resync_run = 0
+        self._resync_last_ns: Optional[int] = None
+        # Counters: receiver side under _cond, command side under _push_lock.
+        self._rejections: Dict[str, int] = {}
+        self._received_count = 0
+        self._accepted_count = 0
+        self._superseded_count = 0
+        self._timestamp_resyncs = 0
+        self._reconnects = 0
+        self._last_rejection: Optional[str] = None
+        self._receiver_error: Optional[str] = None
+        self._commands_sent = 0
+        self._commands_dropped = 0
+        self._log = _RateLimitedLog(_LOG_PERIOD_S)
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def config(self) -> HalClientConfig:
+        """Return the settings."""
+        return self._config
+
+    @property
+    def connected(self) -> bool:
+        """Return True between :meth:`connect` and :meth:`close`."""
+        return self._connected
+
+    def connect(self) -> None:
+        """
+        Create the sockets and start the receiver thread (idempotent).
+
+        :raises HalTransportError: if a socket cannot be created or connected.
+        """
+        with self._state_lock:
+            if self._connected:
+                return
+            context = self._external_context
+            if context is None:
+                context = zmq.Context()
+            try:
+                sub, monitor, control_rx, control_tx, push = self._create_sockets(context)
+            except zmq.ZMQError as exc:
+                if self._external_context is None:
+                    context.term()
+                raise HalTransportError(
+                    'connect: could not connect to observation_endpoint %r / '
+                    'command_endpoint %r: %s' % (self._config.observation_endpoint,
+                                                 self._config.command_endpoint, exc)) from exc
+            with self._cond:
+                self._slot = None
+                self._returned_seq = self._slot_seq
+                self._receiver_error = None
+            self._last_timestamp_ns = None
+            self._resync_run = 0
+            self._resync_last_ns = None
+            self._stop.clear()
+            self._context, self._push, self._control = context, push, control_tx
+            # Thread.start() is the memory barrier that hands sub, monitor and control_rx
+            # over to the receiver thread, which uses and closes them.
+            self._thread = threading.Thread(
+                target=self._receive_loop, args=(sub, monitor, control_rx),
+                name='hal-client-receiver', daemon=True)
+            self._connected = True
+            self._thread.start()
+            logger.info('HAL client connected: observations %s, commands %s',
+                        self._config.observation_endpoint, self._config.command_endpoint)
+
+    def _create_sockets(self, context: zmq.Context) -> Tuple[zmq.Socket, ...]:
+        """Return (sub, monitor, control_rx, control_tx, push); close all on error."""
+        created: List[zmq.Socket] = []
+
+        def make(kind: int) -> zmq.Socket:
+            socket = context.socket(kind)
+            created.append(socket)
+            socket.setsockopt(zmq.LINGER, 0)
+            return socket
+
+        connect_timeout_ms = max(1, int(self._config.connect_timeout_s * 1000))
+        try:
+            sub = make(zmq.SUB)
+            sub.setsockopt(zmq.RCVHWM, self._config.observation_rcvhwm)
+            sub.setsockopt(zmq.MAXMSGSIZE, self._config.max_message_bytes)
+            sub.setsockopt(zmq.CONNECT_TIMEOUT, connect_timeout_ms)
+            sub.setsockopt(zmq.SUBSCRIBE, OBSERVATION_TOPIC)
+            monitor = sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            created.append(monitor)
+            sub.connect(self._config.observation_endpoint)
+            control_endpoint = 'inproc://krabby-hal-client-control-%d' % next(_control_ids)
+            control_rx = make(zmq.PAIR)
+            control_rx.bind(control_endpoint)
+            control_tx = make(zmq.PAIR)
+            control_tx.connect(control_endpoint)
+            push = make(zmq.PUSH)
+            push.setsockopt(zmq.SNDHWM, self._config.command_send_hwm)
+            push.setsockopt(zmq.IMMEDIATE, 1)
+            push.setsockopt(zmq.CONNECT_TIMEOUT, connect_timeout_ms)
+            push.connect(self._config.command_endpoint)
+        except zmq.ZMQError:
+            if len(created) > 1:
+                created[0].disable_monitor()
+            for socket in created:
+                socket.close(linger=0)
+            raise
+        return sub, monitor, control_rx, control_tx, push
+
+    def close(self) -> None:
+        """
+        Stop the receiver, close every socket (linger 0) and own context.
+
+        Idempotent; :meth:`connect` may be called again afterwards.
+        """
+        with self._state_lock:
+            if not self._connected:
+                return
+            self._connected = False
+            self._stop.set()
+            assert self._control is not None and self._thread is not None
+            try:
+                self._control.send(b'stop', flags=zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass  # the poll timeout and the stop event end the thread anyway
+            self._thread.join(_JOIN_TIMEOUT_S)
+            thread_alive = self._thread.is_alive()
+            self._thread = None
+            with self._push_lock:
+                if self._push is not None:
+                    self._push.close(linger=0)
+                self._push = None
+            self._control.close(linger=0)
+            self._control = None
+            with self._cond:
+                self._slot = None
+                self._returned_seq = self._slot_seq
+                self._cond.notify_all()
+            context, self._context = self._context, None
+            if self._external_context is None and context is not None:
+                if thread_alive:
+                    logger.error('HAL client receiver did not stop within %.1f s; '
+                                 'leaving its context open', _JOIN_TIMEOUT_S)
+                else:
+                    context.term()
+            logger.info('HAL client closed')
+
+    def __enter__(self) -> 'HalClient':
+        self.connect()
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]],
+                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    # -- observations ------------------------------------------------------
+
+    def _take_locked(self) -> Optional[HalObservation]:
+        if self._slot is None or self._slot_seq <= self._returned_seq:
+            return None
+        self._returned_seq = self._slot_seq
+        return self._slot
+
+    def poll(self) -> Optional[HalObservation]:
+        """
+        Return the newest valid observation not returned yet, else None.
+
+        Never blocks (only a short lock). Observations that arrived since the
+        last call and were superseded are skipped (``superseded_count``).
+        """
+        with self._cond:
+            return self._take_locked()
+
+    def wait_for_observation(self, timeout_s: float) -> Optional[HalObservation]:
+        """
+        Block until an observation newer than the last returned one exists.
+
+        :param timeout_s: longest wait in seconds (>= 0).
+        :return: the newest such observation (at once if one is waiting), or
+            None at the timeout or when the client is closed.
+        :raises ValueError: if ``timeout_s`` is negative or not finite.
+        """
+        if not math.isfinite(timeout_s) or timeout_s < 0:
+            raise ValueError('timeout_s: expected a finite number >= 0, got %r' % timeout_s)
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._slot_seq > self._returned_seq or not self._connected, timeout_s)
+            return self._take_locked()
+
+    def _receive_loop(self, sub: zmq.Socket, monitor: zmq.Socket,
+                      control: zmq.Socket) -> None:
+        poller = zmq.Poller()
+        poller.register(sub, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
+        poller.register(control, zmq.POLLIN)
+        try:
+            while not self._stop.is_set():
+                events = dict(poller.poll(_POLL_TIMEOUT_MS))
+                if control in events:
+                    break
+                if sub in events:
+                    self._receive_batch(sub)
+                if monitor in events:
+                    self._on_disconnect(sub, monitor)
+        except zmq.ZMQError as exc:
+            if not self._stop.is_set():
+                logger.error('HAL client receiver stopped: %s', exc)
+                with self._cond:
+                    self._receiver_error = str(exc)
+        finally:
+            sub.disable_monitor()
+            monitor.close(linger=0)
+            sub.close(linger=0)
+            control.close(linger=0)
+            with self._cond:
+                self._cond.notify_all()
+
+    def _on_disconnect(self, sub: zmq.Socket, monitor: zmq.Socket) -> None:
+        """
+        Reconnect the SUB after its tcp connection dropped.
+
+        libzmq reconnects by itself after an ordinary connection loss, but
+        after a protocol error (a frame over ``MAXMSGSIZE``) it abandons the
+        endpoint for good; a fresh connect covers both cases.
+        """
+        recv_monitor_message(monitor)
+        endpoint = self._config.observation_endpoint
+        try:
+            sub.disconnect(endpoint)
+        except zmq.ZMQError:
+            pass  # libzmq already forgot the endpoint (protocol error)
+        sub.connect(endpoint)
+        with self._cond:
+            self._reconnects += 1
+        self._log.warning('reconnect', 'HAL client: observation connection to %s dropped '
+                          '(HAL restart, network, or a frame over max_message_bytes=%d); '
+                          'reconnecting' % (endpoint, self._config.max_message_bytes))
+
+    def _receive_batch(self, sub: zmq.Socket) -> None:
+        """Receive every queued message, check them in order, publish the newest valid."""
+        newest: Optional[HalObservation] = None
+        accepted = 0
+        for _ in range(_MAX_BATCH):
+            try:
+                frames = sub.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            observation = self._check(frames, time.monotonic_ns())
+            if observation is not None:
+                newest = observation
+                accepted += 1
+        if newest is None:
+            return
+        with self._cond:
+            if self._slot is not None and self._slot_seq > self._returned_seq:
+                self._superseded_count += 1
+            self._superseded_count += accepted - 1
+            self._slot = newest
+            self._slot_seq += 1
+            self._cond.notify_all()
+
+    def _check(self, frames: List[zmq.Frame], receive_time_ns: int) -> Optional[HalObservation]:
+        """Decode one message and check its timestamp; count it either way."""
+        try:
+            observation = decode_observation(
+                frames, max_image_bytes=self._config.max_message_bytes,
+                receive_time_ns=receive_time_ns)
+            self._check_timestamp(observation.timestamp_ns)
+        except HalProtocolError as exc:
+            self._reject(exc.reason, str(exc))
+            return None
+        except Exception as exc:  # noqa: B902 - a decoder bug must not kill the receiver
+            logger.exception('HAL client: unexpected error while decoding an observation')
+            self._reject('internal', '%s: %s' % (type(exc).__name__, exc))
+            return None
+        with self._cond:
+            self._received_count += 1
+            self._accepted_count += 1
+        return observation
+
+    def _check_timestamp(self, timestamp_ns: int) -> None:
+        """Reject non-increasing timestamps; re-sync after a run of increasing ones."""
+        last = self._last_timestamp_ns
+        if not self._config.require_monotonic_timestamps or last is None or timestamp_ns > last:
+            self._last_timestamp_ns = timestamp_ns
+            self._resync_run = 0
+            self._resync_last_ns = None
+            return
+        if self._resync_last_ns is not None and timestamp_ns > self._resync_last_ns:
+            self._resync_run += 1
+        else:
+            self._resync_run = 1
+        self._resync_last_ns = timestamp_ns
+        needed = self._config.timestamp_resync_count
+        if self._resync_run >= needed:
+            logger.warning('HAL client: timestamps went back from %d to a new increasing stream '
+                           '(%d messages, now %d); re-synchronising (HAL restart?)',
+                           last, self._resync_run, timestamp_ns)
+            self._last_timestamp_ns = timestamp_ns
+            self._resync_run = 0
+            self._resync_last_ns = None
+            with self._cond:
+                self._timestamp_resyncs += 1
+            return
+        raise TimestampError(
+            'timestamp_ns: expected > %d (last accepted), got %d (%d of %d increasing '
+            'messages needed to re-sync)' % (last, timestamp_ns, self._resync_run, needed))
+
+    def _reject(self, reason: str, message: str) -> None:
+        with self._cond:
+            self._received_count += 1
+            self._rejections[reason] = self._rejections.get(reason, 0) + 1
+            self._last_rejection = message
+        self._log.warning(reason, 'HAL client rejected an observation (%s): %s'
+                          % (reason, message))
+
+    # -- commands ----------------------------------------------------------
+
+    def put_joint_command(self, joint_positions: Any, observation_timestamp_ns: int) -> None:
+        """
+        Send 18 desired joint positions without blocking.
+
+        :param joint_positions: 18 finite numbers (sent as float32), radians.
+        :param observation_timestamp_ns: ``timestamp_ns`` of the observation
+            the command answers.
+        :raises CommandError: on a wrong length or non-finite / non-numeric
+            values; nothing is sent then.
+        :raises HalNotConnectedError: if the client is not connected.
+
+        If the HAL is not connected or the PUSH queue is full the command is
+        dropped and counted in ``commands_dropped``.
+        """
+        frames = encode_command(joint_positions, observation_timestamp_ns)
+        with self._push_lock:
+            if self._push is None:
+                raise HalNotConnectedError('put_joint_command: expected a connected client, '
+                                           'got a closed one')
+            try:
+                self._push.send_multipart(frames, flags=zmq.NOBLOCK)
+            except zmq.Again:
+                self._commands_dropped += 1
+                self._log.warning('command_dropped', 'HAL client dropped a command: no '
+                                  'connected HAL or its queue is full')
+                return
+            self._commands_sent += 1
+
+    # -- counters ----------------------------------------------------------
+
+    @property
+    def rejections(self) -> Dict[str, int]:
+        """Return a copy of the rejected-observation counts by reason."""
+        with self._cond:
+            return dict(self._rejections)
+
+    @property
+    def received_count(self) -> int:
+        """Return the number of observation messages received, valid or not."""
+        return self._received_count
+
+    @property
+    def accepted_count(self) -> int:
+        """Return the number of valid observations received."""
+        return self._accepted_count
+
+    @property
+    def superseded_count(self) -> int:
+        """Return the number of valid observations replaced before being returned."""
+        return self._superseded_count
+
+    @property
+    def commands_sent(self) -> int:
+        """Return the number of commands queued for the HAL."""
+        return self._commands_sent
+
+    @property
+    def commands_dropped(self) -> int:
+        """Return the number of valid commands dropped (no HAL or full queue)."""
+        return self._commands_dropped
+
+    @property
+    def last_rejection(self) -> Optional[str]:
+        """Return the message of the latest rejection, or None."""
+        return self._last_rejection
+
+    @property
+    def receiver_error(self) -> Optional[str]:
+        """Return why the receiver thread stopped on its own (e.g. context terminated)."""
+        return self._receiver_error
+
+    def stats(self) -> Dict[str, Any]:
+        """Return a consistent snapshot of every counter."""
+        with self._cond:
+            snapshot: Dict[str, Any] = {
+                'connected': self._connected,
+                'received_count': self._received_count,
+                'accepted_count': self._accepted_count,
+                'superseded_count': self._superseded_count,
+                'rejections': dict(self._rejections),
+                'rejected_count': sum(self._rejections.values()),
+                'last_rejection': self._last_rejection,
+                'timestamp_resyncs': self._timestamp_resyncs,
+                'reconnects': self._reconnects,
+                'receiver_error': self._receiver_error,
+            }
+        with self._push_lock:
+            snapshot['commands_sent'] = self._commands_sent
+            snapshot['commands_dropped'] = self._commands_dropped
+        return snapshot

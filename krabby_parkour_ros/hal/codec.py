@@ -1,0 +1,444 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Encode and decode Krabby HAL messages (schema 1.0), byte for byte.
+
+The wire format is specified in ``hal-protocol.md``: an observation is
+8 frames (topic, schema version, JSON metadata, joint positions, two RGB
+cameras, depth and confidence maps), a command is 2 frames (JSON metadata,
+joint positions). Decoding performs every reader check of the protocol and
+raises a :class:`~krabby_parkour_ros.hal.errors.HalProtocolError` subclass
+whose ``reason`` names the malformed class. Decoded arrays are read-only
+views into the received frames: camera and depth data are never copied.
+Encoding validates its inputs with the same rules, so it never emits a
+message that a reader rejects.
+"""
+
+import json
+import math
+import time
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import zmq
+
+from krabby_parkour_ros.hal.errors import (
+    ByteLengthError, CommandError, DtypeError, ExtensionError, FrameCountError,
+    MetadataError, MissingKeyError, NonFiniteError, OversizeError, SchemaVersionError,
+    ShapeError, TimestampError, TopicError)
+from krabby_parkour_ros.hal.messages import (
+    EXTENSION_KEYS, HalCommand, HalObservation, JOINT_COUNT, OBSERVATION_TOPIC,
+    ObservationExtensions, SCHEMA_VERSION)
+
+Frame = Union[bytes, bytearray, memoryview, zmq.Frame]
+
+OBSERVATION_FRAME_COUNT = 8
+COMMAND_FRAME_COUNT = 2
+#: Largest metadata frame a reader parses (JSON parsing cost bounds receive latency).
+MAX_METADATA_BYTES = 1 << 20
+#: Largest timestamp accepted: timestamps must fit a signed 64-bit integer.
+MAX_TIMESTAMP_NS = (1 << 63) - 1
+
+#: Image dtypes accepted on the wire, mapped to their little-endian numpy dtype.
+IMAGE_DTYPES: Dict[str, np.dtype] = {
+    'uint8': np.dtype('u1'), 'uint16': np.dtype('<u2'), 'float32': np.dtype('<f4')}
+_FLOAT32 = np.dtype('<f4')
+_SCHEMA_BYTES = SCHEMA_VERSION.encode('ascii')
+
+#: Array keys of the observation metadata, in wire order (frames 3 to 7).
+OBSERVATION_ARRAY_KEYS = ('joint_positions', 'rgb_camera_1', 'rgb_camera_2', 'depth_map',
+                          'confidence_map')
+#: Fixed extension lengths; keys absent here accept any length >= 1.
+EXTENSION_LENGTHS: Dict[str, int] = {
+    'imu_orientation_xyzw': 4, 'imu_angular_velocity': 3, 'joint_velocities': JOINT_COUNT,
+    'base_linear_velocity': 3}
+_BINARY_EXTENSIONS = ('foot_contacts',)
+
+
+def _view(frame: Frame) -> memoryview:
+    """Return a flat byte view of one frame without copying it."""
+    view = frame.buffer if isinstance(frame, zmq.Frame) else memoryview(frame)
+    if view.ndim != 1 or view.format != 'B':
+        view = view.cast('B')
+    return view
+
+
+def _check_frame_count(frames: Sequence[Frame], expected: int) -> None:
+    try:
+        count = len(frames)
+    except TypeError as exc:
+        raise FrameCountError(
+            'frames: expected a sequence of %d frames, got %s' % (expected, type(frames).__name__)
+        ) from exc
+    if count != expected:
+        raise FrameCountError('frames: expected %d frames, got %d' % (expected, count))
+
+
+def _parse_metadata(view: memoryview) -> Dict[str, Any]:
+    if view.nbytes > MAX_METADATA_BYTES:
+        raise OversizeError('metadata: expected at most %d bytes, got %d'
+                            % (MAX_METADATA_BYTES, view.nbytes))
+    try:
+        meta = json.loads(bytes(view).decode('utf-8'))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise MetadataError('metadata: expected UTF-8 JSON, got an invalid document (%s)'
+                            % exc) from exc
+    if not isinstance(meta, dict):
+        raise MetadataError('metadata: expected a JSON object, got %s' % type(meta).__name__)
+    return meta
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _timestamp(meta: Mapping[str, Any], key: str) -> int:
+    if key not in meta:
+        raise TimestampError('%s: missing from the metadata' % key)
+    value = meta[key]
+    if not _is_int(value) or not 0 <= value <= MAX_TIMESTAMP_NS:
+        raise TimestampError('%s: expected an integer in [0, 2**63), got %r' % (key, value))
+    return value
+
+
+def _descriptor(meta: Mapping[str, Any], key: str) -> Tuple[Tuple[int, ...], str]:
+    """Return (shape, dtype name) of one array descriptor of the metadata."""
+    if key not in meta:
+        raise MissingKeyError('%s: missing from the metadata' % key)
+    desc = meta[key]
+    if not isinstance(desc, dict):
+        raise MetadataError('%s: expected a JSON object {"shape", "dtype"}, got %s'
+                            % (key, type(desc).__name__))
+    for field in ('shape', 'dtype'):
+        if field not in desc:
+            raise MissingKeyError('%s.%s: missing from the metadata' % (key, field))
+    shape, dtype = desc['shape'], desc['dtype']
+    if (not isinstance(shape, list) or not shape
+            or not all(_is_int(d) and d >= 0 for d in shape)):
+        raise ShapeError('%s.shape: expected a list of non-negative integers, got %r'
+                         % (key, shape))
+    if not isinstance(dtype, str):
+        raise DtypeError('%s.dtype: expected a dtype name, got %r' % (key, dtype))
+    return tuple(shape), dtype
+
+
+def _dimension(meta: Mapping[str, Any], key: str) -> int:
+    if key not in meta:
+        raise MissingKeyError('%s: missing from the metadata' % key)
+    value = meta[key]
+    if not _is_int(value) or value < 1:
+        raise ShapeError('%s: expected a positive integer, got %r' % (key, value))
+    return value
+
+
+def _require_dtype(key: str, actual: str, allowed: Sequence[str]) -> None:
+    if actual not in allowed:
+        raise DtypeError('%s.dtype: expected %s, got %r' % (key, ' or '.join(allowed), actual))
+
+
+def _require_shape(key: str, actual: Tuple[int, ...], expected: Tuple[int, ...]) -> None:
+    if actual != expected:
+        raise ShapeError('%s.shape: expected %s, got %s'
+                         % (key, list(expected), list(actual)))
+
+
+def _array(key: str, view: memoryview, shape: Tuple[int, ...], dtype: np.dtype,
+           max_bytes: Optional[int]) -> np.ndarray:
+    """Return a read-only view of one array frame after the size checks."""
+    expected = math.prod(shape) * dtype.itemsize
+    if max_bytes is not None and max(expected, view.nbytes) > max_bytes:
+        raise OversizeError('%s: expected at most %d bytes, got %d declared and %d received'
+                            % (key, max_bytes, expected, view.nbytes))
+    if view.nbytes != expected:
+        raise ByteLengthError('%s: expected %d bytes for shape %s of %s, got %d'
+                              % (key, expected, list(shape), dtype.name, view.nbytes))
+    array = np.frombuffer(view, dtype=dtype).reshape(shape)
+    array.flags.writeable = False
+    return array
+
+
+def _require_finite(key: str, array: np.ndarray) -> None:
+    """Raise NonFiniteError unless every value is finite (min/max propagate NaN)."""
+    if array.dtype.kind == 'f' and array.size and not (
+            math.isfinite(array.min()) and math.isfinite(array.max())):
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise NonFiniteError('%s: expected finite values, got %d NaN/Inf of %d'
+                             % (key, bad, array.size))
+
+
+def _extension_array(key: str, value: Any) -> np.ndarray:
+    """Return one extension value as a read-only float64 array after its checks."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise ExtensionError('%s: expected a list of numbers, got %s'
+                             % (key, type(value).__name__))
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ExtensionError('%s: expected numbers only, got %r' % (key, value))
+    expected = EXTENSION_LENGTHS.get(key)
+    if expected is not None and len(value) != expected:
+        raise ExtensionError('%s: expected %d values, got %d' % (key, expected, len(value)))
+    if not value:
+        raise ExtensionError('%s: expected at least 1 value, got 0' % key)
+    try:
+        array = np.array(value, dtype=np.float64)
+    except OverflowError as exc:
+        raise ExtensionError('%s: expected finite values, got an overflowing number' % key
+                             ) from exc
+    if not np.isfinite(array).all():
+        raise ExtensionError('%s: expected finite values, got %r' % (key, value))
+    if key in _BINARY_EXTENSIONS and not np.isin(array, (0.0, 1.0)).all():
+        raise ExtensionError('%s: expected values 0 or 1, got %r' % (key, value))
+    array.flags.writeable = False
+    return array
+
+
+def _parse_extensions(meta: Mapping[str, Any]) -> ObservationExtensions:
+    values = {key: _extension_array(key, meta[key]) for key in EXTENSION_KEYS if key in meta}
+    return ObservationExtensions(**values) if values else ObservationExtensions()
+
+
+def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] = None,
+                       receive_time_ns: int = 0) -> HalObservation:
+    """
+    Decode and check one 8-frame observation message.
+
+    :param frames: the received frames (bytes, memoryview or ``zmq.Frame``
+        from ``recv_multipart(copy=False)``).
+    :param max_image_bytes: largest accepted size of each image, depth and
+        confidence frame (declared and received); None for no limit.
+    :param receive_time_ns: local receive time stamped into the result.
+    :return: the observation; its arrays are read-only views of the frames.
+    :raises HalProtocolError: a subclass naming the malformed class.
+    """
+    _check_frame_count(frames, OBSERVATION_FRAME_COUNT)
+    views = [_view(f) for f in frames]
+    if views[0] != OBSERVATION_TOPIC:
+        raise TopicError('topic: expected %r, got %r' % (OBSERVATION_TOPIC, bytes(views[0][:64])))
+    if views[1] != _SCHEMA_BYTES:
+        raise SchemaVersionError('schema version: expected %r, got %r'
+                                 % (_SCHEMA_BYTES, bytes(views[1][:64])))
+    meta = _parse_metadata(views[2])
+    timestamp_ns = _timestamp(meta, 'timestamp_ns')
+    desc = {key: _descriptor(meta, key) for key in OBSERVATION_ARRAY_KEYS}
+    height, width = _dimension(meta, 'camera_height'), _dimension(meta, 'camera_width')
+    _require_dtype('joint_positions', desc['joint_positions'][1], ('float32',))
+    _require_dtype('rgb_camera_1', desc['rgb_camera_1'][1], tuple(IMAGE_DTYPES))
+    if desc['rgb_camera_2'][1] != desc['rgb_camera_1'][1]:
+        raise DtypeError('rgb_camera_2.dtype: expected %r like rgb_camera_1, got %r'
+                         % (desc['rgb_camera_1'][1], desc['rgb_camera_2'][1]))
+    for key in ('depth_map', 'confidence_map'):
+        _require_dtype(key, desc[key][1], ('float32',))
+    _require_shape('joint_positions', desc['joint_positions'][0], (JOINT_COUNT,))
+    _require_shape('rgb_camera_1', desc['rgb_camera_1'][0], (height, width, 3))
+    _require_shape('rgb_camera_2', desc['rgb_camera_2'][0], desc['rgb_camera_1'][0])
+    for key in ('depth_map', 'confidence_map'):
+        _require_shape(key, desc[key][0], (height, width))
+    image_dtype = IMAGE_DTYPES[desc['rgb_camera_1'][1]]
+    dtypes = (_FLOAT32, image_dtype, image_dtype, _FLOAT32, _FLOAT32)
+    arrays = [
+        _array(key, views[3 + i], desc[key][0], dtypes[i], None if i == 0 else max_image_bytes)
+        for i, key in enumerate(OBSERVATION_ARRAY_KEYS)]
+    for key, array in zip(OBSERVATION_ARRAY_KEYS, arrays):
+        _require_finite(key, array)
+    return HalObservation(
+        timestamp_ns=timestamp_ns, joint_positions=arrays[0], rgb_camera_1=arrays[1],
+        rgb_camera_2=arrays[2], depth_map=arrays[3], confidence_map=arrays[4], metadata=meta,
+        extensions=_parse_extensions(meta), receive_time_ns=receive_time_ns)
+
+
+def _encode_timestamp(key: str, value: Any) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise TimestampError('%s: expected an integer, got %r' % (key, value))
+    value = int(value)
+    if not 0 <= value <= MAX_TIMESTAMP_NS:
+        raise TimestampError('%s: expected an integer in [0, 2**63), got %d' % (key, value))
+    return value
+
+
+def _encode_float32(key: str, value: Any, ndim: int) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in 'iuf':
+        raise DtypeError('%s: expected real numbers, got dtype %s' % (key, array.dtype))
+    if array.ndim != ndim:
+        raise ShapeError('%s: expected %d dimensions, got shape %s'
+                         % (key, ndim, list(array.shape)))
+    with np.errstate(over='ignore', invalid='ignore'):
+        array = array.astype(_FLOAT32, copy=False)
+    _require_finite(key, array)
+    return array
+
+
+def _encode_image(key: str, value: Any) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.name not in IMAGE_DTYPES:
+        raise DtypeError('%s: expected dtype %s, got %s'
+                         % (key, ' or '.join(IMAGE_DTYPES), array.dtype))
+    if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
+        raise ShapeError('%s: expected shape (H, W, 3) with H, W >= 1, got %s'
+                         % (key, list(array.shape)))
+    array = array.astype(IMAGE_DTYPES[array.dtype.name], copy=False)
+    _require_finite(key, array)
+    return array
+
+
+def _extension_items(extensions: Any) -> Dict[str, Any]:
+    if extensions is None:
+        return {}
+    if isinstance(extensions, ObservationExtensions):
+        return {k: getattr(extensions, k) for k in EXTENSION_KEYS
+                if getattr(extensions, k) is not None}
+    if not isinstance(extensions, Mapping):
+        raise ExtensionError('extensions: expected a mapping or ObservationExtensions, got %s'
+                             % type(extensions).__name__)
+    unknown = sorted(set(extensions) - set(EXTENSION_KEYS))
+    if unknown:
+        raise ExtensionError('extensions: expected keys among %s, got unknown %s'
+                             % (list(EXTENSION_KEYS), unknown))
+    return {k: extensions[k] for k in EXTENSION_KEYS if k in extensions}
+
+
+def _encode_extensions(extensions: Any) -> Dict[str, List[Any]]:
+    """Return the extension metadata entries (validated) in EXTENSION_KEYS order."""
+    encoded: Dict[str, List[Any]] = {}
+    for key, value in _extension_items(extensions).items():
+        array = np.asarray(value)
+        if array.ndim != 1 or array.dtype.kind not in 'iuf':
+            raise ExtensionError('%s: expected a 1-D sequence of numbers, got %r' % (key, value))
+        checked = _extension_array(key, array.astype(np.float64).tolist())
+        if key in _BINARY_EXTENSIONS:
+            encoded[key] = [int(v) for v in checked]
+        else:
+            encoded[key] = checked.tolist()
+    return encoded
+
+
+def encode_observation(timestamp_ns: int, joint_positions: Any, rgb_camera_1: Any,
+                       rgb_camera_2: Any, depth_map: Any, confidence_map: Any,
+                       extensions: Optional[Any] = None) -> List[bytes]:
+    """
+    Encode one observation as the 8 frames of schema 1.0.
+
+    :param timestamp_ns: HAL wall-clock time, non-negative integer.
+    :param joint_positions: 18 joint positions (cast to float32).
+    :param rgb_camera_1: (H, W, 3) image of dtype uint8, uint16 or float32.
+    :param rgb_camera_2: image of the same shape and dtype.
+    :param depth_map: (H, W) real array (cast to float32), metres.
+    :param confidence_map: (H, W) real array (cast to float32).
+    :param extensions: optional mapping of extension keys (or an
+        :class:`ObservationExtensions`); written after the standard keys in
+        ``EXTENSION_KEYS`` order.
+    :return: the 8 frames.
+    :raises HalProtocolError: a subclass if an input would make a malformed
+        message (the same class a reader would report).
+    """
+    timestamp_ns = _encode_timestamp('timestamp_ns', timestamp_ns)
+    joints = _encode_float32('joint_positions', joint_positions, 1)
+    _require_shape('joint_positions', joints.shape, (JOINT_COUNT,))
+    cam1 = _encode_image('rgb_camera_1', rgb_camera_1)
+    cam2 = _encode_image('rgb_camera_2', rgb_camera_2)
+    if cam2.dtype != cam1.dtype:
+        raise DtypeError('rgb_camera_2: expected dtype %s like rgb_camera_1, got %s'
+                         % (cam1.dtype.name, cam2.dtype.name))
+    _require_shape('rgb_camera_2', cam2.shape, cam1.shape)
+    height, width = cam1.shape[0], cam1.shape[1]
+    depth = _encode_float32('depth_map', depth_map, 2)
+    _require_shape('depth_map', depth.shape, (height, width))
+    confidence = _encode_float32('confidence_map', confidence_map, 2)
+    _require_shape('confidence_map', confidence.shape, (height, width))
+    arrays = (joints, cam1, cam2, depth, confidence)
+    meta: Dict[str, Any] = {
+        key: {'shape': list(array.shape), 'dtype': array.dtype.name}
+        for key, array in zip(OBSERVATION_ARRAY_KEYS, arrays)}
+    meta['camera_height'] = height
+    meta['camera_width'] = width
+    meta['timestamp_ns'] = timestamp_ns
+    meta.update(_encode_extensions(extensions))
+    return [OBSERVATION_TOPIC, _SCHEMA_BYTES, json.dumps(meta).encode('utf-8')] + [
+        array.tobytes() for array in arrays]
+
+
+def _command_joints(joint_positions: Any) -> np.ndarray:
+    try:
+        array = np.asarray(joint_positions)
+    except (TypeError, ValueError) as exc:
+        raise CommandError('joint_positions: expected %d numbers, got %r'
+                           % (JOINT_COUNT, joint_positions)) from exc
+    if array.dtype.kind not in 'iuf':
+        raise CommandError('joint_positions: expected real numbers, got dtype %s' % array.dtype)
+    if array.shape != (JOINT_COUNT,):
+        raise CommandError('joint_positions: expected shape (%d,), got %s'
+                           % (JOINT_COUNT, array.shape))
+    with np.errstate(over='ignore', invalid='ignore'):
+        array = array.astype(_FLOAT32)
+    if not np.isfinite(array).all():
+        raise CommandError('joint_positions: expected finite float32 values, got %s'
+                           % array.tolist())
+    return array
+
+
+def _command_timestamp(key: str, value: Any) -> int:
+    try:
+        return _encode_timestamp(key, value)
+    except TimestampError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def encode_command(joint_positions: Any, observation_timestamp_ns: int,
+                   timestamp_ns: Optional[int] = None) -> List[bytes]:
+    """
+    Encode one joint command as the 2 frames of schema 1.0.
+
+    :param joint_positions: 18 desired joint positions, radians (cast to
+        float32; must be finite after the cast).
+    :param observation_timestamp_ns: ``timestamp_ns`` of the observation
+        the command answers.
+    :param timestamp_ns: send time; ``time.time_ns()`` when None.
+    :return: the 2 frames.
+    :raises CommandError: on a wrong length, non-numeric or non-finite
+        values, or a bad timestamp.
+    """
+    joints = _command_joints(joint_positions)
+    observation_timestamp_ns = _command_timestamp('observation_timestamp_ns',
+                                                  observation_timestamp_ns)
+    timestamp_ns = _command_timestamp(
+        'timestamp_ns', time.time_ns() if timestamp_ns is None else timestamp_ns)
+    meta = {'joint_positions': {'shape': [JOINT_COUNT], 'dtype': 'float32'},
+            'timestamp_ns': timestamp_ns,
+            'observation_timestamp_ns': observation_timestamp_ns}
+    return [json.dumps(meta).encode('utf-8'), joints.tobytes()]
+
+
+def decode_command(frames: Sequence[Frame]) -> HalCommand:
+    """
+    Decode and check one 2-frame command message as the HAL does.
+
+    :param frames: the received frames.
+    :return: the command; ``joint_positions`` is a read-only float32 view.
+    :raises HalProtocolError: a subclass naming the malformed class.
+    """
+    _check_frame_count(frames, COMMAND_FRAME_COUNT)
+    views = [_view(f) for f in frames]
+    meta = _parse_metadata(views[0])
+    timestamp_ns = _timestamp(meta, 'timestamp_ns')
+    observation_timestamp_ns = _timestamp(meta, 'observation_timestamp_ns')
+    shape, dtype = _descriptor(meta, 'joint_positions')
+    _require_dtype('joint_positions', dtype, ('float32',))
+    _require_shape('joint_positions', shape, (JOINT_COUNT,))
+    joints = _array('joint_positions', views[1], shape, _FLOAT32, None)
+    _require_finite('joint_positions', joints)
+    return HalCommand(timestamp_ns=timestamp_ns,
+                      observation_timestamp_ns=observation_timestamp_ns,
+                      joint_positions=joints)

@@ -1,0 +1,181 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Configuration of the HAL client and server (frozen, validated dataclasses).
+
+Both validate on construction (and on :func:`dataclasses.replace`) and
+expose :meth:`validate`, which raises
+:class:`~krabby_parkour_ros.hal.errors.HalConfigError` naming the field,
+the expected and the actual value. Endpoints are ``inproc://name`` or
+``tcp://host:port``; the tcp defaults are loopback, so nothing is exposed
+to the network unless a wildcard host is configured explicitly.
+"""
+
+from dataclasses import dataclass
+import math
+import re
+from typing import Any
+
+from krabby_parkour_ros.hal.errors import HalConfigError
+
+DEFAULT_OBSERVATION_ENDPOINT = 'tcp://127.0.0.1:6001'
+DEFAULT_COMMAND_ENDPOINT = 'tcp://127.0.0.1:6002'
+#: 64 MiB: far above one 480x640 observation (4.3 MB), far below host memory.
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+_INPROC = re.compile(r'inproc://[^\s]+')
+_TCP = re.compile(r'tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\*|[0-9]{1,5})')
+
+
+def validate_endpoint(field: str, endpoint: Any, bind: bool) -> None:
+    """
+    Check one ZeroMQ endpoint.
+
+    :param field: configuration field name, for the error message.
+    :param endpoint: ``inproc://name`` or ``tcp://host:port``.
+    :param bind: True for a server (binding) endpoint, which may use the
+        wildcard host ``*`` and port ``*`` or 0 (any free port); a client
+        endpoint names a concrete host and a port in 1..65535.
+    :raises HalConfigError: if the endpoint is not valid for its side.
+    """
+    if not isinstance(endpoint, str):
+        raise HalConfigError('%s: expected an endpoint string, got %r' % (field, endpoint))
+    if _INPROC.fullmatch(endpoint):
+        return
+    match = _TCP.fullmatch(endpoint)
+    if match is None:
+        raise HalConfigError("%s: expected 'inproc://name' or 'tcp://host:port', got %r"
+                             % (field, endpoint))
+    host, port = match.group('host'), match.group('port')
+    if not bind and host == '*':
+        raise HalConfigError('%s: expected a concrete host to connect to, got wildcard %r'
+                             % (field, endpoint))
+    lowest = 0 if bind else 1
+    if port == '*' and not bind or port != '*' and not lowest <= int(port) <= 65535:
+        raise HalConfigError('%s: expected a port in %d..65535%s, got %r'
+                             % (field, lowest, " or '*'" if bind else '', endpoint))
+
+
+def _require_int(field: str, value: Any, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise HalConfigError('%s: expected an integer >= %d, got %r' % (field, minimum, value))
+
+
+def _require_bool(field: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise HalConfigError('%s: expected a bool, got %r' % (field, value))
+
+
+def _require_positive_float(field: str, value: Any) -> None:
+    if (not isinstance(value, (int, float)) or isinstance(value, bool)
+            or not math.isfinite(value) or value <= 0):
+        raise HalConfigError('%s: expected a finite number > 0, got %r' % (field, value))
+
+
+def _require_distinct(first: str, second: str) -> None:
+    # Two binds to 'any free port' resolve to different ports.
+    if first == second and not first.endswith((':*', ':0')):
+        raise HalConfigError('command_endpoint: expected an endpoint other than '
+                             'observation_endpoint, got %r for both' % first)
+
+
+@dataclass(frozen=True)
+class HalClientConfig:
+    """
+    Settings of :class:`~krabby_parkour_ros.hal.client.HalClient`.
+
+    :param observation_endpoint: where the SUB socket connects.
+    :param command_endpoint: where the PUSH socket connects.
+    :param max_message_bytes: largest accepted frame; set as ZeroMQ
+        ``MAXMSGSIZE`` on the SUB (a tcp peer sending a larger frame is
+        disconnected before the frame is buffered) and used as the decoder's
+        per-image limit (``'oversize'`` rejections, also over inproc).
+    :param command_send_hwm: SNDHWM of the PUSH socket (protocol: 5).
+    :param require_monotonic_timestamps: reject observations whose
+        ``timestamp_ns`` is not newer than the last accepted one.
+    :param timestamp_resync_count: after this many consecutive backwards
+        observations that increase among themselves (a HAL restart with an
+        earlier clock), accept the new stream instead of rejecting forever.
+    :param connect_timeout_s: tcp connect timeout (ZeroMQ
+        ``CONNECT_TIMEOUT``); a reconnect follows automatically.
+    :param observation_rcvhwm: RCVHWM of the SUB socket; bounds how many
+        complete observations the client buffers (memory) while its
+        receiver thread drains continuously.
+    """
+
+    observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
+    command_endpoint: str = DEFAULT_COMMAND_ENDPOINT
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    command_send_hwm: int = 5
+    require_monotonic_timestamps: bool = True
+    timestamp_resync_count: int = 20
+    connect_timeout_s: float = 1.0
+    observation_rcvhwm: int = 8
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """
+        Check every field.
+
+        :raises HalConfigError: naming the first invalid field.
+        """
+        validate_endpoint('observation_endpoint', self.observation_endpoint, bind=False)
+        validate_endpoint('command_endpoint', self.command_endpoint, bind=False)
+        _require_distinct(self.observation_endpoint, self.command_endpoint)
+        _require_int('max_message_bytes', self.max_message_bytes, 1024)
+        _require_int('command_send_hwm', self.command_send_hwm, 1)
+        _require_bool('require_monotonic_timestamps', self.require_monotonic_timestamps)
+        _require_int('timestamp_resync_count', self.timestamp_resync_count, 1)
+        _require_positive_float('connect_timeout_s', self.connect_timeout_s)
+        _require_int('observation_rcvhwm', self.observation_rcvhwm, 1)
+
+
+@dataclass(frozen=True)
+class HalServerConfig:
+    """
+    Settings of :class:`~krabby_parkour_ros.hal.server.HalServer`.
+
+    :param observation_endpoint: where the PUB socket binds; loopback by
+        default, ``tcp://*:6001`` exposes it on every interface.
+    :param command_endpoint: where the PULL socket binds.
+    :param observation_sndhwm: SNDHWM of the PUB (deployed HAL: 1).
+    :param command_rcvhwm: RCVHWM of the PULL (deployed HAL: 5).
+    :param max_command_bytes: ZeroMQ ``MAXMSGSIZE`` of the PULL; a command
+        is about 170 bytes.
+    """
+
+    observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
+    command_endpoint: str = DEFAULT_COMMAND_ENDPOINT
+    observation_sndhwm: int = 1
+    command_rcvhwm: int = 5
+    max_command_bytes: int = 65536
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """
+        Check every field.
+
+        :raises HalConfigError: naming the first invalid field.
+        """
+        validate_endpoint('observation_endpoint', self.observation_endpoint, bind=True)
+        validate_endpoint('command_endpoint', self.command_endpoint, bind=True)
+        _require_distinct(self.observation_endpoint, self.command_endpoint)
+        _require_int('observation_sndhwm', self.observation_sndhwm, 1)
+        _require_int('command_rcvhwm', self.command_rcvhwm, 1)
+        _require_int('max_command_bytes', self.max_command_bytes, 256)

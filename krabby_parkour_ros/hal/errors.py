@@ -1,0 +1,134 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Exceptions of the Krabby HAL link.
+
+Every malformed-message class of the wire protocol has its own
+:class:`HalProtocolError` subclass with a stable short ``reason`` code; the
+client and the server count rejections under that code.
+"""
+
+from typing import Tuple
+
+
+class HalProtocolError(ValueError):
+    """
+    Reject a message that does not follow the HAL wire protocol.
+
+    :ivar reason: stable short code of the malformed class, used as the key
+        of the rejection counters (``'frame_count'``, ``'topic'`` ...).
+    """
+
+    reason: str = 'protocol'
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FrameCountError(HalProtocolError):
+    """Reject a message with the wrong number of frames."""
+
+    reason = 'frame_count'
+
+
+class TopicError(HalProtocolError):
+    """Reject an observation whose topic frame is not ``observation``."""
+
+    reason = 'topic'
+
+
+class SchemaVersionError(HalProtocolError):
+    """Reject a message whose schema version frame is not ``1.0``."""
+
+    reason = 'schema_version'
+
+
+class MetadataError(HalProtocolError):
+    """Reject metadata that is not valid UTF-8 JSON or not a JSON object."""
+
+    reason = 'json'
+
+
+class MissingKeyError(HalProtocolError):
+    """Reject metadata that lacks a required key."""
+
+    reason = 'missing_key'
+
+
+class ByteLengthError(HalProtocolError):
+    """Reject an array frame whose length is not product(shape) * itemsize."""
+
+    reason = 'byte_length'
+
+
+class DtypeError(HalProtocolError):
+    """Reject an array with an unsupported or inconsistent dtype."""
+
+    reason = 'dtype'
+
+
+class ShapeError(HalProtocolError):
+    """Reject inconsistent shapes (cameras, depth, confidence) or joint counts."""
+
+    reason = 'shape'
+
+
+class NonFiniteError(HalProtocolError):
+    """Reject an array that holds NaN or infinite values."""
+
+    reason = 'non_finite'
+
+
+class OversizeError(HalProtocolError):
+    """Reject a frame or declared array larger than the configured limit."""
+
+    reason = 'oversize'
+
+
+class ExtensionError(HalProtocolError):
+    """Reject an extension key with a bad length, type or non-finite value."""
+
+    reason = 'extension'
+
+
+class TimestampError(HalProtocolError):
+    """Reject a missing, negative, non-integer or backwards timestamp."""
+
+    reason = 'timestamp'
+
+
+#: Every rejection reason a decoder or the client can report.
+PROTOCOL_ERROR_CLASSES: Tuple[type, ...] = (
+    FrameCountError, TopicError, SchemaVersionError, MetadataError, MissingKeyError,
+    ByteLengthError, DtypeError, ShapeError, NonFiniteError, OversizeError, ExtensionError,
+    TimestampError)
+REJECTION_REASONS: Tuple[str, ...] = tuple(c.reason for c in PROTOCOL_ERROR_CLASSES)
+
+
+class CommandError(ValueError):
+    """Refuse to encode or send a bad joint command (length, non-finite, not numeric)."""
+
+
+class HalConfigError(ValueError):
+    """Reject an invalid HAL client or server configuration; the message names the field."""
+
+
+class HalNotConnectedError(RuntimeError):
+    """Refuse an operation that needs a connected client or a bound server."""
+
+
+class HalTransportError(RuntimeError):
+    """Report a ZeroMQ socket that could not be created, bound or connected."""

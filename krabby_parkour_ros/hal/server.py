@@ -1,0 +1,269 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The HAL side of the link: publish observations, receive commands.
+
+:class:`HalServer` is what a simulator or a test harness uses to stand in
+for the Krabby HAL. It is configured like the deployed HAL: a PUB socket
+(SNDHWM 1) that binds for observations and a PULL socket (RCVHWM 5) that
+binds for commands. Each socket must be used by one thread at a time
+(publishing and receiving may happen in two different threads).
+"""
+
+import logging
+from types import TracebackType
+from typing import Any, Dict, List, Optional, Sequence, Type
+
+import zmq
+
+from krabby_parkour_ros.hal.codec import decode_command, encode_observation, Frame
+from krabby_parkour_ros.hal.config import HalServerConfig
+from krabby_parkour_ros.hal.errors import (
+    HalNotConnectedError, HalProtocolError, HalTransportError)
+from krabby_parkour_ros.hal.messages import HalCommand
+
+logger = logging.getLogger(__name__)
+
+
+class HalServer:
+    """
+    Bind the HAL sockets: PUB for observations, PULL for commands.
+
+    :param config: validated settings.
+    :param context: ZeroMQ context to use; when None the server creates
+        its own (exposed as :attr:`transport_context` for ``inproc://``
+        clients) and terminates it in :meth:`close`. Close inproc clients
+        before the server: a context with open sockets cannot terminate.
+    """
+
+    def __init__(self, config: HalServerConfig, context: Optional[zmq.Context] = None) -> None:
+        config.validate()
+        self._config = config
+        self._external_context = context
+        self._context: Optional[zmq.Context] = context
+        self._pub: Optional[zmq.Socket] = None
+        self._pull: Optional[zmq.Socket] = None
+        self._bound_observation: Optional[str] = None
+        self._bound_command: Optional[str] = None
+        self._published_count = 0
+        self._publish_dropped = 0
+        self._commands_received = 0
+        self._rejections: Dict[str, int] = {}
+        self._last_rejection: Optional[str] = None
+
+    @property
+    def config(self) -> HalServerConfig:
+        """Return the settings."""
+        return self._config
+
+    @property
+    def transport_context(self) -> zmq.Context:
+        """Return the ZeroMQ context (inproc clients must share it); created on demand."""
+        if self._context is None:
+            self._context = zmq.Context()
+        return self._context
+
+    @property
+    def bound(self) -> bool:
+        """Return True between :meth:`bind` and :meth:`close`."""
+        return self._pub is not None
+
+    @property
+    def bound_observation_endpoint(self) -> str:
+        """Return the resolved observation endpoint (real port for ``*`` or 0)."""
+        if self._bound_observation is None:
+            raise HalNotConnectedError('bound_observation_endpoint: expected a bound server')
+        return self._bound_observation
+
+    @property
+    def bound_command_endpoint(self) -> str:
+        """Return the resolved command endpoint (real port for ``*`` or 0)."""
+        if self._bound_command is None:
+            raise HalNotConnectedError('bound_command_endpoint: expected a bound server')
+        return self._bound_command
+
+    def bind(self) -> None:
+        """
+        Create and bind both sockets (idempotent).
+
+        :raises HalTransportError: if an endpoint cannot be bound (e.g. in use).
+        """
+        if self._pub is not None:
+            return
+        context = self.transport_context
+        created: List[zmq.Socket] = []
+        field = 'observation_endpoint'
+        try:
+            pub = context.socket(zmq.PUB)
+            created.append(pub)
+            pub.setsockopt(zmq.LINGER, 0)
+            pub.setsockopt(zmq.SNDHWM, self._config.observation_sndhwm)
+            pub.bind(self._config.observation_endpoint)
+            field = 'command_endpoint'
+            pull = context.socket(zmq.PULL)
+            created.append(pull)
+            pull.setsockopt(zmq.LINGER, 0)
+            pull.setsockopt(zmq.RCVHWM, self._config.command_rcvhwm)
+            pull.setsockopt(zmq.MAXMSGSIZE, self._config.max_command_bytes)
+            pull.bind(self._config.command_endpoint)
+        except zmq.ZMQError as exc:
+            for socket in created:
+                socket.close(linger=0)
+            self._terminate_own_context()
+            raise HalTransportError('%s: could not bind %r: %s'
+                                    % (field, getattr(self._config, field), exc)) from exc
+        self._pub, self._pull = pub, pull
+        self._bound_observation = pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._bound_command = pull.getsockopt_string(zmq.LAST_ENDPOINT)
+        logger.info('HAL server bound: observations %s, commands %s',
+                    self._bound_observation, self._bound_command)
+
+    def _terminate_own_context(self) -> None:
+        context = self._context
+        if self._external_context is not None or context is None:
+            return
+        self._context = None
+        if any(not s.closed for s in list(getattr(context, '_sockets', ()))):
+            # term() would block until those (client) sockets close.
+            logger.warning('HAL server: sockets of other users are still open on its '
+                           'transport context; close inproc clients before the server')
+            return
+        context.term()
+
+    def close(self) -> None:
+        """Close both sockets (linger 0) and the own context; idempotent."""
+        for socket in (self._pub, self._pull):
+            if socket is not None:
+                socket.close(linger=0)
+        self._pub = self._pull = None
+        self._bound_observation = self._bound_command = None
+        self._terminate_own_context()
+
+    def __enter__(self) -> 'HalServer':
+        self.bind()
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]],
+                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+        self.close()
+
+    def _require(self, socket: Optional[zmq.Socket], operation: str) -> zmq.Socket:
+        if socket is None:
+            raise HalNotConnectedError('%s: expected a bound server, got a closed one'
+                                       % operation)
+        return socket
+
+    def publish_frames(self, frames: Sequence[Frame]) -> bool:
+        """
+        Publish raw frames (any content: tests use it for malformed messages).
+
+        :return: False if the socket refused the message (counted); a PUB
+            socket drops silently per subscriber at its HWM, which the
+            sender cannot see.
+        """
+        pub = self._require(self._pub, 'publish_frames')
+        try:
+            pub.send_multipart(list(frames), flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self._publish_dropped += 1
+            return False
+        self._published_count += 1
+        return True
+
+    def publish_observation(self, timestamp_ns: int, joint_positions: Any, rgb_camera_1: Any,
+                            rgb_camera_2: Any, depth_map: Any, confidence_map: Any,
+                            extensions: Optional[Any] = None) -> bool:
+        """
+        Encode (see :func:`~krabby_parkour_ros.hal.codec.encode_observation`) and publish.
+
+        :raises HalProtocolError: a subclass if an input would be malformed.
+        """
+        return self.publish_frames(encode_observation(
+            timestamp_ns, joint_positions, rgb_camera_1, rgb_camera_2, depth_map,
+            confidence_map, extensions))
+
+    def _decode(self, frames: List[zmq.Frame]) -> Optional[HalCommand]:
+        try:
+            command = decode_command(frames)
+        except HalProtocolError as exc:
+            self._rejections[exc.reason] = self._rejections.get(exc.reason, 0) + 1
+            self._last_rejection = str(exc)
+            logger.warning('HAL server rejected a command (%s): %s', exc.reason, exc)
+            return None
+        self._commands_received += 1
+        return command
+
+    def recv_command(self, timeout_ms: int = 0) -> Optional[HalCommand]:
+        """
+        Receive one command, waiting up to ``timeout_ms``.
+
+        :return: the command, or None at the timeout or when the message was
+            invalid (counted in :attr:`rejections`; never raises for it).
+        """
+        pull = self._require(self._pull, 'recv_command')
+        if timeout_ms < 0:
+            raise ValueError('timeout_ms: expected >= 0, got %d' % timeout_ms)
+        if timeout_ms > 0 and not pull.poll(timeout_ms, zmq.POLLIN):
+            return None
+        try:
+            frames = pull.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return None
+        return self._decode(frames)
+
+    def drain_commands(self) -> List[HalCommand]:
+        """Return every valid command queued now, oldest first (invalid ones counted)."""
+        pull = self._require(self._pull, 'drain_commands')
+        commands: List[HalCommand] = []
+        while True:
+            try:
+                frames = pull.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return commands
+            command = self._decode(frames)
+            if command is not None:
+                commands.append(command)
+
+    @property
+    def published_count(self) -> int:
+        """Return the number of messages handed to the PUB socket."""
+        return self._published_count
+
+    @property
+    def publish_dropped(self) -> int:
+        """Return the number of messages the PUB socket refused."""
+        return self._publish_dropped
+
+    @property
+    def commands_received(self) -> int:
+        """Return the number of valid commands received."""
+        return self._commands_received
+
+    @property
+    def rejections(self) -> Dict[str, int]:
+        """Return a copy of the rejected-command counts by reason."""
+        return dict(self._rejections)
+
+    @property
+    def last_rejection(self) -> Optional[str]:
+        """Return the message of the latest command rejection, or None."""
+        return self._last_rejection
+
+    def stats(self) -> Dict[str, Any]:
+        """Return every counter."""
+        return {'bound': self.bound, 'published_count': self._published_count,
+                'publish_dropped': self._publish_dropped,
+                'commands_received': self._commands_received,
+                'rejections': dict(self._rejections), 'last_rejection': self._last_rejection}

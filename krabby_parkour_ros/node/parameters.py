@@ -1,0 +1,216 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The node's parameters: one table, declared with descriptors, turned into settings.
+
+:data:`PARAMETERS` is the single source: the node declares it (with
+descriptions, ranges, choices and read-only flags), ``config/parkour.yaml``
+mirrors it (a test checks both agree), and :func:`runtime_config_from_values`
+turns the values into a :class:`~krabby_parkour_ros.control.runtime.RuntimeConfig`.
+
+Three kinds of parameter:
+
+- *wiring* (``read_only``): facts of the robot set at launch (HAL endpoints,
+  control rate, policy decimation, joint map); they never change in a process.
+- *configure-time*: read in ``on_configure`` (checkpoint, sources, safety
+  timings); changes are refused while the node is configured (clean up,
+  change, configure again).
+- *live*: applied at once (``shadow_mode``, ``publish_observation``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+
+from krabby_parkour_ros.control.config import ControlConfig
+from krabby_parkour_ros.control.runtime import RuntimeConfig
+from krabby_parkour_ros.hal.config import HalClientConfig
+from krabby_parkour_ros.mapping.action import ActionMapperConfig
+from krabby_parkour_ros.mapping.navigation import NavigationLimits
+from krabby_parkour_ros.mapping.observation import ObservationConfig
+
+WIRING = 'wiring'
+CONFIGURE = 'configure'
+LIVE = 'live'
+
+_TERRAIN_FLAGS = {'parkour': (1.0, 0.0), 'walk': (0.0, 1.0)}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """
+    One declared parameter.
+
+    :param name: ROS parameter name (dots nest in YAML).
+    :param default: default value; its Python type is the parameter type.
+    :param description: what it does, shown by ``ros2 param describe``.
+    :param kind: :data:`WIRING`, :data:`CONFIGURE` or :data:`LIVE`.
+    :param value_range: inclusive (min, max) for numbers.
+    :param choices: allowed values for strings.
+    """
+
+    name: str
+    default: Any
+    description: str
+    kind: str = CONFIGURE
+    value_range: Optional[Tuple[float, float]] = None
+    choices: Optional[Sequence[str]] = None
+
+    def check(self, value: Any) -> Optional[str]:
+        """Return why ``value`` is refused, or None when it is valid."""
+        want = type(self.default)
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+            return (f'{self.name} must be a {want.__name__}, '
+                    f'got {type(value).__name__} {value!r}')
+        if self.value_range is not None:
+            low, high = self.value_range
+            if not low <= value <= high:
+                return f'{self.name} must be in [{low}, {high}], got {value!r}'
+        if self.choices is not None and value not in self.choices:
+            return f'{self.name} must be one of {list(self.choices)}, got {value!r}'
+        return None
+
+
+PARAMETERS: Tuple[ParamSpec, ...] = (
+    # -- wiring (read-only) --------------------------------------------------------------
+    ParamSpec('hal.observation_endpoint', 'tcp://127.0.0.1:6001',
+              'HAL observation PUB endpoint the node connects its SUB to '
+              '(tcp://host:port or inproc://name).', WIRING),
+    ParamSpec('hal.command_endpoint', 'tcp://127.0.0.1:6002',
+              'HAL command PULL endpoint the node connects its PUSH to.', WIRING),
+    ParamSpec('hal.max_message_bytes', 64 * 1024 * 1024,
+              'Largest observation message accepted (ZMQ MAXMSGSIZE); larger ones are '
+              'dropped by ZeroMQ before they reach memory.', WIRING, (1024, 1 << 30)),
+    ParamSpec('control_rate', 100.0, 'Command ticks per second (a command goes out every '
+              'tick).', WIRING, (1.0, 1000.0)),
+    ParamSpec('policy_decimation', 2, 'The policy runs every this many ticks; '
+              'policy_decimation / control_rate must equal the policy period of its card.',
+              WIRING, (1, 100)),
+    ParamSpec('joint_map', 'go2_sim', 'Joint map: shipped name (go2_sim, krabby) or path to a '
+              'joint-map YAML (policy joints -> the 18 hardware slots).', WIRING),
+    ParamSpec('sync_to_observations', True, 'Tick when an observation arrives (rate-limited '
+              'to control_rate) instead of on a fixed timer phase.', WIRING),
+    # -- configure-time ------------------------------------------------------------------
+    ParamSpec('checkpoint', '', 'Policy checkpoint path; empty: the shipped trained Go2 '
+              'parkour teacher.'),
+    ParamSpec('policy_card', '', 'Policy card YAML; required for a checkpoint without a '
+              'policy_card.yaml beside it.'),
+    ParamSpec('allow_unsafe_pickle', False, 'Allow checkpoints that need arbitrary pickled '
+              'code (runs code from the file: trusted files only).'),
+    ParamSpec('device', 'cpu', 'Inference device: cpu or cuda (falls back to cpu with a '
+              'warning when CUDA is absent).', choices=('cpu', 'cuda')),
+    ParamSpec('inference_threads', 1, 'Torch/onnxruntime threads for inference.',
+              value_range=(1, 16)),
+    ParamSpec('height_scan_source', 'hal', 'hal: the height_scan key of the HAL; '
+              'flat_ground: documented substitute, refused for policies that need a scan.',
+              choices=('hal', 'flat_ground')),
+    ParamSpec('base_velocity_source', 'hal', 'hal: the base_linear_velocity key; '
+              "estimator: the policy's estimator network (refused if it has none).",
+              choices=('hal', 'estimator')),
+    ParamSpec('missing_imu', 'refuse', 'When the HAL sends no IMU keys: refuse (policy '
+              'holds) or assume_level (zero roll/pitch/yaw and angular velocity, logged).',
+              choices=('refuse', 'assume_level')),
+    ParamSpec('missing_joint_velocities', 'finite_difference', 'When the HAL sends no '
+              'joint_velocities: finite_difference of positions over HAL timestamps, or '
+              'refuse.', choices=('finite_difference', 'refuse')),
+    ParamSpec('missing_foot_contacts', 'refuse', 'When the HAL sends no foot_contacts: '
+              'refuse, or assume_stance (all feet in contact, logged).',
+              choices=('refuse', 'assume_stance')),
+    ParamSpec('terrain', 'parkour', 'Terrain flags of the observation: parkour (1, 0) or '
+              'walk (0, 1).', choices=tuple(_TERRAIN_FLAGS)),
+    ParamSpec('stale_timeout', 0.1, 'Seconds without a fresh observation before the policy '
+              'stops and the last safe target is held.', value_range=(0.005, 5.0)),
+    ParamSpec('soft_start_duration', 2.0, 'Seconds of the ramp from the measured pose to the '
+              'default pose on activation.', value_range=(0.0, 30.0)),
+    ParamSpec('recovery_ramp_duration', 0.5, 'Seconds of the ramp back to the default pose '
+              'after a hold ends.', value_range=(0.0, 30.0)),
+    ParamSpec('max_consecutive_failures', 5, 'Failed policy steps in a row before the node '
+              'takes its lifecycle error transition.', value_range=(1, 1000)),
+    ParamSpec('max_joint_delta', 0.0, 'Largest change of a joint target per tick (rad); '
+              '0 disables the rate limit.', value_range=(0.0, 1.0)),
+    ParamSpec('cmd_vel_timeout', 0.5, 'Seconds after the last cmd_vel before the navigation '
+              'command falls back to zero.', value_range=(0.01, 60.0)),
+    ParamSpec('nav.vx_min', 0.0, 'Smallest forward velocity command (m/s).',
+              value_range=(-2.0, 2.0)),
+    ParamSpec('nav.vx_max', 0.8, 'Largest forward velocity command (m/s); the teacher was '
+              'trained on 0.3-0.8.',
+              value_range=(-2.0, 2.0)),
+    ParamSpec('nav.yaw_rate_max', 1.0, 'Largest |yaw rate| command (rad/s); it steers the '
+              'heading target of the delta-yaw terms.', value_range=(0.0, 4.0)),
+    ParamSpec('late_threshold', 0.002, 'A tick more than this many seconds after its due '
+              'time counts as late.', value_range=(0.0001, 0.1)),
+    ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
+              value_range=(0.1, 10.0)),
+    # -- live ----------------------------------------------------------------------------
+    ParamSpec('shadow_mode', False, 'Run the policy and publish everything but send no '
+              'command to the HAL.', LIVE),
+    ParamSpec('publish_observation', False, 'Publish the full policy observation on '
+              '~/policy_observation (debugging).', LIVE),
+)
+
+SPECS: Dict[str, ParamSpec] = {spec.name: spec for spec in PARAMETERS}
+
+
+def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
+    """
+    Build the runtime settings from parameter values.
+
+    :param get: returns the value of a parameter by name.
+    :raises ValueError: naming the first invalid value.
+    """
+    for spec in PARAMETERS:
+        problem = spec.check(get(spec.name))
+        if problem is not None:
+            raise ValueError(problem)
+    if get('nav.vx_min') > get('nav.vx_max'):
+        raise ValueError(f'nav.vx_min ({get("nav.vx_min")}) must not exceed nav.vx_max '
+                         f'({get("nav.vx_max")})')
+    max_delta = float(get('max_joint_delta'))
+    yaw = float(get('nav.yaw_rate_max'))
+    return RuntimeConfig(
+        hal=HalClientConfig(observation_endpoint=get('hal.observation_endpoint'),
+                            command_endpoint=get('hal.command_endpoint'),
+                            max_message_bytes=int(get('hal.max_message_bytes'))),
+        checkpoint=get('checkpoint'),
+        policy_card=get('policy_card'),
+        allow_unsafe_pickle=bool(get('allow_unsafe_pickle')),
+        device=get('device'),
+        inference_threads=int(get('inference_threads')),
+        joint_map=get('joint_map'),
+        height_scan_source=get('height_scan_source'),
+        base_velocity_source=get('base_velocity_source'),
+        observation=ObservationConfig(
+            terrain_flags=_TERRAIN_FLAGS[get('terrain')],
+            missing_imu=get('missing_imu'),
+            missing_joint_velocities=get('missing_joint_velocities'),
+            missing_foot_contacts=get('missing_foot_contacts')),
+        action=ActionMapperConfig(max_delta_per_step=max_delta if max_delta > 0.0 else None),
+        control=ControlConfig(
+            control_rate=float(get('control_rate')),
+            policy_decimation=int(get('policy_decimation')),
+            stale_timeout=float(get('stale_timeout')),
+            soft_start_duration=float(get('soft_start_duration')),
+            recovery_ramp_duration=float(get('recovery_ramp_duration')),
+            max_consecutive_failures=int(get('max_consecutive_failures')),
+            shadow=bool(get('shadow_mode')),
+            command_timeout=float(get('cmd_vel_timeout')),
+            sync_to_observations=bool(get('sync_to_observations')),
+            late_threshold=float(get('late_threshold'))),
+        navigation=NavigationLimits(vx=(float(get('nav.vx_min')), float(get('nav.vx_max'))),
+                                    vy=(0.0, 0.0), yaw_rate=(-yaw, yaw)),
+    )

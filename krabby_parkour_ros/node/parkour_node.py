@@ -1,0 +1,384 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The ``parkour_node`` lifecycle node: a thin ROS shell around the control runtime.
+
+- configure: read and check parameters, load the policy (warm-up) and check
+  its card, connect the HAL, create publishers/services/timers.
+- activate: start the control timer (own callback group); soft start.
+- deactivate: stop the timer, send the hold target once more (the HAL keeps
+  holding it). A latched fault turns this into the error transition.
+- cleanup / shutdown / error: hold, then release every resource.
+
+Topics (names relative to the node's namespace): ``joint_states`` (measured),
+``~/joint_commands`` (targets sent), ``~/policy_action`` (clipped raw action),
+``~/mode`` (control mode), ``~/policy_observation`` (debug, off by default),
+``/diagnostics``; input ``cmd_vel``. Services: ``~/hold``, ``~/release``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, List, Optional
+
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
+                       ReliabilityPolicy)
+from rclpy.timer import Timer
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
+from std_srvs.srv import Trigger
+import zmq
+
+from krabby_parkour_ros.control.runtime import ControlRuntime
+from krabby_parkour_ros.control.step import TickResult
+from krabby_parkour_ros.mapping.navigation import NavigationCommand
+from krabby_parkour_ros.node.diagnostics import build_diagnostic_status
+from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
+                                                runtime_config_from_values, SPECS, WIRING)
+
+#: Status topics: late joiners get the last value.
+STATUS_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                        reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    constraints = {WIRING: 'read-only: set at launch',
+                   CONFIGURE: 'changeable only while unconfigured (read in on_configure)',
+                   LIVE: 'applied immediately'}[spec.kind]
+    if spec.choices is not None:
+        constraints += '; one of: ' + ', '.join(spec.choices)
+    descriptor = ParameterDescriptor(description=spec.description,
+                                     additional_constraints=constraints,
+                                     read_only=spec.kind == WIRING)
+    if spec.value_range is not None and isinstance(spec.default, float):
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.value_range[0]), to_value=float(spec.value_range[1]))]
+    elif spec.value_range is not None and isinstance(spec.default, int) \
+            and not isinstance(spec.default, bool):
+        descriptor.integer_range = [IntegerRange(
+            from_value=int(spec.value_range[0]), to_value=int(spec.value_range[1]))]
+    return descriptor
+
+
+class ParkourNode(LifecycleNode):
+    """
+    Lifecycle node running a parkour policy on the robot behind the Krabby HAL.
+
+    :param node_name: ROS node name.
+    :param transport_context: ZeroMQ context shared with an in-process HAL
+        server (``inproc://`` endpoints); None for tcp.
+    """
+
+    def __init__(self, node_name: str = 'parkour_node',
+                 transport_context: Optional[zmq.Context] = None, **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        self._transport_context = transport_context
+        for spec in PARAMETERS:
+            self.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._runtime: Optional[ControlRuntime] = None
+        self._tick_lock = threading.Lock()
+        self._control_group = MutuallyExclusiveCallbackGroup()
+        self._status_group = MutuallyExclusiveCallbackGroup()
+        self._control_timer: Optional[Timer] = None
+        self._diagnostics_timer: Optional[Timer] = None
+        self._fault_timer: Optional[Timer] = None
+        self._entities: List[Any] = []
+        self._mode_pub = None
+        self._publish_observation = bool(self.get_parameter('publish_observation').value)
+        self._joint_state_msg: Optional[JointState] = None
+        self._command_msg: Optional[JointState] = None
+        self.last_tick: Optional[TickResult] = None
+
+    # -- parameters ----------------------------------------------------------------------
+
+    def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
+        configured = self._runtime is not None
+        for param in params:
+            spec = SPECS.get(param.name)
+            if spec is None:
+                continue
+            problem = spec.check(param.value)
+            if problem is not None:
+                return SetParametersResult(successful=False, reason=problem)
+            if spec.kind == CONFIGURE and configured:
+                return SetParametersResult(
+                    successful=False,
+                    reason=f'{param.name} is read in on_configure: clean up the node, '
+                           'change it, then configure again')
+        for param in params:
+            if param.name == 'shadow_mode' and self._runtime is not None:
+                self._runtime.step.set_shadow(bool(param.value))
+            elif param.name == 'publish_observation':
+                self._publish_observation = bool(param.value)
+        return SetParametersResult(successful=True)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load, check and connect everything; FAILURE (retryable) with the reason."""
+        try:
+            config = runtime_config_from_values(lambda n: self.get_parameter(n).value)
+            self._runtime = ControlRuntime.build(config, context=self._transport_context)
+            self._create_ros_entities()
+        except (ValueError, OSError, RuntimeError, zmq.ZMQError) as exc:
+            self.get_logger().error(f'configure failed: {exc}')
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        runtime = self._runtime
+        self.get_logger().info(
+            f'configured: policy {runtime.contract.name} ({runtime.model.backend}, '
+            f'{"trained" if runtime.model.trained else "UNTRAINED"}), joint map '
+            f'{runtime.joint_map.name}, {config.control.control_rate:g} Hz ticks, policy every '
+            f'{config.control.policy_decimation} ticks, HAL {config.hal.observation_endpoint}')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Start the control timer; the soft start begins at the first fresh data."""
+        result = super().on_activate(state)
+        if result != TransitionCallbackReturn.SUCCESS:
+            return result
+        with self._tick_lock:
+            self._runtime.driver.reset()
+            self._runtime.step.activate()
+        self._control_timer.reset()
+        self._publish_mode()
+        self.get_logger().info('activated: soft start towards the default pose')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop ticking and hold; ERROR when a fault is latched."""
+        faulted = self._stop_and_hold()
+        super().on_deactivate(state)
+        if faulted:
+            self.get_logger().error('deactivated because of a latched fault: error transition')
+            return TransitionCallbackReturn.ERROR
+        self.get_logger().info('deactivated: the HAL holds the last safe target')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release every resource; the node can be configured again."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Hold, then release everything (from any state)."""
+        self._stop_and_hold()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Safe behaviour after an error: hold the last safe target, release."""
+        self._stop_and_hold()
+        self._release()
+        self.get_logger().error('error processed: holding the last safe target, unconfigured')
+        return TransitionCallbackReturn.SUCCESS
+
+    def _stop_and_hold(self) -> bool:
+        if self._control_timer is not None:
+            self._control_timer.cancel()
+        runtime = self._runtime
+        if runtime is None:
+            return False
+        with self._tick_lock:
+            faulted = runtime.step.fault_latched
+            hold = runtime.step.deactivate()
+            obs = runtime.step.last_observation
+            if hold is not None and obs is not None and not runtime.step.shadow:
+                try:
+                    runtime.hal.put_joint_command(hold, obs.timestamp_ns)
+                except ValueError as exc:
+                    self.get_logger().error(f'could not send the hold target: {exc}')
+        self._publish_mode()
+        return faulted
+
+    # -- resources -----------------------------------------------------------------------
+
+    def _create_ros_entities(self) -> None:
+        runtime = self._runtime
+        self._joint_state_pub = self.create_lifecycle_publisher(
+            JointState, 'joint_states', qos_profile_sensor_data)
+        self._command_pub = self.create_lifecycle_publisher(
+            JointState, '~/joint_commands', qos_profile_sensor_data)
+        self._action_pub = self.create_lifecycle_publisher(
+            Float32MultiArray, '~/policy_action', qos_profile_sensor_data)
+        self._observation_pub = self.create_lifecycle_publisher(
+            Float32MultiArray, '~/policy_observation', qos_profile_sensor_data)
+        self._mode_pub = self.create_publisher(String, '~/mode', STATUS_QOS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                      STATUS_QOS)
+        self._cmd_vel_sub = self.create_subscription(
+            Twist, 'cmd_vel', self._on_cmd_vel, qos_profile_sensor_data,
+            callback_group=self._status_group)
+        self._hold_srv = self.create_service(Trigger, '~/hold', self._on_hold,
+                                             callback_group=self._status_group)
+        self._release_srv = self.create_service(Trigger, '~/release', self._on_release,
+                                                callback_group=self._status_group)
+        self._control_timer = self.create_timer(
+            1.0 / runtime.config.control.control_rate, self._on_control_timer,
+            callback_group=self._control_group)
+        self._control_timer.cancel()
+        self._diagnostics_timer = self.create_timer(
+            float(self.get_parameter('diagnostics_period').value), self._on_diagnostics,
+            callback_group=self._status_group)
+        names = list(runtime.joint_map.hardware_joint_names)
+        self._joint_state_msg = JointState(name=names)
+        self._command_msg = JointState(name=names)
+        self._action_msg = Float32MultiArray()
+        self._action_msg.layout.dim = [MultiArrayDimension(
+            label='policy_joints:' + ','.join(runtime.joint_map.policy_joint_names),
+            size=len(runtime.joint_map.policy_joint_names),
+            stride=len(runtime.joint_map.policy_joint_names))]
+        self._entities = [self._joint_state_pub, self._command_pub, self._action_pub,
+                          self._observation_pub, self._mode_pub, self._diagnostics_pub,
+                          self._cmd_vel_sub, self._hold_srv, self._release_srv,
+                          self._control_timer, self._diagnostics_timer]
+
+    def _release(self) -> None:
+        with self._tick_lock:
+            for entity in self._entities:
+                if isinstance(entity, Timer):
+                    entity.cancel()
+                    self.destroy_timer(entity)
+                elif entity in (self._joint_state_pub, self._command_pub, self._action_pub,
+                                self._observation_pub):
+                    self.destroy_lifecycle_publisher(entity)
+                elif hasattr(entity, 'srv_type'):
+                    self.destroy_service(entity)
+                elif hasattr(entity, 'msg_type') and hasattr(entity, 'callback'):
+                    self.destroy_subscription(entity)
+                else:
+                    self.destroy_publisher(entity)
+            self._entities = []
+            self._control_timer = None
+            self._diagnostics_timer = None
+            if self._runtime is not None:
+                self._runtime.close()
+                self._runtime = None
+
+    # -- callbacks -----------------------------------------------------------------------
+
+    def _on_control_timer(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        with self._tick_lock:
+            if self._runtime is None:
+                return
+            result = runtime.driver.run_once(stop_after_s=0.1)
+            self.last_tick = result
+            self._publish_tick(result)
+            latched = runtime.step.fault_latched
+        if latched and self._fault_timer is None:
+            # Leave the timer callback before changing state (deactivate waits
+            # for the tick lock and cancels this timer).
+            self._fault_timer = self.create_timer(0.0, self._on_fault,
+                                                  callback_group=self._status_group)
+
+    def _on_fault(self) -> None:
+        timer, self._fault_timer = self._fault_timer, None
+        if timer is not None:
+            timer.cancel()
+            self.destroy_timer(timer)
+        failures = self._runtime.step.consecutive_failures if self._runtime else 0
+        self.get_logger().error(f'fault latched after {failures} consecutive policy failures: '
+                                'taking the lifecycle error transition')
+        self.trigger_deactivate()
+
+    def _publish_tick(self, result: TickResult) -> None:
+        stamp = self.get_clock().now().to_msg()
+        obs = result.observation
+        if result.new_observation and obs is not None:
+            msg = self._joint_state_msg
+            msg.header.stamp = stamp
+            msg.position = obs.joint_positions.tolist()
+            velocities = obs.extensions.joint_velocities
+            msg.velocity = [] if velocities is None else velocities.tolist()
+            self._joint_state_pub.publish(msg)
+        if result.command is not None:
+            msg = self._command_msg
+            msg.header.stamp = stamp
+            msg.position = result.command.tolist()
+            self._command_pub.publish(msg)
+        if result.action is not None:
+            self._action_msg.data = result.action.tolist()
+            self._action_pub.publish(self._action_msg)
+        if self._publish_observation and result.policy_observation is not None:
+            self._observation_pub.publish(self._observation_message(result.policy_observation))
+
+    def _observation_message(self, vector) -> Float32MultiArray:
+        msg = Float32MultiArray()
+        msg.layout.dim = [MultiArrayDimension(label=f'{name}:{s.start}:{s.stop}',
+                                              size=s.stop - s.start, stride=s.stop - s.start)
+                          for name, s in self._runtime.contract.layout.slices().items()]
+        msg.data = vector.tolist()
+        return msg
+
+    def _on_cmd_vel(self, msg: Twist) -> None:
+        if self._runtime is None:
+            return
+        used = self._runtime.step.set_navigation_command(
+            NavigationCommand(vx=msg.linear.x, vy=msg.linear.y, yaw_rate=msg.angular.z))
+        if used.vx != msg.linear.x or used.vy != msg.linear.y or used.yaw_rate != msg.angular.z:
+            self.get_logger().warn(
+                f'cmd_vel clamped to vx={used.vx:.3f} vy={used.vy:.3f} '
+                f'yaw_rate={used.yaw_rate:.3f} (limits in nav.* parameters; vy is not a '
+                'policy input)', throttle_duration_sec=5.0)
+
+    def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if self._runtime is None:
+            response.success = False
+            response.message = 'not configured'
+            return response
+        self._runtime.step.hold()
+        self._publish_mode()
+        response.success = True
+        response.message = 'holding the last safe target'
+        return response
+
+    def _on_release(self, request: Trigger.Request,
+                    response: Trigger.Response) -> Trigger.Response:
+        if self._runtime is None:
+            response.success = False
+            response.message = 'not configured'
+            return response
+        self._runtime.step.release()
+        self._publish_mode()
+        response.success = True
+        response.message = 'released: ramping to the default pose, then the policy resumes'
+        return response
+
+    def _publish_mode(self) -> None:
+        if self._runtime is not None and self._mode_pub is not None:
+            self._mode_pub.publish(String(data=self._runtime.step.mode.value))
+
+    def _on_diagnostics(self) -> None:
+        runtime = self._runtime
+        if runtime is None:
+            return
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [build_diagnostic_status(
+            f'{self.get_name()}: control', runtime, self.get_fully_qualified_name())]
+        self._diagnostics_pub.publish(array)
+        self._publish_mode()

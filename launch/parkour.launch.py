@@ -1,0 +1,95 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch the krabby_parkour lifecycle node.
+
+``ros2 launch krabby_parkour parkour.launch.py [arg:=value ...]``; every
+argument is listed by ``ros2 launch krabby_parkour parkour.launch.py -s``.
+With ``autostart:=true`` (default) the node is configured at start and
+activated when it reaches inactive, through lifecycle events.
+"""
+
+import os
+from typing import List
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchContext, LaunchDescription
+from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction,
+                            RegisterEventHandler)
+from launch.conditions import IfCondition
+from launch.events import matches_action
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
+from lifecycle_msgs.msg import Transition
+
+#: Launch arguments that override one node parameter when not empty.
+PARAMETER_ARGUMENTS = {
+    'checkpoint': ('checkpoint', 'Policy checkpoint path (empty: params file, else the '
+                   'shipped trained teacher).'),
+    'policy_card': ('policy_card', 'Policy card YAML for a checkpoint without one beside it '
+                    '(empty: params file).'),
+    'observation_endpoint': ('hal.observation_endpoint', 'HAL observation endpoint, e.g. '
+                             'tcp://robot:6001 (empty: params file).'),
+    'command_endpoint': ('hal.command_endpoint', 'HAL command endpoint, e.g. tcp://robot:6002 '
+                         '(empty: params file).'),
+}
+
+
+def _default_params_file() -> str:
+    return os.path.join(get_package_share_directory('krabby_parkour'), 'config',
+                        'parkour.yaml')
+
+
+def _node_actions(context: LaunchContext) -> List:
+    overrides = {}
+    for argument, (parameter, _) in PARAMETER_ARGUMENTS.items():
+        value = LaunchConfiguration(argument).perform(context)
+        if value:
+            overrides[parameter] = value
+    node = LifecycleNode(
+        package='krabby_parkour', executable='parkour_node', name='parkour_node',
+        namespace=LaunchConfiguration('namespace'), output='screen',
+        parameters=[LaunchConfiguration('params_file'), overrides],
+        arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')])
+    autostart = IfCondition(LaunchConfiguration('autostart'))
+    configure = EmitEvent(event=ChangeState(
+        lifecycle_node_matcher=matches_action(node),
+        transition_id=Transition.TRANSITION_CONFIGURE), condition=autostart)
+    activate = RegisterEventHandler(OnStateTransition(
+        target_lifecycle_node=node, goal_state='inactive',
+        entities=[EmitEvent(event=ChangeState(
+            lifecycle_node_matcher=matches_action(node),
+            transition_id=Transition.TRANSITION_ACTIVATE))]), condition=autostart)
+    return [node, activate, configure]
+
+
+def generate_launch_description() -> LaunchDescription:
+    """Return the launch description of the parkour node."""
+    arguments = [
+        DeclareLaunchArgument('params_file', default_value=_default_params_file(),
+                              description='ROS parameters YAML of the node.'),
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace of the node and its topics.'),
+        DeclareLaunchArgument('autostart', default_value='true', choices=['true', 'false'],
+                              description='Configure and activate the node at start.'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              choices=['debug', 'info', 'warn', 'error', 'fatal'],
+                              description='Logging level of the node.'),
+    ]
+    arguments += [DeclareLaunchArgument(name, default_value='', description=text)
+                  for name, (_, text) in PARAMETER_ARGUMENTS.items()]
+    return LaunchDescription(arguments + [OpaqueFunction(function=_node_actions)])

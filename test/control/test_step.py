@@ -1,0 +1,336 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The control step's safety state machine, with scripted collaborators."""
+
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+import pytest
+
+from krabby_parkour_ros.control.config import ControlConfig, ControlConfigError
+from krabby_parkour_ros.control.step import ControlMode, ControlStep
+from krabby_parkour_ros.hal.messages import HalObservation
+from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
+
+MS = 1_000_000
+DEFAULT = np.linspace(-0.5, 0.5, 18).astype(np.float32)
+
+
+class FakeClock:
+    """A settable monotonic clock in nanoseconds."""
+
+    def __init__(self) -> None:
+        self.now = 1_000 * MS
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Sink:
+    """Records every command sent."""
+
+    def __init__(self) -> None:
+        self.sent: List[Tuple[np.ndarray, int]] = []
+
+    def put_joint_command(self, joint_positions: np.ndarray, observation_timestamp_ns: int):
+        self.sent.append((np.array(joint_positions), observation_timestamp_ns))
+
+
+class Builder:
+    """Counts builds; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+        self.resets = 0
+        self.recorded: List[np.ndarray] = []
+        self.fail: Optional[str] = None
+        self.base_velocity_measured = True
+        self.substitutions = set()
+        self.commands: List[NavigationCommand] = []
+
+    def build(self, observation, command):
+        if self.fail:
+            raise ValueError(self.fail)
+        self.builds += 1
+        self.commands.append(command)
+        return np.full(753, float(self.builds), dtype=np.float32)
+
+    def record_action(self, action):
+        self.recorded.append(np.array(action))
+
+    def reset(self):
+        self.resets += 1
+
+
+@dataclass
+class Response:
+    action: np.ndarray
+    success: bool = True
+    error_message: str = ''
+
+    def action_numpy(self):
+        return self.action
+
+
+class Model:
+    """Returns a fixed action, or fails on demand."""
+
+    needs_depth = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.resets = 0
+        self.fail = False
+
+    def inference(self, model_io):
+        self.calls += 1
+        assert model_io.observation.shape == (753,)
+        if self.fail:
+            return Response(np.zeros(12, np.float32), success=False, error_message='boom')
+        return Response(np.full(12, 0.1 * self.calls, dtype=np.float32))
+
+    def reset(self):
+        self.resets += 1
+
+
+@dataclass
+class Mapped:
+    command: np.ndarray
+    clipped_action: np.ndarray
+    raw_action: np.ndarray
+    ok: bool = True
+    reason: str = ''
+    limited: bool = False
+
+
+class Mapper:
+    """Command = default + sum(action) so each policy step is recognisable."""
+
+    def __init__(self) -> None:
+        self.reset_with: Optional[np.ndarray] = None
+        self.poison = False
+
+    def default_command(self):
+        return DEFAULT.copy()
+
+    def map(self, raw):  # noqa: A003 - the ActionMapper API
+        if self.poison:
+            return Mapped(DEFAULT.copy(), raw, raw, ok=False, reason='non-finite action')
+        return Mapped(DEFAULT + float(np.sum(raw)), np.clip(raw, -0.15, 0.15), raw)
+
+    def reset(self, initial):
+        self.reset_with = np.array(initial)
+
+
+def observation(clock: FakeClock, stamp: int, pose: float = 0.0) -> HalObservation:
+    z = np.zeros((2, 2), np.float32)
+    return HalObservation(timestamp_ns=stamp, joint_positions=np.full(18, pose, np.float32),
+                          rgb_camera_1=np.zeros((2, 2, 3), np.uint8),
+                          rgb_camera_2=np.zeros((2, 2, 3), np.uint8),
+                          depth_map=z, confidence_map=z, receive_time_ns=clock.now)
+
+
+@pytest.fixture
+def rig():
+    clock = FakeClock()
+    sink, builder, model, mapper = Sink(), Builder(), Model(), Mapper()
+    config = ControlConfig(control_rate=100.0, policy_decimation=2, stale_timeout=0.05,
+                           soft_start_duration=0.1, recovery_ramp_duration=0.04,
+                           max_consecutive_failures=3, command_timeout=0.2)
+    step = ControlStep(sink, builder, mapper, model, config,
+                       NavigationLimits(vx=(0.0, 1.0), vy=(0.0, 0.0), yaw_rate=(-1.0, 1.0)),
+                       clock=clock)
+    return clock, sink, builder, model, mapper, step
+
+
+def advance(clock: FakeClock, step: ControlStep, ticks: int, pose: float = 0.0,
+            fresh: bool = True):
+    results = []
+    for _ in range(ticks):
+        clock.now += 10 * MS
+        obs = observation(clock, clock.now, pose) if fresh else None
+        results.append(step.tick(obs))
+    return results
+
+
+def run_to_policy(clock, step, pose=0.0):
+    step.activate()
+    advance(clock, step, 11, pose)   # 1 tick to start the ramp + 10 ticks of 0.1 s
+    assert step.mode == ControlMode.RUNNING
+
+
+def test_config_validation_names_the_field():
+    with pytest.raises(ControlConfigError, match='policy_decimation'):
+        ControlConfig(policy_decimation=0).validate()
+    with pytest.raises(ControlConfigError, match='stale_timeout'):
+        ControlConfig(control_rate=10.0, stale_timeout=0.05).validate()
+
+
+def test_nothing_is_sent_before_activation_or_first_observation(rig):
+    clock, sink, builder, model, mapper, step = rig
+    step.activate()
+    advance(clock, step, 3, fresh=False)
+    assert sink.sent == [] and step.mode == ControlMode.WAITING
+    step.deactivate()
+    advance(clock, step, 3)
+    assert sink.sent == [] and step.mode == ControlMode.WAITING
+
+
+def test_soft_start_ramps_from_measured_pose_to_default_with_smoothstep(rig):
+    clock, sink, builder, model, mapper, step = rig
+    step.activate()
+    results = advance(clock, step, 12, pose=1.0)
+    # tick 0 starts the ramp at the measured pose (alpha 0), then alpha = k/10.
+    for k, result in enumerate(results[:10]):
+        alpha = k / 10.0
+        smooth = alpha * alpha * (3 - 2 * alpha)
+        expected = 1.0 + (DEFAULT - 1.0) * smooth
+        np.testing.assert_allclose(sink.sent[k][0], expected, atol=1e-6)
+        assert result.mode == ControlMode.SOFT_START
+    # alpha reaches 1: the default pose, and the policy state is reset.
+    np.testing.assert_allclose(sink.sent[10][0], DEFAULT, atol=1e-7)
+    assert step.mode == ControlMode.RUNNING
+    assert builder.resets == 1 and model.resets == 1
+    np.testing.assert_array_equal(mapper.reset_with, DEFAULT)
+    assert model.calls == 1 and results[11].policy_ran
+
+
+def test_policy_runs_every_decimation_ticks_and_a_command_goes_out_every_tick(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    sent_before = len(sink.sent)
+    results = advance(clock, step, 8)
+    assert [r.policy_ran for r in results] == [True, False] * 4
+    assert len(sink.sent) == sent_before + 8
+    # Non-policy ticks repeat the last policy command, answering the newest obs.
+    for a, b in zip(results[0::2], results[1::2]):
+        np.testing.assert_array_equal(a.command, b.command)
+    assert sink.sent[-1][1] == clock.now
+    # The applied (clipped) action is fed back to the builder.
+    assert len(builder.recorded) == model.calls
+
+
+def test_stale_data_holds_last_target_then_ramps_back(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    advance(clock, step, 4)
+    calls = model.calls
+    results = advance(clock, step, 10, fresh=False)    # 100 ms without data
+    stale = [r for r in results if r.mode == ControlMode.HOLD_STALE]
+    held = results[results.index(stale[0]) - 1].command.copy()
+    assert stale, 'never went stale'
+    assert not any(r.policy_ran for r in stale), 'the policy ran on stale data'
+    # Only the newest not-yet-used sample (10 ms old) was consumed, once.
+    assert model.calls == calls + 1
+    assert step.counters['policy_deferred'] >= 1
+    for command, _ in sink.sent[-len(stale):]:
+        np.testing.assert_array_equal(command, held)
+    assert step.counters['stale_events'] == 1
+    # Fresh data: a ramp from the held target (continuous), then the policy.
+    results = advance(clock, step, 1)
+    assert results[0].mode == ControlMode.SOFT_START
+    np.testing.assert_allclose(sink.sent[-1][0], held, atol=1e-6)
+    advance(clock, step, 6)
+    assert step.mode == ControlMode.RUNNING and model.calls > calls
+
+
+def test_hold_and_release(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    advance(clock, step, 3)
+    step.hold()
+    held = sink.sent[-1][0].copy()
+    calls = model.calls
+    results = advance(clock, step, 6)
+    assert all(r.mode == ControlMode.HOLD_USER for r in results)
+    assert model.calls == calls
+    for command, _ in sink.sent[-6:]:
+        np.testing.assert_array_equal(command, held)
+    step.release()
+    advance(clock, step, 1)
+    assert step.mode == ControlMode.SOFT_START
+    advance(clock, step, 6)
+    assert step.mode == ControlMode.RUNNING
+
+
+def test_shadow_mode_computes_but_sends_nothing(rig):
+    clock, sink, builder, model, mapper, step = rig
+    step.set_shadow(True)
+    run_to_policy(clock, step)
+    results = advance(clock, step, 4)
+    assert sink.sent == []
+    assert any(r.policy_ran and r.command is not None for r in results)
+    # Leaving shadow mode restarts from a ramp at the measured pose (no jump).
+    step.set_shadow(False)
+    advance(clock, step, 1, pose=0.25)
+    assert step.mode == ControlMode.SOFT_START
+    np.testing.assert_allclose(sink.sent[0][0], np.full(18, 0.25), atol=1e-6)
+
+
+def test_failures_hold_then_latch(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    advance(clock, step, 2)
+    good = sink.sent[-1][0].copy()
+    model.fail = True
+    results = advance(clock, step, 4)   # two policy ticks
+    assert [r.error for r in results if r.policy_ran] == ['inference: boom'] * 2
+    assert step.mode == ControlMode.HOLD_FAULT and not step.fault_latched
+    for command, _ in sink.sent[-4:]:
+        np.testing.assert_array_equal(command, good)
+    model.fail = False
+    advance(clock, step, 2)
+    assert step.mode == ControlMode.RUNNING and step.consecutive_failures == 0
+    mapper.poison = True
+    advance(clock, step, 6)
+    assert step.fault_latched and step.counters['fault_latches'] == 1
+    assert step.failures_by_reason == {'inference': 2, 'mapping': 3}
+    builder.fail = 'missing imu'
+    assert step.tick(observation(clock, clock.now + 1)).command is not None
+
+
+def test_observation_errors_count_as_failures(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    builder.fail = 'height_scan missing'
+    results = advance(clock, step, 2)
+    assert [r.error for r in results if r.policy_ran] == ['observation: height_scan missing']
+    assert step.failures_by_reason == {'observation': 1}
+
+
+def test_navigation_command_clamped_and_times_out(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    used = step.set_navigation_command(NavigationCommand(vx=3.0, vy=0.4, yaw_rate=0.2))
+    assert (used.vx, used.vy, used.yaw_rate) == (1.0, 0.0, 0.2)
+    assert step.counters['nav_clamped'] == 1
+    advance(clock, step, 2)
+    assert builder.commands[-1] == used
+    advance(clock, step, 30)   # 0.3 s > 0.2 s timeout
+    assert builder.commands[-1] == NavigationCommand()
+    assert step.counters['nav_timeouts'] == 1
+
+
+def test_deactivate_returns_hold_target_and_stops_commands(rig):
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    advance(clock, step, 3)
+    last = sink.sent[-1][0]
+    hold = step.deactivate()
+    np.testing.assert_array_equal(hold, last)
+    count = len(sink.sent)
+    advance(clock, step, 5)
+    assert len(sink.sent) == count

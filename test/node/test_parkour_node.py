@@ -1,0 +1,271 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The lifecycle node end to end against the project's HAL server."""
+
+import threading
+import time
+from typing import Callable, List
+
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+import numpy as np
+import pytest
+import rclpy
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float32MultiArray, String
+from std_srvs.srv import Trigger
+
+from krabby_parkour_ros.node.parkour_node import ParkourNode, STATUS_QOS
+
+SUCCESS = TransitionCallbackReturn.SUCCESS
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def make_node(ros_context, hal, **overrides) -> ParkourNode:
+    params = {'hal.observation_endpoint': hal.server.bound_observation_endpoint,
+              'hal.command_endpoint': hal.server.bound_command_endpoint,
+              'soft_start_duration': 0.2, 'recovery_ramp_duration': 0.1,
+              'diagnostics_period': 0.2}
+    params.update(overrides)
+    context = hal.server.transport_context if params['hal.observation_endpoint'].startswith(
+        'inproc') else None
+    return ParkourNode('parkour_node', transport_context=context, context=ros_context,
+                       parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+
+
+class Listener:
+    """Subscribes to every output of the node and keeps what arrives."""
+
+    def __init__(self, ros_context) -> None:
+        self.node = rclpy.create_node('listener', context=ros_context)
+        self.messages = {'joint_states': [], 'commands': [], 'actions': [], 'modes': [],
+                         'diagnostics': [], 'observations': []}
+        sub = self.node.create_subscription
+        sub(JointState, '/joint_states', self._keep('joint_states'), qos_profile_sensor_data)
+        sub(JointState, '/parkour_node/joint_commands', self._keep('commands'),
+            qos_profile_sensor_data)
+        sub(Float32MultiArray, '/parkour_node/policy_action', self._keep('actions'),
+            qos_profile_sensor_data)
+        sub(Float32MultiArray, '/parkour_node/policy_observation', self._keep('observations'),
+            qos_profile_sensor_data)
+        sub(String, '/parkour_node/mode', self._keep('modes'), STATUS_QOS)
+        sub(DiagnosticArray, '/diagnostics', self._keep('diagnostics'), STATUS_QOS)
+        self.cmd_vel = self.node.create_publisher(Twist, '/cmd_vel', qos_profile_sensor_data)
+
+    def _keep(self, key: str):
+        def callback(msg) -> None:
+            self.messages[key].append(msg)
+        return callback
+
+    def mode(self) -> str:
+        return self.messages['modes'][-1].data if self.messages['modes'] else ''
+
+    def call(self, srv_type, name: str, request, timeout: float = 5.0):
+        client = self.node.create_client(srv_type, name)
+        assert client.wait_for_service(timeout_sec=timeout), f'{name} not available'
+        future = client.call_async(request)
+        assert wait_for(future.done, timeout), f'{name} did not answer'
+        return future.result()
+
+
+@pytest.fixture
+def listener(ros_context):
+    node = Listener(ros_context)
+    yield node
+    node.node.destroy_node()
+
+
+def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal)
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS
+    time.sleep(0.3)
+    assert hal.commands == [], 'inactive node sent commands'
+    assert node.trigger_activate() == SUCCESS
+    assert hal.wait_commands(60), 'no commands while active'
+    # Every command answers an observation the HAL published.
+    published = set(hal.published)
+    assert all(c.observation_timestamp_ns in published for c in hal.commands)
+    assert all(np.all(np.isfinite(c.joint_positions)) for c in hal.commands)
+    assert wait_for(lambda: listener.mode() == 'running')
+    assert node.trigger_deactivate() == SUCCESS
+    time.sleep(0.1)
+    count = len(hal.commands)
+    time.sleep(0.3)
+    assert len(hal.commands) == count, 'deactivated node kept sending'
+    assert node.trigger_cleanup() == SUCCESS
+    # Re-configurable without restarting the process.
+    assert node.trigger_configure() == SUCCESS
+    assert node.trigger_activate() == SUCCESS
+    assert hal.wait_commands(count + 20)
+    assert node.trigger_shutdown() == SUCCESS
+    node.destroy_node()
+
+
+def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
+        ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal, publish_observation=True)
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+    assert wait_for(lambda: listener.mode() == 'running')
+    twist = Twist()
+    twist.linear.x = 0.4
+    for _ in range(30):
+        listener.cmd_vel.publish(twist)
+        time.sleep(0.02)
+    assert wait_for(lambda: any(abs(o.data[10] - 0.4) < 1e-6
+                                for o in listener.messages['observations']))
+    states = listener.messages['joint_states']
+    assert states and list(states[-1].name) == list(node._runtime.joint_map.hardware_joint_names)
+    assert len(states[-1].position) == 18
+    np.testing.assert_allclose(states[-1].position, hal.pose, atol=1e-6)
+    assert listener.messages['commands'] and len(listener.messages['commands'][-1].position) == 18
+    assert listener.messages['actions'] and len(listener.messages['actions'][-1].data) == 12
+    labels = [d.label for d in listener.messages['observations'][-1].layout.dim]
+    assert [label.split(':')[0] for label in labels] == [
+        'proprio', 'scan', 'priv_explicit', 'priv_latent', 'history']
+    assert wait_for(lambda: listener.messages['diagnostics'])
+    values = {kv.key: kv.value for kv in listener.messages['diagnostics'][-1].status[0].values}
+    for key in ('mode', 'loop_rate_hz', 'late_ticks', 'latency_p50_ms', 'latency_p99_ms',
+                'stale_events', 'commands_sent'):
+        assert key in values, key
+    node.trigger_shutdown()
+    node.destroy_node()
+
+
+def test_stale_hold_and_recovery(ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal)
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+    assert wait_for(lambda: listener.mode() == 'running')
+    hal.paused.set()
+    assert wait_for(lambda: node._runtime.step.mode.value == 'hold_stale')
+    assert node._runtime.step.counters['stale_events'] == 1
+    held = node._runtime.step.last_command
+    time.sleep(0.2)
+    np.testing.assert_array_equal(node._runtime.step.last_command, held)
+    hal.paused.clear()
+    assert wait_for(lambda: node._runtime.step.mode.value == 'running')
+    node.trigger_shutdown()
+    node.destroy_node()
+
+
+def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal)
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+    assert wait_for(lambda: listener.mode() == 'running')
+    response = listener.call(Trigger, '/parkour_node/hold', Trigger.Request())
+    assert response.success
+    assert wait_for(lambda: listener.mode() == 'hold_user')
+    time.sleep(0.1)
+    before = len(hal.commands)
+    assert hal.wait_commands(before + 5)
+    held = hal.commands[before].joint_positions
+    for command in hal.commands[before:before + 5]:
+        np.testing.assert_array_equal(command.joint_positions, held)
+    assert listener.call(Trigger, '/parkour_node/release', Trigger.Request()).success
+    assert wait_for(lambda: node._runtime.step.mode.value == 'running')
+    # Shadow mode: the policy runs and publishes, nothing reaches the HAL.
+    node.set_parameters([Parameter('shadow_mode', value=True)])
+    time.sleep(0.1)
+    count = len(hal.commands)
+    actions = len(listener.messages['actions'])
+    assert wait_for(lambda: len(listener.messages['actions']) > actions + 10)
+    assert len(hal.commands) == count
+    node.trigger_shutdown()
+    node.destroy_node()
+
+
+def test_change_state_service_from_another_node(ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal)
+    spin(node, listener.node)
+
+    def transition(transition_id: int) -> bool:
+        request = ChangeState.Request()
+        request.transition.id = transition_id
+        return listener.call(ChangeState, '/parkour_node/change_state', request).success
+
+    def state() -> str:
+        return listener.call(GetState, '/parkour_node/get_state',
+                             GetState.Request()).current_state.label
+
+    assert state() == 'unconfigured'
+    assert transition(Transition.TRANSITION_CONFIGURE) and state() == 'inactive'
+    assert transition(Transition.TRANSITION_ACTIVATE) and state() == 'active'
+    assert hal.wait_commands(20)
+    assert transition(Transition.TRANSITION_DEACTIVATE) and state() == 'inactive'
+    assert transition(Transition.TRANSITION_CLEANUP) and state() == 'unconfigured'
+    node.destroy_node()
+
+
+@pytest.mark.parametrize('hal', ['inproc'], indirect=True)
+def test_card_mismatch_and_bad_parameters_refuse_configure(ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal, policy_decimation=4)
+    spin(node)
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert node._runtime is None
+    node.destroy_node()
+    node = make_node(ros_context, hal)
+    result = node.set_parameters([Parameter('stale_timeout', value=-1.0)])[0]
+    assert not result.successful
+    result = node.set_parameters([Parameter('terrain', value='lava')])[0]
+    assert not result.successful and 'terrain' in result.reason
+    assert node.trigger_configure() == SUCCESS
+    result = node.set_parameters([Parameter('checkpoint', value='/tmp/other.pt')])[0]
+    assert not result.successful and 'on_configure' in result.reason
+    node.trigger_shutdown()
+    node.destroy_node()
+
+
+@pytest.mark.parametrize('hal', ['inproc'], indirect=True)
+def test_repeated_policy_failures_take_the_error_transition(ros_context, spin, hal, listener):
+    node = make_node(ros_context, hal, max_consecutive_failures=3)
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+    assert wait_for(lambda: listener.mode() == 'running')
+    runtime = node._runtime
+    calls: List[int] = []
+    lock = threading.Lock()
+    original = runtime.model.inference
+
+    def failing(model_io):
+        with lock:
+            calls.append(1)
+        response = original(model_io)
+        response.success = False
+        response.error_message = 'injected failure'
+        return response
+
+    runtime.model.inference = failing
+    assert wait_for(lambda: node._state_machine.current_state[1] == 'unconfigured')
+    assert len(calls) >= 3
+    assert node._runtime is None
+    # Everything the node sent was finite.
+    assert all(np.all(np.isfinite(c.joint_positions)) for c in hal.commands)
+    node.destroy_node()

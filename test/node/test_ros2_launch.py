@@ -1,0 +1,132 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Run the real thing: ``colcon build``, then ``ros2 launch krabby_parkour parkour.launch.py``.
+
+Runs where colcon-ros and the ROS 2 launch/CLI tools are installed (here:
+``../shared/ros2-tools``; on a robot: the ROS distribution); skips otherwise.
+"""
+
+import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from krabby_parkour_ros.hal.config import HalServerConfig
+from krabby_parkour_ros.hal.server import HalServer
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _tools_missing() -> str:
+    for module in ('launch_ros', 'ros2cli', 'colcon_ros'):
+        try:
+            __import__(module)
+        except ImportError:
+            return f'{module} is not installed (../shared/ros2-tools/install, colcon-ros)'
+    if not (BIN / 'colcon').exists() or not (BIN / 'ros2').exists():
+        return 'colcon or ros2 executables are not in the environment'
+    return ''
+
+
+pytestmark = [pytest.mark.skipif(bool(_tools_missing()), reason=_tools_missing() or 'ok'),
+              pytest.mark.slow]
+
+
+@pytest.fixture(scope='module')
+def installed(tmp_path_factory):
+    """Build this package with colcon into a temporary workspace."""
+    work = tmp_path_factory.mktemp('colcon')
+    env = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}')
+    result = subprocess.run(
+        [str(BIN / 'colcon'), 'build', '--base-paths', str(ROOT),
+         '--build-base', str(work / 'build'), '--install-base', str(work / 'install'),
+         '--packages-select', 'krabby_parkour'],
+        cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (work / 'install' / 'krabby_parkour' / 'share' / 'krabby_parkour' / 'launch'
+            / 'parkour.launch.py').exists()
+    assert (work / 'install' / 'krabby_parkour' / 'lib' / 'krabby_parkour'
+            / 'parkour_node').exists()
+    return work / 'install'
+
+
+def _shell(install: Path, command: str, **kwargs) -> subprocess.Popen:
+    script = f'source "{install}/setup.bash" && exec {command}'
+    env = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}', PYTHONUNBUFFERED='1')
+    return subprocess.Popen(['bash', '-c', script], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            **kwargs)
+
+
+def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
+    server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
+                                       command_endpoint='tcp://127.0.0.1:*'))
+    server.bind()
+    launch = _shell(installed, 'ros2 launch krabby_parkour parkour.launch.py '
+                    f'observation_endpoint:={server.bound_observation_endpoint} '
+                    f'command_endpoint:={server.bound_command_endpoint} '
+                    'namespace:=krabby')
+    image = np.zeros((4, 6, 3), np.uint8)
+    depth = np.ones((4, 6), np.float32)
+    pose = np.array([-0.1, 0.8, -1.5, 0.1, 0.8, -1.5, -0.1, 1.0, -1.5, 0.1, 1.0, -1.5]
+                    + [0.0] * 6, np.float32)
+    extensions = {'imu_orientation_xyzw': [0, 0, 0, 1], 'imu_angular_velocity': [0, 0, 0],
+                  'joint_velocities': [0.0] * 18, 'base_linear_velocity': [0, 0, 0],
+                  'foot_contacts': [1, 1, 1, 1], 'height_scan': [0.32] * 132}
+    commands = []
+    state = ''
+    try:
+        deadline = time.monotonic() + 90.0
+        while time.monotonic() < deadline and len(commands) < 100:
+            server.publish_observation(time.time_ns(), pose, image, image, depth, depth,
+                                       extensions)
+            command = server.recv_command(timeout_ms=10)
+            if command is not None:
+                commands.append(command)
+        assert len(commands) >= 100, 'ros2 launch did not bring the node to active'
+        get = _shell(installed, 'ros2 lifecycle get /krabby/parkour_node')
+        for _ in range(300):
+            server.publish_observation(time.time_ns(), pose, image, image, depth, depth,
+                                       extensions)
+            time.sleep(0.01)
+            if get.poll() is not None:
+                break
+        state = get.communicate(timeout=30)[0]
+        assert state.startswith('active'), state
+    finally:
+        os.killpg(launch.pid, signal.SIGINT)
+        try:
+            output = launch.communicate(timeout=30)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(launch.pid, signal.SIGKILL)
+            output = launch.communicate()[0]
+        server.close()
+    assert all(np.all(np.isfinite(c.joint_positions)) for c in commands)
+    assert 'configured: policy go2_parkour_teacher' in output, output[-3000:]
+
+
+def test_colcon_installs_config_and_models(installed):
+    share = installed / 'krabby_parkour' / 'share' / 'krabby_parkour'
+    assert (share / 'config' / 'parkour.yaml').exists()
+    assert (share / 'config' / 'joint_maps' / 'go2_sim.yaml').exists()
+    assert shutil.which('bash')
