@@ -55,6 +55,7 @@ setup(
             'krabby-parkour-sim = krabby_parkour_ros.sim.__main__:main',
             'krabby-parkour-generate-checkpoint = krabby_parkour_ros.policy.generate:main',
             'krabby-parkour-export = krabby_parkour_ros.policy.export:main',
+            'krabby-parkour-demo = krabby_parkour_ros.demo:main',
         ],
     },
 )

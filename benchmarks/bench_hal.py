@@ -27,7 +27,7 @@ Benchmark of the Krabby HAL link: decode cost, round trips, latest-only lag.
    SNDHWM 1 -> SUB, zero-copy receive, a 2-frame reply PUSH -> PULL) and the
    same frames, no decoding. ``client_wakeup_us`` is the time from the
    receiver thread stamping ``receive_time_ns`` to ``wait_for_observation``
-   returning in the control thread.
+   returning in the control thread (decode and checks included).
 3. Latest-only: the HAL publishes 48x64 observations at ~1 kHz (small so
    the 2-core machine keeps up) with a sequence number; the control loop
    polls at 100 Hz for ``--lag-seconds`` and records, per tick, how many

@@ -40,6 +40,11 @@ class ControlConfig:
         the default pose on activation, before the policy takes over.
     :param recovery_ramp_duration: seconds of the ramp from the held target to
         the default pose after a hold (stale data, user hold) ends.
+    :param stale_resume_window: a stale-data hold shorter than this (seconds)
+        resumes the policy directly with its state intact, because the robot
+        is still mid-gait and a ramp to the standing pose would trip it; a
+        longer outage goes through the recovery ramp and a fresh history.
+        0 always ramps.
     :param max_consecutive_failures: inference/mapping failures in a row
         after which the fault latches (the node takes its error transition).
     :param shadow: run the policy and publish everything, send no command.
@@ -57,6 +62,7 @@ class ControlConfig:
     stale_timeout: float = 0.1
     soft_start_duration: float = 2.0
     recovery_ramp_duration: float = 0.5
+    stale_resume_window: float = 0.5
     max_consecutive_failures: int = 5
     shadow: bool = False
     command_timeout: float = 0.5
@@ -97,6 +103,8 @@ class ControlConfig:
              and 0.0 <= self.soft_start_duration <= 30.0, 'in [0, 30] s')
         need('recovery_ramp_duration', finite(self.recovery_ramp_duration)
              and 0.0 <= self.recovery_ramp_duration <= 30.0, 'in [0, 30] s')
+        need('stale_resume_window', finite(self.stale_resume_window)
+             and 0.0 <= self.stale_resume_window <= 10.0, 'in [0, 10] s')
         need('max_consecutive_failures', isinstance(self.max_consecutive_failures, int)
              and 1 <= self.max_consecutive_failures <= 1000, 'an integer in [1, 1000]')
         need('command_timeout', finite(self.command_timeout)

@@ -127,6 +127,8 @@ class ControlStep:
         self._user_hold = False
         self._ramp_t0 = 0
         self._ramp_duration = 0.0
+        self._stale_since = 0
+        self._mode_before_stale = ControlMode.WAITING
         self._policy_ticks = 0
         self._last_policy_stamp = -1
         self._consecutive_failures = 0
@@ -140,7 +142,7 @@ class ControlStep:
             'ticks': 0, 'policy_steps': 0, 'commands_sent': 0, 'stale_events': 0,
             'stale_ticks': 0, 'failures': 0, 'fault_latches': 0, 'nav_clamped': 0,
             'nav_timeouts': 0, 'non_finite_blocked': 0, 'send_errors': 0, 'rate_limited': 0,
-            'policy_deferred': 0,
+            'policy_deferred': 0, 'stale_resumes': 0,
         }
         self.failures_by_reason: Dict[str, int] = {}
         self.last_error = ''
@@ -259,7 +261,7 @@ class ControlStep:
         self._expire_navigation(now)
         fresh = (now - obs.receive_time_ns) <= self._stale_ns
         if not fresh:
-            self._enter_stale()
+            self._enter_stale(now)
         elif self._mode == ControlMode.WAITING or self._mode == ControlMode.HOLD_STALE:
             self._leave_waiting_or_stale(now, obs)
         command = self._command_for_mode(now, obs, result)
@@ -268,12 +270,14 @@ class ControlStep:
         result.mode = self._mode
         return result
 
-    def _enter_stale(self) -> None:
+    def _enter_stale(self, now: int) -> None:
         self.counters['stale_ticks'] += 1
         if self._mode in (ControlMode.RUNNING, ControlMode.SOFT_START, ControlMode.HOLD_FAULT):
             self.counters['stale_events'] += 1
             _LOG.warning('observations stale (> %.3f s): holding the last safe target',
                          self._config.stale_timeout)
+            self._mode_before_stale = self._mode
+            self._stale_since = now
             self._mode = ControlMode.HOLD_STALE
 
     def _leave_waiting_or_stale(self, now: int, obs: HalObservation) -> None:
@@ -284,9 +288,16 @@ class ControlStep:
             return
         if self._mode == ControlMode.WAITING:
             self._start_ramp(now, self._config.soft_start_duration)
-        else:
-            _LOG.info('fresh observations again: ramping back to the default pose')
-            self._start_ramp(now, self._config.recovery_ramp_duration)
+            return
+        outage = (now - self._stale_since) * 1e-9
+        if (self._mode_before_stale in (ControlMode.RUNNING, ControlMode.HOLD_FAULT)
+                and outage <= self._config.stale_resume_window):
+            _LOG.info('fresh observations after %.3f s: the policy resumes', outage)
+            self.counters['stale_resumes'] += 1
+            self._mode = ControlMode.RUNNING
+            return
+        _LOG.info('fresh observations after %.3f s: ramping back to the default pose', outage)
+        self._start_ramp(now, self._config.recovery_ramp_duration)
 
     def _command_for_mode(self, now: int, obs: HalObservation,
                           result: TickResult) -> Optional[np.ndarray]:

@@ -320,7 +320,10 @@ class HalClient:
                 with self._cond:
                     self._receiver_error = str(exc)
         finally:
-            sub.disable_monitor()
+            try:
+                sub.disable_monitor()
+            except zmq.ZMQError:
+                pass  # the context is being terminated: closing is all that is left
             monitor.close(linger=0)
             sub.close(linger=0)
             control.close(linger=0)

@@ -63,10 +63,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     ros_args = rclpy.utilities.remove_ros_args(argv)
     options = _parse(ros_args[1:])
-    extra = []
     if options.params_file:
-        extra = ['--ros-args', '--params-file', options.params_file]
-    rclpy.init(args=argv + extra)
+        # The file goes first so that -p overrides given on the command line win.
+        argv = argv[:1] + ['--ros-args', '--params-file', options.params_file, '--'] + argv[1:]
+    rclpy.init(args=argv)
     node = ParkourNode(options.node_name)
     executor = MultiThreadedExecutor(num_threads=3)
     executor.add_node(node)
@@ -77,7 +77,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.trigger_shutdown()
+        # rclpy may already have run the shutdown transition on context shutdown.
+        if node._state_machine.current_state[1] in ('unconfigured', 'inactive', 'active'):
+            node.trigger_shutdown()
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()

@@ -139,6 +139,9 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'default pose on activation.', value_range=(0.0, 30.0)),
     ParamSpec('recovery_ramp_duration', 0.5, 'Seconds of the ramp back to the default pose '
               'after a hold ends.', value_range=(0.0, 30.0)),
+    ParamSpec('stale_resume_window', 0.5, 'A stale-data hold shorter than this resumes the '
+              'policy directly (the robot is mid-gait); longer ones ramp to the default pose '
+              'first. 0 always ramps.', value_range=(0.0, 10.0)),
     ParamSpec('max_consecutive_failures', 5, 'Failed policy steps in a row before the node '
               'takes its lifecycle error transition.', value_range=(1, 1000)),
     ParamSpec('max_joint_delta', 0.0, 'Largest change of a joint target per tick (rad); '
@@ -206,6 +209,7 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
             stale_timeout=float(get('stale_timeout')),
             soft_start_duration=float(get('soft_start_duration')),
             recovery_ramp_duration=float(get('recovery_ramp_duration')),
+            stale_resume_window=float(get('stale_resume_window')),
             max_consecutive_failures=int(get('max_consecutive_failures')),
             shadow=bool(get('shadow_mode')),
             command_timeout=float(get('cmd_vel_timeout')),

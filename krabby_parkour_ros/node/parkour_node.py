@@ -369,8 +369,9 @@ class ParkourNode(LifecycleNode):
         return response
 
     def _publish_mode(self) -> None:
-        if self._runtime is not None and self._mode_pub is not None:
-            self._mode_pub.publish(String(data=self._runtime.step.mode.value))
+        if self._runtime is None or self._mode_pub is None or not self.context.ok():
+            return
+        self._mode_pub.publish(String(data=self._runtime.step.mode.value))
 
     def _on_diagnostics(self) -> None:
         runtime = self._runtime

@@ -239,12 +239,20 @@ def test_stale_data_holds_last_target_then_ramps_back(rig):
     for command, _ in sink.sent[-len(stale):]:
         np.testing.assert_array_equal(command, held)
     assert step.counters['stale_events'] == 1
-    # Fresh data: a ramp from the held target (continuous), then the policy.
+    # A short outage (mid-gait): the policy resumes at once with its state.
+    resets = builder.resets
+    results = advance(clock, step, 2)
+    assert [r.mode for r in results] == [ControlMode.RUNNING] * 2
+    assert builder.resets == resets and step.counters['stale_resumes'] == 1
+    # A long outage (> stale_resume_window): a ramp from the held target
+    # (continuous), then the policy with a fresh history.
+    results = advance(clock, step, 70, fresh=False)
+    held = results[-1].command.copy()
     results = advance(clock, step, 1)
     assert results[0].mode == ControlMode.SOFT_START
     np.testing.assert_allclose(sink.sent[-1][0], held, atol=1e-6)
     advance(clock, step, 6)
-    assert step.mode == ControlMode.RUNNING and model.calls > calls
+    assert step.mode == ControlMode.RUNNING and builder.resets == resets + 1
 
 
 def test_hold_and_release(rig):

@@ -57,6 +57,7 @@ class Publisher(threading.Thread):
         self.cam = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
         self.depth = rng.uniform(0.2, 5.0, (HEIGHT, WIDTH)).astype(np.float32)
         self.joints = np.zeros(18)
+        self.t0 = time.monotonic() + 0.005
 
     def publish(self, seq: int) -> None:
         frames = encode_observation(
@@ -67,14 +68,14 @@ class Publisher(threading.Thread):
 
     def run(self) -> None:
         seq = self.latest_seq
-        next_time = time.monotonic()
+        next_time = self.t0
         while not self.stop.is_set():
-            seq += 1
-            self.publish(seq)
-            next_time += PUBLISH_PERIOD_S
             delay = next_time - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            seq += 1
+            self.publish(seq)
+            next_time += PUBLISH_PERIOD_S
 
 
 @pytest.mark.parametrize('transport', ['inproc', 'tcp'])
@@ -83,15 +84,17 @@ def test_latest_only_1khz_publish_100hz_poll(make_link: LinkFactory, transport: 
     link.sync()
     publisher = Publisher(link.server)
     publisher.start()
+    # Ticks half a publish period after a publish: aligned, every tick would meet a
+    # message in flight and read lag 1 by construction.
+    next_tick = publisher.t0 + PUBLISH_PERIOD_S / 2
     lags: List[int] = []
     returned: List[int] = []
     held = None
     try:
-        end = time.monotonic() + RUN_S
-        next_tick = time.monotonic()
-        while time.monotonic() < end:
-            next_tick += POLL_PERIOD_S
+        end = next_tick + RUN_S
+        while next_tick < end:
             time.sleep(max(0.0, next_tick - time.monotonic()))
+            next_tick += POLL_PERIOD_S
             observation = link.client.poll()
             if observation is not None:
                 held = observation.timestamp_ns - BASE_NS
