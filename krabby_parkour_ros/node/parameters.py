@@ -159,6 +159,9 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'time counts as late.', value_range=(0.0001, 0.1)),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               value_range=(0.1, 10.0)),
+    ParamSpec('publish_debug_topics', False, 'Publish ~/height_scan (PointCloud2), ~/markers '
+              '(scan points, foot contacts, command arrow), ~/base_velocity and '
+              '~/command_velocity (rqt_plot) for rviz/rqt.'),
     # -- live ----------------------------------------------------------------------------
     ParamSpec('shadow_mode', False, 'Run the policy and publish everything but send no '
               'command to the HAL.', LIVE),

@@ -51,10 +51,16 @@ import zmq
 from krabby_parkour_ros.control.runtime import ControlRuntime
 from krabby_parkour_ros.control.step import TickResult
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
+from krabby_parkour_ros.node.debug_publishers import DebugPublishers
 from krabby_parkour_ros.node.diagnostics import build_diagnostic_status
 from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
                                                 runtime_config_from_values, SPECS, WIRING)
 
+#: joint_states: reliable like joint_state_publisher, so robot_state_publisher,
+#: rviz and best-effort tools all receive it.
+JOINT_STATES_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST,
+                              reliability=ReliabilityPolicy.RELIABLE,
+                              durability=DurabilityPolicy.VOLATILE)
 #: Status topics: late joiners get the last value.
 STATUS_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                         reliability=ReliabilityPolicy.RELIABLE,
@@ -105,6 +111,7 @@ class ParkourNode(LifecycleNode):
         self._fault_timer: Optional[Timer] = None
         self._entities: List[Any] = []
         self._mode_pub = None
+        self._debug: Optional[DebugPublishers] = None
         self._publish_observation = bool(self.get_parameter('publish_observation').value)
         self._joint_state_msg: Optional[JointState] = None
         self._command_msg: Optional[JointState] = None
@@ -217,7 +224,7 @@ class ParkourNode(LifecycleNode):
     def _create_ros_entities(self) -> None:
         runtime = self._runtime
         self._joint_state_pub = self.create_lifecycle_publisher(
-            JointState, 'joint_states', qos_profile_sensor_data)
+            JointState, 'joint_states', JOINT_STATES_QOS)
         self._command_pub = self.create_lifecycle_publisher(
             JointState, '~/joint_commands', qos_profile_sensor_data)
         self._action_pub = self.create_lifecycle_publisher(
@@ -249,6 +256,8 @@ class ParkourNode(LifecycleNode):
             label='policy_joints:' + ','.join(runtime.joint_map.policy_joint_names),
             size=len(runtime.joint_map.policy_joint_names),
             stride=len(runtime.joint_map.policy_joint_names))]
+        self._debug = (DebugPublishers(self, runtime)
+                       if self.get_parameter('publish_debug_topics').value else None)
         self._entities = [self._joint_state_pub, self._command_pub, self._action_pub,
                           self._observation_pub, self._mode_pub, self._diagnostics_pub,
                           self._cmd_vel_sub, self._hold_srv, self._release_srv,
@@ -270,6 +279,9 @@ class ParkourNode(LifecycleNode):
                 else:
                     self.destroy_publisher(entity)
             self._entities = []
+            if self._debug is not None:
+                self._debug.destroy()
+                self._debug = None
             self._control_timer = None
             self._diagnostics_timer = None
             if self._runtime is not None:
@@ -325,6 +337,8 @@ class ParkourNode(LifecycleNode):
             self._action_pub.publish(self._action_msg)
         if self._publish_observation and result.policy_observation is not None:
             self._observation_pub.publish(self._observation_message(result.policy_observation))
+        if self._debug is not None:
+            self._debug.publish(result)
 
     def _observation_message(self, vector) -> Float32MultiArray:
         msg = Float32MultiArray()

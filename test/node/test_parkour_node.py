@@ -269,3 +269,29 @@ def test_repeated_policy_failures_take_the_error_transition(ros_context, spin, h
     # Everything the node sent was finite.
     assert all(np.all(np.isfinite(c.joint_positions)) for c in hal.commands)
     node.destroy_node()
+
+
+@pytest.mark.parametrize('hal', ['inproc'], indirect=True)
+def test_debug_topics_show_scan_markers_and_velocities(ros_context, spin, hal, listener):
+    from geometry_msgs.msg import Vector3Stamped
+    from sensor_msgs.msg import PointCloud2
+    from visualization_msgs.msg import MarkerArray
+    got = {'cloud': [], 'markers': [], 'velocity': [], 'command': []}
+    sub = listener.node.create_subscription
+    sub(PointCloud2, '/parkour_node/height_scan', got['cloud'].append, qos_profile_sensor_data)
+    sub(MarkerArray, '/parkour_node/markers', got['markers'].append, qos_profile_sensor_data)
+    sub(Vector3Stamped, '/parkour_node/base_velocity', got['velocity'].append,
+        qos_profile_sensor_data)
+    sub(Vector3Stamped, '/parkour_node/command_velocity', got['command'].append,
+        qos_profile_sensor_data)
+    node = make_node(ros_context, hal, publish_debug_topics=True)
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+    assert wait_for(lambda: all(got.values()))
+    cloud = got['cloud'][-1]
+    assert cloud.width * cloud.height == 132 and cloud.header.frame_id == 'base'
+    namespaces = {m.ns for m in got['markers'][-1].markers}
+    assert {'height_scan', 'foot_contacts', 'command'} <= namespaces
+    assert got['velocity'][-1].vector.x == 0.0
+    node.trigger_shutdown()
+    node.destroy_node()

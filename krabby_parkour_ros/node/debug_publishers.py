@@ -1,0 +1,100 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Debug topics of the node (off by default): what the policy sees, for rviz and rqt.
+
+- ``~/height_scan`` (``sensor_msgs/PointCloud2``, frame ``base``): the terrain
+  under the policy's scan points, at the scan refresh rate.
+- ``~/markers`` (``visualization_msgs/MarkerArray``): scan points, foot
+  contacts and the commanded motion.
+- ``~/base_velocity`` and ``~/command_velocity`` (``geometry_msgs/Vector3Stamped``):
+  measured body-frame base velocity and the navigation command (vx, vy,
+  yaw rate) for ``rqt_plot`` curves.
+"""
+
+from __future__ import annotations
+
+from geometry_msgs.msg import Vector3Stamped
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import PointCloud2
+from visualization_msgs.msg import MarkerArray
+
+from krabby_parkour_ros.control.step import TickResult
+from krabby_parkour_ros.description.debug_topics import (command_arrow_marker,
+                                                         foot_contact_markers, height_scan_cloud,
+                                                         merge, scan_markers)
+
+BASE_FRAME = 'base'
+
+
+class DebugPublishers:
+    """
+    Lifecycle publishers of the debug topics, fed from tick results.
+
+    :param node: the lifecycle node that owns the publishers.
+    :param runtime: the control runtime (scan grid, joint map).
+    """
+
+    def __init__(self, node, runtime) -> None:
+        self._node = node
+        self._runtime = runtime
+        create = node.create_lifecycle_publisher
+        self.publishers = [
+            create(PointCloud2, '~/height_scan', qos_profile_sensor_data),
+            create(MarkerArray, '~/markers', qos_profile_sensor_data),
+            create(Vector3Stamped, '~/base_velocity', qos_profile_sensor_data),
+            create(Vector3Stamped, '~/command_velocity', qos_profile_sensor_data),
+        ]
+        self._cloud, self._markers, self._velocity, self._command = self.publishers
+        self._foot_frames = [f'{name}_foot' for name in runtime.joint_map.hardware_foot_names]
+        self._refresh = max(1, runtime.contract.scan_refresh_steps)
+        self._policy_steps = 0
+
+    def publish(self, result: TickResult) -> None:
+        """Publish what this tick shows (only on policy steps)."""
+        obs = result.observation
+        if not result.policy_ran or obs is None:
+            return
+        self._policy_steps += 1
+        stamp = self._node.get_clock().now().to_msg()
+        ext = obs.extensions
+        nav = self._runtime.step.navigation_command
+        command = Vector3Stamped()
+        command.header.stamp = stamp
+        command.header.frame_id = BASE_FRAME
+        command.vector.x, command.vector.y, command.vector.z = nav.vx, nav.vy, nav.yaw_rate
+        self._command.publish(command)
+        if ext.base_linear_velocity is not None:
+            velocity = Vector3Stamped()
+            velocity.header = command.header
+            (velocity.vector.x, velocity.vector.y,
+             velocity.vector.z) = (float(v) for v in ext.base_linear_velocity)
+            self._velocity.publish(velocity)
+        if self._policy_steps % self._refresh != 1 % self._refresh:
+            return
+        grid = self._runtime.contract.scan_grid
+        arrays = [command_arrow_marker(nav.vx, nav.yaw_rate, BASE_FRAME, stamp)]
+        if ext.height_scan is not None and len(ext.height_scan) == grid.size:
+            self._cloud.publish(height_scan_cloud(grid, ext.height_scan, BASE_FRAME, stamp))
+            arrays.append(scan_markers(grid, ext.height_scan, BASE_FRAME, stamp))
+        if ext.foot_contacts is not None and len(ext.foot_contacts) == len(self._foot_frames):
+            arrays.append(foot_contact_markers(ext.foot_contacts, self._foot_frames, stamp))
+        self._markers.publish(merge(arrays))
+
+    def destroy(self) -> None:
+        """Destroy the publishers."""
+        for publisher in self.publishers:
+            self._node.destroy_lifecycle_publisher(publisher)
+        self.publishers = []
