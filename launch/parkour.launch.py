@@ -31,7 +31,7 @@ from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction,
 from launch.conditions import IfCondition
 from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import LifecycleNode
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from lifecycle_msgs.msg import Transition
@@ -49,9 +49,31 @@ PARAMETER_ARGUMENTS = {
 }
 
 
+def _share(*parts: str) -> str:
+    return os.path.join(get_package_share_directory('krabby_parkour'), *parts)
+
+
 def _default_params_file() -> str:
-    return os.path.join(get_package_share_directory('krabby_parkour'), 'config',
-                        'parkour.yaml')
+    return _share('config', 'parkour.yaml')
+
+
+def _visual_actions(context: LaunchContext) -> List:
+    """Return robot_state_publisher and rviz2 (each only when asked for)."""
+    namespace = LaunchConfiguration('namespace')
+    actions = []
+    if IfCondition(LaunchConfiguration('robot_state_publisher')).evaluate(context):
+        urdf_path = LaunchConfiguration('urdf').perform(context) or _share('urdf', 'go2.urdf')
+        with open(urdf_path, encoding='utf-8') as handle:
+            description = handle.read()
+        actions.append(Node(package='robot_state_publisher', executable='robot_state_publisher',
+                            name='robot_state_publisher', namespace=namespace, output='screen',
+                            parameters=[{'robot_description': description}]))
+    if IfCondition(LaunchConfiguration('rviz')).evaluate(context):
+        config = LaunchConfiguration('rviz_config').perform(context) or _share(
+            'config', 'parkour.rviz')
+        actions.append(Node(package='rviz2', executable='rviz2', name='rviz2',
+                            namespace=namespace, arguments=['-d', config], output='screen'))
+    return actions
 
 
 def _node_actions(context: LaunchContext) -> List:
@@ -89,7 +111,21 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument('log_level', default_value='info',
                               choices=['debug', 'info', 'warn', 'error', 'fatal'],
                               description='Logging level of the node.'),
+        DeclareLaunchArgument('robot_state_publisher', default_value='false',
+                              choices=['true', 'false'],
+                              description='Start robot_state_publisher with the robot '
+                                          'description (TF of the measured joint states).'),
+        DeclareLaunchArgument('urdf', default_value='',
+                              description='Robot description for robot_state_publisher '
+                                          '(empty: the installed urdf/go2.urdf).'),
+        DeclareLaunchArgument('rviz', default_value='false', choices=['true', 'false'],
+                              description='Start rviz2 with the shipped display config '
+                                          '(enable publish_debug_topics for scan and markers).'),
+        DeclareLaunchArgument('rviz_config', default_value='',
+                              description='rviz2 config (empty: the installed '
+                                          'config/parkour.rviz).'),
     ]
     arguments += [DeclareLaunchArgument(name, default_value='', description=text)
                   for name, (_, text) in PARAMETER_ARGUMENTS.items()]
-    return LaunchDescription(arguments + [OpaqueFunction(function=_node_actions)])
+    return LaunchDescription(arguments + [OpaqueFunction(function=_node_actions),
+                                          OpaqueFunction(function=_visual_actions)])

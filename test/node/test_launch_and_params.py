@@ -90,7 +90,10 @@ def test_launch_description_arguments_match_the_node_parameters(monkeypatch):
     arguments = {a.name: a for a in description.entities if isinstance(a, DeclareLaunchArgument)}
     assert set(arguments) == {'params_file', 'namespace', 'autostart', 'log_level',
                               'checkpoint', 'policy_card', 'observation_endpoint',
-                              'command_endpoint'}
+                              'command_endpoint', 'robot_state_publisher', 'urdf', 'rviz',
+                              'rviz_config'}
+    assert arguments['rviz'].default_value[0].perform(None) == 'false'
+    assert arguments['robot_state_publisher'].default_value[0].perform(None) == 'false'
     for argument in arguments.values():
         assert argument.description and argument.description != 'no description given'
     for _, (parameter, _) in module.PARAMETER_ARGUMENTS.items():
@@ -121,3 +124,29 @@ def test_launch_builds_lifecycle_node_with_overrides_and_autostart_events(monkey
     # launch_ros stores each value as YAML text; load it back.
     assert {text(k): yaml.safe_load(text(v)) for k, v in overrides.items()} == {
         'checkpoint': '/x/model.pt', 'hal.observation_endpoint': 'tcp://10.0.0.2:6001'}
+
+
+def test_launch_starts_robot_state_publisher_and_rviz_only_when_asked():
+    module = _load_launch_module()
+    from launch import LaunchContext
+    from launch_ros.actions import Node
+    context = LaunchContext()
+    urdf = ROOT / 'krabby_parkour_ros' / 'description' / 'go2.urdf'
+    for key, value in {'namespace': 'robot', 'robot_state_publisher': 'false', 'rviz': 'false',
+                       'urdf': str(urdf), 'rviz_config': str(ROOT / 'config' / 'parkour.rviz')
+                       }.items():
+        context.launch_configurations[key] = value
+    assert module._visual_actions(context) == []
+    context.launch_configurations['robot_state_publisher'] = 'true'
+    context.launch_configurations['rviz'] = 'true'
+    actions = module._visual_actions(context)
+    assert [a.node_package for a in actions] == ['robot_state_publisher', 'rviz2']
+    assert all(isinstance(a, Node) for a in actions)
+    description = actions[0]._Node__parameters[0]
+    values = {k[0].perform(context): v for k, v in description.items()}
+    text = ''.join(s.perform(context) for s in values['robot_description'])
+    assert yaml.safe_load(text) == urdf.read_text()
+    from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
+    arguments = [perform_substitutions(context, normalize_to_list_of_substitutions(a))
+                 for a in actions[1]._Node__arguments]
+    assert arguments == ['-d', str(ROOT / 'config' / 'parkour.rviz')]

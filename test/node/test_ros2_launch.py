@@ -125,8 +125,14 @@ def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
     assert 'configured: policy go2_parkour_teacher' in output, output[-3000:]
 
 
-def test_colcon_installs_config_and_models(installed):
+def test_colcon_installs_config_models_and_description(installed):
     share = installed / 'krabby_parkour' / 'share' / 'krabby_parkour'
-    assert (share / 'config' / 'parkour.yaml').exists()
-    assert (share / 'config' / 'joint_maps' / 'go2_sim.yaml').exists()
+    for relative in ('config/parkour.yaml', 'config/joint_maps/go2_sim.yaml',
+                     'config/joint_maps/krabby.yaml', 'config/parkour.rviz', 'urdf/go2.urdf',
+                     'models/go2_parkour_teacher/teacher_actor.safetensors',
+                     'models/go2_parkour_teacher/policy_card.yaml',
+                     'models/go2_parkour_teacher/NOTICE.md'):
+        assert (share / relative).is_file(), relative
+    assert (share / 'urdf' / 'go2.urdf').read_bytes() == (
+        ROOT / 'krabby_parkour_ros' / 'description' / 'go2.urdf').read_bytes()
     assert shutil.which('bash')
