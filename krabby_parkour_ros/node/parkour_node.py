@@ -360,26 +360,23 @@ class ParkourNode(LifecycleNode):
                 'policy input)', throttle_duration_sec=5.0)
 
     def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self._runtime is None:
-            response.success = False
-            response.message = 'not configured'
-            return response
-        self._runtime.step.hold()
-        self._publish_mode()
-        response.success = True
-        response.message = 'holding the last safe target'
-        return response
+        return self._user_request(response, 'hold', 'holding the last safe target')
 
     def _on_release(self, request: Trigger.Request,
                     response: Trigger.Response) -> Trigger.Response:
+        return self._user_request(
+            response, 'release', 'released: ramping to the default pose, then the policy resumes')
+
+    def _user_request(self, response: Trigger.Response, action: str,
+                      message: str) -> Trigger.Response:
         if self._runtime is None:
             response.success = False
             response.message = 'not configured'
             return response
-        self._runtime.step.release()
+        getattr(self._runtime.step, action)()
         self._publish_mode()
         response.success = True
-        response.message = 'released: ramping to the default pose, then the policy resumes'
+        response.message = message
         return response
 
     def _publish_mode(self) -> None:
