@@ -104,14 +104,18 @@ def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
             if command is not None:
                 commands.append(command)
         assert len(commands) >= 100, 'ros2 launch did not bring the node to active'
-        get = _shell(installed, 'ros2 lifecycle get /krabby/parkour_node')
-        for _ in range(300):
-            server.publish_observation(time.time_ns(), pose, image, image, depth, depth,
-                                       extensions)
-            time.sleep(0.01)
-            if get.poll() is not None:
+        # Discovery of a fresh process can take a while on a loaded machine: no
+        # daemon (it may belong to another domain), a generous spin time, retries.
+        for _ in range(3):
+            get = _shell(installed, 'ros2 lifecycle get --no-daemon --spin-time 5 '
+                         '/krabby/parkour_node')
+            while get.poll() is None:
+                server.publish_observation(time.time_ns(), pose, image, image, depth, depth,
+                                           extensions)
+                time.sleep(0.01)
+            state = get.communicate(timeout=30)[0]
+            if state.startswith('active'):
                 break
-        state = get.communicate(timeout=30)[0]
         assert state.startswith('active'), state
     finally:
         os.killpg(launch.pid, signal.SIGINT)
