@@ -26,12 +26,14 @@ release) and exits 0.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import List, Optional
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.signals import SignalHandlerOptions
 
 from krabby_parkour_ros.node.parkour_node import ParkourNode
 
@@ -58,6 +60,14 @@ def autostart(node: ParkourNode) -> bool:
     return True
 
 
+class _Terminate(Exception):
+    """SIGTERM arrived."""
+
+
+def _raise_terminate(signum, frame) -> None:
+    raise _Terminate()
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the node until Ctrl-C or shutdown; return the exit code."""
     argv = list(sys.argv if argv is None else argv)
@@ -66,7 +76,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if options.params_file:
         # The file goes first so that -p overrides given on the command line win.
         argv = argv[:1] + ['--ros-args', '--params-file', options.params_file, '--'] + argv[1:]
-    rclpy.init(args=argv)
+    # Our own signal handling: the shutdown transition (hold, then release)
+    # must run while the context is still valid, before rclpy shuts it down.
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, _raise_terminate)
     node = ParkourNode(options.node_name)
     executor = MultiThreadedExecutor(num_threads=3)
     executor.add_node(node)
@@ -74,10 +87,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         if options.autostart:
             autostart(node)
         executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except (KeyboardInterrupt, _Terminate, ExternalShutdownException):
         pass
     finally:
-        # rclpy may already have run the shutdown transition on context shutdown.
         if node._state_machine.current_state[1] in ('unconfigured', 'inactive', 'active'):
             node.trigger_shutdown()
         executor.shutdown()

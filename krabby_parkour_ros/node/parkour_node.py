@@ -192,6 +192,7 @@ class ParkourNode(LifecycleNode):
         """Hold, then release everything (from any state)."""
         self._stop_and_hold()
         self._release()
+        self.get_logger().info('shut down: the HAL holds the last safe target')
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
