@@ -71,6 +71,7 @@ class DemoOptions:
     startup_timeout: float = 60.0
     quiet: bool = False
     json_path: str = ''
+    record: str = ''
 
 
 @dataclass
@@ -158,6 +159,8 @@ def _node_command(options: DemoOptions, sim: SimHal, checkpoint: str) -> List[st
         command += ['-p', f'policy_card:={options.policy_card}']
     if options.joint_map:
         command += ['-p', f'joint_map:={options.joint_map}']
+    if options.record:
+        command += ['-p', f'record_path:={options.record}']
     return command
 
 
@@ -348,6 +351,9 @@ def _parse(argv: Optional[Sequence[str]]) -> DemoOptions:
     parser.add_argument('--joint-map', default='', help='joint map (default: go2_sim)')
     parser.add_argument('--params-file', default='', help='node parameters YAML')
     parser.add_argument('--json', default='', help='write the summary as JSON here')
+    parser.add_argument('--record', default='', metavar='PATH',
+                        help='record the run (HAL frames, commands, node topics) to MCAP: '
+                             'a .mcap file or a folder; see krabby-parkour-report')
     parser.add_argument('--quiet', action='store_true', help='print only the summary')
     args = parser.parse_args(argv)
     options = DemoOptions(scenario='box' if args.box else args.scenario,
@@ -355,7 +361,7 @@ def _parse(argv: Optional[Sequence[str]]) -> DemoOptions:
                           seed=args.seed, checkpoint=args.checkpoint,
                           policy_card=args.policy_card, untrained=args.untrained,
                           joint_map=args.joint_map, params_file=args.params_file,
-                          quiet=args.quiet, json_path=args.json)
+                          quiet=args.quiet, json_path=args.json, record=args.record)
     return options
 
 

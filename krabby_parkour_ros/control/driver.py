@@ -15,11 +15,17 @@
 """
 When to tick: the deadline-driven schedule shared by the node and the client.
 
-A tick answers the newest observation as soon as it arrives, but never
-sooner than one control period (minus a small jitter allowance) after the
-previous tick, so the tick rate is the control rate even when the HAL
-publishes faster. When no observation arrives, a deadline tick runs half a
-period late so stale data is detected and the hold target keeps going out.
+A tick answers the newest observation as soon as it arrives, within a rate
+limit, so the tick rate stays at the control rate even when the HAL
+publishes faster. The limit is a virtual schedule (the generic cell rate
+algorithm of a leaky bucket): every tick moves a theoretical due time one
+period (minus a small jitter allowance) past the later of itself and the
+tick's own due time, and a tick may run up to half a period before that
+theoretical time. A HAL at the control rate therefore never waits, however
+its messages jitter (up to half a period) and however late a previous tick
+ran; a faster HAL is held to the control rate (plus the jitter allowance)
+on average. When no observation arrives, a deadline tick runs half a period
+late so stale data is detected and the hold target keeps going out.
 With ``sync_to_observations`` off, ticks follow a fixed grid and take the
 newest observation at each grid point.
 
@@ -68,6 +74,11 @@ class TickDriver:
         self._period_ns = int(round(config.period * 1e9))
         self._jitter_ns = min(500_000, self._period_ns // 10)
         self._grace_ns = self._period_ns // 2
+        # Rate limit (sync mode): emission interval and burst tolerance of the
+        # virtual schedule; _tat_ns is the theoretical due time of the next tick.
+        self._emission_ns = self._period_ns - self._jitter_ns
+        self._tolerance_ns = self._period_ns // 2
+        self._tat_ns: Optional[int] = None
         self._late_ns = int(config.late_threshold * 1e9)
         self._sleep = sleep
         self._clock = clock
@@ -82,6 +93,7 @@ class TickDriver:
     def reset(self) -> None:
         """Forget the schedule (on activation) and the timing statistics."""
         self._last_tick_ns = None
+        self._tat_ns = None
         self._due_ns = None
         self.periods.clear()
         self.lateness.clear()
@@ -111,7 +123,8 @@ class TickDriver:
             self._this_due_ns = None
             return self._source.wait_for_observation(
                 wait if stop_after_s is None else min(wait, stop_after_s))
-        earliest = self._last_tick_ns + self._period_ns - self._jitter_ns
+        earliest = (self._last_tick_ns if self._tat_ns is None
+                    else self._tat_ns - self._tolerance_ns)
         deadline = self._last_tick_ns + self._period_ns + self._grace_ns
         if stop_after_s is not None:
             deadline = min(deadline, self._clock() + int(stop_after_s * 1e9))
@@ -154,6 +167,12 @@ class TickDriver:
             self.lateness.add(max(lateness, 0) * 1e-9)
             if lateness > self._late_ns:
                 self.late_ticks += 1
+        if self._sync:
+            # Advance the virtual schedule from when this tick was due, not from
+            # when it ran: a late tick does not delay the next answer.
+            due = now if self._this_due_ns is None else self._this_due_ns
+            self._tat_ns = max(due if self._tat_ns is None else self._tat_ns,
+                               due) + self._emission_ns
         self._last_tick_ns = now
         if not self._sync:
             # Fixed grid: the next tick is due one period after this one was

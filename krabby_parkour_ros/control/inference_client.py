@@ -45,6 +45,7 @@ from krabby_parkour_ros.control.step import ControlMode, TickResult
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
+from krabby_parkour_ros.recording.session import attach_recorder, detach_recorder
 
 _LOG = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class ParkourInferenceClient:
         trained period times ``control_rate``.
     :param on_tick: optional callback called after every tick with its result
         (from the control thread: keep it short).
+    :param record_path: record every HAL observation and command (byte-exact)
+        into MCAP (a .mcap file or a folder); empty: off.
     """
 
     def __init__(self, hal_client_config: HalClientConfig,
@@ -75,7 +78,8 @@ class ParkourInferenceClient:
                  transport_context: Optional[zmq.Context] = None,
                  runtime_config: Optional[RuntimeConfig] = None,
                  policy_decimation: Optional[int] = None,
-                 on_tick: Optional[Callable[[TickResult], None]] = None) -> None:
+                 on_tick: Optional[Callable[[TickResult], None]] = None,
+                 record_path: str = '') -> None:
         base = runtime_config if runtime_config is not None else RuntimeConfig()
         self._weights = model_weights if isinstance(model_weights, ModelWeights) else None
         checkpoint = model_weights if isinstance(model_weights, str) else base.checkpoint
@@ -84,6 +88,8 @@ class ParkourInferenceClient:
         self._policy_decimation = policy_decimation
         self._context = transport_context
         self._on_tick = on_tick
+        self._record_path = record_path
+        self.recorder = None
         self._runtime: Optional[ControlRuntime] = None
         self._thread: Optional[threading.Thread] = None
         self._running: Optional[threading.Event] = None
@@ -109,6 +115,11 @@ class ParkourInferenceClient:
         config = replace(config, control=replace(config.control, policy_decimation=decimation))
         self._runtime = ControlRuntime.build(config, context=self._context,
                                              weights=self._weights)
+        if self._record_path:
+            self.recorder = attach_recorder(
+                self._runtime.hal, self._record_path, 1 << 30,
+                metadata={'policy': self._runtime.contract.name,
+                          'joint_map': self._runtime.joint_map.name, 'client': 'library'})
         _LOG.info('parkour client ready: policy %s every %d ticks at %.1f Hz',
                   self._runtime.contract.name, decimation, config.control.control_rate)
 
@@ -214,6 +225,9 @@ class ParkourInferenceClient:
     def close(self) -> None:
         """Stop the thread if needed and release the HAL link and the policy."""
         self.stop_thread()
+        if self.recorder is not None:
+            detach_recorder(self._runtime.hal if self._runtime else None, self.recorder)
+            self.recorder = None
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None

@@ -384,6 +384,10 @@ class ControlStep:
             result.policy_observation = vector.copy()
         except ValueError as exc:  # ObservationError and mapping input errors
             error = f'observation: {exc}'
+        except Exception as exc:  # noqa: B902 - a policy/mapper bug must hold, not kill the loop
+            if self._consecutive_failures == 0:
+                _LOG.exception('policy step raised (traceback of the first of a run)')
+            error = f'exception: {type(exc).__name__}: {exc}'
         result.policy_ran = True
         self.counters['policy_steps'] += 1
         if error:

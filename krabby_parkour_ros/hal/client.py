@@ -19,12 +19,20 @@ Latest-only over tcp needs the stream to keep flowing: the HAL's PUB socket
 (SNDHWM 1) drops the *newest* message whenever its pipe is full, while
 older messages wait in socket and kernel buffers. A client that only reads
 when the control loop asks would act on data hundreds of milliseconds old.
-:class:`HalClient` therefore runs one receiver thread that owns the SUB
-socket, receives continuously (zero copy), decodes and checks every
-message, counts rejections and publishes the newest valid observation into
-a one-element slot guarded by a :class:`threading.Condition`. The control
-loop takes it with :meth:`HalClient.poll` (never blocks) or
+:class:`HalClient` therefore keeps a receiver thread that drains the SUB
+socket continuously (zero copy), decodes and checks every message, counts
+rejections and publishes the newest valid observation into a one-element
+slot guarded by a :class:`threading.Condition`. The control loop takes it
+with :meth:`HalClient.poll` (never blocks) or
 :meth:`HalClient.wait_for_observation` (event driven).
+
+A thread that waits for an observation receives it itself: the receiver
+thread hands the SUB socket over (ownership moves under the condition's
+lock; a ZeroMQ socket is used by one thread at a time) and the waiting
+thread polls the SUB directly, so an observation reaches the control loop
+without a second thread wake-up and GIL hand-off in between. The receiver
+takes the socket back when no caller has used it for ``_RECLAIM_S``, so
+the stream keeps flowing while the control loop computes or sleeps.
 
 The PUSH socket for commands belongs to the threads that call
 :meth:`HalClient.put_joint_command` and is guarded by a lock; it sends
@@ -38,11 +46,12 @@ import math
 import threading
 import time
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
+from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.codec import decode_observation, encode_command
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.errors import (
@@ -58,6 +67,15 @@ _MAX_BATCH = 256
 _JOIN_TIMEOUT_S = 5.0
 #: Rejections of one reason are logged at most once per this period.
 _LOG_PERIOD_S = 5.0
+#: The receiver thread takes the SUB socket back from callers after this
+#: long without one (a control loop at >= 100 Hz calls again well before).
+_RECLAIM_S = 0.002
+_RECLAIM_NS = int(_RECLAIM_S * 1e9)
+#: Monitor events of a refused CurveZMQ handshake (wrong server key, unlisted client key).
+_HANDSHAKE_FAILURES = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                       | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+#: After a refused handshake the endpoint is reconnected at most this often.
+_HANDSHAKE_RETRY_NS = 1_000_000_000
 _control_ids = itertools.count()
 
 
@@ -106,13 +124,27 @@ class HalClient:
         self._stop = threading.Event()
         self._state_lock = threading.Lock()
         self._push_lock = threading.Lock()
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        # Callers wait on _cond (slot, socket hand-over); the receiver thread
+        # waits on _owner_cond, so publishing an observation never wakes it.
+        self._cond = threading.Condition(lock)
+        self._owner_cond = threading.Condition(lock)
         self._connected = False
+        # SUB-socket ownership, guarded by the lock: the receiver thread owns
+        # the SUB, its monitor and the control receiver unless _caller_owns.
+        self._sub: Optional[zmq.Socket] = None
+        self._monitor: Optional[zmq.Socket] = None
+        self._control_rx: Optional[zmq.Socket] = None
+        self._caller_poller: Optional[zmq.Poller] = None
+        self._caller_owns = False
+        self._caller_inside = False
+        self._caller_left_ns = 0
+        self._yield_requested = False
         # Slot state, guarded by _cond.
         self._slot: Optional[HalObservation] = None
         self._slot_seq = 0
         self._returned_seq = 0
-        # Receiver-thread state (timestamps), touched by that thread only.
+        # Timestamp state, touched only by the thread owning the SUB socket.
         self._last_timestamp_ns: Optional[int] = None
         self._resync_run = 0
         self._resync_last_ns: Optional[int] = None
@@ -127,7 +159,28 @@ class HalClient:
         self._receiver_error: Optional[str] = None
         self._commands_sent = 0
         self._commands_dropped = 0
+        self._handshake_failures = 0
+        # Touched only by the thread owning the SUB (with its monitor).
+        self._handshake_failed_ns = 0
+        self._reconnect_due_ns = 0
         self._log = _RateLimitedLog(_LOG_PERIOD_S)
+        # Recording taps (see set_taps): called with the raw frames.
+        self._observation_tap: Optional[Callable[..., Any]] = None
+        self._command_tap: Optional[Callable[..., Any]] = None
+
+    def set_taps(self, observation: Optional[Callable[..., Any]] = None,
+                 command: Optional[Callable[..., Any]] = None) -> None:
+        """
+        Hand the raw traffic to a recorder (None: stop).
+
+        ``observation(frames, receive_time_ns, receive_wall_time_ns)`` gets
+        every received observation message as received (before any check,
+        malformed ones included) from the receiving thread;
+        ``command(frames, send_time_ns, send_wall_time_ns)`` every command
+        sent. Both must return at once (a queue): they run in the data path.
+        """
+        self._observation_tap = observation
+        self._command_tap = command
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -162,17 +215,25 @@ class HalClient:
                     'connect: could not connect to observation_endpoint %r / '
                     'command_endpoint %r: %s' % (self._config.observation_endpoint,
                                                  self._config.command_endpoint, exc)) from exc
+            poller = zmq.Poller()
+            for socket in (sub, monitor, control_rx):
+                poller.register(socket, zmq.POLLIN)
             with self._cond:
                 self._slot = None
                 self._returned_seq = self._slot_seq
                 self._receiver_error = None
+                self._sub, self._monitor, self._control_rx = sub, monitor, control_rx
+                self._caller_poller = poller
+                self._caller_owns = self._caller_inside = self._yield_requested = False
             self._last_timestamp_ns = None
             self._resync_run = 0
             self._resync_last_ns = None
+            self._handshake_failed_ns = self._reconnect_due_ns = 0
             self._stop.clear()
             self._context, self._push, self._control = context, push, control_tx
             # Thread.start() is the memory barrier that hands sub, monitor and control_rx
-            # over to the receiver thread, which uses and closes them.
+            # over to the receiver thread, which lends them to waiting callers (under
+            # the lock) and closes them.
             self._thread = threading.Thread(
                 target=self._receive_loop, args=(sub, monitor, control_rx),
                 name='hal-client-receiver', daemon=True)
@@ -198,7 +259,12 @@ class HalClient:
             sub.setsockopt(zmq.MAXMSGSIZE, self._config.max_message_bytes)
             sub.setsockopt(zmq.CONNECT_TIMEOUT, connect_timeout_ms)
             sub.setsockopt(zmq.SUBSCRIBE, OBSERVATION_TOPIC)
-            monitor = sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            events = zmq.EVENT_DISCONNECTED
+            if self._config.curve_enabled:
+                server_key, client_keys = self._config.curve_keys()
+                security.configure_client_socket(sub, server_key, client_keys)
+                events |= _HANDSHAKE_FAILURES
+            monitor = sub.get_monitor_socket(events)
             created.append(monitor)
             sub.connect(self._config.observation_endpoint)
             control_endpoint = 'inproc://krabby-hal-client-control-%d' % next(_control_ids)
@@ -210,6 +276,8 @@ class HalClient:
             push.setsockopt(zmq.SNDHWM, self._config.command_send_hwm)
             push.setsockopt(zmq.IMMEDIATE, 1)
             push.setsockopt(zmq.CONNECT_TIMEOUT, connect_timeout_ms)
+            if self._config.curve_enabled:
+                security.configure_client_socket(push, server_key, client_keys)
             push.connect(self._config.command_endpoint)
         except zmq.ZMQError:
             if len(created) > 1:
@@ -231,10 +299,14 @@ class HalClient:
             self._connected = False
             self._stop.set()
             assert self._control is not None and self._thread is not None
-            try:
-                self._control.send(b'stop', flags=zmq.NOBLOCK)
-            except zmq.ZMQError:
-                pass  # the poll timeout and the stop event end the thread anyway
+            with self._cond:
+                # Wakes whichever thread polls the SUB now (receiver or caller).
+                try:
+                    self._control.send(b'stop', flags=zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    pass  # the poll timeout and the stop event end the thread anyway
+                self._cond.notify_all()
+                self._owner_cond.notify_all()
             self._thread.join(_JOIN_TIMEOUT_S)
             thread_alive = self._thread.is_alive()
             self._thread = None
@@ -273,19 +345,37 @@ class HalClient:
         self._returned_seq = self._slot_seq
         return self._slot
 
+    def _new_or_closed(self) -> bool:
+        return self._slot_seq > self._returned_seq or not self._connected
+
     def poll(self) -> Optional[HalObservation]:
         """
         Return the newest valid observation not returned yet, else None.
 
-        Never blocks (only a short lock). Observations that arrived since the
-        last call and were superseded are skipped (``superseded_count``).
+        Never blocks (only a short lock, and a non-blocking drain of the SUB
+        socket when this thread holds it). Observations that arrived since
+        the last call and were superseded are skipped (``superseded_count``).
         """
+        with self._cond:
+            if not self._connected or not self._caller_owns or self._caller_inside:
+                return self._take_locked()
+            self._caller_inside = True
+        try:
+            self._receive_batch(self._sub)
+        except zmq.ZMQError as exc:
+            self._on_receive_error(exc)
+        finally:
+            self._leave()
         with self._cond:
             return self._take_locked()
 
     def wait_for_observation(self, timeout_s: float) -> Optional[HalObservation]:
         """
         Block until an observation newer than the last returned one exists.
+
+        The waiting thread receives from the SUB socket itself (see the
+        module documentation), so the observation is decoded and returned
+        in this thread as soon as it arrives.
 
         :param timeout_s: longest wait in seconds (>= 0).
         :return: the newest such observation (at once if one is waiting), or
@@ -294,10 +384,121 @@ class HalClient:
         """
         if not math.isfinite(timeout_s) or timeout_s < 0:
             raise ValueError('timeout_s: expected a finite number >= 0, got %r' % timeout_s)
+        deadline = time.monotonic() + timeout_s
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._slot_seq > self._returned_seq or not self._connected, timeout_s)
+            if not self._enter_locked(deadline):
+                self._cond.wait_for(self._new_or_closed, max(0.0, deadline - time.monotonic()))
+                return self._take_locked()
+        try:
+            self._receive_direct(deadline)
+        except zmq.ZMQError as exc:
+            self._on_receive_error(exc)
+        finally:
+            self._leave()
+        with self._cond:
             return self._take_locked()
+
+    def _enter_locked(self, deadline: float) -> bool:
+        """
+        Take the SUB socket for the calling thread (lock held); return True on success.
+
+        False means: use the slot instead (closed, another caller is
+        receiving, an observation is already waiting, or the receiver did
+        not hand the socket over before the deadline).
+        """
+        if not self._connected or self._caller_inside or self._sub is None:
+            return False
+        if not self._caller_owns:
+            if self._slot_seq > self._returned_seq:
+                return False
+            self._yield_requested = True
+            try:
+                self._control.send(b'yield', flags=zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass  # the receiver sees the flag at its next poll timeout
+            self._cond.wait_for(
+                lambda: self._caller_owns or self._new_or_closed() or self._caller_inside,
+                max(0.0, deadline - time.monotonic()))
+            if not self._caller_owns or self._caller_inside or not self._connected:
+                self._yield_requested = False
+                return False
+        self._caller_inside = True
+        return True
+
+    def _leave(self) -> None:
+        """Give the SUB socket back after a caller used it."""
+        with self._cond:
+            self._caller_inside = False
+            self._caller_left_ns = time.monotonic_ns()
+            if self._stop.is_set():
+                self._owner_cond.notify_all()  # the receiver waits to close the sockets
+
+    def _receive_direct(self, deadline: float) -> None:
+        """Receive in the calling thread until a new valid observation or the deadline."""
+        sub, monitor, control = self._sub, self._monitor, self._control_rx
+        poller = self._caller_poller
+        assert sub is not None and monitor is not None and control is not None
+        assert poller is not None
+        if self._receive_batch(sub):
+            return
+        with self._cond:
+            if self._slot_seq > self._returned_seq:
+                return
+        while not self._stop.is_set():
+            remaining_ms = (deadline - time.monotonic()) * 1e3
+            if remaining_ms < 1.0:
+                # zmq_poll counts whole milliseconds: sleep the rest, then drain.
+                if remaining_ms > 0.0:
+                    time.sleep(remaining_ms * 1e-3)
+                self._receive_batch(sub)
+                return
+            events = dict(poller.poll(int(remaining_ms)))
+            if control in events:
+                self._drain_control(control)
+            if monitor in events:
+                self._on_monitor_event(sub, monitor)
+            self._reconnect_if_due(sub)
+            if sub in events and self._receive_batch(sub):
+                return
+
+    @staticmethod
+    def _drain_control(control: zmq.Socket) -> None:
+        # 'stop' is also signalled by the stop event; 'yield' is only a wake-up.
+        while True:
+            try:
+                control.recv(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                return
+
+    def _on_receive_error(self, exc: zmq.ZMQError) -> None:
+        if not self._stop.is_set():
+            logger.error('HAL client receive failed: %s', exc)
+            with self._cond:
+                self._receiver_error = str(exc)
+
+    def _receiver_owns(self) -> bool:
+        """
+        Return True when the receiver thread may poll the SUB now.
+
+        Hands the socket to a caller that asked for it, takes it back from
+        callers once none used it for ``_RECLAIM_S``, and otherwise sleeps
+        until then (or until :meth:`close`).
+        """
+        with self._cond:
+            if self._yield_requested:
+                self._yield_requested = False
+                self._caller_owns = True
+                # The caller enters after it wakes: count its idle time from now.
+                self._caller_left_ns = time.monotonic_ns()
+                self._cond.notify_all()
+            if self._caller_owns:
+                idle_ns = time.monotonic_ns() - self._caller_left_ns
+                if self._caller_inside or idle_ns < _RECLAIM_NS:
+                    wait_ns = _RECLAIM_NS if self._caller_inside else _RECLAIM_NS - idle_ns
+                    self._owner_cond.wait(wait_ns * 1e-9)
+                    return False
+                self._caller_owns = False
+            return True
 
     def _receive_loop(self, sub: zmq.Socket, monitor: zmq.Socket,
                       control: zmq.Socket) -> None:
@@ -307,19 +508,28 @@ class HalClient:
         poller.register(control, zmq.POLLIN)
         try:
             while not self._stop.is_set():
+                if not self._receiver_owns():
+                    continue
                 events = dict(poller.poll(_POLL_TIMEOUT_MS))
                 if control in events:
-                    break
+                    self._drain_control(control)
                 if sub in events:
                     self._receive_batch(sub)
                 if monitor in events:
-                    self._on_disconnect(sub, monitor)
+                    self._on_monitor_event(sub, monitor)
+                self._reconnect_if_due(sub)
         except zmq.ZMQError as exc:
             if not self._stop.is_set():
                 logger.error('HAL client receiver stopped: %s', exc)
                 with self._cond:
                     self._receiver_error = str(exc)
         finally:
+            with self._cond:
+                # A caller may still be polling the SUB: close() woke it; wait for it.
+                self._owner_cond.wait_for(lambda: not self._caller_inside, _JOIN_TIMEOUT_S)
+                self._sub = self._monitor = self._control_rx = None
+                self._caller_poller = None
+                self._caller_owns = False
             try:
                 sub.disable_monitor()
             except zmq.ZMQError:
@@ -330,15 +540,40 @@ class HalClient:
             with self._cond:
                 self._cond.notify_all()
 
-    def _on_disconnect(self, sub: zmq.Socket, monitor: zmq.Socket) -> None:
+    def _on_monitor_event(self, sub: zmq.Socket, monitor: zmq.Socket) -> None:
         """
-        Reconnect the SUB after its tcp connection dropped.
+        React to a SUB monitor event: a dropped connection or a refused handshake.
 
         libzmq reconnects by itself after an ordinary connection loss, but
         after a protocol error (a frame over ``MAXMSGSIZE``) it abandons the
-        endpoint for good; a fresh connect covers both cases.
+        endpoint for good; a fresh connect covers both cases. After a refused
+        CurveZMQ handshake (wrong ``curve_server_key``, or this client's key
+        not authorized by the HAL) the reconnect waits ``_HANDSHAKE_RETRY_NS``
+        so a misconfigured link does not spin.
         """
-        recv_monitor_message(monitor)
+        event = recv_monitor_message(monitor)['event']
+        now = time.monotonic_ns()
+        if event & _HANDSHAKE_FAILURES:
+            self._handshake_failed_ns = now
+            with self._cond:
+                self._handshake_failures += 1
+            self._log.warning('handshake', 'HAL client: the HAL refused the encrypted handshake '
+                              'on %s: wrong curve_server_key, or the public key of this '
+                              'client is not in curve_authorized_keys of the HAL'
+                              % self._config.observation_endpoint)
+            return
+        if self._handshake_failed_ns and now - self._handshake_failed_ns < _HANDSHAKE_RETRY_NS:
+            self._reconnect_due_ns = now + _HANDSHAKE_RETRY_NS
+            return
+        self._reconnect(sub)
+
+    def _reconnect_if_due(self, sub: zmq.Socket) -> None:
+        due = self._reconnect_due_ns
+        if due and time.monotonic_ns() >= due:
+            self._reconnect_due_ns = 0
+            self._reconnect(sub)
+
+    def _reconnect(self, sub: zmq.Socket) -> None:
         endpoint = self._config.observation_endpoint
         try:
             sub.disconnect(endpoint)
@@ -351,8 +586,12 @@ class HalClient:
                           '(HAL restart, network, or a frame over max_message_bytes=%d); '
                           'reconnecting' % (endpoint, self._config.max_message_bytes))
 
-    def _receive_batch(self, sub: zmq.Socket) -> None:
-        """Receive every queued message, check them in order, publish the newest valid."""
+    def _receive_batch(self, sub: zmq.Socket) -> bool:
+        """
+        Receive every queued message, check them in order, publish the newest valid.
+
+        :return: True when a valid observation was published.
+        """
         newest: Optional[HalObservation] = None
         accepted = 0
         for _ in range(_MAX_BATCH):
@@ -360,12 +599,16 @@ class HalClient:
                 frames = sub.recv_multipart(flags=zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
-            observation = self._check(frames, time.monotonic_ns())
+            receive_ns = time.monotonic_ns()
+            tap = self._observation_tap
+            if tap is not None:
+                tap(frames, receive_ns, time.time_ns())
+            observation = self._check(frames, receive_ns)
             if observation is not None:
                 newest = observation
                 accepted += 1
         if newest is None:
-            return
+            return False
         with self._cond:
             if self._slot is not None and self._slot_seq > self._returned_seq:
                 self._superseded_count += 1
@@ -373,6 +616,7 @@ class HalClient:
             self._slot = newest
             self._slot_seq += 1
             self._cond.notify_all()
+        return True
 
     def _check(self, frames: List[zmq.Frame], receive_time_ns: int) -> Optional[HalObservation]:
         """Decode one message and check its timestamp; count it either way."""
@@ -458,6 +702,9 @@ class HalClient:
                                   'connected HAL or its queue is full')
                 return
             self._commands_sent += 1
+        tap = self._command_tap
+        if tap is not None:
+            tap(frames, time.monotonic_ns(), time.time_ns())
 
     # -- counters ----------------------------------------------------------
 
@@ -515,6 +762,7 @@ class HalClient:
                 'last_rejection': self._last_rejection,
                 'timestamp_resyncs': self._timestamp_resyncs,
                 'reconnects': self._reconnects,
+                'handshake_failures': self._handshake_failures,
                 'receiver_error': self._receiver_error,
             }
         with self._push_lock:

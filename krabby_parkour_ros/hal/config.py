@@ -26,8 +26,9 @@ to the network unless a wildcard host is configured explicitly.
 from dataclasses import dataclass
 import math
 import re
-from typing import Any
+from typing import Any, Tuple
 
+from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.errors import HalConfigError
 
 DEFAULT_OBSERVATION_ENDPOINT = 'tcp://127.0.0.1:6001'
@@ -84,6 +85,19 @@ def _require_positive_float(field: str, value: Any) -> None:
         raise HalConfigError('%s: expected a finite number > 0, got %r' % (field, value))
 
 
+def _require_str(field: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise HalConfigError('%s: expected a string, got %r' % (field, value))
+
+
+def _require_tcp_for_curve(field: str, endpoints: Tuple[str, str]) -> None:
+    # inproc:// carries no security handshake: keys there would protect nothing.
+    for endpoint in endpoints:
+        if not endpoint.startswith('tcp://'):
+            raise HalConfigError('%s: CurveZMQ needs tcp:// endpoints, got %r'
+                                 % (field, endpoint))
+
+
 def _require_distinct(first: str, second: str) -> None:
     # Two binds to 'any free port' resolve to different ports.
     if first == second and not first.endswith((':*', ':0')):
@@ -113,6 +127,11 @@ class HalClientConfig:
     :param observation_rcvhwm: RCVHWM of the SUB socket; bounds how many
         complete observations the client buffers (memory) while its
         receiver thread drains continuously.
+    :param curve_server_key: the HAL's CurveZMQ public key (Z85 string or
+        ``.key`` certificate file); empty (default): no encryption.
+    :param curve_secret_key: this client's CurveZMQ secret key (Z85 string
+        or ``.key_secret`` certificate file); required with
+        ``curve_server_key``. Its public key must be listed by the HAL.
     """
 
     observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
@@ -123,9 +142,16 @@ class HalClientConfig:
     timestamp_resync_count: int = 20
     connect_timeout_s: float = 1.0
     observation_rcvhwm: int = 8
+    curve_server_key: str = ''
+    curve_secret_key: str = ''
 
     def __post_init__(self) -> None:
         self.validate()
+
+    @property
+    def curve_enabled(self) -> bool:
+        """Return True when the link is encrypted (CurveZMQ keys configured)."""
+        return bool(self.curve_server_key)
 
     def validate(self) -> None:
         """
@@ -142,6 +168,27 @@ class HalClientConfig:
         _require_int('timestamp_resync_count', self.timestamp_resync_count, 1)
         _require_positive_float('connect_timeout_s', self.connect_timeout_s)
         _require_int('observation_rcvhwm', self.observation_rcvhwm, 1)
+        _require_str('curve_server_key', self.curve_server_key)
+        _require_str('curve_secret_key', self.curve_secret_key)
+        if bool(self.curve_server_key) != bool(self.curve_secret_key):
+            raise HalConfigError(
+                'curve_secret_key: expected both curve_server_key and curve_secret_key or '
+                'neither, got only %s' % ('curve_server_key' if self.curve_server_key
+                                          else 'curve_secret_key'))
+        if self.curve_enabled:
+            security.require_curve('curve_server_key')
+            _require_tcp_for_curve('curve_server_key',
+                                   (self.observation_endpoint, self.command_endpoint))
+            self.curve_keys()
+
+    def curve_keys(self) -> Tuple[bytes, Tuple[bytes, bytes]]:
+        """
+        Return (server public key, (client public, client secret)) as Z85 bytes.
+
+        :raises HalConfigError: if a key or certificate file is invalid.
+        """
+        return (security.public_key('curve_server_key', self.curve_server_key),
+                security.key_pair('curve_secret_key', self.curve_secret_key))
 
 
 @dataclass(frozen=True)
@@ -156,6 +203,11 @@ class HalServerConfig:
     :param command_rcvhwm: RCVHWM of the PULL (deployed HAL: 5).
     :param max_command_bytes: ZeroMQ ``MAXMSGSIZE`` of the PULL; a command
         is about 170 bytes.
+    :param curve_secret_key: the HAL's CurveZMQ secret key (Z85 string or
+        ``.key_secret`` certificate file); empty (default): no encryption.
+    :param curve_authorized_keys: public keys of the clients admitted when
+        ``curve_secret_key`` is set (Z85 strings, ``.key`` files or
+        directories of them); every other client is refused.
     """
 
     observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
@@ -163,9 +215,16 @@ class HalServerConfig:
     observation_sndhwm: int = 1
     command_rcvhwm: int = 5
     max_command_bytes: int = 65536
+    curve_secret_key: str = ''
+    curve_authorized_keys: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.validate()
+
+    @property
+    def curve_enabled(self) -> bool:
+        """Return True when the link is encrypted (CurveZMQ keys configured)."""
+        return bool(self.curve_secret_key)
 
     def validate(self) -> None:
         """
@@ -179,3 +238,28 @@ class HalServerConfig:
         _require_int('observation_sndhwm', self.observation_sndhwm, 1)
         _require_int('command_rcvhwm', self.command_rcvhwm, 1)
         _require_int('max_command_bytes', self.max_command_bytes, 256)
+        _require_str('curve_secret_key', self.curve_secret_key)
+        if not isinstance(self.curve_authorized_keys, tuple):
+            raise HalConfigError('curve_authorized_keys: expected a tuple of keys, got %r'
+                                 % (self.curve_authorized_keys,))
+        if not self.curve_enabled:
+            if self.curve_authorized_keys:
+                raise HalConfigError('curve_authorized_keys: expected none without '
+                                     'curve_secret_key, got %d' % len(self.curve_authorized_keys))
+            return
+        security.require_curve('curve_secret_key')
+        _require_tcp_for_curve('curve_secret_key',
+                               (self.observation_endpoint, self.command_endpoint))
+        if not self.curve_authorized_keys:
+            raise HalConfigError('curve_authorized_keys: expected at least one client public '
+                                 'key with curve_secret_key set, got none')
+        self.curve_keys()
+
+    def curve_keys(self) -> Tuple[Tuple[bytes, bytes], frozenset]:
+        """
+        Return ((server public, server secret), authorized client public keys) as Z85 bytes.
+
+        :raises HalConfigError: if a key, certificate file or directory is invalid.
+        """
+        return (security.key_pair('curve_secret_key', self.curve_secret_key),
+                security.authorized_keys('curve_authorized_keys', self.curve_authorized_keys))

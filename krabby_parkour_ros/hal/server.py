@@ -20,14 +20,19 @@ for the Krabby HAL. It is configured like the deployed HAL: a PUB socket
 (SNDHWM 1) that binds for observations and a PULL socket (RCVHWM 5) that
 binds for commands. Each socket must be used by one thread at a time
 (publishing and receiving may happen in two different threads).
+
+With CurveZMQ configured (``curve_secret_key``), both sockets encrypt and
+authenticate, and a ZAP authenticator thread on the server's context admits
+only the listed client keys (see :mod:`krabby_parkour_ros.hal.security`).
 """
 
 import logging
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Type
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
 import zmq
 
+from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.codec import decode_command, encode_observation, Frame
 from krabby_parkour_ros.hal.config import HalServerConfig
 from krabby_parkour_ros.hal.errors import (
@@ -62,6 +67,8 @@ class HalServer:
         self._commands_received = 0
         self._rejections: Dict[str, int] = {}
         self._last_rejection: Optional[str] = None
+        self._authenticator: Optional[security.CurveAuthenticator] = None
+        self._curve_denied = 0
 
     @property
     def config(self) -> HalServerConfig:
@@ -103,6 +110,7 @@ class HalServer:
         if self._pub is not None:
             return
         context = self.transport_context
+        server_keys = self._start_authenticator(context)
         created: List[zmq.Socket] = []
         field = 'observation_endpoint'
         try:
@@ -110,6 +118,8 @@ class HalServer:
             created.append(pub)
             pub.setsockopt(zmq.LINGER, 0)
             pub.setsockopt(zmq.SNDHWM, self._config.observation_sndhwm)
+            if server_keys is not None:
+                security.configure_server_socket(pub, server_keys)
             pub.bind(self._config.observation_endpoint)
             field = 'command_endpoint'
             pull = context.socket(zmq.PULL)
@@ -117,10 +127,13 @@ class HalServer:
             pull.setsockopt(zmq.LINGER, 0)
             pull.setsockopt(zmq.RCVHWM, self._config.command_rcvhwm)
             pull.setsockopt(zmq.MAXMSGSIZE, self._config.max_command_bytes)
+            if server_keys is not None:
+                security.configure_server_socket(pull, server_keys)
             pull.bind(self._config.command_endpoint)
         except zmq.ZMQError as exc:
             for socket in created:
                 socket.close(linger=0)
+            self._stop_authenticator()
             self._terminate_own_context()
             raise HalTransportError('%s: could not bind %r: %s'
                                     % (field, getattr(self._config, field), exc)) from exc
@@ -129,6 +142,31 @@ class HalServer:
         self._bound_command = pull.getsockopt_string(zmq.LAST_ENDPOINT)
         logger.info('HAL server bound: observations %s, commands %s',
                     self._bound_observation, self._bound_command)
+
+    def _start_authenticator(self, context: zmq.Context) -> Optional[Tuple[bytes, bytes]]:
+        """Start the ZAP authenticator when CurveZMQ is configured; return the key pair."""
+        if not self._config.curve_enabled:
+            return None
+        server_keys, clients = self._config.curve_keys()
+        authenticator = security.CurveAuthenticator(context, clients)
+        try:
+            authenticator.start()
+        except zmq.ZMQError as exc:
+            authenticator.stop()
+            self._terminate_own_context()
+            raise HalTransportError(
+                'curve_secret_key: could not start the ZAP authenticator (%s); a context '
+                'holds one authenticator: give each encrypted HAL server its own context'
+                % exc) from exc
+        self._authenticator = authenticator
+        logger.info('HAL server: CurveZMQ on, %d authorized client key(s)', len(clients))
+        return server_keys
+
+    def _stop_authenticator(self) -> None:
+        authenticator, self._authenticator = self._authenticator, None
+        if authenticator is not None:
+            self._curve_denied += authenticator.denied
+            authenticator.stop()
 
     def _terminate_own_context(self) -> None:
         context = self._context
@@ -149,6 +187,7 @@ class HalServer:
                 socket.close(linger=0)
         self._pub = self._pull = None
         self._bound_observation = self._bound_command = None
+        self._stop_authenticator()
         self._terminate_own_context()
 
     def __enter__(self) -> 'HalServer':
@@ -261,9 +300,16 @@ class HalServer:
         """Return the message of the latest command rejection, or None."""
         return self._last_rejection
 
+    @property
+    def curve_denied(self) -> int:
+        """Return how many client handshakes were refused for an unlisted CurveZMQ key."""
+        current = self._authenticator.denied if self._authenticator is not None else 0
+        return self._curve_denied + current
+
     def stats(self) -> Dict[str, Any]:
         """Return every counter."""
-        return {'bound': self.bound, 'published_count': self._published_count,
+        return {'bound': self.bound, 'curve': self._config.curve_enabled,
+                'curve_denied': self.curve_denied, 'published_count': self._published_count,
                 'publish_dropped': self._publish_dropped,
                 'commands_received': self._commands_received,
                 'rejections': dict(self._rejections), 'last_rejection': self._last_rejection}

@@ -162,6 +162,11 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('publish_debug_topics', False, 'Publish ~/height_scan (PointCloud2), ~/markers '
               '(scan points, foot contacts, command arrow), ~/base_velocity and '
               '~/command_velocity (rqt_plot) for rviz/rqt.'),
+    ParamSpec('record_path', '', 'Record every HAL observation and command (byte-exact) and '
+              "the node's topics into MCAP: a .mcap file or a folder (a timestamped file per "
+              'configure); empty: off.'),
+    ParamSpec('record_max_file_mb', 1024, 'Rotate the recording to a new file past this size '
+              '(MB).', value_range=(1, 1 << 20)),
     # -- live ----------------------------------------------------------------------------
     ParamSpec('shadow_mode', False, 'Run the policy and publish everything but send no '
               'command to the HAL.', LIVE),

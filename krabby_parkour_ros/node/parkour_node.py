@@ -55,6 +55,7 @@ from krabby_parkour_ros.node.debug_publishers import DebugPublishers
 from krabby_parkour_ros.node.diagnostics import build_diagnostic_status
 from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
                                                 runtime_config_from_values, SPECS, WIRING)
+from krabby_parkour_ros.recording.session import attach_recorder, detach_recorder
 
 #: joint_states: reliable like joint_state_publisher, so robot_state_publisher,
 #: rviz and best-effort tools all receive it.
@@ -112,6 +113,7 @@ class ParkourNode(LifecycleNode):
         self._entities: List[Any] = []
         self._mode_pub = None
         self._debug: Optional[DebugPublishers] = None
+        self._recorder = None
         self._publish_observation = bool(self.get_parameter('publish_observation').value)
         self._joint_state_msg: Optional[JointState] = None
         self._command_msg: Optional[JointState] = None
@@ -148,6 +150,7 @@ class ParkourNode(LifecycleNode):
             config = runtime_config_from_values(lambda n: self.get_parameter(n).value)
             self._runtime = ControlRuntime.build(config, context=self._transport_context)
             self._create_ros_entities()
+            self._start_recording()
         except (ValueError, OSError, RuntimeError, zmq.ZMQError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             self._release()
@@ -264,7 +267,31 @@ class ParkourNode(LifecycleNode):
                           self._cmd_vel_sub, self._hold_srv, self._release_srv,
                           self._control_timer, self._diagnostics_timer]
 
+    def _start_recording(self) -> None:
+        path = self.get_parameter('record_path').value
+        if not path:
+            return
+        runtime = self._runtime
+        self._recorder = attach_recorder(
+            runtime.hal, path, int(self.get_parameter('record_max_file_mb').value) << 20,
+            metadata={'node': self.get_fully_qualified_name(), 'policy': runtime.contract.name,
+                      'joint_map': runtime.joint_map.name,
+                      'hardware_joints': ','.join(runtime.joint_map.hardware_joint_names)})
+        self.get_logger().info(f'recording to {self._recorder.path}')
+
+    def _record(self, publisher, msg) -> None:
+        """Publish ``msg`` and, when recording, record it under the publisher's topic."""
+        publisher.publish(msg)
+        if self._recorder is not None:
+            self._recorder.record_ros(publisher.topic_name, msg)
+
     def _release(self) -> None:
+        if self._recorder is not None:
+            stats = detach_recorder(self._runtime.hal if self._runtime else None,
+                                    self._recorder)
+            self.get_logger().info(f'recording closed: {stats.get("written")} records, '
+                                   f'{stats.get("dropped")} dropped')
+            self._recorder = None
         with self._tick_lock:
             for entity in self._entities:
                 if isinstance(entity, Timer):
@@ -327,17 +354,18 @@ class ParkourNode(LifecycleNode):
             msg.position = obs.joint_positions.tolist()
             velocities = obs.extensions.joint_velocities
             msg.velocity = [] if velocities is None else velocities.tolist()
-            self._joint_state_pub.publish(msg)
+            self._record(self._joint_state_pub, msg)
         if result.command is not None:
             msg = self._command_msg
             msg.header.stamp = stamp
             msg.position = result.command.tolist()
-            self._command_pub.publish(msg)
+            self._record(self._command_pub, msg)
         if result.action is not None:
             self._action_msg.data = result.action.tolist()
-            self._action_pub.publish(self._action_msg)
+            self._record(self._action_pub, self._action_msg)
         if self._publish_observation and result.policy_observation is not None:
-            self._observation_pub.publish(self._observation_message(result.policy_observation))
+            self._record(self._observation_pub,
+                         self._observation_message(result.policy_observation))
         if self._debug is not None:
             self._debug.publish(result)
 
@@ -352,6 +380,8 @@ class ParkourNode(LifecycleNode):
     def _on_cmd_vel(self, msg: Twist) -> None:
         if self._runtime is None:
             return
+        if self._recorder is not None:
+            self._recorder.record_ros(self._cmd_vel_sub.topic_name, msg)
         used = self._runtime.step.set_navigation_command(
             NavigationCommand(vx=msg.linear.x, vy=msg.linear.y, yaw_rate=msg.angular.z))
         if used.vx != msg.linear.x or used.vy != msg.linear.y or used.yaw_rate != msg.angular.z:
@@ -383,7 +413,7 @@ class ParkourNode(LifecycleNode):
     def _publish_mode(self) -> None:
         if self._runtime is None or self._mode_pub is None or not self.context.ok():
             return
-        self._mode_pub.publish(String(data=self._runtime.step.mode.value))
+        self._record(self._mode_pub, String(data=self._runtime.step.mode.value))
 
     def _on_diagnostics(self) -> None:
         runtime = self._runtime
@@ -393,5 +423,5 @@ class ParkourNode(LifecycleNode):
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = [build_diagnostic_status(
             f'{self.get_name()}: control', runtime, self.get_fully_qualified_name())]
-        self._diagnostics_pub.publish(array)
+        self._record(self._diagnostics_pub, array)
         self._publish_mode()

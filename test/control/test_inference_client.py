@@ -90,6 +90,7 @@ def test_client_soft_starts_walks_and_holds_on_stop(sim):
         assert stats['counters']['failures'] == 0
         client.stop_thread()
         last = client.runtime.step.last_command
+        time.sleep(0.2)   # the hold sent at stop is in flight
         received = sim.statistics()['commands_received']
         time.sleep(0.3)
         # Nothing more after the stop; the last command (the hold) stays in force.

@@ -295,3 +295,41 @@ def test_debug_topics_show_scan_markers_and_velocities(ros_context, spin, hal, l
     assert got['velocity'][-1].vector.x == 0.0
     node.trigger_shutdown()
     node.destroy_node()
+
+
+@pytest.mark.parametrize('hal', ['inproc'], indirect=True)
+def test_node_records_hal_frames_and_its_topics(ros_context, spin, hal, listener, tmp_path):
+    from krabby_parkour_ros.recording.reader import RecordingReader
+    rosbags = pytest.importorskip('rosbags.highlevel', reason='rosbags is not installed')
+    node = make_node(ros_context, hal, record_path=str(tmp_path))
+    spin(node, listener.node)
+    assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+    assert wait_for(lambda: listener.mode() == 'running')
+    twist = Twist()
+    twist.linear.x = 0.3
+    for _ in range(20):
+        listener.cmd_vel.publish(twist)
+        time.sleep(0.02)
+    assert wait_for(lambda: len(listener.messages['diagnostics']) >= 2)
+    assert node.trigger_shutdown() == SUCCESS
+    node.destroy_node()
+    files = sorted(tmp_path.glob('parkour_*.mcap'))
+    assert len(files) == 1
+    reader = RecordingReader(files[0])
+    observations = list(reader.observations())
+    commands = list(reader.commands())
+    assert observations and commands and not reader.truncated
+    published = set(hal.published)
+    assert all(r.observation().timestamp_ns in published for r in observations)
+    # An independent reader lists and decodes the ROS topics.
+    with rosbags.AnyReader([files[0]]) as bag:
+        topics = {c.topic: c.msgtype for c in bag.connections}
+        assert topics['/joint_states'] == 'sensor_msgs/msg/JointState'
+        assert topics['/parkour_node/joint_commands'] == 'sensor_msgs/msg/JointState'
+        assert topics['/parkour_node/mode'] == 'std_msgs/msg/String'
+        assert topics['/diagnostics'] == 'diagnostic_msgs/msg/DiagnosticArray'
+        assert topics['/cmd_vel'] == 'geometry_msgs/msg/Twist'
+        modes = [bag.deserialize(raw, c.msgtype).data
+                 for c, _, raw in bag.messages([c for c in bag.connections
+                                                if c.topic == '/parkour_node/mode'])]
+        assert 'running' in modes
