@@ -304,17 +304,18 @@ class ControlStep:
         if self._mode == ControlMode.SOFT_START:
             return self._ramp_command(now)
         if self._mode in (ControlMode.RUNNING, ControlMode.HOLD_FAULT):
-            if self._policy_ticks % self._config.policy_decimation == 0:
-                if obs.timestamp_ns == self._last_policy_stamp:
-                    # No observation since the last policy step (one was lost):
-                    # the policy never sees the same sample twice; it runs on the
-                    # next tick that brings a new one, the target holds meanwhile.
+            due = self._policy_ticks % self._config.policy_decimation == 0
+            if not result.new_observation or obs.timestamp_ns == self._last_policy_stamp:
+                # Decimation counts observations: a deadline tick (no new data,
+                # e.g. one observation lost) repeats the target and shifts
+                # nothing; the policy never sees the same sample twice.
+                if due:
                     self.counters['policy_deferred'] += 1
-                    return self._last_command
-                self._policy_ticks += 1
+                return self._last_command
+            self._policy_ticks += 1
+            if due:
                 self._last_policy_stamp = obs.timestamp_ns
                 return self._policy_step(obs, result)
-            self._policy_ticks += 1
         return self._last_command
 
     # -- ramps ---------------------------------------------------------------------------

@@ -233,8 +233,8 @@ def test_stale_data_holds_last_target_then_ramps_back(rig):
     held = results[results.index(stale[0]) - 1].command.copy()
     assert stale, 'never went stale'
     assert not any(r.policy_ran for r in stale), 'the policy ran on stale data'
-    # Only the newest not-yet-used sample (10 ms old) was consumed, once.
-    assert model.calls == calls + 1
+    # Without a new observation the policy never runs (it is deferred).
+    assert model.calls == calls
     assert step.counters['policy_deferred'] >= 1
     for command, _ in sink.sent[-len(stale):]:
         np.testing.assert_array_equal(command, held)
