@@ -37,7 +37,7 @@ from krabby_parkour_ros.hal.config import HalServerConfig
 from krabby_parkour_ros.hal.server import HalServer
 from krabby_parkour_ros.recording.reader import RecordingReader
 from krabby_parkour_ros.recording.recorder import HalRecorder
-from krabby_parkour_ros.recording.replay import Replayer, ReplayConfig
+from krabby_parkour_ros.recording.replay import ReplayConfig, Replayer
 
 from .test_parkour_node import make_node, SUCCESS, wait_for
 
