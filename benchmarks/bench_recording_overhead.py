@@ -88,8 +88,8 @@ def main() -> int:
         print(f"recording {name:3s}: latency p50 {lat['p50']:.3f} ms, p99 {lat['p99']:.3f} ms, "
               f"max {lat['max']:.3f} ms; late ticks {run_result['late_ticks']} of "
               f"{run_result['ticks']}")
-    print('recorder:', {k: on['recorder'].get(k) for k in ('written', 'dropped',
-                                                            'bytes_written')})
+    keys = ('written', 'dropped', 'bytes_written')
+    print('recorder:', {k: on['recorder'].get(k) for k in keys})
     return 0
 
 

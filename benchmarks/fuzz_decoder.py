@@ -1,0 +1,206 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Long fuzzing of the observation decoder (hypothesis, and atheris when installed).
+
+Property, as in ``test/hardening/test_decoder_fuzz.py``: ``decode_observation``
+either returns an observation that keeps every guarantee (shapes, dtypes,
+finite values, read-only arrays, extension lengths) or raises a
+``HalProtocolError``; any other exception, or a broken guarantee, is a bug.
+
+- ``--engine hypothesis`` (default): the structured hostile-message
+  generator of the tests, in batches with fresh random seeds until
+  ``--seconds`` have passed.
+- ``--engine atheris``: coverage-guided (libFuzzer) on the instrumented
+  codec, starting from valid messages: random frames, one frame replaced,
+  or bytes of the JSON metadata overwritten. Runs in a child process for
+  ``--seconds``; a crash leaves the crashing input in the working folder.
+
+Writes ``benchmarks/results/fuzz_decoder.json`` (examples run, outcome
+counts by rejection reason, failures) and prints a summary; exit code 1
+when a failure was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from typing import Any, Dict, List, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    # Runnable from a source checkout without installing the package.
+    sys.path.insert(0, str(REPO))
+
+RESULTS = REPO / 'benchmarks' / 'results' / 'fuzz_decoder.json'
+
+
+def check_one(frames: List[bytes], outcomes: Counter) -> None:
+    """Decode once; count the outcome; raise AssertionError on a property violation."""
+    from krabby_parkour_ros.hal.codec import decode_observation
+    from krabby_parkour_ros.hal.errors import HalProtocolError, REJECTION_REASONS
+    from test.hardening.fuzz_strategies import check_decoded, FUZZ_MAX_IMAGE_BYTES
+    try:
+        observation = decode_observation(frames, max_image_bytes=FUZZ_MAX_IMAGE_BYTES)
+    except HalProtocolError as exc:
+        if exc.reason not in REJECTION_REASONS:
+            raise AssertionError(f'unknown rejection reason {exc.reason!r}') from exc
+        outcomes[exc.reason] += 1
+        return
+    check_decoded(observation)
+    outcomes['accepted'] += 1
+
+
+def run_hypothesis(seconds: float, batch: int) -> Dict[str, Any]:
+    """Run hypothesis batches until the time is up; return counts and failures."""
+    from hypothesis import given, HealthCheck, settings
+    from test.hardening.fuzz_strategies import hostile_messages
+
+    outcomes: Counter = Counter()
+    failures: List[Dict[str, str]] = []
+
+    @settings(max_examples=batch, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(hostile_messages())
+    def fuzz(frames: List[bytes]) -> None:
+        check_one(frames, outcomes)
+
+    end = time.monotonic() + seconds
+    batches = 0
+    while time.monotonic() < end:
+        batches += 1
+        try:
+            fuzz()
+        except Exception as exc:  # noqa: B902 - every failure is recorded
+            failures.append({'error': repr(exc), 'traceback': traceback.format_exc()[-4000:]})
+            if len(failures) >= 5:
+                break
+    return {'engine': 'hypothesis', 'batches': batches,
+            'examples': sum(outcomes.values()), 'outcomes': dict(outcomes),
+            'failures': failures}
+
+
+# -- atheris ------------------------------------------------------------------------------
+
+def _atheris_child(seconds: float, stats_path: str) -> None:
+    """Run libFuzzer on the codec (this process exits when it is done)."""
+    import atheris
+    with atheris.instrument_imports():
+        import krabby_parkour_ros.hal.codec  # noqa: F401 - instrumented for coverage
+    from test.hardening.harness import ObservationTemplate
+
+    template = ObservationTemplate(3, 4).frames(1_000_000)
+    outcomes: Counter = Counter()
+    state = {'last_write': time.monotonic()}
+
+    def frames_from(data: bytes) -> List[bytes]:
+        provider = atheris.FuzzedDataProvider(data)
+        mode = provider.ConsumeIntInRange(0, 2)
+        if mode == 0:
+            count = provider.ConsumeIntInRange(0, 10)
+            return [provider.ConsumeBytes(provider.ConsumeIntInRange(0, 256))
+                    for _ in range(count)]
+        frames = list(template)
+        if mode == 1:
+            index = provider.ConsumeIntInRange(0, len(frames) - 1)
+            frames[index] = provider.ConsumeBytes(provider.ConsumeIntInRange(0, 2048))
+            return frames
+        meta = bytearray(frames[2])
+        start = provider.ConsumeIntInRange(0, len(meta))
+        length = provider.ConsumeIntInRange(0, 64)
+        meta[start:start + length] = provider.ConsumeBytes(provider.ConsumeIntInRange(0, 64))
+        frames[2] = bytes(meta)
+        return frames
+
+    def test_one_input(data: bytes) -> None:
+        check_one(frames_from(data), outcomes)
+        now = time.monotonic()
+        if now - state['last_write'] > 1.0:
+            state['last_write'] = now
+            Path(stats_path).write_text(json.dumps(dict(outcomes)))
+
+    atheris.Setup([sys.argv[0], f'-max_total_time={int(seconds)}', '-rss_limit_mb=2048',
+                   '-timeout=10'], test_one_input)
+    atheris.Fuzz()
+
+
+def run_atheris(seconds: float) -> Dict[str, Any]:
+    """Run the atheris child; return its counts and whether it found a crash."""
+    try:
+        import atheris  # noqa: F401
+    except ImportError:
+        return {'engine': 'atheris', 'skipped': 'atheris is not installed (pip install atheris)'}
+    with tempfile.TemporaryDirectory(prefix='krabby_fuzz_') as folder:
+        stats = os.path.join(folder, 'stats.json')
+        process = subprocess.run(
+            [sys.executable, __file__, '--atheris-child', stats, '--seconds', str(seconds)],
+            cwd=folder, capture_output=True, text=True, timeout=seconds + 120)
+        outcomes = json.loads(Path(stats).read_text()) if os.path.exists(stats) else {}
+        crashes = sorted(p.name for p in Path(folder).glob('crash-*'))
+    tail = process.stderr[-3000:]
+    failures = [] if process.returncode == 0 else [{'error': f'exit code {process.returncode}',
+                                                    'crash_files': crashes, 'log': tail}]
+    executed = [line for line in process.stderr.splitlines() if 'Done' in line]
+    return {'engine': 'atheris', 'examples': sum(outcomes.values()), 'outcomes': outcomes,
+            'libfuzzer_summary': executed[-1] if executed else '', 'failures': failures}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Fuzz for the given time; write the JSON; 1 when a failure was found."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--seconds', type=float, default=60.0, help='fuzzing time per engine')
+    parser.add_argument('--engine', choices=('hypothesis', 'atheris', 'both'),
+                        default='hypothesis')
+    parser.add_argument('--batch', type=int, default=2000, help='hypothesis examples per batch')
+    parser.add_argument('--atheris-child', default='', help=argparse.SUPPRESS)
+    parser.add_argument('--out', default=str(RESULTS))
+    args = parser.parse_args(argv)
+    if args.atheris_child:
+        _atheris_child(args.seconds, args.atheris_child)
+        return 0
+    runs = []
+    if args.engine in ('hypothesis', 'both'):
+        runs.append(run_hypothesis(args.seconds, args.batch))
+    if args.engine in ('atheris', 'both'):
+        runs.append(run_atheris(args.seconds))
+    result = {'benchmark': 'fuzz_decoder', 'seconds_per_engine': args.seconds, 'runs': runs}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    failed = False
+    for run in runs:
+        if 'skipped' in run:
+            print(f"{run['engine']}: skipped ({run['skipped']})")
+            continue
+        failed = failed or bool(run['failures'])
+        top = ', '.join(f'{k} {v}' for k, v in Counter(run['outcomes']).most_common(6))
+        print(f"{run['engine']}: {run['examples']} messages in {args.seconds:.0f} s, "
+              f"{len(run['failures'])} failures; outcomes: {top}")
+        for failure in run['failures']:
+            print(failure.get('traceback') or failure.get('log', ''))
+    print(f'wrote {out}')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
