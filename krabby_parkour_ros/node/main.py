@@ -80,6 +80,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     # must run while the context is still valid, before rclpy shuts it down.
     rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGTERM, _raise_terminate)
+    # A shell starts background jobs with SIGINT ignored and Python keeps it
+    # so: SIGINT must always take the node through its shutdown transition.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     node = ParkourNode(options.node_name)
     executor = MultiThreadedExecutor(num_threads=3)
     executor.add_node(node)

@@ -325,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _install_sigterm(replayer: Replayer) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: replayer.stop())
+        # Background jobs start with SIGINT ignored: make Ctrl-C stop it anyway.
+        signal.signal(signal.SIGINT, lambda signum, frame: replayer.stop())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

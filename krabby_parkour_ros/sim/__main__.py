@@ -134,6 +134,9 @@ def format_status(status: Dict[str, Any]) -> str:
 def _install_sigterm(stop: threading.Event) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        # A shell starts background jobs with SIGINT ignored, and Python then
+        # keeps it ignored: Ctrl-C / SIGINT must always stop the simulator.
+        signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
