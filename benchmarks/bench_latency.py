@@ -182,14 +182,58 @@ def _budget(rows: List[Dict[str, float]]) -> Dict[str, Any]:
     return out
 
 
+class ProcessHal:
+    """
+    A scripted HAL in its own process over tcp (as deployed: no shared GIL).
+
+    Only the controller side is measured with it (tick timing); the
+    latency at the HAL needs the in-process :class:`ScriptedHal`.
+    """
+
+    def __init__(self, rate: float, height: int, width: int) -> None:
+        code = ('import sys, time\n'
+                f'sys.path.insert(0, {str(REPO)!r})\n'
+                'from test.hardening.harness import ObservationTemplate, ScriptedHal\n'
+                f'hal = ScriptedHal(rate_hz={rate}, '
+                f'template=ObservationTemplate({height}, {width})).start()\n'
+                'print(hal.observation_endpoint, hal.command_endpoint, flush=True)\n'
+                'sys.stdin.read()\n'
+                'hal.close()\n')
+        self.process = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.observation_endpoint, self.command_endpoint = \
+            self.process.stdout.readline().split()
+        self.context = None
+        self.inproc = False
+        self.publish_log: List[Tuple[int, int]] = []
+        self.commands: List[Any] = []
+        self.late_publishes = 0
+
+    def client_config(self, **kwargs):
+        """Return a HalClientConfig pointing at the HAL process."""
+        from krabby_parkour_ros.hal.config import HalClientConfig
+        return HalClientConfig(self.observation_endpoint, self.command_endpoint, **kwargs)
+
+    def start(self) -> None:
+        """Already publishing."""
+
+    def close(self) -> None:
+        """Stop the HAL process."""
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
 def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
              rate: float = 100.0, decimation: Optional[int] = None, busy: bool = False,
              warmup_s: float = 1.5, check_card: bool = True) -> Dict[str, Any]:
     """Run the controller against a scripted HAL; return latency, budget and tick timing."""
-    observation, command = _endpoints(transport)
     context = zmq.Context() if transport == 'inproc' else None
-    hal = ScriptedHal(observation, command, rate_hz=rate,
-                      template=ObservationTemplate(height, width), context=context)
+    if transport == 'tcp-process':
+        hal: Any = ProcessHal(rate, height, width)
+    else:
+        observation, command = _endpoints(transport)
+        hal = ScriptedHal(observation, command, rate_hz=rate,
+                          template=ObservationTemplate(height, width), context=context)
     original_check = runtime_module.check_deployment
     if not check_card:
         runtime_module.check_deployment = lambda *args, **kwargs: None
@@ -402,18 +446,32 @@ def plot(results: Dict[str, Any], path: Path) -> None:
         if case.get('histogram_us'):
             left.step(edges[:-1] / 1e3, case['histogram_us'], where='post', label=name)
     left.set_yscale('log')
-    left.set_xlabel('observation published -> command received at the HAL (ms)')
+    left.set_xlabel('observation published -> command received at the HAL (ms; last bin: >= 5)')
     left.set_ylabel('observations (log)')
     left.set_title('Latency at 100 Hz, shipped teacher')
     left.legend(fontsize=8)
+    floors = results.get('floors') or {}
+    if floors:
+        inference = floors['inference']['at_100hz_us']['p50']
+        transport = floors['transport_inproc_58x87']['round_trip_us']['p50']
+        left.axvline((inference + transport) / 1e3, color='k', linestyle='--', linewidth=1,
+                     label='floor: raw inproc round trip + bare inference (p50)')
+        left.legend(fontsize=8)
     names = [n for n, c in results['cases'].items() if c['budget'].get('policy_ticks')]
     bottom = np.zeros(len(names))
     colors = plt.get_cmap('tab10')
     for i, stage in enumerate(STAGES):
-        values = np.array([results['cases'][n]['budget']['policy_ticks'][stage]['p50_us']
-                           for n in names])
+        # A negative median (the HAL thread took the GIL right after the send and
+        # stamped its receive before the sender's own clock read) is drawn as 0.
+        values = np.array([max(0.0, results['cases'][n]['budget']['policy_ticks'][stage][
+            'p50_us']) for n in names])
         right.barh(names, values, left=bottom, color=colors(i), label=stage)
         bottom += values
+    if floors:
+        floor = floors['transport_inproc_58x87']['round_trip_us']['p50']
+        infer = floors['inference']['at_100hz_us']['p50']
+        right.barh(['floor (raw inproc + inference)'], [floor], color='0.6')
+        right.barh(['floor (raw inproc + inference)'], [infer], left=[floor], color=colors(4))
     right.set_xlabel('p50 per stage, policy ticks (microseconds)')
     right.set_title('Where the time goes (policy ticks)')
     right.legend(fontsize=8, ncol=3)
@@ -443,6 +501,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help='comma-separated control rates of the ramp (Hz)')
     parser.add_argument('--long-seconds', type=float, default=60.0,
                         help='seconds of the 100 Hz busy-core lateness run (600 = 10 min)')
+    parser.add_argument('--long-transport', default='inproc',
+                        choices=('inproc', 'tcp', 'tcp-process'),
+                        help='HAL of the long run: in this process (inproc, tcp) or its own '
+                        'process over tcp (tick timing only)')
     parser.add_argument('--node-seconds', type=float, default=0.0,
                         help='seconds of the ROS node process case over tcp (0: skip)')
     parser.add_argument('--cases', default='all',
@@ -451,7 +513,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help='samples per floor measurement (0: skip the floors)')
     parser.add_argument('--quick', action='store_true', help='every part for a few seconds')
     parser.add_argument('--out', default=str(RESULTS / 'latency.json'))
+    parser.add_argument('--plot-only', default='', help='redraw the PNG of this JSON and exit')
     args = parser.parse_args(argv)
+    if args.plot_only:
+        source = Path(args.plot_only)
+        plot(json.loads(source.read_text()), source.with_suffix('.png'))
+        return 0
     if args.quick:
         args.seconds, args.large_seconds, args.ramp_seconds = 8.0, 5.0, 3.0
         args.long_seconds = 10.0
@@ -488,10 +555,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f'p50 {case["latency_us"]["p50"]:.0f} us p99 {case["latency_us"]["p99"]:.0f}'
                   f' us, superseded {case["superseded"]}', flush=True)
     if args.long_seconds > 0:
-        case = run_case('inproc', args.long_seconds, busy=True)
+        case = run_case(args.long_transport, args.long_seconds, busy=True)
         case.pop('histogram_us')
         results['long_busy_core'] = case
-        print(f'long run {args.long_seconds:.0f} s, 100 Hz, busy core: late ticks '
+        print(f'long run {args.long_seconds:.0f} s ({args.long_transport}), 100 Hz, busy core: '
+              f'late ticks '
               f'{case["late_ticks"]} of {case["ticks"]}, lateness p50 '
               f'{case["tick_lateness_us"]["p50"]:.0f} us p99 '
               f'{case["tick_lateness_us"]["p99"]:.0f} us max '
