@@ -45,7 +45,7 @@ from krabby_parkour_ros.control.step import ControlMode, TickResult
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
-from krabby_parkour_ros.recording.session import attach_recorder, detach_recorder
+from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
 
 _LOG = logging.getLogger(__name__)
 
@@ -113,13 +113,12 @@ class ParkourInferenceClient:
         if decimation is None:
             decimation = self._trained_decimation(config)
         config = replace(config, control=replace(config.control, policy_decimation=decimation))
-        self._runtime = ControlRuntime.build(config, context=self._context,
-                                             weights=self._weights)
         if self._record_path:
-            self.recorder = attach_recorder(
-                self._runtime.hal, self._record_path, 1 << 30,
-                metadata={'policy': self._runtime.contract.name,
-                          'joint_map': self._runtime.joint_map.name, 'client': 'library'})
+            self.recorder = open_recorder(self._record_path, 1 << 30,
+                                          metadata={'client': 'library',
+                                                    'joint_map': config.joint_map})
+        self._runtime = ControlRuntime.build(config, context=self._context,
+                                             weights=self._weights, recorder=self.recorder)
         _LOG.info('parkour client ready: policy %s every %d ticks at %.1f Hz',
                   self._runtime.contract.name, decimation, config.control.control_rate)
 

@@ -149,11 +149,14 @@ class ControlRuntime:
 
     @classmethod
     def build(cls, config: RuntimeConfig, context: Optional[zmq.Context] = None,
-              weights: Optional[ModelWeights] = None) -> 'ControlRuntime':
+              weights: Optional[ModelWeights] = None,
+              recorder=None) -> 'ControlRuntime':
         """
         Load, check and connect everything.
 
         :param weights: already loaded weights (else loaded from the config).
+        :param recorder: a HalRecorder tapped into the HAL client before it
+            connects, so no observation escapes the recording.
 
         :raises RuntimeConfigError: bad settings or a policy/deployment mismatch.
         :raises ValueError: subclasses from the loaders (checkpoint, joint map).
@@ -186,6 +189,9 @@ class ControlRuntime:
         builder = ObservationBuilder(contract, joint_map, config.effective_observation_config())
         mapper = ActionMapper(contract, joint_map, config.action)
         hal = HalClient(config.hal, context=context)
+        if recorder is not None:
+            hal.set_taps(observation=recorder.record_observation,
+                         command=recorder.record_command)
         hal.connect()
         step = ControlStep(hal, builder, mapper, model, config.control, config.navigation)
         driver = TickDriver(hal, step, config.control)

@@ -55,7 +55,7 @@ from krabby_parkour_ros.node.debug_publishers import DebugPublishers
 from krabby_parkour_ros.node.diagnostics import build_diagnostic_status
 from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
                                                 runtime_config_from_values, SPECS, WIRING)
-from krabby_parkour_ros.recording.session import attach_recorder, detach_recorder
+from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
 
 #: joint_states: reliable like joint_state_publisher, so robot_state_publisher,
 #: rviz and best-effort tools all receive it.
@@ -148,9 +148,10 @@ class ParkourNode(LifecycleNode):
         """Load, check and connect everything; FAILURE (retryable) with the reason."""
         try:
             config = runtime_config_from_values(lambda n: self.get_parameter(n).value)
-            self._runtime = ControlRuntime.build(config, context=self._transport_context)
+            self._open_recording(config)
+            self._runtime = ControlRuntime.build(config, context=self._transport_context,
+                                                 recorder=self._recorder)
             self._create_ros_entities()
-            self._start_recording()
         except (ValueError, OSError, RuntimeError, zmq.ZMQError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             self._release()
@@ -267,16 +268,14 @@ class ParkourNode(LifecycleNode):
                           self._cmd_vel_sub, self._hold_srv, self._release_srv,
                           self._control_timer, self._diagnostics_timer]
 
-    def _start_recording(self) -> None:
+    def _open_recording(self, config) -> None:
         path = self.get_parameter('record_path').value
         if not path:
             return
-        runtime = self._runtime
-        self._recorder = attach_recorder(
-            runtime.hal, path, int(self.get_parameter('record_max_file_mb').value) << 20,
-            metadata={'node': self.get_fully_qualified_name(), 'policy': runtime.contract.name,
-                      'joint_map': runtime.joint_map.name,
-                      'hardware_joints': ','.join(runtime.joint_map.hardware_joint_names)})
+        self._recorder = open_recorder(
+            path, int(self.get_parameter('record_max_file_mb').value) << 20,
+            metadata={'node': self.get_fully_qualified_name(), 'joint_map': config.joint_map,
+                      'checkpoint': config.checkpoint or 'shipped go2_parkour_teacher'})
         self.get_logger().info(f'recording to {self._recorder.path}')
 
     def _record(self, publisher, msg) -> None:

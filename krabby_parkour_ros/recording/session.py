@@ -39,13 +39,11 @@ def recording_file(path: str) -> Path:
     return target / time.strftime('parkour_%Y%m%d_%H%M%S.mcap')
 
 
-def attach_recorder(hal, path: str, max_file_bytes: int,
-                    metadata: Optional[Mapping[str, str]] = None) -> HalRecorder:
-    """Create a recorder at ``path`` and tap the HAL client's traffic into it."""
-    recorder = HalRecorder(recording_file(path), max_file_bytes=max_file_bytes,
-                           metadata=dict(metadata or {}))
-    hal.set_taps(observation=recorder.record_observation, command=recorder.record_command)
-    return recorder
+def open_recorder(path: str, max_file_bytes: int,
+                  metadata: Optional[Mapping[str, str]] = None) -> HalRecorder:
+    """Create a recorder at ``path`` (pass it to ControlRuntime.build to tap the HAL)."""
+    return HalRecorder(recording_file(path), max_file_bytes=max_file_bytes,
+                       metadata=dict(metadata or {}))
 
 
 def detach_recorder(hal, recorder: HalRecorder) -> dict:
