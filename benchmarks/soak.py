@@ -180,12 +180,14 @@ class Soak:
 
     def sample(self, monitor: Monitor) -> Dict[str, Any]:
         """Record one sample of the node process, the HAL and the diagnostics."""
-        stats = self.sim.statistics(max_trajectory_points=1)
+        # Plain counters of the running simulator (its statistics() deep-copies
+        # the latency deque, which races with the loop appending to it).
+        stats = self.sim.stats
         sample: Dict[str, Any] = {'t_s': round(time.monotonic() - self.started, 2)}
         sample.update(process_sample(self.process.pid))
-        sample.update({'observations': stats['observations_published'],
-                       'commands': stats['commands_received'],
-                       'lockstep_or_overruns': stats['realtime_overruns'],
+        sample.update({'observations': stats.observations_published,
+                       'commands': stats.commands_received,
+                       'lockstep_or_overruns': stats.realtime_overruns,
                        'latency_ms': self._window_latency()})
         diag = monitor.diagnostics
         for key in ('mode', 'ticks', 'late_ticks', 'deadline_ticks', 'loop_rate_hz',

@@ -40,6 +40,7 @@ from typing import Callable, Dict, Optional, Union
 
 import zmq
 
+from krabby_parkour_ros.control.loop import ControlLoop
 from krabby_parkour_ros.control.runtime import ControlRuntime, load_policy, RuntimeConfig
 from krabby_parkour_ros.control.step import ControlMode, TickResult
 from krabby_parkour_ros.hal.config import HalClientConfig
@@ -91,11 +92,8 @@ class ParkourInferenceClient:
         self._record_path = record_path
         self.recorder = None
         self._runtime: Optional[ControlRuntime] = None
-        self._thread: Optional[threading.Thread] = None
-        self._running: Optional[threading.Event] = None
-        self._lock = threading.Lock()
+        self._loop: Optional[ControlLoop] = None
         self.last_result: Optional[TickResult] = None
-        self.error: Optional[BaseException] = None
 
     @property
     def runtime(self) -> ControlRuntime:
@@ -137,53 +135,30 @@ class ParkourInferenceClient:
         Activation starts with the soft start (ramp to the default pose).
         """
         runtime = self.runtime
-        if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError('the control thread is already running')
-        self._running = running_flag
-        runtime.driver.reset()
-        runtime.step.activate()
-        self._thread = threading.Thread(target=self._loop, name='parkour-control', daemon=True)
-        self._thread.start()
+        if self._loop is None:
+            self._loop = ControlLoop(runtime.step, runtime.driver, runtime.hal,
+                                     on_tick=self._tick_done)
+        self._loop.start(running_flag)
 
-    def _loop(self) -> None:
-        runtime = self.runtime
-        try:
-            while self._running is not None and self._running.is_set():
-                result = runtime.driver.run_once(stop_after_s=0.1)
-                self.last_result = result
-                if self._on_tick is not None:
-                    self._on_tick(result)
-                if runtime.step.fault_latched:
-                    _LOG.error('fault latched (%s): control thread stops holding the '
-                               'last safe target', runtime.step.last_error)
-                    break
-        except Exception as exc:  # noqa: B902 - the thread must not die silently
-            self.error = exc
-            _LOG.exception('control thread failed; the HAL keeps the last sent target')
-        finally:
-            self._send_hold()
+    def _tick_done(self, result: TickResult) -> None:
+        self.last_result = result
+        if self._on_tick is not None:
+            self._on_tick(result)
 
-    def _send_hold(self) -> None:
-        runtime = self._runtime
-        if runtime is None:
-            return
-        hold = runtime.step.deactivate()
-        obs = runtime.step.last_observation
-        if hold is not None and obs is not None and not runtime.step.shadow:
-            try:
-                runtime.hal.put_joint_command(hold, obs.timestamp_ns)
-            except ValueError as exc:
-                _LOG.error('could not send the hold target: %s', exc)
+    @property
+    def running(self) -> bool:
+        """Return True while the control thread runs."""
+        return self._loop is not None and self._loop.running
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """Return the exception that stopped the control thread, if any."""
+        return None if self._loop is None else self._loop.error
 
     def stop_thread(self, timeout_s: float = 2.0) -> None:
         """Stop the control thread; the last safe target stays in force."""
-        if self._running is not None:
-            self._running.clear()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                raise RuntimeError(f'control thread did not stop within {timeout_s} s')
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop(timeout_s)
 
     def set_navigation_command(self, vx: float = 0.0, vy: float = 0.0,
                                yaw_rate: float = 0.0) -> NavigationCommand:
@@ -230,6 +205,7 @@ class ParkourInferenceClient:
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
+        self._loop = None
 
     def __enter__(self) -> 'ParkourInferenceClient':
         """Initialize on entering a with-block."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import enum
 import logging
+import threading
 import time
 from typing import Callable, Dict, Optional, Protocol
 
@@ -116,6 +117,10 @@ class ControlStep:
         self._config = config.validate()
         self._limits = limits if limits is not None else NavigationLimits()
         self._clock = clock
+        # Ticks run in the control thread; hold/release/navigation/shadow come
+        # from others (services, subscriptions): one lock keeps every
+        # transition whole, so a hold is never overwritten by a policy step.
+        self._lock = threading.RLock()
         self._stale_ns = int(config.stale_timeout * 1e9)
         self._default_command = np.asarray(mapper.default_command(), dtype=np.float32).copy()
         self._ramp_start = np.zeros(JOINT_COUNT, dtype=np.float32)
@@ -187,20 +192,22 @@ class ControlStep:
         is still tracking whatever it had before, so the first sent targets
         ramp from the measured pose instead of jumping to the policy's output.
         """
-        shadow = bool(shadow)
-        if self._shadow and not shadow and self._active:
-            self._last_command = None
-            if not self._user_hold:
-                self._mode = ControlMode.WAITING
-        self._shadow = shadow
+        with self._lock:
+            shadow = bool(shadow)
+            if self._shadow and not shadow and self._active:
+                self._last_command = None
+                if not self._user_hold:
+                    self._mode = ControlMode.WAITING
+            self._shadow = shadow
 
     def activate(self) -> None:
         """Start controlling: wait for fresh data, then soft-start."""
-        self._active = True
-        self._user_hold = False
-        self.fault_latched = False
-        self._consecutive_failures = 0
-        self._mode = ControlMode.WAITING
+        with self._lock:
+            self._active = True
+            self._user_hold = False
+            self.fault_latched = False
+            self._consecutive_failures = 0
+            self._mode = ControlMode.WAITING
 
     def deactivate(self) -> Optional[np.ndarray]:
         """
@@ -209,33 +216,37 @@ class ControlStep:
         The caller sends it once more so the HAL keeps holding a pose that is
         continuous with what it was tracking (no jump, no silence mid-ramp).
         """
-        self._active = False
-        self._mode = ControlMode.WAITING
-        return self.last_command
+        with self._lock:
+            self._active = False
+            self._mode = ControlMode.WAITING
+            return self.last_command
 
     def hold(self) -> None:
         """Hold the last safe target until :meth:`release` (user request)."""
-        self._user_hold = True
-        if self._mode != ControlMode.WAITING:
-            self._mode = ControlMode.HOLD_USER
+        with self._lock:
+            self._user_hold = True
+            if self._mode != ControlMode.WAITING:
+                self._mode = ControlMode.HOLD_USER
 
     def release(self) -> None:
         """End a user hold: ramp back to the default pose, then run the policy."""
-        if not self._user_hold:
-            return
-        self._user_hold = False
-        if self._mode == ControlMode.HOLD_USER:
-            self._start_ramp(self._clock(), self._config.recovery_ramp_duration)
+        with self._lock:
+            if not self._user_hold:
+                return
+            self._user_hold = False
+            if self._mode == ControlMode.HOLD_USER:
+                self._start_ramp(self._clock(), self._config.recovery_ramp_duration)
 
     def set_navigation_command(self, command: NavigationCommand,
                                now_ns: Optional[int] = None) -> NavigationCommand:
         """Set the navigation command (clamped to the limits); return what is used."""
-        clamped, was_clamped = self._limits.clamp(command)
-        if was_clamped:
-            self.counters['nav_clamped'] += 1
-        self._nav = clamped
-        self._nav_time_ns = self._clock() if now_ns is None else now_ns
-        return clamped
+        with self._lock:
+            clamped, was_clamped = self._limits.clamp(command)
+            if was_clamped:
+                self.counters['nav_clamped'] += 1
+            self._nav = clamped
+            self._nav_time_ns = self._clock() if now_ns is None else now_ns
+            return clamped
 
     # -- the tick ------------------------------------------------------------------------
 
@@ -249,26 +260,27 @@ class ControlStep:
             freshness check and the command's observation timestamp).
         :param now_ns: monotonic time of the tick (defaults to the clock).
         """
-        now = self._clock() if now_ns is None else now_ns
-        self.counters['ticks'] += 1
-        new = observation is not None
-        if new:
-            self._latest = observation
-        obs = self._latest
-        result = TickResult(mode=self._mode, observation=obs, new_observation=new)
-        if not self._active or obs is None:
+        with self._lock:
+            now = self._clock() if now_ns is None else now_ns
+            self.counters['ticks'] += 1
+            new = observation is not None
+            if new:
+                self._latest = observation
+            obs = self._latest
+            result = TickResult(mode=self._mode, observation=obs, new_observation=new)
+            if not self._active or obs is None:
+                return result
+            self._expire_navigation(now)
+            fresh = (now - obs.receive_time_ns) <= self._stale_ns
+            if not fresh:
+                self._enter_stale(now)
+            elif self._mode == ControlMode.WAITING or self._mode == ControlMode.HOLD_STALE:
+                self._leave_waiting_or_stale(now, obs)
+            command = self._command_for_mode(now, obs, result)
+            if command is not None:
+                self._send(command, obs, result)
+            result.mode = self._mode
             return result
-        self._expire_navigation(now)
-        fresh = (now - obs.receive_time_ns) <= self._stale_ns
-        if not fresh:
-            self._enter_stale(now)
-        elif self._mode == ControlMode.WAITING or self._mode == ControlMode.HOLD_STALE:
-            self._leave_waiting_or_stale(now, obs)
-        command = self._command_for_mode(now, obs, result)
-        if command is not None:
-            self._send(command, obs, result)
-        result.mode = self._mode
-        return result
 
     def _enter_stale(self, now: int) -> None:
         self.counters['stale_ticks'] += 1

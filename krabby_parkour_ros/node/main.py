@@ -31,7 +31,7 @@ import sys
 from typing import List, Optional
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.signals import SignalHandlerOptions
 
@@ -84,7 +84,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     # so: SIGINT must always take the node through its shutdown transition.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     node = ParkourNode(options.node_name)
-    executor = MultiThreadedExecutor(num_threads=3)
+    # The control loop has its own thread; the executor only serves ROS I/O.
+    # Single-threaded on purpose: rclpy's MultiThreadedExecutor busy-loops
+    # while queued callbacks wait for a worker (docs/node.md, threading).
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         if options.autostart:

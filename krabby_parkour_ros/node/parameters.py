@@ -96,6 +96,14 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('hal.max_message_bytes', 64 * 1024 * 1024,
               'Largest observation message accepted (ZMQ MAXMSGSIZE); larger ones are '
               'dropped by ZeroMQ before they reach memory.', WIRING, (1024, 1 << 30)),
+    ParamSpec('hal.curve_server_key', '',
+              "CurveZMQ: the HAL's public key (40-char Z85, or the path of its .key "
+              'certificate file); empty = no encryption (loopback only). Needs '
+              'hal.curve_secret_key and tcp endpoints.', WIRING),
+    ParamSpec('hal.curve_secret_key', '',
+              "CurveZMQ: this node's key pair as the path of a .key_secret certificate file "
+              '(a Z85 literal works but is readable through ros2 param get); its public key '
+              'must be authorized by the HAL.', WIRING),
     ParamSpec('control_rate', 100.0, 'Command ticks per second (a command goes out every '
               'tick).', WIRING, (1.0, 1000.0)),
     ParamSpec('policy_decimation', 2, 'The policy runs every this many ticks; '
@@ -196,7 +204,9 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
     return RuntimeConfig(
         hal=HalClientConfig(observation_endpoint=get('hal.observation_endpoint'),
                             command_endpoint=get('hal.command_endpoint'),
-                            max_message_bytes=int(get('hal.max_message_bytes'))),
+                            max_message_bytes=int(get('hal.max_message_bytes')),
+                            curve_server_key=get('hal.curve_server_key'),
+                            curve_secret_key=get('hal.curve_secret_key')),
         checkpoint=get('checkpoint'),
         policy_card=get('policy_card'),
         allow_unsafe_pickle=bool(get('allow_unsafe_pickle')),

@@ -48,6 +48,7 @@ from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 from std_srvs.srv import Trigger
 import zmq
 
+from krabby_parkour_ros.control.loop import ControlLoop
 from krabby_parkour_ros.control.runtime import ControlRuntime
 from krabby_parkour_ros.control.step import TickResult
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
@@ -105,9 +106,11 @@ class ParkourNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._runtime: Optional[ControlRuntime] = None
         self._tick_lock = threading.Lock()
-        self._control_group = MutuallyExclusiveCallbackGroup()
+        # Held while status callbacks publish and while _release destroys the
+        # entities, so a transition never destroys a publisher in use.
+        self._status_lock = threading.RLock()
         self._status_group = MutuallyExclusiveCallbackGroup()
-        self._control_timer: Optional[Timer] = None
+        self._loop: Optional[ControlLoop] = None
         self._diagnostics_timer: Optional[Timer] = None
         self._fault_timer: Optional[Timer] = None
         self._entities: List[Any] = []
@@ -136,8 +139,9 @@ class ParkourNode(LifecycleNode):
                     reason=f'{param.name} is read in on_configure: clean up the node, '
                            'change it, then configure again')
         for param in params:
-            if param.name == 'shadow_mode' and self._runtime is not None:
-                self._runtime.step.set_shadow(bool(param.value))
+            if param.name == 'shadow_mode':
+                if self._runtime is not None:
+                    self._runtime.step.set_shadow(bool(param.value))
             elif param.name == 'publish_observation':
                 self._publish_observation = bool(param.value)
         return SetParametersResult(successful=True)
@@ -165,14 +169,11 @@ class ParkourNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Start the control timer; the soft start begins at the first fresh data."""
+        """Start the control thread; the soft start begins at the first fresh data."""
         result = super().on_activate(state)
         if result != TransitionCallbackReturn.SUCCESS:
             return result
-        with self._tick_lock:
-            self._runtime.driver.reset()
-            self._runtime.step.activate()
-        self._control_timer.reset()
+        self._loop.start()
         self._publish_mode()
         self.get_logger().info('activated: soft start towards the default pose')
         return TransitionCallbackReturn.SUCCESS
@@ -207,22 +208,18 @@ class ParkourNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _stop_and_hold(self) -> bool:
-        if self._control_timer is not None:
-            self._control_timer.cancel()
+        """Stop the control thread (it sends the hold target); return True if faulted."""
         runtime = self._runtime
         if runtime is None:
             return False
-        with self._tick_lock:
-            faulted = runtime.step.fault_latched
-            hold = runtime.step.deactivate()
-            obs = runtime.step.last_observation
-            if hold is not None and obs is not None and not runtime.step.shadow:
-                try:
-                    runtime.hal.put_joint_command(hold, obs.timestamp_ns)
-                except ValueError as exc:
-                    self.get_logger().error(f'could not send the hold target: {exc}')
+        if self._loop is not None:
+            try:
+                self._loop.stop()
+            except RuntimeError as exc:
+                self.get_logger().error(f'{exc}: sending the hold target from here')
+                self._loop.send_hold()
         self._publish_mode()
-        return faulted
+        return runtime.step.fault_latched
 
     # -- resources -----------------------------------------------------------------------
 
@@ -246,10 +243,9 @@ class ParkourNode(LifecycleNode):
                                              callback_group=self._status_group)
         self._release_srv = self.create_service(Trigger, '~/release', self._on_release,
                                                 callback_group=self._status_group)
-        self._control_timer = self.create_timer(
-            1.0 / runtime.config.control.control_rate, self._on_control_timer,
-            callback_group=self._control_group)
-        self._control_timer.cancel()
+        self._loop = ControlLoop(runtime.step, runtime.driver, runtime.hal,
+                                 on_tick=self._on_tick, on_fault=self._on_fault_latched,
+                                 name='parkour-control')
         self._diagnostics_timer = self.create_timer(
             float(self.get_parameter('diagnostics_period').value), self._on_diagnostics,
             callback_group=self._status_group)
@@ -266,7 +262,7 @@ class ParkourNode(LifecycleNode):
         self._entities = [self._joint_state_pub, self._command_pub, self._action_pub,
                           self._observation_pub, self._mode_pub, self._diagnostics_pub,
                           self._cmd_vel_sub, self._hold_srv, self._release_srv,
-                          self._control_timer, self._diagnostics_timer]
+                          self._diagnostics_timer]
 
     def _open_recording(self, config) -> None:
         path = self.get_parameter('record_path').value
@@ -285,52 +281,53 @@ class ParkourNode(LifecycleNode):
             self._recorder.record_ros(publisher.topic_name, msg)
 
     def _release(self) -> None:
-        if self._recorder is not None:
-            stats = detach_recorder(self._runtime.hal if self._runtime else None,
-                                    self._recorder)
-            self.get_logger().info(f'recording closed: {stats.get("written")} records, '
-                                   f'{stats.get("dropped")} dropped')
-            self._recorder = None
-        with self._tick_lock:
-            for entity in self._entities:
-                if isinstance(entity, Timer):
-                    entity.cancel()
-                    self.destroy_timer(entity)
-                elif entity in (self._joint_state_pub, self._command_pub, self._action_pub,
-                                self._observation_pub):
-                    self.destroy_lifecycle_publisher(entity)
-                elif hasattr(entity, 'srv_type'):
-                    self.destroy_service(entity)
-                elif hasattr(entity, 'msg_type') and hasattr(entity, 'callback'):
-                    self.destroy_subscription(entity)
-                else:
-                    self.destroy_publisher(entity)
-            self._entities = []
-            if self._debug is not None:
-                self._debug.destroy()
-                self._debug = None
-            self._control_timer = None
-            self._diagnostics_timer = None
+        with self._tick_lock, self._status_lock:
+            if self._recorder is not None:
+                stats = detach_recorder(self._runtime.hal if self._runtime else None,
+                                        self._recorder)
+                self.get_logger().info(f'recording closed: {stats.get("written")} records, '
+                                       f'{stats.get("dropped")} dropped')
+                self._recorder = None
+            self._destroy_entities()
             if self._runtime is not None:
                 self._runtime.close()
                 self._runtime = None
 
+    def _destroy_entities(self) -> None:
+        for entity in self._entities:
+            if isinstance(entity, Timer):
+                entity.cancel()
+                self.destroy_timer(entity)
+            elif entity in (self._joint_state_pub, self._command_pub, self._action_pub,
+                            self._observation_pub):
+                self.destroy_lifecycle_publisher(entity)
+            elif hasattr(entity, 'srv_type'):
+                self.destroy_service(entity)
+            elif hasattr(entity, 'msg_type') and hasattr(entity, 'callback'):
+                self.destroy_subscription(entity)
+            else:
+                self.destroy_publisher(entity)
+        self._entities = []
+        if self._debug is not None:
+            self._debug.destroy()
+            self._debug = None
+        self._loop = None
+        self._diagnostics_timer = None
+
     # -- callbacks -----------------------------------------------------------------------
 
-    def _on_control_timer(self) -> None:
-        runtime = self._runtime
-        if runtime is None:
-            return
+    def _on_tick(self, result: TickResult) -> None:
+        """Publish one tick's results (called in the control thread)."""
         with self._tick_lock:
             if self._runtime is None:
                 return
-            result = runtime.driver.run_once(stop_after_s=0.1)
             self.last_tick = result
             self._publish_tick(result)
-            latched = runtime.step.fault_latched
-        if latched and self._fault_timer is None:
-            # Leave the timer callback before changing state (deactivate waits
-            # for the tick lock and cancels this timer).
+
+    def _on_fault_latched(self) -> None:
+        # Called in the control thread, which stops next: the lifecycle
+        # transition runs in the executor (deactivate joins this thread).
+        if self._fault_timer is None:
             self._fault_timer = self.create_timer(0.0, self._on_fault,
                                                   callback_group=self._status_group)
 
@@ -377,12 +374,13 @@ class ParkourNode(LifecycleNode):
         return msg
 
     def _on_cmd_vel(self, msg: Twist) -> None:
-        if self._runtime is None:
-            return
-        if self._recorder is not None:
-            self._recorder.record_ros(self._cmd_vel_sub.topic_name, msg)
-        used = self._runtime.step.set_navigation_command(
-            NavigationCommand(vx=msg.linear.x, vy=msg.linear.y, yaw_rate=msg.angular.z))
+        with self._status_lock:
+            if self._runtime is None:
+                return
+            if self._recorder is not None:
+                self._recorder.record_ros(self._cmd_vel_sub.topic_name, msg)
+            used = self._runtime.step.set_navigation_command(
+                NavigationCommand(vx=msg.linear.x, vy=msg.linear.y, yaw_rate=msg.angular.z))
         if used.vx != msg.linear.x or used.vy != msg.linear.y or used.yaw_rate != msg.angular.z:
             self.get_logger().warn(
                 f'cmd_vel clamped to vx={used.vx:.3f} vy={used.vy:.3f} '
@@ -399,28 +397,32 @@ class ParkourNode(LifecycleNode):
 
     def _user_request(self, response: Trigger.Response, action: str,
                       message: str) -> Trigger.Response:
-        if self._runtime is None:
-            response.success = False
-            response.message = 'not configured'
-            return response
-        getattr(self._runtime.step, action)()
+        # ControlStep serialises hold/release with the ticks of the control thread.
+        with self._status_lock:
+            if self._runtime is None:
+                response.success = False
+                response.message = 'not configured'
+                return response
+            getattr(self._runtime.step, action)()
         self._publish_mode()
         response.success = True
         response.message = message
         return response
 
     def _publish_mode(self) -> None:
-        if self._runtime is None or self._mode_pub is None or not self.context.ok():
-            return
-        self._record(self._mode_pub, String(data=self._runtime.step.mode.value))
+        with self._status_lock:
+            if self._runtime is None or self._mode_pub is None or not self.context.ok():
+                return
+            self._record(self._mode_pub, String(data=self._runtime.step.mode.value))
 
     def _on_diagnostics(self) -> None:
-        runtime = self._runtime
-        if runtime is None:
-            return
-        array = DiagnosticArray()
-        array.header.stamp = self.get_clock().now().to_msg()
-        array.status = [build_diagnostic_status(
-            f'{self.get_name()}: control', runtime, self.get_fully_qualified_name())]
-        self._record(self._diagnostics_pub, array)
-        self._publish_mode()
+        with self._status_lock:
+            runtime = self._runtime
+            if runtime is None:
+                return
+            array = DiagnosticArray()
+            array.header.stamp = self.get_clock().now().to_msg()
+            array.status = [build_diagnostic_status(
+                f'{self.get_name()}: control', runtime, self.get_fully_qualified_name())]
+            self._record(self._diagnostics_pub, array)
+            self._publish_mode()

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help='joint-map YAML of the hardware view (default go2_sim.yaml)')
     parser.add_argument('--status-period', type=float, default=1.0,
                         help='wall seconds between status lines (0: none)')
+    parser.add_argument('--curve-secret-key', default='',
+                        help='CurveZMQ: the HAL key pair (.key_secret file or Z85); '
+                             'empty = plain ZeroMQ')
+    parser.add_argument('--curve-authorized-key', action='append', default=[],
+                        help='CurveZMQ: a client public key (.key file, directory of them '
+                             'or Z85); repeatable')
     parser.add_argument('--log-level', default='WARNING')
     return parser
 
@@ -116,7 +122,9 @@ def config_from_args(args: argparse.Namespace) -> SimHalConfig:
         scenario=args.scenario, scenario_parameters=_scenario_parameters(args), seed=args.seed,
         observation_endpoint=args.observation_endpoint, command_endpoint=args.command_endpoint,
         rate_hz=args.rate, pacing=args.pacing, lockstep_timeout_s=args.lockstep_timeout,
-        depth_height=height, depth_width=width, joint_map_path=args.joint_map)
+        depth_height=height, depth_width=width, joint_map_path=args.joint_map,
+        curve_secret_key=args.curve_secret_key,
+        curve_authorized_keys=tuple(args.curve_authorized_key))
 
 
 def format_status(status: Dict[str, Any]) -> str:

@@ -45,7 +45,7 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 import zmq
@@ -91,6 +91,9 @@ class SimHalConfig:
     :param depth_width: depth image columns.
     :param joint_map_path: joint-map YAML of the hardware view (None: go2_sim.yaml).
     :param trajectory_period_s: simulated seconds between trajectory samples.
+    :param curve_secret_key: CurveZMQ secret key of the simulated HAL (Z85 or
+        a ``.key_secret`` file); empty: plain ZeroMQ (docs/hardening.md).
+    :param curve_authorized_keys: client public keys admitted with CurveZMQ.
     """
 
     scenario: str = 'flat'
@@ -105,6 +108,8 @@ class SimHalConfig:
     depth_width: int = 87
     joint_map_path: Optional[str] = None
     trajectory_period_s: float = 0.1
+    curve_secret_key: str = ''
+    curve_authorized_keys: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Check pacing, rate, timeout and image size."""
@@ -202,7 +207,9 @@ class SimHal:
         self.server = HalServer(HalServerConfig(
             observation_endpoint=config.observation_endpoint,
             command_endpoint=config.command_endpoint,
-            observation_sndhwm=1, command_rcvhwm=5), context=context)
+            observation_sndhwm=1, command_rcvhwm=5,
+            curve_secret_key=config.curve_secret_key,
+            curve_authorized_keys=tuple(config.curve_authorized_keys)), context=context)
         self._steps_per_obs = config.physics_steps_per_observation
         self._period_s = self._steps_per_obs * self.robot.timestep
         self._lock = threading.Lock()
@@ -422,15 +429,17 @@ class SimHal:
     def _take(self, command: HalCommand) -> None:
         """Count a received command, measure its latency and apply it."""
         received = time.perf_counter_ns()
-        self.stats.commands_received += 1
         published = self._published.get(command.observation_timestamp_ns)
-        if published is not None:
-            latency = (received - published) / 1e6
-            self.stats.latency_ms.append(latency)
-            self._last_latency_ms = round(latency, 3)
+        # Under the lock: statistics() iterates the latency deque from other
+        # threads, and a deque mutated during iteration raises.
         with self._lock:
+            self.stats.commands_received += 1
+            if published is not None:
+                latency = (received - published) / 1e6
+                self.stats.latency_ms.append(latency)
+                self._last_latency_ms = round(latency, 3)
             self.robot.set_hardware_targets(command.joint_positions)
-        self.stats.commands_applied += 1
+            self.stats.commands_applied += 1
 
     def _receive_until(self, deadline: float) -> float:
         """Take commands until the wall deadline (realtime); return the next deadline base."""

@@ -169,7 +169,8 @@ class Rig:
                 'hal_rejections': self.hal.all_rejections(),
                 'non_finite_blocked': stats['counters']['non_finite_blocked'],
                 'client_rejections': stats['hal']['rejections'],
-                'controller_error': repr(self.client.error) if self.client.error else None}
+                'controller_error': repr(self.client.error) if self.client.error else None,
+                'hal_error': repr(self.hal.error) if self.hal.error else None}
 
     def holds_repeat_last_target(self, start_ns: int, end_ns: int) -> bool:
         """Return True when every command received in [start, end] repeats one target."""
@@ -417,7 +418,7 @@ def drill_policy(transient: int = 3) -> Dict[str, Any]:
         before = step.counters['failures']
         last_good = rig.hal.commands[-1].joint_positions.copy()
         faulty.fail('raise', 10 ** 6)
-        thread_stopped = wait_for(lambda: not rig.client._thread.is_alive(), 5.0)
+        thread_stopped = wait_for(lambda: not rig.client.running, 5.0)
         time.sleep(0.1)
         final = rig.hal.commands[-1].joint_positions
         latch = {'latched': step.fault_latched, 'thread_stopped': thread_stopped,
@@ -530,7 +531,8 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> Dict[str, Any]:
             'all_finite': bool(all(np.isfinite(c.joint_positions).all() for c in commands)),
             'hal_rejections': hal.all_rejections(), 'non_finite_blocked': 0,
             'controller_error': None if process.poll() is None else
-            f'node exited with {process.returncode}'}}
+            f'node exited with {process.returncode}',
+            'hal_error': repr(hal.error) if hal.error else None}}
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)

@@ -338,10 +338,12 @@ class ScriptedHal:
                 if now > next_ns + self.period_ns:
                     self.late_publishes += 1
                     next_ns = now
-                if bound:
-                    with self._lock:
+                with self._lock:
+                    # kill() may have closed the server since the publish.
+                    bound = self.server.bound
+                    if bound:
                         self._receive_until(next_ns)
-                else:
+                if not bound:
                     time.sleep(max(0.0, (next_ns - time.monotonic_ns()) / 1e9))
         except Exception as exc:  # noqa: B902 - kept for the test to report
             self.error = exc

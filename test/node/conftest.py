@@ -17,12 +17,12 @@
 import os
 import threading
 import time
-from typing import List, Optional
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.hal.config import HalServerConfig
@@ -102,33 +102,82 @@ class ScriptedHal:
         return False
 
 
-@pytest.fixture
-def ros_context():
+def _make_context():
     context = rclpy.context.Context()
     rclpy.init(context=context, domain_id=_domain_id())
+    return context
+
+
+@pytest.fixture
+def ros_context():
+    context = _make_context()
     yield context
     rclpy.shutdown(context=context)
 
 
 @pytest.fixture
-def spin(ros_context):
-    """Yield a function that spins nodes in a background executor (joined at teardown)."""
-    executor = MultiThreadedExecutor(num_threads=4, context=ros_context)
-    thread: Optional[threading.Thread] = None
+def peer_context():
+    """
+    Yield a second ROS context for the test's own nodes (listeners, publishers).
 
-    def add(*nodes):
-        nonlocal thread
+    It is a separate DDS participant spun by its own executor, as the tools
+    on a robot are separate processes: the test's callbacks never share an
+    executor with the node under test.
+    """
+    context = _make_context()
+    yield context
+    rclpy.shutdown(context=context)
+
+
+class Spinner:
+    """
+    Spins nodes in background executors, one per ROS context.
+
+    Single-threaded, as the node's entry point: rclpy's MultiThreadedExecutor
+    busy-loops while a ready callback waits for a worker, starving every
+    other thread of the GIL.
+    """
+
+    def __init__(self) -> None:
+        self._executors: Dict[int, Tuple[SingleThreadedExecutor, threading.Thread]] = {}
+
+    def __call__(self, *nodes):
+        """Spin ``nodes``; return the executor of the first one."""
+        first = None
         for node in nodes:
-            executor.add_node(node)
-        if thread is None:
-            thread = threading.Thread(target=executor.spin, daemon=True)
-            thread.start()
-        return executor
+            key = id(node.context)
+            if key not in self._executors:
+                executor = SingleThreadedExecutor(context=node.context)
+                thread = threading.Thread(target=executor.spin, daemon=True)
+                self._executors[key] = (executor, thread)
+                executor.add_node(node)
+                thread.start()
+            else:
+                self._executors[key][0].add_node(node)
+            first = first or self._executors[key][0]
+        return first
 
-    yield add
-    executor.shutdown(timeout_sec=5.0)
-    if thread is not None:
-        thread.join(5.0)
+    def retire(self, node) -> None:
+        """Stop spinning ``node`` and destroy it."""
+        entry = self._executors.get(id(node.context))
+        if entry is not None:
+            entry[0].remove_node(node)
+        node.destroy_node()
+
+    def shutdown(self) -> None:
+        """Stop every executor and join its thread."""
+        for executor, thread in self._executors.values():
+            executor.shutdown(timeout_sec=5.0)
+            thread.join(5.0)
+        self._executors.clear()
+
+
+@pytest.fixture
+def spin(ros_context, peer_context):
+    """Yield a :class:`Spinner` (stopped at teardown, before the contexts)."""
+    spinner = Spinner()
+    yield spinner
+    spinner.shutdown()
 
 
 @pytest.fixture(params=['inproc', 'tcp'])

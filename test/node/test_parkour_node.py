@@ -76,6 +76,7 @@ class Listener:
         sub(String, '/parkour_node/mode', self._keep('modes'), STATUS_QOS)
         sub(DiagnosticArray, '/diagnostics', self._keep('diagnostics'), STATUS_QOS)
         self.cmd_vel = self.node.create_publisher(Twist, '/cmd_vel', qos_profile_sensor_data)
+        self._clients = {}
 
     def _keep(self, key: str):
         def callback(msg) -> None:
@@ -85,19 +86,30 @@ class Listener:
     def mode(self) -> str:
         return self.messages['modes'][-1].data if self.messages['modes'] else ''
 
-    def call(self, srv_type, name: str, request, timeout: float = 5.0):
-        client = self.node.create_client(srv_type, name)
+    def call(self, srv_type, name: str, request, timeout: float = 5.0, attempts: int = 1):
+        """
+        Call a service; return the response, or None if none came in time.
+
+        ``attempts`` > 1 only for idempotent requests: a new client's first
+        response can be lost while DDS discovery of the response topic is
+        still under way (wait_for_service only sees the request side).
+        """
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = self.node.create_client(srv_type, name)
         assert client.wait_for_service(timeout_sec=timeout), f'{name} not available'
-        future = client.call_async(request)
-        assert wait_for(future.done, timeout), f'{name} did not answer'
-        return future.result()
+        for _ in range(attempts):
+            future = client.call_async(request)
+            if wait_for(future.done, timeout):
+                return future.result()
+        return None
 
 
 @pytest.fixture
-def listener(ros_context):
-    node = Listener(ros_context)
+def listener(peer_context, spin):
+    node = Listener(peer_context)
     yield node
-    node.node.destroy_node()
+    spin.retire(node.node)
 
 
 def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
@@ -124,7 +136,7 @@ def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
     assert node.trigger_activate() == SUCCESS
     assert hal.wait_commands(count + 20)
     assert node.trigger_shutdown() == SUCCESS
-    node.destroy_node()
+    spin.retire(node)
 
 
 def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
@@ -155,7 +167,7 @@ def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
                 'stale_events', 'commands_sent'):
         assert key in values, key
     node.trigger_shutdown()
-    node.destroy_node()
+    spin.retire(node)
 
 
 def test_stale_hold_and_recovery(ros_context, spin, hal, listener):
@@ -172,7 +184,7 @@ def test_stale_hold_and_recovery(ros_context, spin, hal, listener):
     hal.paused.clear()
     assert wait_for(lambda: node._runtime.step.mode.value == 'running')
     node.trigger_shutdown()
-    node.destroy_node()
+    spin.retire(node)
 
 
 def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener):
@@ -180,8 +192,9 @@ def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener)
     spin(node, listener.node)
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
     assert wait_for(lambda: listener.mode() == 'running')
-    response = listener.call(Trigger, '/parkour_node/hold', Trigger.Request())
-    assert response.success
+    # hold and release are idempotent: a lost first response may be retried.
+    response = listener.call(Trigger, '/parkour_node/hold', Trigger.Request(), attempts=3)
+    assert response is not None and response.success
     assert wait_for(lambda: listener.mode() == 'hold_user')
     time.sleep(0.1)
     before = len(hal.commands)
@@ -189,7 +202,8 @@ def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener)
     held = hal.commands[before].joint_positions
     for command in hal.commands[before:before + 5]:
         np.testing.assert_array_equal(command.joint_positions, held)
-    assert listener.call(Trigger, '/parkour_node/release', Trigger.Request()).success
+    response = listener.call(Trigger, '/parkour_node/release', Trigger.Request(), attempts=3)
+    assert response is not None and response.success
     assert wait_for(lambda: node._runtime.step.mode.value == 'running')
     # Shadow mode: the policy runs and publishes, nothing reaches the HAL.
     node.set_parameters([Parameter('shadow_mode', value=True)])
@@ -199,29 +213,35 @@ def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener)
     assert wait_for(lambda: len(listener.messages['actions']) > actions + 10)
     assert len(hal.commands) == count
     node.trigger_shutdown()
-    node.destroy_node()
+    spin.retire(node)
 
 
 def test_change_state_service_from_another_node(ros_context, spin, hal, listener):
     node = make_node(ros_context, hal)
     spin(node, listener.node)
 
-    def transition(transition_id: int) -> bool:
+    def state() -> str:
+        response = listener.call(GetState, '/parkour_node/get_state', GetState.Request(),
+                                 timeout=3.0, attempts=3)
+        assert response is not None, 'get_state never answered'
+        return response.current_state.label
+
+    def transition(transition_id: int, target: str) -> bool:
+        """Request a transition; True when it succeeded and the node is in ``target``."""
         request = ChangeState.Request()
         request.transition.id = transition_id
-        return listener.call(ChangeState, '/parkour_node/change_state', request).success
-
-    def state() -> str:
-        return listener.call(GetState, '/parkour_node/get_state',
-                             GetState.Request()).current_state.label
+        response = listener.call(ChangeState, '/parkour_node/change_state', request,
+                                 timeout=10.0)
+        # Not retried (not idempotent): a lost response is judged by the state.
+        return (response is None or response.success) and state() == target
 
     assert state() == 'unconfigured'
-    assert transition(Transition.TRANSITION_CONFIGURE) and state() == 'inactive'
-    assert transition(Transition.TRANSITION_ACTIVATE) and state() == 'active'
+    assert transition(Transition.TRANSITION_CONFIGURE, 'inactive')
+    assert transition(Transition.TRANSITION_ACTIVATE, 'active')
     assert hal.wait_commands(20)
-    assert transition(Transition.TRANSITION_DEACTIVATE) and state() == 'inactive'
-    assert transition(Transition.TRANSITION_CLEANUP) and state() == 'unconfigured'
-    node.destroy_node()
+    assert transition(Transition.TRANSITION_DEACTIVATE, 'inactive')
+    assert transition(Transition.TRANSITION_CLEANUP, 'unconfigured')
+    spin.retire(node)
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
@@ -230,7 +250,7 @@ def test_card_mismatch_and_bad_parameters_refuse_configure(ros_context, spin, ha
     spin(node)
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
     assert node._runtime is None
-    node.destroy_node()
+    spin.retire(node)
     node = make_node(ros_context, hal)
     result = node.set_parameters([Parameter('stale_timeout', value=-1.0)])[0]
     assert not result.successful
@@ -240,7 +260,7 @@ def test_card_mismatch_and_bad_parameters_refuse_configure(ros_context, spin, ha
     result = node.set_parameters([Parameter('checkpoint', value='/tmp/other.pt')])[0]
     assert not result.successful and 'on_configure' in result.reason
     node.trigger_shutdown()
-    node.destroy_node()
+    spin.retire(node)
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
@@ -268,7 +288,7 @@ def test_repeated_policy_failures_take_the_error_transition(ros_context, spin, h
     assert node._runtime is None
     # Everything the node sent was finite.
     assert all(np.all(np.isfinite(c.joint_positions)) for c in hal.commands)
-    node.destroy_node()
+    spin.retire(node)
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
@@ -294,7 +314,7 @@ def test_debug_topics_show_scan_markers_and_velocities(ros_context, spin, hal, l
     assert {'height_scan', 'foot_contacts', 'command'} <= namespaces
     assert got['velocity'][-1].vector.x == 0.0
     node.trigger_shutdown()
-    node.destroy_node()
+    spin.retire(node)
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
@@ -312,7 +332,7 @@ def test_node_records_hal_frames_and_its_topics(ros_context, spin, hal, listener
         time.sleep(0.02)
     assert wait_for(lambda: len(listener.messages['diagnostics']) >= 2)
     assert node.trigger_shutdown() == SUCCESS
-    node.destroy_node()
+    spin.retire(node)
     files = sorted(tmp_path.glob('parkour_*.mcap'))
     assert len(files) == 1
     reader = RecordingReader(files[0])

@@ -49,7 +49,7 @@ class _FakeHal:
         self.server = server
 
 
-def test_replayed_walk_gets_the_recorded_commands(ros_context, spin, tmp_path):
+def test_replayed_walk_gets_the_recorded_commands(ros_context, peer_context, spin, tmp_path):
     import rclpy
     recorded = {}
     for record in RecordingReader(RECORDING).commands():
@@ -59,7 +59,7 @@ def test_replayed_walk_gets_the_recorded_commands(ros_context, spin, tmp_path):
                                        command_endpoint='inproc://replay_cmd'))
     server.bind()
     node = make_node(ros_context, _FakeHal(server), soft_start_duration=0.0, stale_timeout=0.5)
-    driver = rclpy.create_node('replay_driver', context=ros_context)
+    driver = rclpy.create_node('replay_driver', context=peer_context)
     cmd_vel = driver.create_publisher(Twist, '/cmd_vel', qos_profile_sensor_data)
     spin(node, driver)
     stop = threading.Event()
@@ -88,8 +88,8 @@ def test_replayed_walk_gets_the_recorded_commands(ros_context, spin, tmp_path):
         publisher.join(2.0)
         recorder.close()
         node.trigger_shutdown()
-        node.destroy_node()
-        driver.destroy_node()
+        spin.retire(node)
+        spin.retire(driver)
         server.close()
     assert stats.lockstep_timeouts == 0
     replayed = {}
