@@ -225,7 +225,8 @@ class ProcessHal:
 
 def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
              rate: float = 100.0, decimation: Optional[int] = None, busy: bool = False,
-             warmup_s: float = 1.5, check_card: bool = True) -> Dict[str, Any]:
+             warmup_s: float = 1.5, check_card: bool = True,
+             realtime_priority: int = 0) -> Dict[str, Any]:
     """Run the controller against a scripted HAL; return latency, budget and tick timing."""
     context = zmq.Context() if transport == 'inproc' else None
     if transport == 'tcp-process':
@@ -239,7 +240,8 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
         runtime_module.check_deployment = lambda *args, **kwargs: None
     try:
         client = make_controller(hal, control_rate=rate, policy_decimation=decimation,
-                                 soft_start_duration=0.2, stale_timeout=max(0.1, 10.0 / rate))
+                                 soft_start_duration=0.2, stale_timeout=max(0.1, 10.0 / rate),
+                                 realtime_priority=realtime_priority)
     finally:
         runtime_module.check_deployment = original_check
     probe = Probe(client)
@@ -271,6 +273,7 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
         ticks = runtime.step.counters['ticks'] - ticks_before
         late = driver.late_ticks - late_before
         hal_after = runtime.hal.stats()
+        scheduler = client.control_thread_scheduler
     finally:
         client.stop_thread()
         client.close()
@@ -285,7 +288,7 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
         'transport': transport, 'image': [height, width], 'rate_hz': rate,
         'policy_decimation': client._config.control.policy_decimation
         if decimation is None else decimation,
-        'busy_core': busy, 'seconds': round(elapsed, 2),
+        'busy_core': busy, 'control_thread_scheduler': scheduler, 'seconds': round(elapsed, 2),
         'published': len(hal.publish_log) - published_before,
         'answered': len(rows), 'latency_us': percentiles(totals),
         'latency_policy_ticks_us': percentiles([r['total'] for r in rows if r['policy_ran']]),
@@ -508,7 +511,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--node-seconds', type=float, default=0.0,
                         help='seconds of the ROS node process case over tcp (0: skip)')
     parser.add_argument('--cases', default='all',
-                        help='comma-separated subset of: ' + ', '.join(CASES) + ' (or all)')
+                        help='comma-separated subset of: ' + ', '.join(CASES)
+                        + ' (or all, or none)')
+    parser.add_argument('--realtime-priority', type=int, default=0,
+                        help='SCHED_FIFO priority of the control thread (0: default scheduler)')
     parser.add_argument('--floor-count', type=int, default=500,
                         help='samples per floor measurement (0: skip the floors)')
     parser.add_argument('--quick', action='store_true', help='every part for a few seconds')
@@ -542,12 +548,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     for key, (name, transport, height, width, busy) in CASES.items():
         seconds = args.large_seconds if height > 100 else args.seconds
         if key in chosen and seconds > 0:
-            results['cases'][name] = run_case(transport, seconds, height, width, busy=busy)
+            results['cases'][name] = run_case(transport, seconds, height, width, busy=busy,
+                                              realtime_priority=args.realtime_priority)
             print(summary_line(name, results['cases'][name]), flush=True)
     for rate in [float(r) for r in args.ramp.split(',') if r]:
         for decimation in (1, 2):
             case = run_case('inproc', args.ramp_seconds, rate=rate, decimation=decimation,
-                            warmup_s=0.5, check_card=False)
+                            warmup_s=0.5, check_card=False,
+                            realtime_priority=args.realtime_priority)
             case.pop('histogram_us')
             results['ramp'].append(case)
             print(f'ramp {rate:6.0f} Hz dec {decimation}: {case["tick_rate_hz"]:7.1f} ticks/s, '
@@ -555,7 +563,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f'p50 {case["latency_us"]["p50"]:.0f} us p99 {case["latency_us"]["p99"]:.0f}'
                   f' us, superseded {case["superseded"]}', flush=True)
     if args.long_seconds > 0:
-        case = run_case(args.long_transport, args.long_seconds, busy=True)
+        case = run_case(args.long_transport, args.long_seconds, busy=True,
+                        realtime_priority=args.realtime_priority)
         case.pop('histogram_us')
         results['long_busy_core'] = case
         print(f'long run {args.long_seconds:.0f} s ({args.long_transport}), 100 Hz, busy core: '
@@ -563,7 +572,8 @@ def main(argv: Optional[List[str]] = None) -> int:
               f'{case["late_ticks"]} of {case["ticks"]}, lateness p50 '
               f'{case["tick_lateness_us"]["p50"]:.0f} us p99 '
               f'{case["tick_lateness_us"]["p99"]:.0f} us max '
-              f'{case["tick_lateness_us"]["max"]:.0f} us', flush=True)
+              f'{case["tick_lateness_us"]["max"]:.0f} us, control thread '
+              f'{case["control_thread_scheduler"]}', flush=True)
     if args.node_seconds > 0:
         results['node_tcp'] = run_node_case(args.node_seconds)
         print(summary_line('node process tcp 58x87', results['node_tcp']), flush=True)

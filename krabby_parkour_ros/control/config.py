@@ -55,6 +55,10 @@ class ControlConfig:
         answers the observation with minimal latency.
     :param late_threshold: a tick that runs more than this many seconds after
         its due time counts as late.
+    :param realtime_priority: 0: the control thread keeps the default
+        scheduler; 1..99: it asks for ``SCHED_FIFO`` at this priority (needs
+        CAP_SYS_NICE or an rtprio limit; when refused it runs on with the
+        default scheduler and says so once).
     """
 
     control_rate: float = 100.0
@@ -68,6 +72,7 @@ class ControlConfig:
     command_timeout: float = 0.5
     sync_to_observations: bool = True
     late_threshold: float = 0.002
+    realtime_priority: int = 0
 
     @property
     def period(self) -> float:
@@ -111,6 +116,9 @@ class ControlConfig:
              and 0.0 < self.command_timeout <= 60.0, 'in (0, 60] s')
         need('late_threshold', finite(self.late_threshold) and 0.0 < self.late_threshold <= 1.0,
              'in (0, 1] s')
+        need('realtime_priority', isinstance(self.realtime_priority, int)
+             and not isinstance(self.realtime_priority, bool)
+             and 0 <= self.realtime_priority <= 99, 'an integer in [0, 99]')
         need('stale_timeout', self.stale_timeout >= self.period,
              f'at least one tick period ({self.period:.4f} s)')
         return self

@@ -136,14 +136,20 @@ class ParkourInferenceClient:
         """
         runtime = self.runtime
         if self._loop is None:
-            self._loop = ControlLoop(runtime.step, runtime.driver, runtime.hal,
-                                     on_tick=self._tick_done)
+            self._loop = ControlLoop(
+                runtime.step, runtime.driver, runtime.hal, on_tick=self._tick_done,
+                realtime_priority=runtime.config.control.realtime_priority)
         self._loop.start(running_flag)
 
     def _tick_done(self, result: TickResult) -> None:
         self.last_result = result
         if self._on_tick is not None:
             self._on_tick(result)
+
+    @property
+    def control_thread_scheduler(self) -> str:
+        """Return the control thread's scheduler ('default' or 'fifo:<priority>')."""
+        return 'default' if self._loop is None else self._loop.scheduler
 
     @property
     def running(self) -> bool:

@@ -30,6 +30,7 @@ the HAL keeps holding a pose continuous with what it was tracking.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Callable, Optional
 
@@ -54,12 +55,14 @@ class ControlLoop:
     :param on_fault: called once in the control thread when a fault latches,
         just before the thread stops.
     :param name: thread name.
+    :param realtime_priority: 0: default scheduler; 1..99: ``SCHED_FIFO`` at
+        this priority for the control thread, if the system allows it.
     """
 
     def __init__(self, step: ControlStep, driver: TickDriver, sink,
                  on_tick: Optional[Callable[[TickResult], None]] = None,
                  on_fault: Optional[Callable[[], None]] = None,
-                 name: str = 'parkour-control') -> None:
+                 name: str = 'parkour-control', realtime_priority: int = 0) -> None:
         self._step = step
         self._driver = driver
         self._sink = sink
@@ -69,8 +72,11 @@ class ControlLoop:
         self._stop = threading.Event()
         self._running_flag: Optional[threading.Event] = None
         self._thread: Optional[threading.Thread] = None
+        self._realtime_priority = int(realtime_priority)
         self.last_result: Optional[TickResult] = None
         self.error: Optional[BaseException] = None
+        #: The scheduler the control thread got: 'default' or 'fifo:<priority>'.
+        self.scheduler = 'default'
 
     @property
     def running(self) -> bool:
@@ -108,7 +114,23 @@ class ControlLoop:
                 raise RuntimeError(f'control thread did not stop within {timeout_s} s')
         self._thread = None
 
+    def _set_scheduler(self) -> None:
+        if self._realtime_priority <= 0:
+            self.scheduler = 'default'
+            return
+        try:
+            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO,
+                                  os.sched_param(self._realtime_priority))
+        except (OSError, AttributeError) as exc:
+            self.scheduler = 'default'
+            _LOG.warning('control thread: SCHED_FIFO priority %d refused (%s); running with '
+                         'the default scheduler (grant CAP_SYS_NICE or an rtprio limit)',
+                         self._realtime_priority, exc)
+            return
+        self.scheduler = f'fifo:{self._realtime_priority}'
+
     def _run(self) -> None:
+        self._set_scheduler()
         try:
             while not self._stop.is_set() and (self._running_flag is None
                                                or self._running_flag.is_set()):

@@ -84,8 +84,9 @@ def diagnostic_values(runtime) -> List[Tuple[str, str]]:
     return pairs
 
 
-def build_diagnostic_status(name: str, runtime, hardware_id: str) -> DiagnosticStatus:
-    """Build the status message: level from the mode, counters as key/values."""
+def build_diagnostic_status(name: str, runtime, hardware_id: str,
+                            extra: Iterable[Tuple[str, str]] = ()) -> DiagnosticStatus:
+    """Build the status message: level from the mode, counters (and ``extra``) as key/values."""
     step = runtime.step
     level = DiagnosticStatus.ERROR if step.fault_latched else _LEVELS[step.mode]
     if step.fault_latched:
@@ -98,4 +99,5 @@ def build_diagnostic_status(name: str, runtime, hardware_id: str) -> DiagnosticS
         message = step.mode.value
     return DiagnosticStatus(
         level=level, name=name, message=message, hardware_id=hardware_id,
-        values=[KeyValue(key=k, value=v) for k, v in diagnostic_values(runtime)])
+        values=[KeyValue(key=k, value=v)
+                for k, v in list(diagnostic_values(runtime)) + list(extra)])

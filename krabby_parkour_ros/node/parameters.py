@@ -165,6 +165,10 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'heading target of the delta-yaw terms.', value_range=(0.0, 4.0)),
     ParamSpec('late_threshold', 0.002, 'A tick more than this many seconds after its due '
               'time counts as late.', value_range=(0.0001, 0.1)),
+    ParamSpec('realtime_priority', 0, '0: the control thread uses the default scheduler; '
+              '1-99: SCHED_FIFO at this priority (needs CAP_SYS_NICE or an rtprio limit; '
+              'refused -> default scheduler and a warning; see docs/node.md).',
+              value_range=(0, 99)),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               value_range=(0.1, 10.0)),
     ParamSpec('publish_debug_topics', False, 'Publish ~/height_scan (PointCloud2), ~/markers '
@@ -232,7 +236,8 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
             shadow=bool(get('shadow_mode')),
             command_timeout=float(get('cmd_vel_timeout')),
             sync_to_observations=bool(get('sync_to_observations')),
-            late_threshold=float(get('late_threshold'))),
+            late_threshold=float(get('late_threshold')),
+            realtime_priority=int(get('realtime_priority'))),
         navigation=NavigationLimits(vx=(float(get('nav.vx_min')), float(get('nav.vx_max'))),
                                     vy=(0.0, 0.0), yaw_rate=(-yaw, yaw)),
     )

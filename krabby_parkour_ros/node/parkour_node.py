@@ -245,7 +245,8 @@ class ParkourNode(LifecycleNode):
                                                 callback_group=self._status_group)
         self._loop = ControlLoop(runtime.step, runtime.driver, runtime.hal,
                                  on_tick=self._on_tick, on_fault=self._on_fault_latched,
-                                 name='parkour-control')
+                                 name='parkour-control',
+                                 realtime_priority=runtime.config.control.realtime_priority)
         self._diagnostics_timer = self.create_timer(
             float(self.get_parameter('diagnostics_period').value), self._on_diagnostics,
             callback_group=self._status_group)
@@ -422,7 +423,9 @@ class ParkourNode(LifecycleNode):
                 return
             array = DiagnosticArray()
             array.header.stamp = self.get_clock().now().to_msg()
+            scheduler = self._loop.scheduler if self._loop is not None else 'default'
             array.status = [build_diagnostic_status(
-                f'{self.get_name()}: control', runtime, self.get_fully_qualified_name())]
+                f'{self.get_name()}: control', runtime, self.get_fully_qualified_name(),
+                extra=[('control_thread_scheduler', scheduler)])]
             self._record(self._diagnostics_pub, array)
             self._publish_mode()

@@ -166,6 +166,8 @@ def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
     for key in ('mode', 'loop_rate_hz', 'late_ticks', 'latency_p50_ms', 'latency_p99_ms',
                 'stale_events', 'commands_sent'):
         assert key in values, key
+    # realtime_priority defaults to 0: the control thread keeps the default scheduler.
+    assert values['control_thread_scheduler'] == 'default'
     node.trigger_shutdown()
     spin.retire(node)
 
