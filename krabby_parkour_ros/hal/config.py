@@ -90,6 +90,13 @@ def _require_str(field: str, value: Any) -> None:
         raise HalConfigError('%s: expected a string, got %r' % (field, value))
 
 
+def _validate_endpoint_pair(observation: str, command: str, bind: bool) -> None:
+    """Check both endpoints of a HAL link and that they differ."""
+    validate_endpoint('observation_endpoint', observation, bind=bind)
+    validate_endpoint('command_endpoint', command, bind=bind)
+    _require_distinct(observation, command)
+
+
 def _require_tcp_for_curve(field: str, endpoints: Tuple[str, str]) -> None:
     # inproc:// carries no security handshake: keys there would protect nothing.
     for endpoint in endpoints:
@@ -159,9 +166,7 @@ class HalClientConfig:
 
         :raises HalConfigError: naming the first invalid field.
         """
-        validate_endpoint('observation_endpoint', self.observation_endpoint, bind=False)
-        validate_endpoint('command_endpoint', self.command_endpoint, bind=False)
-        _require_distinct(self.observation_endpoint, self.command_endpoint)
+        _validate_endpoint_pair(self.observation_endpoint, self.command_endpoint, bind=False)
         _require_int('max_message_bytes', self.max_message_bytes, 1024)
         _require_int('command_send_hwm', self.command_send_hwm, 1)
         _require_bool('require_monotonic_timestamps', self.require_monotonic_timestamps)
@@ -232,9 +237,7 @@ class HalServerConfig:
 
         :raises HalConfigError: naming the first invalid field.
         """
-        validate_endpoint('observation_endpoint', self.observation_endpoint, bind=True)
-        validate_endpoint('command_endpoint', self.command_endpoint, bind=True)
-        _require_distinct(self.observation_endpoint, self.command_endpoint)
+        _validate_endpoint_pair(self.observation_endpoint, self.command_endpoint, bind=True)
         _require_int('observation_sndhwm', self.observation_sndhwm, 1)
         _require_int('command_rcvhwm', self.command_rcvhwm, 1)
         _require_int('max_command_bytes', self.max_command_bytes, 256)

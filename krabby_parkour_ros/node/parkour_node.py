@@ -17,10 +17,15 @@ The ``parkour_node`` lifecycle node: a thin ROS shell around the control runtime
 
 - configure: read and check parameters, load the policy (warm-up) and check
   its card, connect the HAL, create publishers/services/timers.
-- activate: start the control timer (own callback group); soft start.
-- deactivate: stop the timer, send the hold target once more (the HAL keeps
-  holding it). A latched fault turns this into the error transition.
+- activate: start the control thread (:class:`ControlLoop`, paced at
+  ``control_rate``); soft start.
+- deactivate: stop and join the control thread, which sends the hold target
+  once more (the HAL keeps holding it). A latched fault turns this into the
+  error transition.
 - cleanup / shutdown / error: hold, then release every resource.
+
+The executor only serves ROS I/O (services, ``cmd_vel``, parameters, the
+status timer); nothing in it blocks (docs/node.md).
 
 Topics (names relative to the node's namespace): ``joint_states`` (measured),
 ``~/joint_commands`` (targets sent), ``~/policy_action`` (clipped raw action),

@@ -576,7 +576,7 @@ def check_deployment(contract: PolicyContract, *, policy_joint_names: Sequence[s
 
     :param policy_joint_names: the joint names the deployment feeds the
         policy, in the order it uses for observation and action.
-    :param control_rate_hz: the node's control timer rate.
+    :param control_rate_hz: the node's control rate (ticks per second).
     :param policy_decimation: run the policy every this many control ticks.
     :param scan_available: a height scan source is configured.
     :param base_velocity_available: a measured base velocity is configured.
