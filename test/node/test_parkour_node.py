@@ -118,7 +118,9 @@ def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
     assert node.trigger_configure() == SUCCESS
     time.sleep(0.3)
     assert hal.commands == [], 'inactive node sent commands'
+    assert not node._loop.running, 'control thread running while inactive'
     assert node.trigger_activate() == SUCCESS
+    assert node._loop.running, 'no control thread while active'
     assert hal.wait_commands(60), 'no commands while active'
     # Every command answers an observation the HAL published.
     published = set(hal.published)
@@ -126,6 +128,7 @@ def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
     assert all(np.all(np.isfinite(c.joint_positions)) for c in hal.commands)
     assert wait_for(lambda: listener.mode() == 'running')
     assert node.trigger_deactivate() == SUCCESS
+    assert not node._loop.running, 'control thread still running after deactivate'
     time.sleep(0.1)
     count = len(hal.commands)
     time.sleep(0.3)
