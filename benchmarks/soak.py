@@ -160,7 +160,8 @@ class Soak:
             '--ros-args',
             '-p', f'hal.observation_endpoint:={self.sim.observation_endpoint}',
             '-p', f'hal.command_endpoint:={self.sim.command_endpoint}',
-            '-p', f'diagnostics_period:={self.args.diagnostics_period}']
+            '-p', f'diagnostics_period:={self.args.diagnostics_period}'] + [
+                arg for param in self.args.node_param for arg in ('-p', param)]
 
     def _window_latency(self) -> Dict[str, Optional[float]]:
         """Add the latency samples since the last call to the histogram; return their summary."""
@@ -325,6 +326,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--startup-timeout', type=float, default=90.0)
     parser.add_argument('--out', default=str(RESULTS))
     parser.add_argument('--verbose', action='store_true', help="show the node's log")
+    parser.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
+                        help='extra node parameter, e.g. realtime_priority:=50 (repeatable)')
     parser.add_argument('--node-script', default='',
                         help='run this script instead of the node module (experiments)')
     args = parser.parse_args(argv)
