@@ -51,48 +51,22 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
 import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import qos_profile_sensor_data
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     # Runnable from a source checkout without installing the package.
     sys.path.insert(0, str(REPO))
 
-from krabby_parkour_ros.node.parkour_node import STATUS_QOS  # noqa: E402
+from krabby_parkour_ros.demo import NodeMonitor  # noqa: E402
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig  # noqa: E402
 
 RESULTS = REPO / 'benchmarks' / 'results' / 'soak.json'
 #: Latency histogram: 10 us bins up to 100 ms (beyond: the last bin).
 _BIN_US = 10.0
 _BINS = 10_000
-
-
-class Monitor:
-    """Publish cmd_vel; keep the node's latest control diagnostics."""
-
-    def __init__(self, context, vx: float) -> None:
-        self.node = rclpy.create_node('parkour_soak', context=context)
-        self._cmd_vel = self.node.create_publisher(Twist, 'cmd_vel', qos_profile_sensor_data)
-        self.vx = vx
-        self.diagnostics: Dict[str, str] = {}
-        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
-                                      STATUS_QOS)
-        self.node.create_timer(0.05, self._publish)
-
-    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        for status in msg.status:
-            if status.name.endswith(': control'):
-                self.diagnostics = {kv.key: kv.value for kv in status.values}
-
-    def _publish(self) -> None:
-        twist = Twist()
-        twist.linear.x = self.vx
-        self._cmd_vel.publish(twist)
 
 
 def process_sample(pid: int) -> Dict[str, float]:
@@ -179,7 +153,7 @@ class Soak:
         return {'count': int(window.size), 'p50': float(np.percentile(window, 50)),
                 'p99': float(np.percentile(window, 99)), 'max': float(window.max())}
 
-    def sample(self, monitor: Monitor) -> Dict[str, Any]:
+    def sample(self, monitor: NodeMonitor) -> Dict[str, Any]:
         """Record one sample of the node process, the HAL and the diagnostics."""
         # Plain counters of the running simulator (its statistics() deep-copies
         # the latency deque, which races with the loop appending to it).
@@ -263,7 +237,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     soak.sim.start()
     context = rclpy.context.Context()
     rclpy.init(context=context)
-    monitor = Monitor(context, args.vx)
+    monitor = NodeMonitor(context, 'parkour_soak', args.vx)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(monitor.node)
     spinner = threading.Thread(target=executor.spin, daemon=True)

@@ -111,18 +111,24 @@ def config_file(name: str) -> Path:
     return Path(__file__).resolve().parents[1] / 'config' / name
 
 
-class _Monitor:
-    """A small ROS node: publishes cmd_vel, listens to the node's mode and diagnostics."""
+class NodeMonitor:
+    """
+    A small ROS node: publishes cmd_vel, listens to the node's mode and diagnostics.
 
-    def __init__(self, context) -> None:
-        self.node = rclpy.create_node('parkour_demo', context=context)
+    :param context: the ROS context to create the node in.
+    :param node_name: this monitor's node name.
+    :param vx: forward velocity published on cmd_vel at 20 Hz (settable later).
+    """
+
+    def __init__(self, context, node_name: str = 'parkour_demo', vx: float = 0.0) -> None:
+        self.node = rclpy.create_node(node_name, context=context)
         self.cmd_vel = self.node.create_publisher(Twist, 'cmd_vel', qos_profile_sensor_data)
         self.mode = ''
         self.diagnostics: Dict[str, str] = {}
         self.node.create_subscription(String, '/parkour_node/mode', self._on_mode, STATUS_QOS)
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag,
                                       STATUS_QOS)
-        self.vx = 0.0
+        self.vx = vx
         self.node.create_timer(0.05, self._publish)
 
     def _on_mode(self, msg: String) -> None:
@@ -202,7 +208,7 @@ def run_demo(options: DemoOptions) -> DemoSummary:
     sim.start()
     context = rclpy.context.Context()
     rclpy.init(context=context)
-    monitor = _Monitor(context)
+    monitor = NodeMonitor(context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(monitor.node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
@@ -232,7 +238,7 @@ def run_demo(options: DemoOptions) -> DemoSummary:
     return summary
 
 
-def _walk(options: DemoOptions, sim: SimHal, monitor: _Monitor, process: subprocess.Popen,
+def _walk(options: DemoOptions, sim: SimHal, monitor: NodeMonitor, process: subprocess.Popen,
           summary: DemoSummary) -> None:
     sim.reset_statistics()
     start = sim.status()
@@ -257,7 +263,7 @@ def _walk(options: DemoOptions, sim: SimHal, monitor: _Monitor, process: subproc
     _fill_summary(sim, monitor, summary, start, process)
 
 
-def _fill_summary(sim: SimHal, monitor: _Monitor, summary: DemoSummary,
+def _fill_summary(sim: SimHal, monitor: NodeMonitor, summary: DemoSummary,
                   start: Dict[str, Any], process: subprocess.Popen) -> None:
     stats = sim.statistics(max_trajectory_points=1)
     status = sim.status()

@@ -29,6 +29,8 @@ from krabby_parkour_ros.control.config import ControlConfig, ControlConfigError
 from krabby_parkour_ros.control.loop import ControlLoop
 from krabby_parkour_ros.control.step import ControlMode, TickResult
 
+from ..hardening.harness import wait_for
+
 HOLD = np.arange(18, dtype=np.float32) * 0.01
 
 
@@ -82,15 +84,6 @@ class FakeSink:
         self.sent.append((np.array(positions), stamp))
 
 
-def wait_until(predicate, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.002)
-    return predicate()
-
-
 def test_ticks_in_its_own_thread_and_sends_the_hold_once_on_stop():
     step = FakeStep()
     driver = FakeDriver(step)
@@ -99,7 +92,7 @@ def test_ticks_in_its_own_thread_and_sends_the_hold_once_on_stop():
     control = ControlLoop(step, driver, sink, on_tick=seen.append, name='ctl-test')
     control.start()
     assert step.active and driver.resets == 1
-    assert wait_until(lambda: step.ticks >= 20)
+    assert wait_for(lambda: step.ticks >= 20, 5.0)
     with pytest.raises(RuntimeError, match='already running'):
         control.start()
     control.stop()
@@ -120,7 +113,7 @@ def test_a_latched_fault_stops_the_thread_after_calling_on_fault():
     faults: List[int] = []
     control = ControlLoop(step, FakeDriver(step), sink, on_fault=lambda: faults.append(step.ticks))
     control.start()
-    assert wait_until(lambda: not control.running)
+    assert wait_for(lambda: not control.running, 5.0)
     assert faults == [5] and step.ticks == 5
     assert len(sink.sent) == 1
     control.stop()  # joining an ended thread is fine
@@ -132,7 +125,7 @@ def test_an_exception_in_a_tick_is_kept_and_the_hold_is_sent():
     sink = FakeSink()
     control = ControlLoop(step, FakeDriver(step, fail_at=3), sink)
     control.start()
-    assert wait_until(lambda: not control.running)
+    assert wait_for(lambda: not control.running, 5.0)
     assert isinstance(control.error, RuntimeError) and 'tick bug' in str(control.error)
     assert len(sink.sent) == 1 and not step.active
 
@@ -143,7 +136,7 @@ def test_shadow_mode_sends_no_hold():
     sink = FakeSink()
     control = ControlLoop(step, FakeDriver(step), sink)
     control.start()
-    assert wait_until(lambda: step.ticks >= 3)
+    assert wait_for(lambda: step.ticks >= 3, 5.0)
     control.stop()
     assert sink.sent == []
 
@@ -177,7 +170,7 @@ def test_realtime_priority_applies_to_the_control_thread_only():
 
     control = ControlLoop(step, Probe(step), FakeSink(), realtime_priority=10)
     control.start()
-    assert wait_until(lambda: step.ticks >= 2)
+    assert wait_for(lambda: step.ticks >= 2, 5.0)
     control.stop()
     assert policies == [os.SCHED_FIFO]
     assert control.scheduler == 'fifo:10'
@@ -197,7 +190,7 @@ def test_refused_realtime_priority_runs_on_with_a_warning(monkeypatch):
         step = FakeStep()
         control = ControlLoop(step, FakeDriver(step), FakeSink(), realtime_priority=50)
         control.start()
-        assert wait_until(lambda: step.ticks >= 3)
+        assert wait_for(lambda: step.ticks >= 3, 5.0)
         control.stop()
     finally:
         logger.removeHandler(handler)

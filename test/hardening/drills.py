@@ -178,6 +178,27 @@ class Rig:
                   if start_ns <= c.receive_ns <= end_ns]
         return all(np.array_equal(window[0], c) for c in window[1:])
 
+    def outage(self, duration_s: float, stop: Callable[[], None], restore: Callable[[], None],
+               ramp_expected: bool) -> Dict[str, Any]:
+        """
+        Run one outage: ``stop``, wait ``duration_s``, ``restore``; return the recovery.
+
+        Adds ``modes_during`` (modes between stop and restore) and
+        ``holds_repeat`` (every command from 120 ms after the stop, when the
+        stale hold has surely begun, repeats one target) to :meth:`recovery`.
+        """
+        time.sleep(0.3)
+        stopped = _now()
+        stop()
+        time.sleep(duration_s)
+        restore()
+        restored = _now()
+        recovery = self.recovery(restored, ramp_expected=ramp_expected)
+        recovery.update(modes_during=self.modes_between(stopped, restored),
+                        holds_repeat=self.holds_repeat_last_target(stopped + 120 * MS,
+                                                                   restored))
+        return recovery
+
     def modes_between(self, start_ns: int, end_ns: int) -> List[str]:
         """Return the distinct consecutive modes of the ticks in [start, end]."""
         out: List[str] = []
@@ -198,17 +219,9 @@ def drill_hal_restart(outages_s=(0.2, 1.0, 0.2, 1.0)) -> Dict[str, Any]:
     cycles = []
     with Rig('tcp') as rig:
         for outage in outages_s:
-            time.sleep(0.3)
-            killed = _now()
-            rig.hal.kill()
-            time.sleep(outage)
-            rig.hal.restart()
-            restarted = _now()
-            recovery = rig.recovery(restarted, ramp_expected=outage > 0.5)
-            recovery.update(outage_s=outage,
-                            modes_during=rig.modes_between(killed, restarted),
-                            holds_repeat=rig.holds_repeat_last_target(killed + 120 * MS,
-                                                                      restarted))
+            recovery = rig.outage(outage, rig.hal.kill, rig.hal.restart,
+                                  ramp_expected=outage > 0.5)
+            recovery.update(outage_s=outage)
             cycles.append(recovery)
         time.sleep(0.2)
         stats = rig.client.stats()
@@ -226,17 +239,9 @@ def drill_pause(pauses_s=(0.2, 1.5)) -> Dict[str, Any]:
     cycles = []
     with Rig('tcp') as rig:
         for pause in pauses_s:
-            time.sleep(0.3)
-            paused = _now()
-            rig.hal.pause()
-            time.sleep(pause)
-            rig.hal.resume()
-            resumed = _now()
-            recovery = rig.recovery(resumed, ramp_expected=pause > DRILL_TIMINGS[
-                'stale_resume_window'])
-            recovery.update(pause_s=pause, modes_during=rig.modes_between(paused, resumed),
-                            holds_repeat=rig.holds_repeat_last_target(paused + 120 * MS,
-                                                                      resumed))
+            recovery = rig.outage(pause, rig.hal.pause, rig.hal.resume,
+                                  ramp_expected=pause > DRILL_TIMINGS['stale_resume_window'])
+            recovery.update(pause_s=pause)
             cycles.append(recovery)
         time.sleep(0.2)
         result = {'cycles': cycles, 'safety': rig.safety(),

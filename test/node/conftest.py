@@ -141,9 +141,8 @@ class Spinner:
     def __init__(self) -> None:
         self._executors: Dict[int, Tuple[SingleThreadedExecutor, threading.Thread]] = {}
 
-    def __call__(self, *nodes):
-        """Spin ``nodes``; return the executor of the first one."""
-        first = None
+    def __call__(self, *nodes) -> None:
+        """Spin ``nodes``, each in the executor of its context."""
         for node in nodes:
             key = id(node.context)
             if key not in self._executors:
@@ -154,8 +153,6 @@ class Spinner:
                 thread.start()
             else:
                 self._executors[key][0].add_node(node)
-            first = first or self._executors[key][0]
-        return first
 
     def retire(self, node) -> None:
         """Stop spinning ``node`` and destroy it."""
