@@ -55,6 +55,11 @@ class ControlConfig:
         answers the observation with minimal latency.
     :param late_threshold: a tick that runs more than this many seconds after
         its due time counts as late.
+    :param activation_margin: radians a measured joint position may lie
+        outside the joint map's position range and still be ramped from (its
+        first target is clamped into the target limits); further out, or
+        non-finite, the pose cannot be true (sensor, calibration or wiring
+        fault) and activation is refused until a plausible pose arrives.
     :param realtime_priority: 0: the control thread keeps the default
         scheduler; 1..99: it asks for ``SCHED_FIFO`` at this priority (needs
         CAP_SYS_NICE or an rtprio limit; when refused it runs on with the
@@ -73,6 +78,7 @@ class ControlConfig:
     sync_to_observations: bool = True
     late_threshold: float = 0.002
     realtime_priority: int = 0
+    activation_margin: float = 0.1
 
     @property
     def period(self) -> float:
@@ -119,6 +125,8 @@ class ControlConfig:
         need('realtime_priority', isinstance(self.realtime_priority, int)
              and not isinstance(self.realtime_priority, bool)
              and 0 <= self.realtime_priority <= 99, 'an integer in [0, 99]')
+        need('activation_margin', finite(self.activation_margin)
+             and 0.0 <= self.activation_margin <= 1.0, 'in [0, 1] rad')
         need('stale_timeout', self.stale_timeout >= self.period,
              f'at least one tick period ({self.period:.4f} s)')
         return self

@@ -34,6 +34,7 @@ from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.driver import TickDriver
 from krabby_parkour_ros.control.step import ControlStep
 from krabby_parkour_ros.hal.client import HalClient
+from krabby_parkour_ros.hal.command_guard import CommandLimits
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.action import ActionMapper, ActionMapperConfig
 from krabby_parkour_ros.mapping.joint_map import JointMap, load_joint_map
@@ -188,7 +189,8 @@ class ControlRuntime:
                          contract.name)
         builder = ObservationBuilder(contract, joint_map, config.effective_observation_config())
         mapper = ActionMapper(contract, joint_map, config.action)
-        hal = HalClient(config.hal, context=context)
+        hal = HalClient(config.hal, context=context,
+                        command_limits=CommandLimits.from_joint_map(joint_map))
         if recorder is not None:
             hal.set_taps(observation=recorder.record_observation,
                          command=recorder.record_command)

@@ -22,9 +22,14 @@ thread alike. It owns the safety state machine (``docs/safety.md``):
 
 ``WAITING`` -> ``SOFT_START`` -> ``RUNNING``, with ``HOLD_STALE`` (inputs
 stale), ``HOLD_USER`` (hold requested) and ``HOLD_FAULT`` (the last policy
-step failed). Every command it sends is finite and continuous with the
-previous one: holds repeat the last safe target, and every return to the
-policy goes through a ramp to the default pose first.
+step failed). Every command it sends is finite, inside the joint map's target
+limits and continuous with the previous one: holds repeat the last safe
+target, and every return to the policy goes through a ramp to the default
+pose first. A ramp never starts from a measured pose that cannot be true
+(non-finite, or further than ``activation_margin`` outside a joint's
+position range): activation is refused and the step keeps waiting. The HAL
+client enforces finiteness and the target limits once more at the wire
+(:class:`~krabby_parkour_ros.hal.command_guard.CommandGuard`).
 """
 
 from __future__ import annotations
@@ -58,12 +63,16 @@ class ControlMode(str, enum.Enum):
     HOLD_FAULT = 'hold_fault'
 
 
+class ShadowModeError(ValueError):
+    """Entering shadow mode was refused: the controller is active."""
+
+
 class CommandSink(Protocol):
     """Where commands go (a HalClient)."""
 
     def put_joint_command(self, joint_positions: np.ndarray,
-                          observation_timestamp_ns: int) -> None:
-        """Send 18 joint targets answering an observation."""
+                          observation_timestamp_ns: int) -> Optional[np.ndarray]:
+        """Send 18 joint targets answering an observation; return what was encoded."""
 
 
 @dataclass
@@ -122,7 +131,11 @@ class ControlStep:
         # transition whole, so a hold is never overwritten by a policy step.
         self._lock = threading.RLock()
         self._stale_ns = int(config.stale_timeout * 1e9)
+        self._joint_map = mapper.joint_map
+        self._target_lower = np.asarray(self._joint_map.target_lower, dtype=np.float32)
+        self._target_upper = np.asarray(self._joint_map.target_upper, dtype=np.float32)
         self._default_command = np.asarray(mapper.default_command(), dtype=np.float32).copy()
+        self._refusal_logged = ''
         self._ramp_start = np.zeros(JOINT_COUNT, dtype=np.float32)
         self._ramp_buffer = np.zeros(JOINT_COUNT, dtype=np.float32)
         self._last_command: Optional[np.ndarray] = None
@@ -147,7 +160,8 @@ class ControlStep:
             'ticks': 0, 'policy_steps': 0, 'commands_sent': 0, 'stale_events': 0,
             'stale_ticks': 0, 'failures': 0, 'fault_latches': 0, 'nav_clamped': 0,
             'nav_timeouts': 0, 'non_finite_blocked': 0, 'send_errors': 0, 'rate_limited': 0,
-            'policy_deferred': 0, 'stale_resumes': 0,
+            'policy_deferred': 0, 'stale_resumes': 0, 'activation_refused': 0,
+            'start_pose_clamped': 0, 'mode_changes': 0,
         }
         self.failures_by_reason: Dict[str, int] = {}
         self.last_error = ''
@@ -184,21 +198,45 @@ class ControlStep:
         """Return the number of failed policy steps in a row."""
         return self._consecutive_failures
 
-    def set_shadow(self, shadow: bool) -> None:
+    def set_shadow(self, shadow: bool, cause: str = 'request') -> None:
         """
         Switch shadow mode (policy runs, nothing is sent) on or off.
 
-        Leaving shadow mode while active restarts from the soft start: the HAL
-        is still tracking whatever it had before, so the first sent targets
-        ramp from the measured pose instead of jumping to the policy's output.
+        Entering shadow mode is refused while active: the commands would stop
+        mid-gait and the HAL would hold a stale gait target (the robot
+        falls). Deactivate (the HAL then holds the last safe target) and
+        switch it on while inactive. Leaving shadow mode while active
+        restarts from the soft start: the HAL is still tracking whatever it
+        had before, so the first sent targets ramp from the measured pose
+        instead of jumping to the policy's output.
+
+        :param cause: who asked (logged).
+        :raises ShadowModeError: entering shadow mode while active.
         """
         with self._lock:
             shadow = bool(shadow)
+            if shadow == self._shadow:
+                return
+            if shadow and self._active:
+                _LOG.warning('shadow mode request (%s) refused: the controller is active',
+                             cause)
+                raise ShadowModeError(
+                    'shadow_mode: refused while active (commands would stop mid-gait and '
+                    'the robot would fall); deactivate first, then enable it')
+            _LOG.info('shadow mode %s (%s)', 'on' if shadow else 'off', cause)
             if self._shadow and not shadow and self._active:
                 self._last_command = None
                 if not self._user_hold:
-                    self._mode = ControlMode.WAITING
+                    self._set_mode(ControlMode.WAITING, 'shadow mode off: soft start again')
             self._shadow = shadow
+
+    def _set_mode(self, mode: ControlMode, cause: str) -> None:
+        """Change the mode, logging each change once with its cause."""
+        if mode == self._mode:
+            return
+        self.counters['mode_changes'] += 1
+        _LOG.info('mode %s -> %s: %s', self._mode.value, mode.value, cause)
+        self._mode = mode
 
     def activate(self) -> None:
         """Start controlling: wait for fresh data, then soft-start."""
@@ -207,7 +245,8 @@ class ControlStep:
             self._user_hold = False
             self.fault_latched = False
             self._consecutive_failures = 0
-            self._mode = ControlMode.WAITING
+            self._refusal_logged = ''
+            self._set_mode(ControlMode.WAITING, 'activated: waiting for a fresh observation')
 
     def deactivate(self) -> Optional[np.ndarray]:
         """
@@ -218,24 +257,28 @@ class ControlStep:
         """
         with self._lock:
             self._active = False
-            self._mode = ControlMode.WAITING
+            self._set_mode(ControlMode.WAITING, 'deactivated')
             return self.last_command
 
-    def hold(self) -> None:
+    def hold(self, cause: str = 'request') -> None:
         """Hold the last safe target until :meth:`release` (user request)."""
         with self._lock:
+            _LOG.info('hold requested (%s) in mode %s', cause, self._mode.value)
             self._user_hold = True
             if self._mode != ControlMode.WAITING:
-                self._mode = ControlMode.HOLD_USER
+                self._set_mode(ControlMode.HOLD_USER, f'hold requested ({cause})')
 
-    def release(self) -> None:
+    def release(self, cause: str = 'request') -> None:
         """End a user hold: ramp back to the default pose, then run the policy."""
         with self._lock:
+            _LOG.info('release requested (%s) in mode %s%s', cause, self._mode.value,
+                      '' if self._user_hold else ': no hold in force')
             if not self._user_hold:
                 return
             self._user_hold = False
             if self._mode == ControlMode.HOLD_USER:
-                self._start_ramp(self._clock(), self._config.recovery_ramp_duration)
+                self._start_ramp(self._clock(), self._config.recovery_ramp_duration,
+                                 f'released ({cause})')
 
     def set_navigation_command(self, command: NavigationCommand,
                                now_ns: Optional[int] = None) -> NavigationCommand:
@@ -290,26 +333,31 @@ class ControlStep:
                          self._config.stale_timeout)
             self._mode_before_stale = self._mode
             self._stale_since = now
-            self._mode = ControlMode.HOLD_STALE
+            self._set_mode(ControlMode.HOLD_STALE, 'observations stale')
 
     def _leave_waiting_or_stale(self, now: int, obs: HalObservation) -> None:
+        start = None
+        if self._last_command is None:
+            start = self._start_pose(obs)
+            if start is None:
+                return  # activation refused: keep waiting, send nothing
+            if self._user_hold:
+                self._last_command = start
         if self._user_hold:
-            self._mode = ControlMode.HOLD_USER
-            if self._last_command is None:
-                self._last_command = self._measured_command(obs)
+            self._set_mode(ControlMode.HOLD_USER, 'fresh observation while a hold is requested')
             return
         if self._mode == ControlMode.WAITING:
-            self._start_ramp(now, self._config.soft_start_duration)
+            self._start_ramp(now, self._config.soft_start_duration, 'soft start', start)
             return
         outage = (now - self._stale_since) * 1e-9
         if (self._mode_before_stale in (ControlMode.RUNNING, ControlMode.HOLD_FAULT)
                 and outage <= self._config.stale_resume_window):
             _LOG.info('fresh observations after %.3f s: the policy resumes', outage)
             self.counters['stale_resumes'] += 1
-            self._mode = ControlMode.RUNNING
+            self._set_mode(ControlMode.RUNNING, 'fresh observations within the resume window')
             return
         _LOG.info('fresh observations after %.3f s: ramping back to the default pose', outage)
-        self._start_ramp(now, self._config.recovery_ramp_duration)
+        self._start_ramp(now, self._config.recovery_ramp_duration, 'recovery after stale data')
 
     def _command_for_mode(self, now: int, obs: HalObservation,
                           result: TickResult) -> Optional[np.ndarray]:
@@ -332,21 +380,56 @@ class ControlStep:
 
     # -- ramps ---------------------------------------------------------------------------
 
-    def _measured_command(self, obs: HalObservation) -> np.ndarray:
-        return np.asarray(obs.joint_positions, dtype=np.float32).copy()
+    def _start_pose(self, obs: HalObservation) -> Optional[np.ndarray]:
+        """
+        Return the measured pose clamped into the target limits, or None (refused).
 
-    def _start_ramp(self, now: int, duration: float) -> None:
+        A pose that cannot be true (non-finite, or beyond the position range
+        by more than ``activation_margin``) refuses activation: counted,
+        logged once per distinct reason, kept in ``last_error``.
+        """
+        problems = self._joint_map.implausible_positions(obs.joint_positions,
+                                                         self._config.activation_margin)
+        if problems:
+            message = 'activation refused: ' + '; '.join(problems)
+            self.counters['activation_refused'] += 1
+            self.last_error = message
+            if message != self._refusal_logged:
+                self._refusal_logged = message
+                _LOG.error('%s (no command sent; waiting for a plausible pose)', message)
+            return None
+        if self.last_error.startswith('activation refused'):
+            _LOG.info('plausible pose measured: activation proceeds')
+            self.last_error = ''
+            self._refusal_logged = ''
+        measured = np.asarray(obs.joint_positions, dtype=np.float32)
+        start = np.clip(measured, self._target_lower, self._target_upper)
+        if np.any(start != measured):
+            self.counters['start_pose_clamped'] += 1
+            names = self._joint_map.hardware_joint_names
+            _LOG.warning('measured pose outside the target limits at %s: the first target is '
+                         'clamped into them', [names[i] for i in np.flatnonzero(
+                             start != measured)])
+        return start
+
+    def _start_ramp(self, now: int, duration: float, cause: str,
+                    start: Optional[np.ndarray] = None) -> None:
         # Start from what the HAL is tracking (the last sent target) so the
-        # targets stay continuous; before any command, from the measured pose.
-        if self._last_command is not None:
-            np.copyto(self._ramp_start, self._last_command)
-        elif self._latest is not None:
-            np.copyto(self._ramp_start, self._measured_command(self._latest))
-        else:
-            np.copyto(self._ramp_start, self._default_command)
+        # targets stay continuous; before any command, from the measured pose
+        # (checked and clamped by _start_pose).
+        if start is None and self._last_command is not None:
+            start = self._last_command
+        elif start is None and self._latest is not None:
+            start = self._start_pose(self._latest)
+            if start is None:
+                self._set_mode(ControlMode.WAITING, 'activation refused')
+                return
+        elif start is None:
+            start = self._default_command
+        np.clip(start, self._target_lower, self._target_upper, out=self._ramp_start)
         self._ramp_t0 = now
         self._ramp_duration = duration
-        self._mode = ControlMode.SOFT_START
+        self._set_mode(ControlMode.SOFT_START, cause)
 
     def _ramp_command(self, now: int) -> np.ndarray:
         alpha = 1.0 if self._ramp_duration <= 0.0 else (now - self._ramp_t0) / (
@@ -367,8 +450,7 @@ class ControlStep:
         self._mapper.reset(self._default_command)
         self._policy_ticks = 0
         self._consecutive_failures = 0
-        self._mode = ControlMode.RUNNING
-        _LOG.info('ramp done: the policy takes over')
+        self._set_mode(ControlMode.RUNNING, 'ramp done: the policy takes over')
 
     # -- policy --------------------------------------------------------------------------
 
@@ -406,9 +488,7 @@ class ControlStep:
         if error:
             return self._policy_failure(error, result)
         self._consecutive_failures = 0
-        if self._mode == ControlMode.HOLD_FAULT:
-            _LOG.info('policy step succeeded again: leaving the fault hold')
-        self._mode = ControlMode.RUNNING
+        self._set_mode(ControlMode.RUNNING, 'policy step succeeded again')
         if mapped.limited:
             self.counters['rate_limited'] += 1
         # Training feeds back the policy's raw (unclipped) output as the previous
@@ -424,7 +504,7 @@ class ControlStep:
         self.failures_by_reason[reason] = self.failures_by_reason.get(reason, 0) + 1
         self.last_error = error
         result.error = error
-        self._mode = ControlMode.HOLD_FAULT
+        self._set_mode(ControlMode.HOLD_FAULT, f'policy step failed ({error})')
         if (self._consecutive_failures >= self._config.max_consecutive_failures
                 and not self.fault_latched):
             self.fault_latched = True
@@ -452,16 +532,21 @@ class ControlStep:
             self.counters['non_finite_blocked'] += 1
             _LOG.error('blocked a non-finite or mis-sized command %r', command)
             return
-        self._last_command = command
-        result.command = command
         if self._shadow:
+            self._last_command = command
+            result.command = command
             return
         try:
-            self._sink.put_joint_command(command, obs.timestamp_ns)
+            sent = self._sink.put_joint_command(command, obs.timestamp_ns)
         except ValueError as exc:
             self.counters['send_errors'] += 1
             _LOG.error('command refused by the HAL client: %s', exc)
             return
+        # The wire guard may have clamped it: what the HAL got is what we hold.
+        if sent is not None:
+            command = np.array(sent, dtype=np.float32)
+        self._last_command = command
+        result.command = command
         result.sent = True
         self.counters['commands_sent'] += 1
         if result.new_observation and obs.receive_time_ns > 0:

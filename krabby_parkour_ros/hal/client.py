@@ -48,11 +48,13 @@ import time
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
+import numpy as np
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.codec import decode_observation, encode_command
+from krabby_parkour_ros.hal.command_guard import CommandGuard, CommandLimits
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.errors import (
     HalNotConnectedError, HalProtocolError, HalTransportError, TimestampError)
@@ -111,11 +113,18 @@ class HalClient:
     :param context: ZeroMQ context to use (required for ``inproc://``: the
         server's ``transport_context``); when None the client creates its
         own and terminates it in :meth:`close`.
+    :param command_limits: target limits every command is clamped into
+        (:class:`~krabby_parkour_ros.hal.command_guard.CommandGuard`); None
+        enforces size and finiteness only (a client without a joint map).
     """
 
-    def __init__(self, config: HalClientConfig, context: Optional[zmq.Context] = None) -> None:
+    def __init__(self, config: HalClientConfig, context: Optional[zmq.Context] = None,
+                 command_limits: Optional[CommandLimits] = None) -> None:
         config.validate()
         self._config = config
+        # The last line before the wire (docs/safety.md): every command is
+        # checked and clamped here, whatever the caller did.
+        self._guard = CommandGuard(command_limits)
         self._external_context = context
         self._context: Optional[zmq.Context] = None
         self._push: Optional[zmq.Socket] = None
@@ -675,13 +684,16 @@ class HalClient:
 
     # -- commands ----------------------------------------------------------
 
-    def put_joint_command(self, joint_positions: Any, observation_timestamp_ns: int) -> None:
+    def put_joint_command(self, joint_positions: Any,
+                          observation_timestamp_ns: int) -> np.ndarray:
         """
         Send 18 desired joint positions without blocking.
 
-        :param joint_positions: 18 finite numbers (sent as float32), radians.
+        :param joint_positions: 18 finite numbers (sent as float32), radians;
+            clamped into the command limits (counted per joint).
         :param observation_timestamp_ns: ``timestamp_ns`` of the observation
             the command answers.
+        :return: the (18,) float32 targets as encoded (after the clamp).
         :raises CommandError: on a wrong length or non-finite / non-numeric
             values; nothing is sent then.
         :raises HalNotConnectedError: if the client is not connected.
@@ -689,7 +701,8 @@ class HalClient:
         If the HAL is not connected or the PUSH queue is full the command is
         dropped and counted in ``commands_dropped``.
         """
-        frames = encode_command(joint_positions, observation_timestamp_ns)
+        command = self._guard.enforce(joint_positions)
+        frames = encode_command(command, observation_timestamp_ns)
         with self._push_lock:
             if self._push is None:
                 raise HalNotConnectedError('put_joint_command: expected a connected client, '
@@ -700,13 +713,19 @@ class HalClient:
                 self._commands_dropped += 1
                 self._log.warning('command_dropped', 'HAL client dropped a command: no '
                                   'connected HAL or its queue is full')
-                return
+                return command
             self._commands_sent += 1
         tap = self._command_tap
         if tap is not None:
             tap(frames, time.monotonic_ns(), time.time_ns())
+        return command
 
     # -- counters ----------------------------------------------------------
+
+    @property
+    def command_guard(self) -> CommandGuard:
+        """Return the guard every command passes (limits and clamp counts)."""
+        return self._guard
 
     @property
     def rejections(self) -> Dict[str, int]:
@@ -768,4 +787,5 @@ class HalClient:
         with self._push_lock:
             snapshot['commands_sent'] = self._commands_sent
             snapshot['commands_dropped'] = self._commands_dropped
+        snapshot.update(self._guard.stats())
         return snapshot

@@ -23,12 +23,13 @@ Steps (``docs/observation.md``, "Actions"), all in preallocated buffers:
 3. ``target = default_pos + contract.action_scale * clipped`` (policy order);
 4. to hardware order: ``q_hw = sign * (target - offset)``; hardware joints
    that no policy joint drives get ``joint_map.hold_position``;
-5. clamp to the soft limits;
+5. clamp to the joint map's target limits (each clamp counted per joint:
+   training clamped no target, so every clamp departs from it);
 6. optionally limit the change per call relative to the last sent command
-   (``max_delta_per_step``), then clamp to the soft limits again;
+   (``max_delta_per_step``), then clamp to the target limits again;
 7. a final finiteness check; the result becomes the last safe command.
 
-Every command this mapper returns is finite, float32, inside the soft
+Every command this mapper returns is finite, float32, inside the target
 limits, and (with a rate limit) continuous with the previous one.
 """
 
@@ -37,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import logging
 import math
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -49,9 +50,9 @@ from krabby_parkour_ros.mapping.joint_map import JointMap
 _LOG = logging.getLogger(__name__)
 
 REASON_OK = ''
-REASON_SOFT_LIMIT = 'clamped to soft limits'
+REASON_SOFT_LIMIT = 'clamped to target limits'
 REASON_RATE_LIMIT = 'rate limited'
-REASON_BOTH = 'clamped to soft limits; rate limited'
+REASON_BOTH = 'clamped to target limits; rate limited'
 
 
 class ActionMappingError(ValueError):
@@ -103,7 +104,7 @@ class ActionResult:
         action is not applied, so it must not be recorded).
     :ivar ok: False when no command could be produced from this action.
     :ivar reason: why not ok, or which limit acted; empty when neither.
-    :ivar limited: True when the soft limits or the rate limit changed a target.
+    :ivar limited: True when the target limits or the rate limit changed a target.
     """
 
     command: np.ndarray
@@ -143,8 +144,12 @@ class ActionMapper:
         self._hw_index = np.array(joint_map.hardware_index, dtype=np.intp)
         self._sign = np.array(joint_map.sign, dtype=np.float64)
         self._offset = np.array(joint_map.offset, dtype=np.float64)
-        self._lower = np.array(joint_map.soft_lower, dtype=np.float64)
-        self._upper = np.array(joint_map.soft_upper, dtype=np.float64)
+        self._lower = np.array(joint_map.target_lower, dtype=np.float64)
+        self._upper = np.array(joint_map.target_upper, dtype=np.float64)
+        # Per hardware joint: policy steps whose target was clamped to the
+        # target limits, and steps whose change was rate limited.
+        self._clamp_counts = np.zeros(JOINT_COUNT, dtype=np.int64)
+        self._rate_counts = np.zeros(JOINT_COUNT, dtype=np.int64)
         self._hold = np.array(joint_map.hold_position, dtype=np.float64)
         self._raw = np.zeros(n, dtype=np.float64)
         self._clipped = np.zeros(n, dtype=np.float64)
@@ -207,6 +212,16 @@ class ActionMapper:
         """Return a read-only view of the last safe (18,) float32 command."""
         return self._last_safe_view
 
+    def clamp_counts(self) -> Dict[str, int]:
+        """Return, per hardware joint name, the policy steps clamped to its target limits."""
+        names = self._map.hardware_joint_names
+        return {names[i]: int(n) for i, n in enumerate(self._clamp_counts) if n}
+
+    def rate_limit_counts(self) -> Dict[str, int]:
+        """Return, per hardware joint name, the policy steps whose change was rate limited."""
+        names = self._map.hardware_joint_names
+        return {names[i]: int(n) for i, n in enumerate(self._rate_counts) if n}
+
     def hold_command(self) -> np.ndarray:
         """Return a copy of the last safe command: the target to hold on a fault."""
         return self._last_safe.copy()
@@ -219,7 +234,7 @@ class ActionMapper:
         """
         Seed the last safe command (e.g. with the measured pose or the ramp's end).
 
-        The seed is clamped into the soft limits (logged when it had to be),
+        The seed is clamped into the target limits (logged when it had to be),
         so that every command, holds included, lies inside them.
 
         :param initial_command: (18,) hardware targets; None: the default pose.
@@ -239,7 +254,7 @@ class ActionMapper:
         clamped = np.clip(seed, self._lower, self._upper)
         outside = np.flatnonzero(clamped != seed)
         if outside.size:
-            _LOG.warning('initial command outside the soft limits at %s: clamped',
+            _LOG.warning('initial command outside the target limits at %s: clamped',
                          [self._map.hardware_joint_names[i] for i in outside])
         np.copyto(self._last_safe, clamped)
         np.copyto(self._command, self._last_safe)
@@ -278,9 +293,11 @@ class ActionMapper:
         # mode='clip': indices were validated by the joint map; 'raise' buffers.
         np.put(self._target, self._hw_index, self._policy_target, mode='clip')
         np.copyto(self._before, self._target)
-        self._clamp_to_soft_limits()
+        self._clamp_to_target_limits()
         np.not_equal(self._before, self._target, out=self._changed)
-        soft_limited = int(np.count_nonzero(self._changed)) > 0
+        target_limited = int(np.count_nonzero(self._changed)) > 0
+        if target_limited:
+            self._clamp_counts += self._changed
         rate_limited = False
         if self._config.max_delta_per_step is not None:
             np.subtract(self._target, self._last_safe, out=self._delta)
@@ -289,16 +306,18 @@ class ActionMapper:
             np.minimum(self._delta, self._k_rate_high, out=self._delta)
             np.not_equal(self._before, self._delta, out=self._changed)
             rate_limited = int(np.count_nonzero(self._changed)) > 0
+            if rate_limited:
+                self._rate_counts += self._changed
             np.add(self._last_safe, self._delta, out=self._target)
-            self._clamp_to_soft_limits()
+            self._clamp_to_target_limits()
         if not self._finite(self._target):
             return self._refuse('hardware target', self._target,
                                 self._map.hardware_joint_names)
         np.copyto(self._command, self._target)
         np.copyto(self._last_safe, self._command)
-        return self._results[(soft_limited, rate_limited)]
+        return self._results[(target_limited, rate_limited)]
 
-    def _clamp_to_soft_limits(self) -> None:
+    def _clamp_to_target_limits(self) -> None:
         np.maximum(self._target, self._lower, out=self._target)
         np.minimum(self._target, self._upper, out=self._target)
 

@@ -24,18 +24,37 @@ angle convention differs::
     qd_policy = sign * qd_hw
     q_hw      = sign * (q_policy - offset)  (commands)
 
-Hardware joints that no policy joint drives hold ``hold_position``. Every
-hardware target is clamped to ``[soft_lower, soft_upper]``. The policy's
-feet (contact terms) are taken from the wire's ``foot_contacts`` by name.
+Hardware joints that no policy joint drives hold ``hold_position``.
+
+Two kinds of limit, kept apart on purpose:
+
+- ``target_lower`` / ``target_upper``: the **target limits**. Every command
+  the node sends lies inside them, in every mode (the action mapper clamps
+  policy targets to them and counts each clamp per joint; the HAL client
+  enforces them again at the wire). Training clamped no target (its
+  actuators limit torque only), so every clamp is a departure from training:
+  a simulator map sets them wide enough that nothing the policy can ask for
+  is clamped; a hardware map sets them where the hardware must never be
+  commanded.
+- ``position_lower`` / ``position_upper`` (optional; default: the target
+  limits): the joints' **position ranges** (the robot description). A
+  measured pose further than ``activation_margin`` outside them is a sensor
+  or calibration fault: the controller refuses to activate from it.
+
+``soft_lower`` / ``soft_upper`` (the old names of the target limits) are
+still read, with a warning. The policy's feet (contact terms) are taken from
+the wire's ``foot_contacts`` by name.
 
 File format (YAML)::
 
     name: go2_sim
     hardware:
       joint_names: [18 unique names, wire order]
-      soft_lower: [18 rad]
-      soft_upper: [18 rad]
-      hold_position: [18 rad, inside the soft limits]
+      target_lower: [18 rad]       # every command is clamped into
+      target_upper: [18 rad]       #   [target_lower, target_upper]
+      position_lower: [18 rad]     # optional: joint ranges (activation check)
+      position_upper: [18 rad]
+      hold_position: [18 rad, inside the target limits]
       foot_names: [names, order of the foot_contacts extension key]
     policy:
       joints:        # one per policy joint, in policy order
@@ -44,13 +63,14 @@ File format (YAML)::
 
 ``hardware`` may also be a slot index (0-17). :meth:`JointMap.validate_against`
 checks a map against a :class:`~krabby_parkour_ros.contract.PolicyContract`
-(same joints in the same order, foot count, default pose inside the soft
+(same joints in the same order, foot count, default pose inside the target
 limits); run it at start-up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import logging
 import math
 import os
 from pathlib import Path
@@ -68,9 +88,15 @@ PACKAGE_NAME = 'krabby_parkour'
 #: Joint maps shipped with the package (``config/joint_maps/<name>.yaml``).
 SHIPPED_JOINT_MAPS = ('go2_sim', 'krabby')
 _NAME_PATTERN = re.compile(r'^[A-Za-z0-9_\-]+$')
-#: Slack (rad) when checking that poses lie inside the soft limits, so that
+#: Slack (rad) when checking that poses lie inside the target limits, so that
 #: limits written with 5 decimals still accept a pose on their boundary.
 LIMIT_TOLERANCE = 1e-9
+#: The limit arrays of the file format (wire order, radians).
+_LIMIT_KEYS = ('target_lower', 'target_upper', 'position_lower', 'position_upper')
+#: Old names of the target limits, still read (with a warning).
+_LEGACY_KEYS = {'soft_lower': 'target_lower', 'soft_upper': 'target_upper'}
+
+_LOG = logging.getLogger(__name__)
 
 
 class JointMapError(ValueError):
@@ -117,11 +143,15 @@ class JointMap:
     :param hardware_index: per policy joint, its wire slot (0-17).
     :param sign: per policy joint, +1 or -1.
     :param offset: per policy joint, radians.
-    :param soft_lower: (18,) lower soft limits, wire order, radians.
-    :param soft_upper: (18,) upper soft limits, wire order, radians.
+    :param target_lower: (18,) lower target limits, wire order, radians.
+    :param target_upper: (18,) upper target limits, wire order, radians.
     :param hold_position: (18,) targets of undriven joints, radians.
     :param hardware_foot_names: foot names in the wire's ``foot_contacts`` order.
     :param policy_foot_index: per policy foot, index into ``foot_contacts``.
+    :param position_lower: (18,) lower joint position ranges; None: the
+        target limits.
+    :param position_upper: (18,) upper joint position ranges; None: the
+        target limits.
     :param source: where the map came from (file path), for messages.
     """
 
@@ -131,11 +161,13 @@ class JointMap:
     hardware_index: np.ndarray
     sign: np.ndarray
     offset: np.ndarray
-    soft_lower: np.ndarray
-    soft_upper: np.ndarray
+    target_lower: np.ndarray
+    target_upper: np.ndarray
     hold_position: np.ndarray
     hardware_foot_names: Tuple[str, ...]
     policy_foot_index: np.ndarray
+    position_lower: Optional[np.ndarray] = None
+    position_upper: Optional[np.ndarray] = None
     source: str = ''
 
     def __post_init__(self) -> None:
@@ -146,9 +178,15 @@ class JointMap:
         set_(self, 'hardware_foot_names', tuple(self.hardware_foot_names))
         problems: List[str] = []
         arrays = {}
+        if self.position_lower is None:
+            set_(self, 'position_lower', self.target_lower)
+        if self.position_upper is None:
+            set_(self, 'position_upper', self.target_upper)
         for field_name, dtype in (('hardware_index', np.int64), ('sign', np.float64),
-                                  ('offset', np.float64), ('soft_lower', np.float64),
-                                  ('soft_upper', np.float64), ('hold_position', np.float64),
+                                  ('offset', np.float64), ('target_lower', np.float64),
+                                  ('target_upper', np.float64), ('hold_position', np.float64),
+                                  ('position_lower', np.float64),
+                                  ('position_upper', np.float64),
                                   ('policy_foot_index', np.int64)):
             try:
                 arrays[field_name] = _readonly(getattr(self, field_name), dtype)
@@ -178,7 +216,8 @@ class JointMap:
         names = self.hardware_joint_names
         problems = _hardware_name_problems(names)
         lengths_ok = True
-        for field_name in ('soft_lower', 'soft_upper', 'hold_position'):
+        for field_name in ('target_lower', 'target_upper', 'position_lower', 'position_upper',
+                           'hold_position'):
             array = getattr(self, field_name)
             if array.shape != (JOINT_COUNT,):
                 problems.append(f'hardware.{field_name}: expected {JOINT_COUNT} values, '
@@ -193,13 +232,18 @@ class JointMap:
             return problems
         for i in range(JOINT_COUNT):
             label = names[i] if i < len(names) else f'slot {i}'
-            lower, upper, hold = self.soft_lower[i], self.soft_upper[i], self.hold_position[i]
+            lower, upper, hold = (self.target_lower[i], self.target_upper[i],
+                                  self.hold_position[i])
+            if self.position_lower[i] > self.position_upper[i] and (
+                    self.position_lower[i], self.position_upper[i]) != (lower, upper):
+                problems.append(f'hardware position range of {label}: lower '
+                                f'{self.position_lower[i]} > upper {self.position_upper[i]}')
             if lower > upper:
-                problems.append(f'hardware soft limits of {label}: lower {lower} > '
+                problems.append(f'hardware target limits of {label}: lower {lower} > '
                                 f'upper {upper}')
             elif not (lower - LIMIT_TOLERANCE <= hold <= upper + LIMIT_TOLERANCE):
                 problems.append(f'hardware.hold_position of {label}: {hold} is outside its '
-                                f'soft limits [{lower}, {upper}]')
+                                f'target limits [{lower}, {upper}]')
         return problems
 
     def _check_policy(self) -> List[str]:
@@ -284,15 +328,20 @@ class JointMap:
         policy = _section(data, 'policy', problems)
         if problems:
             raise JointMapError(where, problems)
+        hardware = _renamed_limit_keys(hardware, where, problems)
         hw_names = _list(hardware, 'hardware', 'joint_names', problems)
         lists = {key: _list(hardware, 'hardware', key, problems)
-                 for key in ('soft_lower', 'soft_upper', 'hold_position', 'foot_names')}
+                 for key in ('target_lower', 'target_upper', 'hold_position', 'foot_names')}
+        for key in ('position_lower', 'position_upper'):
+            lists[key] = (_list(hardware, 'hardware', key, problems)
+                          if key in hardware else None)
         joints = _list(policy, 'policy', 'joints', problems)
         feet = _list(policy, 'policy', 'feet', problems)
         if problems:
             raise JointMapError(where, problems)
-        for key in ('soft_lower', 'soft_upper', 'hold_position'):
-            lists[key] = _numbers(lists[key], f'hardware.{key}', problems)
+        for key in _LIMIT_KEYS + ('hold_position',):
+            if lists[key] is not None:
+                lists[key] = _numbers(lists[key], f'hardware.{key}', problems)
         names, index, sign, offset = _parse_joints(joints, hw_names, problems)
         foot_names = [str(f) for f in lists['foot_names']]
         foot_index = []
@@ -308,10 +357,11 @@ class JointMap:
         return cls(name=str(data.get('name', Path(source).stem if source else 'unnamed')),
                    hardware_joint_names=tuple(str(n) for n in hw_names),
                    policy_joint_names=tuple(names), hardware_index=index, sign=sign,
-                   offset=offset, soft_lower=lists['soft_lower'],
-                   soft_upper=lists['soft_upper'], hold_position=lists['hold_position'],
+                   offset=offset, target_lower=lists['target_lower'],
+                   target_upper=lists['target_upper'], hold_position=lists['hold_position'],
                    hardware_foot_names=tuple(foot_names), policy_foot_index=foot_index,
-                   source=source)
+                   position_lower=lists['position_lower'],
+                   position_upper=lists['position_upper'], source=source)
 
     @classmethod
     def from_yaml(cls, path: Union[str, os.PathLike]) -> 'JointMap':
@@ -347,7 +397,7 @@ class JointMap:
         """
         Return (18,) hardware targets for policy positions; undriven joints hold.
 
-        Not clamped to the soft limits (the action mapper does that).
+        Not clamped to the target limits (the action mapper does that).
         """
         q_policy = np.asarray(q_policy, dtype=np.float64)
         if q_policy.shape != (self.policy_joint_count,):
@@ -356,6 +406,28 @@ class JointMap:
                 f'positions, got shape {q_policy.shape}'])
         out = np.array(self.hold_position, dtype=np.float64)
         out[self.hardware_index] = self.sign * (q_policy - self.offset)
+        return out
+
+    def implausible_positions(self, q_hw: Sequence[float], margin: float) -> List[str]:
+        """
+        Return why a measured (18,) hardware pose cannot be true, one line per joint.
+
+        A position is implausible when it is non-finite or further than
+        ``margin`` (rad) outside the joint's position range: a sensor,
+        calibration or wiring fault, never a pose to ramp from.
+        """
+        q = np.asarray(q_hw, dtype=np.float64).reshape(-1)
+        if q.shape != (JOINT_COUNT,):
+            return [f'expected {JOINT_COUNT} joint positions, got {q.shape[0]}']
+        out = []
+        for i in range(JOINT_COUNT):
+            value = q[i]
+            lower = self.position_lower[i] - margin
+            upper = self.position_upper[i] + margin
+            if not math.isfinite(value) or not lower <= value <= upper:
+                out.append(f'{self.hardware_joint_names[i]} measured at {value:.6g} rad, '
+                           f'outside its position range [{self.position_lower[i]:.6g}, '
+                           f'{self.position_upper[i]:.6g}] by more than {margin:g} rad')
         return out
 
     def policy_from_hardware(self, q_hw: Sequence[float]) -> np.ndarray:
@@ -373,7 +445,7 @@ class JointMap:
 
         Checks: the policy joints are exactly the contract's, in the contract's
         order; one policy foot per contract foot; the contract's default pose
-        maps to hardware targets inside the soft limits.
+        maps to hardware targets inside the target limits.
 
         :raises JointMapError: listing every mismatch.
         """
@@ -399,12 +471,12 @@ class JointMap:
         if not problems:
             default = self.hardware_from_policy(contract.default_joint_positions)
             for i in np.flatnonzero(self.driven_mask):
-                lower, upper = self.soft_lower[i], self.soft_upper[i]
+                lower, upper = self.target_lower[i], self.target_upper[i]
                 if not lower - LIMIT_TOLERANCE <= default[i] <= upper + LIMIT_TOLERANCE:
                     problems.append(
                         f'default pose of contract {contract.name!r} puts hardware joint '
                         f'{self.hardware_joint_names[i]} at {default[i]:.6g} rad, outside its '
-                        f'soft limits [{lower}, {upper}] (check sign/offset)')
+                        f'target limits [{lower}, {upper}] (check sign/offset)')
         if problems:
             raise JointMapError(self._where(), problems)
 
@@ -420,6 +492,23 @@ def _hardware_name_problems(names: Sequence[Any]) -> List[str]:
     if dups:
         problems.append(f'hardware.joint_names: duplicate names {dups}')
     return problems
+
+
+def _renamed_limit_keys(hardware: Mapping[str, Any], where: str,
+                        problems: List[str]) -> Mapping[str, Any]:
+    """Return ``hardware`` with the legacy ``soft_*`` keys read as ``target_*``."""
+    out = dict(hardware)
+    for old, new in _LEGACY_KEYS.items():
+        if old not in out:
+            continue
+        if new in out:
+            problems.append(f'hardware: both {old} and {new} given; {old} is the old name '
+                            f'of {new}: keep only {new}')
+            continue
+        _LOG.warning('joint map %s: hardware.%s is the old name of hardware.%s (the target '
+                     'limits every command is clamped into): rename it', where, old, new)
+        out[new] = out.pop(old)
+    return out
 
 
 def _section(data: Mapping[str, Any], key: str, problems: List[str]) -> Mapping[str, Any]:

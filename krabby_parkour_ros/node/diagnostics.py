@@ -81,6 +81,14 @@ def diagnostic_values(runtime) -> List[Tuple[str, str]]:
     pairs.extend(_flatten('', step.counters))
     pairs.extend(_flatten('failure_', step.failures_by_reason))
     pairs.extend(_flatten('hal_rejected_', hal.get('rejections', {})))
+    # Departures from training: policy targets clamped to the joint map's
+    # target limits (and rate limited), per joint; zero in the simulator.
+    pairs.extend(_flatten('target_clamps_', runtime.mapper.clamp_counts()))
+    pairs.extend(_flatten('rate_limited_', runtime.mapper.rate_limit_counts()))
+    # The last line before the wire: non-zero means a layer above has a bug.
+    pairs.append(('wire_clamped_commands', str(hal.get('wire_clamped_commands', 0))))
+    pairs.append(('wire_refused_commands', str(hal.get('wire_refused_commands', 0))))
+    pairs.extend(_flatten('wire_clamps_', hal.get('wire_clamps', {})))
     return pairs
 
 
@@ -95,6 +103,9 @@ def build_diagnostic_status(name: str, runtime, hardware_id: str,
         message = 'observations stale: holding the last safe target'
     elif step.mode == ControlMode.HOLD_FAULT:
         message = f'policy step failed: {step.last_error}'
+    elif step.mode == ControlMode.WAITING and step.last_error.startswith('activation refused'):
+        level = DiagnosticStatus.ERROR
+        message = step.last_error
     else:
         message = step.mode.value
     return DiagnosticStatus(

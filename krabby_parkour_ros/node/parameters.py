@@ -152,6 +152,10 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'first. 0 always ramps.', value_range=(0.0, 10.0)),
     ParamSpec('max_consecutive_failures', 5, 'Failed policy steps in a row before the node '
               'takes its lifecycle error transition.', value_range=(1, 1000)),
+    ParamSpec('activation_margin', 0.1, 'Radians a measured joint position may lie outside '
+              "the joint map's position range and still be ramped from on activation (its "
+              'first target is clamped into the target limits); further out, or non-finite, '
+              'activation is refused and the joint is named.', value_range=(0.0, 1.0)),
     ParamSpec('max_joint_delta', 0.0, 'Largest change of a joint target per tick (rad); '
               '0 disables the rate limit.', value_range=(0.0, 1.0)),
     ParamSpec('cmd_vel_timeout', 0.5, 'Seconds after the last cmd_vel before the navigation '
@@ -237,7 +241,8 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
             command_timeout=float(get('cmd_vel_timeout')),
             sync_to_observations=bool(get('sync_to_observations')),
             late_threshold=float(get('late_threshold')),
-            realtime_priority=int(get('realtime_priority'))),
+            realtime_priority=int(get('realtime_priority')),
+            activation_margin=float(get('activation_margin'))),
         navigation=NavigationLimits(vx=(float(get('nav.vx_min')), float(get('nav.vx_max'))),
                                     vy=(0.0, 0.0), yaw_rate=(-yaw, yaw)),
     )

@@ -15,15 +15,19 @@
 """The control step's safety state machine, with scripted collaborators."""
 
 from dataclasses import dataclass
+import logging
 from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
 
 from krabby_parkour_ros.control.config import ControlConfig, ControlConfigError
-from krabby_parkour_ros.control.step import ControlMode, ControlStep
+from krabby_parkour_ros.control.step import ControlMode, ControlStep, ShadowModeError
 from krabby_parkour_ros.hal.messages import HalObservation
+from krabby_parkour_ros.mapping.joint_map import JointMap
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
+
+from ..mapping.wire import captured_logs, scrambled_map_dict
 
 MS = 1_000_000
 DEFAULT = np.linspace(-0.5, 0.5, 18).astype(np.float32)
@@ -116,12 +120,24 @@ class Mapped:
     limited: bool = False
 
 
+def _wide_map() -> JointMap:
+    data = scrambled_map_dict()
+    data['hardware']['target_lower'] = [-10.0] * 18
+    data['hardware']['target_upper'] = [10.0] * 18
+    return JointMap.from_dict(data)
+
+
+#: Wide limits (+-10 rad) so the scripted commands never touch them.
+JOINT_MAP = _wide_map()
+
+
 class Mapper:
     """Command = default + sum(action) so each policy step is recognisable."""
 
     def __init__(self) -> None:
         self.reset_with: Optional[np.ndarray] = None
         self.poison = False
+        self.joint_map = JOINT_MAP
 
     def default_command(self):
         return DEFAULT.copy()
@@ -286,6 +302,45 @@ def test_shadow_mode_computes_but_sends_nothing(rig):
     advance(clock, step, 1, pose=0.25)
     assert step.mode == ControlMode.SOFT_START
     np.testing.assert_allclose(sink.sent[0][0], np.full(18, 0.25), atol=1e-6)
+
+
+def test_entering_shadow_mode_while_active_is_refused_mid_gait(rig):
+    # Issue #13 finding 10: shadow switched on mid-gait stopped the commands
+    # and the robot fell. Now it is refused while active; the policy goes on.
+    clock, sink, builder, model, mapper, step = rig
+    run_to_policy(clock, step)
+    sent = len(sink.sent)
+    with pytest.raises(ShadowModeError, match='refused while active'):
+        step.set_shadow(True)
+    assert not step.shadow
+    results = advance(clock, step, 4)
+    assert len(sink.sent) == sent + 4 and all(r.sent for r in results)
+    assert step.mode == ControlMode.RUNNING
+    step.deactivate()
+    step.set_shadow(True)   # allowed while inactive
+    assert step.shadow
+
+
+def test_mode_changes_are_logged_once_with_their_cause(rig):
+    clock, sink, builder, model, mapper, step = rig
+    logger = logging.getLogger('krabby_parkour_ros.control.step')
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with captured_logs('krabby_parkour_ros.control.step') as records:
+            run_to_policy(clock, step)
+            step.hold(cause='test')
+            advance(clock, step, 3)
+            step.release(cause='test')
+    finally:
+        logger.setLevel(level)
+    messages = [r.getMessage() for r in records]
+    assert 'mode waiting -> soft_start: soft start' in messages
+    assert 'mode soft_start -> running: ramp done: the policy takes over' in messages
+    assert messages.count('mode running -> hold_user: hold requested (test)') == 1
+    assert 'hold requested (test) in mode running' in messages
+    assert 'release requested (test) in mode hold_user' in messages
+    assert 'mode hold_user -> soft_start: released (test)' in messages
 
 
 def test_failures_hold_then_latch(rig):

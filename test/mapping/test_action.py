@@ -47,8 +47,8 @@ UNDRIVEN = [4, 7, 10, 13, 15, 16]
 def make_mapper(max_delta=None, tight=True) -> ActionMapper:
     data = scrambled_map_dict()
     if tight:
-        data['hardware']['soft_upper'][17] = 0.3   # FL_hip: 0.35 -> 0.3
-        data['hardware']['soft_lower'][1] = -2.5   # RR_calf: -2.825 -> -2.5
+        data['hardware']['target_upper'][17] = 0.3   # FL_hip: 0.35 -> 0.3
+        data['hardware']['target_lower'][1] = -2.5   # RR_calf: -2.825 -> -2.5
     return ActionMapper(GO2_PARKOUR_TEACHER, JointMap.from_dict(data),
                         ActionMapperConfig(max_delta_per_step=max_delta))
 

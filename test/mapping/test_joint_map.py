@@ -140,8 +140,8 @@ BAD_CASES = {
         'hardware.joint_names: expected 18 names'),
     'duplicate hardware names': (
         _set('hardware.joint_names.5', 'hw_4'), "hardware.joint_names: duplicate names ['hw_4']"),
-    'soft_lower too short': (
-        _set('hardware.soft_lower', [-1.0] * 17), 'hardware.soft_lower: expected 18 values'),
+    'target_lower too short': (
+        _set('hardware.target_lower', [-1.0] * 17), 'hardware.target_lower: expected 18 values'),
     'hold_position too long': (
         _set('hardware.hold_position', [0.0] * 19), 'hardware.hold_position: expected 18'),
     'sign not +-1': (
@@ -149,14 +149,14 @@ BAD_CASES = {
     'non-finite offset': (
         _set('policy.joints.3.offset', math.inf), 'policy joint RR_hip: offset must be finite'),
     'non-finite soft limit': (
-        _set('hardware.soft_upper.7', math.nan), 'hardware.soft_upper: non-finite values'),
+        _set('hardware.target_upper.7', math.nan), 'hardware.target_upper: non-finite values'),
     'non-numeric sign': (
         _set('policy.joints.0.sign', 'plus'), "expected a number, got 'plus'"),
     'lower above upper': (
-        _set('hardware.soft_lower.6', 3.5), 'soft limits of hw_6: lower 3.5 > upper 3.0'),
+        _set('hardware.target_lower.6', 3.5), 'target limits of hw_6: lower 3.5 > upper 3.0'),
     'hold outside soft limits': (
         _set('hardware.hold_position.9', 4.0),
-        'hold_position of hw_9: 4.0 is outside its soft limits [-3.0, 3.0]'),
+        'hold_position of hw_9: 4.0 is outside its target limits [-3.0, 3.0]'),
     'unknown foot name': (
         _set('policy.feet.2', 'f_z'), "policy.feet[2]: unknown foot 'f_z'"),
     'foot used twice': (
@@ -188,7 +188,7 @@ def test_each_bad_map_is_refused_with_a_readable_message(case: str) -> None:
 def test_all_problems_are_reported_together() -> None:
     data = scrambled_map_dict()
     _set('policy.joints.3.sign', 2.0)(data)
-    _set('hardware.soft_lower.6', 3.5)(data)
+    _set('hardware.target_lower.6', 3.5)(data)
     with pytest.raises(JointMapError) as info:
         JointMap.from_dict(data)
     assert len(info.value.problems) == 2
@@ -234,5 +234,5 @@ def test_default_pose_outside_soft_limits_is_refused() -> None:
     joint_map = _go2(_set('policy.joints.8.sign', -1.0))  # FL_calf -1.5 -> +1.5 rad
     with pytest.raises(JointMapError) as info:
         joint_map.validate_against(GO2_PARKOUR_TEACHER)
-    assert 'puts hardware joint FL_calf_joint at 1.5 rad, outside its soft limits' in str(
+    assert 'puts hardware joint FL_calf_joint at 1.5 rad, outside its target limits' in str(
         info.value)

@@ -49,7 +49,8 @@ def permuted_map(perm, signs, offsets, foot_perm) -> dict:
     hw = data['hardware']
     old_names = list(hw['joint_names'])
     slot_of = {name: s for s, name in enumerate(old_names)}
-    new = {key: [None] * 18 for key in ('joint_names', 'soft_lower', 'soft_upper',
+    new = {key: [None] * 18 for key in ('joint_names', 'target_lower', 'target_upper',
+                                        'position_lower', 'position_upper',
                                         'hold_position')}
     transform = {}  # old slot -> (sign, offset)
     for j, entry in enumerate(data['policy']['joints']):
@@ -58,11 +59,15 @@ def permuted_map(perm, signs, offsets, foot_perm) -> dict:
         entry['offset'] = offsets[j]
     for s in range(18):
         sign, offset = transform.get(s, (1.0, 0.0))
-        lo = sign * (hw['soft_lower'][s] - offset)
-        hi = sign * (hw['soft_upper'][s] - offset)
+        lo = sign * (hw['target_lower'][s] - offset)
+        hi = sign * (hw['target_upper'][s] - offset)
         new['joint_names'][perm[s]] = old_names[s]
-        new['soft_lower'][perm[s]] = min(lo, hi)
-        new['soft_upper'][perm[s]] = max(lo, hi)
+        new['target_lower'][perm[s]] = min(lo, hi)
+        new['target_upper'][perm[s]] = max(lo, hi)
+        lo = sign * (hw['position_lower'][s] - offset)
+        hi = sign * (hw['position_upper'][s] - offset)
+        new['position_lower'][perm[s]] = min(lo, hi)
+        new['position_upper'][perm[s]] = max(lo, hi)
         new['hold_position'][perm[s]] = sign * (hw['hold_position'][s] - offset)
     hw.update(new)
     hw['foot_names'] = [hw['foot_names'][i] for i in foot_perm]

@@ -85,8 +85,8 @@ SCRAMBLED_MAP = {
     'name': 'scrambled',
     'hardware': {
         'joint_names': [f'hw_{i}' for i in range(18)],
-        'soft_lower': [-3.0] * 18,
-        'soft_upper': [3.0] * 18,
+        'target_lower': [-3.0] * 18,
+        'target_upper': [3.0] * 18,
         'hold_position': [0.25] * 18,
         'foot_names': ['f_a', 'f_b', 'f_c', 'f_d', 'f_e'],
     },
