@@ -32,12 +32,36 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 from krabby_parkour_ros.control.driver import TickDriver
 from krabby_parkour_ros.control.step import ControlStep, TickResult
 
 _LOG = logging.getLogger(__name__)
+
+#: What ``start`` accepts as an external run flag.
+RunningFlag = Optional[Union[threading.Event, Callable[[], bool]]]
+
+
+def _always() -> bool:
+    return True
+
+
+def running_predicate(running_flag: RunningFlag) -> Callable[[], bool]:
+    """
+    Return a no-argument predicate for an Event, a callable or None.
+
+    :raises TypeError: anything else, naming what arrived.
+    """
+    if running_flag is None:
+        return _always
+    is_set = getattr(running_flag, 'is_set', None)
+    if callable(is_set):
+        return is_set
+    if callable(running_flag):
+        return lambda: bool(running_flag())
+    raise TypeError('running_flag: expected a threading.Event, a callable returning bool or '
+                    f'None, got {type(running_flag).__name__}')
 
 #: Longest wait inside one tick before the stop flag is checked again.
 _STOP_CHECK_S = 0.1
@@ -70,7 +94,7 @@ class ControlLoop:
         self._on_fault = on_fault
         self._name = name
         self._stop = threading.Event()
-        self._running_flag: Optional[threading.Event] = None
+        self._keep_running: Callable[[], bool] = _always
         self._thread: Optional[threading.Thread] = None
         self._realtime_priority = int(realtime_priority)
         self.last_result: Optional[TickResult] = None
@@ -83,16 +107,19 @@ class ControlLoop:
         """Return True while the control thread runs."""
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, running_flag: Optional[threading.Event] = None) -> None:
+    def start(self, running_flag: RunningFlag = None) -> None:
         """
         Reset the schedule, activate the step (soft start) and start ticking.
 
-        :param running_flag: optional external flag: the thread also stops
-            when it is cleared.
+        :param running_flag: optional external flag: a :class:`threading.Event`
+            (the thread stops when it is cleared) or a callable returning
+            False to stop (the Krabby compute README passes
+            ``lambda: True``); checked before every tick.
+        :raises TypeError: ``running_flag`` is neither.
         """
         if self.running:
             raise RuntimeError('the control thread is already running')
-        self._running_flag = running_flag
+        self._keep_running = running_predicate(running_flag)
         self._stop.clear()
         self.error = None
         self._driver.reset()
@@ -132,8 +159,7 @@ class ControlLoop:
     def _run(self) -> None:
         self._set_scheduler()
         try:
-            while not self._stop.is_set() and (self._running_flag is None
-                                               or self._running_flag.is_set()):
+            while not self._stop.is_set() and self._keep_running():
                 result = self._driver.run_once(stop_after_s=_STOP_CHECK_S)
                 self.last_result = result
                 if self._on_tick is not None:

@@ -202,3 +202,27 @@ def test_refused_realtime_priority_runs_on_with_a_warning(monkeypatch):
 def test_realtime_priority_out_of_range_is_refused(value):
     with pytest.raises(ControlConfigError, match='realtime_priority'):
         ControlConfig(realtime_priority=value).validate()
+
+
+def test_a_callable_running_flag_works_like_an_event():
+    # The Krabby compute README passes ``running_flag=lambda: True``; before,
+    # the control thread died on 'function' object has no attribute 'is_set'.
+    step = FakeStep()
+    driver = FakeDriver(step)
+    sink = FakeSink()
+    control = ControlLoop(step, driver, sink)
+    keep = {'go': True}
+    control.start(lambda: keep['go'])
+    assert wait_for(lambda: step.ticks >= 10, 5.0)
+    assert control.running and control.error is None
+    keep['go'] = False
+    assert wait_for(lambda: not control.running, 5.0)
+    assert len(sink.sent) == 1 and control.error is None
+    control.stop()
+
+
+def test_a_wrong_running_flag_is_refused_by_name():
+    control = ControlLoop(FakeStep(), FakeDriver(FakeStep()), FakeSink())
+    with pytest.raises(TypeError, match='running_flag: expected .* got int'):
+        control.start(3)
+    assert not control.running
