@@ -63,6 +63,7 @@ def running_predicate(running_flag: RunningFlag) -> Callable[[], bool]:
     raise TypeError('running_flag: expected a threading.Event, a callable returning bool or '
                     f'None, got {type(running_flag).__name__}')
 
+
 #: Longest wait inside one tick before the stop flag is checked again.
 _STOP_CHECK_S = 0.1
 
