@@ -71,6 +71,10 @@ class ParkourInferenceClient:
         (from the control thread: keep it short).
     :param record_path: record every HAL observation and command (byte-exact)
         into MCAP (a .mcap file or a folder); empty: off.
+    :param allow_torchscript: allow a TorchScript checkpoint path (its code
+        runs at load and at every inference: trusted files only). Also
+        allowed when ``runtime_config.allow_torchscript`` is True; without
+        either, a TorchScript file is refused at :meth:`initialize`.
     """
 
     def __init__(self, hal_client_config: HalClientConfig,
@@ -80,11 +84,13 @@ class ParkourInferenceClient:
                  runtime_config: Optional[RuntimeConfig] = None,
                  policy_decimation: Optional[int] = None,
                  on_tick: Optional[Callable[[TickResult], None]] = None,
-                 record_path: str = '') -> None:
+                 record_path: str = '', allow_torchscript: bool = False) -> None:
         base = runtime_config if runtime_config is not None else RuntimeConfig()
         self._weights = model_weights if isinstance(model_weights, ModelWeights) else None
         checkpoint = model_weights if isinstance(model_weights, str) else base.checkpoint
         self._config = replace(base, hal=hal_client_config, device=device, checkpoint=checkpoint,
+                               allow_torchscript=bool(allow_torchscript
+                                                      or base.allow_torchscript),
                                control=replace(base.control, control_rate=float(control_rate)))
         self._policy_decimation = policy_decimation
         self._context = transport_context

@@ -25,6 +25,7 @@ Parkour policy runtime: load every checkpoint format safely and run it fast.
 - :mod:`.generate` / :mod:`.export`: the ``krabby-parkour-generate-checkpoint``
   and ``krabby-parkour-export`` commands.
 - :mod:`.shipped`: the shipped model folder.
+- :mod:`.deadline`: the time bound on running a model at load.
 
 No ROS here: plain Python, NumPy and torch (onnxruntime for ONNX).
 """
@@ -36,7 +37,8 @@ from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.errors import (CheckpointDimensionError, CheckpointError,
                                               CheckpointKeyError, CheckpointShapeError,
                                               CorruptCheckpointError, PolicyCardError,
-                                              PolicyCardMismatchError,
+                                              PolicyCardMismatchError, ProbeTimeoutError,
+                                              TorchScriptNotAllowedError,
                                               TruncatedCheckpointError,
                                               UnknownCheckpointFormatError,
                                               UnsafeCheckpointError)
@@ -48,7 +50,8 @@ __all__ = [
     'CheckpointDimensionError', 'CheckpointError', 'CheckpointFormat', 'CheckpointKeyError',
     'CheckpointShapeError', 'CorruptCheckpointError', 'DepthPreprocessing',
     'InferenceResponse', 'ModelIO', 'ModelWeights', 'ParkourPolicyModel', 'PolicyCard',
-    'PolicyCardError', 'PolicyCardMismatchError', 'TruncatedCheckpointError',
+    'PolicyCardError', 'PolicyCardMismatchError', 'ProbeTimeoutError',
+    'TorchScriptNotAllowedError', 'TruncatedCheckpointError',
     'UnknownCheckpointFormatError', 'UnsafeCheckpointError', 'card_from_training_config',
     'check_deployment', 'load_card', 'save_card', 'shipped_checkpoint_path',
     'shipped_model_path',

@@ -16,10 +16,10 @@
 Load a parkour policy checkpoint of any supported format, safely and checked.
 
 :class:`ModelWeights` detects the format from the file's content
-(:mod:`.formats`), loads it without running pickled code unless told to,
-rebuilds the project's networks (:mod:`.networks`) and checks every tensor
-name and shape, checks the observation and action sizes, and resolves the
-policy card. Every problem raises a specific :class:`CheckpointError`.
+(:mod:`.formats`), loads it without running pickled or TorchScript code
+unless told to, rebuilds the project's networks (:mod:`.networks`) and checks
+every tensor name and shape, checks the observation and action sizes, and
+resolves the policy card. Every problem raises a specific :class:`CheckpointError`.
 """
 
 from __future__ import annotations
@@ -39,9 +39,12 @@ import torch
 from krabby_parkour_ros.policy.backends import quiet_torchscript_deprecation
 from krabby_parkour_ros.policy.card import (check_card_against_checkpoint, find_card,
                                             load_card, PolicyCard)
+from krabby_parkour_ros.policy.deadline import (check_probe_timeout, DEFAULT_PROBE_TIMEOUT_S,
+                                                run_with_deadline)
 from krabby_parkour_ros.policy.errors import (CheckpointDimensionError, CheckpointError,
                                               CheckpointKeyError, CheckpointShapeError,
                                               CorruptCheckpointError,
+                                              TorchScriptNotAllowedError,
                                               TruncatedCheckpointError, UnsafeCheckpointError)
 from krabby_parkour_ros.policy.formats import (CheckpointFormat, Container, detect_container,
                                                read_safetensors_header)
@@ -67,6 +70,10 @@ _TRAINING_ONLY_PREFIXES = ('critic.', 'std', 'log_std')
 _UNSAFE_HINT = ("Only if you trust the file's origin, load it with "
                 'ModelWeights(..., allow_unsafe_pickle=True) (CLI: --allow-unsafe-pickle), '
                 'or better convert it once to safetensors on a trusted machine.')
+_TORCHSCRIPT_HINT = ('Use a safe format instead (safetensors, or ONNX: krabby-parkour-export '
+                     "converts on a trusted machine), or, only if you trust the file's origin, "
+                     'load it with ModelWeights(..., allow_torchscript=True) (ROS parameter '
+                     'allow_torchscript:=true, CLI --allow-torchscript).')
 
 
 def _parse_bool(value: Any) -> Optional[bool]:
@@ -90,6 +97,14 @@ class ModelWeights:
     :param allow_unsafe_pickle: allow ``torch.load(weights_only=False)`` for
         rsl_rl checkpoints that hold arbitrary pickled objects. Runs code
         from the file: trusted files only.
+    :param allow_torchscript: allow TorchScript archives. Their code runs at
+        load and at every inference (it can write files or never return):
+        trusted files only. Without it a TorchScript file is refused with
+        :class:`TorchScriptNotAllowedError` before ``torch.jit.load`` runs.
+    :param probe_timeout_s: seconds a TorchScript archive may take to load
+        and answer its probe forward pass; past it the file is refused with
+        :class:`ProbeTimeoutError` (the stuck thread is abandoned, see
+        :mod:`.deadline`).
     :param card_path: the policy card; default ``<checkpoint dir>/policy_card.yaml``
         when present. Without one, :attr:`card` is None.
     :raises CheckpointError: (a subclass) for every problem with the files.
@@ -99,11 +114,14 @@ class ModelWeights:
     def __init__(self, checkpoint_path: PathLike,
                  config_path: Optional[Union[PathLike, Sequence[PathLike]]] = None,
                  action_dim: int = 12, obs_dim: int = 753, allow_unsafe_pickle: bool = False,
-                 card_path: Optional[PathLike] = None) -> None:
+                 card_path: Optional[PathLike] = None, allow_torchscript: bool = False,
+                 probe_timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> None:
         self.path = Path(checkpoint_path)
         self.obs_dim = int(obs_dim)
         self.action_dim = int(action_dim)
         self.allow_unsafe_pickle = bool(allow_unsafe_pickle)
+        self.allow_torchscript = bool(allow_torchscript)
+        self.probe_timeout_s = check_probe_timeout(probe_timeout_s)
         self.network_config: Optional[NetworkConfig] = None
         self.actor: Optional[ParkourActor] = None
         self.estimator: Optional[Estimator] = None
@@ -181,6 +199,27 @@ class ModelWeights:
                                                               ' and '.join(problems)))
 
     def _load_torchscript(self) -> CheckpointFormat:
+        # Refused from the zip listing alone (formats.detect_container): nothing of the
+        # archive has been unpickled or run yet.
+        if not self.allow_torchscript:
+            raise TorchScriptNotAllowedError(
+                '%s: refused: this is a TorchScript archive, and TorchScript archives contain '
+                "code that runs at load (a module's __setstate__) and at every inference: it "
+                'can write files or never return, and a stuck TorchScript call cannot be '
+                'interrupted. %s' % (self.path, _TORCHSCRIPT_HINT))
+        _LOG.warning('%s: loading a TorchScript archive (allow_torchscript): its code runs now '
+                     'and at every inference', self.path)
+        # Loading runs __setstate__ and the probe runs forward: both are the archive's code,
+        # so both are bounded in time (a timeout abandons the thread, see deadline.py).
+        module, extra = run_with_deadline(self._load_and_probe_torchscript,
+                                          self.probe_timeout_s,
+                                          '%s: TorchScript load and probe' % self.path)
+        if extra:
+            self.metadata = self._json_metadata(extra)
+        self.torchscript = module
+        return CheckpointFormat.TORCHSCRIPT
+
+    def _load_and_probe_torchscript(self) -> Tuple[torch.jit.ScriptModule, str]:
         extra = {TORCHSCRIPT_METADATA_FILE: ''}
         try:
             with quiet_torchscript_deprecation():
@@ -189,8 +228,6 @@ class ModelWeights:
             raise CorruptCheckpointError('%s: TorchScript archive cannot be loaded: %s'
                                          % (self.path, str(exc).splitlines()[0])) from exc
         module.eval()
-        if extra[TORCHSCRIPT_METADATA_FILE]:
-            self.metadata = self._json_metadata(extra[TORCHSCRIPT_METADATA_FILE])
         probe = torch.zeros(1, self.obs_dim)
         try:
             with torch.no_grad():
@@ -204,8 +241,7 @@ class ModelWeights:
                 '%s: the TorchScript module returns %s for [1, %d], expected a tensor [1, %d]'
                 % (self.path, list(out.shape) if isinstance(out, torch.Tensor)
                    else type(out).__name__, self.obs_dim, self.action_dim))
-        self.torchscript = module
-        return CheckpointFormat.TORCHSCRIPT
+        return module, extra[TORCHSCRIPT_METADATA_FILE]
 
     def _json_metadata(self, raw: Union[str, bytes]) -> Dict[str, Any]:
         try:
@@ -426,7 +462,7 @@ class ModelWeights:
         The ONNX exporter alters the module it traces; exporting a copy keeps
         :attr:`torchscript` as loaded.
         """
-        if self.torchscript is None:
+        if self.torchscript is None or not self.allow_torchscript:
             raise CheckpointError('%s is not a TorchScript checkpoint' % self.path)
         with quiet_torchscript_deprecation():
             return torch.jit.load(str(self.path), map_location='cpu').eval()

@@ -97,6 +97,26 @@ class UnsafeCheckpointError(CheckpointError):
     """Loading the file would run arbitrary pickled code; refused by default."""
 
 
+class TorchScriptNotAllowedError(UnsafeCheckpointError):
+    """
+    The file is a TorchScript archive and TorchScript was not allowed.
+
+    A TorchScript archive is a program: its code runs at load (a module's
+    ``__setstate__``) and at every inference, and it can write files or never
+    return. Refused, before ``torch.jit.load`` is called, unless the caller
+    opts in (``allow_torchscript``).
+    """
+
+
+class ProbeTimeoutError(CheckpointError):
+    """
+    A model did not finish its load-time probe (forward passes) in time.
+
+    The computation cannot be interrupted: it goes on in an abandoned
+    background thread (see :mod:`.deadline`).
+    """
+
+
 class PolicyCardError(CheckpointError):
     """A policy card file is missing, unreadable or invalid."""
 

@@ -13,16 +13,19 @@
 # limitations under the License.
 
 """
-Export a teacher-type policy to TorchScript and ONNX, with its policy card.
+Export a teacher-type policy to ONNX (and, on request, TorchScript) with its card.
 
-``krabby-parkour-export CHECKPOINT --out-dir DIR`` writes ``DIR/policy.pt``
-(TorchScript, ``forward(obs [1, 753]) -> actions [1, 12]``),
-``DIR/policy.onnx`` (input ``obs`` [1, 753], output ``actions`` [1, 12])
-and ``DIR/policy_card.yaml``, then reloads both exports and checks that
-they reproduce the source on plausible observations (max abs difference
-<= 1e-5); exit code 1 when they do not. Like the training exporter, the
-exported graph is normaliser + actor in history mode: the estimator is not
-inside, so an exported policy needs a measured base velocity.
+``krabby-parkour-export CHECKPOINT --out-dir DIR`` writes ``DIR/policy.onnx``
+(input ``obs`` [1, 753], output ``actions`` [1, 12]) and
+``DIR/policy_card.yaml``; with ``--torchscript`` also ``DIR/policy.pt``
+(TorchScript, ``forward(obs [1, 753]) -> actions [1, 12]``). It then reloads
+the exports and checks that they reproduce the source on plausible
+observations (max abs difference <= 1e-5); exit code 1 when they do not.
+ONNX is the default because it is data, not code: a TorchScript file is a
+program and is only loaded with ``allow_torchscript`` (``docs/policy.md``).
+Like the training exporter, the exported graph is normaliser + actor in
+history mode: the estimator is not inside, so an exported policy needs a
+measured base velocity.
 """
 
 from __future__ import annotations
@@ -105,11 +108,15 @@ def export_graph(weights: ModelWeights) -> nn.Module:
     return TeacherGraph(actor, normalizer, None).eval()
 
 
-def export_policy(weights: ModelWeights, out_dir: Path, card: PolicyCard) -> Dict[str, Path]:
+def export_policy(weights: ModelWeights, out_dir: Path, card: PolicyCard,
+                  torchscript: bool = False) -> Dict[str, Path]:
     """
-    Write ``policy.pt``, ``policy.onnx`` and ``policy_card.yaml`` into ``out_dir``.
+    Write ``policy.onnx`` and ``policy_card.yaml`` into ``out_dir``.
 
-    :returns: the written paths by kind (``torchscript``, ``onnx``, ``card``).
+    :param torchscript: also write ``policy.pt`` (TorchScript; loading it
+        needs ``allow_torchscript``).
+    :returns: the written paths by kind (``onnx``, ``card``, and ``torchscript``
+        when asked for).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = export_graph(weights)
@@ -117,11 +124,14 @@ def export_policy(weights: ModelWeights, out_dir: Path, card: PolicyCard) -> Dic
     metadata.update(trained=card.trained, exported_from=weights.path.name,
                     source_format=weights.format.value, obs_dim=weights.obs_dim,
                     action_dim=weights.action_dim)
-    paths = {'torchscript': out_dir / 'policy.pt', 'onnx': out_dir / 'policy.onnx',
-             'card': out_dir / CARD_FILENAME}
-    save_torchscript(graph, paths['torchscript'], weights.obs_dim, metadata)
+    paths = {'onnx': out_dir / 'policy.onnx', 'card': out_dir / CARD_FILENAME}
+    formats = ('onnx',)
+    if torchscript:
+        paths['torchscript'] = out_dir / 'policy.pt'
+        formats = ('torchscript', 'onnx')
+        save_torchscript(graph, paths['torchscript'], weights.obs_dim, metadata)
     save_onnx(graph, paths['onnx'], weights.obs_dim, metadata)
-    save_card(dataclasses.replace(card, formats=('torchscript', 'onnx')), paths['card'])
+    save_card(dataclasses.replace(card, formats=formats), paths['card'])
     return paths
 
 
@@ -145,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='krabby-parkour-export',
         description='Export a teacher-type parkour policy (rsl_rl teacher, safetensors or '
-                    'TorchScript) to TorchScript + ONNX with its policy card.')
+                    'TorchScript) to ONNX (and, with --torchscript, TorchScript) with its '
+                    'policy card.')
     parser.add_argument('checkpoint', type=Path, help='checkpoint file (format from content)')
     parser.add_argument('--out-dir', type=Path, required=True, help='output folder')
     parser.add_argument('--card', type=Path, default=None,
@@ -156,6 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument('--action-dim', type=int, default=12)
     parser.add_argument('--allow-unsafe-pickle', action='store_true',
                         help='allow pickled code in rsl_rl checkpoints (trusted files only)')
+    parser.add_argument('--allow-torchscript', action='store_true',
+                        help='allow a TorchScript source checkpoint (its code runs: trusted '
+                             'files only)')
+    parser.add_argument('--torchscript', action='store_true',
+                        help='also write policy.pt (TorchScript); loading it later needs '
+                             'allow_torchscript, so ONNX is the default')
     return parser
 
 
@@ -167,16 +184,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         weights = ModelWeights(args.checkpoint, config_path=args.config,
                                action_dim=args.action_dim, obs_dim=args.obs_dim,
                                allow_unsafe_pickle=args.allow_unsafe_pickle,
+                               allow_torchscript=args.allow_torchscript,
                                card_path=args.card)
         if weights.card is None:
             print('error: %s has no policy card; pass --card (an export always carries '
                   'one)' % args.checkpoint, file=sys.stderr)
             return 2
-        paths = export_policy(weights, args.out_dir, weights.card)
+        paths = export_policy(weights, args.out_dir, weights.card,
+                              torchscript=args.torchscript)
         models = [ParkourPolicyModel(weights, backend='auto')]
         for kind in ('torchscript', 'onnx'):
-            models.append(ParkourPolicyModel(ModelWeights(paths[kind], obs_dim=args.obs_dim,
-                                                          action_dim=args.action_dim)))
+            if kind in paths:
+                # policy.pt was traced just now from the checked source: trusted.
+                models.append(ParkourPolicyModel(ModelWeights(
+                    paths[kind], obs_dim=args.obs_dim, action_dim=args.action_dim,
+                    allow_torchscript=kind == 'torchscript')))
         worst = max_action_difference(models)
     except (CheckpointError, FileNotFoundError) as exc:
         print('error: %s' % exc, file=sys.stderr)
@@ -187,8 +209,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not weights.card.trained:
         print('NOTE: these weights are UNTRAINED (card trained: false)')
     status = 'ok' if worst <= EXPORT_TOLERANCE else 'FAILED'
-    print('parity source/TorchScript/ONNX on 64 plausible observations: max |diff| %.3g '
-          '(limit %.0e) %s' % (worst, EXPORT_TOLERANCE, status))
+    print('parity source/%s on 64 plausible observations: max |diff| %.3g (limit %.0e) %s'
+          % ('TorchScript/ONNX' if 'torchscript' in paths else 'ONNX', worst, EXPORT_TOLERANCE,
+             status))
     return 0 if worst <= EXPORT_TOLERANCE else 1
 
 

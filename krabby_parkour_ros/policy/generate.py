@@ -163,6 +163,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                                             card_path))
     print('WARNING: these weights are UNTRAINED random numbers (card trained: false). '
           'Never run them on a robot.')
+    if fmt == CheckpointFormat.TORCHSCRIPT:
+        print('NOTE: a TorchScript file is code; loading it needs allow_torchscript '
+              '(safetensors and ONNX do not).')
     return 0
 
 

@@ -17,7 +17,8 @@ The policy runtime: one observation in, one raw action out, fast and never raisi
 
 :class:`ParkourPolicyModel` wraps a :class:`~.checkpoint.ModelWeights` with
 the fastest measured backend for its format (``docs/policy.md``), a
-preallocated input, ``torch.inference_mode`` and a warm-up at load.
+preallocated input, ``torch.inference_mode`` and a warm-up at load (bounded in
+time: a model that does not answer is refused, see :mod:`.deadline`).
 :meth:`ParkourPolicyModel.inference` turns every failure (bad input, a
 missing base-velocity source, a non-finite output ...) into
 ``InferenceResponse(success=False, error_message=...)``.
@@ -42,6 +43,8 @@ from krabby_parkour_ros.policy.backends import (BACKENDS, onnx_bytes_of, OnnxRun
 from krabby_parkour_ros.policy.backends import freeze as freeze_script
 from krabby_parkour_ros.policy.card import DepthPreprocessing
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
+from krabby_parkour_ros.policy.deadline import (check_probe_timeout, DEFAULT_PROBE_TIMEOUT_S,
+                                                run_with_deadline)
 from krabby_parkour_ros.policy.errors import CheckpointError
 from krabby_parkour_ros.policy.formats import CheckpointFormat
 from krabby_parkour_ros.policy.networks import DEPTH_IMAGE_SHAPE, DEPTH_YAW_SCALE
@@ -196,6 +199,10 @@ class ParkourPolicyModel:
         ``'onnxruntime'``.
     :param depth_refresh_steps: students: run the depth encoder every this
         many calls (default: the card's ``scan_refresh_steps``, else 5).
+    :param probe_timeout_s: seconds the backend build (conversion,
+        verification) and the warm-up may take together, for every backend;
+        past it the model is refused with :class:`ProbeTimeoutError` (its
+        thread is abandoned, see :mod:`.deadline`).
     :raises CheckpointError: when the backend cannot run this checkpoint.
 
     Not thread-safe: the input buffer and the student's state are shared, so
@@ -204,8 +211,10 @@ class ParkourPolicyModel:
 
     def __init__(self, weights: ModelWeights, device: str = 'cpu',
                  num_threads: Optional[int] = None, backend: str = 'auto',
-                 depth_refresh_steps: Optional[int] = None) -> None:
+                 depth_refresh_steps: Optional[int] = None,
+                 probe_timeout_s: float = DEFAULT_PROBE_TIMEOUT_S) -> None:
         self.weights = weights
+        timeout = check_probe_timeout(probe_timeout_s)
         self._device = self._resolve_device(device)
         self._threads = 1 if num_threads is None else int(num_threads)
         if self._threads < 1:
@@ -219,17 +228,12 @@ class ParkourPolicyModel:
         self._student: Optional[_StudentRuntime] = None
         self._teacher: Optional[TeacherBackend] = None
         self._backend_name = self._choose_backend(backend)
-        if weights.is_recurrent:
-            card = weights.card
-            refresh = depth_refresh_steps or (card.contract.scan_refresh_steps if card else 5)
-            depth = card.depth if card is not None and card.depth is not None \
-                else DepthPreprocessing()
-            self._student = _StudentRuntime(weights, self._device, int(refresh), depth)
-        else:
-            self._teacher = self._build_teacher(self._backend_name)
-        self._input_numpy = (self._student.input_numpy if self._student is not None
-                             else self._teacher.input_numpy)
-        self._warm_up()
+        self._input_numpy: np.ndarray = np.zeros((1, self._obs_dim), dtype=np.float32)
+        # Every backend runs the model here (conversion, verification, warm-up): bounded
+        # in time, so a model that never answers cannot block the caller (on_configure).
+        run_with_deadline(lambda: self._build_and_warm_up(depth_refresh_steps), timeout,
+                          '%s: building backend %s and warming up'
+                          % (weights.path, self._backend_name))
         _LOG.info('policy %s ready: backend %s on %s, %d thread(s)', weights.path.name,
                   self.backend, self._device, self._threads)
 
@@ -315,6 +319,20 @@ class ParkourPolicyModel:
         if backend == 'onnxruntime' and self._device.type == 'cuda':
             _LOG.warning('onnxruntime runs on the CPU here, not on %s', self._device)
         return backend
+
+    def _build_and_warm_up(self, depth_refresh_steps: Optional[int]) -> None:
+        weights = self.weights
+        if weights.is_recurrent:
+            card = weights.card
+            refresh = depth_refresh_steps or (card.contract.scan_refresh_steps if card else 5)
+            depth = card.depth if card is not None and card.depth is not None \
+                else DepthPreprocessing()
+            self._student = _StudentRuntime(weights, self._device, int(refresh), depth)
+        else:
+            self._teacher = self._build_teacher(self._backend_name)
+        self._input_numpy = (self._student.input_numpy if self._student is not None
+                             else self._teacher.input_numpy)
+        self._warm_up()
 
     def _build_teacher(self, backend: str) -> TeacherBackend:
         weights = self.weights

@@ -45,7 +45,7 @@ def test_generate_command(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixtur
     card = load_card(tmp_path / 'policy_card.yaml')
     assert card.trained is False and card.formats == (fmt,)
     assert card.name == 'go2_parkour_teacher_untrained'
-    weights = ModelWeights(out)
+    weights = ModelWeights(out, allow_torchscript=fmt == 'torchscript')
     assert weights.format == CheckpointFormat(fmt) and weights.trained is False
     assert weights.metadata['seed'] in (4, '4')
     # A second format in the same folder extends the card instead of replacing it.
@@ -87,7 +87,18 @@ def test_export_of_the_shipped_teacher_and_of_torchscript(
     report = capsys.readouterr().out
     assert 'parity' in report and ' ok' in report and 'UNTRAINED' not in report
     card = load_card(tmp_path / 's' / 'policy_card.yaml')
-    assert card.trained and card.formats == ('torchscript', 'onnx')
+    # ONNX by default: nothing an export writes by default needs allow_torchscript.
+    assert card.trained and card.formats == ('onnx',)
+    assert sorted(p.name for p in (tmp_path / 's').iterdir()) == ['policy.onnx',
+                                                                  'policy_card.yaml']
+    # A TorchScript source is code: refused without --allow-torchscript.
     assert export_main([str(generated[CheckpointFormat.TORCHSCRIPT]),
-                        '--out-dir', str(tmp_path / 't')]) == 0
+                        '--out-dir', str(tmp_path / 't')]) == 2
+    assert 'allow_torchscript' in capsys.readouterr().err
+    assert not (tmp_path / 't').exists()
+    assert export_main([str(generated[CheckpointFormat.TORCHSCRIPT]), '--allow-torchscript',
+                        '--out-dir', str(tmp_path / 't'), '--torchscript']) == 0
+    assert 'TorchScript/ONNX' in capsys.readouterr().out
+    assert load_card(tmp_path / 't' / 'policy_card.yaml').formats == ('torchscript', 'onnx')
     assert ModelWeights(tmp_path / 't' / 'policy.onnx').trained is False
+    assert ModelWeights(tmp_path / 't' / 'policy.pt', allow_torchscript=True).trained is False

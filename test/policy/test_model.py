@@ -138,8 +138,8 @@ def test_backend_restrictions(generated: Dict[CheckpointFormat, Path]) -> None:
     with pytest.raises(CheckpointError, match='onnx checkpoints run on'):
         ParkourPolicyModel(ModelWeights(generated[CheckpointFormat.ONNX]), backend='torch')
     with pytest.raises(CheckpointError, match='torchscript checkpoints run on'):
-        ParkourPolicyModel(ModelWeights(generated[CheckpointFormat.TORCHSCRIPT]),
-                           backend='torch')
+        ParkourPolicyModel(ModelWeights(generated[CheckpointFormat.TORCHSCRIPT],
+                                        allow_torchscript=True), backend='torch')
     with pytest.raises(ValueError, match='backend must be'):
         ParkourPolicyModel(ModelWeights(generated[CheckpointFormat.ONNX]), backend='tvm')
     with pytest.raises(ValueError, match='num_threads'):

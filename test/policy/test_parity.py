@@ -31,6 +31,11 @@ from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
 from .conftest import needs_shared, SHARED_TEACHER
 
 
+def _shared_policy_pt() -> ModelWeights:
+    """Load the shared TorchScript teacher: trusted, so TorchScript is allowed explicitly."""
+    return ModelWeights(SHARED_TEACHER / 'policy.pt', allow_torchscript=True)
+
+
 def _actions(model: ParkourPolicyModel, observations: np.ndarray) -> np.ndarray:
     out: List[np.ndarray] = []
     for row in observations:
@@ -45,7 +50,7 @@ def _actions(model: ParkourPolicyModel, observations: np.ndarray) -> np.ndarray:
 @needs_shared
 def test_shared_torchscript_and_onnx_agree() -> None:
     obs = plausible_observations(300, seed=21)
-    script = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.pt'),
+    script = ParkourPolicyModel(_shared_policy_pt(),
                                 backend='torchscript')
     onnx = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.onnx'),
                               backend='onnxruntime')
@@ -73,7 +78,7 @@ def test_default_fast_backend_matches_policy_pt() -> None:
     obs = plausible_observations(200, seed=23)
     fast = ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()))
     assert fast.backend == 'onnxruntime'
-    script = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.pt'),
+    script = ParkourPolicyModel(_shared_policy_pt(),
                                 backend='torchscript')
     assert np.abs(_actions(fast, obs) - _actions(script, obs)).max() <= 1e-5
 
@@ -81,9 +86,9 @@ def test_default_fast_backend_matches_policy_pt() -> None:
 @needs_shared
 def test_torchscript_file_auto_backend_is_converted_and_verified() -> None:
     obs = plausible_observations(200, seed=26)
-    auto = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.pt'))
+    auto = ParkourPolicyModel(_shared_policy_pt())
     assert auto.backend == 'onnxruntime'
-    script = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.pt'),
+    script = ParkourPolicyModel(_shared_policy_pt(),
                                 backend='torchscript')
     assert np.abs(_actions(auto, obs) - _actions(script, obs)).max() <= 1e-5
 
@@ -93,10 +98,10 @@ def test_generated_state_dict_exported_to_torchscript_and_onnx(
         generated: Dict[CheckpointFormat, Path], tmp_path: Path, fmt: CheckpointFormat,
         capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / 'export'
-    assert export_main([str(generated[fmt]), '--out-dir', str(out)]) == 0
+    assert export_main([str(generated[fmt]), '--out-dir', str(out), '--torchscript']) == 0
     assert 'UNTRAINED' in capsys.readouterr().out
     source = ParkourPolicyModel(ModelWeights(generated[fmt]), backend='torch')
-    script = ParkourPolicyModel(ModelWeights(out / 'policy.pt'))
+    script = ParkourPolicyModel(ModelWeights(out / 'policy.pt', allow_torchscript=True))
     onnx = ParkourPolicyModel(ModelWeights(out / 'policy.onnx'))
     assert script.weights.format == CheckpointFormat.TORCHSCRIPT
     assert onnx.weights.format == CheckpointFormat.ONNX

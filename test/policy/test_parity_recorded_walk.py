@@ -107,13 +107,15 @@ def test_shipped_modules_match_shared_policy_pt_on_a_recorded_walk(walk_observat
 
 
 def test_exports_match_project_modules_on_a_recorded_walk(walk_observations, tmp_path: Path):
-    assert export_main([str(shipped_checkpoint_path()), '--out-dir', str(tmp_path)]) == 0
+    assert export_main([str(shipped_checkpoint_path()), '--out-dir', str(tmp_path),
+                        '--torchscript']) == 0
     project = _actions(ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()),
                                           backend='torch'), walk_observations)
     exported = [p for p in tmp_path.iterdir() if p.suffix in ('.pt', '.onnx')]
     assert {p.suffix for p in exported} == {'.pt', '.onnx'}
     for path in exported:
         backend = 'torchscript' if path.suffix == '.pt' else 'onnxruntime'
-        model = ParkourPolicyModel(ModelWeights(path, card_path=tmp_path / 'policy_card.yaml'),
+        model = ParkourPolicyModel(ModelWeights(path, card_path=tmp_path / 'policy_card.yaml',
+                                                allow_torchscript=path.suffix == '.pt'),
                                    backend=backend)
         assert np.abs(_actions(model, walk_observations) - project).max() <= 1e-5, path.name
