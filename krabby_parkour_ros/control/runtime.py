@@ -24,7 +24,7 @@ sources).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 from typing import Optional
 
@@ -42,6 +42,7 @@ from krabby_parkour_ros.mapping.navigation import NavigationLimits
 from krabby_parkour_ros.mapping.observation import ObservationBuilder, ObservationConfig
 from krabby_parkour_ros.policy.card import check_deployment
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
+from krabby_parkour_ros.policy.deadline import DEFAULT_PROBE_TIMEOUT_S
 from krabby_parkour_ros.policy.errors import PolicyCardError
 from krabby_parkour_ros.policy.model import ParkourPolicyModel
 from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
@@ -68,6 +69,10 @@ class RuntimeConfig:
     :param checkpoint: checkpoint path; empty for the shipped trained teacher.
     :param policy_card: explicit card path (required for a checkpoint
         without a ``policy_card.yaml`` beside it).
+    :param allow_torchscript: allow TorchScript checkpoints (their code runs
+        at load and at inference: trusted files only); refused otherwise.
+    :param probe_timeout_s: seconds the policy may take to load, verify and
+        warm up; a slower (or looping) model is refused.
     :param joint_map: shipped joint-map name (``go2_sim``, ``krabby``) or path.
     :param height_scan_source: one of :data:`HEIGHT_SCAN_SOURCES`.
     :param base_velocity_source: one of :data:`BASE_VELOCITY_SOURCES`.
@@ -77,6 +82,8 @@ class RuntimeConfig:
     checkpoint: str = ''
     policy_card: str = ''
     allow_unsafe_pickle: bool = False
+    allow_torchscript: bool = False
+    probe_timeout_s: float = DEFAULT_PROBE_TIMEOUT_S
     device: str = 'cpu'
     inference_threads: int = 1
     joint_map: str = 'go2_sim'
@@ -100,6 +107,9 @@ class RuntimeConfig:
         if not 1 <= int(self.inference_threads) <= 64:
             raise RuntimeConfigError(
                 f'inference_threads must be in [1, 64], got {self.inference_threads!r}')
+        if not 0.0 < float(self.probe_timeout_s) < float('inf'):
+            raise RuntimeConfigError(
+                f'probe_timeout_s must be a finite number > 0, got {self.probe_timeout_s!r}')
         self.hal.validate()
         self.control.validate()
         return self
@@ -114,13 +124,29 @@ class RuntimeConfig:
                                    else 'estimator'))
 
 
+def deployment_hal_config(hal: HalClientConfig, contract, joint_map: JointMap
+                          ) -> HalClientConfig:
+    """
+    Return the HAL client settings with the deployment's extension lengths.
+
+    The decoder then rejects (counted as ``extension``) a ``height_scan``
+    that is not the policy's scan size or ``foot_contacts`` that are not
+    one per foot of the joint map, instead of letting the observation
+    builder fail on them and latch a fault (docs/safety.md).
+    """
+    return replace(hal, expected_height_scan_length=contract.layout.scan or None,
+                   expected_foot_count=len(joint_map.hardware_foot_names))
+
+
 def load_policy(config: RuntimeConfig) -> ModelWeights:
     """Resolve and load the checkpoint and its card (shipped teacher by default)."""
     checkpoint = config.checkpoint
     if not checkpoint:
         checkpoint = str(shipped_checkpoint_path('go2_parkour_teacher'))
     weights = ModelWeights(checkpoint, card_path=config.policy_card or None,
-                           allow_unsafe_pickle=config.allow_unsafe_pickle)
+                           allow_unsafe_pickle=config.allow_unsafe_pickle,
+                           allow_torchscript=config.allow_torchscript,
+                           probe_timeout_s=config.probe_timeout_s)
     if weights.card is None:
         raise RuntimeConfigError(
             f'checkpoint {checkpoint!r} has no policy card (policy_card.yaml beside it): '
@@ -170,7 +196,8 @@ class ControlRuntime:
                 f'checkpoint {str(weights.path)!r} has no policy card: pass one')
         joint_map = load_joint_map(config.joint_map)
         model = ParkourPolicyModel(weights, device=config.device,
-                                   num_threads=config.inference_threads)
+                                   num_threads=config.inference_threads,
+                                   probe_timeout_s=config.probe_timeout_s)
         contract = model.contract
         try:
             check_deployment(
@@ -189,7 +216,7 @@ class ControlRuntime:
                          contract.name)
         builder = ObservationBuilder(contract, joint_map, config.effective_observation_config())
         mapper = ActionMapper(contract, joint_map, config.action)
-        hal = HalClient(config.hal, context=context,
+        hal = HalClient(deployment_hal_config(config.hal, contract, joint_map), context=context,
                         command_limits=CommandLimits.from_joint_map(joint_map))
         if recorder is not None:
             hal.set_taps(observation=recorder.record_observation,

@@ -37,7 +37,9 @@ the stream keeps flowing while the control loop computes or sleeps.
 The PUSH socket for commands belongs to the threads that call
 :meth:`HalClient.put_joint_command` and is guarded by a lock; it sends
 without blocking and with ``IMMEDIATE`` set, so a command is either queued
-to a connected HAL or dropped and counted, never sent stale later.
+to a connected HAL or dropped and counted, never sent stale later. A HAL
+that is connected but stopped reading still buffers what was queued to it;
+only the HAL can drop those by their ``timestamp_ns`` (docs/hal.md).
 """
 
 import itertools
@@ -53,11 +55,14 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from krabby_parkour_ros.hal import security
-from krabby_parkour_ros.hal.codec import decode_observation, encode_command
+from krabby_parkour_ros.hal.codec import (
+    decode_observation, encode_command, OBSERVATION_FRAME_COUNT)
 from krabby_parkour_ros.hal.command_guard import CommandGuard, CommandLimits
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.errors import (
-    HalNotConnectedError, HalProtocolError, HalTransportError, TimestampError)
+    FrameCountError, HalNotConnectedError, HalProtocolError, HalTransportError,
+    TimestampError)
+from krabby_parkour_ros.hal.freshness import StreamMonitor
 from krabby_parkour_ros.hal.messages import HalObservation, OBSERVATION_TOPIC
 
 logger = logging.getLogger(__name__)
@@ -66,6 +71,14 @@ logger = logging.getLogger(__name__)
 _POLL_TIMEOUT_MS = 100
 #: Messages received in one batch before the control socket is checked again.
 _MAX_BATCH = 256
+#: Frames of one message kept for checking and recording: the protocol's 8 and one
+#: more, so a recording still shows the message was too long. The rest are dropped
+#: as they are received (each is freed at once), and the message is rejected.
+_KEPT_FRAMES = OBSERVATION_FRAME_COUNT + 1
+#: SO_SNDBUF of the command socket: the kernel's minimum (Linux rounds it up to
+#: about 4.5 KiB, ~25 commands). Left alone, Linux grows it up to tcp_wmem's
+#: maximum (4 MiB: ~20,000 commands) while a HAL does not read.
+_COMMAND_SNDBUF = 4096
 _JOIN_TIMEOUT_S = 5.0
 #: Rejections of one reason are logged at most once per this period.
 _LOG_PERIOD_S = 5.0
@@ -168,11 +181,17 @@ class HalClient:
         self._receiver_error: Optional[str] = None
         self._commands_sent = 0
         self._commands_dropped = 0
+        # Refusal run of the PUSH (monotonic ns of its first refusal, 0: none), under _push_lock.
+        self._refused_since_ns = 0
+        self._stall_counted = False
+        self._command_stalls = 0
         self._handshake_failures = 0
         # Touched only by the thread owning the SUB (with its monitor).
         self._handshake_failed_ns = 0
         self._reconnect_due_ns = 0
         self._log = _RateLimitedLog(_LOG_PERIOD_S)
+        # Age, clock offset, interleaved streams and rate (docs/hal.md, "Freshness").
+        self._stream = StreamMonitor(config.max_observation_age_ns)
         # Recording taps (see set_taps): called with the raw frames.
         self._observation_tap: Optional[Callable[..., Any]] = None
         self._command_tap: Optional[Callable[..., Any]] = None
@@ -237,6 +256,7 @@ class HalClient:
             self._last_timestamp_ns = None
             self._resync_run = 0
             self._resync_last_ns = None
+            self._stream.reset()
             self._handshake_failed_ns = self._reconnect_due_ns = 0
             self._stop.clear()
             self._context, self._push, self._control = context, push, control_tx
@@ -265,7 +285,8 @@ class HalClient:
         try:
             sub = make(zmq.SUB)
             sub.setsockopt(zmq.RCVHWM, self._config.observation_rcvhwm)
-            sub.setsockopt(zmq.MAXMSGSIZE, self._config.max_message_bytes)
+            # Per frame only: docs/hal.md, "Memory bound", has the worst case per message.
+            sub.setsockopt(zmq.MAXMSGSIZE, self._config.frame_limit_bytes)
             sub.setsockopt(zmq.CONNECT_TIMEOUT, connect_timeout_ms)
             sub.setsockopt(zmq.SUBSCRIBE, OBSERVATION_TOPIC)
             events = zmq.EVENT_DISCONNECTED
@@ -284,6 +305,7 @@ class HalClient:
             push = make(zmq.PUSH)
             push.setsockopt(zmq.SNDHWM, self._config.command_send_hwm)
             push.setsockopt(zmq.IMMEDIATE, 1)
+            push.setsockopt(zmq.SNDBUF, _COMMAND_SNDBUF)
             push.setsockopt(zmq.CONNECT_TIMEOUT, connect_timeout_ms)
             if self._config.curve_enabled:
                 security.configure_client_socket(push, server_key, client_keys)
@@ -323,6 +345,7 @@ class HalClient:
                 if self._push is not None:
                     self._push.close(linger=0)
                 self._push = None
+                self._refused_since_ns = 0
             self._control.close(linger=0)
             self._control = None
             with self._cond:
@@ -592,8 +615,32 @@ class HalClient:
         with self._cond:
             self._reconnects += 1
         self._log.warning('reconnect', 'HAL client: observation connection to %s dropped '
-                          '(HAL restart, network, or a frame over max_message_bytes=%d); '
-                          'reconnecting' % (endpoint, self._config.max_message_bytes))
+                          '(HAL restart, network, or a frame over %d bytes: raise '
+                          'max_camera_height/max_camera_width for a larger camera); '
+                          'reconnecting' % (endpoint, self._config.frame_limit_bytes))
+
+    @staticmethod
+    def _recv_frames(sub: zmq.Socket) -> Tuple[List[zmq.Frame], int]:
+        """
+        Receive one message frame by frame, keeping the first ``_KEPT_FRAMES``.
+
+        libzmq hands a message over only once all its frames have arrived,
+        but a frame received here and not kept is freed at once, so a
+        message with too many frames is never held twice.
+
+        :return: (the kept frames, the number of frames of the message).
+        :raises zmq.Again: when no message is waiting.
+        """
+        frame = sub.recv(flags=zmq.NOBLOCK, copy=False)
+        frames = [frame]
+        count = 1
+        while frame.more:
+            # The rest of a message is always there once its first frame is.
+            frame = sub.recv(flags=zmq.NOBLOCK, copy=False)
+            count += 1
+            if count <= _KEPT_FRAMES:
+                frames.append(frame)
+        return frames, count
 
     def _receive_batch(self, sub: zmq.Socket) -> bool:
         """
@@ -605,13 +652,18 @@ class HalClient:
         accepted = 0
         for _ in range(_MAX_BATCH):
             try:
-                frames = sub.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+                frames, count = self._recv_frames(sub)
             except zmq.Again:
                 break
             receive_ns = time.monotonic_ns()
             tap = self._observation_tap
             if tap is not None:
                 tap(frames, receive_ns, time.time_ns())
+            if count > OBSERVATION_FRAME_COUNT:
+                self._reject(FrameCountError.reason,
+                             'frames: expected %d frames, got %d (frames after the %dth '
+                             'dropped unread)' % (OBSERVATION_FRAME_COUNT, count, len(frames)))
+                continue
             observation = self._check(frames, receive_ns)
             if observation is not None:
                 newest = observation
@@ -629,10 +681,16 @@ class HalClient:
 
     def _check(self, frames: List[zmq.Frame], receive_time_ns: int) -> Optional[HalObservation]:
         """Decode one message and check its timestamp; count it either way."""
+        wall_ns = time.time_ns()
+        config = self._config
         try:
             observation = decode_observation(
-                frames, max_image_bytes=self._config.max_message_bytes,
-                receive_time_ns=receive_time_ns)
+                frames, max_image_bytes=config.frame_limit_bytes,
+                receive_time_ns=receive_time_ns,
+                height_scan_length=config.expected_height_scan_length,
+                foot_count=config.expected_foot_count)
+            self._stream.on_decoded(observation.timestamp_ns, wall_ns, receive_time_ns)
+            self._stream.check_age(observation.timestamp_ns, wall_ns)
             self._check_timestamp(observation.timestamp_ns)
         except HalProtocolError as exc:
             self._reject(exc.reason, str(exc))
@@ -644,6 +702,7 @@ class HalClient:
         with self._cond:
             self._received_count += 1
             self._accepted_count += 1
+        self._stream.on_accepted(receive_time_ns)
         return observation
 
     def _check_timestamp(self, timestamp_ns: int) -> None:
@@ -699,7 +758,10 @@ class HalClient:
         :raises HalNotConnectedError: if the client is not connected.
 
         If the HAL is not connected or the PUSH queue is full the command is
-        dropped and counted in ``commands_dropped``.
+        dropped and counted in ``commands_dropped``. A run of refusals longer
+        than ``max_command_age_s`` counts one ``command_stalls``: the HAL has
+        stopped reading, and what it buffered before will reach it late
+        (docs/hal.md, "Commands": a HAL drops commands older than its limit).
         """
         command = self._guard.enforce(joint_positions)
         frames = encode_command(command, observation_timestamp_ns)
@@ -711,14 +773,33 @@ class HalClient:
                 self._push.send_multipart(frames, flags=zmq.NOBLOCK)
             except zmq.Again:
                 self._commands_dropped += 1
-                self._log.warning('command_dropped', 'HAL client dropped a command: no '
-                                  'connected HAL or its queue is full')
+                self._on_command_refused()
                 return command
             self._commands_sent += 1
+            self._refused_since_ns = 0
         tap = self._command_tap
         if tap is not None:
             tap(frames, time.monotonic_ns(), time.time_ns())
         return command
+
+    def _on_command_refused(self) -> None:
+        """Log a dropped command; count a stall once refusals outlast the max age (lock held)."""
+        now = time.monotonic_ns()
+        if not self._refused_since_ns:
+            self._refused_since_ns = now
+            self._stall_counted = False
+        refused_s = (now - self._refused_since_ns) * 1e-9
+        if refused_s <= self._config.max_command_age_s or self._stall_counted:
+            self._log.warning('command_dropped', 'HAL client dropped a command: no '
+                              'connected HAL or its queue is full')
+            return
+        self._stall_counted = True
+        self._command_stalls += 1
+        self._log.warning('command_stall', 'HAL client: the HAL has not taken a command for '
+                          '%.3f s (max_command_age_s %.3f); commands are dropped until it reads '
+                          'again, and the ones it buffered before will reach it late unless it '
+                          'drops commands older than its limit (timestamp_ns)'
+                          % (refused_s, self._config.max_command_age_s))
 
     # -- counters ----------------------------------------------------------
 
@@ -784,8 +865,10 @@ class HalClient:
                 'handshake_failures': self._handshake_failures,
                 'receiver_error': self._receiver_error,
             }
+        snapshot.update(self._stream.stats())
         with self._push_lock:
             snapshot['commands_sent'] = self._commands_sent
             snapshot['commands_dropped'] = self._commands_dropped
+            snapshot['command_stalls'] = self._command_stalls
         snapshot.update(self._guard.stats())
         return snapshot

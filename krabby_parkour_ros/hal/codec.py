@@ -22,10 +22,22 @@ joint positions). Decoding performs every reader check of the protocol and
 raises a :class:`~krabby_parkour_ros.hal.errors.HalProtocolError` subclass
 whose ``reason`` names the malformed class. Decoded arrays are read-only
 views into the received frames: camera and depth data are never copied.
-Encoding validates its inputs with the same rules, so it never emits a
-message that a reader rejects.
+Encoding validates its inputs with the same protocol rules, so it never
+emits a message that a reader rejects as malformed.
+
+Extension keys (``hal-protocol.md``) are checked on decoding against the
+protocol (fixed lengths, finite numbers, contacts 0/1), against the
+deployment when the caller knows it (``height_scan_length`` from the policy
+card, ``foot_count`` from the joint map) and against physical plausibility
+(:data:`EXTENSION_LIMITS`, a unit quaternion within
+:data:`QUATERNION_NORM_TOLERANCE`). A message failing any of them is
+rejected whole (``ExtensionError``), so bad input is a counted rejection
+and never reaches the policy. The plausibility limits are a reader's
+policy: encoding does not apply them, so a simulator whose physics
+diverges keeps publishing and its client rejects and counts the messages.
 """
 
+import functools
 import json
 import math
 import time
@@ -65,6 +77,21 @@ EXTENSION_LENGTHS: Dict[str, int] = {
     'imu_orientation_xyzw': 4, 'imu_angular_velocity': 3, 'joint_velocities': JOINT_COUNT,
     'base_linear_velocity': 3}
 _BINARY_EXTENSIONS = ('foot_contacts',)
+#: Largest plausible absolute value per component of an extension key, in its
+#: unit; a larger value is a unit, scaling or estimator error, never a reading.
+#: Angular velocity: common MEMS gyros saturate at 2000 deg/s (34.9 rad/s).
+#: Joint velocities: the Go2's motors reach about 30 rad/s, Krabby's 5 rad/s.
+#: Base linear velocity: the Go2 runs at most about 5 m/s. Height scan: the
+#: observation builder clips the scan to +-1 m anyway; the bound only catches
+#: garbage such as 1e308 before it reaches any arithmetic.
+EXTENSION_LIMITS: Dict[str, float] = {
+    'imu_angular_velocity': 50.0, 'joint_velocities': 100.0, 'base_linear_velocity': 20.0,
+    'height_scan': 100.0}
+#: Allowed deviation of the norm of ``imu_orientation_xyzw`` from 1. MuJoCo
+#: (the simulator) and Isaac (training) send normalised quaternions (float64,
+#: or float32 rounding: about 1e-7 off); a fixed-point IMU quaternion is about
+#: 1e-4 off. A zero or huge quaternion has no orientation to recover.
+QUATERNION_NORM_TOLERANCE = 0.01
 #: Element types of a JSON number list (bool, a subclass of int, is not among them).
 _JSON_NUMBER_TYPES = frozenset((int, float))
 
@@ -180,8 +207,51 @@ def _require_finite(key: str, array: np.ndarray) -> None:
                              % (key, bad, array.size))
 
 
-def _extension_array(key: str, value: Any) -> np.ndarray:
-    """Return one extension value as a read-only float64 array after its checks."""
+@functools.lru_cache(maxsize=16)
+def extension_lengths(height_scan_length: Optional[int] = None,
+                      foot_count: Optional[int] = None) -> Dict[str, int]:
+    """
+    Return the expected length of each extension key with a fixed length.
+
+    :param height_scan_length: scan points of the policy (its card); None
+        accepts any length >= 1 (protocol-level check only).
+    :param foot_count: feet of the robot (its joint map); None accepts any
+        length >= 1.
+    :return: key -> length; do not modify (cached).
+    """
+    lengths = dict(EXTENSION_LENGTHS)
+    if height_scan_length is not None:
+        lengths['height_scan'] = height_scan_length
+    if foot_count is not None:
+        lengths['foot_contacts'] = foot_count
+    return lengths
+
+
+def _check_plausible(key: str, array: np.ndarray) -> None:
+    """Raise ExtensionError if finite values are physically implausible."""
+    limit = EXTENSION_LIMITS.get(key)
+    if limit is not None:
+        magnitude = np.abs(array)
+        worst = int(np.argmax(magnitude))
+        if magnitude[worst] > limit:
+            raise ExtensionError('%s: expected |values| <= %g, got %r at index %d'
+                                 % (key, limit, float(array[worst]), worst))
+    elif key == 'imu_orientation_xyzw':
+        with np.errstate(over='ignore'):
+            norm = float(np.linalg.norm(array))
+        if not abs(norm - 1.0) <= QUATERNION_NORM_TOLERANCE:
+            raise ExtensionError('%s: expected a unit quaternion (norm within %g of 1), '
+                                 'got norm %.6g' % (key, QUATERNION_NORM_TOLERANCE, norm))
+
+
+def _extension_array(key: str, value: Any, lengths: Mapping[str, int] = EXTENSION_LENGTHS,
+                     plausible: bool = False) -> np.ndarray:
+    """
+    Return one extension value as a read-only float64 array after its checks.
+
+    :param lengths: expected length per key (keys absent: any length >= 1).
+    :param plausible: also apply the reader's plausibility limits.
+    """
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
@@ -192,7 +262,7 @@ def _extension_array(key: str, value: Any) -> np.ndarray:
     if not _JSON_NUMBER_TYPES.issuperset(map(type, value)) and not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         raise ExtensionError('%s: expected numbers only, got %r' % (key, value))
-    expected = EXTENSION_LENGTHS.get(key)
+    expected = lengths.get(key)
     if expected is not None and len(value) != expected:
         raise ExtensionError('%s: expected %d values, got %d' % (key, expected, len(value)))
     if not value:
@@ -206,11 +276,14 @@ def _extension_array(key: str, value: Any) -> np.ndarray:
         raise ExtensionError('%s: expected finite values, got %r' % (key, value))
     if key in _BINARY_EXTENSIONS and not ((array == 0.0) | (array == 1.0)).all():
         raise ExtensionError('%s: expected values 0 or 1, got %r' % (key, value))
+    if plausible:
+        _check_plausible(key, array)
     array.flags.writeable = False
     return array
 
 
-def _parse_extensions(meta: Mapping[str, Any]) -> ObservationExtensions:
+def _parse_extensions(meta: Mapping[str, Any],
+                      lengths: Mapping[str, int] = EXTENSION_LENGTHS) -> ObservationExtensions:
     """
     Return the extension keys, checked; raise ExtensionError naming the bad key.
 
@@ -218,31 +291,34 @@ def _parse_extensions(meta: Mapping[str, Any]) -> ObservationExtensions:
     finite) is checked with one array conversion and one finiteness test
     for all keys together, which matters on a cold cache at 100 Hz; any
     problem re-runs the per-key checks, which raise the precise error.
+    Contacts and plausibility limits are then checked per key.
+
+    :param lengths: expected length per key (:func:`extension_lengths`).
     """
     present = [key for key in EXTENSION_KEYS if key in meta]
     if not present:
         return ObservationExtensions()
     flat: List[Any] = []
-    lengths: List[int] = []
+    sizes: List[int] = []
     for key in present:
         value = meta[key]
-        expected = EXTENSION_LENGTHS.get(key)
+        expected = lengths.get(key)
         if (type(value) is not list or not value
                 or (expected is not None and len(value) != expected)
                 or not _JSON_NUMBER_TYPES.issuperset(map(type, value))):
-            return _parse_extensions_per_key(meta, present)
+            return _parse_extensions_per_key(meta, present, lengths)
         flat.extend(value)
-        lengths.append(len(value))
+        sizes.append(len(value))
     try:
         array = np.array(flat, dtype=np.float64)
     except OverflowError:
-        return _parse_extensions_per_key(meta, present)
+        return _parse_extensions_per_key(meta, present, lengths)
     if not np.isfinite(array).all():
-        return _parse_extensions_per_key(meta, present)
+        return _parse_extensions_per_key(meta, present, lengths)
     array.flags.writeable = False
     values: Dict[str, np.ndarray] = {}
     start = 0
-    for key, length in zip(present, lengths):
+    for key, length in zip(present, sizes):
         values[key] = array[start:start + length]
         start += length
     for key in _BINARY_EXTENSIONS:
@@ -250,16 +326,20 @@ def _parse_extensions(meta: Mapping[str, Any]) -> ObservationExtensions:
             contacts = values[key]
             if not ((contacts == 0.0) | (contacts == 1.0)).all():
                 raise ExtensionError('%s: expected values 0 or 1, got %r' % (key, meta[key]))
+    for key, values_of_key in values.items():
+        _check_plausible(key, values_of_key)
     return ObservationExtensions(**values)
 
 
-def _parse_extensions_per_key(meta: Mapping[str, Any],
-                              present: Sequence[str]) -> ObservationExtensions:
-    return ObservationExtensions(**{key: _extension_array(key, meta[key]) for key in present})
+def _parse_extensions_per_key(meta: Mapping[str, Any], present: Sequence[str],
+                              lengths: Mapping[str, int]) -> ObservationExtensions:
+    return ObservationExtensions(**{key: _extension_array(key, meta[key], lengths, True)
+                                    for key in present})
 
 
 def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] = None,
-                       receive_time_ns: int = 0) -> HalObservation:
+                       receive_time_ns: int = 0, height_scan_length: Optional[int] = None,
+                       foot_count: Optional[int] = None) -> HalObservation:
     """
     Decode and check one 8-frame observation message.
 
@@ -268,6 +348,10 @@ def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] =
     :param max_image_bytes: largest accepted size of each image, depth and
         confidence frame (declared and received); None for no limit.
     :param receive_time_ns: local receive time stamped into the result.
+    :param height_scan_length: required length of ``height_scan`` (the
+        policy's scan points); None accepts any length >= 1.
+    :param foot_count: required length of ``foot_contacts`` (the robot's
+        feet); None accepts any length >= 1.
     :return: the observation; its arrays are read-only views of the frames.
     :raises HalProtocolError: a subclass naming the malformed class.
     """
@@ -304,7 +388,8 @@ def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] =
     return HalObservation(
         timestamp_ns=timestamp_ns, joint_positions=arrays[0], rgb_camera_1=arrays[1],
         rgb_camera_2=arrays[2], depth_map=arrays[3], confidence_map=arrays[4], metadata=meta,
-        extensions=_parse_extensions(meta), receive_time_ns=receive_time_ns)
+        extensions=_parse_extensions(meta, extension_lengths(height_scan_length, foot_count)),
+        receive_time_ns=receive_time_ns)
 
 
 def _encode_timestamp(key: str, value: Any) -> int:

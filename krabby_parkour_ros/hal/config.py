@@ -26,15 +26,26 @@ to the network unless a wildcard host is configured explicitly.
 from dataclasses import dataclass
 import math
 import re
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.errors import HalConfigError
 
 DEFAULT_OBSERVATION_ENDPOINT = 'tcp://127.0.0.1:6001'
 DEFAULT_COMMAND_ENDPOINT = 'tcp://127.0.0.1:6002'
-#: 64 MiB: far above one 480x640 observation (4.3 MB), far below host memory.
-DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: 0: derive the per-frame limit from the camera size (HalClientConfig.frame_limit_bytes).
+DEFAULT_MAX_MESSAGE_BYTES = 0
+#: Camera size of the deployed Isaac Sim HAL; a HAL with larger images needs larger values.
+DEFAULT_MAX_CAMERA_HEIGHT = 480
+DEFAULT_MAX_CAMERA_WIDTH = 640
+#: Largest legal frame per camera pixel: an RGB image may be float32 (3 channels x 4 bytes).
+MAX_FRAME_BYTES_PER_PIXEL = 12
+#: Largest legal metadata frame (the decoder's bound, codec.MAX_METADATA_BYTES).
+METADATA_FRAME_BOUND = 1 << 20
+#: Added to the largest legal frame, so a legal frame is never refused by rounding.
+FRAME_LIMIT_MARGIN = 64 * 1024
+#: Commands older than this (own ``timestamp_ns``) must not be acted on.
+DEFAULT_MAX_COMMAND_AGE_S = 0.1
 
 _INPROC = re.compile(r'inproc://[^\s]+')
 _TCP = re.compile(r'tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\*|[0-9]{1,5})')
@@ -85,6 +96,18 @@ def _require_positive_float(field: str, value: Any) -> None:
         raise HalConfigError('%s: expected a finite number > 0, got %r' % (field, value))
 
 
+def _require_optional_int(field: str, value: Any, minimum: int) -> None:
+    if value is not None:
+        _require_int(field, value, minimum)
+
+
+def _require_optional_age(field: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
+                              or not math.isfinite(value) or value < 0):
+        raise HalConfigError('%s: expected None or a finite number >= 0, got %r'
+                             % (field, value))
+
+
 def _require_str(field: str, value: Any) -> None:
     if not isinstance(value, str):
         raise HalConfigError('%s: expected a string, got %r' % (field, value))
@@ -119,10 +142,17 @@ class HalClientConfig:
 
     :param observation_endpoint: where the SUB socket connects.
     :param command_endpoint: where the PUSH socket connects.
-    :param max_message_bytes: largest accepted frame; set as ZeroMQ
-        ``MAXMSGSIZE`` on the SUB (a tcp peer sending a larger frame is
-        disconnected before the frame is buffered) and used as the decoder's
-        per-image limit (``'oversize'`` rejections, also over inproc).
+    :param max_message_bytes: explicit per-frame limit in bytes; 0
+        (default): derived from the camera size (:attr:`frame_limit_bytes`).
+        The limit is set as ZeroMQ ``MAXMSGSIZE`` on the SUB (a tcp peer
+        sending a larger frame is disconnected before the frame is buffered)
+        and used as the decoder's per-image limit (``'oversize'``
+        rejections, also over inproc).
+    :param max_camera_height: largest camera height (rows) the HAL may send.
+    :param max_camera_width: largest camera width (columns) the HAL may send.
+    :param max_command_age_s: a command is never sent later than this after
+        it was stamped; the client's own queue is bounded accordingly, and a
+        HAL must drop commands older than its own limit (docs/hal.md).
     :param command_send_hwm: SNDHWM of the PUSH socket (protocol: 5).
     :param require_monotonic_timestamps: reject observations whose
         ``timestamp_ns`` is not newer than the last accepted one.
@@ -139,11 +169,23 @@ class HalClientConfig:
     :param curve_secret_key: this client's CurveZMQ secret key (Z85 string
         or ``.key_secret`` certificate file); required with
         ``curve_server_key``. Its public key must be listed by the HAL.
+    :param expected_height_scan_length: required length of the
+        ``height_scan`` extension key (the policy card's scan points); None:
+        protocol-level checks only. Set by the control runtime.
+    :param expected_foot_count: required length of ``foot_contacts`` (the
+        joint map's feet); None: protocol-level checks only.
+    :param max_observation_age_s: reject (``too_old`` / ``from_future``) an
+        observation whose ``timestamp_ns`` is further than this from the
+        local wall clock at reception; None or 0: off. Only for HALs whose
+        clock is synchronised with this host (chrony/PTP).
     """
 
     observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
     command_endpoint: str = DEFAULT_COMMAND_ENDPOINT
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    max_camera_height: int = DEFAULT_MAX_CAMERA_HEIGHT
+    max_camera_width: int = DEFAULT_MAX_CAMERA_WIDTH
+    max_command_age_s: float = DEFAULT_MAX_COMMAND_AGE_S
     command_send_hwm: int = 5
     require_monotonic_timestamps: bool = True
     timestamp_resync_count: int = 20
@@ -151,6 +193,9 @@ class HalClientConfig:
     observation_rcvhwm: int = 8
     curve_server_key: str = ''
     curve_secret_key: str = ''
+    expected_height_scan_length: Optional[int] = None
+    expected_foot_count: Optional[int] = None
+    max_observation_age_s: Optional[float] = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -160,6 +205,27 @@ class HalClientConfig:
         """Return True when the link is encrypted (CurveZMQ keys configured)."""
         return bool(self.curve_server_key)
 
+    @property
+    def frame_limit_bytes(self) -> int:
+        """
+        Return the largest accepted frame in bytes (ZeroMQ ``MAXMSGSIZE``).
+
+        ``max_message_bytes`` when set, else the largest legal frame of the
+        configured camera size (a float32 RGB image, or the metadata bound
+        when larger) plus :data:`FRAME_LIMIT_MARGIN`.
+        """
+        if self.max_message_bytes:
+            return self.max_message_bytes
+        pixels = self.max_camera_height * self.max_camera_width
+        return max(MAX_FRAME_BYTES_PER_PIXEL * pixels, METADATA_FRAME_BOUND) + FRAME_LIMIT_MARGIN
+
+    @property
+    def max_observation_age_ns(self) -> Optional[int]:
+        """Return the maximum observation age in nanoseconds, or None when off."""
+        if not self.max_observation_age_s:
+            return None
+        return int(self.max_observation_age_s * 1e9)
+
     def validate(self) -> None:
         """
         Check every field.
@@ -167,7 +233,13 @@ class HalClientConfig:
         :raises HalConfigError: naming the first invalid field.
         """
         _validate_endpoint_pair(self.observation_endpoint, self.command_endpoint, bind=False)
-        _require_int('max_message_bytes', self.max_message_bytes, 1024)
+        _require_int('max_message_bytes', self.max_message_bytes, 0)
+        if 0 < self.max_message_bytes < 1024:
+            raise HalConfigError('max_message_bytes: expected 0 (derive from the camera size) '
+                                 'or an integer >= 1024, got %r' % self.max_message_bytes)
+        _require_int('max_camera_height', self.max_camera_height, 1)
+        _require_int('max_camera_width', self.max_camera_width, 1)
+        _require_positive_float('max_command_age_s', self.max_command_age_s)
         _require_int('command_send_hwm', self.command_send_hwm, 1)
         _require_bool('require_monotonic_timestamps', self.require_monotonic_timestamps)
         _require_int('timestamp_resync_count', self.timestamp_resync_count, 1)
@@ -175,6 +247,9 @@ class HalClientConfig:
         _require_int('observation_rcvhwm', self.observation_rcvhwm, 1)
         _require_str('curve_server_key', self.curve_server_key)
         _require_str('curve_secret_key', self.curve_secret_key)
+        _require_optional_int('expected_height_scan_length', self.expected_height_scan_length, 1)
+        _require_optional_int('expected_foot_count', self.expected_foot_count, 1)
+        _require_optional_age('max_observation_age_s', self.max_observation_age_s)
         if bool(self.curve_server_key) != bool(self.curve_secret_key):
             raise HalConfigError(
                 'curve_secret_key: expected both curve_server_key and curve_secret_key or '
@@ -208,6 +283,13 @@ class HalServerConfig:
     :param command_rcvhwm: RCVHWM of the PULL (deployed HAL: 5).
     :param max_command_bytes: ZeroMQ ``MAXMSGSIZE`` of the PULL; a command
         is about 170 bytes.
+    :param command_rcvbuf: SO_RCVBUF of the PULL in bytes (0: the OS
+        default, which Linux grows to megabytes); small, so a client sees
+        back-pressure soon when the HAL stops reading.
+    :param max_command_age_s: drop (``stale``) a received command whose
+        ``timestamp_ns`` is older than this by the local wall clock; None or
+        0 (default, as the deployed HAL): off. Needs synchronised clocks
+        across machines.
     :param curve_secret_key: the HAL's CurveZMQ secret key (Z85 string or
         ``.key_secret`` certificate file); empty (default): no encryption.
     :param curve_authorized_keys: public keys of the clients admitted when
@@ -220,6 +302,8 @@ class HalServerConfig:
     observation_sndhwm: int = 1
     command_rcvhwm: int = 5
     max_command_bytes: int = 65536
+    command_rcvbuf: int = 4096
+    max_command_age_s: Optional[float] = None
     curve_secret_key: str = ''
     curve_authorized_keys: Tuple[str, ...] = ()
 
@@ -241,6 +325,8 @@ class HalServerConfig:
         _require_int('observation_sndhwm', self.observation_sndhwm, 1)
         _require_int('command_rcvhwm', self.command_rcvhwm, 1)
         _require_int('max_command_bytes', self.max_command_bytes, 256)
+        _require_int('command_rcvbuf', self.command_rcvbuf, 0)
+        _require_optional_age('max_command_age_s', self.max_command_age_s)
         _require_str('curve_secret_key', self.curve_secret_key)
         if not isinstance(self.curve_authorized_keys, tuple):
             raise HalConfigError('curve_authorized_keys: expected a tuple of keys, got %r'

@@ -99,7 +99,7 @@ class OversizeError(HalProtocolError):
 
 
 class ExtensionError(HalProtocolError):
-    """Reject an extension key with a bad length, type or non-finite value."""
+    """Reject an extension key with a bad length, type, non-finite or implausible value."""
 
     reason = 'extension'
 
@@ -110,11 +110,37 @@ class TimestampError(HalProtocolError):
     reason = 'timestamp'
 
 
-#: Every rejection reason a decoder or the client can report.
-PROTOCOL_ERROR_CLASSES: Tuple[type, ...] = (
+class TooOldError(TimestampError):
+    """
+    Reject an observation stamped longer ago than the client's maximum age.
+
+    Raised by the client only (``HalClientConfig.max_observation_age_s``),
+    comparing ``timestamp_ns`` with the local wall clock at reception.
+    """
+
+    reason = 'too_old'
+
+
+class FutureTimestampError(TimestampError):
+    """
+    Reject an observation stamped further in the future than the maximum age.
+
+    Raised by the client only, like :class:`TooOldError`: a HAL clock ahead
+    of the local one by more than ``max_observation_age_s``.
+    """
+
+    reason = 'from_future'
+
+
+#: Every rejection reason the decoder can report.
+DECODER_ERROR_CLASSES: Tuple[type, ...] = (
     FrameCountError, TopicError, SchemaVersionError, MetadataError, MissingKeyError,
     ByteLengthError, DtypeError, ShapeError, NonFiniteError, OversizeError, ExtensionError,
     TimestampError)
+DECODER_REJECTION_REASONS: Tuple[str, ...] = tuple(c.reason for c in DECODER_ERROR_CLASSES)
+#: Every rejection reason a decoder or the client can report.
+PROTOCOL_ERROR_CLASSES: Tuple[type, ...] = DECODER_ERROR_CLASSES + (
+    TooOldError, FutureTimestampError)
 REJECTION_REASONS: Tuple[str, ...] = tuple(c.reason for c in PROTOCOL_ERROR_CLASSES)
 
 

@@ -27,6 +27,7 @@ only the listed client keys (see :mod:`krabby_parkour_ros.hal.security`).
 """
 
 import logging
+import time
 from types import TracebackType
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
 
@@ -69,6 +70,9 @@ class HalServer:
         self._last_rejection: Optional[str] = None
         self._authenticator: Optional[security.CurveAuthenticator] = None
         self._curve_denied = 0
+        age = config.max_command_age_s
+        self._max_command_age_ns = int(age * 1e9) if age else 0
+        self._stale_logged_ns = 0
 
     @property
     def config(self) -> HalServerConfig:
@@ -127,6 +131,8 @@ class HalServer:
             pull.setsockopt(zmq.LINGER, 0)
             pull.setsockopt(zmq.RCVHWM, self._config.command_rcvhwm)
             pull.setsockopt(zmq.MAXMSGSIZE, self._config.max_command_bytes)
+            if self._config.command_rcvbuf > 0:
+                pull.setsockopt(zmq.RCVBUF, self._config.command_rcvbuf)
             if server_keys is not None:
                 security.configure_server_socket(pull, server_keys)
             pull.bind(self._config.command_endpoint)
@@ -241,15 +247,32 @@ class HalServer:
             self._last_rejection = str(exc)
             logger.warning('HAL server rejected a command (%s): %s', exc.reason, exc)
             return None
+        if self._max_command_age_ns:
+            age_ns = time.time_ns() - command.timestamp_ns
+            if age_ns > self._max_command_age_ns:
+                self._reject_stale(age_ns)
+                return None
         self._commands_received += 1
         return command
+
+    def _reject_stale(self, age_ns: int) -> None:
+        # A stalled reader finds hundreds of these at once: log once a second.
+        self._rejections['stale'] = self._rejections.get('stale', 0) + 1
+        self._last_rejection = ('timestamp_ns: expected at most %.3f s old, got %.3f s'
+                                % (self._max_command_age_ns * 1e-9, age_ns * 1e-9))
+        now = time.monotonic_ns()
+        if now - self._stale_logged_ns >= 1_000_000_000:
+            self._stale_logged_ns = now
+            logger.warning('HAL server dropped a stale command (%d so far): %s',
+                           self._rejections['stale'], self._last_rejection)
 
     def recv_command(self, timeout_ms: int = 0) -> Optional[HalCommand]:
         """
         Receive one command, waiting up to ``timeout_ms``.
 
         :return: the command, or None at the timeout or when the message was
-            invalid (counted in :attr:`rejections`; never raises for it).
+            invalid or older than ``max_command_age_s`` (counted in
+            :attr:`rejections`; never raises for it).
         """
         pull = self._require(self._pull, 'recv_command')
         if timeout_ms < 0:
@@ -263,7 +286,7 @@ class HalServer:
         return self._decode(frames)
 
     def drain_commands(self) -> List[HalCommand]:
-        """Return every valid command queued now, oldest first (invalid ones counted)."""
+        """Return every valid, fresh command queued now, oldest first (others counted)."""
         pull = self._require(self._pull, 'drain_commands')
         commands: List[HalCommand] = []
         while True:

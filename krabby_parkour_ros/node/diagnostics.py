@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from typing import Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
@@ -30,9 +30,44 @@ _LEVELS = {
     ControlMode.SOFT_START: DiagnosticStatus.WARN,
     ControlMode.WAITING: DiagnosticStatus.WARN,
     ControlMode.HOLD_USER: DiagnosticStatus.WARN,
+    ControlMode.STAND: DiagnosticStatus.OK,
     ControlMode.HOLD_STALE: DiagnosticStatus.ERROR,
     ControlMode.HOLD_FAULT: DiagnosticStatus.ERROR,
 }
+
+
+#: A HAL is too slow when it delivers fewer valid observations per second
+#: than this fraction of the policy rate (the margin absorbs measurement jitter).
+HAL_RATE_MARGIN = 0.9
+
+
+def hal_stream_warnings(hal: Mapping[str, Any], policy_period: float) -> List[str]:
+    """
+    Return why the HAL's observation stream deserves a WARN (empty: none).
+
+    Two publishers interleaved on one endpoint (timestamps going back and
+    forth, detected within the last few seconds), and a HAL delivering
+    fewer valid observations per second than the policy runs (a 20 Hz HAL
+    under a 50 Hz policy). A silent HAL (no rate measured) is left to the
+    stale-data handling, which is an ERROR already.
+
+    :param hal: ``HalClient.stats()``.
+    :param policy_period: seconds between policy steps.
+    """
+    warnings: List[str] = []
+    if hal.get('interleaved_streams_active'):
+        warnings.append('two interleaved observation streams (timestamps go back and forth: '
+                        'two publishers on one endpoint?)')
+    rate = float(hal.get('observation_rate_hz') or 0.0)
+    needed = 1.0 / policy_period if policy_period > 0 else 0.0
+    if 0.0 < rate < HAL_RATE_MARGIN * needed:
+        warnings.append(f'HAL observation rate {rate:.1f} Hz is below the policy rate '
+                        f'{needed:.1f} Hz')
+    return warnings
+
+
+def _offset(value: Optional[float]) -> str:
+    return 'unknown' if value is None else f'{value:.3f}'
 
 
 def _ms(value: float) -> str:
@@ -77,6 +112,14 @@ def diagnostic_values(runtime) -> List[Tuple[str, str]]:
         ('hal_received', str(hal.get('received_count', 0))),
         ('hal_superseded', str(hal.get('superseded_count', 0))),
         ('hal_commands_dropped', str(hal.get('commands_dropped', 0))),
+        # Freshness beyond arrival time (docs/hal.md): the HAL clock versus
+        # ours, its delivered rate versus the policy's, interleaved streams.
+        ('hal_reconnects', str(hal.get('reconnects', 0))),
+        ('hal_clock_offset_ms', _offset(hal.get('clock_offset_ms'))),
+        ('hal_observation_rate_hz', f"{float(hal.get('observation_rate_hz') or 0.0):.2f}"),
+        ('policy_rate_hz', f'{1.0 / runtime.config.control.policy_period:.2f}'),
+        ('hal_timestamp_reversals', str(hal.get('timestamp_reversals', 0))),
+        ('hal_interleaved_streams', str(hal.get('interleaved_streams', 0))),
     ]
     pairs.extend(_flatten('', step.counters))
     pairs.extend(_flatten('failure_', step.failures_by_reason))
@@ -108,6 +151,10 @@ def build_diagnostic_status(name: str, runtime, hardware_id: str,
         message = step.last_error
     else:
         message = step.mode.value
+    warnings = hal_stream_warnings(runtime.hal.stats(), runtime.config.control.policy_period)
+    if warnings:
+        level = max(level, DiagnosticStatus.WARN)
+        message = '; '.join([message] + warnings)
     return DiagnosticStatus(
         level=level, name=name, message=message, hardware_id=hardware_id,
         values=[KeyValue(key=k, value=v)

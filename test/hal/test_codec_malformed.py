@@ -23,9 +23,10 @@ import pytest
 from krabby_parkour_ros.hal.codec import (
     decode_command, decode_observation, encode_command, encode_observation)
 from krabby_parkour_ros.hal.errors import (
-    ByteLengthError, CommandError, DtypeError, ExtensionError, FrameCountError,
-    HalProtocolError, MetadataError, MissingKeyError, NonFiniteError, OversizeError,
-    REJECTION_REASONS, SchemaVersionError, ShapeError, TimestampError, TopicError)
+    ByteLengthError, CommandError, DECODER_REJECTION_REASONS, DtypeError, ExtensionError,
+    FrameCountError, FutureTimestampError, HalProtocolError, MetadataError, MissingKeyError,
+    NonFiniteError, OversizeError, REJECTION_REASONS, SchemaVersionError, ShapeError,
+    TimestampError, TooOldError, TopicError)
 
 from .helpers import MALFORMED_CASES, malformed_frames, OVERSIZE_LIMIT, small_frames
 
@@ -36,12 +37,19 @@ ERROR_CLASSES = {
     'oversize': OversizeError, 'extension': ExtensionError, 'timestamp': TimestampError}
 
 
+#: Reasons only the client reports (age versus the local clock, test_freshness.py).
+CLIENT_ERROR_CLASSES = {'too_old': TooOldError, 'from_future': FutureTimestampError}
+
+
 def test_every_reason_has_a_case_and_a_class() -> None:
-    assert set(ERROR_CLASSES) == set(REJECTION_REASONS)
-    assert {reason for _, reason in MALFORMED_CASES} == set(REJECTION_REASONS)
-    for reason, cls in ERROR_CLASSES.items():
+    assert set(ERROR_CLASSES) == set(DECODER_REJECTION_REASONS)
+    assert {reason for _, reason in MALFORMED_CASES} == set(DECODER_REJECTION_REASONS)
+    assert set(ERROR_CLASSES) | set(CLIENT_ERROR_CLASSES) == set(REJECTION_REASONS)
+    for reason, cls in {**ERROR_CLASSES, **CLIENT_ERROR_CLASSES}.items():
         assert issubclass(cls, HalProtocolError) and issubclass(cls, ValueError)
         assert cls.reason == reason
+    # Age rejections are timestamp problems to anything catching TimestampError.
+    assert all(issubclass(cls, TimestampError) for cls in CLIENT_ERROR_CLASSES.values())
 
 
 def test_the_unedited_message_is_valid() -> None:

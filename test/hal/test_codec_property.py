@@ -21,18 +21,32 @@ from hypothesis.extra import numpy as hnp
 import numpy as np
 
 from krabby_parkour_ros.hal.codec import (
-    decode_command, decode_observation, encode_command, encode_observation)
+    decode_command, decode_observation, encode_command, encode_observation, EXTENSION_LIMITS)
 from krabby_parkour_ros.hal.messages import EXTENSION_KEYS
 
 FINITE_32 = st.floats(-1e6, 1e6, allow_nan=False, width=32)
-FINITE_64 = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+def _within(key: str) -> st.SearchStrategy:
+    """Return finite floats inside the decoder's plausibility limit of ``key``."""
+    limit = EXTENSION_LIMITS[key]
+    return st.floats(-limit, limit, allow_nan=False)
+
+
+def _unit_quaternion(values: Any) -> Any:
+    norm = float(np.linalg.norm(values))
+    return [v / norm for v in values]
+
+
 EXTENSION_STRATEGIES = {
-    'imu_orientation_xyzw': st.lists(FINITE_64, min_size=4, max_size=4),
-    'imu_angular_velocity': st.lists(FINITE_64, min_size=3, max_size=3),
-    'joint_velocities': st.lists(FINITE_64, min_size=18, max_size=18),
-    'base_linear_velocity': st.lists(FINITE_64, min_size=3, max_size=3),
+    # Any direction, normalised: the decoder requires a unit quaternion.
+    'imu_orientation_xyzw': st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4).filter(
+        lambda q: np.linalg.norm(q) > 0.1).map(_unit_quaternion),
+    'imu_angular_velocity': st.lists(_within('imu_angular_velocity'), min_size=3, max_size=3),
+    'joint_velocities': st.lists(_within('joint_velocities'), min_size=18, max_size=18),
+    'base_linear_velocity': st.lists(_within('base_linear_velocity'), min_size=3, max_size=3),
     'foot_contacts': st.lists(st.sampled_from([0, 1]), min_size=1, max_size=8),
-    'height_scan': st.lists(FINITE_64, min_size=1, max_size=40),
+    'height_scan': st.lists(_within('height_scan'), min_size=1, max_size=40),
 }
 
 

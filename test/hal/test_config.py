@@ -28,7 +28,9 @@ def test_defaults_are_loopback_and_match_the_protocol() -> None:
     client, server = HalClientConfig(), HalServerConfig()
     assert client.observation_endpoint == server.observation_endpoint == 'tcp://127.0.0.1:6001'
     assert client.command_endpoint == server.command_endpoint == 'tcp://127.0.0.1:6002'
-    assert client.max_message_bytes == DEFAULT_MAX_MESSAGE_BYTES == 64 * 1024 * 1024
+    assert client.max_message_bytes == DEFAULT_MAX_MESSAGE_BYTES == 0  # derived
+    assert (client.max_camera_height, client.max_camera_width) == (480, 640)
+    assert client.max_command_age_s == 0.1
     assert client.command_send_hwm == 5 and client.require_monotonic_timestamps
     assert client.timestamp_resync_count == 20
     assert server.observation_sndhwm == 1 and server.command_rcvhwm == 5
@@ -79,11 +81,27 @@ def test_valid_server_endpoints(endpoint: str) -> None:
     ('connect_timeout_s', float('inf')),
     ('connect_timeout_s', '1'),
     ('observation_rcvhwm', 0),
+    ('max_camera_height', 0),
+    ('max_camera_width', 2.5),
+    ('max_command_age_s', 0.0),
+    ('max_command_age_s', float('nan')),
 ])
 def test_client_config_names_the_bad_field(field: str, value: Any) -> None:
     with pytest.raises(HalConfigError, match='^%s: expected' % field) as info:
         HalClientConfig(**{field: value})
     assert repr(value) in str(info.value) or str(value) in str(info.value)
+
+
+def test_frame_limit_is_the_largest_legal_frame_of_the_camera_size_plus_a_margin() -> None:
+    # 480 x 640 float32 RGB (12 bytes a pixel) is the largest legal frame, plus 64 KiB.
+    assert HalClientConfig().frame_limit_bytes == 480 * 640 * 12 + 65536 == 3_751_936
+    assert HalClientConfig(max_camera_height=1080,
+                           max_camera_width=1920).frame_limit_bytes == 1080 * 1920 * 12 + 65536
+    # Tiny cameras: the 1 MiB metadata bound is then the largest legal frame.
+    assert HalClientConfig(max_camera_height=58,
+                           max_camera_width=87).frame_limit_bytes == (1 << 20) + 65536
+    # An explicit max_message_bytes overrides the derivation.
+    assert HalClientConfig(max_message_bytes=5000).frame_limit_bytes == 5000
 
 
 @pytest.mark.parametrize('kwargs, field', [
