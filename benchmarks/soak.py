@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                                     stderr=None if args.verbose else subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + args.startup_timeout
-        while monitor.diagnostics.get('mode') != 'running':
+        while monitor.diagnostics.get('mode') not in ('running', 'stand'):
             if time.monotonic() > deadline or soak.process.poll() is not None:
                 raise RuntimeError(f'the node did not reach running (exit code '
                                    f'{soak.process.poll()}, diagnostics {monitor.diagnostics})')

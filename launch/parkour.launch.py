@@ -19,6 +19,11 @@ Launch the krabby_parkour lifecycle node.
 argument is listed by ``ros2 launch krabby_parkour parkour.launch.py -s``.
 With ``autostart:=true`` (default) the node is configured at start and
 activated when it reaches inactive, through lifecycle events.
+
+DDS discovery is localhost-only by default (``discovery_range:=localhost``):
+the lifecycle services, ``~/hold``, the parameters and ``cmd_vel`` are not
+reachable from other hosts. ``discovery_range:=subnet`` opens them to the
+LAN; do that with SROS2 (docs/hardening.md).
 """
 
 import os
@@ -27,7 +32,7 @@ from typing import List
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction,
-                            RegisterEventHandler)
+                            RegisterEventHandler, SetEnvironmentVariable)
 from launch.conditions import IfCondition
 from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration
@@ -46,6 +51,16 @@ PARAMETER_ARGUMENTS = {
                              'tcp://robot:6001 (empty: params file).'),
     'command_endpoint': ('hal.command_endpoint', 'HAL command endpoint, e.g. tcp://robot:6002 '
                          '(empty: params file).'),
+}
+
+
+#: discovery_range argument -> (ROS_AUTOMATIC_DISCOVERY_RANGE (Jazzy and later),
+#: ROS_LOCALHOST_ONLY (Humble, which ignores the former)).
+DISCOVERY_RANGES = {
+    'localhost': ('LOCALHOST', '1'),
+    'subnet': ('SUBNET', '0'),
+    'off': ('OFF', '1'),
+    'system_default': ('SYSTEM_DEFAULT', '0'),
 }
 
 
@@ -74,6 +89,14 @@ def _visual_actions(context: LaunchContext) -> List:
         actions.append(Node(package='rviz2', executable='rviz2', name='rviz2',
                             namespace=namespace, arguments=['-d', config], output='screen'))
     return actions
+
+
+def _discovery_actions(context: LaunchContext) -> List:
+    """Return the environment settings of the DDS discovery range (before any node starts)."""
+    automatic, localhost_only = DISCOVERY_RANGES[
+        LaunchConfiguration('discovery_range').perform(context)]
+    return [SetEnvironmentVariable('ROS_AUTOMATIC_DISCOVERY_RANGE', automatic),
+            SetEnvironmentVariable('ROS_LOCALHOST_ONLY', localhost_only)]
 
 
 def _node_actions(context: LaunchContext) -> List:
@@ -108,6 +131,11 @@ def generate_launch_description() -> LaunchDescription:
                               description='Namespace of the node and its topics.'),
         DeclareLaunchArgument('autostart', default_value='true', choices=['true', 'false'],
                               description='Configure and activate the node at start.'),
+        DeclareLaunchArgument('discovery_range', default_value='localhost',
+                              choices=list(DISCOVERY_RANGES),
+                              description='DDS discovery of the started nodes: localhost (only '
+                                          'this host can reach the node), subnet (the LAN: use '
+                                          'SROS2, docs/hardening.md), off, system_default.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               choices=['debug', 'info', 'warn', 'error', 'fatal'],
                               description='Logging level of the node.'),
@@ -127,5 +155,7 @@ def generate_launch_description() -> LaunchDescription:
     ]
     arguments += [DeclareLaunchArgument(name, default_value='', description=text)
                   for name, (_, text) in PARAMETER_ARGUMENTS.items()]
-    return LaunchDescription(arguments + [OpaqueFunction(function=_node_actions),
+    # The discovery range goes first: the environment of a process is fixed when it starts.
+    return LaunchDescription(arguments + [OpaqueFunction(function=_discovery_actions),
+                                          OpaqueFunction(function=_node_actions),
                                           OpaqueFunction(function=_visual_actions)])

@@ -41,6 +41,7 @@ from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.action import ActionMapperConfig
 from krabby_parkour_ros.mapping.navigation import NavigationLimits
 from krabby_parkour_ros.mapping.observation import ObservationConfig
+from krabby_parkour_ros.policy.deadline import DEFAULT_PROBE_TIMEOUT_S
 
 WIRING = 'wiring'
 CONFIGURE = 'configure'
@@ -93,9 +94,21 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               '(tcp://host:port or inproc://name).', WIRING),
     ParamSpec('hal.command_endpoint', 'tcp://127.0.0.1:6002',
               'HAL command PULL endpoint the node connects its PUSH to.', WIRING),
-    ParamSpec('hal.max_message_bytes', 64 * 1024 * 1024,
-              'Largest observation message accepted (ZMQ MAXMSGSIZE); larger ones are '
-              'dropped by ZeroMQ before they reach memory.', WIRING, (1024, 1 << 30)),
+    ParamSpec('hal.max_message_bytes', 0,
+              'Explicit per-frame limit of observations in bytes (ZMQ MAXMSGSIZE); 0 = derive '
+              'it from hal.max_camera_height/width (largest legal frame + 64 KiB). A peer '
+              'sending a larger frame is dropped before it reaches memory.',
+              WIRING, (0, 1 << 30)),
+    ParamSpec('hal.max_camera_height', 480,
+              'Largest camera height (rows) the HAL may send; bounds memory per frame.',
+              WIRING, (1, 16384)),
+    ParamSpec('hal.max_camera_width', 640,
+              'Largest camera width (columns) the HAL may send; bounds memory per frame.',
+              WIRING, (1, 16384)),
+    ParamSpec('hal.max_command_age', 0.1,
+              'Seconds after which a command must not be acted on; a command refused for '
+              'longer counts a command stall (docs/hal.md: the HAL must drop older ones).',
+              WIRING, (0.001, 10.0)),
     ParamSpec('hal.curve_server_key', '',
               "CurveZMQ: the HAL's public key (40-char Z85, or the path of its .key "
               'certificate file); empty = no encryption (loopback only). Needs '
@@ -104,6 +117,11 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               "CurveZMQ: this node's key pair as the path of a .key_secret certificate file "
               '(a Z85 literal works but is readable through ros2 param get); its public key '
               'must be authorized by the HAL.', WIRING),
+    ParamSpec('hal.max_observation_age', 0.0,
+              'Reject observations whose timestamp_ns is more than this many seconds older '
+              '(or newer) than the local wall clock at reception (rejection reasons too_old, '
+              'from_future). Only for HALs with synced clocks (chrony/PTP); 0.0 = off.',
+              WIRING, (0.0, 3600.0)),
     ParamSpec('control_rate', 100.0, 'Command ticks per second (a command goes out every '
               'tick).', WIRING, (1.0, 1000.0)),
     ParamSpec('policy_decimation', 2, 'The policy runs every this many ticks; '
@@ -120,6 +138,13 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'policy_card.yaml beside it.'),
     ParamSpec('allow_unsafe_pickle', False, 'Allow checkpoints that need arbitrary pickled '
               'code (runs code from the file: trusted files only).'),
+    ParamSpec('allow_torchscript', False, 'Allow TorchScript checkpoints: their code runs at '
+              'load and at every inference (it can write files or never return): trusted '
+              'files only. Safe formats: safetensors, ONNX.'),
+    ParamSpec('policy_probe_timeout', DEFAULT_PROBE_TIMEOUT_S, 'Seconds the policy may take '
+              'to load, verify and warm up on configure; a slower (or looping) model is '
+              'refused.',
+              value_range=(0.1, 600.0)),
     ParamSpec('device', 'cpu', 'Inference device: cpu or cuda (falls back to cpu with a '
               'warning when CUDA is absent).', choices=('cpu', 'cuda')),
     ParamSpec('inference_threads', 1, 'Torch/onnxruntime threads for inference.',
@@ -156,6 +181,19 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               "the joint map's position range and still be ramped from on activation (its "
               'first target is clamped into the target limits); further out, or non-finite, '
               'activation is refused and the joint is named.', value_range=(0.0, 1.0)),
+    ParamSpec('stand_on_zero_command', True, 'true: a cmd_vel below stand_threshold for '
+              'stand_dwell seconds ramps to the standing pose and holds it (mode stand; the '
+              'teacher never learnt to stand and walks on at about 0.25 m/s); a command above '
+              'stand_threshold + stand_hysteresis resumes the policy through the recovery '
+              'ramp. false: walk on a zero command, as trained.'),
+    ParamSpec('stand_threshold', 0.1, 'Command magnitude max(|vx|, |vy|, |yaw rate|) below '
+              'which cmd_vel counts as zero (m/s, rad/s).', value_range=(0.0, 1.0)),
+    ParamSpec('stand_hysteresis', 0.05, 'A standing robot resumes walking only above '
+              'stand_threshold plus this (m/s, rad/s).', value_range=(0.0, 1.0)),
+    ParamSpec('stand_dwell', 0.5, 'Seconds cmd_vel must stay below stand_threshold before '
+              'the robot stands.', value_range=(0.0, 10.0)),
+    ParamSpec('stand_ramp_duration', 0.5, 'Seconds of the ramp from the gait to the standing '
+              'pose.', value_range=(0.0, 30.0)),
     ParamSpec('max_joint_delta', 0.0, 'Largest change of a joint target per tick (rad); '
               '0 disables the rate limit.', value_range=(0.0, 1.0)),
     ParamSpec('cmd_vel_timeout', 0.5, 'Seconds after the last cmd_vel before the navigation '
@@ -213,11 +251,17 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
         hal=HalClientConfig(observation_endpoint=get('hal.observation_endpoint'),
                             command_endpoint=get('hal.command_endpoint'),
                             max_message_bytes=int(get('hal.max_message_bytes')),
+                            max_camera_height=int(get('hal.max_camera_height')),
+                            max_camera_width=int(get('hal.max_camera_width')),
+                            max_command_age_s=float(get('hal.max_command_age')),
                             curve_server_key=get('hal.curve_server_key'),
-                            curve_secret_key=get('hal.curve_secret_key')),
+                            curve_secret_key=get('hal.curve_secret_key'),
+                            max_observation_age_s=float(get('hal.max_observation_age')) or None),
         checkpoint=get('checkpoint'),
         policy_card=get('policy_card'),
         allow_unsafe_pickle=bool(get('allow_unsafe_pickle')),
+        allow_torchscript=bool(get('allow_torchscript')),
+        probe_timeout_s=float(get('policy_probe_timeout')),
         device=get('device'),
         inference_threads=int(get('inference_threads')),
         joint_map=get('joint_map'),
@@ -242,7 +286,12 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
             sync_to_observations=bool(get('sync_to_observations')),
             late_threshold=float(get('late_threshold')),
             realtime_priority=int(get('realtime_priority')),
-            activation_margin=float(get('activation_margin'))),
+            activation_margin=float(get('activation_margin')),
+            stand_on_zero_command=bool(get('stand_on_zero_command')),
+            stand_threshold=float(get('stand_threshold')),
+            stand_hysteresis=float(get('stand_hysteresis')),
+            stand_dwell=float(get('stand_dwell')),
+            stand_ramp_duration=float(get('stand_ramp_duration'))),
         navigation=NavigationLimits(vx=(float(get('nav.vx_min')), float(get('nav.vx_max'))),
                                     vy=(0.0, 0.0), yaw_rate=(-yaw, yaw)),
     )

@@ -31,12 +31,18 @@ Topics (names relative to the node's namespace): ``joint_states`` (measured),
 ``~/joint_commands`` (targets sent), ``~/policy_action`` (clipped raw action),
 ``~/mode`` (control mode), ``~/policy_observation`` (debug, off by default),
 ``/diagnostics``; input ``cmd_vel``. Services: ``~/hold``, ``~/release``.
+
+No message and no parameter value ends the process: invalid ``cmd_vel``
+messages are ignored, counted (``invalid_cmd_vel`` in ``/diagnostics``) and
+logged rate-limited; hostile parameter values are refused with a reason; an
+unexpected exception in any callback is logged and counted
+(``callback_errors``), never propagated (docs/safety.md).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -55,8 +61,8 @@ import zmq
 
 from krabby_parkour_ros.control.loop import ControlLoop
 from krabby_parkour_ros.control.runtime import ControlRuntime
-from krabby_parkour_ros.control.step import TickResult
-from krabby_parkour_ros.mapping.navigation import NavigationCommand
+from krabby_parkour_ros.control.step import ShadowModeError, TickResult
+from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationError
 from krabby_parkour_ros.node.debug_publishers import DebugPublishers
 from krabby_parkour_ros.node.diagnostics import build_diagnostic_status
 from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
@@ -72,6 +78,10 @@ JOINT_STATES_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST,
 STATUS_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
                         reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+#: Seconds between two log lines of the same rate-limited warning.
+LOG_THROTTLE_S = 5.0
+
+_Result = TypeVar('_Result')
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -126,10 +136,49 @@ class ParkourNode(LifecycleNode):
         self._joint_state_msg: Optional[JointState] = None
         self._command_msg: Optional[JointState] = None
         self.last_tick: Optional[TickResult] = None
+        #: The node's own counters (shown in /diagnostics next to the controller's).
+        self.node_counters: Dict[str, int] = {
+            'cmd_vel_received': 0, 'invalid_cmd_vel': 0, 'parameters_refused': 0,
+            'callback_errors': 0}
+
+    # -- hostile input -------------------------------------------------------------------
+
+    def record_unexpected(self, where: str, exc: BaseException) -> None:
+        """
+        Count and log (rate-limited) an unexpected exception of a callback.
+
+        The callback's effect is lost, the process goes on: called by the
+        guards around every callback of the node and by the entry point's
+        executor loop for rclpy's own services.
+        """
+        self.node_counters['callback_errors'] += 1
+        self.get_logger().error(
+            f'{where}: unexpected {type(exc).__name__}: {exc} (ignored; '
+            f'{self.node_counters["callback_errors"]} so far)',
+            throttle_duration_sec=LOG_THROTTLE_S)
+
+    def _guarded(self, where: str, call: Callable[[], _Result],
+                 fallback: Callable[[], _Result]) -> _Result:
+        """Return ``call()``; on an unexpected exception record it and return ``fallback()``."""
+        try:
+            return call()
+        except Exception as exc:  # noqa: B902 - a callback must never end the process
+            self.record_unexpected(where, exc)
+            return fallback()
 
     # -- parameters ----------------------------------------------------------------------
 
     def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
+        result = self._guarded(
+            'set_parameters', lambda: self._check_and_apply(params),
+            lambda: SetParametersResult(successful=False, reason='internal error (logged)'))
+        if not result.successful:
+            self.node_counters['parameters_refused'] += 1
+            self.get_logger().warning(
+                f'parameters refused: {result.reason}', throttle_duration_sec=LOG_THROTTLE_S)
+        return result
+
+    def _check_and_apply(self, params: List[Parameter]) -> SetParametersResult:
         configured = self._runtime is not None
         for param in params:
             spec = SPECS.get(param.name)
@@ -143,13 +192,35 @@ class ParkourNode(LifecycleNode):
                     successful=False,
                     reason=f'{param.name} is read in on_configure: clean up the node, '
                            'change it, then configure again')
+        # shadow_mode first: it is the only change the controller may refuse.
         for param in params:
             if param.name == 'shadow_mode':
-                if self._runtime is not None:
-                    self._runtime.step.set_shadow(bool(param.value))
-            elif param.name == 'publish_observation':
+                problem = self._set_shadow(bool(param.value))
+                if problem is not None:
+                    return SetParametersResult(successful=False, reason=problem)
+        for param in params:
+            if param.name == 'publish_observation':
                 self._publish_observation = bool(param.value)
         return SetParametersResult(successful=True)
+
+    def _set_shadow(self, shadow: bool) -> Optional[str]:
+        """
+        Apply ``shadow_mode``; return why it was refused, or None.
+
+        Entering shadow mode is refused while active (the HAL would hold a
+        mid-gait target and the robot falls); leaving it while active
+        restarts through the soft start. Unconfigured, the value is read by
+        the next configure.
+        """
+        if self._runtime is None:
+            self.get_logger().info(f'shadow_mode {shadow} requested (parameter) while '
+                                   'unconfigured: used by the next configure')
+            return None
+        try:
+            self._runtime.step.set_shadow(shadow, cause='shadow_mode parameter')
+        except ShadowModeError as exc:
+            return str(exc)
+        return None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -200,9 +271,11 @@ class ParkourNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Hold, then release everything (from any state)."""
+        configured = self._runtime is not None
         self._stop_and_hold()
         self._release()
-        self.get_logger().info('shut down: the HAL holds the last safe target')
+        self.get_logger().info('shut down: the HAL holds the last safe target' if configured
+                               else 'shut down (unconfigured: no HAL link to hold)')
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -211,6 +284,12 @@ class ParkourNode(LifecycleNode):
         self._release()
         self.get_logger().error('error processed: holding the last safe target, unconfigured')
         return TransitionCallbackReturn.SUCCESS
+
+    def destroy_node(self) -> None:
+        """Stop the control thread (it sends the hold target), release everything, destroy."""
+        self._stop_and_hold()
+        self._release()
+        super().destroy_node()
 
     def _stop_and_hold(self) -> bool:
         """Stop the control thread (it sends the hold target); return True if faulted."""
@@ -338,6 +417,9 @@ class ParkourNode(LifecycleNode):
                                                   callback_group=self._status_group)
 
     def _on_fault(self) -> None:
+        self._guarded('fault handling', self._handle_fault, lambda: None)
+
+    def _handle_fault(self) -> None:
         timer, self._fault_timer = self._fault_timer, None
         if timer is not None:
             timer.cancel()
@@ -380,18 +462,31 @@ class ParkourNode(LifecycleNode):
         return msg
 
     def _on_cmd_vel(self, msg: Twist) -> None:
+        self._guarded('cmd_vel', lambda: self._apply_cmd_vel(msg), lambda: None)
+
+    def _apply_cmd_vel(self, msg: Twist) -> None:
+        self.node_counters['cmd_vel_received'] += 1
         with self._status_lock:
             if self._runtime is None:
                 return
             if self._recorder is not None:
                 self._recorder.record_ros(self._cmd_vel_sub.topic_name, msg)
-            used = self._runtime.step.set_navigation_command(
-                NavigationCommand(vx=msg.linear.x, vy=msg.linear.y, yaw_rate=msg.angular.z))
+            try:
+                command = NavigationCommand(vx=msg.linear.x, vy=msg.linear.y,
+                                            yaw_rate=msg.angular.z)
+            except NavigationError as exc:
+                # The previous command stays in force until cmd_vel_timeout.
+                self.node_counters['invalid_cmd_vel'] += 1
+                self.get_logger().warning(
+                    f'cmd_vel ignored: {exc} ({self.node_counters["invalid_cmd_vel"]} invalid '
+                    'so far)', throttle_duration_sec=LOG_THROTTLE_S)
+                return
+            used = self._runtime.step.set_navigation_command(command)
         if used.vx != msg.linear.x or used.vy != msg.linear.y or used.yaw_rate != msg.angular.z:
-            self.get_logger().warn(
+            self.get_logger().warning(
                 f'cmd_vel clamped to vx={used.vx:.3f} vy={used.vy:.3f} '
                 f'yaw_rate={used.yaw_rate:.3f} (limits in nav.* parameters; vy is not a '
-                'policy input)', throttle_duration_sec=5.0)
+                'policy input)', throttle_duration_sec=LOG_THROTTLE_S)
 
     def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         return self._user_request(response, 'hold', 'holding the last safe target')
@@ -403,17 +498,26 @@ class ParkourNode(LifecycleNode):
 
     def _user_request(self, response: Trigger.Response, action: str,
                       message: str) -> Trigger.Response:
-        # ControlStep serialises hold/release with the ticks of the control thread.
-        with self._status_lock:
-            if self._runtime is None:
-                response.success = False
-                response.message = 'not configured'
-                return response
-            getattr(self._runtime.step, action)()
-        self._publish_mode()
-        response.success = True
-        response.message = message
-        return response
+        def refuse(reason: str) -> Trigger.Response:
+            response.success = False
+            response.message = reason
+            return response
+
+        def apply() -> Trigger.Response:
+            # ControlStep serialises hold/release with the ticks of the control
+            # thread and logs the request and the mode change with the cause.
+            with self._status_lock:
+                if self._runtime is None:
+                    self.get_logger().info(f'{action} requested (~/{action} service) while '
+                                           'unconfigured: refused')
+                    return refuse('not configured')
+                getattr(self._runtime.step, action)(cause=f'~/{action} service')
+            self._publish_mode()
+            response.success = True
+            response.message = message
+            return response
+
+        return self._guarded(f'~/{action}', apply, lambda: refuse('internal error (logged)'))
 
     def _publish_mode(self) -> None:
         with self._status_lock:
@@ -422,6 +526,9 @@ class ParkourNode(LifecycleNode):
             self._record(self._mode_pub, String(data=self._runtime.step.mode.value))
 
     def _on_diagnostics(self) -> None:
+        self._guarded('diagnostics', self._publish_diagnostics, lambda: None)
+
+    def _publish_diagnostics(self) -> None:
         with self._status_lock:
             runtime = self._runtime
             if runtime is None:
@@ -431,6 +538,7 @@ class ParkourNode(LifecycleNode):
             scheduler = self._loop.scheduler if self._loop is not None else 'default'
             array.status = [build_diagnostic_status(
                 f'{self.get_name()}: control', runtime, self.get_fully_qualified_name(),
-                extra=[('control_thread_scheduler', scheduler)])]
+                extra=[('control_thread_scheduler', scheduler)]
+                + [(key, str(value)) for key, value in sorted(self.node_counters.items())])]
             self._record(self._diagnostics_pub, array)
             self._publish_mode()

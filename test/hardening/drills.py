@@ -70,9 +70,11 @@ from test.hardening.harness import (make_controller, MS, ObservationTemplate,  #
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / 'benchmarks' / 'results' / 'fault_drills.json'
 #: Controller timings of the drills (seconds): short ramps keep the drills quick.
+# The drills exercise the policy's stale/fault handling with a zero command:
+# the policy must run (stand_on_zero_command would stand the robot instead).
 DRILL_TIMINGS = {'soft_start_duration': 0.3, 'recovery_ramp_duration': 0.3,
                  'stale_timeout': 0.1, 'stale_resume_window': 0.5,
-                 'max_consecutive_failures': 5}
+                 'max_consecutive_failures': 5, 'stand_on_zero_command': False}
 RECOVERY_TIMEOUT_S = 5.0
 _ids = iter(range(1_000_000))
 

@@ -89,6 +89,7 @@ def test_launch_description_arguments_match_the_node_parameters(monkeypatch):
     description = module.generate_launch_description()
     arguments = {a.name: a for a in description.entities if isinstance(a, DeclareLaunchArgument)}
     assert set(arguments) == {'params_file', 'namespace', 'autostart', 'log_level',
+                              'discovery_range',
                               'checkpoint', 'policy_card', 'observation_endpoint',
                               'command_endpoint', 'robot_state_publisher', 'urdf', 'rviz',
                               'rviz_config'}
@@ -150,3 +151,49 @@ def test_launch_starts_robot_state_publisher_and_rviz_only_when_asked():
     arguments = [perform_substitutions(context, normalize_to_list_of_substitutions(a))
                  for a in actions[1]._Node__arguments]
     assert arguments == ['-d', str(ROOT / 'config' / 'parkour.rviz')]
+
+
+def _performed_environment(module, discovery_range: str) -> dict:
+    from launch import LaunchContext
+    from launch.actions import SetEnvironmentVariable
+    context = LaunchContext()
+    context.launch_configurations['discovery_range'] = discovery_range
+    actions = module._discovery_actions(context)
+    assert all(isinstance(a, SetEnvironmentVariable) for a in actions)
+    return {''.join(s.perform(context) for s in a.name):
+            ''.join(s.perform(context) for s in a.value) for a in actions}
+
+
+def test_launch_defaults_to_localhost_discovery_before_the_node_starts(monkeypatch):
+    module = _load_launch_module()
+    monkeypatch.setattr(module, '_default_params_file',
+                        lambda: str(ROOT / 'config' / 'parkour.yaml'))
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    description = module.generate_launch_description()
+    argument = next(a for a in description.entities
+                    if isinstance(a, DeclareLaunchArgument) and a.name == 'discovery_range')
+    default = argument.default_value[0].perform(None)
+    assert default == 'localhost'
+    assert set(argument.choices) == {'localhost', 'subnet', 'off', 'system_default'}
+    # Jazzy and later read the first, Humble the second.
+    assert _performed_environment(module, default) == {
+        'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST', 'ROS_LOCALHOST_ONLY': '1'}
+    assert _performed_environment(module, 'subnet') == {
+        'ROS_AUTOMATIC_DISCOVERY_RANGE': 'SUBNET', 'ROS_LOCALHOST_ONLY': '0'}
+    # The environment is set by the first action after the arguments, before the node's.
+    functions = [a for a in description.entities if isinstance(a, OpaqueFunction)]
+    assert [f._OpaqueFunction__function for f in functions][:2] == [
+        module._discovery_actions, module._node_actions]
+
+
+def test_entry_point_defaults_to_localhost_discovery_unless_chosen():
+    from krabby_parkour_ros.node.main import default_discovery_to_localhost
+    environ = {}
+    assert default_discovery_to_localhost(environ) == 'LOCALHOST'
+    assert environ == {'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST', 'ROS_LOCALHOST_ONLY': '1'}
+    environ = {'ROS_AUTOMATIC_DISCOVERY_RANGE': 'SUBNET'}
+    assert default_discovery_to_localhost(environ) == 'SUBNET'
+    assert environ == {'ROS_AUTOMATIC_DISCOVERY_RANGE': 'SUBNET'}
+    environ = {'ROS_LOCALHOST_ONLY': '0'}
+    assert default_discovery_to_localhost(environ) == 'SYSTEM_DEFAULT'
+    assert environ == {'ROS_LOCALHOST_ONLY': '0'}

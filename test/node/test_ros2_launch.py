@@ -25,7 +25,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from typing import List, Sequence
 
 import numpy as np
 import pytest
@@ -70,9 +72,12 @@ def installed(tmp_path_factory):
     return work / 'install'
 
 
-def _shell(install: Path, command: str, **kwargs) -> subprocess.Popen:
+def _shell(install: Path, command: str, unset: Sequence[str] = (),
+           **kwargs) -> subprocess.Popen:
     script = f'source "{install}/setup.bash" && exec {command}'
     env = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}', PYTHONUNBUFFERED='1')
+    for name in unset:
+        env.pop(name, None)
     return subprocess.Popen(['bash', '-c', script], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True,
                             **kwargs)
@@ -140,3 +145,70 @@ def test_colcon_installs_config_models_and_description(installed):
     assert (share / 'urdf' / 'go2.urdf').read_bytes() == (
         ROOT / 'krabby_parkour_ros' / 'description' / 'go2.urdf').read_bytes()
     assert shutil.which('bash')
+
+
+def _children(pid: int) -> List[int]:
+    """Return the pids of every process below ``pid``."""
+    parents = {}
+    for entry in Path('/proc').iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / 'stat').read_text()
+            except OSError:
+                continue
+            parents.setdefault(int(stat.rsplit(')', 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f'/proc/{pid}/stat').read_text()
+    except OSError:
+        return False
+    return stat.rsplit(')', 1)[1].split()[0] != 'Z'
+
+
+def test_failed_launch_leaves_no_process_behind(installed):
+    # A checkpoint that does not exist: configure fails, the node stays
+    # unconfigured (no timer). Ctrl-C on launch must end the node at once.
+    # The launch default must make discovery localhost-only: the variables
+    # are removed from the environment launch starts in.
+    launch = _shell(installed, 'ros2 launch krabby_parkour parkour.launch.py '
+                    'checkpoint:=/nonexistent/model.pt',
+                    unset=('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_LOCALHOST_ONLY'))
+    lines: List[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(launch.stdout), daemon=True)
+    reader.start()
+    nodes: List[int] = []
+    try:
+        deadline = time.monotonic() + 90.0
+        while time.monotonic() < deadline and 'configure failed' not in ''.join(lines):
+            time.sleep(0.05)
+        assert 'configure failed' in ''.join(lines), ''.join(lines)[-3000:]
+        nodes = _children(launch.pid)
+        assert nodes, 'no node process under launch'
+        start = time.monotonic()
+        os.kill(launch.pid, signal.SIGINT)  # launch only: it signals its processes
+        launch.wait(timeout=30)
+        elapsed = time.monotonic() - start
+    finally:
+        if launch.poll() is None:
+            os.killpg(launch.pid, signal.SIGKILL)
+            launch.wait()
+        reader.join(5.0)
+        for pid in nodes:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    output = ''.join(lines)
+    left = [pid for pid in nodes if _alive(pid)]
+    assert left == [], f'processes left after launch exited: {left}\n{output[-3000:]}'
+    assert 'DDS discovery range: LOCALHOST' in output, output[-3000:]
+    assert 'SIGINT received: shutting down' in output, output[-3000:]
+    # launch escalates to SIGTERM after 5 s: the node ended on the first signal.
+    assert 'SIGTERM' not in output and 'SIGKILL' not in output, output[-3000:]
+    print(f'launch with a failed configure exited {elapsed:.2f} s after SIGINT')

@@ -1,0 +1,149 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+SIGINT and SIGTERM end the node process within 1 s, exit 0, in every lifecycle state.
+
+Each case starts ``python -m krabby_parkour_ros.node.main`` as its own
+process, brings it into the state (through ``--autostart``, the real
+``change_state`` service or a HAL whose data makes the policy fail), then
+measures from the signal to the process's exit, polling every 10 ms.
+"""
+
+import signal
+import time
+
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+
+from krabby_parkour_ros.hal.config import HalServerConfig
+from krabby_parkour_ros.hal.server import HalServer
+
+from .conftest import ScriptedHal
+from .node_process import NodeProcess
+
+#: The issue's acceptance: the process is gone within a second of the signal.
+EXIT_LIMIT_S = 1.0
+SIGNALS = [signal.SIGINT, signal.SIGTERM]
+
+
+class ImuLessHal(ScriptedHal):
+    """A HAL without IMU keys: with ``missing_imu: refuse`` every policy step fails."""
+
+    def _extensions(self) -> dict:
+        extensions = super()._extensions()
+        del extensions['imu_orientation_xyzw'], extensions['imu_angular_velocity']
+        return extensions
+
+
+@pytest.fixture
+def tcp_hal(request):
+    """Yield a scripted HAL over tcp (an ``ImuLessHal`` with the parameter ``imu_less``)."""
+    server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
+                                       command_endpoint='tcp://127.0.0.1:*'))
+    server.bind()
+    kind = ImuLessHal if getattr(request, 'param', '') == 'imu_less' else ScriptedHal
+    hal = kind(server).start()
+    yield hal
+    hal.stop()
+    server.close()
+
+
+def _exits_in_time(node: NodeProcess, signum: int) -> None:
+    assert node.alive(), node.output[-3000:]
+    elapsed = node.signal_and_time_exit(signum)
+    output = node.close()
+    assert elapsed is not None, f'still running 10 s after {signum!r}:\n{output[-3000:]}'
+    assert node.process.returncode == 0, output[-3000:]
+    assert f'{signal.Signals(signum).name} received: shutting down' in output, output[-3000:]
+    print(f'{signal.Signals(signum).name}: exit {elapsed:.3f} s after the signal')
+    assert elapsed < EXIT_LIMIT_S, f'exit took {elapsed:.3f} s'
+
+
+def _change_state(peer_context, transition_id: int) -> bool:
+    node = rclpy.create_node('signal_test_client', context=peer_context)
+    executor = SingleThreadedExecutor(context=peer_context)
+    executor.add_node(node)
+    try:
+        client = node.create_client(ChangeState, '/parkour_node/change_state')
+        assert client.wait_for_service(timeout_sec=30.0), 'change_state not available'
+        request = ChangeState.Request()
+        request.transition.id = transition_id
+        future = client.call_async(request)
+        executor.spin_until_future_complete(future, timeout_sec=60.0)
+        return future.done() and future.result().success
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+
+
+@pytest.mark.parametrize('signum', SIGNALS)
+def test_signal_ends_an_unconfigured_node(signum):
+    node = NodeProcess()
+    try:
+        assert node.wait_output('DDS discovery range'), node.output
+        time.sleep(0.5)  # spinning, no timer
+    finally:
+        _exits_in_time(node, signum)
+
+
+@pytest.mark.parametrize('signum', SIGNALS)
+def test_signal_ends_a_node_whose_configure_failed(signum):
+    node = NodeProcess(autostart=True, parameters=['checkpoint:=/nonexistent/model.pt'])
+    try:
+        assert node.wait_output('autostart: configure failed'), node.output
+    finally:
+        _exits_in_time(node, signum)
+
+
+@pytest.mark.parametrize('signum', SIGNALS)
+def test_signal_ends_an_inactive_node(signum, tcp_hal, peer_context):
+    node = NodeProcess(hal=tcp_hal)
+    try:
+        assert node.wait_output('DDS discovery range'), node.output
+        assert _change_state(peer_context, Transition.TRANSITION_CONFIGURE), node.output
+        assert 'configured: policy' in node.output
+        time.sleep(0.3)
+        assert tcp_hal.commands == [], 'an inactive node commanded the HAL'
+    finally:
+        _exits_in_time(node, signum)
+
+
+@pytest.mark.parametrize('signum', SIGNALS)
+def test_signal_ends_an_active_node_holding(signum, tcp_hal):
+    node = NodeProcess(hal=tcp_hal, autostart=True)
+    try:
+        assert tcp_hal.wait_commands(100, timeout=60.0), node.output
+    finally:
+        _exits_in_time(node, signum)
+    count = len(tcp_hal.commands)
+    time.sleep(0.3)
+    assert len(tcp_hal.commands) == count, 'commands after the process exited'
+
+
+@pytest.mark.parametrize('tcp_hal', ['imu_less'], indirect=True)
+@pytest.mark.parametrize('signum', SIGNALS)
+def test_signal_ends_a_node_after_its_error_transition(signum, tcp_hal):
+    # No IMU keys with missing_imu: refuse -> every policy step fails -> the
+    # fault latches -> lifecycle error transition -> unconfigured, no timer.
+    node = NodeProcess(hal=tcp_hal, autostart=True,
+                       parameters=['max_consecutive_failures:=2', 'missing_imu:=refuse'])
+    try:
+        assert node.wait_output('error processed', timeout=90.0), node.output[-3000:]
+        time.sleep(0.3)
+    finally:
+        _exits_in_time(node, signum)
