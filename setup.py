@@ -1,3 +1,18 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
 """Build script of the krabby_parkour ament_python package."""
 
 from glob import glob
@@ -12,6 +27,34 @@ def _share(subdir: str, pattern: str) -> tuple:
     """Return a data_files entry installing ``subdir/pattern`` into share/."""
     return (os.path.join('share', PACKAGE_NAME, subdir),
             [f for f in glob(os.path.join(subdir, pattern)) if os.path.isfile(f)])
+
+
+#: Executable name -> entry point; each also installed under its old alias.
+EXECUTABLES = {
+    'parkour_node': 'krabby_parkour_ros.node.main:main',
+    'parkour_sim': 'krabby_parkour_ros.sim.__main__:main',
+    'parkour_generate_checkpoint': 'krabby_parkour_ros.policy.generate:main',
+    'parkour_export': 'krabby_parkour_ros.policy.export:main',
+    'parkour_demo': 'krabby_parkour_ros.demo:main',
+    'parkour_replay': 'krabby_parkour_ros.recording.replay:main',
+    'parkour_report': 'krabby_parkour_ros.recording.report:main',
+}
+#: Old names (kebab-case) kept as aliases.
+ALIASES = {
+    'krabby-parkour-sim': 'parkour_sim',
+    'krabby-parkour-generate-checkpoint': 'parkour_generate_checkpoint',
+    'krabby-parkour-export': 'parkour_export',
+    'krabby-parkour-demo': 'parkour_demo',
+    'krabby-parkour-replay': 'parkour_replay',
+    'krabby-parkour-report': 'parkour_report',
+}
+
+
+def _console_scripts() -> list:
+    """Return the console_scripts entries: every executable, then every alias."""
+    entries = ['%s = %s' % item for item in EXECUTABLES.items()]
+    entries += ['%s = %s' % (alias, EXECUTABLES[name]) for alias, name in ALIASES.items()]
+    return entries
 
 
 setup(
@@ -46,7 +89,7 @@ setup(
     extras_require={
         'sim': ['mujoco'],
         'report': ['matplotlib'],
-        'test': ['pytest', 'hypothesis'],
+        'test': ['pytest', 'hypothesis', 'rosbags'],
     },
     zip_safe=False,
     maintainer='Krabby parkour maintainers',
@@ -55,14 +98,8 @@ setup(
                 'policies on the Krabby legged robot through the Krabby HAL.',
     license='Apache-2.0',
     entry_points={
-        'console_scripts': [
-            'parkour_node = krabby_parkour_ros.node.main:main',
-            'krabby-parkour-sim = krabby_parkour_ros.sim.__main__:main',
-            'krabby-parkour-generate-checkpoint = krabby_parkour_ros.policy.generate:main',
-            'krabby-parkour-export = krabby_parkour_ros.policy.export:main',
-            'krabby-parkour-demo = krabby_parkour_ros.demo:main',
-            'krabby-parkour-replay = krabby_parkour_ros.recording.replay:main',
-            'krabby-parkour-report = krabby_parkour_ros.recording.report:main',
-        ],
+        # ROS executables are snake_case (``ros2 run krabby_parkour parkour_sim``);
+        # the older krabby-parkour-* names stay as aliases of the same functions.
+        'console_scripts': _console_scripts(),
     },
 )

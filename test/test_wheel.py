@@ -23,32 +23,53 @@ import sysconfig
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ('parkour_node', 'krabby-parkour-demo', 'krabby-parkour-sim',
-            'krabby-parkour-generate-checkpoint', 'krabby-parkour-export')
+COMMANDS = ('parkour_node', 'parkour_demo', 'parkour_sim', 'parkour_generate_checkpoint',
+            'parkour_export', 'parkour_replay', 'parkour_report',
+            # old names, kept as aliases
+            'krabby-parkour-demo', 'krabby-parkour-sim', 'krabby-parkour-generate-checkpoint',
+            'krabby-parkour-export', 'krabby-parkour-replay', 'krabby-parkour-report')
 
 pytestmark = pytest.mark.slow
+
+
+def _clean_env() -> dict:
+    """
+    Return this environment without PYTHONPATH.
+
+    ``source install/setup.bash`` (colcon test in a sourced workspace) puts
+    the workspace's own install of this package on PYTHONPATH: pip would
+    then see it as installed and the probe would import it instead of the
+    wheel's copy. The test venv reaches the dependencies through deps.pth.
+    """
+    env = dict(os.environ)
+    env.pop('PYTHONPATH', None)
+    return env
 
 
 def test_wheel_installs_library_commands_and_model(tmp_path):
     pytest.importorskip('build', reason='the build package is not installed')
     dist = tmp_path / 'dist'
+    env = _clean_env()
     subprocess.run([sys.executable, '-m', 'build', '--wheel', '--no-isolation',
                     '--outdir', str(dist), str(ROOT)], check=True, capture_output=True,
-                   timeout=300)
+                   timeout=300, env=dict(os.environ))
     wheel = next(dist.glob('krabby_parkour-*.whl'))
     venv = tmp_path / 'venv'
-    subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True, timeout=120, env=env)
     python = venv / 'bin' / 'python'
     # The heavy dependencies (torch, rclpy ...) come from this environment
-    # through a .pth file; the wheel itself is installed for real.
+    # (its site-packages, and in a sourced ROS workspace the PYTHONPATH
+    # entries) through a .pth file, placed after the venv's own
+    # site-packages; the wheel itself is installed for real.
     site = subprocess.run([str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()'
-                           '["purelib"])'], check=True, capture_output=True, text=True)
-    Path(site.stdout.strip(), 'deps.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
+                           '["purelib"])'], check=True, capture_output=True, text=True, env=env)
+    deps = [sysconfig.get_paths()['purelib']]
+    deps += [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    Path(site.stdout.strip(), 'deps.pth').write_text('\n'.join(deps) + '\n')
     subprocess.run([str(python), '-m', 'pip', 'install', '--no-deps', '--no-index', '-q',
-                    str(wheel)], check=True, capture_output=True, timeout=300)
+                    str(wheel)], check=True, capture_output=True, timeout=300, env=env)
     for command in COMMANDS:
         assert (venv / 'bin' / command).exists(), command
-    env = dict(os.environ, PYTHONPATH='')
     probe = subprocess.run(
         [str(python), '-c', 'import krabby_parkour_ros, krabby_parkour_ros.policy.shipped as s; '
          'print(krabby_parkour_ros.__file__); print(s.shipped_checkpoint_path())'],

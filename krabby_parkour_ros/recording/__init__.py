@@ -17,23 +17,38 @@ Recording, replay and reports of HAL traffic and node topics (no ROS node needed
 
 :class:`HalRecorder` writes MCAP files without blocking the caller,
 :class:`RecordingReader` reads them (crash-cut files included),
-``krabby-parkour-replay`` (:mod:`~krabby_parkour_ros.recording.replay`)
-serves a recording through a HAL server and ``krabby-parkour-report``
+``parkour_replay`` (:mod:`~krabby_parkour_ros.recording.replay`)
+serves a recording through a HAL server and ``parkour_report``
 (:mod:`~krabby_parkour_ros.recording.report`) plots it. The file layout is
 documented in ``docs/recording.md``.
 """
 
-from krabby_parkour_ros.recording.format import (
-    decode_hal_frames, encode_hal_frames, HAL_FRAMES_MSGDEF, HAL_FRAMES_TYPE,
-    HalFramesFormatError)
-from krabby_parkour_ros.recording.reader import (
-    RecordedFrames, RecordedMessage, RecordedRosMessage, RecordingReader)
-from krabby_parkour_ros.recording.recorder import (
-    COMMAND_TOPIC, HalRecorder, OBSERVATION_TOPIC, recording_parts, RecordingError)
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    'COMMAND_TOPIC', 'decode_hal_frames', 'encode_hal_frames', 'HAL_FRAMES_MSGDEF',
-    'HAL_FRAMES_TYPE', 'HalFramesFormatError', 'HalRecorder', 'OBSERVATION_TOPIC',
-    'RecordedFrames', 'RecordedMessage', 'RecordedRosMessage', 'recording_parts',
-    'RecordingError', 'RecordingReader',
-]
+#: Public name -> defining module. Imported on first use: the reader needs
+#: the mcap package, which the rest of the package (the node without a
+#: recording) does not.
+_EXPORTS = {
+    'COMMAND_TOPIC': 'recorder', 'COMPRESSIONS': 'recorder', 'decode_hal_frames': 'format',
+    'DEFAULT_COMPRESSION': 'recorder', 'encode_hal_frames': 'format',
+    'HAL_FRAMES_MSGDEF': 'format', 'HAL_FRAMES_TYPE': 'format',
+    'HalFramesFormatError': 'format', 'HalRecorder': 'recorder',
+    'OBSERVATION_TOPIC': 'recorder', 'offered_qos_profiles': 'qos',
+    'parse_offered_qos_profiles': 'qos', 'RecordedFrames': 'reader',
+    'RecordedMessage': 'reader', 'RecordedRosMessage': 'reader',
+    'recording_parts': 'recorder', 'RecordingError': 'recorder',
+    'RecordingReader': 'reader', 'TopicQos': 'qos',
+}
+
+__all__ = sorted(_EXPORTS, key=str.lower)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError('module %r has no attribute %r' % (__name__, name))
+    value = getattr(import_module('%s.%s' % (__name__, module)), name)
+    globals()[name] = value
+    return value

@@ -55,11 +55,11 @@ class MessageDefinitionError(LookupError):
 
 def message_type_name(msg: Any) -> str:
     """
-    Return the ROS 2 type name (``pkg/msg/Type``) of an rclpy message object.
+    Return the ROS 2 type name (``pkg/msg/Type``) of an rclpy message object or class.
 
     :raises MessageDefinitionError: if ``msg`` is not a generated ROS message.
     """
-    cls = type(msg)
+    cls = msg if isinstance(msg, type) else type(msg)
     module = cls.__module__.split('.')
     if len(module) < 3 or module[1] != 'msg' or not hasattr(cls, 'get_fields_and_field_types'):
         raise MessageDefinitionError('msg: expected a generated ROS 2 message object, got %s.%s'

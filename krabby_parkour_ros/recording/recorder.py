@@ -32,7 +32,12 @@ Channels (``docs/recording.md``): ``/hal/observation`` and
 ``/hal/command`` carry :data:`~krabby_parkour_ros.recording.format.HAL_FRAMES_TYPE`
 records (every frame byte for byte plus the local monotonic and wall
 times); every ROS topic given to :meth:`HalRecorder.record_ros` carries its
-CDR bytes with the complete ``ros2msg`` definition as schema.
+CDR bytes with the complete ``ros2msg`` definition as schema. Every channel
+carries the ``offered_qos_profiles`` metadata rosbag2 writes
+(:mod:`~krabby_parkour_ros.recording.qos`): the profile given to
+:meth:`HalRecorder.register_topic` (or the publisher's, through
+:meth:`HalRecorder.record_published`), else rclpy's default profile.
+Chunks are zstd-compressed by default (``compression``).
 """
 
 from __future__ import annotations
@@ -46,8 +51,6 @@ import threading
 import time
 from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-from mcap.writer import CompressionType, Writer
-
 try:  # ROS messages are optional: HAL traffic records without rclpy.
     from rclpy.serialization import serialize_message
 except ImportError:  # pragma: no cover - rclpy is installed wherever the node runs
@@ -57,7 +60,10 @@ from krabby_parkour_ros.recording.cdr import trim_serialized
 from krabby_parkour_ros.recording.format import (
     encode_hal_frames, Frame, HAL_FRAMES_MSGDEF, HAL_FRAMES_TYPE, HalFramesFormatError)
 from krabby_parkour_ros.recording.msgdefs import (
-    full_message_definition, message_type_name, MessageDefinitionError)
+    full_message_definition, message_type_name, MessageDefinitionError, normalize_type_name)
+from krabby_parkour_ros.recording.qos import (
+    DEFAULT_QOS, offered_qos_profiles, qos_from_profile, QosFormatError, SENSOR_DATA_QOS,
+    TopicQos)
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +75,29 @@ COMMAND_TOPIC = '/hal/command'
 RECORDING_FORMAT_VERSION = '1'
 #: Name of the MCAP metadata record describing the recording.
 METADATA_NAME = 'krabby_parkour.recording'
-COMPRESSIONS = {'none': CompressionType.NONE, 'lz4': CompressionType.LZ4,
-                'zstd': CompressionType.ZSTD}
+#: Chunk compressions, by name (the ``record_compression`` parameter's choices).
+COMPRESSIONS = ('none', 'lz4', 'zstd')
+#: Default chunk compression: files of the simulated robot's traffic are
+#: 4.8 times smaller than uncompressed (``docs/recording.md``).
+DEFAULT_COMPRESSION = 'zstd'
+#: Offered QoS recorded for the HAL channels (they are not ROS topics; a
+#: replay publishes them as sensor data would be).
+HAL_QOS = SENSOR_DATA_QOS
 _LIBRARY = 'krabby_parkour recording %s' % RECORDING_FORMAT_VERSION
 _JOIN_TIMEOUT_S = 30.0
 _KIND_HAL = 0
 _KIND_ROS = 1
+_KIND_DECLARE = 2
+
+
+def _import_mcap_writer() -> Any:
+    """Return ``mcap.writer`` (imported here: the rest of the package runs without it)."""
+    try:
+        from mcap import writer
+    except ImportError as exc:  # pragma: no cover - mcap is installed with the package
+        raise RecordingError('recording needs the mcap package (pip install mcap '
+                             'mcap-ros2-support): %s' % exc) from exc
+    return writer
 
 
 class RecordingError(RuntimeError):
@@ -196,29 +219,39 @@ def _frames_nbytes(frames: Sequence[Frame]) -> int:
 class _McapFile:
     """One open part of a recording: the MCAP writer, its schemas and channels."""
 
-    def __init__(self, path: Path, chunk_size: int, compression: CompressionType,
+    def __init__(self, path: Path, chunk_size: int, compression: str,
                  metadata: Mapping[str, str]) -> None:
+        mcap_writer = _import_mcap_writer()
         self.path = path
         self.stream = _DirectFile(path)
-        self.writer = Writer(self.stream, chunk_size=chunk_size, compression=compression)
+        self.writer = mcap_writer.Writer(
+            self.stream, chunk_size=chunk_size,
+            compression=mcap_writer.CompressionType[compression.upper()])
         self.writer.start(profile='ros2', library=_LIBRARY)
         self.writer.add_metadata(METADATA_NAME, dict(metadata))
         self.schemas: Dict[str, int] = {}
         self.channels: Dict[str, int] = {}
+        self.channel_types: Dict[str, str] = {}
         self.sequences: Dict[int, int] = {}
         self.pending = 0
         self.pending_since_ns: Optional[int] = None
 
-    def channel(self, topic: str, type_name: str, definition: str) -> int:
+    def channel(self, topic: str, type_name: str, definition: str,
+                qos: TopicQos) -> Optional[int]:
+        """Return the topic's channel id (created now if new), None for another type."""
         channel_id = self.channels.get(topic)
+        if channel_id is not None and self.channel_types[topic] != type_name:
+            return None
         if channel_id is None:
             schema_id = self.schemas.get(type_name)
             if schema_id is None:
                 schema_id = self.writer.register_schema(type_name, 'ros2msg',
                                                         definition.encode('utf-8'))
                 self.schemas[type_name] = schema_id
-            channel_id = self.writer.register_channel(topic, 'cdr', schema_id)
+            channel_id = self.writer.register_channel(
+                topic, 'cdr', schema_id, {'offered_qos_profiles': offered_qos_profiles([qos])})
             self.channels[topic] = channel_id
+            self.channel_types[topic] = type_name
         return channel_id
 
     def add(self, channel_id: int, log_time: int, data: bytes) -> None:
@@ -267,9 +300,9 @@ class HalRecorder:
     :param max_queue_bytes: most payload bytes waiting for the writer.
     :param chunk_size: uncompressed bytes per MCAP chunk (a crash loses at
         most the chunk in progress).
-    :param compression: ``'none'`` (default: camera images barely compress
-        and compression halves the writer's throughput, see
-        ``benchmarks/bench_recording.py``), ``'lz4'`` or ``'zstd'`` (per chunk).
+    :param compression: per chunk: ``'zstd'`` (default), ``'lz4'`` or
+        ``'none'`` (camera images barely compress and compression halves the
+        writer's throughput for them, see ``benchmarks/bench_recording.py``).
     :param flush_interval_s: complete the chunk in progress at least this
         often while data waits in it.
     :param metadata: strings stored in every file's metadata record
@@ -281,7 +314,7 @@ class HalRecorder:
 
     def __init__(self, path: Union[str, os.PathLike], max_file_bytes: int = 2 * 1024 ** 3,
                  queue_size: int = 512, max_queue_bytes: int = 512 * 1024 ** 2,
-                 chunk_size: int = 1024 ** 2, compression: str = 'none',
+                 chunk_size: int = 1024 ** 2, compression: str = DEFAULT_COMPRESSION,
                  flush_interval_s: float = 1.0, metadata: Optional[Mapping[str, str]] = None,
                  fsync: bool = True) -> None:
         base = Path(path)
@@ -294,7 +327,7 @@ class HalRecorder:
         self._queue_size = int(queue_size)
         self._max_queue_bytes = int(max_queue_bytes)
         self._chunk_size = int(chunk_size)
-        self._compression = COMPRESSIONS[compression]
+        self._compression = compression
         self._flush_interval_ns = int(flush_interval_s * 1e9)
         self._fsync = bool(fsync)
         self._metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
@@ -305,6 +338,10 @@ class HalRecorder:
         self._open = True
         self._failed = False
         self._type_names: Dict[type, str] = {}
+        #: topic -> (type name or None until the first message, offered QoS)
+        self._topics: Dict[str, Tuple[Optional[str], TopicQos]] = {
+            OBSERVATION_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS),
+            COMMAND_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS)}
         self._definitions: Dict[str, str] = {HAL_FRAMES_TYPE: HAL_FRAMES_MSGDEF}
         self._logged_errors: Set[str] = set()
         self._part_index = 0
@@ -326,7 +363,7 @@ class HalRecorder:
                                      % (name, minimum, value))
         if compression not in COMPRESSIONS:
             raise RecordingError('compression: expected one of %s, got %r'
-                                 % (sorted(COMPRESSIONS), compression))
+                                 % (', '.join(COMPRESSIONS), compression))
         if not isinstance(flush_interval_s, (int, float)) or not flush_interval_s > 0:
             raise RecordingError('flush_interval_s: expected a number > 0, got %r'
                                  % (flush_interval_s,))
@@ -377,6 +414,69 @@ class HalRecorder:
         return self._put(_Item(_KIND_HAL, topic, frames, _frames_nbytes(frames),
                                monotonic_time_ns, wall_time_ns))
 
+    def register_topic(self, topic: str, msg_type: Any = None, qos: Any = None) -> None:
+        """
+        Declare a ROS topic: its type and the QoS its publisher offers.
+
+        A registered topic with a known type gets its channel in every file
+        of the recording at once (``ros2 bag info`` lists it with 0 messages
+        until one arrives); its records carry ``qos`` as the channel's
+        ``offered_qos_profiles``. Any topic may be recorded without
+        registration (rclpy's default profile is recorded then). Call it
+        before the topic's first record; a later call changes nothing for
+        a channel already written.
+
+        :param topic: fully qualified topic name (``/parkour_node/markers``).
+        :param msg_type: a message class or object, ``'pkg/msg/Type'``, or
+            None (the type of the first message).
+        :param qos: an rclpy ``QoSProfile`` (``publisher.qos_profile``), a
+            :class:`~krabby_parkour_ros.recording.qos.TopicQos`, or None for
+            rclpy's default profile.
+        :raises RecordingError: if the type or the profile is not one.
+        """
+        try:
+            topic_qos = DEFAULT_QOS if qos is None else qos_from_profile(qos)
+            type_name = None if msg_type is None else self._type_name_of(msg_type)
+        except (MessageDefinitionError, QosFormatError) as exc:
+            raise RecordingError('%s: %s' % (topic, exc)) from exc
+        with self._cond:
+            self._topics[topic] = (type_name, topic_qos)
+            # A declaration is not a record: it bypasses the limits and the counters.
+            if type_name is not None and self._open and not self._failed:
+                self._queue.append(_Item(_KIND_DECLARE, topic, None, 0, 0, 0, type_name))
+                self._cond.notify()
+
+    def record_published(self, publisher: Any, msg: Any, stamp_ns: Optional[int] = None) -> bool:
+        """
+        Record ``msg`` under ``publisher``'s topic with the QoS it offers.
+
+        The first call for a topic registers it (:meth:`register_topic`
+        with ``publisher.qos_profile``); then it is :meth:`record_ros`.
+
+        :param publisher: an rclpy (lifecycle) publisher.
+        :param msg: the message just published.
+        :param stamp_ns: MCAP log time (see :meth:`record_ros`).
+        :return: False if the record was dropped.
+        """
+        topic = publisher.topic_name
+        if topic not in self._topics:
+            try:
+                self.register_topic(topic, msg, getattr(publisher, 'qos_profile', None))
+            except RecordingError as exc:
+                self._count_error(str(exc))
+                return False
+        return self.record_ros(topic, msg, stamp_ns)
+
+    def _type_name_of(self, msg_type: Any) -> str:
+        if isinstance(msg_type, str):
+            return '%s/msg/%s' % normalize_type_name(msg_type)
+        cls = msg_type if isinstance(msg_type, type) else type(msg_type)
+        type_name = self._type_names.get(cls)
+        if type_name is None:
+            type_name = message_type_name(cls)
+            self._type_names[cls] = type_name
+        return type_name
+
     def record_ros(self, topic: str, msg: Any, stamp_ns: Optional[int] = None) -> bool:
         """
         Serialize (CDR, here) and queue one ROS message.
@@ -386,8 +486,10 @@ class HalRecorder:
         writer stores the exact CDR bytes a subscriber receives
         (:mod:`~krabby_parkour_ros.recording.cdr`).
 
-        :param topic: fully qualified topic name (``/parkour_node/mode``).
-        :param msg: an rclpy message object.
+        :param topic: fully qualified topic name (``/parkour_node/mode``);
+            any topic, registered (:meth:`register_topic`) or not.
+        :param msg: an rclpy message object of any type with an installed
+            ``.msg`` definition.
         :param stamp_ns: MCAP log time, nanoseconds since the epoch (the
             node clock's ``now().nanoseconds``); ``time.time_ns()`` when None.
         :return: False if the record was dropped or ``msg`` is not a ROS message.
@@ -557,9 +659,36 @@ class HalRecorder:
             self._definitions[type_name] = definition
         return definition
 
+    def _topic_qos(self, topic: str, type_name: str) -> Optional[TopicQos]:
+        """Return the topic's QoS, or None (counted) if it was registered with another type."""
+        with self._cond:
+            registered_type, qos = self._topics.get(topic, (None, DEFAULT_QOS))
+        if registered_type is not None and registered_type != type_name:
+            self._count_error('%s: expected %s records (as registered), got %s; skipped'
+                              % (topic, registered_type, type_name))
+            return None
+        return qos
+
+    def _declare_registered(self) -> None:
+        """Create the channel of every registered ROS topic in the current file."""
+        with self._cond:
+            topics = [(t, n, q) for t, (n, q) in self._topics.items()
+                      if n is not None and n != HAL_FRAMES_TYPE]
+        for topic, type_name, qos in topics:
+            definition = self._definition(type_name)
+            if definition is not None:
+                self._file.channel(topic, type_name, definition, qos)
+
     def _write(self, item: _Item) -> None:
         definition = self._definition(item.type_name)
         if definition is None:
+            return
+        qos = self._topic_qos(item.topic, item.type_name)
+        if qos is None:
+            return
+        if item.kind == _KIND_DECLARE:
+            if item.topic not in self._file.channels:
+                self._file.channel(item.topic, item.type_name, definition, qos)
             return
         if item.kind == _KIND_HAL:
             try:
@@ -574,7 +703,13 @@ class HalRecorder:
                                   'serializer buffer as is' % (item.topic, item.type_name))
                 data = item.payload
         self._maybe_rotate(len(data))
-        channel_id = self._file.channel(item.topic, item.type_name, definition)
+        channel_id = self._file.channel(item.topic, item.type_name, definition, qos)
+        if channel_id is None:
+            self._count_error('%s: expected %s records (the type of the channel), got %s; '
+                              'skipped'
+                              % (item.topic, self._file.channel_types[item.topic],
+                                 item.type_name))
+            return
         self._file.add(channel_id, item.wall_ns, data)
         with self._cond:
             self._stats.written += 1
@@ -591,6 +726,7 @@ class HalRecorder:
         self._finished_bytes += current.stream.tell()
         self._part_index += 1
         self._file = self._open_part(self._part_index)
+        self._declare_registered()
 
     def _update_size(self) -> None:
         current = 0 if self._file_done else self._file.stream.tell()

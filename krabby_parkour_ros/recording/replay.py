@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-``krabby-parkour-replay``: serve a recording's observations through a HAL server.
+``parkour_replay``: serve a recording's observations through a HAL server.
 
 Any HAL client (the parkour node, a test harness) connected to the replay
 sees the recorded observation messages byte for byte, as the robot sent
@@ -297,7 +297,7 @@ class Replayer:
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
-        prog='krabby-parkour-replay',
+        prog='parkour_replay',
         description='Serve the observations of a recording through a Krabby HAL server.')
     parser.add_argument('recording', help='first file of the recording (run.mcap)')
     parser.add_argument('--observation-endpoint', default=DEFAULT_OBSERVATION_ENDPOINT)
@@ -345,26 +345,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                            command_endpoint=args.command_endpoint,
                                            observation_sndhwm=sndhwm))
     except (ReplayConfigError, HalConfigError) as exc:
-        print('krabby-parkour-replay: %s' % exc, file=sys.stderr)
+        print('parkour_replay: %s' % exc, file=sys.stderr)
         return 2
     try:
         reader = RecordingReader(args.recording)
     except FileNotFoundError as exc:
-        print('krabby-parkour-replay: %s' % exc, file=sys.stderr)
+        print('parkour_replay: %s' % exc, file=sys.stderr)
         return 1
     try:
         server.bind()
     except HalTransportError as exc:
-        print('krabby-parkour-replay: %s' % exc, file=sys.stderr)
+        print('parkour_replay: %s' % exc, file=sys.stderr)
         return 2
     recorder = None
     try:
         if args.record:
-            recorder = HalRecorder(args.record, metadata={'source': 'krabby-parkour-replay',
+            recorder = HalRecorder(args.record, metadata={'source': 'parkour_replay',
                                                           'replayed': str(reader.parts[0])})
         replayer = Replayer(reader, server, config, recorder)
         _install_sigterm(replayer)
-        print('krabby-parkour-replay: %s -> observations on %s, commands on %s, %s pacing'
+        print('parkour_replay: %s -> observations on %s, commands on %s, %s pacing'
               % (reader.parts[0], server.bound_observation_endpoint,
                  server.bound_command_endpoint, config.pacing), flush=True)
         try:
@@ -373,7 +373,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             stats = replayer.stats
             stats.stopped = True
     except RecordingError as exc:
-        print('krabby-parkour-replay: %s' % exc, file=sys.stderr)
+        print('parkour_replay: %s' % exc, file=sys.stderr)
         return 2
     finally:
         if recorder is not None:
@@ -385,7 +385,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         summary['recorded'] = recorder.stats()
     print(json.dumps(summary), flush=True)
     if stats.observations_published == 0 and not stats.stopped:
-        print('krabby-parkour-replay: the recording holds no observations', file=sys.stderr)
+        print('parkour_replay: the recording holds no observations', file=sys.stderr)
         return 1
     return 0
 

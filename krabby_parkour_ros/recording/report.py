@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-``krabby-parkour-report``: turn a recording into plots a person reads at a glance.
+``parkour_report``: turn a recording into plots a person reads at a glance.
 
 One pass over the recording (progress in percent on stderr) extracts the
 joint positions and extension keys of every observation, every command,
@@ -564,7 +564,7 @@ def make_report(recording: str, out_dir: Path, joint_map: Optional[str] = None,
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
-        prog='krabby-parkour-report',
+        prog='parkour_report',
         description='Plots and a JSON summary of a krabby_parkour recording.')
     parser.add_argument('recording', help='first file of the recording (run.mcap)')
     parser.add_argument('--out', default=None,
@@ -583,7 +583,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Write a report; return the exit code (0 ok, 1 unusable recording, 2 bad arguments)."""
     args = build_parser().parse_args(argv)
     if not args.gap_threshold > 0:
-        print('krabby-parkour-report: --gap-threshold: expected > 0, got %r'
+        print('parkour_report: --gap-threshold: expected > 0, got %r'
               % args.gap_threshold, file=sys.stderr)
         return 2
     path = Path(args.recording)
@@ -592,16 +592,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         summary = make_report(str(path), out, args.joint_map, args.gap_threshold,
                               None if args.quiet else _progress_printer(sys.stderr))
     except FileNotFoundError as exc:
-        print('krabby-parkour-report: %s' % exc, file=sys.stderr)
+        print('parkour_report: %s' % exc, file=sys.stderr)
         return 1
     except ReportError as exc:
-        print('krabby-parkour-report: %s' % exc, file=sys.stderr)
+        print('parkour_report: %s' % exc, file=sys.stderr)
         return 1
     except ValueError as exc:  # a bad joint map (JointMapError)
-        print('krabby-parkour-report: %s' % exc, file=sys.stderr)
+        print('parkour_report: %s' % exc, file=sys.stderr)
         return 2
     latency = summary['latency_ms']
-    print('krabby-parkour-report: %d observations over %.1f s, latency p50 %s ms p99 %s ms, '
+    print('parkour_report: %d observations over %.1f s, latency p50 %s ms p99 %s ms, '
           '%d hold span(s), %d gap(s); plots in %s'
           % (summary['observations']['count'], summary['duration_s'],
              _fmt(latency['p50']), _fmt(latency['p99']), len(summary['modes']['holds']),

@@ -26,7 +26,7 @@ from pathlib import Path
 import time
 from typing import Mapping, Optional
 
-from krabby_parkour_ros.recording.recorder import HalRecorder
+from krabby_parkour_ros.recording.recorder import DEFAULT_COMPRESSION, HalRecorder
 
 
 def recording_file(path: str) -> Path:
@@ -40,10 +40,20 @@ def recording_file(path: str) -> Path:
 
 
 def open_recorder(path: str, max_file_bytes: int,
-                  metadata: Optional[Mapping[str, str]] = None) -> HalRecorder:
-    """Create a recorder at ``path`` (pass it to ControlRuntime.build to tap the HAL)."""
+                  metadata: Optional[Mapping[str, str]] = None,
+                  compression: str = DEFAULT_COMPRESSION) -> HalRecorder:
+    """
+    Create a recorder at ``path`` (pass it to ControlRuntime.build to tap the HAL).
+
+    :param path: a ``.mcap`` file or a folder (a timestamped file in it).
+    :param max_file_bytes: rotate past this size (0: one file).
+    :param metadata: strings stored in every file's metadata record.
+    :param compression: chunk compression, one of
+        :data:`~krabby_parkour_ros.recording.recorder.COMPRESSIONS`.
+    :raises RecordingError: if a setting is invalid or the file cannot be created.
+    """
     return HalRecorder(recording_file(path), max_file_bytes=max_file_bytes,
-                       metadata=dict(metadata or {}))
+                       metadata=dict(metadata or {}), compression=compression)
 
 
 def detach_recorder(hal, recorder: HalRecorder) -> dict:

@@ -63,6 +63,8 @@ class RawHalPeer:
         self.pose = pose
         self.on_observation = on_observation
         self.timestamps: List[int] = []
+        self.first_wall_ns = 0
+        self.last_wall_ns = 0
         self.repeats = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name='raw-hal-peer', daemon=True)
@@ -88,6 +90,8 @@ class RawHalPeer:
             if self.on_observation is not None:
                 self.on_observation(len(self.timestamps), wall, meta)
             self.timestamps.append(stamp)
+            self.first_wall_ns = self.first_wall_ns or wall
+            self.last_wall_ns = wall
             command = encode_command(self.pose, stamp)
             self.push.send_multipart(command)
             if self.recorder is not None:

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""krabby-parkour-report on a short simulated recording."""
+"""parkour_report on a short simulated recording."""
 
 import json
 from pathlib import Path
