@@ -72,6 +72,7 @@ class DemoOptions:
     quiet: bool = False
     json_path: str = ''
     record: str = ''
+    stand_first: float = 0.0
 
 
 @dataclass
@@ -95,6 +96,9 @@ class DemoSummary:
     commands: int = 0
     latency_ms: Dict[str, Any] = field(default_factory=dict)
     node_diagnostics: Dict[str, str] = field(default_factory=dict)
+    stand_time_s: float = 0.0
+    stand_drift_m: Optional[float] = None
+    stand_modes: List[str] = field(default_factory=list)
     ok: bool = False
     problem: str = ''
 
@@ -221,12 +225,18 @@ def run_demo(options: DemoOptions) -> DemoSummary:
     try:
         _say(options, f'simulator: {sim.robot.scenario.description}; node starting '
                       f'(HAL {sim.observation_endpoint}) ...')
-        if not _wait(lambda: monitor.mode == 'running', options.startup_timeout, process):
+        # With a zero command the node stands (stand_on_zero_command) once the
+        # soft start is over: either mode means the policy's ramp is done.
+        if not _wait(lambda: monitor.mode in ('running', 'stand'), options.startup_timeout,
+                     process):
             summary.problem = (f'the node did not reach the running mode within '
                                f'{options.startup_timeout:.0f} s (mode {monitor.mode!r}, '
                                f'exit code {process.poll()})')
             return summary
-        _walk(options, sim, monitor, process, summary)
+        if options.stand_first > 0.0:
+            _stand(options, sim, monitor, process, summary)
+        if not summary.problem:
+            _walk(options, sim, monitor, process, summary)
     finally:
         sim.stop()
         _stop_node(process)
@@ -236,6 +246,31 @@ def run_demo(options: DemoOptions) -> DemoSummary:
         sim.close()
         tmp.cleanup()
     return summary
+
+
+def _stand(options: DemoOptions, sim: SimHal, monitor: NodeMonitor,
+           process: subprocess.Popen, summary: DemoSummary) -> None:
+    """Command zero for ``stand_first`` simulated seconds; measure the base's drift."""
+    monitor.vx = 0.0
+    start = sim.status()
+    _say(options, f'commanding zero for {options.stand_first:.0f} s (stand)')
+    drift = 0.0
+    while True:
+        status = sim.status()
+        elapsed = status['sim_time_s'] - start['sim_time_s']
+        drift = max(drift, math.hypot(status['x'] - start['x'], status['y'] - start['y']))
+        if monitor.mode and monitor.mode not in summary.stand_modes:
+            summary.stand_modes.append(monitor.mode)
+        if status['fallen']:
+            summary.problem = f'the robot fell while standing, at t={elapsed:.2f} s'
+            break
+        if elapsed >= options.stand_first or process.poll() is not None:
+            break
+        time.sleep(0.05)
+    summary.stand_time_s = round(elapsed, 3)
+    summary.stand_drift_m = round(drift, 4)
+    _say(options, f'stand: drift {drift:.3f} m over {elapsed:.1f} s, modes '
+                  f'{summary.stand_modes}')
 
 
 def _walk(options: DemoOptions, sim: SimHal, monitor: NodeMonitor, process: subprocess.Popen,
@@ -325,6 +360,9 @@ def format_summary(summary: DemoSummary) -> str:
         f'falls           : {"yes, at t=%s s" % summary.fall_time_s if summary.fell else "none"}'
         f' (min base height {summary.min_base_height_m:.3f} m)',
     ]
+    if summary.stand_drift_m is not None:
+        lines.append(f'stand first     : {summary.stand_time_s:.1f} s at zero command, base '
+                     f'drift {summary.stand_drift_m:.3f} m, modes {summary.stand_modes}')
     if summary.passed_obstacles is not None:
         lines.append(f'obstacles       : {"passed" if summary.passed_obstacles else "NOT passed"}'
                      f' (final x {summary.final_x_m:.2f} m, last obstacle ends at '
@@ -361,13 +399,17 @@ def _parse(argv: Optional[Sequence[str]]) -> DemoOptions:
                         help='record the run (HAL frames, commands, node topics) to MCAP: '
                              'a .mcap file or a folder; see krabby-parkour-report')
     parser.add_argument('--quiet', action='store_true', help='print only the summary')
+    parser.add_argument('--stand-first', type=float, default=0.0, metavar='SECONDS',
+                        help='command zero (stand) for this many simulated seconds first, '
+                             'measuring the drift, then walk')
     args = parser.parse_args(argv)
     options = DemoOptions(scenario='box' if args.box else args.scenario,
                           box_height=args.box_height, duration=args.duration, vx=args.vx,
                           seed=args.seed, checkpoint=args.checkpoint,
                           policy_card=args.policy_card, untrained=args.untrained,
                           joint_map=args.joint_map, params_file=args.params_file,
-                          quiet=args.quiet, json_path=args.json, record=args.record)
+                          quiet=args.quiet, json_path=args.json, record=args.record,
+                          stand_first=args.stand_first)
     return options
 
 

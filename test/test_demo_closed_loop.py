@@ -49,6 +49,16 @@ def test_teacher_walks_20_s_on_flat_ground_without_falling():
     assert summary.commands >= 0.95 * summary.observations
 
 
+def test_zero_command_stands_still_then_walks_on_command():
+    # Issue #14: zero cmd_vel for 10 s -> drift < 0.1 m, no fall; then vx 0.5
+    # -> at least 3 m in the next 6 s (the policy resumes through the ramp).
+    summary = run_demo(DemoOptions(stand_first=10.0, duration=6.0, vx=0.5, quiet=True))
+    assert summary.problem == '', summary
+    assert summary.stand_time_s >= 9.9 and summary.stand_modes == ['stand'], summary
+    assert summary.stand_drift_m < 0.1, summary
+    assert not summary.fell and summary.distance_m >= 3.0, summary
+
+
 def test_teacher_climbs_past_a_box():
     summary = run_demo(DemoOptions(scenario='box', box_height=0.2, duration=12.0, quiet=True))
     assert not summary.fell, summary

@@ -60,6 +60,20 @@ class ControlConfig:
         first target is clamped into the target limits); further out, or
         non-finite, the pose cannot be true (sensor, calibration or wiring
         fault) and activation is refused until a plausible pose arrives.
+    :param stand_on_zero_command: True: a navigation command below
+        ``stand_threshold`` for ``stand_dwell`` seconds leaves the policy
+        through a ramp (``stand_ramp_duration``) to the standing pose and
+        holds it (mode ``stand``); a command above ``stand_threshold +
+        stand_hysteresis`` resumes the policy through the recovery ramp.
+        False: the policy walks on a zero command, as trained (it never
+        learnt to stand: about 0.25 m/s forward).
+    :param stand_threshold: command magnitude max(|vx|, |vy|, |yaw_rate|)
+        (m/s, rad/s) below which the command counts as zero.
+    :param stand_hysteresis: a standing robot resumes only above
+        ``stand_threshold`` plus this.
+    :param stand_dwell: seconds the command must stay below the threshold.
+    :param stand_ramp_duration: seconds of the ramp from the gait to the
+        standing pose.
     :param realtime_priority: 0: the control thread keeps the default
         scheduler; 1..99: it asks for ``SCHED_FIFO`` at this priority (needs
         CAP_SYS_NICE or an rtprio limit; when refused it runs on with the
@@ -79,6 +93,11 @@ class ControlConfig:
     late_threshold: float = 0.002
     realtime_priority: int = 0
     activation_margin: float = 0.1
+    stand_on_zero_command: bool = False
+    stand_threshold: float = 0.1
+    stand_hysteresis: float = 0.05
+    stand_dwell: float = 0.5
+    stand_ramp_duration: float = 0.5
 
     @property
     def period(self) -> float:
@@ -127,6 +146,16 @@ class ControlConfig:
              and 0 <= self.realtime_priority <= 99, 'an integer in [0, 99]')
         need('activation_margin', finite(self.activation_margin)
              and 0.0 <= self.activation_margin <= 1.0, 'in [0, 1] rad')
+        need('stand_on_zero_command', isinstance(self.stand_on_zero_command, bool),
+             'True or False')
+        need('stand_threshold', finite(self.stand_threshold)
+             and 0.0 <= self.stand_threshold <= 1.0, 'in [0, 1] (m/s, rad/s)')
+        need('stand_hysteresis', finite(self.stand_hysteresis)
+             and 0.0 <= self.stand_hysteresis <= 1.0, 'in [0, 1] (m/s, rad/s)')
+        need('stand_dwell', finite(self.stand_dwell) and 0.0 <= self.stand_dwell <= 10.0,
+             'in [0, 10] s')
+        need('stand_ramp_duration', finite(self.stand_ramp_duration)
+             and 0.0 <= self.stand_ramp_duration <= 30.0, 'in [0, 30] s')
         need('stale_timeout', self.stale_timeout >= self.period,
              f'at least one tick period ({self.period:.4f} s)')
         return self

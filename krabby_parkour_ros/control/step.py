@@ -39,11 +39,12 @@ import enum
 import logging
 import threading
 import time
-from typing import Callable, Dict, Optional, Protocol
+from typing import Callable, Dict, Optional, Protocol, Tuple
 
 import numpy as np
 
 from krabby_parkour_ros.control.config import ControlConfig
+from krabby_parkour_ros.control.stand import StandGate
 from krabby_parkour_ros.control.stats import RollingSamples
 from krabby_parkour_ros.hal.messages import HalObservation, JOINT_COUNT
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
@@ -61,6 +62,9 @@ class ControlMode(str, enum.Enum):
     HOLD_STALE = 'hold_stale'
     HOLD_USER = 'hold_user'
     HOLD_FAULT = 'hold_fault'
+    #: Zero navigation command (``stand_on_zero_command``): ramp to the
+    #: standing pose and hold it; the policy does not run.
+    STAND = 'stand'
 
 
 class ShadowModeError(ValueError):
@@ -136,6 +140,8 @@ class ControlStep:
         self._target_upper = np.asarray(self._joint_map.target_upper, dtype=np.float32)
         self._default_command = np.asarray(mapper.default_command(), dtype=np.float32).copy()
         self._refusal_logged = ''
+        self._stand = StandGate(config.stand_on_zero_command, config.stand_threshold,
+                                config.stand_hysteresis, config.stand_dwell)
         self._ramp_start = np.zeros(JOINT_COUNT, dtype=np.float32)
         self._ramp_buffer = np.zeros(JOINT_COUNT, dtype=np.float32)
         self._last_command: Optional[np.ndarray] = None
@@ -161,7 +167,7 @@ class ControlStep:
             'stale_ticks': 0, 'failures': 0, 'fault_latches': 0, 'nav_clamped': 0,
             'nav_timeouts': 0, 'non_finite_blocked': 0, 'send_errors': 0, 'rate_limited': 0,
             'policy_deferred': 0, 'stale_resumes': 0, 'activation_refused': 0,
-            'start_pose_clamped': 0, 'mode_changes': 0,
+            'start_pose_clamped': 0, 'mode_changes': 0, 'stand_entries': 0,
         }
         self.failures_by_reason: Dict[str, int] = {}
         self.last_error = ''
@@ -246,6 +252,7 @@ class ControlStep:
             self.fault_latched = False
             self._consecutive_failures = 0
             self._refusal_logged = ''
+            self._stand.reset()
             self._set_mode(ControlMode.WAITING, 'activated: waiting for a fresh observation')
 
     def deactivate(self) -> Optional[np.ndarray]:
@@ -319,6 +326,8 @@ class ControlStep:
                 self._enter_stale(now)
             elif self._mode == ControlMode.WAITING or self._mode == ControlMode.HOLD_STALE:
                 self._leave_waiting_or_stale(now, obs)
+            if fresh:
+                self._update_stand(now)
             command = self._command_for_mode(now, obs, result)
             if command is not None:
                 self._send(command, obs, result)
@@ -327,7 +336,8 @@ class ControlStep:
 
     def _enter_stale(self, now: int) -> None:
         self.counters['stale_ticks'] += 1
-        if self._mode in (ControlMode.RUNNING, ControlMode.SOFT_START, ControlMode.HOLD_FAULT):
+        if self._mode in (ControlMode.RUNNING, ControlMode.SOFT_START, ControlMode.HOLD_FAULT,
+                          ControlMode.STAND):
             self.counters['stale_events'] += 1
             _LOG.warning('observations stale (> %.3f s): holding the last safe target',
                          self._config.stale_timeout)
@@ -350,6 +360,9 @@ class ControlStep:
             self._start_ramp(now, self._config.soft_start_duration, 'soft start', start)
             return
         outage = (now - self._stale_since) * 1e-9
+        if self._mode_before_stale == ControlMode.STAND:
+            self._start_stand(now, 'fresh observations: standing again')
+            return
         if (self._mode_before_stale in (ControlMode.RUNNING, ControlMode.HOLD_FAULT)
                 and outage <= self._config.stale_resume_window):
             _LOG.info('fresh observations after %.3f s: the policy resumes', outage)
@@ -363,6 +376,8 @@ class ControlStep:
                           result: TickResult) -> Optional[np.ndarray]:
         if self._mode == ControlMode.SOFT_START:
             return self._ramp_command(now)
+        if self._mode == ControlMode.STAND:
+            return self._interpolate(now)[0]
         if self._mode in (ControlMode.RUNNING, ControlMode.HOLD_FAULT):
             due = self._policy_ticks % self._config.policy_decimation == 0
             if not result.new_observation or obs.timestamp_ns == self._last_policy_stamp:
@@ -431,18 +446,43 @@ class ControlStep:
         self._ramp_duration = duration
         self._set_mode(ControlMode.SOFT_START, cause)
 
-    def _ramp_command(self, now: int) -> np.ndarray:
+    def _interpolate(self, now: int) -> Tuple[np.ndarray, bool]:
+        """Return the ramp's target at ``now`` (smoothstep) and whether it is complete."""
         alpha = 1.0 if self._ramp_duration <= 0.0 else (now - self._ramp_t0) / (
             self._ramp_duration * 1e9)
         if alpha >= 1.0:
-            self._begin_policy()
-            return self._default_command.copy()
+            return self._default_command.copy(), True
         alpha = max(alpha, 0.0)
         smooth = alpha * alpha * (3.0 - 2.0 * alpha)
         np.subtract(self._default_command, self._ramp_start, out=self._ramp_buffer)
         self._ramp_buffer *= smooth
         self._ramp_buffer += self._ramp_start
-        return self._ramp_buffer.copy()
+        return self._ramp_buffer.copy(), False
+
+    def _ramp_command(self, now: int) -> np.ndarray:
+        command, done = self._interpolate(now)
+        if done:
+            self._begin_policy()
+        return command
+
+    # -- stand on a zero command ---------------------------------------------------------
+
+    def _update_stand(self, now: int) -> None:
+        standing = self._mode == ControlMode.STAND
+        want = self._stand.should_stand(self._nav, now, standing)
+        if want and self._mode == ControlMode.RUNNING:
+            self._start_stand(now, 'navigation command below stand_threshold')
+        elif standing and not want:
+            self._start_ramp(now, self._config.recovery_ramp_duration,
+                             'navigation command above the stand threshold: the policy resumes')
+
+    def _start_stand(self, now: int, cause: str) -> None:
+        start = self._last_command if self._last_command is not None else self._default_command
+        np.clip(start, self._target_lower, self._target_upper, out=self._ramp_start)
+        self._ramp_t0 = now
+        self._ramp_duration = self._config.stand_ramp_duration
+        self.counters['stand_entries'] += 1
+        self._set_mode(ControlMode.STAND, cause)
 
     def _begin_policy(self) -> None:
         self._builder.reset()

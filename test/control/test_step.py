@@ -343,6 +343,69 @@ def test_mode_changes_are_logged_once_with_their_cause(rig):
     assert 'mode hold_user -> soft_start: released (test)' in messages
 
 
+def _stand_rig(rig):
+    clock, sink, builder, model, mapper, _ = rig
+    config = ControlConfig(control_rate=100.0, policy_decimation=2, stale_timeout=0.05,
+                           soft_start_duration=0.1, recovery_ramp_duration=0.04,
+                           command_timeout=5.0, stand_on_zero_command=True,
+                           stand_threshold=0.1, stand_hysteresis=0.05, stand_dwell=0.05,
+                           stand_ramp_duration=0.1)
+    step = ControlStep(sink, builder, mapper, model, config,
+                       NavigationLimits(vx=(0.0, 1.0), vy=(0.0, 0.0), yaw_rate=(-1.0, 1.0)),
+                       clock=clock)
+    return clock, sink, model, step
+
+
+def test_zero_command_ramps_to_the_standing_pose_and_holds_it(rig):
+    clock, sink, model, step = _stand_rig(rig)
+    step.set_navigation_command(NavigationCommand(vx=0.5))
+    run_to_policy(clock, step)
+    advance(clock, step, 6)
+    gait = sink.sent[-1][0].copy()
+    assert not np.allclose(gait, DEFAULT)
+    step.set_navigation_command(NavigationCommand(vx=0.05))   # below the threshold
+    results = advance(clock, step, 6)   # 50 ms dwell from the first tick that sees it
+    assert results[-1].mode == ControlMode.STAND and not results[-1].policy_ran
+    before = sink.sent[-2][0]           # the last policy target
+    np.testing.assert_allclose(sink.sent[-1][0], before, atol=1e-6)  # the ramp starts there
+    calls = model.calls
+    results = advance(clock, step, 30)
+    assert model.calls == calls and not any(r.policy_ran for r in results)
+    sent = [before] + [command for command, _ in sink.sent[-30:]]
+    # A smoothstep over 0.1 s (10 ticks): no step above 1.5x the mean slope.
+    steps = [np.max(np.abs(b - a)) for a, b in zip(sent[:-1], sent[1:])]
+    assert max(steps) <= 1.5 * np.max(np.abs(before - DEFAULT)) / 10 + 1e-6
+    np.testing.assert_allclose(sent[-1], DEFAULT, atol=1e-6)
+    np.testing.assert_allclose(sent[-15], DEFAULT, atol=1e-6)
+    assert step.counters['stand_entries'] == 1
+
+
+def test_stand_hysteresis_then_resume_through_the_ramp(rig):
+    clock, sink, model, step = _stand_rig(rig)
+    run_to_policy(clock, step)          # zero command from the start
+    advance(clock, step, 6)
+    assert step.mode == ControlMode.STAND
+    step.set_navigation_command(NavigationCommand(vx=0.12))   # inside the hysteresis band
+    advance(clock, step, 5)
+    assert step.mode == ControlMode.STAND
+    step.set_navigation_command(NavigationCommand(vx=0.5))
+    results = advance(clock, step, 1)
+    assert results[0].mode == ControlMode.SOFT_START
+    advance(clock, step, 5)
+    assert step.mode == ControlMode.RUNNING
+    calls = model.calls
+    advance(clock, step, 4)
+    assert model.calls == calls + 2
+
+
+def test_walk_on_zero_stays_available(rig):
+    clock, sink, builder, model, mapper, step = rig   # stand_on_zero_command False
+    run_to_policy(clock, step)
+    calls = model.calls
+    advance(clock, step, 100)
+    assert step.mode == ControlMode.RUNNING and model.calls == calls + 50
+
+
 def test_failures_hold_then_latch(rig):
     clock, sink, builder, model, mapper, step = rig
     run_to_policy(clock, step)
