@@ -31,7 +31,8 @@ import threading
 import time
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-from krabby_parkour_ros.hal.config import DEFAULT_COMMAND_ENDPOINT, DEFAULT_OBSERVATION_ENDPOINT
+from krabby_parkour_ros.hal.config import (
+    DEFAULT_COMMAND_ENDPOINT, DEFAULT_MAX_COMMAND_AGE_S, DEFAULT_OBSERVATION_ENDPOINT)
 from krabby_parkour_ros.hal.errors import HalConfigError, HalTransportError
 from krabby_parkour_ros.sim.hal_server import PACING_MODES, SimConfigError, SimHal, SimHalConfig
 from krabby_parkour_ros.sim.robot import JointMapError
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--curve-authorized-key', action='append', default=[],
                         help='CurveZMQ: a client public key (.key file, directory of them '
                              'or Z85); repeatable')
+    parser.add_argument('--max-command-age', type=float, default=DEFAULT_MAX_COMMAND_AGE_S,
+                        help='drop commands older than this many seconds (0: off, for '
+                        'clients whose clock is not synchronised with this host)')
     parser.add_argument('--log-level', default='WARNING')
     return parser
 
@@ -124,7 +128,8 @@ def config_from_args(args: argparse.Namespace) -> SimHalConfig:
         rate_hz=args.rate, pacing=args.pacing, lockstep_timeout_s=args.lockstep_timeout,
         depth_height=height, depth_width=width, joint_map_path=args.joint_map,
         curve_secret_key=args.curve_secret_key,
-        curve_authorized_keys=tuple(args.curve_authorized_key))
+        curve_authorized_keys=tuple(args.curve_authorized_key),
+        max_command_age_s=args.max_command_age)
 
 
 def format_status(status: Dict[str, Any]) -> str:

@@ -35,6 +35,15 @@ Pacing modes:
   observation's timestamp, then steps. On a timeout it steps on with the
   last target and counts it. Timestamps are the start wall time plus the
   simulated time.
+
+A caller can also drive lockstep itself, one period at a time, from its own
+thread (:meth:`SimHal.publish_observation`, :meth:`SimHal.await_command`,
+:meth:`SimHal.advance`): the policy-acceptance gate does so to run a
+controller and the simulator deterministically in one thread.
+
+Optional :class:`SimHooks` perturb what the robot reports and receives
+(noise, latency, dropped observations, pushes; ``krabby_parkour_ros.gate``
+uses them). Without hooks nothing changes.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ import numpy as np
 import zmq
 
 from krabby_parkour_ros.hal.codec import encode_observation
-from krabby_parkour_ros.hal.config import (DEFAULT_COMMAND_ENDPOINT,
+from krabby_parkour_ros.hal.config import (DEFAULT_COMMAND_ENDPOINT, DEFAULT_MAX_COMMAND_AGE_S,
                                            DEFAULT_OBSERVATION_ENDPOINT, HalServerConfig)
 from krabby_parkour_ros.hal.messages import HalCommand
 from krabby_parkour_ros.hal.server import HalServer
@@ -71,6 +80,32 @@ _LATENCY_MEMORY = 100_000
 
 class SimConfigError(ValueError):
     """A simulator setting is out of range."""
+
+
+class SimHooks:
+    """
+    Perturbation hooks of :class:`SimHal`; this base class changes nothing.
+
+    Subclasses override any of the three methods. They run in the
+    simulator's loop thread, under its lock.
+    """
+
+    def observation(self, robot: SimulatedRobot,
+                    observation: SimObservation) -> Optional[SimObservation]:
+        """Return the observation to publish (possibly altered), or None to drop it."""
+        return observation
+
+    def command(self, robot: SimulatedRobot, joint_positions: np.ndarray) -> Optional[np.ndarray]:
+        """
+        Return the 18 hardware targets to apply now, or None to apply nothing now.
+
+        A hook that delays commands keeps them and applies them itself in
+        :meth:`before_advance` (``robot.set_hardware_targets``).
+        """
+        return joint_positions
+
+    def before_advance(self, robot: SimulatedRobot) -> None:
+        """Act on the robot before the physics of one observation period (pushes, delays)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +129,10 @@ class SimHalConfig:
     :param curve_secret_key: CurveZMQ secret key of the simulated HAL (Z85 or
         a ``.key_secret`` file); empty: plain ZeroMQ (docs/hardening.md).
     :param curve_authorized_keys: client public keys admitted with CurveZMQ.
+    :param max_command_age_s: commands whose ``timestamp_ns`` is older than
+        this by the simulator's wall clock are dropped (``stale``), as a HAL
+        should (docs/hal.md); 0: off (clients on a host with an unsynchronised
+        clock).
     """
 
     scenario: str = 'flat'
@@ -110,6 +149,7 @@ class SimHalConfig:
     trajectory_period_s: float = 0.1
     curve_secret_key: str = ''
     curve_authorized_keys: Tuple[str, ...] = ()
+    max_command_age_s: float = DEFAULT_MAX_COMMAND_AGE_S
 
     def __post_init__(self) -> None:
         """Check pacing, rate, timeout and image size."""
@@ -131,6 +171,10 @@ class SimHalConfig:
         if not self.trajectory_period_s > 0.0:
             raise SimConfigError(f'trajectory_period_s: expected a positive number, '
                                  f'got {self.trajectory_period_s!r}')
+        if not (isinstance(self.max_command_age_s, (int, float))
+                and math.isfinite(self.max_command_age_s) and self.max_command_age_s >= 0.0):
+            raise SimConfigError(f'max_command_age_s: expected a number >= 0 (0: off), '
+                                 f'got {self.max_command_age_s!r}')
 
     @property
     def physics_steps_per_observation(self) -> int:
@@ -191,13 +235,18 @@ class SimHal:
     :param config: settings (None: defaults).
     :param context: ZeroMQ context for the server (share it with inproc
         clients); None: the server makes its own (:attr:`transport_context`).
+    :param hooks: perturbation hooks (None: none).
     """
 
     def __init__(self, config: Optional[SimHalConfig] = None,
-                 context: Optional[zmq.Context] = None) -> None:
+                 context: Optional[zmq.Context] = None,
+                 hooks: Optional[SimHooks] = None) -> None:
         """Build the robot and the (unbound) server."""
         config = config if config is not None else SimHalConfig()
         self.config = config
+        self.hooks = hooks
+        #: Observations the hooks dropped (not published).
+        self.hook_dropped = 0
         layout = (HardwareLayout.from_yaml(config.joint_map_path)
                   if config.joint_map_path is not None else HardwareLayout.default())
         scenario = make_scenario(config.scenario, **config.scenario_parameters)
@@ -208,6 +257,7 @@ class SimHal:
             observation_endpoint=config.observation_endpoint,
             command_endpoint=config.command_endpoint,
             observation_sndhwm=1, command_rcvhwm=5,
+            max_command_age_s=config.max_command_age_s or None,
             curve_secret_key=config.curve_secret_key,
             curve_authorized_keys=tuple(config.curve_authorized_keys)), context=context)
         self._steps_per_obs = config.physics_steps_per_observation
@@ -387,7 +437,9 @@ class SimHal:
                 if end_time is not None and self.robot.sim_time >= end_time - 1e-9:
                     break
                 timestamp = self._publish()
-                if self.config.pacing == 'lockstep':
+                if timestamp is None:
+                    pass  # dropped by a hook: nothing to answer
+                elif self.config.pacing == 'lockstep':
                     self._await_answer(timestamp)
                 else:
                     deadline += self._period_s
@@ -408,10 +460,15 @@ class SimHal:
         self._last_timestamp_ns = stamp
         return stamp
 
-    def _publish(self) -> int:
+    def _publish(self, use_hooks: bool = True) -> Optional[int]:
         with self._lock:
-            observation: SimObservation = self.robot.observe()
+            observation: Optional[SimObservation] = self.robot.observe()
             timestamp = self._next_timestamp()
+            if use_hooks and self.hooks is not None:
+                observation = self.hooks.observation(self.robot, observation)
+                if observation is None:
+                    self.hook_dropped += 1
+                    return None
         frames = encode_observation(timestamp, observation.joint_positions, observation.rgb,
                                     observation.rgb, observation.depth, observation.confidence,
                                     observation.extensions)
@@ -438,7 +495,11 @@ class SimHal:
                 latency = (received - published) / 1e6
                 self.stats.latency_ms.append(latency)
                 self._last_latency_ms = round(latency, 3)
-            self.robot.set_hardware_targets(command.joint_positions)
+            targets: Optional[np.ndarray] = command.joint_positions
+            if self.hooks is not None:
+                targets = self.hooks.command(self.robot, targets)
+            if targets is not None:
+                self.robot.set_hardware_targets(targets)
             self.stats.commands_applied += 1
 
     def _receive_until(self, deadline: float) -> float:
@@ -478,6 +539,8 @@ class SimHal:
 
     def _advance(self) -> None:
         with self._lock:
+            if self.hooks is not None:
+                self.hooks.before_advance(self.robot)
             self.robot.step(self._steps_per_obs)
             stats = self.stats
             stats.physics_steps += self._steps_per_obs
@@ -489,3 +552,27 @@ class SimHal:
                 stats.fall_time_s = self.robot.sim_time
                 logger.warning('simulated robot fell at t=%.2f s', self.robot.sim_time)
             self._record_trajectory()
+
+    # ------------------------------------------------- caller-driven lockstep
+    def publish_observation(self, use_hooks: bool = True) -> Optional[int]:
+        """
+        Publish the current state once (binding first); return its timestamp.
+
+        For a caller that drives lockstep itself, one period at a time:
+        ``publish_observation`` -> (the controller answers) ->
+        :meth:`await_command` -> :meth:`advance`.
+
+        :param use_hooks: False publishes without the hooks (a connection
+            handshake that must not consume their random draws).
+        :return: the timestamp, or None when a hook dropped the observation.
+        """
+        self.bind()
+        return self._publish(use_hooks)
+
+    def await_command(self, timestamp: int) -> None:
+        """Apply commands until the one answering ``timestamp`` (lockstep timeout applies)."""
+        self._await_answer(timestamp)
+
+    def advance(self) -> None:
+        """Advance the physics by one observation period and update the statistics."""
+        self._advance()
