@@ -35,15 +35,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 import logging
-import threading
 from typing import Callable, Dict, Optional, Union
 
 import zmq
 
-from krabby_parkour_ros.control.loop import ControlLoop
+from krabby_parkour_ros.control.loop import ControlLoop, RunningFlag
 from krabby_parkour_ros.control.runtime import ControlRuntime, load_policy, RuntimeConfig
 from krabby_parkour_ros.control.step import ControlMode, TickResult
 from krabby_parkour_ros.hal.config import HalClientConfig
+from krabby_parkour_ros.hal.messages import HalObservation
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
@@ -134,11 +134,25 @@ class ParkourInferenceClient:
         period = self._weights.card.contract.policy_period
         return max(1, int(round(period * config.control.control_rate)))
 
-    def start_thread(self, running_flag: threading.Event) -> None:
+    def poll(self, timeout_ms: Optional[float] = None) -> Optional[HalObservation]:
         """
-        Start the control thread; it runs while ``running_flag`` is set.
+        Return the newest observation from the HAL, waiting up to ``timeout_ms``.
 
-        Activation starts with the soft start (ramp to the default pose).
+        The seed client's call (it was a HAL client): before the control
+        thread starts, one poll establishes an inproc PUB/SUB connection.
+        Do not poll while the control thread runs (it takes the
+        observations the controller should answer).
+        """
+        return self.runtime.hal.poll(timeout_ms)
+
+    def start_thread(self, running_flag: RunningFlag = None) -> None:
+        """
+        Start the control thread; it runs while ``running_flag`` allows.
+
+        :param running_flag: a :class:`threading.Event` (runs while set), a
+            callable returning False to stop (the seed's
+            ``running_flag=lambda: running``), or None (until
+            :meth:`stop_thread`). Activation starts with the soft start.
         """
         runtime = self.runtime
         if self._loop is None:

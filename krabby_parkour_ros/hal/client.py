@@ -60,10 +60,10 @@ from krabby_parkour_ros.hal.codec import (
 from krabby_parkour_ros.hal.command_guard import CommandGuard, CommandLimits
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.errors import (
-    FrameCountError, HalNotConnectedError, HalProtocolError, HalTransportError,
+    CommandError, FrameCountError, HalNotConnectedError, HalProtocolError, HalTransportError,
     TimestampError)
 from krabby_parkour_ros.hal.freshness import StreamMonitor
-from krabby_parkour_ros.hal.messages import HalObservation, OBSERVATION_TOPIC
+from krabby_parkour_ros.hal.messages import HalObservation, JointCommand, OBSERVATION_TOPIC
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +221,10 @@ class HalClient:
     def connected(self) -> bool:
         """Return True between :meth:`connect` and :meth:`close`."""
         return self._connected
+
+    def initialize(self) -> None:
+        """Connect (idempotent): the deployed Krabby HAL client's name for :meth:`connect`."""
+        self.connect()
 
     def connect(self) -> None:
         """
@@ -380,14 +384,20 @@ class HalClient:
     def _new_or_closed(self) -> bool:
         return self._slot_seq > self._returned_seq or not self._connected
 
-    def poll(self) -> Optional[HalObservation]:
+    def poll(self, timeout_ms: Optional[float] = None) -> Optional[HalObservation]:
         """
         Return the newest valid observation not returned yet, else None.
 
-        Never blocks (only a short lock, and a non-blocking drain of the SUB
-        socket when this thread holds it). Observations that arrived since
-        the last call and were superseded are skipped (``superseded_count``).
+        Without ``timeout_ms`` (or 0) it never blocks (only a short lock, and
+        a non-blocking drain of the SUB socket when this thread holds it).
+        Observations that arrived since the last call and were superseded
+        are skipped (``superseded_count``).
+
+        :param timeout_ms: wait up to this long for one (the deployed Krabby
+            HAL client's ``poll(timeout_ms=...)``).
         """
+        if timeout_ms:
+            return self.wait_for_observation(float(timeout_ms) * 1e-3)
         with self._cond:
             if not self._connected or not self._caller_owns or self._caller_inside:
                 return self._take_locked()
@@ -744,14 +754,16 @@ class HalClient:
     # -- commands ----------------------------------------------------------
 
     def put_joint_command(self, joint_positions: Any,
-                          observation_timestamp_ns: int) -> np.ndarray:
+                          observation_timestamp_ns: Optional[int] = None) -> np.ndarray:
         """
         Send 18 desired joint positions without blocking.
 
         :param joint_positions: 18 finite numbers (sent as float32), radians;
-            clamped into the command limits (counted per joint).
+            clamped into the command limits (counted per joint). Or a
+            :class:`~krabby_parkour_ros.hal.messages.JointCommand` (the
+            deployed Krabby HAL client's call), which carries its stamp.
         :param observation_timestamp_ns: ``timestamp_ns`` of the observation
-            the command answers.
+            the command answers (required with bare positions).
         :return: the (18,) float32 targets as encoded (after the clamp).
         :raises CommandError: on a wrong length or non-finite / non-numeric
             values; nothing is sent then.
@@ -763,6 +775,13 @@ class HalClient:
         stopped reading, and what it buffered before will reach it late
         (docs/hal.md, "Commands": a HAL drops commands older than its limit).
         """
+        if isinstance(joint_positions, JointCommand):
+            if observation_timestamp_ns is None:
+                observation_timestamp_ns = joint_positions.answers
+            joint_positions = joint_positions.joint_positions
+        if observation_timestamp_ns is None:
+            raise CommandError('put_joint_command: expected the observation_timestamp_ns the '
+                               'command answers, got None')
         command = self._guard.enforce(joint_positions)
         frames = encode_command(command, observation_timestamp_ns)
         with self._push_lock:

@@ -89,6 +89,34 @@ class HalObservation:
 
 
 @dataclass(frozen=True)
+class JointCommand:
+    """
+    A joint command as the deployed Krabby HAL client's code builds it.
+
+    :meth:`~krabby_parkour_ros.hal.client.HalClient.put_joint_command`
+    accepts it, so code written against that client ports by changing
+    imports.
+
+    :param joint_positions: (18,) desired positions, radians.
+    :param timestamp_ns: the deployed client's one stamp; used as the
+        observation stamp when ``observation_timestamp_ns`` is None.
+    :param observation_timestamp_ns: ``timestamp_ns`` of the observation the
+        command answers.
+    """
+
+    joint_positions: np.ndarray
+    timestamp_ns: int = 0
+    observation_timestamp_ns: Optional[int] = None
+
+    @property
+    def answers(self) -> int:
+        """Return the observation stamp the command answers."""
+        if self.observation_timestamp_ns is not None:
+            return self.observation_timestamp_ns
+        return self.timestamp_ns
+
+
+@dataclass(frozen=True)
 class HalCommand:
     """
     One decoded command message (2 frames).

@@ -86,6 +86,10 @@ class HalServer:
             self._context = zmq.Context()
         return self._context
 
+    def get_transport_context(self) -> zmq.Context:
+        """Return :attr:`transport_context` (the deployed Krabby HAL server's name)."""
+        return self.transport_context
+
     @property
     def bound(self) -> bool:
         """Return True between :meth:`bind` and :meth:`close`."""
