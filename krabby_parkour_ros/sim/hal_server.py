@@ -290,6 +290,10 @@ class SimHal:
         """Return the server's ZeroMQ context (inproc clients must share it)."""
         return self.server.transport_context
 
+    def get_transport_context(self) -> zmq.Context:
+        """Return :attr:`transport_context` (the deployed Krabby HAL server's name)."""
+        return self.server.transport_context
+
     @property
     def observation_endpoint(self) -> str:
         """Return the bound observation endpoint (real port)."""
