@@ -56,7 +56,6 @@ try:  # ROS messages are optional: HAL traffic records without rclpy.
 except ImportError:  # pragma: no cover - rclpy is installed wherever the node runs
     serialize_message = None
 
-from krabby_parkour_ros.recording.cdr import trim_serialized
 from krabby_parkour_ros.recording.format import (
     encode_hal_frames, Frame, HAL_FRAMES_MSGDEF, HAL_FRAMES_TYPE, HalFramesFormatError)
 from krabby_parkour_ros.recording.msgdefs import (
@@ -697,6 +696,9 @@ class HalRecorder:
                 self._count_error('%s: %s' % (item.topic, exc))
                 return
         else:
+            # ROS message tooling only when a ROS message is recorded (the
+            # library records HAL frames without rosidl installed).
+            from krabby_parkour_ros.recording.cdr import trim_serialized
             data = trim_serialized(item.payload, item.msg_class)
             if data is None:
                 self._count_error('%s: could not measure the CDR length of %s; stored the '
