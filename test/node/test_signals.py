@@ -25,7 +25,7 @@ import signal
 import time
 
 from lifecycle_msgs.msg import Transition
-from lifecycle_msgs.srv import ChangeState
+from lifecycle_msgs.srv import ChangeState, GetState
 import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -74,18 +74,47 @@ def _exits_in_time(node: NodeProcess, signum: int) -> None:
     assert elapsed < EXIT_LIMIT_S, f'exit took {elapsed:.3f} s'
 
 
+#: The state each transition used here leads to.
+_GOAL = {Transition.TRANSITION_CONFIGURE: 'inactive', Transition.TRANSITION_ACTIVATE: 'active'}
+
+
 def _change_state(peer_context, transition_id: int) -> bool:
+    """
+    Request a transition from another process; True when the node reached its goal.
+
+    A request sent right after discovery can be lost (the client's writer
+    not yet matched: volatile samples are not resent), so a request without
+    an answer is judged by ``get_state`` and sent again only if nothing
+    happened. Deadlines are generous: configure loads the policy.
+    """
     node = rclpy.create_node('signal_test_client', context=peer_context)
     executor = SingleThreadedExecutor(context=peer_context)
     executor.add_node(node)
+    goal = _GOAL[transition_id]
     try:
         client = node.create_client(ChangeState, '/parkour_node/change_state')
+        states = node.create_client(GetState, '/parkour_node/get_state')
         assert client.wait_for_service(timeout_sec=30.0), 'change_state not available'
-        request = ChangeState.Request()
-        request.transition.id = transition_id
-        future = client.call_async(request)
-        executor.spin_until_future_complete(future, timeout_sec=60.0)
-        return future.done() and future.result().success
+        assert states.wait_for_service(timeout_sec=30.0), 'get_state not available'
+
+        def state() -> str:
+            future = states.call_async(GetState.Request())
+            executor.spin_until_future_complete(future, timeout_sec=20.0)
+            return future.result().current_state.label if future.done() else ''
+
+        for _ in range(5):
+            request = ChangeState.Request()
+            request.transition.id = transition_id
+            future = client.call_async(request)
+            executor.spin_until_future_complete(future, timeout_sec=20.0)
+            if future.done():
+                return future.result().success and state() == goal
+            current = state()
+            if current == goal:
+                return True
+            if current not in ('unconfigured', 'inactive'):
+                return False
+        return False
     finally:
         executor.shutdown()
         node.destroy_node()
