@@ -18,7 +18,10 @@ Launch the krabby_parkour lifecycle node.
 ``ros2 launch krabby_parkour parkour.launch.py [arg:=value ...]``; every
 argument is listed by ``ros2 launch krabby_parkour parkour.launch.py -s``.
 With ``autostart:=true`` (default) the node is configured at start and
-activated when it reaches inactive, through lifecycle events.
+activated when its configure ends in inactive, through lifecycle events.
+Autostart acts once: a later ``ros2 lifecycle set <node> deactivate`` stays
+deactivated (the activation follows only the configuring -> inactive
+transition, never deactivating -> inactive).
 
 DDS discovery is localhost-only by default (``discovery_range:=localhost``):
 the lifecycle services, ``~/hold``, the parameters and ``cmd_vel`` are not
@@ -114,8 +117,10 @@ def _node_actions(context: LaunchContext) -> List:
     configure = EmitEvent(event=ChangeState(
         lifecycle_node_matcher=matches_action(node),
         transition_id=Transition.TRANSITION_CONFIGURE), condition=autostart)
+    # Only the configure -> inactive transition activates: a deactivate also
+    # ends in inactive, and a handler on goal_state alone would undo it.
     activate = RegisterEventHandler(OnStateTransition(
-        target_lifecycle_node=node, goal_state='inactive',
+        target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
         entities=[EmitEvent(event=ChangeState(
             lifecycle_node_matcher=matches_action(node),
             transition_id=Transition.TRANSITION_ACTIVATE))]), condition=autostart)

@@ -58,6 +58,19 @@ class RollingSamples:
         self.total_count = 0
         self.maximum = 0.0
 
+    def recent(self, count: int) -> np.ndarray:
+        """
+        Return a copy of the newest ``count`` samples, oldest first.
+
+        Fewer when the window holds fewer; for statistics over the samples
+        added since a moment (``total_count`` then versus now).
+        """
+        count = min(max(int(count), 0), self._count)
+        start = self._next - count
+        if start >= 0:
+            return self._buffer[start:self._next].copy()
+        return np.concatenate((self._buffer[start:], self._buffer[:self._next]))
+
     def percentile(self, q: float) -> float:
         """Return the q-th percentile of the window (NaN when empty)."""
         if self._count == 0:

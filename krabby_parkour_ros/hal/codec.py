@@ -75,7 +75,7 @@ OBSERVATION_ARRAY_KEYS = ('joint_positions', 'rgb_camera_1', 'rgb_camera_2', 'de
 #: Fixed extension lengths; keys absent here accept any length >= 1.
 EXTENSION_LENGTHS: Dict[str, int] = {
     'imu_orientation_xyzw': 4, 'imu_angular_velocity': 3, 'joint_velocities': JOINT_COUNT,
-    'base_linear_velocity': 3}
+    'base_linear_velocity': 3, 'base_position': 3}
 _BINARY_EXTENSIONS = ('foot_contacts',)
 #: Largest plausible absolute value per component of an extension key, in its
 #: unit; a larger value is a unit, scaling or estimator error, never a reading.
@@ -83,10 +83,11 @@ _BINARY_EXTENSIONS = ('foot_contacts',)
 #: Joint velocities: the Go2's motors reach about 30 rad/s, Krabby's 5 rad/s.
 #: Base linear velocity: the Go2 runs at most about 5 m/s. Height scan: the
 #: observation builder clips the scan to +-1 m anyway; the bound only catches
-#: garbage such as 1e308 before it reaches any arithmetic.
+#: garbage such as 1e308 before it reaches any arithmetic. Base position:
+#: 10 000 km, beyond any map or UTM coordinate (northings reach 1e7 m).
 EXTENSION_LIMITS: Dict[str, float] = {
     'imu_angular_velocity': 50.0, 'joint_velocities': 100.0, 'base_linear_velocity': 20.0,
-    'height_scan': 100.0}
+    'height_scan': 100.0, 'base_position': 1e7}
 #: Allowed deviation of the norm of ``imu_orientation_xyzw`` from 1. MuJoCo
 #: (the simulator) and Isaac (training) send normalised quaternions (float64,
 #: or float32 rounding: about 1e-7 off); a fixed-point IMU quaternion is about

@@ -35,7 +35,7 @@ OBSERVATION_TOPIC = b'observation'
 
 #: Optional proprioception keys of the observation metadata (hal-protocol.md).
 EXTENSION_KEYS = ('imu_orientation_xyzw', 'imu_angular_velocity', 'joint_velocities',
-                  'base_linear_velocity', 'foot_contacts', 'height_scan')
+                  'base_linear_velocity', 'foot_contacts', 'height_scan', 'base_position')
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class ObservationExtensions:
     angular velocity (3,) rad/s body frame; joint velocities (18,) rad/s in
     hardware order; base linear velocity (3,) m/s body frame; foot contacts
     (n,) 0/1 in the robot's foot order; height scan (n,) metres of base
-    height above the terrain at the policy's scan points, policy order.
+    height above the terrain at the policy's scan points, policy order;
+    base position (3,) metres in the world frame (a krabby_parkour
+    extension for odometry; the orientation is ``imu_orientation_xyzw``).
     """
 
     imu_orientation_xyzw: Optional[np.ndarray] = None
@@ -58,6 +60,7 @@ class ObservationExtensions:
     base_linear_velocity: Optional[np.ndarray] = None
     foot_contacts: Optional[np.ndarray] = None
     height_scan: Optional[np.ndarray] = None
+    base_position: Optional[np.ndarray] = None
 
 
 @dataclass(frozen=True)

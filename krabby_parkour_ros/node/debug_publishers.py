@@ -15,13 +15,17 @@
 """
 Debug topics of the node (off by default): what the policy sees, for rviz and rqt.
 
-- ``~/height_scan`` (``sensor_msgs/PointCloud2``, frame ``base``): the terrain
-  under the policy's scan points, at the scan refresh rate.
-- ``~/markers`` (``visualization_msgs/MarkerArray``): scan points, foot
-  contacts and the commanded motion.
+- ``~/height_scan`` (``sensor_msgs/PointCloud2``, frame ``base_yaw``): the
+  terrain under the policy's scan points, at the scan refresh rate. The
+  policy's grid is yaw-aligned around the base, so the cloud is stamped in
+  the yaw-only frame at the base origin (``base_link`` -> ``base_yaw``,
+  published on ``/tf`` by :mod:`~krabby_parkour_ros.node.odometry`).
+- ``~/markers`` (``visualization_msgs/MarkerArray``): scan points (frame
+  ``base_yaw``), foot contacts (``<leg>_foot``) and the commanded motion
+  (``base_yaw``: a planar heading).
 - ``~/base_velocity`` and ``~/command_velocity`` (``geometry_msgs/Vector3Stamped``):
   measured body-frame base velocity and the navigation command (vx, vy,
-  yaw rate) for ``rqt_plot`` curves.
+  yaw rate) for ``rqt_plot`` curves (frame ``base_link``).
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ from krabby_parkour_ros.control.step import TickResult
 from krabby_parkour_ros.description.debug_topics import (command_arrow_marker,
                                                          foot_contact_markers, height_scan_cloud,
                                                          merge, scan_markers)
+from krabby_parkour_ros.description.odometry import OdometryFrames
 
-BASE_FRAME = 'base'
+#: Default frames (REP-105 base link, yaw-only scan frame); the node passes its parameters.
+BASE_FRAME = OdometryFrames().base
+SCAN_FRAME = OdometryFrames().yaw
 
 
 class DebugPublishers:
@@ -45,11 +52,18 @@ class DebugPublishers:
 
     :param node: the lifecycle node that owns the publishers.
     :param runtime: the control runtime (scan grid, joint map).
+    :param recorder: a ``HalRecorder`` that records every published message
+        with its publisher's topic and QoS, or None.
+    :param frames: frame names (``base``: velocities; ``yaw``: scan and command).
     """
 
-    def __init__(self, node, runtime) -> None:
+    def __init__(self, node, runtime, recorder=None,
+                 frames: OdometryFrames = OdometryFrames()) -> None:
         self._node = node
         self._runtime = runtime
+        self._base_frame = frames.base
+        self._scan_frame = frames.yaw
+        self._recorder = recorder
         create = node.create_lifecycle_publisher
         self.publishers = [
             create(PointCloud2, '~/height_scan', qos_profile_sensor_data),
@@ -58,6 +72,10 @@ class DebugPublishers:
             create(Vector3Stamped, '~/command_velocity', qos_profile_sensor_data),
         ]
         self._cloud, self._markers, self._velocity, self._command = self.publishers
+        for publisher in self.publishers if recorder is not None else ():
+            # Listed in the recording with their QoS even before a first message.
+            recorder.register_topic(publisher.topic_name, publisher.msg_type,
+                                    publisher.qos_profile)
         self._foot_frames = [f'{name}_foot' for name in runtime.joint_map.hardware_foot_names]
         self._refresh = max(1, runtime.contract.scan_refresh_steps)
         self._policy_steps = 0
@@ -73,25 +91,31 @@ class DebugPublishers:
         nav = self._runtime.step.navigation_command
         command = Vector3Stamped()
         command.header.stamp = stamp
-        command.header.frame_id = BASE_FRAME
+        command.header.frame_id = self._base_frame
         command.vector.x, command.vector.y, command.vector.z = nav.vx, nav.vy, nav.yaw_rate
-        self._command.publish(command)
+        self._publish(self._command, command)
         if ext.base_linear_velocity is not None:
             velocity = Vector3Stamped()
             velocity.header = command.header
             (velocity.vector.x, velocity.vector.y,
              velocity.vector.z) = (float(v) for v in ext.base_linear_velocity)
-            self._velocity.publish(velocity)
+            self._publish(self._velocity, velocity)
         if self._policy_steps % self._refresh != 1 % self._refresh:
             return
         grid = self._runtime.contract.scan_grid
-        arrays = [command_arrow_marker(nav.vx, nav.yaw_rate, BASE_FRAME, stamp)]
+        frame = self._scan_frame
+        arrays = [command_arrow_marker(nav.vx, nav.yaw_rate, frame, stamp)]
         if ext.height_scan is not None and len(ext.height_scan) == grid.size:
-            self._cloud.publish(height_scan_cloud(grid, ext.height_scan, BASE_FRAME, stamp))
-            arrays.append(scan_markers(grid, ext.height_scan, BASE_FRAME, stamp))
+            self._publish(self._cloud, height_scan_cloud(grid, ext.height_scan, frame, stamp))
+            arrays.append(scan_markers(grid, ext.height_scan, frame, stamp))
         if ext.foot_contacts is not None and len(ext.foot_contacts) == len(self._foot_frames):
             arrays.append(foot_contact_markers(ext.foot_contacts, self._foot_frames, stamp))
-        self._markers.publish(merge(arrays))
+        self._publish(self._markers, merge(arrays))
+
+    def _publish(self, publisher, msg) -> None:
+        publisher.publish(msg)
+        if self._recorder is not None:
+            self._recorder.record_published(publisher, msg)
 
     def destroy(self) -> None:
         """Destroy the publishers."""

@@ -18,7 +18,10 @@ Console entry point ``parkour_node``: run the lifecycle node with plain rclpy.
 ``ros2 launch krabby_parkour parkour.launch.py`` starts this executable and
 drives the lifecycle with launch events. Where launch_ros is not available,
 ``parkour_node --autostart --params-file config/parkour.yaml`` does the same
-by itself: configure, then on reaching inactive, activate.
+by itself: configure, then activate, once. A later deactivate (``ros2
+lifecycle set``) stays deactivated: nothing here reacts to the node
+reaching inactive, as the launch file's handler reacts only to the
+configuring -> inactive transition.
 
 SIGINT (Ctrl-C) and SIGTERM take the node through its shutdown transition
 (hold, then release) and exit 0 within a second, in every lifecycle state:
@@ -63,7 +66,8 @@ def _parse(argv: List[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='parkour_node', description='Krabby parkour lifecycle node (pure rclpy).')
     parser.add_argument('--autostart', action='store_true',
-                        help='configure, then activate when inactive (as launch autostart)')
+                        help='configure, then activate, once (as launch autostart); a '
+                             'later manual deactivate stays deactivated')
     parser.add_argument('--params-file', default=None,
                         help='ROS parameters YAML (e.g. config/parkour.yaml)')
     parser.add_argument('--node-name', default='parkour_node', help='node name')
@@ -126,7 +130,12 @@ def forward_package_logging(node: ParkourNode) -> logging.Handler:
 
 
 def autostart(node: ParkourNode, stop: Optional['ShutdownRequest'] = None) -> bool:
-    """Configure, then activate; return True when the node is active."""
+    """
+    Configure, then activate, once; return True when the node is active.
+
+    Called once before spinning, never from a state-change callback: a
+    later manual deactivate is not undone (issue #14, autostart acts once).
+    """
     if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
         node.get_logger().error('autostart: configure failed; the node stays unconfigured')
         return False

@@ -131,6 +131,8 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'joint-map YAML (policy joints -> the 18 hardware slots).', WIRING),
     ParamSpec('sync_to_observations', True, 'Tick when an observation arrives (rate-limited '
               'to control_rate) instead of on a fixed timer phase.', WIRING),
+    ParamSpec('robot_name', '', 'The robot, as hardware_id of every /diagnostics status and '
+              "in the recording's metadata; empty: the joint map's name.", WIRING),
     # -- configure-time ------------------------------------------------------------------
     ParamSpec('checkpoint', '', 'Policy checkpoint path; empty: the shipped trained Go2 '
               'parkour teacher.'),
@@ -213,14 +215,54 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               value_range=(0, 99)),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               value_range=(0.1, 10.0)),
+    # /diagnostics thresholds (node/diagnostics.py DiagnosticThresholds), judged
+    # over the last diagnostics period; a level is raised above its threshold.
+    ParamSpec('diagnostics.late_tick_warn_ratio', 0.05, 'Share of late ticks in a '
+              "diagnostics period above which 'control loop' is WARN.", value_range=(0.0, 1.0)),
+    ParamSpec('diagnostics.late_tick_error_ratio', 0.25, 'Share of late ticks in a '
+              "diagnostics period above which 'control loop' is ERROR.",
+              value_range=(0.0, 1.0)),
+    ParamSpec('diagnostics.latency_p99_warn_ms', 10.0, 'p99 observation -> command latency '
+              "(ms) in a diagnostics period above which 'control loop' is WARN.",
+              value_range=(0.1, 1000.0)),
+    ParamSpec('diagnostics.latency_p99_error_ms', 50.0, 'p99 observation -> command latency '
+              "(ms) in a diagnostics period above which 'control loop' is ERROR.",
+              value_range=(0.1, 1000.0)),
+    ParamSpec('diagnostics.inference_p99_warn_ms', 10.0, 'p99 policy inference time (ms) in '
+              "a diagnostics period above which 'policy' is WARN.", value_range=(0.1, 1000.0)),
+    ParamSpec('diagnostics.inference_p99_error_ms', 20.0, 'p99 policy inference time (ms) in '
+              "a diagnostics period above which 'policy' is ERROR.", value_range=(0.1, 1000.0)),
+    ParamSpec('diagnostics.hal_rate_warn_ratio', 0.9, "'HAL link' is WARN when the HAL "
+              'delivers fewer valid observations per second than this share of the policy '
+              'rate.', value_range=(0.0, 1.0)),
+    ParamSpec('diagnostics.target_clamp_warn_ratio', 0.1, 'Joint targets clamped to the joint '
+              "map's limits per command sent in a diagnostics period above which 'limits and "
+              "safety' is WARN.", value_range=(0.0, 1.0)),
+    ParamSpec('diagnostics.clear_periods', 3, 'Diagnostics periods in a row below a raised '
+              'level before the status drops to the lower level (hysteresis).',
+              value_range=(1, 100)),
     ParamSpec('publish_debug_topics', False, 'Publish ~/height_scan (PointCloud2), ~/markers '
               '(scan points, foot contacts, command arrow), ~/base_velocity and '
               '~/command_velocity (rqt_plot) for rviz/rqt.'),
+    ParamSpec('publish_odometry', True, 'Publish odom (nav_msgs/Odometry) and odom_frame -> '
+              'base_frame on /tf at the control rate, from the HAL base_position and '
+              'imu_orientation_xyzw keys (none without them: said once), and base_frame -> '
+              'yaw_frame (yaw only: the frame of ~/height_scan).'),
+    ParamSpec('odom_frame', 'odom', 'Odometry frame id (REP-105), parent of base_frame.'),
+    ParamSpec('base_frame', 'base_link', "The robot's base frame id: the URDF's root link "
+              '(REP-105).'),
+    ParamSpec('yaw_frame', 'base_yaw', 'Frame id at the base origin with its yaw only, '
+              'child of base_frame: the frame of the yaw-aligned height scan.'),
+    ParamSpec('cmd_vel_stamped', False, 'Subscribe to cmd_vel as geometry_msgs/TwistStamped '
+              '(nav2 on Jazzy and later) instead of Twist.'),
     ParamSpec('record_path', '', 'Record every HAL observation and command (byte-exact) and '
               "the node's topics into MCAP: a .mcap file or a folder (a timestamped file per "
               'configure); empty: off.'),
     ParamSpec('record_max_file_mb', 1024, 'Rotate the recording to a new file past this size '
               '(MB).', value_range=(1, 1 << 20)),
+    ParamSpec('record_compression', 'zstd', 'Chunk compression of the recording: zstd '
+              '(about 4.8x smaller on simulated traffic), lz4 (faster) or none.',
+              choices=('none', 'lz4', 'zstd')),
     # -- live ----------------------------------------------------------------------------
     ParamSpec('shadow_mode', False, 'Run the policy and publish everything but send no '
               'command to the HAL.', LIVE),

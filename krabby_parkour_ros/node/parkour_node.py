@@ -30,7 +30,9 @@ status timer); nothing in it blocks (docs/node.md).
 Topics (names relative to the node's namespace): ``joint_states`` (measured),
 ``~/joint_commands`` (targets sent), ``~/policy_action`` (clipped raw action),
 ``~/mode`` (control mode), ``~/policy_observation`` (debug, off by default),
-``/diagnostics``; input ``cmd_vel``. Services: ``~/hold``, ``~/release``.
+``/diagnostics``, ``odom`` and ``/tf`` (odometry, :mod:`.odometry`); input
+``cmd_vel`` (``Twist``, or ``TwistStamped`` with ``cmd_vel_stamped``).
+Services: ``~/hold``, ``~/release``.
 
 No message and no parameter value ends the process: invalid ``cmd_vel``
 messages are ignored, counted (``invalid_cmd_vel`` in ``/diagnostics``) and
@@ -42,10 +44,10 @@ unexpected exception in any callback is logged and counted
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
 
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, TwistStamped
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
@@ -64,7 +66,9 @@ from krabby_parkour_ros.control.runtime import ControlRuntime
 from krabby_parkour_ros.control.step import ShadowModeError, TickResult
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationError
 from krabby_parkour_ros.node.debug_publishers import DebugPublishers
-from krabby_parkour_ros.node.diagnostics import build_diagnostic_status
+from krabby_parkour_ros.node.diagnostics import (DiagnosticsMonitor, DiagnosticThresholds,
+                                                 robot_hardware_id)
+from krabby_parkour_ros.node.odometry import frames_from_parameters, OdometryPublishers
 from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
                                                 runtime_config_from_values, SPECS, WIRING)
 from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
@@ -131,7 +135,9 @@ class ParkourNode(LifecycleNode):
         self._entities: List[Any] = []
         self._mode_pub = None
         self._debug: Optional[DebugPublishers] = None
+        self._odometry: Optional[OdometryPublishers] = None
         self._recorder = None
+        self._diagnostics: Optional[DiagnosticsMonitor] = None
         self._publish_observation = bool(self.get_parameter('publish_observation').value)
         self._joint_state_msg: Optional[JointState] = None
         self._command_msg: Optional[JointState] = None
@@ -309,6 +315,7 @@ class ParkourNode(LifecycleNode):
 
     def _create_ros_entities(self) -> None:
         runtime = self._runtime
+        frames = frames_from_parameters(self)  # checked before anything is created
         self._joint_state_pub = self.create_lifecycle_publisher(
             JointState, 'joint_states', JOINT_STATES_QOS)
         self._command_pub = self.create_lifecycle_publisher(
@@ -321,8 +328,8 @@ class ParkourNode(LifecycleNode):
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
                                                       STATUS_QOS)
         self._cmd_vel_sub = self.create_subscription(
-            Twist, 'cmd_vel', self._on_cmd_vel, qos_profile_sensor_data,
-            callback_group=self._status_group)
+            TwistStamped if self.get_parameter('cmd_vel_stamped').value else Twist, 'cmd_vel',
+            self._on_cmd_vel, qos_profile_sensor_data, callback_group=self._status_group)
         self._hold_srv = self.create_service(Trigger, '~/hold', self._on_hold,
                                              callback_group=self._status_group)
         self._release_srv = self.create_service(Trigger, '~/release', self._on_release,
@@ -342,8 +349,22 @@ class ParkourNode(LifecycleNode):
             label='policy_joints:' + ','.join(runtime.joint_map.policy_joint_names),
             size=len(runtime.joint_map.policy_joint_names),
             stride=len(runtime.joint_map.policy_joint_names))]
-        self._debug = (DebugPublishers(self, runtime)
-                       if self.get_parameter('publish_debug_topics').value else None)
+        debug = bool(self.get_parameter('publish_debug_topics').value)
+        self._debug = (DebugPublishers(self, runtime, recorder=self._recorder, frames=frames)
+                       if debug else None)
+        odometry = bool(self.get_parameter('publish_odometry').value)
+        self._odometry = (OdometryPublishers(self, frames, odometry, odometry or debug,
+                                             publish=self._record)
+                          if odometry or debug else None)
+        if self._recorder is not None:
+            # Declared once: listed in the recording (with its QoS) before any message.
+            self._recorder.register_topic(self._cmd_vel_sub.topic_name,
+                                          self._cmd_vel_sub.msg_type,
+                                          self._cmd_vel_sub.qos_profile)
+        self._diagnostics = DiagnosticsMonitor(
+            self.get_name(), robot_hardware_id(self.get_parameter('robot_name').value,
+                                               runtime.joint_map.name),
+            DiagnosticThresholds.from_values(lambda n: self.get_parameter(n).value))
         self._entities = [self._joint_state_pub, self._command_pub, self._action_pub,
                           self._observation_pub, self._mode_pub, self._diagnostics_pub,
                           self._cmd_vel_sub, self._hold_srv, self._release_srv,
@@ -356,14 +377,18 @@ class ParkourNode(LifecycleNode):
         self._recorder = open_recorder(
             path, int(self.get_parameter('record_max_file_mb').value) << 20,
             metadata={'node': self.get_fully_qualified_name(), 'joint_map': config.joint_map,
-                      'checkpoint': config.checkpoint or 'shipped go2_parkour_teacher'})
+                      'robot': robot_hardware_id(self.get_parameter('robot_name').value,
+                                                 config.joint_map),
+                      'checkpoint': config.checkpoint or 'shipped go2_parkour_teacher'},
+            compression=self.get_parameter('record_compression').value)
         self.get_logger().info(f'recording to {self._recorder.path}')
 
     def _record(self, publisher, msg) -> None:
         """Publish ``msg`` and, when recording, record it under the publisher's topic."""
         publisher.publish(msg)
         if self._recorder is not None:
-            self._recorder.record_ros(publisher.topic_name, msg)
+            # The publisher's QoS is recorded with its topic (ros2 bag play replays it).
+            self._recorder.record_published(publisher, msg)
 
     def _release(self) -> None:
         with self._tick_lock, self._status_lock:
@@ -396,8 +421,12 @@ class ParkourNode(LifecycleNode):
         if self._debug is not None:
             self._debug.destroy()
             self._debug = None
+        if self._odometry is not None:
+            self._odometry.destroy()
+            self._odometry = None
         self._loop = None
         self._diagnostics_timer = None
+        self._diagnostics = None
 
     # -- callbacks -----------------------------------------------------------------------
 
@@ -439,6 +468,9 @@ class ParkourNode(LifecycleNode):
             velocities = obs.extensions.joint_velocities
             msg.velocity = [] if velocities is None else velocities.tolist()
             self._record(self._joint_state_pub, msg)
+            if self._odometry is not None:
+                # Same stamp as joint_states: robot_state_publisher's leg transforms match.
+                self._odometry.publish(obs, stamp)
         if result.command is not None:
             msg = self._command_msg
             msg.header.stamp = stamp
@@ -461,10 +493,12 @@ class ParkourNode(LifecycleNode):
         msg.data = vector.tolist()
         return msg
 
-    def _on_cmd_vel(self, msg: Twist) -> None:
+    def _on_cmd_vel(self, msg: Union[Twist, TwistStamped]) -> None:
         self._guarded('cmd_vel', lambda: self._apply_cmd_vel(msg), lambda: None)
 
-    def _apply_cmd_vel(self, msg: Twist) -> None:
+    def _apply_cmd_vel(self, msg: Union[Twist, TwistStamped]) -> None:
+        # Twist or TwistStamped (cmd_vel_stamped): one validation path for both.
+        twist = msg.twist if isinstance(msg, TwistStamped) else msg
         self.node_counters['cmd_vel_received'] += 1
         with self._status_lock:
             if self._runtime is None:
@@ -472,8 +506,8 @@ class ParkourNode(LifecycleNode):
             if self._recorder is not None:
                 self._recorder.record_ros(self._cmd_vel_sub.topic_name, msg)
             try:
-                command = NavigationCommand(vx=msg.linear.x, vy=msg.linear.y,
-                                            yaw_rate=msg.angular.z)
+                command = NavigationCommand(vx=twist.linear.x, vy=twist.linear.y,
+                                            yaw_rate=twist.angular.z)
             except NavigationError as exc:
                 # The previous command stays in force until cmd_vel_timeout.
                 self.node_counters['invalid_cmd_vel'] += 1
@@ -482,7 +516,8 @@ class ParkourNode(LifecycleNode):
                     'so far)', throttle_duration_sec=LOG_THROTTLE_S)
                 return
             used = self._runtime.step.set_navigation_command(command)
-        if used.vx != msg.linear.x or used.vy != msg.linear.y or used.yaw_rate != msg.angular.z:
+        if (used.vx != twist.linear.x or used.vy != twist.linear.y
+                or used.yaw_rate != twist.angular.z):
             self.get_logger().warning(
                 f'cmd_vel clamped to vx={used.vx:.3f} vy={used.vy:.3f} '
                 f'yaw_rate={used.yaw_rate:.3f} (limits in nav.* parameters; vy is not a '
@@ -531,14 +566,14 @@ class ParkourNode(LifecycleNode):
     def _publish_diagnostics(self) -> None:
         with self._status_lock:
             runtime = self._runtime
-            if runtime is None:
+            if runtime is None or self._diagnostics is None:
                 return
             array = DiagnosticArray()
             array.header.stamp = self.get_clock().now().to_msg()
             scheduler = self._loop.scheduler if self._loop is not None else 'default'
-            array.status = [build_diagnostic_status(
-                f'{self.get_name()}: control', runtime, self.get_fully_qualified_name(),
-                extra=[('control_thread_scheduler', scheduler)]
-                + [(key, str(value)) for key, value in sorted(self.node_counters.items())])]
+            array.status = self._diagnostics.statuses(
+                runtime, extra=[('control_thread_scheduler', scheduler)]
+                + [(key, str(value)) for key, value in sorted(self.node_counters.items())],
+                recorder_stats=self._recorder.stats() if self._recorder is not None else None)
             self._record(self._diagnostics_pub, array)
             self._publish_mode()

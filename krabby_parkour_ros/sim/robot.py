@@ -492,6 +492,7 @@ class SimulatedRobot:
             'base_linear_velocity': self.base_linear_velocity_body().tolist(),
             'foot_contacts': [int(c) for c in self.hardware_foot_contacts()],
             'height_scan': self.height_scan().tolist(),
+            'base_position': self.base_position().tolist(),
         }
 
     def observe(self) -> SimObservation:

@@ -26,13 +26,17 @@ RVIZ = Path(__file__).resolve().parents[2] / 'config' / 'parkour.rviz'
 def _displays() -> dict:
     config = yaml.safe_load(RVIZ.read_text(encoding='utf-8'))
     manager = config['Visualization Manager']
-    assert manager['Global Options']['Fixed Frame'] == 'base'
+    assert manager['Global Options']['Fixed Frame'] == 'odom'
+    assert manager['Views']['Current']['Target Frame'] == urdf.ROOT_LINK
     return {d['Class'].split('/')[-1]: d for d in manager['Displays']}
 
 
 def test_displays_and_topics() -> None:
     displays = _displays()
-    assert set(displays) == {'Grid', 'RobotModel', 'TF', 'PointCloud2', 'MarkerArray'}
+    assert set(displays) == {'Grid', 'RobotModel', 'TF', 'PointCloud2', 'MarkerArray',
+                             'Odometry'}
+    assert displays['Odometry']['Topic']['Value'] == '/odom'
+    assert displays['Odometry']['Topic']['Reliability Policy'] == 'Reliable'
     model = displays['RobotModel']
     assert model['Description Source'] == 'Topic'
     assert model['Description Topic']['Value'] == '/robot_description'
@@ -44,5 +48,6 @@ def test_displays_and_topics() -> None:
         assert displays[name]['Enabled'] is True
 
 
-def test_fixed_frame_is_the_urdf_root() -> None:
-    assert '<link name="base">' in urdf.build_urdf()
+def test_the_view_follows_the_urdf_root() -> None:
+    assert urdf.ROOT_LINK == 'base_link'
+    assert '<link name="base_link">' in urdf.build_urdf()

@@ -27,9 +27,9 @@ from krabby_parkour_ros.mapping.joint_map import load_joint_map
 from krabby_parkour_ros.sim.go2_model import build_model, FOOT_POS, JOINT_NAMES, TOTAL_MASS
 
 _OBJ = mujoco.mjtObj
-#: A floating joint above the root makes MuJoCo keep ``base`` as its own body.
+#: A floating joint above the root makes MuJoCo keep ``base_link`` as its own body.
 _FLOATING_ROOT = ('<link name="floating_root"/><joint name="floating_base" type="floating">'
-                  '<parent link="floating_root"/><child link="base"/></joint>')
+                  '<parent link="floating_root"/><child link="base_link"/></joint>')
 
 
 @pytest.fixture(scope='module')
@@ -48,7 +48,8 @@ def _name(model, kind, index: int) -> str:
 
 
 def _bodies(model) -> dict:
-    return {_name(model, _OBJ.mjOBJ_BODY, i): i for i in range(model.nbody)}
+    """Return body name -> index, under the URDF's link names (``base`` is ``base_link``)."""
+    return {urdf.link_name(_name(model, _OBJ.mjOBJ_BODY, i)): i for i in range(model.nbody)}
 
 
 def _joints(model) -> dict:
@@ -77,7 +78,8 @@ def test_structure_is_a_valid_tree(text: str) -> None:
     joints = root.findall('joint')
     assert len(links) == len(set(links)) == 1 + 12 + 4
     children = [j.find('child').get('link') for j in joints]
-    assert sorted(children) == sorted(set(links) - {'base'})
+    assert sorted(children) == sorted(set(links) - {'base_link'})
+    assert urdf.ROOT_LINK == 'base_link' and links[0] == 'base_link'
     for joint in joints:
         assert joint.find('parent').get('link') in links
     materials = {m.get('name') for m in root.findall('material')}
@@ -116,7 +118,8 @@ def test_mujoco_agrees_on_joints(models) -> None:
         np.testing.assert_allclose(from_urdf.jnt_axis[a], sim.jnt_axis[b], atol=1e-12)
         np.testing.assert_allclose(from_urdf.jnt_range[a], sim.jnt_range[b], atol=1e-12)
         body_a, body_b = from_urdf.jnt_bodyid[a], sim.jnt_bodyid[b]
-        assert _name(from_urdf, _OBJ.mjOBJ_BODY, body_a) == _name(sim, _OBJ.mjOBJ_BODY, body_b)
+        assert _name(from_urdf, _OBJ.mjOBJ_BODY, body_a) == urdf.link_name(
+            _name(sim, _OBJ.mjOBJ_BODY, body_b))
         np.testing.assert_allclose(from_urdf.body_pos[body_a], sim.body_pos[body_b], atol=1e-12)
 
 

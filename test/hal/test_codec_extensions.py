@@ -46,7 +46,8 @@ def good_extensions() -> Dict[str, Any]:
             'joint_velocities': [0.1] * 18,
             'base_linear_velocity': [0.2, 0.0, 0.0],
             'foot_contacts': [1, 1, 0, 1],
-            'height_scan': [0.32] * SCAN}
+            'height_scan': [0.32] * SCAN,
+            'base_position': [1.25, -0.5, 0.32]}
 
 
 def frames_with(edit: Callable[[Dict[str, Any]], None]) -> List[bytes]:
@@ -99,6 +100,12 @@ BAD_VALUES = [
      'base_linear_velocity'),
     ('scan_1e308', _set_item('height_scan', 40, 1e308), 'height_scan'),
     ('scan_over_limit', _set_item('height_scan', 0, -100.5), 'height_scan'),
+    ('position_2_of_3', _set('base_position', [1.0, 2.0]), 'base_position'),
+    ('position_4_of_3', _set('base_position', [1.0, 2.0, 0.3, 0.0]), 'base_position'),
+    ('position_text', _set('base_position', [1.0, '2', 0.3]), 'base_position'),
+    ('position_not_a_list', _set('base_position', 1.0), 'base_position'),
+    ('position_1e308', _set_item('base_position', 0, 1e308), 'base_position'),
+    ('position_over_limit', _set_item('base_position', 2, -1.5e7), 'base_position'),
 ]
 #: NaN, +Inf and -Inf in every key.
 for _key, _value in good_extensions().items():
@@ -133,8 +140,9 @@ def test_the_good_extensions_decode_as_sent() -> None:
     _set_item('joint_velocities', 3, EXTENSION_LIMITS['joint_velocities']),
     _set_item('base_linear_velocity', 1, -EXTENSION_LIMITS['base_linear_velocity']),
     _set_item('height_scan', 5, EXTENSION_LIMITS['height_scan']),
+    _set_item('base_position', 1, -EXTENSION_LIMITS['base_position']),
 ], ids=['norm_high', 'norm_low', 'float32', 'fixed_point', 'gyro_limit', 'joint_limit',
-        'velocity_limit', 'scan_limit'])
+        'velocity_limit', 'scan_limit', 'position_limit'])
 def test_values_at_the_limits_are_accepted(edit: Callable) -> None:
     decode(frames_with(edit))
 

@@ -47,6 +47,7 @@ EXTENSION_STRATEGIES = {
     'base_linear_velocity': st.lists(_within('base_linear_velocity'), min_size=3, max_size=3),
     'foot_contacts': st.lists(st.sampled_from([0, 1]), min_size=1, max_size=8),
     'height_scan': st.lists(_within('height_scan'), min_size=1, max_size=40),
+    'base_position': st.lists(_within('base_position'), min_size=3, max_size=3),
 }
 
 

@@ -37,6 +37,9 @@ from krabby_parkour_ros.hal.client import HalClient
 from krabby_parkour_ros.hal.config import HalClientConfig, HalServerConfig
 from krabby_parkour_ros.hal.server import HalServer
 
+#: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
+pytestmark = pytest.mark.slow
+
 MAX_AGE_S = 0.1
 #: Receive wall time minus timestamp_ns also holds the send call and the poll wake-up.
 TOLERANCE_S = 0.05

@@ -53,6 +53,7 @@ _VALID_EXTENSIONS = {
     'base_linear_velocity': st.lists(_FINITE, min_size=3, max_size=3),
     'foot_contacts': st.lists(st.sampled_from([0, 1]), min_size=1, max_size=6),
     'height_scan': st.lists(_FINITE, min_size=1, max_size=20),
+    'base_position': st.lists(_FINITE, min_size=3, max_size=3),
 }
 #: Any JSON value, NaN and Infinity included (Python's json writes and reads them).
 JSON_VALUES = st.recursive(

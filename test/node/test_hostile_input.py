@@ -47,6 +47,9 @@ from krabby_parkour_ros.node.parkour_node import STATUS_QOS
 
 from .node_process import NodeProcess
 
+#: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
+pytestmark = pytest.mark.slow
+
 MESSAGES = 10_000
 #: Values every field of a hostile Twist is drawn from (besides random finite ones).
 HOSTILE_FLOATS = (math.nan, math.inf, -math.inf, 1e308, -1e308)

@@ -323,7 +323,8 @@ def test_debug_topics_show_scan_markers_and_velocities(ros_context, spin, hal, l
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
     assert wait_for(lambda: all(got.values()))
     cloud = got['cloud'][-1]
-    assert cloud.width * cloud.height == 132 and cloud.header.frame_id == 'base'
+    # The scan grid is yaw-aligned around the base: the cloud is in the yaw-only frame.
+    assert cloud.width * cloud.height == 132 and cloud.header.frame_id == 'base_yaw'
     namespaces = {m.ns for m in got['markers'][-1].markers}
     assert {'height_scan', 'foot_contacts', 'command'} <= namespaces
     assert got['velocity'][-1].vector.x == 0.0
