@@ -26,6 +26,9 @@ from krabby_parkour_ros.control.step import ControlMode
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
+#: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
+pytestmark = pytest.mark.slow
+
 
 class Captured(logging.Handler):
     """Keep log records (pytest's caplog is disabled by the launch_testing plugin)."""

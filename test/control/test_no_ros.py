@@ -28,6 +28,11 @@ from pathlib import Path
 import subprocess
 import sys
 
+import pytest
+
+#: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
@@ -57,6 +62,7 @@ from krabby_parkour_ros.control.inference_client import ParkourInferenceClient
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.recording.reader import RecordingReader
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
+
 
 sim = SimHal(SimHalConfig(observation_endpoint='tcp://127.0.0.1:*',
                           command_endpoint='tcp://127.0.0.1:*', depth_height=12,

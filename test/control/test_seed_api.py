@@ -39,6 +39,7 @@ from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
 
+@pytest.mark.slow
 def test_the_seed_snippet_walks_the_simulated_robot() -> None:
     hal_server = SimHal(SimHalConfig(observation_endpoint='inproc://seed_obs',
                                      command_endpoint='inproc://seed_cmd',

@@ -137,6 +137,7 @@ def _client_counts(client: HalClient) -> Counter:
     return counts
 
 
+@pytest.mark.slow
 def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
     context = zmq.Context()
     # SNDHWM 1 (the deployed HAL) drops a message sent within ~1 ms of the previous one

@@ -30,6 +30,9 @@ import pytest
 from .drills import (drill_hal_restart, drill_malformed, drill_node, drill_pause, drill_policy,
                      drill_timestamps, DRILL_TIMINGS)
 
+#: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
+pytestmark = pytest.mark.slow
+
 
 def assert_safe(result: Dict[str, Any]) -> None:
     safety = result['safety']
