@@ -145,6 +145,13 @@ def _command(series: RecordingSeries, mono: int, wall: int, frames: Sequence[Any
     series.cmd_joints.append(np.array(command.joint_positions, dtype=np.float64))
 
 
+#: Navigation command types on cmd_vel (the node takes either, cmd_vel_stamped).
+_TWIST_TYPES = ('geometry_msgs/msg/Twist', 'geometry_msgs/msg/TwistStamped')
+#: ROS message types the report reads.
+_ROS_TYPES = ('std_msgs/msg/String', 'std_msgs/msg/Float32MultiArray',
+              'sensor_msgs/msg/JointState', 'diagnostic_msgs/msg/DiagnosticArray') + _TWIST_TYPES
+
+
 def _level(value: Any) -> int:
     """Return a DiagnosticStatus level (a 1-byte ``bytes`` in rclpy) as an int."""
     return value[0] if isinstance(value, (bytes, bytearray)) else int(value)
@@ -153,8 +160,9 @@ def _level(value: Any) -> int:
 def _ros(series: RecordingSeries, topic: str, type_name: str, stamp: int, message: Any) -> None:
     if type_name == 'std_msgs/msg/String' and topic.endswith('/mode'):
         series.modes.append((stamp, str(message.data)))  # type: ignore[arg-type]
-    elif type_name == 'geometry_msgs/msg/Twist':
-        series.nav.append((stamp, float(message.linear.x), float(message.angular.z)))
+    elif type_name in _TWIST_TYPES:
+        twist = message.twist if type_name == 'geometry_msgs/msg/TwistStamped' else message
+        series.nav.append((stamp, float(twist.linear.x), float(twist.angular.z)))
         series.nav_source = topic
     elif (type_name == 'std_msgs/msg/Float32MultiArray' and topic.endswith('policy_observation')
           and len(message.data) == POLICY_OBS_LENGTH):
@@ -184,10 +192,7 @@ def extract(reader: RecordingReader, progress: Optional[Any] = None) -> Recordin
             elif message.topic == COMMAND_TOPIC:
                 _command(series, mono, wall, frames)
             continue
-        if message.type_name not in ('std_msgs/msg/String', 'geometry_msgs/msg/Twist',
-                                     'std_msgs/msg/Float32MultiArray',
-                                     'sensor_msgs/msg/JointState',
-                                     'diagnostic_msgs/msg/DiagnosticArray'):
+        if message.type_name not in _ROS_TYPES:
             continue
         decoded = RecordedRosMessage(message.topic, message.type_name, message.log_time_ns,
                                      message.data, message.schema).decode()

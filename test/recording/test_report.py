@@ -111,3 +111,17 @@ def test_recording_without_observations_fails(tmp_path: Path, capsys) -> None:
     assert 'at least one valid observation' in capsys.readouterr().err
     assert report.main([str(tmp_path / 'empty.mcap'), '--gap-threshold', '0']) == 2
     assert report.main([str(tmp_path / 'nothing.mcap')]) == 1
+
+
+def test_twist_stamped_commands_are_read_as_navigation() -> None:
+    from geometry_msgs.msg import Twist, TwistStamped
+    series = report.RecordingSeries()
+    stamped = TwistStamped()
+    stamped.twist.linear.x = 0.5
+    stamped.twist.angular.z = -0.25
+    report._ros(series, '/cmd_vel', 'geometry_msgs/msg/TwistStamped', 10, stamped)
+    plain = Twist()
+    plain.linear.x = 0.3
+    report._ros(series, '/cmd_vel', 'geometry_msgs/msg/Twist', 20, plain)
+    assert series.nav == [(10, 0.5, -0.25), (20, 0.3, 0.0)]
+    assert series.nav_source == '/cmd_vel'
