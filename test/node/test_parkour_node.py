@@ -50,7 +50,9 @@ def make_node(ros_context, hal, **overrides) -> ParkourNode:
     params = {'hal.observation_endpoint': hal.server.bound_observation_endpoint,
               'hal.command_endpoint': hal.server.bound_command_endpoint,
               'soft_start_duration': 0.2, 'recovery_ramp_duration': 0.1,
-              'diagnostics_period': 0.2}
+              'diagnostics_period': 0.2,
+              # These tests follow the policy with a zero cmd_vel (no standing).
+              'stand_on_zero_command': False}
     params.update(overrides)
     context = hal.server.transport_context if params['hal.observation_endpoint'].startswith(
         'inproc') else None
