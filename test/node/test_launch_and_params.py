@@ -72,8 +72,7 @@ def test_bad_values_are_refused_with_the_parameter_named():
 
 
 def _load_launch_module():
-    pytest.importorskip('launch_ros', reason='launch_ros is not installed (comes with a ROS 2 '
-                        'install, or ../shared/ros2-tools here)')
+    pytest.importorskip('launch_ros', reason='needs the ROS 2 launch system (launch_ros)')
     spec = importlib.util.spec_from_file_location('parkour_launch',
                                                   ROOT / 'launch' / 'parkour.launch.py')
     module = importlib.util.module_from_spec(spec)

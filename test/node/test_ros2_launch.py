@@ -44,7 +44,7 @@ def _tools_missing() -> str:
         try:
             __import__(module)
         except ImportError:
-            return f'{module} is not installed (../shared/ros2-tools/install, colcon-ros)'
+            return f'needs the ROS 2 launch system, CLI and colcon-ros ({module} is missing)'
     if not (BIN / 'colcon').exists() or not (BIN / 'ros2').exists():
         return 'colcon or ros2 executables are not in the environment'
     return ''

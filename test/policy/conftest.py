@@ -28,8 +28,7 @@ SHARED_TEACHER = SHARED / 'models' / 'go2_parkour_teacher'
 
 needs_shared = pytest.mark.skipif(
     not (SHARED_TEACHER / 'policy.pt').is_file(),
-    reason='shared trained teacher not found at %s (../shared next to the repo)'
-           % SHARED_TEACHER)
+    reason='needs the reference TorchScript export of the trained teacher (policy.pt)')
 
 
 @pytest.fixture(scope='session')

@@ -29,7 +29,7 @@ from krabby_parkour_ros.sim.go2_model import (ARMATURE, build_mjcf, build_model,
 SHARED = Path(__file__).resolve().parents[2] / '..' / 'shared'
 REFERENCE = SHARED / 'sim' / 'unitree_go2' / 'go2.xml'
 needs_reference = pytest.mark.skipif(not REFERENCE.is_file(),
-                                     reason=f'reference model {REFERENCE} absent (../shared)')
+                                     reason='needs the reference Go2 MJCF model (go2.xml)')
 
 BODIES = ('base', 'FL_hip', 'FL_thigh', 'FL_calf', 'FR_hip', 'FR_thigh', 'FR_calf',
           'RL_hip', 'RL_thigh', 'RL_calf', 'RR_hip', 'RR_thigh', 'RR_calf')

@@ -47,7 +47,8 @@ JOINT_MAP = REPO / 'config' / 'joint_maps' / 'go2_sim.yaml'
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not POLICY.is_file(), reason=f'shared teacher {POLICY} absent'),
+    pytest.mark.skipif(not POLICY.is_file(),
+                       reason='needs the reference TorchScript export of the teacher'),
 ]
 
 
