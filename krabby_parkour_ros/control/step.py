@@ -44,11 +44,11 @@ from typing import Callable, Dict, Optional, Protocol, Tuple
 import numpy as np
 
 from krabby_parkour_ros.control.config import ControlConfig
+from krabby_parkour_ros.control.pipeline import PolicyOutcome, PolicyPipeline
 from krabby_parkour_ros.control.stand import StandGate
 from krabby_parkour_ros.control.stats import RollingSamples
 from krabby_parkour_ros.hal.messages import HalObservation, JOINT_COUNT
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
-from krabby_parkour_ros.policy.model import ModelIO
 
 _LOG = logging.getLogger(__name__)
 
@@ -124,9 +124,7 @@ class ControlStep:
                  limits: Optional[NavigationLimits] = None,
                  clock: Callable[[], int] = time.monotonic_ns) -> None:
         self._sink = sink
-        self._builder = builder
-        self._mapper = mapper
-        self._model = model
+        self._pipeline = PolicyPipeline(builder, model, mapper)
         self._config = config.validate()
         self._limits = limits if limits is not None else NavigationLimits()
         self._clock = clock
@@ -485,63 +483,38 @@ class ControlStep:
         self._set_mode(ControlMode.STAND, cause)
 
     def _begin_policy(self) -> None:
-        self._builder.reset()
-        self._model.reset()
-        self._mapper.reset(self._default_command)
+        self._pipeline.reset(self._default_command)
         self._policy_ticks = 0
         self._consecutive_failures = 0
         self._set_mode(ControlMode.RUNNING, 'ramp done: the policy takes over')
 
     # -- policy --------------------------------------------------------------------------
 
-    def _policy_step(self, obs: HalObservation, result: TickResult) -> np.ndarray:
-        t0 = time.perf_counter()
-        error = ''
-        mapped = None
-        try:
-            vector = self._builder.build(obs, self._nav)
-            t1 = time.perf_counter()
-            depth = obs.depth_map if self._model.needs_depth else None
-            response = self._model.inference(ModelIO(
-                observation=vector,
-                base_velocity_measured=self._builder.base_velocity_measured,
-                depth_image=depth))
-            t2 = time.perf_counter()
-            if not response.success:
-                error = f'inference: {response.error_message}'
-            else:
-                mapped = self._mapper.map(response.action_numpy())
-                t3 = time.perf_counter()
-                if not mapped.ok:
-                    error = f'mapping: {mapped.reason}'
-                result.stage_times = {'build': t1 - t0, 'infer': t2 - t1, 'map': t3 - t2}
-                self.inference_time.add(t2 - t1)
-            result.policy_observation = vector.copy()
-        except ValueError as exc:  # ObservationError and mapping input errors
-            error = f'observation: {exc}'
-        except Exception as exc:  # noqa: B902 - a policy/mapper bug must hold, not kill the loop
-            if self._consecutive_failures == 0:
-                _LOG.exception('policy step raised (traceback of the first of a run)')
-            error = f'exception: {type(exc).__name__}: {exc}'
+    def _policy_step(self, obs: HalObservation, result: TickResult) -> Optional[np.ndarray]:
+        outcome = self._pipeline.run(obs, self._nav,
+                                     first_of_failures=self._consecutive_failures == 0)
         result.policy_ran = True
+        result.policy_observation = outcome.observation
+        result.stage_times = outcome.stage_times
+        if 'infer' in outcome.stage_times:
+            self.inference_time.add(outcome.stage_times['infer'])
         self.counters['policy_steps'] += 1
-        if error:
-            return self._policy_failure(error, result)
+        if outcome.failure is not None:
+            return self._policy_failure(outcome, result)
         self._consecutive_failures = 0
         self._set_mode(ControlMode.RUNNING, 'policy step succeeded again')
-        if mapped.limited:
+        if outcome.limited:
             self.counters['rate_limited'] += 1
-        # Training feeds back the policy's raw (unclipped) output as the previous
-        # action (extreme-parkour's action_history_buf); clipping only shapes targets.
-        self._builder.record_action(mapped.raw_action)
-        result.action = np.array(mapped.clipped_action, dtype=np.float32)
-        return np.array(mapped.command, dtype=np.float32)
+        result.action = outcome.action
+        return outcome.command
 
-    def _policy_failure(self, error: str, result: TickResult) -> Optional[np.ndarray]:
+    def _policy_failure(self, outcome: PolicyOutcome,
+                        result: TickResult) -> Optional[np.ndarray]:
         self._consecutive_failures += 1
         self.counters['failures'] += 1
-        reason = error.split(':', 1)[0]
+        reason = outcome.failure.value if outcome.failure is not None else 'unknown'
         self.failures_by_reason[reason] = self.failures_by_reason.get(reason, 0) + 1
+        error = outcome.error
         self.last_error = error
         result.error = error
         self._set_mode(ControlMode.HOLD_FAULT, f'policy step failed ({error})')
