@@ -29,7 +29,7 @@ class ControlConfig:
     """
     Timing and safety settings of the control loop.
 
-    :param control_rate: command ticks per second (the node's timer rate).
+    :param control_rate: command ticks per second (the control thread's rate).
     :param policy_decimation: the policy runs every this many ticks; the
         policy period policy_decimation / control_rate must equal the
         period the policy was trained at (checked against its card).

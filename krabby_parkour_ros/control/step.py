@@ -16,9 +16,10 @@
 One control tick: gate inputs, run the policy at its rate, send a safe command.
 
 :class:`ControlStep` is the single implementation of the control behaviour,
-driven by the ROS node's timer and by the ROS-free
+ticked by the control thread (:class:`~krabby_parkour_ros.control.loop.ControlLoop`)
+of the ROS node and of the ROS-free
 :class:`~krabby_parkour_ros.control.inference_client.ParkourInferenceClient`
-thread alike. It owns the safety state machine (``docs/safety.md``):
+alike. It owns the safety state machine (``docs/safety.md``):
 
 ``WAITING`` -> ``SOFT_START`` -> ``RUNNING``, with ``HOLD_STALE`` (inputs
 stale), ``HOLD_USER`` (hold requested) and ``HOLD_FAULT`` (the last policy

@@ -398,11 +398,6 @@ class ObservationBuilder:
         return self._config
 
     @property
-    def observation_size(self) -> int:
-        """Return the length of the built vector."""
-        return int(self._obs.shape[0])
-
-    @property
     def step_count(self) -> int:
         """Return the number of successful builds since the last reset."""
         return self._step

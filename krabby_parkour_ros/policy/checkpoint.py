@@ -25,7 +25,6 @@ resolves the policy card. Every problem raises a specific :class:`CheckpointErro
 from __future__ import annotations
 
 from dataclasses import replace
-import io
 import json
 import logging
 import os
@@ -483,10 +482,3 @@ class ModelWeights:
         return ('%s: %s, obs %d -> actions %d, estimator %s, recurrent %s, card %s, trained %s'
                 % (self.path, self.format.value, self.obs_dim, self.action_dim,
                    self.has_estimator, self.is_recurrent, self.card_path, self.trained))
-
-
-def torchscript_metadata_bytes(metadata: Mapping[str, Any]) -> bytes:
-    """Return the JSON bytes this project stores in TorchScript and ONNX metadata."""
-    buffer = io.StringIO()
-    json.dump(dict(metadata), buffer, sort_keys=True)
-    return buffer.getvalue().encode('utf-8')

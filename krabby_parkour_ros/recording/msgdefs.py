@@ -36,7 +36,7 @@ import os
 from pathlib import Path
 import re
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 logger = logging.getLogger(__name__)
 
@@ -173,17 +173,3 @@ def full_message_definition(type_name: str) -> str:
         parts.append('%s\nMSG: %s/msg/%s\n%s' % (DELIMITER, key[0], key[1],
                                                  seen[key].rstrip('\n')))
     return '\n'.join(parts) + '\n'
-
-
-def definition_for(msg: Any, extra: Optional[Dict[str, str]] = None) -> Tuple[str, str]:
-    """
-    Return ``(type_name, full definition)`` of an rclpy message object.
-
-    :param msg: the message.
-    :param extra: definitions known without a .msg file, by type name.
-    :raises MessageDefinitionError: if the definition cannot be built.
-    """
-    type_name = message_type_name(msg)
-    if extra and type_name in extra:
-        return type_name, extra[type_name]
-    return type_name, full_message_definition(type_name)
