@@ -45,6 +45,7 @@ from nav_msgs.msg import Odometry
 import numpy as np
 
 from krabby_parkour_ros.description.debug_topics import Stamp, to_time
+from krabby_parkour_ros.mapping.rotation import quaternion_multiply
 
 #: REP-105 names of the odometry frame and the base frame (the URDF's root link).
 ODOM_FRAME = 'odom'
@@ -97,16 +98,6 @@ def unit_quaternion(xyzw: Sequence[float]) -> np.ndarray:
     if not math.isfinite(norm) or norm == 0.0:
         raise ValueError(f'orientation: expected a finite non-zero quaternion, got {q.tolist()}')
     return q / norm
-
-
-def quaternion_multiply(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
-    """Return the Hamilton product ``a * b`` of two (x, y, z, w) quaternions."""
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return np.array([aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw,
-                     aw * bw - ax * bx - ay * by - az * bz])
 
 
 def yaw_of(xyzw: Sequence[float]) -> float:

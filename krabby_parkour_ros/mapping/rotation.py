@@ -25,7 +25,9 @@ including at the +-pi boundary.
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from typing import Sequence, Tuple
+
+import numpy as np
 
 TWO_PI = 2.0 * math.pi
 
@@ -61,3 +63,13 @@ def euler_xyz_from_quat_xyzw(x: float, y: float, z: float,
     yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
     # Isaac Lab returns each angle modulo 2*pi before the observation wraps it.
     return (wrap_to_pi(roll % TWO_PI), wrap_to_pi(pitch % TWO_PI), wrap_to_pi(yaw % TWO_PI))
+
+
+def quaternion_multiply(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+    """Return the Hamilton product ``a * b`` of two (x, y, z, w) quaternions."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return np.array([aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw,
+                     aw * bw - ax * bx - ay * by - az * bz])
