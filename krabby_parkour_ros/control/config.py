@@ -18,10 +18,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+from typing import Dict, Tuple, Union
 
 
 class ControlConfigError(ValueError):
     """A control-loop setting is out of its valid range."""
+
+
+#: Inclusive range of every numeric setting: the one source of truth. The
+#: node's parameter descriptors (``node/parameters.py``) are derived from it.
+#: Integer bounds mean an integer setting.
+RANGES: Dict[str, Tuple[Union[int, float], Union[int, float]]] = {
+    'control_rate': (1.0, 2000.0),            # Hz
+    'policy_decimation': (1, 100),
+    'stale_timeout': (0.005, 5.0),            # s
+    'soft_start_duration': (0.0, 30.0),       # s
+    'recovery_ramp_duration': (0.0, 30.0),    # s
+    'stale_resume_window': (0.0, 10.0),       # s
+    'max_consecutive_failures': (1, 1000),
+    'command_timeout': (0.01, 60.0),          # s
+    'late_threshold': (0.0001, 0.1),          # s
+    'realtime_priority': (0, 99),
+    'activation_margin': (0.0, 1.0),          # rad
+    'stand_threshold': (0.0, 1.0),            # m/s, rad/s
+    'stand_hysteresis': (0.0, 1.0),           # m/s, rad/s
+    'stand_dwell': (0.0, 10.0),               # s
+    'stand_ramp_duration': (0.0, 30.0),       # s
+}
+#: The boolean settings.
+BOOLEANS = ('shadow', 'sync_to_observations', 'stand_on_zero_command')
 
 
 @dataclass(frozen=True)
@@ -109,9 +134,13 @@ class ControlConfig:
         """Return the policy period in seconds (decimation over rate)."""
         return self.policy_decimation / self.control_rate
 
+    def __post_init__(self) -> None:
+        """Validate every field at construction (:meth:`validate`)."""
+        self.validate()
+
     def validate(self) -> 'ControlConfig':
         """
-        Check every field; return self.
+        Check every field against :data:`RANGES` (and the cross-field rules); return self.
 
         :raises ControlConfigError: naming the field, its value and the range.
         """
@@ -120,42 +149,18 @@ class ControlConfig:
                 raise ControlConfigError(
                     f'control.{name} must be {expected}, got {getattr(self, name)!r}')
 
-        def finite(value: float) -> bool:
-            return isinstance(value, (int, float)) and math.isfinite(value)
-
-        need('control_rate', finite(self.control_rate) and 1.0 <= self.control_rate <= 2000.0,
-             'a finite rate in [1, 2000] Hz')
-        need('policy_decimation', isinstance(self.policy_decimation, int)
-             and 1 <= self.policy_decimation <= 100, 'an integer in [1, 100]')
-        need('stale_timeout', finite(self.stale_timeout) and 0.0 < self.stale_timeout <= 5.0,
-             'in (0, 5] s')
-        need('soft_start_duration', finite(self.soft_start_duration)
-             and 0.0 <= self.soft_start_duration <= 30.0, 'in [0, 30] s')
-        need('recovery_ramp_duration', finite(self.recovery_ramp_duration)
-             and 0.0 <= self.recovery_ramp_duration <= 30.0, 'in [0, 30] s')
-        need('stale_resume_window', finite(self.stale_resume_window)
-             and 0.0 <= self.stale_resume_window <= 10.0, 'in [0, 10] s')
-        need('max_consecutive_failures', isinstance(self.max_consecutive_failures, int)
-             and 1 <= self.max_consecutive_failures <= 1000, 'an integer in [1, 1000]')
-        need('command_timeout', finite(self.command_timeout)
-             and 0.0 < self.command_timeout <= 60.0, 'in (0, 60] s')
-        need('late_threshold', finite(self.late_threshold) and 0.0 < self.late_threshold <= 1.0,
-             'in (0, 1] s')
-        need('realtime_priority', isinstance(self.realtime_priority, int)
-             and not isinstance(self.realtime_priority, bool)
-             and 0 <= self.realtime_priority <= 99, 'an integer in [0, 99]')
-        need('activation_margin', finite(self.activation_margin)
-             and 0.0 <= self.activation_margin <= 1.0, 'in [0, 1] rad')
-        need('stand_on_zero_command', isinstance(self.stand_on_zero_command, bool),
-             'True or False')
-        need('stand_threshold', finite(self.stand_threshold)
-             and 0.0 <= self.stand_threshold <= 1.0, 'in [0, 1] (m/s, rad/s)')
-        need('stand_hysteresis', finite(self.stand_hysteresis)
-             and 0.0 <= self.stand_hysteresis <= 1.0, 'in [0, 1] (m/s, rad/s)')
-        need('stand_dwell', finite(self.stand_dwell) and 0.0 <= self.stand_dwell <= 10.0,
-             'in [0, 10] s')
-        need('stand_ramp_duration', finite(self.stand_ramp_duration)
-             and 0.0 <= self.stand_ramp_duration <= 30.0, 'in [0, 30] s')
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if isinstance(low, int) and isinstance(high, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+                kind = 'an integer'
+            else:
+                ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                      and math.isfinite(value))
+                kind = 'a finite number'
+            need(name, ok and low <= value <= high, f'{kind} in [{low}, {high}]')
+        for name in BOOLEANS:
+            need(name, isinstance(getattr(self, name), bool), 'True or False')
         need('stale_timeout', self.stale_timeout >= self.period,
              f'at least one tick period ({self.period:.4f} s)')
         return self

@@ -57,6 +57,10 @@ HEIGHT_SCAN_SOURCES = ('hal', 'flat_ground')
 BASE_VELOCITY_SOURCES = ('hal', 'estimator')
 
 
+#: Inclusive range of ``inference_threads`` (the node's parameter range too).
+INFERENCE_THREADS_RANGE = (1, 16)
+
+
 class RuntimeConfigError(ValueError):
     """A runtime setting is invalid or the policy does not fit the deployment."""
 
@@ -104,9 +108,12 @@ class RuntimeConfig:
             raise RuntimeConfigError(
                 f'base_velocity_source must be one of {BASE_VELOCITY_SOURCES}, '
                 f'got {self.base_velocity_source!r}')
-        if not 1 <= int(self.inference_threads) <= 64:
+        low, high = INFERENCE_THREADS_RANGE
+        if isinstance(self.inference_threads, bool) or not isinstance(
+                self.inference_threads, int) or not low <= self.inference_threads <= high:
             raise RuntimeConfigError(
-                f'inference_threads must be in [1, 64], got {self.inference_threads!r}')
+                f'inference_threads must be an integer in [{low}, {high}], '
+                f'got {self.inference_threads!r}')
         if not 0.0 < float(self.probe_timeout_s) < float('inf'):
             raise RuntimeConfigError(
                 f'probe_timeout_s must be a finite number > 0, got {self.probe_timeout_s!r}')

@@ -35,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from krabby_parkour_ros.control.config import ControlConfig
-from krabby_parkour_ros.control.runtime import RuntimeConfig
+from krabby_parkour_ros.control.config import ControlConfig, RANGES as CONTROL_RANGES
+from krabby_parkour_ros.control.runtime import INFERENCE_THREADS_RANGE, RuntimeConfig
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.action import ActionMapperConfig
 from krabby_parkour_ros.mapping.navigation import NavigationLimits
@@ -123,10 +123,10 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
               'from_future). Only for HALs with synced clocks (chrony/PTP); 0.0 = off.',
               WIRING, (0.0, 3600.0)),
     ParamSpec('control_rate', 100.0, 'Command ticks per second (a command goes out every '
-              'tick).', WIRING, (1.0, 1000.0)),
+              'tick).', WIRING, CONTROL_RANGES['control_rate']),
     ParamSpec('policy_decimation', 2, 'The policy runs every this many ticks; '
               'policy_decimation / control_rate must equal the policy period of its card.',
-              WIRING, (1, 100)),
+              WIRING, CONTROL_RANGES['policy_decimation']),
     ParamSpec('joint_map', 'go2_sim', 'Joint map: shipped name (go2_sim, krabby) or path to a '
               'joint-map YAML (policy joints -> the 18 hardware slots).', WIRING),
     ParamSpec('sync_to_observations', True, 'Tick when an observation arrives (rate-limited '
@@ -150,7 +150,7 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('device', 'cpu', 'Inference device: cpu or cuda (falls back to cpu with a '
               'warning when CUDA is absent).', choices=('cpu', 'cuda')),
     ParamSpec('inference_threads', 1, 'Torch/onnxruntime threads for inference.',
-              value_range=(1, 16)),
+              value_range=INFERENCE_THREADS_RANGE),
     ParamSpec('height_scan_source', 'hal', 'hal: the height_scan key of the HAL; '
               'flat_ground: documented substitute, refused for policies that need a scan.',
               choices=('hal', 'flat_ground')),
@@ -169,37 +169,42 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('terrain', 'parkour', 'Terrain flags of the observation: parkour (1, 0) or '
               'walk (0, 1).', choices=tuple(_TERRAIN_FLAGS)),
     ParamSpec('stale_timeout', 0.1, 'Seconds without a fresh observation before the policy '
-              'stops and the last safe target is held.', value_range=(0.005, 5.0)),
+              'stops and the last safe target is held.',
+              value_range=CONTROL_RANGES['stale_timeout']),
     ParamSpec('soft_start_duration', 2.0, 'Seconds of the ramp from the measured pose to the '
-              'default pose on activation.', value_range=(0.0, 30.0)),
+              'default pose on activation.', value_range=CONTROL_RANGES['soft_start_duration']),
     ParamSpec('recovery_ramp_duration', 0.5, 'Seconds of the ramp back to the default pose '
-              'after a hold ends.', value_range=(0.0, 30.0)),
+              'after a hold ends.', value_range=CONTROL_RANGES['recovery_ramp_duration']),
     ParamSpec('stale_resume_window', 0.5, 'A stale-data hold shorter than this resumes the '
               'policy directly (the robot is mid-gait); longer ones ramp to the default pose '
-              'first. 0 always ramps.', value_range=(0.0, 10.0)),
+              'first. 0 always ramps.', value_range=CONTROL_RANGES['stale_resume_window']),
     ParamSpec('max_consecutive_failures', 5, 'Failed policy steps in a row before the node '
-              'takes its lifecycle error transition.', value_range=(1, 1000)),
+              'takes its lifecycle error transition.',
+              value_range=CONTROL_RANGES['max_consecutive_failures']),
     ParamSpec('activation_margin', 0.1, 'Radians a measured joint position may lie outside '
               "the joint map's position range and still be ramped from on activation (its "
               'first target is clamped into the target limits); further out, or non-finite, '
-              'activation is refused and the joint is named.', value_range=(0.0, 1.0)),
+              'activation is refused and the joint is named.',
+              value_range=CONTROL_RANGES['activation_margin']),
     ParamSpec('stand_on_zero_command', True, 'true: a cmd_vel below stand_threshold for '
               'stand_dwell seconds ramps to the standing pose and holds it (mode stand; the '
               'teacher never learnt to stand and walks on at about 0.25 m/s); a command above '
               'stand_threshold + stand_hysteresis resumes the policy through the recovery '
               'ramp. false: walk on a zero command, as trained.'),
     ParamSpec('stand_threshold', 0.1, 'Command magnitude max(|vx|, |vy|, |yaw rate|) below '
-              'which cmd_vel counts as zero (m/s, rad/s).', value_range=(0.0, 1.0)),
+              'which cmd_vel counts as zero (m/s, rad/s).',
+              value_range=CONTROL_RANGES['stand_threshold']),
     ParamSpec('stand_hysteresis', 0.05, 'A standing robot resumes walking only above '
-              'stand_threshold plus this (m/s, rad/s).', value_range=(0.0, 1.0)),
+              'stand_threshold plus this (m/s, rad/s).',
+              value_range=CONTROL_RANGES['stand_hysteresis']),
     ParamSpec('stand_dwell', 0.5, 'Seconds cmd_vel must stay below stand_threshold before '
-              'the robot stands.', value_range=(0.0, 10.0)),
+              'the robot stands.', value_range=CONTROL_RANGES['stand_dwell']),
     ParamSpec('stand_ramp_duration', 0.5, 'Seconds of the ramp from the gait to the standing '
-              'pose.', value_range=(0.0, 30.0)),
+              'pose.', value_range=CONTROL_RANGES['stand_ramp_duration']),
     ParamSpec('max_joint_delta', 0.0, 'Largest change of a joint target per tick (rad); '
               '0 disables the rate limit.', value_range=(0.0, 1.0)),
     ParamSpec('cmd_vel_timeout', 0.5, 'Seconds after the last cmd_vel before the navigation '
-              'command falls back to zero.', value_range=(0.01, 60.0)),
+              'command falls back to zero.', value_range=CONTROL_RANGES['command_timeout']),
     ParamSpec('nav.vx_min', 0.0, 'Smallest forward velocity command (m/s).',
               value_range=(-2.0, 2.0)),
     ParamSpec('nav.vx_max', 0.8, 'Largest forward velocity command (m/s); the teacher was '
@@ -208,11 +213,11 @@ PARAMETERS: Tuple[ParamSpec, ...] = (
     ParamSpec('nav.yaw_rate_max', 1.0, 'Largest |yaw rate| command (rad/s); it steers the '
               'heading target of the delta-yaw terms.', value_range=(0.0, 4.0)),
     ParamSpec('late_threshold', 0.002, 'A tick more than this many seconds after its due '
-              'time counts as late.', value_range=(0.0001, 0.1)),
+              'time counts as late.', value_range=CONTROL_RANGES['late_threshold']),
     ParamSpec('realtime_priority', 0, '0: the control thread uses the default scheduler; '
               '1-99: SCHED_FIFO at this priority (needs CAP_SYS_NICE or an rtprio limit; '
               'refused -> default scheduler and a warning; see docs/node.md).',
-              value_range=(0, 99)),
+              value_range=CONTROL_RANGES['realtime_priority']),
     ParamSpec('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
               value_range=(0.1, 10.0)),
     # /diagnostics thresholds (node/diagnostics.py DiagnosticThresholds), judged
