@@ -38,10 +38,9 @@ the builder's own buffer (copy it to keep it past the next build).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import logging
 import math
-from typing import FrozenSet, List, Optional, Tuple
+from typing import FrozenSet, List, Optional
 
 import numpy as np
 
@@ -50,24 +49,17 @@ from krabby_parkour_ros.hal.messages import HalObservation, JOINT_COUNT
 from krabby_parkour_ros.mapping.checks import constant, FiniteCheck, non_finite_indices
 from krabby_parkour_ros.mapping.joint_map import JointMap
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
+from krabby_parkour_ros.mapping.observation_config import (  # noqa: F401 (re-exported)
+    DEFAULT_FLAT_GROUND_HEIGHT, MISSING_BASE_VELOCITY_POLICIES, MISSING_FOOT_CONTACT_POLICIES,
+    MISSING_HEIGHT_SCAN_POLICIES, MISSING_IMU_POLICIES, MISSING_JOINT_VELOCITY_POLICIES,
+    MissingInputError, ObservationConfig, ObservationConfigError, ObservationError,
+    ObservationInputError, SOURCE_ANGULAR_VELOCITY, SOURCE_BASE_VELOCITY,
+    SOURCE_FOOT_CONTACTS, SOURCE_HEIGHT_SCAN, SOURCE_JOINT_VELOCITIES, SOURCE_ORIENTATION,
+    YAW_FRAMES)
 from krabby_parkour_ros.mapping.rotation import euler_xyz_from_quat_xyzw, wrap_to_pi
 
 _LOG = logging.getLogger(__name__)
 
-#: Source names (the HAL extension keys) used in errors and substitutions.
-SOURCE_ORIENTATION = 'imu_orientation_xyzw'
-SOURCE_ANGULAR_VELOCITY = 'imu_angular_velocity'
-SOURCE_JOINT_VELOCITIES = 'joint_velocities'
-SOURCE_BASE_VELOCITY = 'base_linear_velocity'
-SOURCE_FOOT_CONTACTS = 'foot_contacts'
-SOURCE_HEIGHT_SCAN = 'height_scan'
-
-MISSING_IMU_POLICIES = ('refuse', 'assume_level')
-MISSING_JOINT_VELOCITY_POLICIES = ('finite_difference', 'refuse')
-MISSING_FOOT_CONTACT_POLICIES = ('refuse', 'assume_stance')
-MISSING_HEIGHT_SCAN_POLICIES = ('refuse', 'flat_ground')
-MISSING_BASE_VELOCITY_POLICIES = ('estimator', 'refuse')
-YAW_FRAMES = ('reset', 'world')
 
 #: Proprio slots before the joint terms: ang vel (3), roll, pitch, 0, delta
 #: yaw, delta next yaw, 0, 0, vx, two terrain flags.
@@ -82,125 +74,6 @@ _HISTORY_MASKED = slice(6, 8)
 QUATERNION_NORM_TOLERANCE = 0.1
 #: Foot contact values above this count as contact (the wire sends 0/1).
 CONTACT_THRESHOLD = 0.5
-#: Base height (m) above flat ground of the Go2 standing in the default pose
-#: (thigh 0.213 m, calf 0.213 m, foot radius 0.022 m at thigh 0.8-1.0 rad and
-#: calf -1.5 rad: about 0.33 m). Used by the 'flat_ground' scan substitute.
-DEFAULT_FLAT_GROUND_HEIGHT = 0.33
-
-
-class ObservationError(ValueError):
-    """An observation cannot be built from the given inputs."""
-
-
-class MissingInputError(ObservationError):
-    """
-    A required source is absent and its policy is 'refuse'.
-
-    :ivar source: the missing source (HAL extension key).
-    """
-
-    def __init__(self, source: str, setting: str, alternative: str) -> None:
-        self.source = source
-        super().__init__(
-            f'{source}: required but absent from the HAL observation ({setting} is '
-            f"'refuse'; the substitute '{alternative}' is available, see "
-            'docs/observation.md)')
-
-
-class ObservationInputError(ObservationError):
-    """
-    An input has the wrong length or non-finite values.
-
-    :ivar field: the input (HAL field or extension key).
-    :ivar expected: what was expected.
-    :ivar actual: what arrived.
-    """
-
-    def __init__(self, field: str, expected: str, actual: str) -> None:
-        self.field = field
-        self.expected = expected
-        self.actual = actual
-        super().__init__(f'{field}: expected {expected}, got {actual}')
-
-
-class ObservationConfigError(ValueError):
-    """An :class:`ObservationConfig` or builder setup is invalid."""
-
-
-def _check_choice(name: str, value: str, allowed: Tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ObservationConfigError(f'{name}: expected one of {list(allowed)}, got {value!r}')
-
-
-@dataclass(frozen=True)
-class ObservationConfig:
-    """
-    Deployment choices of the observation builder (``docs/observation.md``).
-
-    :param terrain_flags: proprio 11 and 12: (1, 0) 'parkour' (default, safe
-        everywhere) or (0, 1) 'walk' (flat ground, calmer).
-    :param missing_imu: 'refuse' or 'assume_level' (roll = pitch = 0, on
-        heading, angular velocity 0) when an IMU key is absent.
-    :param missing_joint_velocities: 'finite_difference' (default) or 'refuse'.
-    :param missing_foot_contacts: 'refuse' or 'assume_stance' (all feet down).
-    :param missing_height_scan: 'refuse' or 'flat_ground' (every point at
-        ``flat_ground_height`` below the base).
-    :param missing_base_velocity: 'estimator' (default: priv_explicit left 0
-        and :attr:`ObservationBuilder.base_velocity_measured` False, so the
-        policy's estimator fills it) or 'refuse'.
-    :param flat_ground_height: base height above the ground (m) used by the
-        'flat_ground' substitute.
-    :param yaw_frame: 'reset' (default): the delta yaw is computed with yaws
-        measured from the heading at the last reset, as in training where
-        every episode starts facing +x; 'world': with the IMU's yaw as is
-        (an arbitrary origin can put the +-pi seam next to the heading).
-    :param max_heading_lead: when set (rad), the heading target is kept at
-        most this far from the measured yaw, so a robot that cannot follow a
-        yaw-rate command does not accumulate a huge delta yaw. None keeps the
-        plain integration.
-    """
-
-    terrain_flags: Tuple[float, float] = (1.0, 0.0)
-    missing_imu: str = 'refuse'
-    missing_joint_velocities: str = 'finite_difference'
-    missing_foot_contacts: str = 'refuse'
-    missing_height_scan: str = 'refuse'
-    missing_base_velocity: str = 'estimator'
-    flat_ground_height: float = DEFAULT_FLAT_GROUND_HEIGHT
-    yaw_frame: str = 'reset'
-    max_heading_lead: Optional[float] = None
-
-    def __post_init__(self) -> None:
-        """Validate every field."""
-        try:
-            flags = tuple(float(f) for f in self.terrain_flags)
-        except (TypeError, ValueError):
-            raise ObservationConfigError(
-                f'terrain_flags: expected two numbers, got {self.terrain_flags!r}') from None
-        if len(flags) != 2 or not all(math.isfinite(f) for f in flags):
-            raise ObservationConfigError(
-                f'terrain_flags: expected two finite numbers, got {self.terrain_flags!r}')
-        object.__setattr__(self, 'terrain_flags', flags)
-        _check_choice('missing_imu', self.missing_imu, MISSING_IMU_POLICIES)
-        _check_choice('missing_joint_velocities', self.missing_joint_velocities,
-                      MISSING_JOINT_VELOCITY_POLICIES)
-        _check_choice('missing_foot_contacts', self.missing_foot_contacts,
-                      MISSING_FOOT_CONTACT_POLICIES)
-        _check_choice('missing_height_scan', self.missing_height_scan,
-                      MISSING_HEIGHT_SCAN_POLICIES)
-        _check_choice('missing_base_velocity', self.missing_base_velocity,
-                      MISSING_BASE_VELOCITY_POLICIES)
-        _check_choice('yaw_frame', self.yaw_frame, YAW_FRAMES)
-        height = self.flat_ground_height
-        if isinstance(height, bool) or not isinstance(height, (int, float)) or not (
-                math.isfinite(height) and height > 0.0):
-            raise ObservationConfigError(
-                f'flat_ground_height: expected a finite height > 0 m, got {height!r}')
-        lead = self.max_heading_lead
-        if lead is not None and (isinstance(lead, bool) or not isinstance(lead, (int, float))
-                                 or not (math.isfinite(lead) and 0.0 < lead <= math.pi)):
-            raise ObservationConfigError(
-                f'max_heading_lead: expected None or a number in (0, pi], got {lead!r}')
 
 
 def _non_finite_description(array: np.ndarray) -> str:
