@@ -30,9 +30,9 @@ Parkour policy runtime: load every checkpoint format safely and run it fast.
 No ROS here: plain Python, NumPy and torch (onnxruntime for ONNX).
 """
 
-from krabby_parkour_ros.policy.card import (card_from_training_config, check_deployment,
-                                            DepthPreprocessing, load_card, PolicyCard,
-                                            save_card)
+from krabby_parkour_ros.policy.card import (check_deployment, DepthPreprocessing, load_card,
+                                            PolicyCard, save_card)
+from krabby_parkour_ros.policy.card_from_training import card_from_training_config
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.errors import (CheckpointDimensionError, CheckpointError,
                                               CheckpointKeyError, CheckpointShapeError,
