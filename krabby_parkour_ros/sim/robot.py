@@ -44,6 +44,7 @@ import yaml
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER, ScanGrid
 from krabby_parkour_ros.hal.messages import JOINT_COUNT
+from krabby_parkour_ros.mapping.joint_map import config_directory
 from krabby_parkour_ros.sim.go2_model import (BASE_BODY, build_model, FOOT_NAMES,
                                               FOOT_RADIUS, JOINT_NAMES)
 from krabby_parkour_ros.sim.motor import DcMotorModel
@@ -70,27 +71,16 @@ def default_joint_map_path() -> Path:
     """
     Return the path of the default joint map (``go2_sim.yaml``).
 
-    Looks in the source tree (``config/joint_maps`` beside the package), then
-    in the installed share folder of the ``krabby_parkour`` ament package.
+    Found through the one joint-map lookup
+    (:func:`krabby_parkour_ros.mapping.joint_map.config_directory`: the
+    installed share folder, else the source tree).
 
-    :raises FileNotFoundError: when neither holds the file.
+    :raises FileNotFoundError: when the file is not there.
     """
-    source = Path(__file__).resolve().parents[2] / 'config' / 'joint_maps' / DEFAULT_JOINT_MAP
-    if source.is_file():
-        return source
-    candidates = [source]
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        share = get_package_share_directory('krabby_parkour')
-        candidates.append(Path(share) / 'config' / 'joint_maps' / DEFAULT_JOINT_MAP)
-    except (ImportError, LookupError, OSError, ValueError):
-        # Not installed as an ament package (or no ament environment).
-        pass
-    for path in candidates[1:]:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f'joint map {DEFAULT_JOINT_MAP}: expected at one of '
-                            f'{[str(p) for p in candidates]}, found none')
+    path = config_directory() / DEFAULT_JOINT_MAP
+    if not path.is_file():
+        raise FileNotFoundError(f'joint map {DEFAULT_JOINT_MAP}: expected at {path}, not found')
+    return path
 
 
 @dataclass(frozen=True)
