@@ -26,6 +26,8 @@ from krabby_parkour_ros.control.step import ControlMode
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
+from ..support.waiting import wait_for
+
 #: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
 pytestmark = pytest.mark.slow
 
@@ -51,13 +53,6 @@ def sim():
     yield hal
     hal.stop()
     hal.close()
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_client_soft_starts_walks_and_holds_on_stop(sim):

@@ -29,7 +29,7 @@ HAL and takes a valid ``cmd_vel``; the invalid input is counted in
 import math
 import random
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -46,6 +46,7 @@ from krabby_parkour_ros.node.parameters import PARAMETERS
 from krabby_parkour_ros.node.parkour_node import STATUS_QOS
 
 from .node_process import NodeProcess
+from ..support.waiting import wait_for
 
 #: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
 pytestmark = pytest.mark.slow
@@ -54,15 +55,6 @@ MESSAGES = 10_000
 #: Values every field of a hostile Twist is drawn from (besides random finite ones).
 HOSTILE_FLOATS = (math.nan, math.inf, -math.inf, 1e308, -1e308)
 INT64_MAX = (1 << 63) - 1
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def hostile_twist(rng: random.Random) -> Twist:

@@ -16,7 +16,7 @@
 
 import threading
 import time
-from typing import Callable, List
+from typing import List
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -34,16 +34,9 @@ from std_srvs.srv import Trigger
 
 from krabby_parkour_ros.node.parkour_node import ParkourNode, STATUS_QOS
 
+from ..support.waiting import wait_for
+
 SUCCESS = TransitionCallbackReturn.SUCCESS
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def make_node(ros_context, hal, **overrides) -> ParkourNode:
