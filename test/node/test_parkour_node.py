@@ -92,12 +92,13 @@ class Listener:
         client = self._clients.get(name)
         if client is None:
             client = self._clients[name] = self.node.create_client(srv_type, name)
-        if not client.wait_for_service(timeout_sec=timeout / 2):
-            # On a loaded machine an endpoint's discovery can stall for one
-            # client; a fresh client re-announces its endpoints.
+        # Discovery is slow on a loaded machine (seconds): wait generously, and
+        # if one client's discovery stalls, a fresh client re-announces itself.
+        discovery = max(timeout, 30.0)
+        if not client.wait_for_service(timeout_sec=discovery / 2):
             self.node.destroy_client(client)
             client = self._clients[name] = self.node.create_client(srv_type, name)
-            assert client.wait_for_service(timeout_sec=timeout), f'{name} not available'
+            assert client.wait_for_service(timeout_sec=discovery), f'{name} not available'
         for _ in range(attempts):
             future = client.call_async(request)
             if wait_for(future.done, timeout):
