@@ -13,80 +13,131 @@
 # limitations under the License.
 
 """
-Observation -> command latency of the whole controller, and where the time goes.
+Observation -> command latency of the whole controller against its floors.
 
 Every case runs the real controller (``ParkourInferenceClient`` with the
 shipped trained teacher, its real observation builder, action mapper and
-HAL client) against a scripted HAL (``test/hardening/harness.py``: a real
+HAL client) against a scripted HAL
+(:class:`krabby_parkour_ros.hal.scripted_hal.ScriptedHal`: a real
 ``HalServer`` publishing a standing Go2 with every extension key). Latency
 is measured at the HAL: from just before ``publish`` of an observation to
 the command answering it being received and decoded, both on
 ``time.monotonic_ns()``.
 
-1. Latency at 100 Hz (``--seconds`` each, default 60): 58x87 images (the
-   simulator's depth camera) over inproc and tcp, each without and with a
-   busy process pinned to one core; 480x640 (the deployed HAL's cameras)
-   over inproc (``--large-seconds``). Per-stage budget of every answered
-   observation: transport (publish -> received in the client),
-   decode (decode and checks), schedule (driver to the step), build, infer,
-   map, step (state machine, checks), send (encode + push), return
-   (command transport + the HAL's wake-up and decode).
-2. Floors, measured in the same run at 100 Hz: the raw ZeroMQ round trip of
-   the same frames (PUB -> SUB, 2-frame PUSH -> PULL reply, zero-copy, no
-   decoding) over both transports, and bare inference of the teacher.
-3. Rate ramp (``--ramp-seconds`` per rate): a HAL publishing at 100 ...
-   2000 Hz over inproc, the controller at the same rate, policy decimation
-   1 and 2: achieved tick rate, late ticks (> 2 ms after due), lateness and
-   latency; the card's trained-period check is bypassed here (throughput
-   only).
-4. Long run (``--long-seconds``, default 60; 600 = the 10-minute check):
-   100 Hz, inproc, one core busy: tick lateness distribution and late ticks.
-5. Optionally (``--node-seconds`` > 0) the ROS node process over tcp.
+1. Floors, measured in the same run at the control rate (2000 samples by
+   default, ``--floor-count``): bare teacher inference paced at 100 Hz
+   (cold caches), back to back, and paced with a warm-up inference
+   ``--warm-up-lead`` before the timed one; the raw ZeroMQ round trip of
+   the same frames (PUB -> SUB, 2-frame PUSH -> PULL reply, no decoding)
+   over inproc and tcp; and, next to every case, a bare Python thread
+   sleeping to a 10 ms grid in a process of its own (``common.py``), so the
+   controller's tick lateness is compared with what the machine allowed
+   at the same time.
+2. Latency at 100 Hz (``--seconds`` each): 58x87 images over inproc and
+   tcp, without and with a busy core, with recording on, with the warm-up
+   off; 480x640 inproc. Per-stage budget of every answered observation,
+   CPU of the controller's threads, garbage collections.
+3. Ratios against the floors (``ratios`` in the JSON, drawn in the PNG):
+   p50 / (inference p50 + round trip p50) <= 1.15, p99 / (sum of p99)
+   <= 1.5, recording p99 / no recording p99 <= 1.2, CPU <= 10 % of a core,
+   max tick lateness / bare thread max <= 2, late ticks <= bare + 2.
+4. Rate ramp (``--ramp-seconds`` per rate, off in ``--quick``).
+5. Long run (``--long-seconds``; ``--soak SECONDS`` runs only this, default
+   600): 100 Hz, one core busy, bare-thread probe alongside.
+6. Optionally (``--node-seconds`` > 0) the ROS node process over tcp.
 
-Writes ``benchmarks/results/latency.json`` and ``latency.png`` (latency
-histograms and the stage budget) and prints a summary with p50/p99/max.
-The default run takes about 7 minutes; ``--quick`` runs every part briefly.
+Writes ``benchmarks/results/latency.json`` and ``latency.png`` and prints a
+summary with p50/p99/max. ``--quick``: every part for a few seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import os
 from pathlib import Path
-import platform
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
-import zmq
-
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    # Runnable from a source checkout without installing the package.
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / 'benchmarks'):
+    if str(_path) not in sys.path:
+        # Runnable from a source checkout without installing the package.
+        sys.path.insert(0, str(_path))
 
+from common import (BareThreadProbe, BusyCore, machine, percentiles, ratio,  # noqa: E402
+                    RESULTS, summary, ThreadCpu, write_json)
+import numpy as np  # noqa: E402
+import zmq  # noqa: E402
+
+from krabby_parkour_ros.control.config import ControlConfig  # noqa: E402
 from krabby_parkour_ros.control.inference_client import ParkourInferenceClient  # noqa: E402
+import krabby_parkour_ros.control.loop as loop_module  # noqa: E402
 import krabby_parkour_ros.control.runtime as runtime_module  # noqa: E402
 from krabby_parkour_ros.control.stats import RollingSamples  # noqa: E402
 from krabby_parkour_ros.control.step import ControlMode  # noqa: E402
 from krabby_parkour_ros.hal.codec import encode_command  # noqa: E402
+from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal  # noqa: E402
+from krabby_parkour_ros.policy.checkpoint import ModelWeights  # noqa: E402
 from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel  # noqa: E402
-from test.hardening.harness import (BusyCore, make_controller, ObservationTemplate,  # noqa: E402
-                                    percentiles, ScriptedHal, teacher_weights, wait_for)
+from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path  # noqa: E402
 
-RESULTS = REPO / 'benchmarks' / 'results'
 STAGES = ('transport', 'decode', 'schedule', 'build', 'infer', 'map', 'step', 'send', 'return')
 _ids = iter(range(1_000_000))
-#: Latency cases: key -> (name, transport, height, width, busy core).
-CASES = {'inproc': ('inproc 58x87', 'inproc', 58, 87, False),
-         'inproc-busy': ('inproc 58x87 busy core', 'inproc', 58, 87, True),
-         'tcp': ('tcp 58x87', 'tcp', 58, 87, False),
-         'tcp-busy': ('tcp 58x87 busy core', 'tcp', 58, 87, True),
-         'inproc-large': ('inproc 480x640', 'inproc', 480, 640, False)}
+#: Latency cases: key -> (name, transport, height, width, busy core, options).
+CASES = {'inproc': ('inproc 58x87', 'inproc', 58, 87, False, {}),
+         'inproc-rec': ('inproc 58x87 recording', 'inproc', 58, 87, False, {'record': True}),
+         'inproc-nowarm': ('inproc 58x87 no warm-up', 'inproc', 58, 87, False,
+                           {'warm_up': False}),
+         'inproc-busy': ('inproc 58x87 busy core', 'inproc', 58, 87, True, {}),
+         'tcp': ('tcp 58x87', 'tcp', 58, 87, False, {}),
+         'tcp-busy': ('tcp 58x87 busy core', 'tcp', 58, 87, True, {}),
+         'inproc-large': ('inproc 480x640', 'inproc', 480, 640, False, {})}
+#: Targets of issue #16: ratio name -> (limit, what it compares).
+TARGETS = {'p50_vs_floor': (1.15, 'p50 / (paced inference p50 + paced round trip p50)'),
+           'p99_vs_floor': (1.5, 'p99 / (paced inference p99 + paced round trip p99)'),
+           'recording_p99': (1.2, 'p99 with recording / p99 without'),
+           'cpu_fraction': (0.10, 'controller CPU / one core'),
+           'lateness_max_vs_bare': (2.0, 'max tick lateness / bare thread max'),
+           'late_ticks_over_bare': (2.0, 'late ticks (> 2 ms) - bare thread late wake-ups')}
+_WEIGHTS: Dict[str, ModelWeights] = {}
+
+
+def teacher_weights() -> ModelWeights:
+    """Return the shipped trained teacher (loaded once per process)."""
+    if 'teacher' not in _WEIGHTS:
+        _WEIGHTS['teacher'] = ModelWeights(str(shipped_checkpoint_path('go2_parkour_teacher')))
+    return _WEIGHTS['teacher']
+
+
+def make_controller(hal: Any, control_rate: float = 100.0,
+                    policy_decimation: Optional[int] = None, record_path: str = '',
+                    warm_up_lead_s: float = loop_module.WARM_UP_LEAD_S,
+                    **control: Any) -> ParkourInferenceClient:
+    """Return an initialized controller with the shipped teacher connected to ``hal``."""
+    runtime = runtime_module.RuntimeConfig(control=replace(ControlConfig(), **control))
+    client = ParkourInferenceClient(
+        hal.client_config(), teacher_weights(), control_rate=control_rate, device='cpu',
+        transport_context=hal.context if hal.inproc else None, runtime_config=runtime,
+        policy_decimation=policy_decimation, record_path=record_path,
+        warm_up_lead_s=warm_up_lead_s)
+    client.initialize()
+    return client
+
+
+def wait_for(predicate, timeout_s: float, step_s: float = 0.005) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout_s`` passes; return its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step_s)
+    return bool(predicate())
 
 
 def _endpoints(transport: str) -> Tuple[str, str]:
@@ -129,9 +180,13 @@ class Probe:
             self._put[0] = self._put[1] = 0
             result = tick(obs, now_ns)
             if obs is not None and result.sent:
-                self.ticks[obs.timestamp_ns] = (start, self._put[0], self._put[1],
-                                                result.policy_ran, result.stage_times,
-                                                result.mode)
+                # Only ints, floats and bools: the collector untracks the tuple,
+                # so the log does not lengthen the process's full collections.
+                stages = result.stage_times or {}
+                self.ticks[obs.timestamp_ns] = (
+                    start, self._put[0], self._put[1], bool(result.policy_ran),
+                    stages.get('build', 0.0), stages.get('infer', 0.0), stages.get('map', 0.0),
+                    result.mode == ControlMode.RUNNING)
             return result
 
         hal.wait_for_observation = lambda timeout_s: record(wait(timeout_s))
@@ -153,15 +208,15 @@ def _stage_rows(hal: ScriptedHal, probe: Probe, since_ns: int) -> List[Dict[str,
         returned = probe.returned.get(stamp)
         if publish is None or publish < since_ns or tick is None or returned is None:
             continue
-        start, put_start, put_end, policy_ran, stages, mode = tick
-        if mode != ControlMode.RUNNING or put_start == 0:
+        start, put_start, put_end, policy_ran, build, infer, map_, running = tick
+        if not running or put_start == 0:
             continue
         received, handed = returned
-        policy = sum(stages.values()) * 1e9 if stages else 0.0
+        policy = (build + infer + map_) * 1e9
         row = {
             'transport': received - publish, 'decode': handed - received,
-            'schedule': start - handed, 'build': stages.get('build', 0.0) * 1e9,
-            'infer': stages.get('infer', 0.0) * 1e9, 'map': stages.get('map', 0.0) * 1e9,
+            'schedule': start - handed, 'build': build * 1e9,
+            'infer': infer * 1e9, 'map': map_ * 1e9,
             'step': put_start - start - policy, 'send': put_end - put_start,
             'return': hal_receive - put_end, 'total': hal_receive - publish,
             'policy_ran': 1.0 if policy_ran else 0.0}
@@ -193,7 +248,8 @@ class ProcessHal:
     def __init__(self, rate: float, height: int, width: int) -> None:
         code = ('import sys, time\n'
                 f'sys.path.insert(0, {str(REPO)!r})\n'
-                'from test.hardening.harness import ObservationTemplate, ScriptedHal\n'
+                'from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, '
+                'ScriptedHal\n'
                 f'hal = ScriptedHal(rate_hz={rate}, '
                 f'template=ObservationTemplate({height}, {width})).start()\n'
                 'print(hal.observation_endpoint, hal.command_endpoint, flush=True)\n'
@@ -223,10 +279,20 @@ class ProcessHal:
         self.process.wait(10)
 
 
+def _cpu_threads(hal: Any) -> List[threading.Thread]:
+    """Return the threads of this process that are not the controller's (HAL, main)."""
+    others = [threading.main_thread()]
+    hal_thread = getattr(hal, '_thread', None)
+    if hal_thread is not None:
+        others.append(hal_thread)
+    return others
+
+
 def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
              rate: float = 100.0, decimation: Optional[int] = None, busy: bool = False,
-             warmup_s: float = 1.5, check_card: bool = True,
-             realtime_priority: int = 0) -> Dict[str, Any]:
+             warmup_s: float = 1.5, check_card: bool = True, realtime_priority: int = 0,
+             record: bool = False, warm_up: bool = True, warm_up_lead_s: float = 0.0004,
+             bare_probe: bool = True) -> Dict[str, Any]:
     """Run the controller against a scripted HAL; return latency, budget and tick timing."""
     context = zmq.Context() if transport == 'inproc' else None
     if transport == 'tcp-process':
@@ -238,16 +304,21 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
     original_check = runtime_module.check_deployment
     if not check_card:
         runtime_module.check_deployment = lambda *args, **kwargs: None
+    record_dir = tempfile.TemporaryDirectory(prefix='bench_latency_rec_') if record else None
     try:
         client = make_controller(hal, control_rate=rate, policy_decimation=decimation,
                                  soft_start_duration=0.2, stale_timeout=max(0.1, 10.0 / rate),
-                                 realtime_priority=realtime_priority)
+                                 realtime_priority=realtime_priority,
+                                 record_path=record_dir.name if record_dir else '',
+                                 warm_up_lead_s=warm_up_lead_s if warm_up else 0.0)
     finally:
         runtime_module.check_deployment = original_check
     probe = Probe(client)
     running = threading.Event()
     running.set()
     load = BusyCore() if busy else None
+    bare: Optional[BareThreadProbe] = None
+    gc_monitor = loop_module.GC_MONITOR
     try:
         if load is not None:
             load.__enter__()
@@ -263,32 +334,52 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
         recorder = _LatenessRecorder()
         driver.lateness = recorder
         late_before, ticks_before = driver.late_ticks, runtime.step.counters['ticks']
+        warm_before = (driver.warm_ups, driver.warm_up_cpu_s)
+        gc_monitor.reset_window()
+        gc_before = gc_monitor.stats()
         hal_before = runtime.hal.stats()
         published_before = len(hal.publish_log)
+        rec_before = _recording_counts(client)
+        if bare_probe:
+            bare = BareThreadProbe(seconds)
+        others = ThreadCpu(_cpu_threads(hal))
+        others_before, process_before = others.seconds(), time.process_time()
         since = time.monotonic_ns()
         time.sleep(seconds)
         lateness = list(recorder.samples)
         elapsed = (time.monotonic_ns() - since) / 1e9
+        cpu = (time.process_time() - process_before) - (others.seconds() - others_before)
         stats = client.stats()
         ticks = runtime.step.counters['ticks'] - ticks_before
         late = driver.late_ticks - late_before
+        warm_ups = driver.warm_ups - warm_before[0]
+        warm_cpu = driver.warm_up_cpu_s - warm_before[1]
+        gc_after = gc_monitor.stats()
         hal_after = runtime.hal.stats()
         scheduler = client.control_thread_scheduler
+        bare_result = bare.result() if bare is not None else None
+        freeze_s = client._loop.gc_freeze_s if client._loop is not None else None
     finally:
+        if bare is not None:
+            bare.kill()
         client.stop_thread()
+        rec_after = _recording_counts(client)
         client.close()
         hal.close()
         if load is not None:
             load.__exit__(None, None, None)
         if context is not None:
             context.term()
+        if record_dir is not None:
+            record_dir.cleanup()
     rows = _stage_rows(hal, probe, since)
     totals = [r['total'] for r in rows]
     return {
         'transport': transport, 'image': [height, width], 'rate_hz': rate,
         'policy_decimation': client._config.control.policy_decimation
         if decimation is None else decimation,
-        'busy_core': busy, 'control_thread_scheduler': scheduler, 'seconds': round(elapsed, 2),
+        'busy_core': busy, 'recording': record, 'warm_up_lead_s': warm_up_lead_s if warm_up
+        else 0.0, 'control_thread_scheduler': scheduler, 'seconds': round(elapsed, 2),
         'published': len(hal.publish_log) - published_before,
         'answered': len(rows), 'latency_us': percentiles(totals),
         'latency_policy_ticks_us': percentiles([r['total'] for r in rows if r['policy_ran']]),
@@ -297,12 +388,31 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
         'ticks': ticks, 'tick_rate_hz': ticks / elapsed, 'late_ticks': late,
         'late_fraction': late / max(ticks, 1),
         'tick_lateness_us': percentiles(lateness, 1e6),
+        'bare_thread_lateness_us': bare_result,
+        'cpu_fraction': cpu / elapsed, 'warm_ups': warm_ups,
+        'warm_up_cpu_fraction': warm_cpu / elapsed,
+        'warm_up_cpu_us_each': 1e6 * warm_cpu / warm_ups if warm_ups else 0.0,
+        'gc': {k: gc_after[k] - gc_before[k] for k in gc_after if not k.endswith('max_ms')},
+        'gc_window_max_ms': gc_after['gc_window_max_ms'],
+        'gc_freeze_s': freeze_s,
+        'recording_counts': {k: rec_after.get(k, 0) - rec_before.get(k, 0)
+                             for k in rec_after} if record else {},
         'superseded': hal_after['superseded_count'] - hal_before['superseded_count'],
         'mode': stats['mode'], 'failures': stats['counters']['failures'],
         'hal_late_publishes': hal.late_publishes,
         'histogram_us': np.histogram(np.clip(totals, 0, 5000), bins=100,
                                      range=(0, 5000))[0].tolist() if totals else [],
     }
+
+
+def _recording_counts(client: ParkourInferenceClient) -> Dict[str, int]:
+    """Return the recorder's written / dropped counters (empty without a recorder)."""
+    recorder = client.recorder
+    if recorder is None:
+        return {}
+    stats = recorder.stats() if hasattr(recorder, 'stats') else {}
+    return {k: int(v) for k, v in stats.items() if isinstance(v, (int, float))
+            and not isinstance(v, bool)}
 
 
 class _LatenessRecorder(RollingSamples):
@@ -380,22 +490,43 @@ def transport_floor(transport: str, frames: List[bytes], count: int,
             'message_bytes': sum(len(f) for f in frames)}
 
 
-def inference_floor(count: int, period_s: float = 0.01) -> Dict[str, Any]:
-    """Return bare teacher inference at the control period (cold caches) and back to back."""
+def inference_floor(count: int, period_s: float = 0.01,
+                    lead_s: float = 0.0004) -> Dict[str, Any]:
+    """
+    Return bare teacher inference: paced (cold caches), back to back, paced and warmed.
+
+    Paced: one call every ``period_s`` on a grid (sleeping between). Warmed:
+    the same, with one spare call ``lead_s`` before the timed one (the
+    controller's warm-up); its cost is the extra call.
+    """
     model = ParkourPolicyModel(teacher_weights(), device='cpu', num_threads=1)
     vector = np.zeros(model.obs_dim, dtype=np.float32)
     io = ModelIO(observation=vector, base_velocity_measured=True, depth_image=None)
     for _ in range(50):
         model.inference(io)
-    spaced, packed = [], []
-    for samples, gap in ((spaced, period_s), (packed, 0.0)):
+
+    def paced(warm: bool) -> List[int]:
+        samples = []
+        due = time.monotonic() + period_s
         for _ in range(count):
-            if gap:
-                time.sleep(gap)
+            if warm:
+                time.sleep(max(0.0, due - lead_s - time.monotonic()))
+                model.inference(io)
+            time.sleep(max(0.0, due - time.monotonic()))
             start = time.perf_counter_ns()
             model.inference(io)
             samples.append(time.perf_counter_ns() - start)
-    return {'at_100hz_us': percentiles(spaced, 1e-3), 'back_to_back_us': percentiles(packed, 1e-3)}
+            due += period_s
+        return samples
+
+    packed = []
+    for _ in range(count):
+        start = time.perf_counter_ns()
+        model.inference(io)
+        packed.append(time.perf_counter_ns() - start)
+    return {'at_100hz_us': percentiles(paced(False), 1e-3),
+            'back_to_back_us': percentiles(packed, 1e-3),
+            'warmed_at_100hz_us': percentiles(paced(True), 1e-3), 'warm_up_lead_s': lead_s}
 
 
 # -- node process -------------------------------------------------------------------
@@ -416,7 +547,9 @@ def run_node_case(seconds: float) -> Dict[str, Any]:
             raise RuntimeError('the node sent no commands within 60 s')
         time.sleep(1.0)
         since = time.monotonic_ns()
+        cpu_before = _process_cpu_s(process.pid)
         time.sleep(seconds)
+        cpu = (_process_cpu_s(process.pid) - cpu_before) / ((time.monotonic_ns() - since) / 1e9)
         published = dict(hal.publish_log)
         first: Dict[int, int] = {}
         for c in list(hal.commands):
@@ -432,7 +565,58 @@ def run_node_case(seconds: float) -> Dict[str, Any]:
             process.wait()
         hal.close()
     return {'transport': 'tcp', 'image': [58, 87], 'seconds': seconds,
-            'latency_us': percentiles(totals), 'answered': len(totals)}
+            'latency_us': percentiles(totals), 'answered': len(totals), 'cpu_fraction': cpu}
+
+
+def _process_cpu_s(pid: int) -> float:
+    """Return user + system CPU seconds of a process (``/proc/<pid>/stat``)."""
+    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+# -- ratios -------------------------------------------------------------------------
+
+def case_ratios(case: Dict[str, Any], floors: Dict[str, Any],
+                reference: Optional[Dict[str, Any]] = None) -> Dict[str, float]:
+    """
+    Return the ratios of one case against the floors of the same run (see :data:`TARGETS`).
+
+    :param reference: the same case without recording (for ``recording_p99``).
+    """
+    out: Dict[str, float] = {}
+    if 'cpu_fraction' in case:
+        out['cpu_fraction'] = case['cpu_fraction']
+    bare = case.get('bare_thread_lateness_us')
+    if bare:
+        out['lateness_max_vs_bare'] = ratio(case['tick_lateness_us']['max'], bare['max'])
+        out['late_ticks_over_bare'] = float(case['late_ticks'] - bare['late'])
+    if reference is not None:
+        out['recording_p99'] = ratio(case['latency_us']['p99'], reference['latency_us']['p99'])
+    transport = case.get('transport', '')
+    key = f'transport_{transport}_{case["image"][0]}x{case["image"][1]}'
+    if floors and key in floors and 'inference' in floors:
+        inference, trip = floors['inference']['at_100hz_us'], floors[key]['round_trip_us']
+        lat = case['latency_us']
+        out['p50_vs_floor'] = ratio(lat['p50'], inference['p50'] + trip['p50'])
+        out['p99_vs_floor'] = ratio(lat['p99'], inference['p99'] + trip['p99'])
+        out['floor_p50_us'] = inference['p50'] + trip['p50']
+        out['floor_p99_us'] = inference['p99'] + trip['p99']
+    out['met'] = {name: bool(value <= TARGETS[name][0]) for name, value in out.items()
+                  if name in TARGETS and value == value}
+    return out
+
+
+def all_ratios(results: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+    """Return :func:`case_ratios` of every case (and the long run)."""
+    floors = results.get('floors') or {}
+    cases = dict(results['cases'])
+    if 'long_busy_core' in results:
+        cases['long busy core'] = results['long_busy_core']
+    if 'node_tcp' in results:
+        cases['node process tcp'] = results['node_tcp']
+    reference = cases.get('inproc 58x87')
+    return {name: case_ratios(case, floors, reference if case.get('recording') else None)
+            for name, case in cases.items()}
 
 
 # -- output -------------------------------------------------------------------------
@@ -443,7 +627,7 @@ def plot(results: Dict[str, Any], path: Path) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.5))
+    fig, (left, right, third) = plt.subplots(1, 3, figsize=(21, 8))
     edges = np.linspace(0, 5000, 101)
     for name, case in results['cases'].items():
         if case.get('histogram_us'):
@@ -478,32 +662,86 @@ def plot(results: Dict[str, Any], path: Path) -> None:
     right.set_xlabel('p50 per stage, policy ticks (microseconds)')
     right.set_title('Where the time goes (policy ticks)')
     right.legend(fontsize=8, ncol=3)
+    _plot_ratios(third, results.get('ratios') or {})
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
+def _plot_ratios(axis, ratios: Dict[str, Dict[str, float]]) -> None:
+    """Draw every case's ratio to its target (1.0 = at the target, left of it = met)."""
+    labels, values, colors = [], [], []
+    for case, values_of in ratios.items():
+        for name, (limit, _) in TARGETS.items():
+            value = values_of.get(name)
+            if value is None or value != value:
+                continue
+            if name == 'late_ticks_over_bare':
+                scaled = (value + limit) / (2 * limit) if limit else value
+            else:
+                scaled = value / limit
+            labels.append(f'{case}: {name}')
+            values.append(scaled)
+            colors.append('tab:green' if scaled <= 1.0 else 'tab:red')
+    if labels:
+        axis.barh(labels, values, color=colors)
+        axis.axvline(1.0, color='k', linestyle='--', linewidth=1)
+        axis.tick_params(axis='y', labelsize=7)
+    axis.set_xlabel('measured / target (<= 1: met; late ticks: (excess + 2) / 4)')
+    axis.set_title('Against the floors of the same run (issue #16)')
+
+
 def summary_line(name: str, case: Dict[str, Any]) -> str:
     """Return one human line of a case."""
-    lat = case['latency_us']
-    return (f'{name:<28} p50 {lat["p50"]:7.0f} us  p99 {lat["p99"]:7.0f} us  max '
-            f'{lat["max"]:7.0f} us  n={lat["count"]}' + (
-                f'  late ticks {case["late_ticks"]}' if 'late_ticks' in case else ''))
+    extra = []
+    if 'late_ticks' in case:
+        extra.append(f'late ticks {case["late_ticks"]}')
+    if 'cpu_fraction' in case:
+        extra.append(f'cpu {100 * case["cpu_fraction"]:.1f} %')
+    return summary(name, case['latency_us'], extra='  '.join(extra))
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Run the benchmark; write JSON and PNG; print the summary."""
+def lateness_line(name: str, case: Dict[str, Any]) -> str:
+    """Return the tick lateness of a case next to the bare thread's of the same window."""
+    line = summary(f'{name}: tick lateness', case['tick_lateness_us'],
+                   extra=f'late {case["late_ticks"]}')
+    bare = case.get('bare_thread_lateness_us')
+    if bare:
+        line += '\n' + summary(f'{name}: bare thread', bare, extra=f'late {bare["late"]}')
+    return line
+
+
+def ratio_table(ratios: Dict[str, Dict[str, float]]) -> str:
+    """Return the ratios as a text table (one line per case)."""
+    lines = ['case: ' + ', '.join(f'{name} (<= {limit:g})'
+                                  for name, (limit, _) in TARGETS.items())]
+    for case, values in ratios.items():
+        cells = []
+        for name in TARGETS:
+            value = values.get(name)
+            if value is None or value != value:
+                cells.append('-')
+            else:
+                cells.append(f'{value:.2f}' + ('' if values['met'].get(name) else ' X'))
+        lines.append(f'{case}: ' + ', '.join(cells))
+    return '\n'.join(lines)
+
+
+def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--seconds', type=float, default=60.0,
-                        help='seconds per 58x87 latency case (4 cases)')
+                        help='seconds per 58x87 latency case')
     parser.add_argument('--large-seconds', type=float, default=20.0,
                         help='seconds of the 480x640 inproc case')
     parser.add_argument('--ramp-seconds', type=float, default=5.0,
-                        help='seconds per rate of the ramp')
+                        help='seconds per rate of the ramp (0: skip)')
     parser.add_argument('--ramp', default='100,200,500,1000,1500,2000',
                         help='comma-separated control rates of the ramp (Hz)')
     parser.add_argument('--long-seconds', type=float, default=60.0,
                         help='seconds of the 100 Hz busy-core lateness run (600 = 10 min)')
+    parser.add_argument('--soak', type=float, nargs='?', const=600.0, default=0.0,
+                        help='only the floors and the long busy-core run, this many seconds '
+                        '(default 600)')
     parser.add_argument('--long-transport', default='inproc',
                         choices=('inproc', 'tcp', 'tcp-process'),
                         help='HAL of the long run: in this process (inproc, tcp) or its own '
@@ -515,80 +753,106 @@ def main(argv: Optional[List[str]] = None) -> int:
                         + ' (or all, or none)')
     parser.add_argument('--realtime-priority', type=int, default=0,
                         help='SCHED_FIFO priority of the control thread (0: default scheduler)')
-    parser.add_argument('--floor-count', type=int, default=500,
+    parser.add_argument('--warm-up-lead', type=float, default=loop_module.WARM_UP_LEAD_S,
+                        help='seconds before the expected observation the controller warms '
+                        'its caches (0: off)')
+    parser.add_argument('--no-gc-freeze', action='store_true',
+                        help='do not collect and freeze the heap at start (before/after)')
+    parser.add_argument('--floor-count', type=int, default=2000,
                         help='samples per floor measurement (0: skip the floors)')
     parser.add_argument('--quick', action='store_true', help='every part for a few seconds')
     parser.add_argument('--out', default=str(RESULTS / 'latency.json'))
     parser.add_argument('--plot-only', default='', help='redraw the PNG of this JSON and exit')
     args = parser.parse_args(argv)
-    if args.plot_only:
-        source = Path(args.plot_only)
-        plot(json.loads(source.read_text()), source.with_suffix('.png'))
-        return 0
     if args.quick:
-        args.seconds, args.large_seconds, args.ramp_seconds = 8.0, 5.0, 3.0
-        args.long_seconds = 10.0
-    results: Dict[str, Any] = {
-        'benchmark': 'latency', 'machine': {
-            'platform': platform.platform(), 'cpu_count': os.cpu_count(),
-            'python': platform.python_version(), 'pyzmq': zmq.__version__,
-            'libzmq': zmq.zmq_version(), 'switch_interval_s': sys.getswitchinterval(),
-            'load_average_at_start': os.getloadavg()},
-        'arguments': vars(args), 'cases': {}, 'ramp': [], 'floors': {}}
-    if args.floor_count > 0:
-        small = ObservationTemplate(58, 87).frames(time.time_ns())
-        large = ObservationTemplate(480, 640).frames(time.time_ns())
-        count = args.floor_count
-        results['floors'] = {
-            'inference': inference_floor(count),
+        args.seconds, args.large_seconds, args.ramp_seconds = 8.0, 5.0, 0.0
+        args.long_seconds = min(args.long_seconds, 10.0)
+        args.floor_count = min(args.floor_count, 500)
+    if args.soak:
+        args.long_seconds, args.cases, args.ramp_seconds = args.soak, 'none', 0.0
+    return args
+
+
+def measure_floors(count: int, lead_s: float) -> Dict[str, Any]:
+    """Return every floor at the control rate (see the module doc)."""
+    small = ObservationTemplate(58, 87).frames(time.time_ns())
+    large = ObservationTemplate(480, 640).frames(time.time_ns())
+    return {'inference': inference_floor(count, lead_s=lead_s),
             'transport_inproc_58x87': transport_floor('inproc', small, count),
             'transport_tcp_58x87': transport_floor('tcp', small, count),
             'transport_inproc_480x640': transport_floor('inproc', large, count)}
-    chosen = set(CASES) if args.cases == 'all' else set(args.cases.split(','))
-    for key, (name, transport, height, width, busy) in CASES.items():
-        seconds = args.large_seconds if height > 100 else args.seconds
-        if key in chosen and seconds > 0:
-            results['cases'][name] = run_case(transport, seconds, height, width, busy=busy,
-                                              realtime_priority=args.realtime_priority)
-            print(summary_line(name, results['cases'][name]), flush=True)
+
+
+def _run_ramp(args: argparse.Namespace, results: Dict[str, Any]) -> None:
     for rate in [float(r) for r in args.ramp.split(',') if r]:
         for decimation in (1, 2):
             case = run_case('inproc', args.ramp_seconds, rate=rate, decimation=decimation,
                             warmup_s=0.5, check_card=False,
-                            realtime_priority=args.realtime_priority)
+                            realtime_priority=args.realtime_priority, bare_probe=False,
+                            warm_up_lead_s=args.warm_up_lead)
             case.pop('histogram_us')
             results['ramp'].append(case)
             print(f'ramp {rate:6.0f} Hz dec {decimation}: {case["tick_rate_hz"]:7.1f} ticks/s, '
                   f'late {case["late_ticks"]} ({100 * case["late_fraction"]:.2f} %), latency '
                   f'p50 {case["latency_us"]["p50"]:.0f} us p99 {case["latency_us"]["p99"]:.0f}'
                   f' us, superseded {case["superseded"]}', flush=True)
+
+
+def _print_floors(floors: Dict[str, Any]) -> None:
+    inference = floors['inference']
+    print(summary('floor: inference paced 100 Hz', inference['at_100hz_us']))
+    print(summary('floor: inference warmed 100 Hz', inference['warmed_at_100hz_us']))
+    print(summary('floor: inference back to back', inference['back_to_back_us']))
+    for key in ('transport_inproc_58x87', 'transport_tcp_58x87', 'transport_inproc_480x640'):
+        print(summary(f'floor: round trip {key[10:]}', floors[key]['round_trip_us']))
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the benchmark; write JSON and PNG; print the summary."""
+    args = _parse(argv)
+    if args.plot_only:
+        source = Path(args.plot_only)
+        plot(json.loads(source.read_text()), source.with_suffix('.png'))
+        return 0
+    if args.no_gc_freeze:
+        loop_module.freeze_heap = lambda: 0.0
+    results: Dict[str, Any] = {'benchmark': 'latency', 'machine': machine(),
+                               'arguments': vars(args), 'targets': {
+                                   k: {'limit': v[0], 'what': v[1]} for k, v in TARGETS.items()},
+                               'cases': {}, 'ramp': [], 'floors': {}}
+    if args.floor_count > 0:
+        results['floors'] = measure_floors(args.floor_count, args.warm_up_lead or 0.0004)
+        _print_floors(results['floors'])
+    chosen = set(CASES) if args.cases == 'all' else set(args.cases.split(','))
+    for key, (name, transport, height, width, busy, options) in CASES.items():
+        seconds = args.large_seconds if height > 100 else args.seconds
+        if key in chosen and seconds > 0:
+            case = run_case(transport, seconds, height, width, busy=busy,
+                            realtime_priority=args.realtime_priority,
+                            warm_up_lead_s=args.warm_up_lead, **options)
+            results['cases'][name] = case
+            print(summary_line(name, case), flush=True)
+            print(lateness_line(name, case), flush=True)
+    if args.ramp_seconds > 0:
+        _run_ramp(args, results)
     if args.long_seconds > 0:
         case = run_case(args.long_transport, args.long_seconds, busy=True,
-                        realtime_priority=args.realtime_priority)
+                        realtime_priority=args.realtime_priority,
+                        warm_up_lead_s=args.warm_up_lead)
         case.pop('histogram_us')
         results['long_busy_core'] = case
-        print(f'long run {args.long_seconds:.0f} s ({args.long_transport}), 100 Hz, busy core: '
-              f'late ticks '
-              f'{case["late_ticks"]} of {case["ticks"]}, lateness p50 '
-              f'{case["tick_lateness_us"]["p50"]:.0f} us p99 '
-              f'{case["tick_lateness_us"]["p99"]:.0f} us max '
-              f'{case["tick_lateness_us"]["max"]:.0f} us, control thread '
-              f'{case["control_thread_scheduler"]}', flush=True)
+        print(summary_line(f'long {args.long_seconds:.0f} s busy core', case), flush=True)
+        print(lateness_line('long', case), flush=True)
+        print(f'long: gc {case["gc"]}, longest collection {case["gc_window_max_ms"]:.2f} ms, '
+              f'freeze at start {1e3 * (case["gc_freeze_s"] or 0):.0f} ms', flush=True)
     if args.node_seconds > 0:
         results['node_tcp'] = run_node_case(args.node_seconds)
         print(summary_line('node process tcp 58x87', results['node_tcp']), flush=True)
+    results['ratios'] = all_ratios(results)
     results['machine']['load_average_at_end'] = os.getloadavg()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+    out = write_json(results, Path(args.out))
     plot(results, out.with_suffix('.png'))
-    floors = results['floors']
-    if floors:
-        print(f'floors: inference at 100 Hz p50 {floors["inference"]["at_100hz_us"]["p50"]:.0f}'
-              f' us (back to back {floors["inference"]["back_to_back_us"]["p50"]:.0f} us); '
-              'raw round trip inproc p50 '
-              f'{floors["transport_inproc_58x87"]["round_trip_us"]["p50"]:.0f} us, tcp p50 '
-              f'{floors["transport_tcp_58x87"]["round_trip_us"]["p50"]:.0f} us')
+    print(ratio_table(results['ratios']))
     print(f'wrote {out} and {out.with_suffix(".png")}')
     return 0
 

@@ -39,7 +39,7 @@ from typing import Callable, Dict, Optional, Union
 
 import zmq
 
-from krabby_parkour_ros.control.loop import ControlLoop, RunningFlag
+from krabby_parkour_ros.control.loop import ControlLoop, RunningFlag, WARM_UP_LEAD_S
 from krabby_parkour_ros.control.runtime import ControlRuntime, load_policy, RuntimeConfig
 from krabby_parkour_ros.control.step import ControlMode, TickResult
 from krabby_parkour_ros.hal.config import HalClientConfig
@@ -75,6 +75,9 @@ class ParkourInferenceClient:
         runs at load and at every inference: trusted files only). Also
         allowed when ``runtime_config.allow_torchscript`` is True; without
         either, a TorchScript file is refused at :meth:`initialize`.
+    :param warm_up_lead_s: a spare inference of a stateless policy this long
+        before each expected observation warms the caches (0: off; see
+        :mod:`~krabby_parkour_ros.control.loop`).
     """
 
     def __init__(self, hal_client_config: HalClientConfig,
@@ -84,7 +87,8 @@ class ParkourInferenceClient:
                  runtime_config: Optional[RuntimeConfig] = None,
                  policy_decimation: Optional[int] = None,
                  on_tick: Optional[Callable[[TickResult], None]] = None,
-                 record_path: str = '', allow_torchscript: bool = False) -> None:
+                 record_path: str = '', allow_torchscript: bool = False,
+                 warm_up_lead_s: float = WARM_UP_LEAD_S) -> None:
         base = runtime_config if runtime_config is not None else RuntimeConfig()
         self._weights = model_weights if isinstance(model_weights, ModelWeights) else None
         checkpoint = model_weights if isinstance(model_weights, str) else base.checkpoint
@@ -96,6 +100,7 @@ class ParkourInferenceClient:
         self._context = transport_context
         self._on_tick = on_tick
         self._record_path = record_path
+        self._warm_up_lead_s = float(warm_up_lead_s)
         self.recorder = None
         self._runtime: Optional[ControlRuntime] = None
         self._loop: Optional[ControlLoop] = None
@@ -158,11 +163,15 @@ class ParkourInferenceClient:
         if self._loop is None:
             self._loop = ControlLoop(
                 runtime.step, runtime.driver, runtime.hal, on_tick=self._tick_done,
-                realtime_priority=runtime.config.control.realtime_priority)
+                realtime_priority=runtime.config.control.realtime_priority,
+                model=runtime.model, warm_up_lead_s=self._warm_up_lead_s)
         self._loop.start(running_flag)
 
     def _tick_done(self, result: TickResult) -> None:
         self.last_result = result
+        if self.recorder is not None:
+            # The writer runs between ticks, not during them (HalRecorder.kick).
+            self.recorder.kick()
         if self._on_tick is not None:
             self._on_tick(result)
 

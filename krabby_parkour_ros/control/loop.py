@@ -25,17 +25,38 @@ executor that also serves subscriptions and services.
 On every way out (stop, latched fault, an exception in a tick or in the
 ``on_tick`` callback) the thread sends the last safe target once more, so
 the HAL keeps holding a pose continuous with what it was tracking.
+
+Two things keep whole-process stalls off the control path:
+
+- The garbage collector. A process with torch, onnxruntime and rclpy
+  loaded holds ~190 000 container objects; a full (generation 2)
+  collection walks all of them: 90-150 ms on the 2-core VM, and the
+  per-tick allocations trigger one every few minutes. :meth:`ControlLoop.start`
+  collects once and then freezes (:func:`gc.freeze`) everything allocated
+  during configuration, so later collections only walk what the loop
+  itself allocates (microseconds). :class:`GcMonitor` times every
+  collection (``gc.callbacks``) for diagnostics and benchmarks.
+- Cold caches. With ``warm_up_lead_s`` and a stateless policy (the
+  teacher), the driver runs a spare inference on the previous policy input
+  that long before the next observation is expected (see
+  :mod:`~krabby_parkour_ros.control.driver`); recurrent students are never
+  warmed (their state would advance).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
-from typing import Callable, Optional, Union
+import time
+from typing import Callable, Dict, Optional, Union
+
+import numpy as np
 
 from krabby_parkour_ros.control.driver import TickDriver
 from krabby_parkour_ros.control.step import ControlStep, TickResult
+from krabby_parkour_ros.policy.model import ModelIO
 
 _LOG = logging.getLogger(__name__)
 
@@ -66,6 +87,140 @@ def running_predicate(running_flag: RunningFlag) -> Callable[[], bool]:
 
 #: Longest wait inside one tick before the stop flag is checked again.
 _STOP_CHECK_S = 0.1
+#: Default lead of the warm-up inference before the expected observation.
+WARM_UP_LEAD_S = 0.0004
+
+
+class GcMonitor:
+    """
+    Time every garbage collection of the process (``gc.callbacks``).
+
+    Install once (:meth:`install`); the callback costs about a microsecond
+    per collection. :meth:`stats` returns counts, total and maximum
+    milliseconds per generation.
+    """
+
+    def __init__(self) -> None:
+        self._start = 0
+        self.count = [0, 0, 0]
+        self.total_ns = [0, 0, 0]
+        self.max_ns = [0, 0, 0]
+        #: The longest collection since :meth:`reset_window` (any generation).
+        self.window_max_ns = 0
+        self._installed = False
+
+    def _callback(self, phase: str, info: Dict[str, int]) -> None:
+        if phase == 'start':
+            self._start = time.perf_counter_ns()
+            return
+        generation = info.get('generation', 2)
+        elapsed = time.perf_counter_ns() - self._start
+        self.count[generation] += 1
+        self.total_ns[generation] += elapsed
+        if elapsed > self.max_ns[generation]:
+            self.max_ns[generation] = elapsed
+        if elapsed > self.window_max_ns:
+            self.window_max_ns = elapsed
+
+    def reset_window(self) -> None:
+        """Start a new window for :attr:`window_max_ns`."""
+        self.window_max_ns = 0
+
+    def install(self) -> 'GcMonitor':
+        """Register the callback (idempotent)."""
+        if not self._installed:
+            gc.callbacks.append(self._callback)
+            self._installed = True
+        return self
+
+    def uninstall(self) -> None:
+        """Remove the callback."""
+        if self._installed:
+            gc.callbacks.remove(self._callback)
+            self._installed = False
+
+    def stats(self) -> Dict[str, float]:
+        """Return ``gc_gen<N>_count``, ``_total_ms`` and ``_max_ms`` per generation."""
+        out: Dict[str, float] = {}
+        for generation in range(3):
+            out[f'gc_gen{generation}_count'] = self.count[generation]
+            out[f'gc_gen{generation}_total_ms'] = self.total_ns[generation] / 1e6
+            out[f'gc_gen{generation}_max_ms'] = self.max_ns[generation] / 1e6
+        out['gc_window_max_ms'] = self.window_max_ns / 1e6
+        return out
+
+
+#: The process's collection timer, installed by the first :class:`ControlLoop`.
+GC_MONITOR = GcMonitor()
+
+
+def freeze_heap() -> float:
+    """
+    Collect once, then move every live object out of the collector's reach.
+
+    :return: the seconds the collection and freeze took (once, at start).
+    """
+    start = time.perf_counter()
+    gc.collect()
+    gc.freeze()
+    return time.perf_counter() - start
+
+
+class PolicyWarmUp:
+    """
+    A spare inference on the last policy input, to warm the caches before a tick.
+
+    The teacher's inference has no state, so running it again changes
+    nothing but the caches; :func:`make_warm_up` refuses recurrent models.
+    It warms only before ticks expected to run the policy (it learns the
+    policy decimation from the ticks it sees), so with the policy every
+    second tick it costs one spare inference per policy step.
+
+    :param model: the policy model (``inference(ModelIO)``).
+    """
+
+    def __init__(self, model) -> None:
+        self._model = model
+        self._io = ModelIO(observation=np.zeros(model.obs_dim, dtype=np.float32),
+                           base_velocity_measured=True, depth_image=None)
+        self._since_policy = 0
+        self._gap = 1
+        #: Spare inferences that raised (each also fails the next policy step).
+        self.failures = 0
+
+    def remember(self, result: TickResult) -> None:
+        """Keep the input of the last policy step and the policy's tick pattern."""
+        if not result.policy_ran:
+            self._since_policy += 1
+            return
+        self._gap = self._since_policy + 1
+        self._since_policy = 0
+        vector = result.policy_observation
+        if vector is not None and vector.shape == self._io.observation.shape:
+            np.copyto(self._io.observation, vector)
+
+    def __call__(self) -> bool:
+        """Run the spare inference if the next tick should run the policy; return if it ran."""
+        if self._since_policy + 1 < self._gap:
+            return False
+        try:
+            self._model.inference(self._io)
+        except Exception:  # noqa: B902 - a spare call must never end the control thread
+            # The model's own failures surface (and are handled) in the policy
+            # step; here they only mean no warm-up.
+            self.failures += 1
+            if self.failures == 1:
+                _LOG.exception('warm-up inference raised; the policy step will report it')
+            return False
+        return True
+
+
+def make_warm_up(model) -> Optional[PolicyWarmUp]:
+    """Return a warm-up for a stateless policy, None for a recurrent or depth policy."""
+    if model is None or getattr(model, 'is_recurrent', True) or getattr(model, 'needs_depth',
+                                                                        True):
+        return None
+    return PolicyWarmUp(model)
 
 
 class ControlLoop:
@@ -82,12 +237,20 @@ class ControlLoop:
     :param name: thread name.
     :param realtime_priority: 0: default scheduler; 1..99: ``SCHED_FIFO`` at
         this priority for the control thread, if the system allows it.
+    :param model: the policy model; with ``warm_up_lead_s`` > 0 and a
+        stateless policy, a spare inference warms the caches that long
+        before each expected observation.
+    :param warm_up_lead_s: the warm-up lead (0: off).
+    :param freeze_gc: collect and :func:`gc.freeze` the heap on every start
+        (see the module doc).
     """
 
     def __init__(self, step: ControlStep, driver: TickDriver, sink,
                  on_tick: Optional[Callable[[TickResult], None]] = None,
                  on_fault: Optional[Callable[[], None]] = None,
-                 name: str = 'parkour-control', realtime_priority: int = 0) -> None:
+                 name: str = 'parkour-control', realtime_priority: int = 0,
+                 model=None, warm_up_lead_s: float = WARM_UP_LEAD_S,
+                 freeze_gc: bool = True) -> None:
         self._step = step
         self._driver = driver
         self._sink = sink
@@ -102,6 +265,13 @@ class ControlLoop:
         self.error: Optional[BaseException] = None
         #: The scheduler the control thread got: 'default' or 'fifo:<priority>'.
         self.scheduler = 'default'
+        self._freeze_gc = freeze_gc
+        #: Seconds the last start spent collecting and freezing the heap.
+        self.gc_freeze_s = 0.0
+        self.gc = GC_MONITOR.install()
+        self._warm_up = make_warm_up(model) if warm_up_lead_s > 0 else None
+        if self._warm_up is not None:
+            driver.set_warm_up(self._warm_up, warm_up_lead_s)
 
     @property
     def running(self) -> bool:
@@ -125,6 +295,8 @@ class ControlLoop:
         self.error = None
         self._driver.reset()
         self._step.activate()
+        if self._freeze_gc:
+            self.gc_freeze_s = freeze_heap()
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
 
@@ -163,6 +335,8 @@ class ControlLoop:
             while not self._stop.is_set() and self._keep_running():
                 result = self._driver.run_once(stop_after_s=_STOP_CHECK_S)
                 self.last_result = result
+                if self._warm_up is not None:
+                    self._warm_up.remember(result)
                 if self._on_tick is not None:
                     self._on_tick(result)
                 if self._step.fault_latched:

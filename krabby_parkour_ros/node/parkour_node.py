@@ -337,7 +337,8 @@ class ParkourNode(LifecycleNode):
         self._loop = ControlLoop(runtime.step, runtime.driver, runtime.hal,
                                  on_tick=self._on_tick, on_fault=self._on_fault_latched,
                                  name='parkour-control',
-                                 realtime_priority=runtime.config.control.realtime_priority)
+                                 realtime_priority=runtime.config.control.realtime_priority,
+                                 model=runtime.model)
         self._diagnostics_timer = self.create_timer(
             float(self.get_parameter('diagnostics_period').value), self._on_diagnostics,
             callback_group=self._status_group)
@@ -437,6 +438,9 @@ class ParkourNode(LifecycleNode):
                 return
             self.last_tick = result
             self._publish_tick(result)
+            if self._recorder is not None:
+                # The writer runs between ticks, not during them (HalRecorder.kick).
+                self._recorder.kick()
 
     def _on_fault_latched(self) -> None:
         # Called in the control thread, which stops next: the lifecycle

@@ -99,8 +99,10 @@ class Rig:
         self.hal = ScriptedHal(template=ObservationTemplate(16, 24), context=self.context,
                                server_config=config)
         self.log = TickLog()
+        # No warm-up: its spare inferences would take some of the model
+        # failures a drill injects per call (the policy steps would see fewer).
         self.client: ParkourInferenceClient = make_controller(
-            self.hal, on_tick=self.log, **DRILL_TIMINGS)
+            self.hal, on_tick=self.log, warm_up_lead_s=0.0, **DRILL_TIMINGS)
         self.running = threading.Event()
 
     def __enter__(self) -> 'Rig':

@@ -1,0 +1,162 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Warm-up before the expected observation, the GC timer and freeze, recorder kicks."""
+
+import gc
+from pathlib import Path
+import time
+from types import SimpleNamespace
+from typing import List
+
+import numpy as np
+
+from krabby_parkour_ros.control.config import ControlConfig
+from krabby_parkour_ros.control.driver import TickDriver
+from krabby_parkour_ros.control.loop import (freeze_heap, GcMonitor, make_warm_up,
+                                             PolicyWarmUp)
+from krabby_parkour_ros.hal.codec import encode_command
+from krabby_parkour_ros.recording.recorder import HalRecorder
+from ..hardening.test_driver_schedule import MS, PERIOD, run, World
+
+
+def test_the_warm_up_runs_its_lead_before_each_expected_observation() -> None:
+    arrivals = [k * PERIOD + 5 * MS for k in range(20)]
+    world = World(arrivals)
+    warm_times: List[int] = []
+    driver = TickDriver(world, world, ControlConfig(control_rate=100.0),
+                        sleep=world.sleep, clock=world.clock)
+    driver.set_warm_up(lambda: warm_times.append(world.now), 0.0004)
+    while world.now < arrivals[-1] + PERIOD:
+        driver.run_once(stop_after_s=0.1)
+    # From the second observation on (the first sets the expectation), one warm-up
+    # 0.4 ms before each arrival; every observation is still answered on arrival.
+    assert warm_times[:19] == [t - 400_000 for t in arrivals[1:]]
+    assert len(warm_times) == 20  # and one before the observation that never came
+    assert [t - arrivals[s] for t, s in world.ticks if s is not None] == [0] * 20
+    assert driver.warm_ups == len(warm_times)
+
+
+def test_a_warm_up_that_declines_is_not_counted() -> None:
+    arrivals = [k * PERIOD + 5 * MS for k in range(5)]
+    world = World(arrivals)
+    driver = TickDriver(world, world, ControlConfig(control_rate=100.0),
+                        sleep=world.sleep, clock=world.clock)
+    driver.set_warm_up(lambda: False, 0.0004)
+    while world.now < arrivals[-1] + PERIOD:
+        driver.run_once(stop_after_s=0.1)
+    assert driver.warm_ups == 0
+
+
+def test_no_warm_up_keeps_the_schedule_unchanged() -> None:
+    arrivals = [k * PERIOD + 5 * MS for k in range(20)]
+    plain, warmed = World(arrivals), World(arrivals)
+    run(plain, arrivals[-1] + PERIOD)
+    driver = TickDriver(warmed, warmed, ControlConfig(control_rate=100.0),
+                        sleep=warmed.sleep, clock=warmed.clock)
+    driver.set_warm_up(None, 0.0004)
+    while warmed.now < arrivals[-1] + PERIOD:
+        driver.run_once(stop_after_s=0.1)
+    assert plain.ticks == warmed.ticks
+
+
+class CountingModel:
+    obs_dim = 4
+    is_recurrent = False
+    needs_depth = False
+
+    def __init__(self) -> None:
+        self.inputs: List[np.ndarray] = []
+
+    def inference(self, model_io) -> None:
+        self.inputs.append(model_io.observation.copy())
+
+
+def tick(policy_ran: bool, value: float = 0.0) -> SimpleNamespace:
+    vector = np.full(4, value, dtype=np.float32) if policy_ran else None
+    return SimpleNamespace(policy_ran=policy_ran, policy_observation=vector)
+
+
+def test_policy_warm_up_reuses_the_last_input_before_policy_ticks_only() -> None:
+    model = CountingModel()
+    warm = PolicyWarmUp(model)
+    ran = []
+    # Policy every second tick: P R P R P.
+    for index in range(5):
+        ran.append(warm())
+        warm.remember(tick(index % 2 == 0, value=float(index)))
+    # Until it has seen two policy ticks it warms before every tick; then only
+    # before the ticks that run the policy (indexes 2 and 4).
+    assert ran == [True, True, True, False, True]
+    np.testing.assert_array_equal(model.inputs[-1], np.full(4, 2.0, dtype=np.float32))
+
+
+def test_a_raising_model_never_ends_the_warm_up_caller() -> None:
+    class Raising(CountingModel):
+        def inference(self, model_io) -> None:
+            raise RuntimeError('broken model')
+
+    warm = PolicyWarmUp(Raising())
+    assert warm() is False and warm() is False
+    assert warm.failures == 2
+
+
+def test_recurrent_or_depth_policies_are_never_warmed() -> None:
+    assert make_warm_up(SimpleNamespace(is_recurrent=True, needs_depth=False)) is None
+    assert make_warm_up(SimpleNamespace(is_recurrent=False, needs_depth=True)) is None
+    assert make_warm_up(None) is None
+    assert isinstance(make_warm_up(CountingModel()), PolicyWarmUp)
+
+
+def test_gc_monitor_times_collections_and_freeze_empties_the_heap() -> None:
+    monitor = GcMonitor().install()
+    try:
+        gc.collect(2)
+        stats = monitor.stats()
+        assert stats['gc_gen2_count'] >= 1
+        assert stats['gc_gen2_max_ms'] > 0.0
+        assert stats['gc_window_max_ms'] >= stats['gc_gen2_max_ms']
+        monitor.reset_window()
+        assert monitor.stats()['gc_window_max_ms'] == 0.0
+    finally:
+        monitor.uninstall()
+        assert monitor._callback not in gc.callbacks
+    try:
+        assert freeze_heap() >= 0.0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_kicked_recorder_writes_on_kicks_and_still_on_its_own(tmp_path: Path) -> None:
+    recorder = HalRecorder(tmp_path / 'kicked.mcap', flush_interval_s=0.2)
+    try:
+        recorder.kick()
+        frames = encode_command(np.zeros(18), 1)
+        for _ in range(3):
+            assert recorder.record_command(frames)
+        recorder.kick()
+        deadline = time.monotonic() + 5.0
+        while recorder.stats()['written'] < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.stats()['written'] == 3
+        # Without kicks the writer still wakes (flush interval, backlog).
+        assert recorder.record_command(frames)
+        deadline = time.monotonic() + 5.0
+        while recorder.stats()['written'] < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert recorder.stats()['written'] == 4
+    finally:
+        stats = recorder.close()
+    assert stats['dropped'] == 0
