@@ -38,6 +38,7 @@ EXECUTABLES = {
     'parkour_demo': 'krabby_parkour_ros.demo:main',
     'parkour_replay': 'krabby_parkour_ros.recording.replay:main',
     'parkour_report': 'krabby_parkour_ros.recording.report:main',
+    'parkour_gate': 'krabby_parkour_ros.gate.cli:main',
 }
 #: Old names (kebab-case) kept as aliases.
 ALIASES = {
@@ -90,6 +91,7 @@ setup(
         'sim': ['mujoco'],
         'report': ['matplotlib'],
         'test': ['pytest', 'hypothesis', 'rosbags'],
+        'ray': ['ray'],   # the acceptance gate's --backend ray
     },
     zip_safe=False,
     maintainer='Krabby parkour maintainers',

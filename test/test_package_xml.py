@@ -50,7 +50,8 @@ PIP_ONLY = {'safetensors': 'safetensors', 'mcap': 'mcap', 'mcap_ros2': 'mcap-ros
 #: Test-only tools that are optional (the tests skip without them).
 OPTIONAL_TEST_MODULES = {'atheris', 'launch_testing', 'ament_copyright', 'ament_flake8',
                          'ament_pep257'}
-FIRST_PARTY = {'krabby_parkour_ros', 'test', 'benchmarks'}
+# benchmarks/common.py is imported as ``common`` by the benchmark scripts.
+FIRST_PARTY = {'krabby_parkour_ros', 'test', 'benchmarks', 'common'}
 
 
 def _python_files(*folders: str) -> Iterator[Path]:

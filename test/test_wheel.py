@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ('parkour_node', 'parkour_demo', 'parkour_sim', 'parkour_generate_checkpoint',
-            'parkour_export', 'parkour_replay', 'parkour_report',
+            'parkour_export', 'parkour_replay', 'parkour_report', 'parkour_gate',
             # old names, kept as aliases
             'krabby-parkour-demo', 'krabby-parkour-sim', 'krabby-parkour-generate-checkpoint',
             'krabby-parkour-export', 'krabby-parkour-replay', 'krabby-parkour-report')
