@@ -40,6 +40,8 @@ from krabby_parkour_ros.hal.scripted_hal import (ObservationTemplate, ReceivedCo
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
 
+from ..support.waiting import wait_for
+
 __all__ = ['make_controller', 'MS', 'ObservationTemplate', 'ReceivedCommand', 'ScriptedHal',
            'standing_extensions', 'standing_pose', 'teacher_weights', 'TickLog', 'wait_for']
 
@@ -105,13 +107,3 @@ def make_controller(hal: ScriptedHal, control_rate: float = 100.0,
         **({} if warm_up_lead_s is None else {'warm_up_lead_s': warm_up_lead_s}))
     client.initialize()
     return client
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.005) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout_s`` passes; return its last value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return bool(predicate())

@@ -23,9 +23,6 @@ undone 10 ms later); a manual activate then activates again. Checked with
 rclpy entry point ``parkour_node --autostart``.
 """
 
-import os
-import signal
-import subprocess
 import time
 
 from lifecycle_msgs.msg import Transition
@@ -39,7 +36,7 @@ from krabby_parkour_ros.hal.server import HalServer
 
 from .conftest import ScriptedHal
 from .node_process import NodeProcess
-from .test_ros2_launch import _shell, _tools_missing, installed  # noqa: F401
+from .test_ros2_launch import _shell, _stop_launch, _tools_missing, installed  # noqa: F401
 
 #: How long a deactivated node must stay inactive (the issue's acceptance).
 STAY_INACTIVE_S = 5.0
@@ -117,12 +114,7 @@ def test_ros2_launch_autostart_then_deactivate_stays_inactive(installed, tcp_hal
         state = _lifecycle(installed, 'get', node, expect='active')
         assert state.startswith('active'), state
     finally:
-        os.killpg(launch.pid, signal.SIGINT)
-        try:
-            launch_output = launch.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            os.killpg(launch.pid, signal.SIGKILL)
-            launch_output = launch.communicate()[0]
+        launch_output = _stop_launch(launch)
     # One automatic activation; the second is the manual one.
     assert launch_output.count('activated: soft start') == 2, launch_output[-3000:]
 

@@ -83,6 +83,16 @@ def _shell(install: Path, command: str, unset: Sequence[str] = (),
                             **kwargs)
 
 
+def _stop_launch(launch: subprocess.Popen) -> str:
+    """Ctrl-C the launch (SIGKILL after 30 s); return everything it printed."""
+    os.killpg(launch.pid, signal.SIGINT)
+    try:
+        return launch.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(launch.pid, signal.SIGKILL)
+        return launch.communicate()[0]
+
+
 def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
     server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
                                        command_endpoint='tcp://127.0.0.1:*'))
@@ -123,12 +133,7 @@ def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
                 break
         assert state.startswith('active'), state
     finally:
-        os.killpg(launch.pid, signal.SIGINT)
-        try:
-            output = launch.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            os.killpg(launch.pid, signal.SIGKILL)
-            output = launch.communicate()[0]
+        output = _stop_launch(launch)
         server.close()
     assert all(np.all(np.isfinite(c.joint_positions)) for c in commands)
     assert 'configured: policy go2_parkour_teacher' in output, output[-3000:]

@@ -19,7 +19,7 @@ from typing import Callable
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
-             step_s: float = 0.01) -> bool:
+             step_s: float = 0.005) -> bool:
     """
     Poll ``predicate`` until it holds or ``timeout`` seconds pass; return its last value.
 
