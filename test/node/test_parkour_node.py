@@ -227,8 +227,13 @@ def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener)
     spin.retire(node)
 
 
-def test_change_state_service_from_another_node(ros_context, spin, hal, listener):
+def test_change_state_service_from_another_node(ros_context, spin, hal):
     node = make_node(ros_context, hal)
+    # The calling node shares the node's DDS participant: the service calls go
+    # through the real lifecycle services, without the inter-participant
+    # discovery that stalls on a loaded VM (other processes' change_state
+    # calls: test_signals.py, test_autostart_once.py).
+    listener = Listener(ros_context)
     spin(node, listener.node)
 
     def state() -> str:
@@ -256,6 +261,7 @@ def test_change_state_service_from_another_node(ros_context, spin, hal, listener
     assert hal.wait_commands(20)
     assert transition(Transition.TRANSITION_DEACTIVATE, 'inactive')
     assert transition(Transition.TRANSITION_CLEANUP, 'unconfigured')
+    spin.retire(listener.node)
     spin.retire(node)
 
 
