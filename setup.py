@@ -25,8 +25,10 @@ PACKAGE_NAME = 'krabby_parkour'
 
 def _share(subdir: str, pattern: str) -> tuple:
     """Return a data_files entry installing ``subdir/pattern`` into share/."""
-    return (os.path.join('share', PACKAGE_NAME, subdir),
-            [f for f in glob(os.path.join(subdir, pattern)) if os.path.isfile(f)])
+    return (
+        os.path.join('share', PACKAGE_NAME, subdir),
+        [f for f in glob(os.path.join(subdir, pattern)) if os.path.isfile(f)],
+    )
 
 
 #: Executable name -> entry point; each also installed under its old alias.
@@ -53,8 +55,8 @@ ALIASES = {
 
 def _console_scripts() -> list:
     """Return the console_scripts entries: every executable, then every alias."""
-    entries = ['%s = %s' % item for item in EXECUTABLES.items()]
-    entries += ['%s = %s' % (alias, EXECUTABLES[name]) for alias, name in ALIASES.items()]
+    entries = ['{} = {}'.format(*item) for item in EXECUTABLES.items()]
+    entries += [f'{alias} = {EXECUTABLES[name]}' for alias, name in ALIASES.items()]
     return entries
 
 
@@ -72,8 +74,10 @@ setup(
         _share('config', '*.rviz'),
         (os.path.join('share', PACKAGE_NAME, 'urdf'), ['krabby_parkour_ros/description/go2.urdf']),
         _share('config/joint_maps', '*.yaml'),
-        (os.path.join('share', PACKAGE_NAME, 'models', 'go2_parkour_teacher'),
-         glob('krabby_parkour_ros/models/go2_parkour_teacher/*')),
+        (
+            os.path.join('share', PACKAGE_NAME, 'models', 'go2_parkour_teacher'),
+            glob('krabby_parkour_ros/models/go2_parkour_teacher/*'),
+        ),
     ],
     python_requires='>=3.10',
     install_requires=[
@@ -91,13 +95,13 @@ setup(
         'sim': ['mujoco'],
         'report': ['matplotlib'],
         'test': ['pytest', 'hypothesis', 'rosbags'],
-        'ray': ['ray'],   # the acceptance gate's --backend ray
+        'ray': ['ray'],  # the acceptance gate's --backend ray
     },
     zip_safe=False,
     maintainer='Krabby parkour maintainers',
     maintainer_email='maintainers@krabby-robotics.org',
     description='ROS 2 lifecycle node and library running extreme-parkour RL '
-                'policies on the Krabby legged robot through the Krabby HAL.',
+    'policies on the Krabby legged robot through the Krabby HAL.',
     license='Apache-2.0',
     entry_points={
         # ROS executables are snake_case (``ros2 run krabby_parkour parkour_sim``);

@@ -32,7 +32,7 @@ import argparse
 import json
 from pathlib import Path
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 import zmq
@@ -50,16 +50,17 @@ def _age_s(metadata: bytes) -> float:
     return (time.time_ns() - json.loads(metadata)['timestamp_ns']) * 1e-9
 
 
-def _run(transport: str, hal: str, stall_s: float) -> Dict[str, Any]:
+def _run(transport: str, hal: str, stall_s: float) -> dict[str, Any]:
     """Stall one HAL while a client sends; return counts and ages."""
     context = zmq.Context()
-    bind = 'inproc://bench_age_%s' % hal if transport == 'inproc' else 'tcp://127.0.0.1:*'
-    server: Optional[HalServer] = None
-    pull: Optional[zmq.Socket] = None
+    bind = f'inproc://bench_age_{hal}' if transport == 'inproc' else 'tcp://127.0.0.1:*'
+    server: HalServer | None = None
+    pull: zmq.Socket | None = None
     if hal == 'hal_server':
         observation = 'inproc://bench_age_obs' if transport == 'inproc' else 'tcp://127.0.0.1:*'
-        server = HalServer(HalServerConfig(observation, bind, max_command_age_s=MAX_AGE_S),
-                           context=context)
+        server = HalServer(
+            HalServerConfig(observation, bind, max_command_age_s=MAX_AGE_S), context=context
+        )
         server.bind()
         endpoint = server.bound_command_endpoint
     else:
@@ -69,13 +70,16 @@ def _run(transport: str, hal: str, stall_s: float) -> Dict[str, Any]:
             pull.setsockopt(zmq.RCVHWM, 5)
         pull.bind(bind)
         endpoint = pull.getsockopt_string(zmq.LAST_ENDPOINT)
-    observation_endpoint = 'inproc://bench_age_none' if transport == 'inproc' else \
-        'tcp://127.0.0.1:1'
-    client = HalClient(HalClientConfig(observation_endpoint, endpoint,
-                                       max_command_age_s=MAX_AGE_S), context=context)
+    observation_endpoint = (
+        'inproc://bench_age_none' if transport == 'inproc' else 'tcp://127.0.0.1:1'
+    )
+    client = HalClient(
+        HalClientConfig(observation_endpoint, endpoint, max_command_age_s=MAX_AGE_S),
+        context=context,
+    )
     client.connect()
     pose = np.zeros(18)
-    ages: List[float] = []
+    ages: list[float] = []
 
     def receive(timeout_ms: int) -> bool:
         if server is not None:
@@ -114,31 +118,42 @@ def _run(transport: str, hal: str, stall_s: float) -> Dict[str, Any]:
         pull.close(linger=0)
     context.term()
     return {
-        'transport': transport, 'hal': hal, 'stall_s': stall_s, 'attempted': attempted,
+        'transport': transport,
+        'hal': hal,
+        'stall_s': stall_s,
+        'attempted': attempted,
         'sent': stats['commands_sent'] - start['commands_sent'],
         'dropped_by_client': stats['commands_dropped'] - start['commands_dropped'],
         'command_stalls': stats['command_stalls'] - start['command_stalls'],
-        'received': len(ages), 'dropped_stale_by_hal': stale,
+        'received': len(ages),
+        'dropped_stale_by_hal': stale,
         'age_p50_s': round(float(np.percentile(ages, 50)), 4) if ages else None,
         'age_max_s': round(max(ages), 4) if ages else None,
         'over_max_age': sum(age > MAX_AGE_S for age in ages),
     }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run every case, write the JSON results and print a summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
     parser.add_argument('--stall', type=float, default=10.0, help='seconds without reading')
     args = parser.parse_args(argv)
-    results = [_run(transport, hal, args.stall) for transport in ('tcp', 'inproc')
-               for hal in ('pull_default', 'pull_rcvhwm_5', 'hal_server')]
+    results = [
+        _run(transport, hal, args.stall)
+        for transport in ('tcp', 'inproc')
+        for hal in ('pull_default', 'pull_rcvhwm_5', 'hal_server')
+    ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({'max_age_s': MAX_AGE_S, 'period_s': PERIOD_S,
-                                   'cases': results}, indent=2) + '\n')
+    RESULTS.write_text(
+        json.dumps({'max_age_s': MAX_AGE_S, 'period_s': PERIOD_S, 'cases': results}, indent=2)
+        + '\n'
+    )
     for case in results:
-        print('{transport:6} {hal:14} sent {sent:4} dropped {dropped_by_client:4} '
-              'received {received:4} stale-dropped-by-HAL {dropped_stale_by_hal:4} '
-              'age p50 {age_p50_s} max {age_max_s} s, over max age {over_max_age}'.format(**case))
+        print(
+            '{transport:6} {hal:14} sent {sent:4} dropped {dropped_by_client:4} '
+            'received {received:4} stale-dropped-by-HAL {dropped_stale_by_hal:4} '
+            'age p50 {age_p50_s} max {age_max_s} s, over max age {over_max_age}'.format(**case)
+        )
     return 0
 
 

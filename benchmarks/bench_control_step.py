@@ -34,7 +34,7 @@ import json
 from pathlib import Path
 import subprocess
 import sys
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 
@@ -98,18 +98,27 @@ print(json.dumps(samples))
 """
 
 
-def run_tree(tree: Path, ticks: int) -> List[int]:
+def run_tree(tree: Path, ticks: int) -> list[int]:
     """Return the per-tick nanoseconds of one run in ``tree``."""
-    done = subprocess.run([sys.executable, '-c', _CHILD, str(tree), str(ticks)], cwd=str(tree),
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, '-c', _CHILD, str(tree), str(ticks)],
+        cwd=str(tree),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def stats(values: List[int]) -> Dict[str, float]:
+def stats(values: list[int]) -> dict[str, float]:
     """Return p50/p99/max in microseconds."""
     array = np.asarray(values, dtype=np.float64) / 1e3
-    return {'p50_us': float(np.percentile(array, 50)), 'p99_us': float(np.percentile(array, 99)),
-            'max_us': float(array.max()), 'count': int(array.size)}
+    return {
+        'p50_us': float(np.percentile(array, 50)),
+        'p99_us': float(np.percentile(array, 99)),
+        'max_us': float(array.max()),
+        'count': int(array.size),
+    }
 
 
 def main() -> int:
@@ -121,21 +130,24 @@ def main() -> int:
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--out', default=str(RESULTS / 'control_step.json'))
     args = parser.parse_args()
-    runs: Dict[str, List[int]] = {'baseline': [], 'tree': []}
+    runs: dict[str, list[int]] = {'baseline': [], 'tree': []}
     for _ in range(args.rounds):
         runs['baseline'] += run_tree(Path(args.baseline), args.ticks)
         runs['tree'] += run_tree(Path(args.tree), args.ticks)
-    result: Dict[str, Any] = {name: stats(values) for name, values in runs.items()}
+    result: dict[str, Any] = {name: stats(values) for name, values in runs.items()}
     result['ratio_p50'] = result['tree']['p50_us'] / result['baseline']['p50_us']
     result['ratio_p99'] = result['tree']['p99_us'] / result['baseline']['p99_us']
-    result.update(baseline_path=args.baseline, tree_path=args.tree, ticks=args.ticks,
-                  rounds=args.rounds)
+    result.update(
+        baseline_path=args.baseline, tree_path=args.tree, ticks=args.ticks, rounds=args.rounds
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     for name in ('baseline', 'tree'):
         s = result[name]
-        print(f'{name:8s}: p50 {s["p50_us"]:.1f} us  p99 {s["p99_us"]:.1f} us  '
-              f'max {s["max_us"]:.1f} us  (n={s["count"]})')
+        print(
+            f'{name:8s}: p50 {s["p50_us"]:.1f} us  p99 {s["p99_us"]:.1f} us  '
+            f'max {s["max_us"]:.1f} us  (n={s["count"]})'
+        )
     print(f'ratio of medians {result["ratio_p50"]:.3f}, of p99 {result["ratio_p99"]:.3f}')
     return 0
 

@@ -47,13 +47,14 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Callable, Sequence
 import json
 from pathlib import Path
 import platform
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 import zmq
@@ -70,45 +71,59 @@ from krabby_parkour_ros.hal.server import HalServer  # noqa: E402
 
 RESULTS = REPO / 'benchmarks' / 'results' / 'hal.json'
 BASE_NS = 1_700_000_000_000_000_000
-ENDPOINTS = {'inproc': ('inproc://bench_hal_observation', 'inproc://bench_hal_commands'),
-             'tcp': ('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*')}
+ENDPOINTS = {
+    'inproc': ('inproc://bench_hal_observation', 'inproc://bench_hal_commands'),
+    'tcp': ('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*'),
+}
 
 
-def summary(samples_ns: Sequence[float], scale: float = 1e-3) -> Dict[str, float]:
+def summary(samples_ns: Sequence[float], scale: float = 1e-3) -> dict[str, float]:
     """Return p50/p99/max/mean of samples in ns, scaled (default to microseconds)."""
     values = np.asarray(samples_ns, dtype=np.float64) * scale
     if values.size == 0:
         return {'n': 0}
-    return {'n': int(values.size), 'p50': float(np.percentile(values, 50)),
-            'p99': float(np.percentile(values, 99)), 'max': float(values.max()),
-            'mean': float(values.mean())}
+    return {
+        'n': int(values.size),
+        'p50': float(np.percentile(values, 50)),
+        'p99': float(np.percentile(values, 99)),
+        'max': float(values.max()),
+        'mean': float(values.mean()),
+    }
 
 
-def lag_summary(lags: Sequence[int]) -> Dict[str, Any]:
+def lag_summary(lags: Sequence[int]) -> dict[str, Any]:
     """Return the lag distribution: histogram and p50/p99/max in sequence numbers."""
     values = np.asarray(lags, dtype=np.float64)
     counts = Counter(int(x) for x in lags)
-    result: Dict[str, Any] = {
-        'n': int(values.size), 'p50': float(np.percentile(values, 50)),
-        'p99': float(np.percentile(values, 99)), 'max': int(values.max())}
+    result: dict[str, Any] = {
+        'n': int(values.size),
+        'p50': float(np.percentile(values, 50)),
+        'p99': float(np.percentile(values, 99)),
+        'max': int(values.max()),
+    }
     if len(counts) <= 20:  # a growing backlog has one value per tick: not worth listing
         result['histogram'] = {str(k): v for k, v in sorted(counts.items())}
     return result
 
 
-def observation_frames(height: int, width: int, seq: int) -> List[bytes]:
+def observation_frames(height: int, width: int, seq: int) -> list[bytes]:
     """Return an encoded observation with deterministic content."""
     rng = np.random.default_rng(seq)
     camera = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
     depth = rng.uniform(0.2, 8.0, (height, width)).astype(np.float32)
     confidence = rng.uniform(0.0, 1.0, (height, width)).astype(np.float32)
-    return encode_observation(BASE_NS + seq, np.linspace(-1, 1, 18), camera, camera[::-1],
-                              depth, confidence,
-                              {'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
-                               'imu_angular_velocity': [0.0, 0.0, 0.1]})
+    return encode_observation(
+        BASE_NS + seq,
+        np.linspace(-1, 1, 18),
+        camera,
+        camera[::-1],
+        depth,
+        confidence,
+        {'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0], 'imu_angular_velocity': [0.0, 0.0, 0.1]},
+    )
 
 
-def with_timestamp(frames: List[bytes], timestamp_ns: int) -> List[bytes]:
+def with_timestamp(frames: list[bytes], timestamp_ns: int) -> list[bytes]:
     """Return the frames with a new timestamp (metadata re-serialised only)."""
     meta = json.loads(frames[2])
     meta['timestamp_ns'] = timestamp_ns
@@ -117,7 +132,8 @@ def with_timestamp(frames: List[bytes], timestamp_ns: int) -> List[bytes]:
 
 # -- 1. decode ------------------------------------------------------------------
 
-def bench_decode(count: int) -> Dict[str, Any]:
+
+def bench_decode(count: int) -> dict[str, Any]:
     frames = observation_frames(480, 640, 1)
     zmq_frames = [zmq.Frame(f) for f in frames]
     for _ in range(50):
@@ -138,18 +154,25 @@ def bench_decode(count: int) -> Dict[str, Any]:
         start = time.perf_counter_ns()
         encode_observation(k, np.zeros(18), camera, camera, depth, depth)
         encode.append(time.perf_counter_ns() - start)
-    return {'message_bytes': sum(len(f) for f in frames),
-            'decode_bytes_frames_us': summary(decode_bytes),
-            'decode_zmq_frames_us': summary(decode_zmq),
-            'encode_us': summary(encode)}
+    return {
+        'message_bytes': sum(len(f) for f in frames),
+        'decode_bytes_frames_us': summary(decode_bytes),
+        'decode_zmq_frames_us': summary(decode_zmq),
+        'encode_us': summary(encode),
+    }
 
 
 # -- 2. round trips ---------------------------------------------------------------
 
-def _round_trip_hal(publish: Callable[[int], None], receive: Callable[[int], Optional[int]],
-                    count: int, period_s: float = 0.005) -> Dict[str, Any]:
+
+def _round_trip_hal(
+    publish: Callable[[int], None],
+    receive: Callable[[int], int | None],
+    count: int,
+    period_s: float = 0.005,
+) -> dict[str, Any]:
     """Run the HAL side: publish, wait for the matching command, record the time."""
-    samples: List[int] = []
+    samples: list[int] = []
     lost = 0
     for seq in range(1, count + 1):
         start = time.perf_counter_ns()
@@ -164,14 +187,16 @@ def _round_trip_hal(publish: Callable[[int], None], receive: Callable[[int], Opt
 
 
 def _connect_client(server: HalServer, transport: str) -> HalClient:
-    config = HalClientConfig(observation_endpoint=server.bound_observation_endpoint,
-                             command_endpoint=server.bound_command_endpoint)
+    config = HalClientConfig(
+        observation_endpoint=server.bound_observation_endpoint,
+        command_endpoint=server.bound_command_endpoint,
+    )
     client = HalClient(config, server.transport_context if transport == 'inproc' else None)
     client.connect()
     return client
 
 
-def _warm_up(server: HalServer, client: HalClient, frames: List[bytes]) -> int:
+def _warm_up(server: HalServer, client: HalClient, frames: list[bytes]) -> int:
     """Publish until the client answers one observation; return the next free sequence."""
     seq = 0
     for seq in range(1, 2000):
@@ -187,14 +212,13 @@ def _warm_up(server: HalServer, client: HalClient, frames: List[bytes]) -> int:
     return seq + 1
 
 
-def bench_client_round_trip(transport: str, count: int, frames: List[bytes]) -> Dict[str, Any]:
+def bench_client_round_trip(transport: str, count: int, frames: list[bytes]) -> dict[str, Any]:
     observation, command = ENDPOINTS[transport]
-    server = HalServer(HalServerConfig(observation_endpoint=observation,
-                                       command_endpoint=command))
+    server = HalServer(HalServerConfig(observation_endpoint=observation, command_endpoint=command))
     server.bind()
     client = _connect_client(server, transport)
     offset = _warm_up(server, client, frames)
-    wakeups: List[int] = []
+    wakeups: list[int] = []
     stop = threading.Event()
 
     def control_loop() -> None:
@@ -208,13 +232,14 @@ def bench_client_round_trip(transport: str, count: int, frames: List[bytes]) -> 
     thread = threading.Thread(target=control_loop)
     thread.start()
 
-    def receive(seq: int) -> Optional[int]:
+    def receive(seq: int) -> int | None:
         command = server.recv_command(timeout_ms=1000)
         return None if command is None else command.observation_timestamp_ns - offset
 
     try:
-        result = _round_trip_hal(lambda seq: server.publish_frames(pre_encoded[seq - 1]),
-                                 receive, count)
+        result = _round_trip_hal(
+            lambda seq: server.publish_frames(pre_encoded[seq - 1]), receive, count
+        )
     finally:
         stop.set()
         thread.join()
@@ -222,15 +247,17 @@ def bench_client_round_trip(transport: str, count: int, frames: List[bytes]) -> 
         client.close()
         server.close()
     result['client_wakeup_us'] = summary(wakeups)
-    result['client_stats'] = {k: stats[k] for k in ('received_count', 'superseded_count',
-                                                    'rejections', 'commands_dropped')}
+    result['client_stats'] = {
+        k: stats[k]
+        for k in ('received_count', 'superseded_count', 'rejections', 'commands_dropped')
+    }
     return result
 
 
-def bench_raw_floor(transport: str, count: int, frames: List[bytes]) -> Dict[str, Any]:
+def bench_raw_floor(transport: str, count: int, frames: list[bytes]) -> dict[str, Any]:
     """Measure the same exchange with plain sockets: no decoding, no client thread logic."""
     context = zmq.Context()
-    sockets: List[zmq.Socket] = []
+    sockets: list[zmq.Socket] = []
 
     def make(kind: int) -> zmq.Socket:
         socket = context.socket(kind)
@@ -273,7 +300,7 @@ def bench_raw_floor(transport: str, count: int, frames: List[bytes]) -> Dict[str
     def publish(seq: int) -> None:
         pub.send_multipart(frames[:2] + [metas[seq - 1]] + frames[3:], copy=False)
 
-    def receive(seq: int) -> Optional[int]:
+    def receive(seq: int) -> int | None:
         if not pull.poll(1000):
             return None
         return json.loads(pull.recv_multipart()[0])['timestamp_ns']
@@ -291,10 +318,11 @@ def bench_raw_floor(transport: str, count: int, frames: List[bytes]) -> Dict[str
 
 # -- 3. latest-only ---------------------------------------------------------------
 
+
 class Publisher(threading.Thread):
     """Publish sequence-numbered 48x64 observations at a fixed rate from ``t0`` on."""
 
-    def __init__(self, publish: Callable[[List[bytes]], Any], rate_hz: float) -> None:
+    def __init__(self, publish: Callable[[list[bytes]], Any], rate_hz: float) -> None:
         super().__init__(name='bench-publisher')
         self._publish = publish
         self.period_s = 1.0 / rate_hz
@@ -321,16 +349,17 @@ class Publisher(threading.Thread):
             next_time += self.period_s
 
 
-def _control_ticks(poll: Callable[[], Optional[int]], publisher: Publisher,
-                   seconds: float, period_s: float = 0.01) -> Tuple[List[int], Optional[int]]:
+def _control_ticks(
+    poll: Callable[[], int | None], publisher: Publisher, seconds: float, period_s: float = 0.01
+) -> tuple[list[int], int | None]:
     """
     Poll like a 100 Hz control loop; return the per-tick lags and the last held sequence.
 
     Ticks fall half a publish period after a publish: aligned with the publisher they
     would always meet a message still in flight and read lag 1 by construction.
     """
-    held: Optional[int] = None
-    lags: List[int] = []
+    held: int | None = None
+    lags: list[int] = []
     next_tick = publisher.t0 + publisher.period_s / 2
     end = next_tick + seconds
     while next_tick < end:
@@ -344,7 +373,7 @@ def _control_ticks(poll: Callable[[], Optional[int]], publisher: Publisher,
     return lags, held
 
 
-def _wait_for_seq(client: HalClient, seq: int, timeout_s: float) -> Optional[Any]:
+def _wait_for_seq(client: HalClient, seq: int, timeout_s: float) -> Any | None:
     """Return the first observation at or after ``seq`` (or the newest at the timeout)."""
     deadline = time.monotonic() + timeout_s
     newest = None
@@ -357,17 +386,16 @@ def _wait_for_seq(client: HalClient, seq: int, timeout_s: float) -> Optional[Any
     return newest
 
 
-def bench_latest_only(transport: str, seconds: float) -> Dict[str, Any]:
+def bench_latest_only(transport: str, seconds: float) -> dict[str, Any]:
     observation, command = ENDPOINTS[transport]
-    server = HalServer(HalServerConfig(observation_endpoint=observation,
-                                       command_endpoint=command))
+    server = HalServer(HalServerConfig(observation_endpoint=observation, command_endpoint=command))
     server.bind()
     client = _connect_client(server, transport)
     _warm_up(server, client, observation_frames(48, 64, 7))
     publisher = Publisher(server.publish_frames, 1000.0)
     start_received = client.received_count
 
-    def poll() -> Optional[int]:
+    def poll() -> int | None:
         obs = client.poll()
         return None if obs is None else obs.timestamp_ns - BASE_NS
 
@@ -385,8 +413,9 @@ def bench_latest_only(transport: str, seconds: float) -> Dict[str, Any]:
         'published': published,
         'received_by_client': client.received_count - start_received,
         'lag_seq': lag_summary(lags),
-        'final_lag_seq': (None if final is None
-                          else publisher.latest_seq - (final.timestamp_ns - BASE_NS)),
+        'final_lag_seq': (
+            None if final is None else publisher.latest_seq - (final.timestamp_ns - BASE_NS)
+        ),
         'superseded': client.superseded_count,
         'rejections': client.rejections,
     }
@@ -395,7 +424,7 @@ def bench_latest_only(transport: str, seconds: float) -> Dict[str, Any]:
     return result
 
 
-def bench_naive_tcp(seconds: float) -> Dict[str, Any]:
+def bench_naive_tcp(seconds: float) -> dict[str, Any]:
     """Measure a client that reads one message per control tick (no receiver thread)."""
     server = HalServer(HalServerConfig('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*'))
     server.bind()
@@ -413,7 +442,7 @@ def bench_naive_tcp(seconds: float) -> Dict[str, Any]:
         sub.recv_multipart()
     publisher = Publisher(server.publish_frames, 1000.0)
 
-    def poll() -> Optional[int]:
+    def poll() -> int | None:
         if not sub.poll(0):
             return None
         return decode_observation(sub.recv_multipart(copy=False)).timestamp_ns - BASE_NS
@@ -434,70 +463,95 @@ def bench_naive_tcp(seconds: float) -> Dict[str, Any]:
     sub.close(linger=0)
     context.term()
     server.close()
-    return {'lag_seq': lag_summary(lags),
-            'backlog_at_stop_messages': backlog,
-            'catch_up_at_100hz_s': backlog * 0.01,
-            'last_message_in_backlog': newest == publisher.latest_seq}
+    return {
+        'lag_seq': lag_summary(lags),
+        'backlog_at_stop_messages': backlog,
+        'catch_up_at_100hz_s': backlog * 0.01,
+        'last_message_in_backlog': newest == publisher.latest_seq,
+    }
 
 
-def _line(name: str, stats: Dict[str, float], unit: str = 'us') -> str:
-    return '  %-34s p50 %9.1f  p99 %9.1f  max %9.1f %s' % (
-        name, stats['p50'], stats['p99'], stats['max'], unit)
+def _line(name: str, stats: dict[str, float], unit: str = 'us') -> str:
+    return (
+        f'  {name:34} p50 {stats["p50"]:9.1f}  p99 {stats["p99"]:9.1f}  max {stats["max"]:9.1f}'
+        f' {unit}'
+    )
 
 
-def print_summary(results: Dict[str, Any]) -> None:
+def print_summary(results: dict[str, Any]) -> None:
     decode = results['decode']
-    print('HAL link benchmark (%s, %d cores)' % (results['machine'], results['cpu_count']))
-    print('decode/encode of one 480x640 observation (%.1f MB):'
-          % (decode['message_bytes'] / 1e6))
+    print(f'HAL link benchmark ({results["machine"]}, {int(results["cpu_count"])} cores)')
+    print(
+        f'decode/encode of one 480x640 observation ({decode["message_bytes"] / 1000000.0:.1f} MB):'
+    )
     print(_line('decode (bytes frames)', decode['decode_bytes_frames_us']))
     print(_line('decode (zmq.Frame, as received)', decode['decode_zmq_frames_us']))
     print(_line('encode', decode['encode_us']))
     print('observation -> command round trip, 480x640:')
     for transport in ('inproc', 'tcp'):
         trip = results['round_trip'][transport]
-        print(_line('%s HalClient (lost %d)' % (transport, trip['client']['lost']),
-                    trip['client']['round_trip_us']))
-        print(_line('%s raw ZeroMQ floor (lost %d)' % (transport, trip['floor']['lost']),
-                    trip['floor']['round_trip_us']))
-        print(_line('%s client wake-up' % transport, trip['client']['client_wakeup_us']))
+        print(
+            _line(
+                f'{transport} HalClient (lost {int(trip["client"]["lost"])})',
+                trip['client']['round_trip_us'],
+            )
+        )
+        print(
+            _line(
+                f'{transport} raw ZeroMQ floor (lost {int(trip["floor"]["lost"])})',
+                trip['floor']['round_trip_us'],
+            )
+        )
+        print(_line(f'{transport} client wake-up', trip['client']['client_wakeup_us']))
     print('latest-only, 48x64 at ~1 kHz publish, 100 Hz poll (lag in sequence numbers):')
     for name, run in results['latest_only'].items():
         lag = run['lag_seq']
         if 'final_lag_seq' in run:
-            extra = ', final lag %s, client received %d of %d published' % (
-                run['final_lag_seq'], run['received_by_client'], run['published'])
+            extra = (
+                f', final lag {run["final_lag_seq"]}, client received'
+                f' {int(run["received_by_client"])} of {int(run["published"])} published'
+            )
         else:
-            extra = ', %d messages queued at stop (%.1f s to catch up at 100 Hz)' % (
-                run['backlog_at_stop_messages'], run['catch_up_at_100hz_s'])
-        print('  %-30s p50 %6.1f  p99 %6.1f  max %6d%s' % (
-            name, lag['p50'], lag['p99'], lag['max'], extra))
+            extra = (
+                f', {int(run["backlog_at_stop_messages"])} messages queued at stop'
+                f' ({run["catch_up_at_100hz_s"]:.1f} s to catch up at 100 Hz)'
+            )
+        print(
+            f'  {name:30} p50 {lag["p50"]:6.1f}  p99 {lag["p99"]:6.1f}  max'
+            f' {int(lag["max"]):6}{extra}'
+        )
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].strip())
     parser.add_argument('--decodes', type=int, default=2000)
     parser.add_argument('--round-trips', type=int, default=300)
     parser.add_argument('--lag-seconds', type=float, default=3.0)
     args = parser.parse_args(argv)
     frames = observation_frames(480, 640, 1)
-    results: Dict[str, Any] = {
+    results: dict[str, Any] = {
         'machine': platform.processor() or platform.machine(),
         'cpu_count': len(__import__('os').sched_getaffinity(0)),
-        'python': platform.python_version(), 'pyzmq': zmq.pyzmq_version(),
-        'libzmq': zmq.zmq_version(), 'numpy': np.__version__,
-        'decode': bench_decode(args.decodes), 'round_trip': {}, 'latest_only': {}}
+        'python': platform.python_version(),
+        'pyzmq': zmq.pyzmq_version(),
+        'libzmq': zmq.zmq_version(),
+        'numpy': np.__version__,
+        'decode': bench_decode(args.decodes),
+        'round_trip': {},
+        'latest_only': {},
+    }
     for transport in ('inproc', 'tcp'):
         results['round_trip'][transport] = {
             'floor': bench_raw_floor(transport, args.round_trips, frames),
-            'client': bench_client_round_trip(transport, args.round_trips, frames)}
+            'client': bench_client_round_trip(transport, args.round_trips, frames),
+        }
     for transport in ('inproc', 'tcp'):
         results['latest_only'][transport] = bench_latest_only(transport, args.lag_seconds)
     results['latest_only']['tcp_naive_1_recv_per_tick'] = bench_naive_tcp(args.lag_seconds)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + '\n')
     print_summary(results)
-    print('wrote %s' % RESULTS.relative_to(REPO))
+    print(f'wrote {RESULTS.relative_to(REPO)}')
     return 0
 
 

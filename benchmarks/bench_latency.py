@@ -62,7 +62,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 for _path in (REPO, REPO / 'benchmarks'):
@@ -70,8 +70,17 @@ for _path in (REPO, REPO / 'benchmarks'):
         # Runnable from a source checkout without installing the package.
         sys.path.insert(0, str(_path))
 
-from common import (BareThreadProbe, BusyCore, machine, percentiles, ratio,  # noqa: E402
-                    RESULTS, summary, ThreadCpu, write_json)
+from common import (  # noqa: E402 (after the sys.path set-up)
+    BareThreadProbe,
+    BusyCore,
+    machine,
+    percentiles,
+    ratio,  # noqa: E402
+    RESULTS,
+    summary,
+    ThreadCpu,
+    write_json,
+)
 import numpy as np  # noqa: E402
 import zmq  # noqa: E402
 
@@ -90,22 +99,25 @@ from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path  # noqa: E
 STAGES = ('transport', 'decode', 'schedule', 'build', 'infer', 'map', 'step', 'send', 'return')
 _ids = iter(range(1_000_000))
 #: Latency cases: key -> (name, transport, height, width, busy core, options).
-CASES = {'inproc': ('inproc 58x87', 'inproc', 58, 87, False, {}),
-         'inproc-rec': ('inproc 58x87 recording', 'inproc', 58, 87, False, {'record': True}),
-         'inproc-nowarm': ('inproc 58x87 no warm-up', 'inproc', 58, 87, False,
-                           {'warm_up': False}),
-         'inproc-busy': ('inproc 58x87 busy core', 'inproc', 58, 87, True, {}),
-         'tcp': ('tcp 58x87', 'tcp', 58, 87, False, {}),
-         'tcp-busy': ('tcp 58x87 busy core', 'tcp', 58, 87, True, {}),
-         'inproc-large': ('inproc 480x640', 'inproc', 480, 640, False, {})}
+CASES = {
+    'inproc': ('inproc 58x87', 'inproc', 58, 87, False, {}),
+    'inproc-rec': ('inproc 58x87 recording', 'inproc', 58, 87, False, {'record': True}),
+    'inproc-nowarm': ('inproc 58x87 no warm-up', 'inproc', 58, 87, False, {'warm_up': False}),
+    'inproc-busy': ('inproc 58x87 busy core', 'inproc', 58, 87, True, {}),
+    'tcp': ('tcp 58x87', 'tcp', 58, 87, False, {}),
+    'tcp-busy': ('tcp 58x87 busy core', 'tcp', 58, 87, True, {}),
+    'inproc-large': ('inproc 480x640', 'inproc', 480, 640, False, {}),
+}
 #: Targets of issue #16: ratio name -> (limit, what it compares).
-TARGETS = {'p50_vs_floor': (1.15, 'p50 / (paced inference p50 + paced round trip p50)'),
-           'p99_vs_floor': (1.5, 'p99 / (paced inference p99 + paced round trip p99)'),
-           'recording_p99': (1.2, 'p99 with recording / p99 without'),
-           'cpu_fraction': (0.10, 'controller CPU / one core'),
-           'lateness_max_vs_bare': (2.0, 'max tick lateness / bare thread max'),
-           'late_ticks_over_bare': (2.0, 'late ticks (> 2 ms) - bare thread late wake-ups')}
-_WEIGHTS: Dict[str, ModelWeights] = {}
+TARGETS = {
+    'p50_vs_floor': (1.15, 'p50 / (paced inference p50 + paced round trip p50)'),
+    'p99_vs_floor': (1.5, 'p99 / (paced inference p99 + paced round trip p99)'),
+    'recording_p99': (1.2, 'p99 with recording / p99 without'),
+    'cpu_fraction': (0.10, 'controller CPU / one core'),
+    'lateness_max_vs_bare': (2.0, 'max tick lateness / bare thread max'),
+    'late_ticks_over_bare': (2.0, 'late ticks (> 2 ms) - bare thread late wake-ups'),
+}
+_WEIGHTS: dict[str, ModelWeights] = {}
 
 
 def teacher_weights() -> ModelWeights:
@@ -115,17 +127,27 @@ def teacher_weights() -> ModelWeights:
     return _WEIGHTS['teacher']
 
 
-def make_controller(hal: Any, control_rate: float = 100.0,
-                    policy_decimation: Optional[int] = None, record_path: str = '',
-                    warm_up_lead_s: float = loop_module.WARM_UP_LEAD_S,
-                    **control: Any) -> ParkourInferenceClient:
+def make_controller(
+    hal: Any,
+    control_rate: float = 100.0,
+    policy_decimation: int | None = None,
+    record_path: str = '',
+    warm_up_lead_s: float = loop_module.WARM_UP_LEAD_S,
+    **control: Any,
+) -> ParkourInferenceClient:
     """Return an initialized controller with the shipped teacher connected to ``hal``."""
     runtime = runtime_module.RuntimeConfig(control=replace(ControlConfig(), **control))
     client = ParkourInferenceClient(
-        hal.client_config(), teacher_weights(), control_rate=control_rate, device='cpu',
-        transport_context=hal.context if hal.inproc else None, runtime_config=runtime,
-        policy_decimation=policy_decimation, record_path=record_path,
-        warm_up_lead_s=warm_up_lead_s)
+        hal.client_config(),
+        teacher_weights(),
+        control_rate=control_rate,
+        device='cpu',
+        transport_context=hal.context if hal.inproc else None,
+        runtime_config=runtime,
+        policy_decimation=policy_decimation,
+        record_path=record_path,
+        warm_up_lead_s=warm_up_lead_s,
+    )
     client.initialize()
     return client
 
@@ -140,7 +162,7 @@ def wait_for(predicate, timeout_s: float, step_s: float = 0.005) -> bool:
     return bool(predicate())
 
 
-def _endpoints(transport: str) -> Tuple[str, str]:
+def _endpoints(transport: str) -> tuple[str, str]:
     if transport == 'inproc':
         n = next(_ids)
         return f'inproc://bench_obs_{n}', f'inproc://bench_cmd_{n}'
@@ -159,11 +181,15 @@ class Probe:
     def __init__(self, client: ParkourInferenceClient) -> None:
         runtime = client.runtime
         hal, step = runtime.hal, runtime.step
-        self.returned: Dict[int, Tuple[int, int]] = {}
-        self.ticks: Dict[int, Tuple] = {}
-        self._put: List[int] = [0, 0]
-        wait, poll, tick, put = (hal.wait_for_observation, hal.poll, step.tick,
-                                 hal.put_joint_command)
+        self.returned: dict[int, tuple[int, int]] = {}
+        self.ticks: dict[int, tuple] = {}
+        self._put: list[int] = [0, 0]
+        wait, poll, tick, put = (
+            hal.wait_for_observation,
+            hal.poll,
+            step.tick,
+            hal.put_joint_command,
+        )
 
         def record(obs):
             if obs is not None:
@@ -184,9 +210,15 @@ class Probe:
                 # so the log does not lengthen the process's full collections.
                 stages = result.stage_times or {}
                 self.ticks[obs.timestamp_ns] = (
-                    start, self._put[0], self._put[1], bool(result.policy_ran),
-                    stages.get('build', 0.0), stages.get('infer', 0.0), stages.get('map', 0.0),
-                    result.mode == ControlMode.RUNNING)
+                    start,
+                    self._put[0],
+                    self._put[1],
+                    bool(result.policy_ran),
+                    stages.get('build', 0.0),
+                    stages.get('infer', 0.0),
+                    stages.get('map', 0.0),
+                    result.mode == ControlMode.RUNNING,
+                )
             return result
 
         hal.wait_for_observation = lambda timeout_s: record(wait(timeout_s))
@@ -195,10 +227,10 @@ class Probe:
         step.tick = timed_tick
 
 
-def _stage_rows(hal: ScriptedHal, probe: Probe, since_ns: int) -> List[Dict[str, float]]:
+def _stage_rows(hal: ScriptedHal, probe: Probe, since_ns: int) -> list[dict[str, float]]:
     """Return one dict of stage durations (microseconds) per answered observation."""
     published = dict(hal.publish_log)
-    answered: Dict[int, int] = {}
+    answered: dict[int, int] = {}
     for command in list(hal.commands):
         answered.setdefault(command.observation_timestamp_ns, command.receive_ns)
     rows = []
@@ -214,25 +246,41 @@ def _stage_rows(hal: ScriptedHal, probe: Probe, since_ns: int) -> List[Dict[str,
         received, handed = returned
         policy = (build + infer + map_) * 1e9
         row = {
-            'transport': received - publish, 'decode': handed - received,
-            'schedule': start - handed, 'build': build * 1e9,
-            'infer': infer * 1e9, 'map': map_ * 1e9,
-            'step': put_start - start - policy, 'send': put_end - put_start,
-            'return': hal_receive - put_end, 'total': hal_receive - publish,
-            'policy_ran': 1.0 if policy_ran else 0.0}
+            'transport': received - publish,
+            'decode': handed - received,
+            'schedule': start - handed,
+            'build': build * 1e9,
+            'infer': infer * 1e9,
+            'map': map_ * 1e9,
+            'step': put_start - start - policy,
+            'send': put_end - put_start,
+            'return': hal_receive - put_end,
+            'total': hal_receive - publish,
+            'policy_ran': 1.0 if policy_ran else 0.0,
+        }
         rows.append({k: (v / 1e3 if k != 'policy_ran' else v) for k, v in row.items()})
     return rows
 
 
-def _budget(rows: List[Dict[str, float]]) -> Dict[str, Any]:
+def _budget(rows: list[dict[str, float]]) -> dict[str, Any]:
     """Return p50/p99 per stage, for policy ticks and for repeat ticks separately."""
-    out: Dict[str, Any] = {}
-    for name, subset in (('policy_ticks', [r for r in rows if r['policy_ran']]),
-                         ('repeat_ticks', [r for r in rows if not r['policy_ran']])):
-        out[name] = {stage: {'p50_us': float(np.percentile([r[stage] for r in subset], 50)),
-                             'p99_us': float(np.percentile([r[stage] for r in subset], 99)),
-                             'mean_us': float(np.mean([r[stage] for r in subset]))}
-                     for stage in STAGES + ('total',)} if subset else {}
+    out: dict[str, Any] = {}
+    for name, subset in (
+        ('policy_ticks', [r for r in rows if r['policy_ran']]),
+        ('repeat_ticks', [r for r in rows if not r['policy_ran']]),
+    ):
+        out[name] = (
+            {
+                stage: {
+                    'p50_us': float(np.percentile([r[stage] for r in subset], 50)),
+                    'p99_us': float(np.percentile([r[stage] for r in subset], 99)),
+                    'mean_us': float(np.mean([r[stage] for r in subset])),
+                }
+                for stage in STAGES + ('total',)
+            }
+            if subset
+            else {}
+        )
         out[name]['count'] = len(subset)
     return out
 
@@ -246,28 +294,31 @@ class ProcessHal:
     """
 
     def __init__(self, rate: float, height: int, width: int) -> None:
-        code = ('import sys, time\n'
-                f'sys.path.insert(0, {str(REPO)!r})\n'
-                'from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, '
-                'ScriptedHal\n'
-                f'hal = ScriptedHal(rate_hz={rate}, '
-                f'template=ObservationTemplate({height}, {width})).start()\n'
-                'print(hal.observation_endpoint, hal.command_endpoint, flush=True)\n'
-                'sys.stdin.read()\n'
-                'hal.close()\n')
-        self.process = subprocess.Popen([sys.executable, '-c', code], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        self.observation_endpoint, self.command_endpoint = \
-            self.process.stdout.readline().split()
+        code = (
+            'import sys, time\n'
+            f'sys.path.insert(0, {str(REPO)!r})\n'
+            'from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, '
+            'ScriptedHal\n'
+            f'hal = ScriptedHal(rate_hz={rate}, '
+            f'template=ObservationTemplate({height}, {width})).start()\n'
+            'print(hal.observation_endpoint, hal.command_endpoint, flush=True)\n'
+            'sys.stdin.read()\n'
+            'hal.close()\n'
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, '-c', code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.observation_endpoint, self.command_endpoint = self.process.stdout.readline().split()
         self.context = None
         self.inproc = False
-        self.publish_log: List[Tuple[int, int]] = []
-        self.commands: List[Any] = []
+        self.publish_log: list[tuple[int, int]] = []
+        self.commands: list[Any] = []
         self.late_publishes = 0
 
     def client_config(self, **kwargs):
         """Return a HalClientConfig pointing at the HAL process."""
         from krabby_parkour_ros.hal.config import HalClientConfig
+
         return HalClientConfig(self.observation_endpoint, self.command_endpoint, **kwargs)
 
     def start(self) -> None:
@@ -279,7 +330,7 @@ class ProcessHal:
         self.process.wait(10)
 
 
-def _cpu_threads(hal: Any) -> List[threading.Thread]:
+def _cpu_threads(hal: Any) -> list[threading.Thread]:
     """Return the threads of this process that are not the controller's (HAL, main)."""
     others = [threading.main_thread()]
     hal_thread = getattr(hal, '_thread', None)
@@ -288,36 +339,57 @@ def _cpu_threads(hal: Any) -> List[threading.Thread]:
     return others
 
 
-def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
-             rate: float = 100.0, decimation: Optional[int] = None, busy: bool = False,
-             warmup_s: float = 1.5, check_card: bool = True, realtime_priority: int = 0,
-             record: bool = False, warm_up: bool = True, warm_up_lead_s: float = 0.0004,
-             bare_probe: bool = True) -> Dict[str, Any]:
+def run_case(
+    transport: str,
+    seconds: float,
+    height: int = 58,
+    width: int = 87,
+    rate: float = 100.0,
+    decimation: int | None = None,
+    busy: bool = False,
+    warmup_s: float = 1.5,
+    check_card: bool = True,
+    realtime_priority: int = 0,
+    record: bool = False,
+    warm_up: bool = True,
+    warm_up_lead_s: float = 0.0004,
+    bare_probe: bool = True,
+) -> dict[str, Any]:
     """Run the controller against a scripted HAL; return latency, budget and tick timing."""
     context = zmq.Context() if transport == 'inproc' else None
     if transport == 'tcp-process':
         hal: Any = ProcessHal(rate, height, width)
     else:
         observation, command = _endpoints(transport)
-        hal = ScriptedHal(observation, command, rate_hz=rate,
-                          template=ObservationTemplate(height, width), context=context)
+        hal = ScriptedHal(
+            observation,
+            command,
+            rate_hz=rate,
+            template=ObservationTemplate(height, width),
+            context=context,
+        )
     original_check = runtime_module.check_deployment
     if not check_card:
         runtime_module.check_deployment = lambda *args, **kwargs: None
     record_dir = tempfile.TemporaryDirectory(prefix='bench_latency_rec_') if record else None
     try:
-        client = make_controller(hal, control_rate=rate, policy_decimation=decimation,
-                                 soft_start_duration=0.2, stale_timeout=max(0.1, 10.0 / rate),
-                                 realtime_priority=realtime_priority,
-                                 record_path=record_dir.name if record_dir else '',
-                                 warm_up_lead_s=warm_up_lead_s if warm_up else 0.0)
+        client = make_controller(
+            hal,
+            control_rate=rate,
+            policy_decimation=decimation,
+            soft_start_duration=0.2,
+            stale_timeout=max(0.1, 10.0 / rate),
+            realtime_priority=realtime_priority,
+            record_path=record_dir.name if record_dir else '',
+            warm_up_lead_s=warm_up_lead_s if warm_up else 0.0,
+        )
     finally:
         runtime_module.check_deployment = original_check
     probe = Probe(client)
     running = threading.Event()
     running.set()
     load = BusyCore() if busy else None
-    bare: Optional[BareThreadProbe] = None
+    bare: BareThreadProbe | None = None
     gc_monitor = loop_module.GC_MONITOR
     try:
         if load is not None:
@@ -375,44 +447,62 @@ def run_case(transport: str, seconds: float, height: int = 58, width: int = 87,
     rows = _stage_rows(hal, probe, since)
     totals = [r['total'] for r in rows]
     return {
-        'transport': transport, 'image': [height, width], 'rate_hz': rate,
+        'transport': transport,
+        'image': [height, width],
+        'rate_hz': rate,
         'policy_decimation': client._config.control.policy_decimation
-        if decimation is None else decimation,
-        'busy_core': busy, 'recording': record, 'warm_up_lead_s': warm_up_lead_s if warm_up
-        else 0.0, 'control_thread_scheduler': scheduler, 'seconds': round(elapsed, 2),
+        if decimation is None
+        else decimation,
+        'busy_core': busy,
+        'recording': record,
+        'warm_up_lead_s': warm_up_lead_s if warm_up else 0.0,
+        'control_thread_scheduler': scheduler,
+        'seconds': round(elapsed, 2),
         'published': len(hal.publish_log) - published_before,
-        'answered': len(rows), 'latency_us': percentiles(totals),
+        'answered': len(rows),
+        'latency_us': percentiles(totals),
         'latency_policy_ticks_us': percentiles([r['total'] for r in rows if r['policy_ran']]),
         'latency_repeat_ticks_us': percentiles([r['total'] for r in rows if not r['policy_ran']]),
         'budget': _budget(rows),
-        'ticks': ticks, 'tick_rate_hz': ticks / elapsed, 'late_ticks': late,
+        'ticks': ticks,
+        'tick_rate_hz': ticks / elapsed,
+        'late_ticks': late,
         'late_fraction': late / max(ticks, 1),
         'tick_lateness_us': percentiles(lateness, 1e6),
         'bare_thread_lateness_us': bare_result,
-        'cpu_fraction': cpu / elapsed, 'warm_ups': warm_ups,
+        'cpu_fraction': cpu / elapsed,
+        'warm_ups': warm_ups,
         'warm_up_cpu_fraction': warm_cpu / elapsed,
         'warm_up_cpu_us_each': 1e6 * warm_cpu / warm_ups if warm_ups else 0.0,
         'gc': {k: gc_after[k] - gc_before[k] for k in gc_after if not k.endswith('max_ms')},
         'gc_window_max_ms': gc_after['gc_window_max_ms'],
         'gc_freeze_s': freeze_s,
-        'recording_counts': {k: rec_after.get(k, 0) - rec_before.get(k, 0)
-                             for k in rec_after} if record else {},
+        'recording_counts': {k: rec_after.get(k, 0) - rec_before.get(k, 0) for k in rec_after}
+        if record
+        else {},
         'superseded': hal_after['superseded_count'] - hal_before['superseded_count'],
-        'mode': stats['mode'], 'failures': stats['counters']['failures'],
+        'mode': stats['mode'],
+        'failures': stats['counters']['failures'],
         'hal_late_publishes': hal.late_publishes,
-        'histogram_us': np.histogram(np.clip(totals, 0, 5000), bins=100,
-                                     range=(0, 5000))[0].tolist() if totals else [],
+        'histogram_us': np.histogram(np.clip(totals, 0, 5000), bins=100, range=(0, 5000))[
+            0
+        ].tolist()
+        if totals
+        else [],
     }
 
 
-def _recording_counts(client: ParkourInferenceClient) -> Dict[str, int]:
+def _recording_counts(client: ParkourInferenceClient) -> dict[str, int]:
     """Return the recorder's written / dropped counters (empty without a recorder)."""
     recorder = client.recorder
     if recorder is None:
         return {}
     stats = recorder.stats() if hasattr(recorder, 'stats') else {}
-    return {k: int(v) for k, v in stats.items() if isinstance(v, (int, float))
-            and not isinstance(v, bool)}
+    return {
+        k: int(v)
+        for k, v in stats.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 class _LatenessRecorder(RollingSamples):
@@ -420,7 +510,7 @@ class _LatenessRecorder(RollingSamples):
 
     def __init__(self) -> None:
         super().__init__()
-        self.samples: List[float] = []
+        self.samples: list[float] = []
 
     def add(self, value: float) -> None:
         """Record one sample."""
@@ -430,8 +520,10 @@ class _LatenessRecorder(RollingSamples):
 
 # -- floors -------------------------------------------------------------------------
 
-def transport_floor(transport: str, frames: List[bytes], count: int,
-                    period_s: float = 0.01) -> Dict[str, Any]:
+
+def transport_floor(
+    transport: str, frames: list[bytes], count: int, period_s: float = 0.01
+) -> dict[str, Any]:
     """Return the raw ZeroMQ round trip of ``frames`` + a command reply, no decoding."""
     context = zmq.Context()
     observation, command = _endpoints(transport)
@@ -460,7 +552,7 @@ def transport_floor(transport: str, frames: List[bytes], count: int,
 
     thread = threading.Thread(target=responder, daemon=True)
     thread.start()
-    samples: List[int] = []
+    samples: list[int] = []
     lost = 0
     try:
         deadline = time.monotonic() + 5.0
@@ -486,12 +578,14 @@ def transport_floor(transport: str, frames: List[bytes], count: int,
         for socket in (pub, pull, sub, push):
             socket.close(linger=0)
         context.term()
-    return {'round_trip_us': percentiles(samples, 1e-3), 'lost': lost,
-            'message_bytes': sum(len(f) for f in frames)}
+    return {
+        'round_trip_us': percentiles(samples, 1e-3),
+        'lost': lost,
+        'message_bytes': sum(len(f) for f in frames),
+    }
 
 
-def inference_floor(count: int, period_s: float = 0.01,
-                    lead_s: float = 0.0004) -> Dict[str, Any]:
+def inference_floor(count: int, period_s: float = 0.01, lead_s: float = 0.0004) -> dict[str, Any]:
     """
     Return bare teacher inference: paced (cold caches), back to back, paced and warmed.
 
@@ -505,7 +599,7 @@ def inference_floor(count: int, period_s: float = 0.01,
     for _ in range(50):
         model.inference(io)
 
-    def paced(warm: bool) -> List[int]:
+    def paced(warm: bool) -> list[int]:
         samples = []
         due = time.monotonic() + period_s
         for _ in range(count):
@@ -524,24 +618,44 @@ def inference_floor(count: int, period_s: float = 0.01,
         start = time.perf_counter_ns()
         model.inference(io)
         packed.append(time.perf_counter_ns() - start)
-    return {'at_100hz_us': percentiles(paced(False), 1e-3),
-            'back_to_back_us': percentiles(packed, 1e-3),
-            'warmed_at_100hz_us': percentiles(paced(True), 1e-3), 'warm_up_lead_s': lead_s}
+    return {
+        'at_100hz_us': percentiles(paced(False), 1e-3),
+        'back_to_back_us': percentiles(packed, 1e-3),
+        'warmed_at_100hz_us': percentiles(paced(True), 1e-3),
+        'warm_up_lead_s': lead_s,
+    }
 
 
 # -- node process -------------------------------------------------------------------
 
-def run_node_case(seconds: float) -> Dict[str, Any]:
+
+def run_node_case(seconds: float) -> dict[str, Any]:
     """Run the ROS node process against a scripted HAL over tcp; latency at the HAL."""
     hal = ScriptedHal(template=ObservationTemplate(58, 87)).start()
-    command = [sys.executable, '-m', 'krabby_parkour_ros.node.main', '--autostart',
-               '--params-file', str(REPO / 'config' / 'parkour.yaml'), '--ros-args',
-               '-p', f'hal.observation_endpoint:={hal.observation_endpoint}',
-               '-p', f'hal.command_endpoint:={hal.command_endpoint}',
-               '-p', 'soft_start_duration:=0.2']
+    command = [
+        sys.executable,
+        '-m',
+        'krabby_parkour_ros.node.main',
+        '--autostart',
+        '--params-file',
+        str(REPO / 'config' / 'parkour.yaml'),
+        '--ros-args',
+        '-p',
+        f'hal.observation_endpoint:={hal.observation_endpoint}',
+        '-p',
+        f'hal.command_endpoint:={hal.command_endpoint}',
+        '-p',
+        'soft_start_duration:=0.2',
+    ]
     env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50))
-    process = subprocess.Popen(command, cwd=str(REPO), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=str(REPO),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         if not wait_for(lambda: len(hal.commands) > 100, 60.0, 0.1):
             raise RuntimeError('the node sent no commands within 60 s')
@@ -551,11 +665,14 @@ def run_node_case(seconds: float) -> Dict[str, Any]:
         time.sleep(seconds)
         cpu = (_process_cpu_s(process.pid) - cpu_before) / ((time.monotonic_ns() - since) / 1e9)
         published = dict(hal.publish_log)
-        first: Dict[int, int] = {}
+        first: dict[int, int] = {}
         for c in list(hal.commands):
             first.setdefault(c.observation_timestamp_ns, c.receive_ns)
-        totals = [(received - published[s]) / 1e3 for s, received in first.items()
-                  if s in published and published[s] >= since]
+        totals = [
+            (received - published[s]) / 1e3
+            for s, received in first.items()
+            if s in published and published[s] >= since
+        ]
     finally:
         process.terminate()
         try:
@@ -564,8 +681,14 @@ def run_node_case(seconds: float) -> Dict[str, Any]:
             process.kill()
             process.wait()
         hal.close()
-    return {'transport': 'tcp', 'image': [58, 87], 'seconds': seconds,
-            'latency_us': percentiles(totals), 'answered': len(totals), 'cpu_fraction': cpu}
+    return {
+        'transport': 'tcp',
+        'image': [58, 87],
+        'seconds': seconds,
+        'latency_us': percentiles(totals),
+        'answered': len(totals),
+        'cpu_fraction': cpu,
+    }
 
 
 def _process_cpu_s(pid: int) -> float:
@@ -576,14 +699,16 @@ def _process_cpu_s(pid: int) -> float:
 
 # -- ratios -------------------------------------------------------------------------
 
-def case_ratios(case: Dict[str, Any], floors: Dict[str, Any],
-                reference: Optional[Dict[str, Any]] = None) -> Dict[str, float]:
+
+def case_ratios(
+    case: dict[str, Any], floors: dict[str, Any], reference: dict[str, Any] | None = None
+) -> dict[str, float]:
     """
     Return the ratios of one case against the floors of the same run (see :data:`TARGETS`).
 
     :param reference: the same case without recording (for ``recording_p99``).
     """
-    out: Dict[str, float] = {}
+    out: dict[str, float] = {}
     if 'cpu_fraction' in case:
         out['cpu_fraction'] = case['cpu_fraction']
     bare = case.get('bare_thread_lateness_us')
@@ -601,12 +726,15 @@ def case_ratios(case: Dict[str, Any], floors: Dict[str, Any],
         out['p99_vs_floor'] = ratio(lat['p99'], inference['p99'] + trip['p99'])
         out['floor_p50_us'] = inference['p50'] + trip['p50']
         out['floor_p99_us'] = inference['p99'] + trip['p99']
-    out['met'] = {name: bool(value <= TARGETS[name][0]) for name, value in out.items()
-                  if name in TARGETS and value == value}
+    out['met'] = {
+        name: bool(value <= TARGETS[name][0])
+        for name, value in out.items()
+        if name in TARGETS and value == value
+    }
     return out
 
 
-def all_ratios(results: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
+def all_ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Return :func:`case_ratios` of every case (and the long run)."""
     floors = results.get('floors') or {}
     cases = dict(results['cases'])
@@ -615,15 +743,19 @@ def all_ratios(results: Dict[str, Any]) -> Dict[str, Dict[str, float]]:
     if 'node_tcp' in results:
         cases['node process tcp'] = results['node_tcp']
     reference = cases.get('inproc 58x87')
-    return {name: case_ratios(case, floors, reference if case.get('recording') else None)
-            for name, case in cases.items()}
+    return {
+        name: case_ratios(case, floors, reference if case.get('recording') else None)
+        for name, case in cases.items()
+    }
 
 
 # -- output -------------------------------------------------------------------------
 
-def plot(results: Dict[str, Any], path: Path) -> None:
+
+def plot(results: dict[str, Any], path: Path) -> None:
     """Write the latency histograms and the stage budget bars."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -641,8 +773,13 @@ def plot(results: Dict[str, Any], path: Path) -> None:
     if floors:
         inference = floors['inference']['at_100hz_us']['p50']
         transport = floors['transport_inproc_58x87']['round_trip_us']['p50']
-        left.axvline((inference + transport) / 1e3, color='k', linestyle='--', linewidth=1,
-                     label='floor: raw inproc round trip + bare inference (p50)')
+        left.axvline(
+            (inference + transport) / 1e3,
+            color='k',
+            linestyle='--',
+            linewidth=1,
+            label='floor: raw inproc round trip + bare inference (p50)',
+        )
         left.legend(fontsize=8)
     names = [n for n, c in results['cases'].items() if c['budget'].get('policy_ticks')]
     bottom = np.zeros(len(names))
@@ -650,8 +787,12 @@ def plot(results: Dict[str, Any], path: Path) -> None:
     for i, stage in enumerate(STAGES):
         # A negative median (the HAL thread took the GIL right after the send and
         # stamped its receive before the sender's own clock read) is drawn as 0.
-        values = np.array([max(0.0, results['cases'][n]['budget']['policy_ticks'][stage][
-            'p50_us']) for n in names])
+        values = np.array(
+            [
+                max(0.0, results['cases'][n]['budget']['policy_ticks'][stage]['p50_us'])
+                for n in names
+            ]
+        )
         right.barh(names, values, left=bottom, color=colors(i), label=stage)
         bottom += values
     if floors:
@@ -668,7 +809,7 @@ def plot(results: Dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def _plot_ratios(axis, ratios: Dict[str, Dict[str, float]]) -> None:
+def _plot_ratios(axis, ratios: dict[str, dict[str, float]]) -> None:
     """Draw every case's ratio to its target (1.0 = at the target, left of it = met)."""
     labels, values, colors = [], [], []
     for case, values_of in ratios.items():
@@ -691,7 +832,7 @@ def _plot_ratios(axis, ratios: Dict[str, Dict[str, float]]) -> None:
     axis.set_title('Against the floors of the same run (issue #16)')
 
 
-def summary_line(name: str, case: Dict[str, Any]) -> str:
+def summary_line(name: str, case: dict[str, Any]) -> str:
     """Return one human line of a case."""
     extra = []
     if 'late_ticks' in case:
@@ -701,20 +842,22 @@ def summary_line(name: str, case: Dict[str, Any]) -> str:
     return summary(name, case['latency_us'], extra='  '.join(extra))
 
 
-def lateness_line(name: str, case: Dict[str, Any]) -> str:
+def lateness_line(name: str, case: dict[str, Any]) -> str:
     """Return the tick lateness of a case next to the bare thread's of the same window."""
-    line = summary(f'{name}: tick lateness', case['tick_lateness_us'],
-                   extra=f'late {case["late_ticks"]}')
+    line = summary(
+        f'{name}: tick lateness', case['tick_lateness_us'], extra=f'late {case["late_ticks"]}'
+    )
     bare = case.get('bare_thread_lateness_us')
     if bare:
         line += '\n' + summary(f'{name}: bare thread', bare, extra=f'late {bare["late"]}')
     return line
 
 
-def ratio_table(ratios: Dict[str, Dict[str, float]]) -> str:
+def ratio_table(ratios: dict[str, dict[str, float]]) -> str:
     """Return the ratios as a text table (one line per case)."""
-    lines = ['case: ' + ', '.join(f'{name} (<= {limit:g})'
-                                  for name, (limit, _) in TARGETS.items())]
+    lines = [
+        'case: ' + ', '.join(f'{name} (<= {limit:g})' for name, (limit, _) in TARGETS.items())
+    ]
     for case, values in ratios.items():
         cells = []
         for name in TARGETS:
@@ -727,39 +870,77 @@ def ratio_table(ratios: Dict[str, Dict[str, float]]) -> str:
     return '\n'.join(lines)
 
 
-def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--seconds', type=float, default=60.0,
-                        help='seconds per 58x87 latency case')
-    parser.add_argument('--large-seconds', type=float, default=20.0,
-                        help='seconds of the 480x640 inproc case')
-    parser.add_argument('--ramp-seconds', type=float, default=5.0,
-                        help='seconds per rate of the ramp (0: skip)')
-    parser.add_argument('--ramp', default='100,200,500,1000,1500,2000',
-                        help='comma-separated control rates of the ramp (Hz)')
-    parser.add_argument('--long-seconds', type=float, default=60.0,
-                        help='seconds of the 100 Hz busy-core lateness run (600 = 10 min)')
-    parser.add_argument('--soak', type=float, nargs='?', const=600.0, default=0.0,
-                        help='only the floors and the long busy-core run, this many seconds '
-                        '(default 600)')
-    parser.add_argument('--long-transport', default='inproc',
-                        choices=('inproc', 'tcp', 'tcp-process'),
-                        help='HAL of the long run: in this process (inproc, tcp) or its own '
-                        'process over tcp (tick timing only)')
-    parser.add_argument('--node-seconds', type=float, default=0.0,
-                        help='seconds of the ROS node process case over tcp (0: skip)')
-    parser.add_argument('--cases', default='all',
-                        help='comma-separated subset of: ' + ', '.join(CASES)
-                        + ' (or all, or none)')
-    parser.add_argument('--realtime-priority', type=int, default=0,
-                        help='SCHED_FIFO priority of the control thread (0: default scheduler)')
-    parser.add_argument('--warm-up-lead', type=float, default=loop_module.WARM_UP_LEAD_S,
-                        help='seconds before the expected observation the controller warms '
-                        'its caches (0: off)')
-    parser.add_argument('--no-gc-freeze', action='store_true',
-                        help='do not collect and freeze the heap at start (before/after)')
-    parser.add_argument('--floor-count', type=int, default=2000,
-                        help='samples per floor measurement (0: skip the floors)')
+    parser.add_argument(
+        '--seconds', type=float, default=60.0, help='seconds per 58x87 latency case'
+    )
+    parser.add_argument(
+        '--large-seconds', type=float, default=20.0, help='seconds of the 480x640 inproc case'
+    )
+    parser.add_argument(
+        '--ramp-seconds', type=float, default=5.0, help='seconds per rate of the ramp (0: skip)'
+    )
+    parser.add_argument(
+        '--ramp',
+        default='100,200,500,1000,1500,2000',
+        help='comma-separated control rates of the ramp (Hz)',
+    )
+    parser.add_argument(
+        '--long-seconds',
+        type=float,
+        default=60.0,
+        help='seconds of the 100 Hz busy-core lateness run (600 = 10 min)',
+    )
+    parser.add_argument(
+        '--soak',
+        type=float,
+        nargs='?',
+        const=600.0,
+        default=0.0,
+        help='only the floors and the long busy-core run, this many seconds (default 600)',
+    )
+    parser.add_argument(
+        '--long-transport',
+        default='inproc',
+        choices=('inproc', 'tcp', 'tcp-process'),
+        help='HAL of the long run: in this process (inproc, tcp) or its own '
+        'process over tcp (tick timing only)',
+    )
+    parser.add_argument(
+        '--node-seconds',
+        type=float,
+        default=0.0,
+        help='seconds of the ROS node process case over tcp (0: skip)',
+    )
+    parser.add_argument(
+        '--cases',
+        default='all',
+        help='comma-separated subset of: ' + ', '.join(CASES) + ' (or all, or none)',
+    )
+    parser.add_argument(
+        '--realtime-priority',
+        type=int,
+        default=0,
+        help='SCHED_FIFO priority of the control thread (0: default scheduler)',
+    )
+    parser.add_argument(
+        '--warm-up-lead',
+        type=float,
+        default=loop_module.WARM_UP_LEAD_S,
+        help='seconds before the expected observation the controller warms its caches (0: off)',
+    )
+    parser.add_argument(
+        '--no-gc-freeze',
+        action='store_true',
+        help='do not collect and freeze the heap at start (before/after)',
+    )
+    parser.add_argument(
+        '--floor-count',
+        type=int,
+        default=2000,
+        help='samples per floor measurement (0: skip the floors)',
+    )
     parser.add_argument('--quick', action='store_true', help='every part for a few seconds')
     parser.add_argument('--out', default=str(RESULTS / 'latency.json'))
     parser.add_argument('--plot-only', default='', help='redraw the PNG of this JSON and exit')
@@ -773,32 +954,44 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
-def measure_floors(count: int, lead_s: float) -> Dict[str, Any]:
+def measure_floors(count: int, lead_s: float) -> dict[str, Any]:
     """Return every floor at the control rate (see the module doc)."""
     small = ObservationTemplate(58, 87).frames(time.time_ns())
     large = ObservationTemplate(480, 640).frames(time.time_ns())
-    return {'inference': inference_floor(count, lead_s=lead_s),
-            'transport_inproc_58x87': transport_floor('inproc', small, count),
-            'transport_tcp_58x87': transport_floor('tcp', small, count),
-            'transport_inproc_480x640': transport_floor('inproc', large, count)}
+    return {
+        'inference': inference_floor(count, lead_s=lead_s),
+        'transport_inproc_58x87': transport_floor('inproc', small, count),
+        'transport_tcp_58x87': transport_floor('tcp', small, count),
+        'transport_inproc_480x640': transport_floor('inproc', large, count),
+    }
 
 
-def _run_ramp(args: argparse.Namespace, results: Dict[str, Any]) -> None:
+def _run_ramp(args: argparse.Namespace, results: dict[str, Any]) -> None:
     for rate in [float(r) for r in args.ramp.split(',') if r]:
         for decimation in (1, 2):
-            case = run_case('inproc', args.ramp_seconds, rate=rate, decimation=decimation,
-                            warmup_s=0.5, check_card=False,
-                            realtime_priority=args.realtime_priority, bare_probe=False,
-                            warm_up_lead_s=args.warm_up_lead)
+            case = run_case(
+                'inproc',
+                args.ramp_seconds,
+                rate=rate,
+                decimation=decimation,
+                warmup_s=0.5,
+                check_card=False,
+                realtime_priority=args.realtime_priority,
+                bare_probe=False,
+                warm_up_lead_s=args.warm_up_lead,
+            )
             case.pop('histogram_us')
             results['ramp'].append(case)
-            print(f'ramp {rate:6.0f} Hz dec {decimation}: {case["tick_rate_hz"]:7.1f} ticks/s, '
-                  f'late {case["late_ticks"]} ({100 * case["late_fraction"]:.2f} %), latency '
-                  f'p50 {case["latency_us"]["p50"]:.0f} us p99 {case["latency_us"]["p99"]:.0f}'
-                  f' us, superseded {case["superseded"]}', flush=True)
+            print(
+                f'ramp {rate:6.0f} Hz dec {decimation}: {case["tick_rate_hz"]:7.1f} ticks/s, '
+                f'late {case["late_ticks"]} ({100 * case["late_fraction"]:.2f} %), latency '
+                f'p50 {case["latency_us"]["p50"]:.0f} us p99 {case["latency_us"]["p99"]:.0f}'
+                f' us, superseded {case["superseded"]}',
+                flush=True,
+            )
 
 
-def _print_floors(floors: Dict[str, Any]) -> None:
+def _print_floors(floors: dict[str, Any]) -> None:
     inference = floors['inference']
     print(summary('floor: inference paced 100 Hz', inference['at_100hz_us']))
     print(summary('floor: inference warmed 100 Hz', inference['warmed_at_100hz_us']))
@@ -807,7 +1000,7 @@ def _print_floors(floors: Dict[str, Any]) -> None:
         print(summary(f'floor: round trip {key[10:]}', floors[key]['round_trip_us']))
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; write JSON and PNG; print the summary."""
     args = _parse(argv)
     if args.plot_only:
@@ -816,10 +1009,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.no_gc_freeze:
         loop_module.freeze_heap = lambda: 0.0
-    results: Dict[str, Any] = {'benchmark': 'latency', 'machine': machine(),
-                               'arguments': vars(args), 'targets': {
-                                   k: {'limit': v[0], 'what': v[1]} for k, v in TARGETS.items()},
-                               'cases': {}, 'ramp': [], 'floors': {}}
+    results: dict[str, Any] = {
+        'benchmark': 'latency',
+        'machine': machine(),
+        'arguments': vars(args),
+        'targets': {k: {'limit': v[0], 'what': v[1]} for k, v in TARGETS.items()},
+        'cases': {},
+        'ramp': [],
+        'floors': {},
+    }
     if args.floor_count > 0:
         results['floors'] = measure_floors(args.floor_count, args.warm_up_lead or 0.0004)
         _print_floors(results['floors'])
@@ -827,24 +1025,38 @@ def main(argv: Optional[List[str]] = None) -> int:
     for key, (name, transport, height, width, busy, options) in CASES.items():
         seconds = args.large_seconds if height > 100 else args.seconds
         if key in chosen and seconds > 0:
-            case = run_case(transport, seconds, height, width, busy=busy,
-                            realtime_priority=args.realtime_priority,
-                            warm_up_lead_s=args.warm_up_lead, **options)
+            case = run_case(
+                transport,
+                seconds,
+                height,
+                width,
+                busy=busy,
+                realtime_priority=args.realtime_priority,
+                warm_up_lead_s=args.warm_up_lead,
+                **options,
+            )
             results['cases'][name] = case
             print(summary_line(name, case), flush=True)
             print(lateness_line(name, case), flush=True)
     if args.ramp_seconds > 0:
         _run_ramp(args, results)
     if args.long_seconds > 0:
-        case = run_case(args.long_transport, args.long_seconds, busy=True,
-                        realtime_priority=args.realtime_priority,
-                        warm_up_lead_s=args.warm_up_lead)
+        case = run_case(
+            args.long_transport,
+            args.long_seconds,
+            busy=True,
+            realtime_priority=args.realtime_priority,
+            warm_up_lead_s=args.warm_up_lead,
+        )
         case.pop('histogram_us')
         results['long_busy_core'] = case
         print(summary_line(f'long {args.long_seconds:.0f} s busy core', case), flush=True)
         print(lateness_line('long', case), flush=True)
-        print(f'long: gc {case["gc"]}, longest collection {case["gc_window_max_ms"]:.2f} ms, '
-              f'freeze at start {1e3 * (case["gc_freeze_s"] or 0):.0f} ms', flush=True)
+        print(
+            f'long: gc {case["gc"]}, longest collection {case["gc_window_max_ms"]:.2f} ms, '
+            f'freeze at start {1e3 * (case["gc_freeze_s"] or 0):.0f} ms',
+            flush=True,
+        )
     if args.node_seconds > 0:
         results['node_tcp'] = run_node_case(args.node_seconds)
         print(summary_line('node process tcp 58x87', results['node_tcp']), flush=True)

@@ -40,7 +40,6 @@ import platform
 import sys
 import time
 import tracemalloc
-from typing import Dict, List
 
 import numpy as np
 
@@ -51,7 +50,9 @@ if str(REPO) not in sys.path:
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER  # noqa: E402
 from krabby_parkour_ros.hal.messages import (  # noqa: E402
-    HalObservation, ObservationExtensions)
+    HalObservation,
+    ObservationExtensions,
+)
 from krabby_parkour_ros.mapping.action import ActionMapper, ActionMapperConfig  # noqa: E402
 from krabby_parkour_ros.mapping.joint_map import load_joint_map  # noqa: E402
 from krabby_parkour_ros.mapping.navigation import NavigationCommand  # noqa: E402
@@ -66,7 +67,7 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def make_pool(seed: int = 0) -> List[HalObservation]:
+def make_pool(seed: int = 0) -> list[HalObservation]:
     """Return varied observations with every extension key, 20 ms apart."""
     rng = np.random.default_rng(seed)
     image = _readonly(np.zeros((4, 4, 3), dtype=np.uint8))
@@ -81,11 +82,20 @@ def make_pool(seed: int = 0) -> List[HalObservation]:
             joint_velocities=_readonly(rng.uniform(-5, 5, 18)),
             base_linear_velocity=_readonly(rng.uniform(-1, 1, 3)),
             foot_contacts=_readonly((rng.random(4) < 0.5).astype(np.float64)),
-            height_scan=_readonly(rng.uniform(0.0, 1.0, 132)))
+            height_scan=_readonly(rng.uniform(0.0, 1.0, 132)),
+        )
         q = _readonly(rng.uniform(-1.0, 1.0, 18).astype(np.float32))
-        pool.append(HalObservation(timestamp_ns=10 ** 9 + k * 20_000_000, joint_positions=q,
-                                   rgb_camera_1=image, rgb_camera_2=image, depth_map=depth,
-                                   confidence_map=depth, extensions=ext))
+        pool.append(
+            HalObservation(
+                timestamp_ns=10**9 + k * 20_000_000,
+                joint_positions=q,
+                rgb_camera_1=image,
+                rgb_camera_2=image,
+                depth_map=depth,
+                confidence_map=depth,
+                extensions=ext,
+            )
+        )
     return pool
 
 
@@ -95,11 +105,13 @@ class Loop:
     def __init__(self) -> None:
         joint_map = load_joint_map('go2_sim')
         self.builder = ObservationBuilder(GO2_PARKOUR_TEACHER, joint_map)
-        self.mapper = ActionMapper(GO2_PARKOUR_TEACHER, joint_map,
-                                   ActionMapperConfig(max_delta_per_step=1.0))
+        self.mapper = ActionMapper(
+            GO2_PARKOUR_TEACHER, joint_map, ActionMapperConfig(max_delta_per_step=1.0)
+        )
         self.pool = make_pool()
-        self.actions = [np.random.default_rng(k).uniform(-6, 6, 12).astype(np.float32)
-                        for k in range(POOL)]
+        self.actions = [
+            np.random.default_rng(k).uniform(-6, 6, 12).astype(np.float32) for k in range(POOL)
+        ]
         self.command = NavigationCommand(vx=0.5, yaw_rate=0.2)
         self.k = 0
 
@@ -113,13 +125,17 @@ class Loop:
         self.k += 1
 
 
-def _stats(samples_ns: np.ndarray) -> Dict[str, float]:
+def _stats(samples_ns: np.ndarray) -> dict[str, float]:
     us = samples_ns / 1e3
-    return {'p50_us': float(np.percentile(us, 50)), 'p99_us': float(np.percentile(us, 99)),
-            'max_us': float(us.max()), 'mean_us': float(us.mean())}
+    return {
+        'p50_us': float(np.percentile(us, 50)),
+        'p99_us': float(np.percentile(us, 99)),
+        'max_us': float(us.max()),
+        'mean_us': float(us.mean()),
+    }
 
 
-def time_steps(steps: int) -> Dict[str, Dict[str, float]]:
+def time_steps(steps: int) -> dict[str, dict[str, float]]:
     loop = Loop()
     for _ in range(500):
         loop.step()
@@ -144,7 +160,7 @@ def time_steps(steps: int) -> Dict[str, Dict[str, float]]:
     return {'build': _stats(build), 'map_and_record': _stats(mapped), 'step': _stats(total)}
 
 
-def measure_allocations(steps: int) -> Dict[str, float]:
+def measure_allocations(steps: int) -> dict[str, float]:
     loop = Loop()
     for _ in range(2 * POOL):
         loop.step()
@@ -181,33 +197,44 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--steps', type=int, default=20_000)
     parser.add_argument('--alloc-steps', type=int, default=2_000)
-    parser.add_argument('--output', type=Path,
-                        default=REPO / 'benchmarks' / 'results' / 'mapping.json')
+    parser.add_argument(
+        '--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'mapping.json'
+    )
     args = parser.parse_args(argv)
     timings = time_steps(args.steps)
     allocations = measure_allocations(args.alloc_steps)
     report = {
         'benchmark': 'mapping',
         'description': 'ObservationBuilder.build + ActionMapper.map + record_action per '
-                       'policy step (Go2 teacher contract, go2_sim map, all sources)',
+        'policy step (Go2 teacher contract, go2_sim map, all sources)',
         'steps': args.steps,
         'timings': timings,
         'allocations': allocations,
-        'machine': {'python': platform.python_version(), 'numpy': np.__version__,
-                    'platform': platform.platform(), 'processor': platform.processor()},
+        'machine': {
+            'python': platform.python_version(),
+            'numpy': np.__version__,
+            'platform': platform.platform(),
+            'processor': platform.processor(),
+        },
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + '\n')
-    print(f'mapping benchmark, {args.steps} steps ({platform.python_version()}, numpy '
-          f'{np.__version__})')
+    print(
+        f'mapping benchmark, {args.steps} steps ({platform.python_version()}, numpy '
+        f'{np.__version__})'
+    )
     for name, stats in timings.items():
-        print(f'  {name:15s} p50 {stats["p50_us"]:7.1f} us  p99 {stats["p99_us"]:7.1f} us  '
-              f'max {stats["max_us"]:8.1f} us')
-    print(f'  allocations over {allocations["steps"]} steps: transient peak p50 '
-          f'{allocations["transient_peak_bytes_p50"]:.0f} B, max '
-          f'{allocations["transient_peak_bytes_max"]:.0f} B; net '
-          f'{allocations["net_bytes_per_step_all"]:.2f} B/step; numpy buffers net '
-          f'{allocations["net_numpy_buffer_bytes"]:.0f} B')
+        print(
+            f'  {name:15s} p50 {stats["p50_us"]:7.1f} us  p99 {stats["p99_us"]:7.1f} us  '
+            f'max {stats["max_us"]:8.1f} us'
+        )
+    print(
+        f'  allocations over {allocations["steps"]} steps: transient peak p50 '
+        f'{allocations["transient_peak_bytes_p50"]:.0f} B, max '
+        f'{allocations["transient_peak_bytes_max"]:.0f} B; net '
+        f'{allocations["net_bytes_per_step_all"]:.2f} B/step; numpy buffers net '
+        f'{allocations["net_numpy_buffer_bytes"]:.0f} B'
+    )
     print(f'  written to {args.output}')
     return 0
 

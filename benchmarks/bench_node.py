@@ -50,11 +50,25 @@ def main() -> int:
         'transport': 'tcp loopback (HAL in another process)',
         'seconds': summary.sim_time_s,
         'walk_ok': summary.ok,
-        'node': {key: diag.get(key) for key in (
-            'loop_rate_hz', 'tick_period_p50_ms', 'tick_period_p99_ms', 'tick_period_max_ms',
-            'late_ticks', 'deadline_ticks', 'latency_p50_ms', 'latency_p99_ms',
-            'latency_max_ms', 'inference_p50_ms', 'inference_p99_ms', 'ticks',
-            'commands_sent', 'stale_events')},
+        'node': {
+            key: diag.get(key)
+            for key in (
+                'loop_rate_hz',
+                'tick_period_p50_ms',
+                'tick_period_p99_ms',
+                'tick_period_max_ms',
+                'late_ticks',
+                'deadline_ticks',
+                'latency_p50_ms',
+                'latency_p99_ms',
+                'latency_max_ms',
+                'inference_p50_ms',
+                'inference_p99_ms',
+                'ticks',
+                'commands_sent',
+                'stale_events',
+            )
+        },
         'hal_side_latency_ms': summary.latency_ms,
         'summary': asdict(summary),
     }
@@ -62,14 +76,20 @@ def main() -> int:
     Path(args.out).write_text(json.dumps(result, indent=2))
     node = result['node']
     print(f'node at 100 Hz for {summary.sim_time_s:.0f} s (walk ok: {summary.ok})')
-    print(f"  tick period p50/p99/max: {node['tick_period_p50_ms']} / "
-          f"{node['tick_period_p99_ms']} / {node['tick_period_max_ms']} ms, late ticks "
-          f"{node['late_ticks']} of {node['ticks']}")
-    print(f"  obs->command in the node p50/p99/max: {node['latency_p50_ms']} / "
-          f"{node['latency_p99_ms']} / {node['latency_max_ms']} ms")
+    print(
+        f'  tick period p50/p99/max: {node["tick_period_p50_ms"]} / '
+        f'{node["tick_period_p99_ms"]} / {node["tick_period_max_ms"]} ms, late ticks '
+        f'{node["late_ticks"]} of {node["ticks"]}'
+    )
+    print(
+        f'  obs->command in the node p50/p99/max: {node["latency_p50_ms"]} / '
+        f'{node["latency_p99_ms"]} / {node["latency_max_ms"]} ms'
+    )
     hal = summary.latency_ms or {}
-    print(f"  obs published -> command received at the HAL p50/p99/max: {hal.get('p50')} / "
-          f"{hal.get('p99')} / {hal.get('max')} ms")
+    print(
+        f'  obs published -> command received at the HAL p50/p99/max: {hal.get("p50")} / '
+        f'{hal.get("p99")} / {hal.get("max")} ms'
+    )
     print(f'  written to {args.out}')
     return 0 if summary.ok else 1
 

@@ -36,13 +36,14 @@ Usage: ``python benchmarks/bench_policy.py [--calls N] [--threads N]``; writes
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import json
 from pathlib import Path
 import platform
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -77,76 +78,116 @@ def _time_calls(call: Callable[[int], Any], calls: int) -> np.ndarray:
     return samples
 
 
-def bench_model(name: str, path: Path, calls: int, threads: int, backend: str = 'auto',
-                estimator: bool = False, depth: bool = False) -> Dict[str, Any]:
+def bench_model(
+    name: str,
+    path: Path,
+    calls: int,
+    threads: int,
+    backend: str = 'auto',
+    estimator: bool = False,
+    depth: bool = False,
+) -> dict[str, Any]:
     """Return the latency summary of one checkpoint / backend / path."""
     start = time.perf_counter()
     # The only TorchScript files here are the trusted shared teacher and files this
     # benchmark generates, so TorchScript is allowed explicitly (it runs code).
-    model = ParkourPolicyModel(ModelWeights(path, allow_torchscript=True), num_threads=threads,
-                               backend=backend)
+    model = ParkourPolicyModel(
+        ModelWeights(path, allow_torchscript=True), num_threads=threads, backend=backend
+    )
     load_s = time.perf_counter() - start
     pool = plausible_observations(256, seed=1)
-    inputs = [ModelIO(observation=row, base_velocity_measured=not estimator,
-                      depth_image=DEPTH if depth else None) for row in pool]
-    forward: List[float] = []
+    inputs = [
+        ModelIO(
+            observation=row,
+            base_velocity_measured=not estimator,
+            depth_image=DEPTH if depth else None,
+        )
+        for row in pool
+    ]
+    forward: list[float] = []
 
     def call(index: int) -> None:
         response = model.inference(inputs[index % 256])
         if not response.success:
-            raise RuntimeError('%s: inference failed: %s' % (name, response.error_message))
+            raise RuntimeError(f'{name}: inference failed: {response.error_message}')
         forward.append(response.timing['forward'])
 
     samples = _time_calls(call, calls)
-    result = {'name': name, 'file': str(path), 'format': model.weights.format.value,
-              'backend': model.backend, 'trained': model.trained, 'load_s': load_s}
+    result = {
+        'name': name,
+        'file': str(path),
+        'format': model.weights.format.value,
+        'backend': model.backend,
+        'trained': model.trained,
+        'load_s': load_s,
+    }
     result.update(timing_summary(samples))
     result['forward_p50_us'] = float(np.percentile(np.array(forward[_DISCARD:]) * 1e6, 50))
     return result
 
 
-def bench_bare_onnxruntime(path: Path, calls: int, threads: int) -> Dict[str, Any]:
+def bench_bare_onnxruntime(path: Path, calls: int, threads: int) -> dict[str, Any]:
     """Return the latency of a bare onnxruntime session (the floor)."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(str(path), options,
-                                           providers=['CPUExecutionProvider'])
+    session = onnxruntime.InferenceSession(str(path), options, providers=['CPUExecutionProvider'])
     pool = plausible_observations(256, seed=1)[:, None, :].copy()
     samples = _time_calls(lambda i: session.run(['actions'], {'obs': pool[i % 256]}), calls)
-    result = {'name': 'bare onnxruntime session (policy.onnx, floor)', 'file': str(path),
-              'format': 'onnx', 'backend': 'onnxruntime (bare)', 'trained': True,
-              'load_s': 0.0}
+    result = {
+        'name': 'bare onnxruntime session (policy.onnx, floor)',
+        'file': str(path),
+        'format': 'onnx',
+        'backend': 'onnxruntime (bare)',
+        'trained': True,
+        'load_s': 0.0,
+    }
     result.update(timing_summary(samples))
     return result
 
 
-def _cases(folder: Path) -> List[Dict[str, Any]]:
-    cases: List[Dict[str, Any]] = []
+def _cases(folder: Path) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = []
     if (SHARED_TEACHER / 'policy.pt').is_file():
-        cases += [{'name': 'shared teacher TorchScript, backend auto',
-                   'path': SHARED_TEACHER / 'policy.pt'},
-                  {'name': 'shared teacher TorchScript, backend torchscript',
-                   'path': SHARED_TEACHER / 'policy.pt', 'backend': 'torchscript'},
-                  {'name': 'shared teacher ONNX', 'path': SHARED_TEACHER / 'policy.onnx'}]
+        cases += [
+            {
+                'name': 'shared teacher TorchScript, backend auto',
+                'path': SHARED_TEACHER / 'policy.pt',
+            },
+            {
+                'name': 'shared teacher TorchScript, backend torchscript',
+                'path': SHARED_TEACHER / 'policy.pt',
+                'backend': 'torchscript',
+            },
+            {'name': 'shared teacher ONNX', 'path': SHARED_TEACHER / 'policy.onnx'},
+        ]
     shipped = shipped_checkpoint_path()
     for backend in ('auto', 'onnxruntime', 'torchscript', 'torch'):
-        cases.append({'name': 'shipped safetensors, backend %s' % backend, 'path': shipped,
-                      'backend': backend})
-    generated: Dict[CheckpointFormat, Path] = {}
+        cases.append(
+            {
+                'name': f'shipped safetensors, backend {backend}',
+                'path': shipped,
+                'backend': backend,
+            }
+        )
+    generated: dict[CheckpointFormat, Path] = {}
     for fmt in (CheckpointFormat.RSL_RL_TEACHER, CheckpointFormat.RSL_RL_STUDENT):
         generated[fmt] = folder / fmt.value / 'checkpoint.pt'
         write_checkpoint(fmt, generated[fmt], seed=0)
     teacher = generated[CheckpointFormat.RSL_RL_TEACHER]
-    cases += [{'name': 'generated rsl_rl teacher', 'path': teacher},
-              {'name': 'generated rsl_rl teacher + estimator', 'path': teacher,
-               'estimator': True},
-              {'name': 'generated rsl_rl student (depth every 5th call)',
-               'path': generated[CheckpointFormat.RSL_RL_STUDENT], 'depth': True}]
+    cases += [
+        {'name': 'generated rsl_rl teacher', 'path': teacher},
+        {'name': 'generated rsl_rl teacher + estimator', 'path': teacher, 'estimator': True},
+        {
+            'name': 'generated rsl_rl student (depth every 5th call)',
+            'path': generated[CheckpointFormat.RSL_RL_STUDENT],
+            'depth': True,
+        },
+    ]
     return cases
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run every case, write the JSON and print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--calls', type=int, default=10000, help='timed calls per case')
@@ -155,31 +196,49 @@ def main(argv: Optional[List[str]] = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in _cases(Path(tmp)):
-            results.append(bench_model(case['name'], case['path'], args.calls, args.threads,
-                                       backend=case.get('backend', 'auto'),
-                                       estimator=case.get('estimator', False),
-                                       depth=case.get('depth', False)))
+            results.append(
+                bench_model(
+                    case['name'],
+                    case['path'],
+                    args.calls,
+                    args.threads,
+                    backend=case.get('backend', 'auto'),
+                    estimator=case.get('estimator', False),
+                    depth=case.get('depth', False),
+                )
+            )
     if (SHARED_TEACHER / 'policy.onnx').is_file():
-        results.append(bench_bare_onnxruntime(SHARED_TEACHER / 'policy.onnx', args.calls,
-                                              args.threads))
+        results.append(
+            bench_bare_onnxruntime(SHARED_TEACHER / 'policy.onnx', args.calls, args.threads)
+        )
     report = {
-        'benchmark': 'policy', 'calls': args.calls, 'threads': args.threads,
-        'machine': {'processor': platform.processor() or platform.machine(),
-                    'cpu_count': __import__('os').cpu_count(),
-                    'python': platform.python_version(), 'torch': torch.__version__,
-                    'onnxruntime': onnxruntime.__version__},
-        'shared_models': SHARED_TEACHER.is_dir(), 'results': results,
+        'benchmark': 'policy',
+        'calls': args.calls,
+        'threads': args.threads,
+        'machine': {
+            'processor': platform.processor() or platform.machine(),
+            'cpu_count': __import__('os').cpu_count(),
+            'python': platform.python_version(),
+            'torch': torch.__version__,
+            'onnxruntime': onnxruntime.__version__,
+        },
+        'shared_models': SHARED_TEACHER.is_dir(),
+        'results': results,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + '\n')
-    print('policy inference latency, %d calls each, %d thread(s), caller side (us):'
-          % (args.calls, args.threads))
-    print('%-52s %-12s %8s %8s %8s %9s' % ('case', 'backend', 'p50', 'p99', 'max', 'fwd p50'))
+    print(
+        f'policy inference latency, {int(args.calls)} calls each, {int(args.threads)} thread(s),'
+        ' caller side (us):'
+    )
+    print(f'{"case":<52} {"backend":<12} {"p50":>8} {"p99":>8} {"max":>8} {"fwd p50":>9}')
     for row in results:
-        print('%-52s %-12s %8.1f %8.1f %8.1f %9s' % (
-            row['name'][:52], row['backend'][:12], row['p50_us'], row['p99_us'], row['max_us'],
-            '%.1f' % row['forward_p50_us'] if 'forward_p50_us' in row else '-'))
-    print('written %s' % RESULTS.relative_to(ROOT))
+        forward = f'{row["forward_p50_us"]:.1f}' if 'forward_p50_us' in row else '-'
+        print(
+            f'{row["name"][:52]:<52} {row["backend"][:12]:<12} {row["p50_us"]:8.1f}'
+            f' {row["p99_us"]:8.1f} {row["max_us"]:8.1f} {forward:>9}'
+        )
+    print(f'written {RESULTS.relative_to(ROOT)}')
     return 0
 
 

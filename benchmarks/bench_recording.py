@@ -38,13 +38,14 @@ and prints a summary with p50/p99/max.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 import json
 from pathlib import Path
 import platform
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,24 +58,35 @@ from krabby_parkour_ros.recording.recorder import HalRecorder  # noqa: E402
 HEIGHT, WIDTH = 480, 640
 
 
-def make_observation(index: int, rng: np.random.Generator) -> List[bytes]:
+def make_observation(index: int, rng: np.random.Generator) -> list[bytes]:
     """Return one 480x640 observation with camera-like content."""
     ramp = np.add.outer(np.arange(HEIGHT), np.arange(WIDTH)) % 256
     noise = rng.integers(0, 24, (HEIGHT, WIDTH, 3))
     cam = ((ramp[..., None] + noise + index) % 256).astype(np.uint8)
     depth = (1.0 + 0.001 * ramp + 0.01 * rng.random((HEIGHT, WIDTH))).astype(np.float32)
     confidence = np.clip(depth / 3.0, 0.0, 1.0)
-    return encode_observation(1_000_000 + index, np.linspace(-1, 1, 18), cam, cam[::-1].copy(),
-                              depth, confidence, {'base_linear_velocity': [0.1, 0.0, 0.0]})
+    return encode_observation(
+        1_000_000 + index,
+        np.linspace(-1, 1, 18),
+        cam,
+        cam[::-1].copy(),
+        depth,
+        confidence,
+        {'base_linear_velocity': [0.1, 0.0, 0.0]},
+    )
 
 
-def _summary(samples_us: Sequence[float]) -> Dict[str, float]:
+def _summary(samples_us: Sequence[float]) -> dict[str, float]:
     values = np.asarray(samples_us, dtype=float)
-    return {'count': int(values.size), 'p50_us': float(np.percentile(values, 50)),
-            'p99_us': float(np.percentile(values, 99)), 'max_us': float(values.max())}
+    return {
+        'count': int(values.size),
+        'p50_us': float(np.percentile(values, 50)),
+        'p99_us': float(np.percentile(values, 99)),
+        'max_us': float(values.max()),
+    }
 
 
-def _timed(call: Callable[[], Any], count: int, period_s: float) -> List[float]:
+def _timed(call: Callable[[], Any], count: int, period_s: float) -> list[float]:
     samples = []
     next_time = time.perf_counter()
     for _ in range(count):
@@ -88,15 +100,17 @@ def _timed(call: Callable[[], Any], count: int, period_s: float) -> List[float]:
     return samples
 
 
-def bench_enqueue(folder: Path, count: int) -> Dict[str, Any]:
+def bench_enqueue(folder: Path, count: int) -> dict[str, Any]:
     """Measure the hot-path calls while the writer runs."""
     from sensor_msgs.msg import JointState
     from std_msgs.msg import Float32MultiArray
+
     rng = np.random.default_rng(0)
     frames = make_observation(0, rng)
     command = encode_command(np.zeros(18), 1)
-    joint_state = JointState(name=['joint_%02d' % i for i in range(18)], position=[0.1] * 18,
-                             velocity=[0.0] * 18)
+    joint_state = JointState(
+        name=[f'joint_{int(i):02}' for i in range(18)], position=[0.1] * 18, velocity=[0.0] * 18
+    )
     policy_observation = Float32MultiArray(data=[0.5] * 753)
     recorder = HalRecorder(folder / 'enqueue.mcap', compression='none')
     # The first serialization of a type loads its type support library (once per
@@ -107,15 +121,24 @@ def bench_enqueue(folder: Path, count: int) -> Dict[str, Any]:
     recorder.record_ros('/parkour_node/policy_observation', policy_observation)
     try:
         results = {
-            'record_observation_480x640': _summary(_timed(
-                lambda: recorder.record_observation(frames), count, 0.01)),
-            'record_command': _summary(_timed(
-                lambda: recorder.record_command(command), count, 0.001)),
-            'record_ros_joint_state': _summary(_timed(
-                lambda: recorder.record_ros('/joint_states', joint_state), count, 0.001)),
-            'record_ros_policy_observation_753': _summary(_timed(
-                lambda: recorder.record_ros('/parkour_node/policy_observation',
-                                            policy_observation), count, 0.001)),
+            'record_observation_480x640': _summary(
+                _timed(lambda: recorder.record_observation(frames), count, 0.01)
+            ),
+            'record_command': _summary(
+                _timed(lambda: recorder.record_command(command), count, 0.001)
+            ),
+            'record_ros_joint_state': _summary(
+                _timed(lambda: recorder.record_ros('/joint_states', joint_state), count, 0.001)
+            ),
+            'record_ros_policy_observation_753': _summary(
+                _timed(
+                    lambda: recorder.record_ros(
+                        '/parkour_node/policy_observation', policy_observation
+                    ),
+                    count,
+                    0.001,
+                )
+            ),
         }
     finally:
         stats = recorder.close()
@@ -125,27 +148,35 @@ def bench_enqueue(folder: Path, count: int) -> Dict[str, Any]:
     return results
 
 
-def bench_throughput(folder: Path, count: int, compression: str) -> Dict[str, Any]:
+def bench_throughput(folder: Path, count: int, compression: str) -> dict[str, Any]:
     """Queue ``count`` observations at once and time until the file is finished."""
     rng = np.random.default_rng(1)
     observations = [make_observation(i, rng) for i in range(8)]
     size = sum(len(f) for f in observations[0])
-    recorder = HalRecorder(folder / ('throughput_%s.mcap' % compression), queue_size=count + 1,
-                           max_queue_bytes=(count + 1) * size, compression=compression,
-                           fsync=False)
+    recorder = HalRecorder(
+        folder / f'throughput_{compression}.mcap',
+        queue_size=count + 1,
+        max_queue_bytes=(count + 1) * size,
+        compression=compression,
+        fsync=False,
+    )
     start = time.perf_counter()
     for index in range(count):
         recorder.record_observation(observations[index % len(observations)])
     stats = recorder.close(timeout_s=600.0)
     elapsed = time.perf_counter() - start
-    return {'observations': stats['written'], 'dropped': stats['dropped'],
-            'seconds': elapsed, 'observations_per_s': stats['written'] / elapsed,
-            'input_mb_per_s': stats['written'] * size / elapsed / 1e6,
-            'file_bytes': stats['bytes_written'],
-            'compression_ratio': stats['written'] * size / max(1, stats['bytes_written'])}
+    return {
+        'observations': stats['written'],
+        'dropped': stats['dropped'],
+        'seconds': elapsed,
+        'observations_per_s': stats['written'] / elapsed,
+        'input_mb_per_s': stats['written'] * size / elapsed / 1e6,
+        'file_bytes': stats['bytes_written'],
+        'compression_ratio': stats['written'] * size / max(1, stats['bytes_written']),
+    }
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON and print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--enqueues', type=int, default=400)
@@ -154,31 +185,45 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         enqueue = bench_enqueue(folder, args.enqueues)
-        throughput = {c: bench_throughput(folder, args.throughput_observations, c)
-                      for c in ('none', 'lz4', 'zstd')}
-    result = {'machine': {'python': platform.python_version(), 'cpu_count': _cpus(),
-                          'platform': platform.platform()},
-              'enqueue_us': enqueue, 'throughput': throughput}
+        throughput = {
+            c: bench_throughput(folder, args.throughput_observations, c)
+            for c in ('none', 'lz4', 'zstd')
+        }
+    result = {
+        'machine': {
+            'python': platform.python_version(),
+            'cpu_count': _cpus(),
+            'platform': platform.platform(),
+        },
+        'enqueue_us': enqueue,
+        'throughput': throughput,
+    }
     out = ROOT / 'benchmarks' / 'results' / 'recording.json'
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + '\n', encoding='utf-8')
-    print('recording benchmark (%s)' % out)
+    print(f'recording benchmark ({out})')
     for name, values in enqueue.items():
         if isinstance(values, dict):
-            print('  %-36s p50 %7.1f us  p99 %7.1f us  max %7.1f us'
-                  % (name, values['p50_us'], values['p99_us'], values['max_us']))
-    print('  first record_ros of a type: %.0f us; drops while enqueuing at 100 Hz: %d '
-          '(observation %.1f MB)' % (enqueue['first_record_ros_us'], enqueue['dropped'],
-                                     enqueue['observation_bytes'] / 1e6))
+            print(
+                f'  {name:36} p50 {values["p50_us"]:7.1f} us  p99 {values["p99_us"]:7.1f} us  max'
+                f' {values["max_us"]:7.1f} us'
+            )
+    print(
+        f'  first record_ros of a type: {enqueue["first_record_ros_us"]:.0f} us; drops while'
+        f' enqueuing at 100 Hz: {int(enqueue["dropped"])} (observation'
+        f' {enqueue["observation_bytes"] / 1000000.0:.1f} MB)'
+    )
     for compression, values in throughput.items():
-        print('  writer %-5s %6.1f obs/s  %7.1f MB/s in  ratio %.2f'
-              % (compression, values['observations_per_s'], values['input_mb_per_s'],
-                 values['compression_ratio']))
+        print(
+            f'  writer {compression:5} {values["observations_per_s"]:6.1f} obs/s '
+            f' {values["input_mb_per_s"]:7.1f} MB/s in  ratio {values["compression_ratio"]:.2f}'
+        )
     return 0
 
 
 def _cpus() -> int:
     import os
+
     return os.cpu_count() or 0
 
 

@@ -38,14 +38,23 @@ RESULTS = Path(__file__).resolve().parent / 'results'
 
 
 def run(seconds: float, record_path: str) -> dict:
-    sim = SimHal(SimHalConfig(observation_endpoint='inproc://bench_rec_obs',
-                              command_endpoint='inproc://bench_rec_cmd'))
+    sim = SimHal(
+        SimHalConfig(
+            observation_endpoint='inproc://bench_rec_obs',
+            command_endpoint='inproc://bench_rec_cmd',
+        )
+    )
     sim.bind()
     sim.start()
     client = ParkourInferenceClient(
-        HalClientConfig(observation_endpoint=sim.observation_endpoint,
-                        command_endpoint=sim.command_endpoint),
-        '', device='cpu', transport_context=sim.transport_context, record_path=record_path)
+        HalClientConfig(
+            observation_endpoint=sim.observation_endpoint, command_endpoint=sim.command_endpoint
+        ),
+        '',
+        device='cpu',
+        transport_context=sim.transport_context,
+        record_path=record_path,
+    )
     client.initialize()
     running = threading.Event()
     running.set()
@@ -66,10 +75,15 @@ def run(seconds: float, record_path: str) -> dict:
     client.close()
     sim.stop()
     sim.close()
-    return {'latency_ms': {k: (v * 1e3 if k in ('p50', 'p99', 'max') else v)
-                           for k, v in stats['latency_s'].items()},
-            'late_ticks': stats['late_ticks'], 'ticks': stats['tick_period_s']['count'],
-            'recorder': recorder}
+    return {
+        'latency_ms': {
+            k: (v * 1e3 if k in ('p50', 'p99', 'max') else v)
+            for k, v in stats['latency_s'].items()
+        },
+        'late_ticks': stats['late_ticks'],
+        'ticks': stats['tick_period_s']['count'],
+        'recorder': recorder,
+    }
 
 
 def main() -> int:
@@ -79,15 +93,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         off = run(args.seconds, '')
         on = run(args.seconds, str(Path(tmp) / 'bench.mcap'))
-    result = {'seconds': args.seconds, 'transport': 'inproc', 'recording_off': off,
-              'recording_on': on}
+    result = {
+        'seconds': args.seconds,
+        'transport': 'inproc',
+        'recording_off': off,
+        'recording_on': on,
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / 'recording_overhead.json').write_text(json.dumps(result, indent=2))
     for name, run_result in (('off', off), ('on', on)):
         lat = run_result['latency_ms']
-        print(f"recording {name:3s}: latency p50 {lat['p50']:.3f} ms, p99 {lat['p99']:.3f} ms, "
-              f"max {lat['max']:.3f} ms; late ticks {run_result['late_ticks']} of "
-              f"{run_result['ticks']}")
+        print(
+            f'recording {name:3s}: latency p50 {lat["p50"]:.3f} ms, p99 {lat["p99"]:.3f} ms, '
+            f'max {lat["max"]:.3f} ms; late ticks {run_result["late_ticks"]} of '
+            f'{run_result["ticks"]}'
+        )
     keys = ('written', 'dropped', 'bytes_written')
     print('recorder:', {k: on['recorder'].get(k) for k in keys})
     return 0

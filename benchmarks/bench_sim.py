@@ -33,12 +33,12 @@ Usage: ``python benchmarks/bench_sim.py [--quick]``; writes
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 import json
 from pathlib import Path
 import platform
 import sys
 import time
-from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -60,16 +60,21 @@ def _time(fn: Callable[[], None], repeats: int, warmup: int = 5) -> np.ndarray:
         start = time.perf_counter_ns()
         fn()
         samples[i] = time.perf_counter_ns() - start
-    return samples / 1e3   # microseconds
+    return samples / 1e3  # microseconds
 
 
-def _stats(samples_us: np.ndarray, steps_per_call: int) -> Dict[str, float]:
+def _stats(samples_us: np.ndarray, steps_per_call: int) -> dict[str, float]:
     p50 = float(np.percentile(samples_us, 50))
-    return {'count': int(samples_us.size), 'p50_us': p50,
-            'p99_us': float(np.percentile(samples_us, 99)), 'max_us': float(samples_us.max()),
-            'mean_us': float(samples_us.mean()),
-            'sim_steps_per_s': (steps_per_call * 1e6 / float(samples_us.mean())
-                                if steps_per_call else None)}
+    return {
+        'count': int(samples_us.size),
+        'p50_us': p50,
+        'p99_us': float(np.percentile(samples_us, 99)),
+        'max_us': float(samples_us.max()),
+        'mean_us': float(samples_us.mean()),
+        'sim_steps_per_s': (
+            steps_per_call * 1e6 / float(samples_us.mean()) if steps_per_call else None
+        ),
+    }
 
 
 def _cycle(robot: SimulatedRobot) -> Callable[[], None]:
@@ -79,15 +84,24 @@ def _cycle(robot: SimulatedRobot) -> Callable[[], None]:
         robot.step(2)
         obs = robot.observe()
         stamp[0] += 10_000_000
-        encode_observation(stamp[0], obs.joint_positions, obs.rgb, obs.rgb, obs.depth,
-                           obs.confidence, obs.extensions)
+        encode_observation(
+            stamp[0],
+            obs.joint_positions,
+            obs.rgb,
+            obs.rgb,
+            obs.depth,
+            obs.confidence,
+            obs.extensions,
+        )
+
     return run
 
 
-def run(sizes: Sequence[tuple], physics_repeats: int, observation_repeats: int,
-        big_repeats: int) -> Dict[str, Dict[str, float]]:
+def run(
+    sizes: Sequence[tuple], physics_repeats: int, observation_repeats: int, big_repeats: int
+) -> dict[str, dict[str, float]]:
     """Return the timing statistics of every case."""
-    results: Dict[str, Dict[str, float]] = {}
+    results: dict[str, dict[str, float]] = {}
     robot = SimulatedRobot('box', seed=0, camera=None)
     results['physics'] = _stats(_time(lambda: robot.step(1), physics_repeats), 1)
     results['height_scan'] = _stats(_time(robot.height_scan, observation_repeats), 0)
@@ -100,25 +114,36 @@ def run(sizes: Sequence[tuple], physics_repeats: int, observation_repeats: int,
     return results
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write JSON, print a summary."""
     parser = argparse.ArgumentParser(description='simulator benchmark')
     parser.add_argument('--quick', action='store_true', help='fewer repeats')
-    parser.add_argument('--output', type=Path,
-                        default=REPO / 'benchmarks' / 'results' / 'sim.json')
+    parser.add_argument(
+        '--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'sim.json'
+    )
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else 1.0
-    results = run(sizes=((58, 87), (480, 640)), physics_repeats=int(20000 * scale),
-                  observation_repeats=int(2000 * scale), big_repeats=int(200 * scale))
-    report = {'benchmark': 'sim', 'machine': platform.platform(),
-              'python': platform.python_version(), 'cases': results}
+    results = run(
+        sizes=((58, 87), (480, 640)),
+        physics_repeats=int(20000 * scale),
+        observation_repeats=int(2000 * scale),
+        big_repeats=int(200 * scale),
+    )
+    report = {
+        'benchmark': 'sim',
+        'machine': platform.platform(),
+        'python': platform.python_version(),
+        'cases': results,
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=1))
     print(f'{"case":18s} {"p50 us":>10s} {"p99 us":>10s} {"max us":>10s} {"steps/s":>10s}')
     for name, stats in results.items():
         rate = stats['sim_steps_per_s']
-        print(f'{name:18s} {stats["p50_us"]:10.1f} {stats["p99_us"]:10.1f} '
-              f'{stats["max_us"]:10.1f} {"-" if rate is None else f"{rate:10.0f}":>10s}')
+        print(
+            f'{name:18s} {stats["p50_us"]:10.1f} {stats["p99_us"]:10.1f} '
+            f'{stats["max_us"]:10.1f} {"-" if rate is None else f"{rate:10.0f}":>10s}'
+        )
     print(f'written {args.output}')
     return 0
 

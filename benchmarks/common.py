@@ -28,6 +28,7 @@ to a measurement so both see the same machine at the same time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import json
 import os
 from pathlib import Path
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,34 +47,54 @@ RESULTS = REPO / 'benchmarks' / 'results'
 LATE_US = 2000.0
 
 
-def percentiles(values: Sequence[float], scale: float = 1.0) -> Dict[str, float]:
+def percentiles(values: Sequence[float], scale: float = 1.0) -> dict[str, float]:
     """Return count, p50, p90, p99, p99.9 and max of ``values`` times ``scale``."""
     if len(values) == 0:
-        return {'count': 0, 'p50': float('nan'), 'p90': float('nan'), 'p99': float('nan'),
-                'p999': float('nan'), 'max': float('nan')}
+        return {
+            'count': 0,
+            'p50': float('nan'),
+            'p90': float('nan'),
+            'p99': float('nan'),
+            'p999': float('nan'),
+            'max': float('nan'),
+        }
     array = np.asarray(values, dtype=np.float64) * scale
     p50, p90, p99, p999 = np.percentile(array, (50, 90, 99, 99.9))
-    return {'count': int(array.size), 'p50': float(p50), 'p90': float(p90), 'p99': float(p99),
-            'p999': float(p999), 'max': float(array.max())}
+    return {
+        'count': int(array.size),
+        'p50': float(p50),
+        'p90': float(p90),
+        'p99': float(p99),
+        'p999': float(p999),
+        'max': float(array.max()),
+    }
 
 
-def summary(name: str, stats: Dict[str, float], unit: str = 'us', extra: str = '') -> str:
+def summary(name: str, stats: dict[str, float], unit: str = 'us', extra: str = '') -> str:
     """Return one line ``name p50 .. p99 .. max .. n=..`` of a :func:`percentiles` dict."""
-    line = (f'{name:<34} p50 {stats["p50"]:8.0f} {unit}  p99 {stats["p99"]:8.0f} {unit}  '
-            f'max {stats["max"]:8.0f} {unit}  n={stats["count"]}')
+    line = (
+        f'{name:<34} p50 {stats["p50"]:8.0f} {unit}  p99 {stats["p99"]:8.0f} {unit}  '
+        f'max {stats["max"]:8.0f} {unit}  n={stats["count"]}'
+    )
     return f'{line}  {extra}' if extra else line
 
 
-def machine() -> Dict[str, Any]:
+def machine() -> dict[str, Any]:
     """Return what the numbers depend on: platform, CPUs, versions, load."""
     import zmq
-    return {'platform': platform.platform(), 'cpu_count': os.cpu_count(),
-            'python': platform.python_version(), 'pyzmq': zmq.__version__,
-            'libzmq': zmq.zmq_version(), 'switch_interval_s': sys.getswitchinterval(),
-            'load_average_at_start': os.getloadavg()}
+
+    return {
+        'platform': platform.platform(),
+        'cpu_count': os.cpu_count(),
+        'python': platform.python_version(),
+        'pyzmq': zmq.__version__,
+        'libzmq': zmq.zmq_version(),
+        'switch_interval_s': sys.getswitchinterval(),
+        'load_average_at_start': os.getloadavg(),
+    }
 
 
-def write_json(results: Dict[str, Any], path: Path) -> Path:
+def write_json(results: dict[str, Any], path: Path) -> Path:
     """Write ``results`` (indented) to ``path``, creating its folder; return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,14 +116,14 @@ class BusyCore:
     :param cpu: the CPU to pin it to (default: the last one).
     """
 
-    def __init__(self, cpu: Optional[int] = None) -> None:
+    def __init__(self, cpu: int | None = None) -> None:
         cpus = sorted(os.sched_getaffinity(0))
         self.cpu = cpus[-1] if cpu is None else cpu
-        self._process: Optional[subprocess.Popen] = None
+        self._process: subprocess.Popen | None = None
 
-    def __enter__(self) -> 'BusyCore':
+    def __enter__(self) -> BusyCore:
         """Start the busy process."""
-        code = ('import os; os.sched_setaffinity(0, {%d})\nwhile True:\n    pass\n' % self.cpu)
+        code = f'import os; os.sched_setaffinity(0, {{{self.cpu:d}}})\nwhile True:\n    pass\n'
         self._process = subprocess.Popen([sys.executable, '-c', code])
         return self
 
@@ -114,9 +135,9 @@ class BusyCore:
             self._process = None
 
 
-def bare_thread_lateness(seconds: float, period_s: float = 0.01) -> List[float]:
+def bare_thread_lateness(seconds: float, period_s: float = 0.01) -> list[float]:
     """Return the lateness (microseconds) of a Python thread sleeping to a fixed grid."""
-    samples: List[float] = []
+    samples: list[float] = []
 
     def run() -> None:
         period_ns = int(period_s * 1e9)
@@ -139,9 +160,9 @@ def bare_thread_lateness(seconds: float, period_s: float = 0.01) -> List[float]:
     return samples
 
 
-def lateness_summary(samples_us: Sequence[float]) -> Dict[str, Any]:
+def lateness_summary(samples_us: Sequence[float]) -> dict[str, Any]:
     """Return percentiles of lateness samples plus the count above :data:`LATE_US`."""
-    out: Dict[str, Any] = percentiles(samples_us)
+    out: dict[str, Any] = percentiles(samples_us)
     out['late'] = int(sum(1 for v in samples_us if v > LATE_US))
     return out
 
@@ -159,11 +180,19 @@ class BareThreadProbe:
 
     def __init__(self, seconds: float, period_s: float = 0.01, nice: int = 0) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), 'bare-thread', str(seconds),
-             str(period_s)], stdout=subprocess.PIPE, text=True,
-            preexec_fn=(lambda: os.nice(nice)) if nice else None)
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                'bare-thread',
+                str(seconds),
+                str(period_s),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        )
 
-    def result(self, timeout_s: float = 60.0) -> Dict[str, Any]:
+    def result(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """Wait for the probe; return :func:`lateness_summary` of its samples."""
         out, _ = self._process.communicate(timeout=timeout_s)
         return lateness_summary(json.loads(out))
@@ -199,7 +228,7 @@ class ThreadCpu:
         return total
 
 
-def _bare_thread_main(argv: List[str]) -> int:
+def _bare_thread_main(argv: list[str]) -> int:
     seconds = float(argv[0])
     period = float(argv[1]) if len(argv) > 1 else 0.01
     print(json.dumps(bare_thread_lateness(seconds, period)))

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -55,11 +55,12 @@ if str(REPO) not in sys.path:
 RESULTS = REPO / 'benchmarks' / 'results' / 'fuzz_decoder.json'
 
 
-def check_one(frames: List[bytes], outcomes: Counter) -> None:
+def check_one(frames: list[bytes], outcomes: Counter) -> None:
     """Decode once; count the outcome; raise AssertionError on a property violation."""
     from krabby_parkour_ros.hal.codec import decode_observation
     from krabby_parkour_ros.hal.errors import HalProtocolError, REJECTION_REASONS
     from test.hardening.fuzz_strategies import check_decoded, FUZZ_MAX_IMAGE_BYTES
+
     try:
         observation = decode_observation(frames, max_image_bytes=FUZZ_MAX_IMAGE_BYTES)
     except HalProtocolError as exc:
@@ -71,18 +72,19 @@ def check_one(frames: List[bytes], outcomes: Counter) -> None:
     outcomes['accepted'] += 1
 
 
-def run_hypothesis(seconds: float, batch: int) -> Dict[str, Any]:
+def run_hypothesis(seconds: float, batch: int) -> dict[str, Any]:
     """Run hypothesis batches until the time is up; return counts and failures."""
     from hypothesis import given, HealthCheck, settings
     from test.hardening.fuzz_strategies import hostile_messages
 
     outcomes: Counter = Counter()
-    failures: List[Dict[str, str]] = []
+    failures: list[dict[str, str]] = []
 
-    @settings(max_examples=batch, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=batch, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(hostile_messages())
-    def fuzz(frames: List[bytes]) -> None:
+    def fuzz(frames: list[bytes]) -> None:
         check_one(frames, outcomes)
 
     end = time.monotonic() + seconds
@@ -95,16 +97,22 @@ def run_hypothesis(seconds: float, batch: int) -> Dict[str, Any]:
             failures.append({'error': repr(exc), 'traceback': traceback.format_exc()[-4000:]})
             if len(failures) >= 5:
                 break
-    return {'engine': 'hypothesis', 'batches': batches,
-            'examples': sum(outcomes.values()), 'outcomes': dict(outcomes),
-            'failures': failures}
+    return {
+        'engine': 'hypothesis',
+        'batches': batches,
+        'examples': sum(outcomes.values()),
+        'outcomes': dict(outcomes),
+        'failures': failures,
+    }
 
 
 # -- atheris ------------------------------------------------------------------------------
 
+
 def _atheris_child(seconds: float, stats_path: str) -> None:
     """Run libFuzzer on the codec (this process exits when it is done)."""
     import atheris
+
     with atheris.instrument_imports():
         import krabby_parkour_ros.hal.codec  # noqa: F401 - instrumented for coverage
     from test.hardening.harness import ObservationTemplate
@@ -113,13 +121,14 @@ def _atheris_child(seconds: float, stats_path: str) -> None:
     outcomes: Counter = Counter()
     state = {'last_write': time.monotonic()}
 
-    def frames_from(data: bytes) -> List[bytes]:
+    def frames_from(data: bytes) -> list[bytes]:
         provider = atheris.FuzzedDataProvider(data)
         mode = provider.ConsumeIntInRange(0, 2)
         if mode == 0:
             count = provider.ConsumeIntInRange(0, 10)
-            return [provider.ConsumeBytes(provider.ConsumeIntInRange(0, 256))
-                    for _ in range(count)]
+            return [
+                provider.ConsumeBytes(provider.ConsumeIntInRange(0, 256)) for _ in range(count)
+            ]
         frames = list(template)
         if mode == 1:
             index = provider.ConsumeIntInRange(0, len(frames) - 1)
@@ -128,7 +137,7 @@ def _atheris_child(seconds: float, stats_path: str) -> None:
         meta = bytearray(frames[2])
         start = provider.ConsumeIntInRange(0, len(meta))
         length = provider.ConsumeIntInRange(0, 64)
-        meta[start:start + length] = provider.ConsumeBytes(provider.ConsumeIntInRange(0, 64))
+        meta[start : start + length] = provider.ConsumeBytes(provider.ConsumeIntInRange(0, 64))
         frames[2] = bytes(meta)
         return frames
 
@@ -139,12 +148,14 @@ def _atheris_child(seconds: float, stats_path: str) -> None:
             state['last_write'] = now
             Path(stats_path).write_text(json.dumps(dict(outcomes)))
 
-    atheris.Setup([sys.argv[0], f'-max_total_time={int(seconds)}', '-rss_limit_mb=2048',
-                   '-timeout=10'], test_one_input)
+    atheris.Setup(
+        [sys.argv[0], f'-max_total_time={int(seconds)}', '-rss_limit_mb=2048', '-timeout=10'],
+        test_one_input,
+    )
     atheris.Fuzz()
 
 
-def run_atheris(seconds: float) -> Dict[str, Any]:
+def run_atheris(seconds: float) -> dict[str, Any]:
     """Run the atheris child; return its counts and whether it found a crash."""
     try:
         import atheris  # noqa: F401
@@ -154,23 +165,36 @@ def run_atheris(seconds: float) -> Dict[str, Any]:
         stats = os.path.join(folder, 'stats.json')
         process = subprocess.run(
             [sys.executable, __file__, '--atheris-child', stats, '--seconds', str(seconds)],
-            cwd=folder, capture_output=True, text=True, timeout=seconds + 120)
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        )
         outcomes = json.loads(Path(stats).read_text()) if os.path.exists(stats) else {}
         crashes = sorted(p.name for p in Path(folder).glob('crash-*'))
     tail = process.stderr[-3000:]
-    failures = [] if process.returncode == 0 else [{'error': f'exit code {process.returncode}',
-                                                    'crash_files': crashes, 'log': tail}]
+    failures = (
+        []
+        if process.returncode == 0
+        else [{'error': f'exit code {process.returncode}', 'crash_files': crashes, 'log': tail}]
+    )
     executed = [line for line in process.stderr.splitlines() if 'Done' in line]
-    return {'engine': 'atheris', 'examples': sum(outcomes.values()), 'outcomes': outcomes,
-            'libfuzzer_summary': executed[-1] if executed else '', 'failures': failures}
+    return {
+        'engine': 'atheris',
+        'examples': sum(outcomes.values()),
+        'outcomes': outcomes,
+        'libfuzzer_summary': executed[-1] if executed else '',
+        'failures': failures,
+    }
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Fuzz for the given time; write the JSON; 1 when a failure was found."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--seconds', type=float, default=60.0, help='fuzzing time per engine')
-    parser.add_argument('--engine', choices=('hypothesis', 'atheris', 'both'),
-                        default='hypothesis')
+    parser.add_argument(
+        '--engine', choices=('hypothesis', 'atheris', 'both'), default='hypothesis'
+    )
     parser.add_argument('--batch', type=int, default=2000, help='hypothesis examples per batch')
     parser.add_argument('--atheris-child', default='', help=argparse.SUPPRESS)
     parser.add_argument('--out', default=str(RESULTS))
@@ -190,12 +214,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     failed = False
     for run in runs:
         if 'skipped' in run:
-            print(f"{run['engine']}: skipped ({run['skipped']})")
+            print(f'{run["engine"]}: skipped ({run["skipped"]})')
             continue
         failed = failed or bool(run['failures'])
         top = ', '.join(f'{k} {v}' for k, v in Counter(run['outcomes']).most_common(6))
-        print(f"{run['engine']}: {run['examples']} messages in {args.seconds:.0f} s, "
-              f"{len(run['failures'])} failures; outcomes: {top}")
+        print(
+            f'{run["engine"]}: {run["examples"]} messages in {args.seconds:.0f} s, '
+            f'{len(run["failures"])} failures; outcomes: {top}'
+        )
         for failure in run['failures']:
             print(failure.get('traceback') or failure.get('log', ''))
     print(f'wrote {out}')

@@ -33,13 +33,13 @@ Writes ``benchmarks/results/sim_teacher_check.json`` and prints a summary.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 import json
 import math
 from pathlib import Path
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -56,14 +56,36 @@ from krabby_parkour_ros.sim.scenarios import make_scenario  # noqa: E402
 DEFAULT_POLICY = REPO / '..' / 'shared' / 'models' / 'go2_parkour_teacher' / 'policy.pt'
 
 #: Policy joint order of the doc (Isaac Lab, grouped by joint type) and defaults.
-POLICY_JOINTS = ('FL_hip', 'FR_hip', 'RL_hip', 'RR_hip',
-                 'FL_thigh', 'FR_thigh', 'RL_thigh', 'RR_thigh',
-                 'FL_calf', 'FR_calf', 'RL_calf', 'RR_calf')
-POLICY_DEFAULTS = np.array([0.1, -0.1, 0.1, -0.1, 0.8, 0.8, 1.0, 1.0,
-                            -1.5, -1.5, -1.5, -1.5])
+POLICY_JOINTS = (
+    'FL_hip',
+    'FR_hip',
+    'RL_hip',
+    'RR_hip',
+    'FL_thigh',
+    'FR_thigh',
+    'RL_thigh',
+    'RR_thigh',
+    'FL_calf',
+    'FR_calf',
+    'RL_calf',
+    'RR_calf',
+)
+POLICY_DEFAULTS = np.array([0.1, -0.1, 0.1, -0.1, 0.8, 0.8, 1.0, 1.0, -1.5, -1.5, -1.5, -1.5])
 #: The common bug: joints leg by leg (FL hip, thigh, calf, FR ...).
-LEG_BY_LEG_JOINTS = ('FL_hip', 'FL_thigh', 'FL_calf', 'FR_hip', 'FR_thigh', 'FR_calf',
-                     'RL_hip', 'RL_thigh', 'RL_calf', 'RR_hip', 'RR_thigh', 'RR_calf')
+LEG_BY_LEG_JOINTS = (
+    'FL_hip',
+    'FL_thigh',
+    'FL_calf',
+    'FR_hip',
+    'FR_thigh',
+    'FR_calf',
+    'RL_hip',
+    'RL_thigh',
+    'RL_calf',
+    'RR_hip',
+    'RR_thigh',
+    'RR_calf',
+)
 POLICY_FEET = ('FL', 'FR', 'RL', 'RR')
 PHYSICS_STEPS_PER_POLICY_STEP = 4
 REFRESH_STEPS = 5
@@ -86,16 +108,16 @@ class TeacherRun:
     command_vx: float
     distance_x: float
     mean_speed: float
-    final_position: List[float]
+    final_position: list[float]
     min_base_height: float
     max_base_z: float
     max_tilt_deg: float
     fell: bool
-    fall_time_s: Optional[float]
+    fall_time_s: float | None
     obstacle_end_x: float
     past_obstacle: bool
     wall_s: float
-    trajectory: List[List[float]] = field(default_factory=list)
+    trajectory: list[list[float]] = field(default_factory=list)
 
 
 class TeacherDriver:
@@ -111,9 +133,14 @@ class TeacherDriver:
         classic scan bug) or 'blind' (flat ground everywhere).
     """
 
-    def __init__(self, robot: SimulatedRobot, joint_order: Sequence[str] = POLICY_JOINTS,
-                 command_vx: float = 0.5, target_yaw: float = 0.0,
-                 scan_order: str = 'xy') -> None:
+    def __init__(
+        self,
+        robot: SimulatedRobot,
+        joint_order: Sequence[str] = POLICY_JOINTS,
+        command_vx: float = 0.5,
+        target_yaw: float = 0.0,
+        scan_order: str = 'xy',
+    ) -> None:
         """Resolve the joint and foot indices into the robot's MuJoCo order."""
         self.robot = robot
         self.order = np.array([JOINT_NAMES.index(n + '_joint') for n in joint_order])
@@ -146,19 +173,22 @@ class TeacherDriver:
         contacts = robot.foot_contacts()[self.feet]
         filtered = np.logical_or(contacts, self.previous_contacts)
         self.previous_contacts = contacts
-        proprio = np.concatenate([
-            robot.base_angular_velocity_body() * 0.25,
-            [_wrap(roll), _wrap(pitch)],
-            [0.0, self.delta_yaw, self.delta_yaw],
-            [0.0, 0.0, self.command_vx, 1.0, 0.0],
-            robot.joint_positions()[self.order] - POLICY_DEFAULTS,
-            robot.joint_velocities()[self.order] * 0.05,
-            self.last_action,
-            filtered.astype(np.float64) - 0.5,
-        ])
+        proprio = np.concatenate(
+            [
+                robot.base_angular_velocity_body() * 0.25,
+                [_wrap(roll), _wrap(pitch)],
+                [0.0, self.delta_yaw, self.delta_yaw],
+                [0.0, 0.0, self.command_vx, 1.0, 0.0],
+                robot.joint_positions()[self.order] - POLICY_DEFAULTS,
+                robot.joint_velocities()[self.order] * 0.05,
+                self.last_action,
+                filtered.astype(np.float64) - 0.5,
+            ]
+        )
         priv_explicit = np.concatenate([robot.base_linear_velocity_body() * 2.0, np.zeros(6)])
-        obs = np.concatenate([proprio, self.scan, priv_explicit, np.zeros(29),
-                              self.history.ravel()])
+        obs = np.concatenate(
+            [proprio, self.scan, priv_explicit, np.zeros(29), self.history.ravel()]
+        )
         stored = proprio.copy()
         stored[6:8] = 0.0
         if self.step_count <= 1:
@@ -185,14 +215,20 @@ def load_policy(path: Path) -> torch.jit.ScriptModule:
     return policy
 
 
-def run_teacher(policy: torch.jit.ScriptModule, scenario: str = 'flat', duration_s: float = 20.0,
-                seed: int = 0, command_vx: float = 0.5, joint_order: Sequence[str] = POLICY_JOINTS,
-                scan_order: str = 'xy', stop_on_fall: bool = True,
-                **scenario_parameters: float) -> TeacherRun:
+def run_teacher(
+    policy: torch.jit.ScriptModule,
+    scenario: str = 'flat',
+    duration_s: float = 20.0,
+    seed: int = 0,
+    command_vx: float = 0.5,
+    joint_order: Sequence[str] = POLICY_JOINTS,
+    scan_order: str = 'xy',
+    stop_on_fall: bool = True,
+    **scenario_parameters: float,
+) -> TeacherRun:
     """Run the teacher on a fresh robot and return what happened."""
     torch.set_num_threads(1)
-    robot = SimulatedRobot(make_scenario(scenario, **scenario_parameters), seed=seed,
-                           camera=None)
+    robot = SimulatedRobot(make_scenario(scenario, **scenario_parameters), seed=seed, camera=None)
     driver = TeacherDriver(robot, joint_order, command_vx, scan_order=scan_order)
     steps = int(round(duration_s / (robot.timestep * PHYSICS_STEPS_PER_POLICY_STEP)))
     start = robot.base_position()
@@ -219,33 +255,43 @@ def run_teacher(policy: torch.jit.ScriptModule, scenario: str = 'flat', duration
     end = robot.base_position()
     elapsed = robot.sim_time
     end_x = robot.scenario.end_x
-    order_name = ('grouped' if tuple(joint_order) == POLICY_JOINTS else ','.join(joint_order))
+    order_name = 'grouped' if tuple(joint_order) == POLICY_JOINTS else ','.join(joint_order)
     return TeacherRun(
-        scenario=scenario, joint_order=order_name, scan_order=scan_order, duration_s=elapsed,
+        scenario=scenario,
+        joint_order=order_name,
+        scan_order=scan_order,
+        duration_s=elapsed,
         command_vx=command_vx,
-        distance_x=float(end[0] - start[0]), mean_speed=float((end[0] - start[0]) / elapsed),
-        final_position=end.round(4).tolist(), min_base_height=float(min_height),
+        distance_x=float(end[0] - start[0]),
+        mean_speed=float((end[0] - start[0]) / elapsed),
+        final_position=end.round(4).tolist(),
+        min_base_height=float(min_height),
         max_base_z=max_z,
-        max_tilt_deg=float(max_tilt), fell=fall_time is not None, fall_time_s=fall_time,
-        obstacle_end_x=end_x, past_obstacle=bool(end_x > 0.0 and end[0] > end_x
-                                                 and fall_time is None),
-        wall_s=time.perf_counter() - wall, trajectory=trajectory)
+        max_tilt_deg=float(max_tilt),
+        fell=fall_time is not None,
+        fall_time_s=fall_time,
+        obstacle_end_x=end_x,
+        past_obstacle=bool(end_x > 0.0 and end[0] > end_x and fall_time is None),
+        wall_s=time.perf_counter() - wall,
+        trajectory=trajectory,
+    )
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the fidelity cases, write JSON and print a summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--policy', type=Path, default=DEFAULT_POLICY)
     parser.add_argument('--quick', action='store_true', help='flat and 0.2 m box only')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--output', type=Path,
-                        default=REPO / 'benchmarks' / 'results' / 'sim_teacher_check.json')
+    parser.add_argument(
+        '--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'sim_teacher_check.json'
+    )
     args = parser.parse_args(argv)
     if not args.policy.is_file():
         print(f'policy not found: {args.policy} (needs ../shared)', file=sys.stderr)
         return 2
     policy = load_policy(args.policy)
-    cases: List[Dict] = [
+    cases: list[dict] = [
         {'scenario': 'flat', 'duration_s': 20.0},
         {'scenario': 'box', 'duration_s': 12.0, 'height': 0.2},
     ]
@@ -266,12 +312,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         run = run_teacher(policy, seed=args.seed, **case)
         runs.append(run)
         height = f'{case["height"]:.2f} m' if 'height' in case else ''
-        print(f'{run.scenario:10s} {height:6s} order={run.joint_order[:8]:8s} '
-              f'scan={run.scan_order:5s} t={run.duration_s:5.1f}s '
-              f'dx={run.distance_x:6.2f} m v={run.mean_speed:5.2f} m/s '
-              f'min_h={run.min_base_height:5.3f} max_z={run.max_base_z:5.3f} '
-              f'tilt_max={run.max_tilt_deg:5.1f} '
-              f'fell={run.fell} past={run.past_obstacle} wall={run.wall_s:5.1f}s')
+        print(
+            f'{run.scenario:10s} {height:6s} order={run.joint_order[:8]:8s} '
+            f'scan={run.scan_order:5s} t={run.duration_s:5.1f}s '
+            f'dx={run.distance_x:6.2f} m v={run.mean_speed:5.2f} m/s '
+            f'min_h={run.min_base_height:5.3f} max_z={run.max_base_z:5.3f} '
+            f'tilt_max={run.max_tilt_deg:5.1f} '
+            f'fell={run.fell} past={run.past_obstacle} wall={run.wall_s:5.1f}s'
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({'runs': [asdict(r) for r in runs]}, indent=1))
     return 0

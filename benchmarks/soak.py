@@ -49,7 +49,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 import rclpy
@@ -69,9 +69,9 @@ _BIN_US = 10.0
 _BINS = 10_000
 
 
-def process_sample(pid: int) -> Dict[str, float]:
+def process_sample(pid: int) -> dict[str, float]:
     """Return memory, threads, descriptors and CPU seconds of a process from /proc."""
-    status: Dict[str, str] = {}
+    status: dict[str, str] = {}
     with open(f'/proc/{pid}/status') as handle:
         for line in handle:
             key, _, value = line.partition(':')
@@ -79,27 +79,29 @@ def process_sample(pid: int) -> Dict[str, float]:
     with open(f'/proc/{pid}/stat') as handle:
         fields = handle.read().rsplit(')', 1)[1].split()
     ticks = os.sysconf('SC_CLK_TCK')
-    return {'rss_mb': int(status['VmRSS'].split()[0]) / 1024.0,
-            'peak_rss_mb': int(status['VmHWM'].split()[0]) / 1024.0,
-            'threads': int(status['Threads']),
-            'fds': len(os.listdir(f'/proc/{pid}/fd')),
-            'cpu_s': (int(fields[11]) + int(fields[12])) / ticks}
+    return {
+        'rss_mb': int(status['VmRSS'].split()[0]) / 1024.0,
+        'peak_rss_mb': int(status['VmHWM'].split()[0]) / 1024.0,
+        'threads': int(status['Threads']),
+        'fds': len(os.listdir(f'/proc/{pid}/fd')),
+        'cpu_s': (int(fields[11]) + int(fields[12])) / ticks,
+    }
 
 
-def slope_per_hour(times_s: List[float], values: List[float]) -> Optional[float]:
+def slope_per_hour(times_s: list[float], values: list[float]) -> float | None:
     """Return the least-squares slope of values over time, per hour (None if < 3 points)."""
     if len(times_s) < 3 or max(times_s) - min(times_s) <= 0:
         return None
     return float(np.polyfit(np.asarray(times_s) / 3600.0, np.asarray(values), 1)[0])
 
 
-def histogram_percentiles(histogram: np.ndarray) -> Dict[str, Optional[float]]:
+def histogram_percentiles(histogram: np.ndarray) -> dict[str, float | None]:
     """Return count and p50/p99/p99.9 (ms, bin upper edges) of the latency histogram."""
     total = int(histogram.sum())
     if total == 0:
         return {'count': 0, 'p50': None, 'p99': None, 'p999': None}
     cumulative = np.cumsum(histogram)
-    out: Dict[str, Optional[float]] = {'count': total}
+    out: dict[str, float | None] = {'count': total}
     for name, q in (('p50', 0.5), ('p99', 0.99), ('p999', 0.999)):
         index = int(np.searchsorted(cumulative, q * total))
         out[name] = (index + 1) * _BIN_US / 1e3
@@ -111,63 +113,105 @@ class Soak:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.sim = SimHal(SimHalConfig(observation_endpoint='tcp://127.0.0.1:*',
-                                       command_endpoint='tcp://127.0.0.1:*',
-                                       rate_hz=args.rate, pacing='realtime'))
-        self.samples: List[Dict[str, Any]] = []
+        self.sim = SimHal(
+            SimHalConfig(
+                observation_endpoint='tcp://127.0.0.1:*',
+                command_endpoint='tcp://127.0.0.1:*',
+                rate_hz=args.rate,
+                pacing='realtime',
+            )
+        )
+        self.samples: list[dict[str, Any]] = []
         self.histogram = np.zeros(_BINS, dtype=np.int64)
         self.latency_max_ms = 0.0
         self._latency_seen = 0
-        self.process: Optional[subprocess.Popen] = None
+        self.process: subprocess.Popen | None = None
         self.started = time.monotonic()
-        self.result: Dict[str, Any] = {
-            'benchmark': 'soak', 'arguments': vars(args),
-            'machine': {'platform': platform.platform(), 'cpu_count': os.cpu_count(),
-                        'python': platform.python_version()}}
+        self.result: dict[str, Any] = {
+            'benchmark': 'soak',
+            'arguments': vars(args),
+            'machine': {
+                'platform': platform.platform(),
+                'cpu_count': os.cpu_count(),
+                'python': platform.python_version(),
+            },
+        }
 
-    def node_command(self) -> List[str]:
+    def node_command(self) -> list[str]:
         """Return the command line of the node process."""
-        entry = (['-m', 'krabby_parkour_ros.node.main'] if not self.args.node_script
-                 else [self.args.node_script])
-        return [sys.executable] + entry + [
-            '--autostart', '--params-file', str(REPO / 'config' / 'parkour.yaml'),
-            '--ros-args',
-            '-p', f'hal.observation_endpoint:={self.sim.observation_endpoint}',
-            '-p', f'hal.command_endpoint:={self.sim.command_endpoint}',
-            '-p', f'diagnostics_period:={self.args.diagnostics_period}'] + [
-                arg for param in self.args.node_param for arg in ('-p', param)]
+        entry = (
+            ['-m', 'krabby_parkour_ros.node.main']
+            if not self.args.node_script
+            else [self.args.node_script]
+        )
+        return (
+            [sys.executable]
+            + entry
+            + [
+                '--autostart',
+                '--params-file',
+                str(REPO / 'config' / 'parkour.yaml'),
+                '--ros-args',
+                '-p',
+                f'hal.observation_endpoint:={self.sim.observation_endpoint}',
+                '-p',
+                f'hal.command_endpoint:={self.sim.command_endpoint}',
+                '-p',
+                f'diagnostics_period:={self.args.diagnostics_period}',
+            ]
+            + [arg for param in self.args.node_param for arg in ('-p', param)]
+        )
 
-    def _window_latency(self) -> Dict[str, Optional[float]]:
+    def _window_latency(self) -> dict[str, float | None]:
         """Add the latency samples since the last call to the histogram; return their summary."""
         stats = self.sim.stats
         total = stats.commands_received
         latencies = list(stats.latency_ms)
         new = min(len(latencies), max(0, total - self._latency_seen))
         self._latency_seen = total
-        window = np.asarray(latencies[len(latencies) - new:] if new else [], dtype=np.float64)
+        window = np.asarray(latencies[len(latencies) - new :] if new else [], dtype=np.float64)
         if window.size == 0:
             return {'count': 0, 'p50': None, 'p99': None, 'max': None}
         bins = np.minimum((window * 1e3 / _BIN_US).astype(np.int64), _BINS - 1)
         np.add.at(self.histogram, bins, 1)
         self.latency_max_ms = max(self.latency_max_ms, float(window.max()))
-        return {'count': int(window.size), 'p50': float(np.percentile(window, 50)),
-                'p99': float(np.percentile(window, 99)), 'max': float(window.max())}
+        return {
+            'count': int(window.size),
+            'p50': float(np.percentile(window, 50)),
+            'p99': float(np.percentile(window, 99)),
+            'max': float(window.max()),
+        }
 
-    def sample(self, monitor: NodeMonitor) -> Dict[str, Any]:
+    def sample(self, monitor: NodeMonitor) -> dict[str, Any]:
         """Record one sample of the node process, the HAL and the diagnostics."""
         # Plain counters of the running simulator (its statistics() deep-copies
         # the latency deque, which races with the loop appending to it).
         stats = self.sim.stats
-        sample: Dict[str, Any] = {'t_s': round(time.monotonic() - self.started, 2)}
+        sample: dict[str, Any] = {'t_s': round(time.monotonic() - self.started, 2)}
         sample.update(process_sample(self.process.pid))
-        sample.update({'observations': stats.observations_published,
-                       'commands': stats.commands_received,
-                       'lockstep_or_overruns': stats.realtime_overruns,
-                       'latency_ms': self._window_latency()})
+        sample.update(
+            {
+                'observations': stats.observations_published,
+                'commands': stats.commands_received,
+                'lockstep_or_overruns': stats.realtime_overruns,
+                'latency_ms': self._window_latency(),
+            }
+        )
         diag = monitor.diagnostics
-        for key in ('mode', 'ticks', 'late_ticks', 'deadline_ticks', 'loop_rate_hz',
-                    'commands_sent', 'failures', 'stale_events', 'hal_commands_dropped',
-                    'latency_p99_ms', 'inference_p99_ms', 'tick_period_max_ms'):
+        for key in (
+            'mode',
+            'ticks',
+            'late_ticks',
+            'deadline_ticks',
+            'loop_rate_hz',
+            'commands_sent',
+            'failures',
+            'stale_events',
+            'hal_commands_dropped',
+            'latency_p99_ms',
+            'inference_p99_ms',
+            'tick_period_max_ms',
+        ):
             if key in diag:
                 sample[key] = diag[key]
         if self.samples:
@@ -175,12 +219,13 @@ class Soak:
             dt = sample['t_s'] - previous['t_s']
             sample['cpu_pct'] = 100.0 * (sample['cpu_s'] - previous['cpu_s']) / dt
             d_obs = sample['observations'] - previous['observations']
-            sample['commands_per_observation'] = ((sample['commands'] - previous['commands'])
-                                                  / d_obs if d_obs else None)
+            sample['commands_per_observation'] = (
+                (sample['commands'] - previous['commands']) / d_obs if d_obs else None
+            )
         self.samples.append(sample)
         return sample
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """Return the figures of the run so far."""
         warm = [s for s in self.samples if s['t_s'] >= self.args.warmup]
         times = [s['t_s'] for s in warm]
@@ -190,22 +235,31 @@ class Soak:
         latency = histogram_percentiles(self.histogram)
         latency['max'] = self.latency_max_ms
         return {
-            'duration_s': last.get('t_s', 0.0), 'samples': len(self.samples),
-            'rss_mb_first': first.get('rss_mb'), 'rss_mb_last': last.get('rss_mb'),
+            'duration_s': last.get('t_s', 0.0),
+            'samples': len(self.samples),
+            'rss_mb_first': first.get('rss_mb'),
+            'rss_mb_last': last.get('rss_mb'),
             'peak_rss_mb': last.get('peak_rss_mb'),
             'rss_slope_mb_per_h': slope_per_hour(times, [s['rss_mb'] for s in warm]),
-            'fds_first': first.get('fds'), 'fds_last': last.get('fds'),
+            'fds_first': first.get('fds'),
+            'fds_last': last.get('fds'),
             'fds_max': max((s['fds'] for s in self.samples), default=None),
             'fd_slope_per_h': slope_per_hour(times, [s['fds'] for s in warm]),
             'threads_last': last.get('threads'),
             'cpu_pct_mean': float(np.mean([s['cpu_pct'] for s in self.samples[1:]]))
-            if len(self.samples) > 1 else None,
-            'observations': observations, 'commands': commands,
+            if len(self.samples) > 1
+            else None,
+            'observations': observations,
+            'commands': commands,
             'commands_per_observation': commands / observations if observations else None,
-            'late_ticks': last.get('late_ticks'), 'ticks': last.get('ticks'),
-            'deadline_ticks': last.get('deadline_ticks'), 'failures': last.get('failures'),
-            'mode_last': last.get('mode'), 'latency_ms': latency,
-            'sim_realtime_overruns': last.get('lockstep_or_overruns')}
+            'late_ticks': last.get('late_ticks'),
+            'ticks': last.get('ticks'),
+            'deadline_ticks': last.get('deadline_ticks'),
+            'failures': last.get('failures'),
+            'mode_last': last.get('mode'),
+            'latency_ms': latency,
+            'sim_realtime_overruns': last.get('lockstep_or_overruns'),
+        }
 
     def flush(self, final: bool = False) -> None:
         """Write the samples and the summary (partial until ``final``)."""
@@ -216,7 +270,7 @@ class Soak:
         tmp.write_text(json.dumps(self.result, indent=1))
         tmp.replace(out)
 
-    def stop_node(self) -> Optional[int]:
+    def stop_node(self) -> int | None:
         """Stop the node with SIGINT (as Ctrl-C); return its exit code."""
         process = self.process
         if process is None or process.poll() is not None:
@@ -230,7 +284,7 @@ class Soak:
             return None
 
 
-def run(args: argparse.Namespace) -> Dict[str, Any]:
+def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the soak; return the result (also written to the JSON)."""
     soak = Soak(args)
     soak.sim.bind()
@@ -242,15 +296,21 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     executor.add_node(monitor.node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
-    soak.process = subprocess.Popen(soak.node_command(), cwd=str(REPO), start_new_session=True,
-                                    stdout=subprocess.DEVNULL,
-                                    stderr=None if args.verbose else subprocess.DEVNULL)
+    soak.process = subprocess.Popen(
+        soak.node_command(),
+        cwd=str(REPO),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=None if args.verbose else subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + args.startup_timeout
         while monitor.diagnostics.get('mode') not in ('running', 'stand'):
             if time.monotonic() > deadline or soak.process.poll() is not None:
-                raise RuntimeError(f'the node did not reach running (exit code '
-                                   f'{soak.process.poll()}, diagnostics {monitor.diagnostics})')
+                raise RuntimeError(
+                    f'the node did not reach running (exit code '
+                    f'{soak.process.poll()}, diagnostics {monitor.diagnostics})'
+                )
             time.sleep(0.2)
         soak.sim.reset_statistics()
         soak.started = time.monotonic()
@@ -262,12 +322,14 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
                 soak.result['problem'] = f'the node exited with code {soak.process.returncode}'
                 break
             sample = soak.sample(monitor)
-            print(f't={sample["t_s"]:7.1f} s  rss {sample["rss_mb"]:7.1f} MB  fds '
-                  f'{sample["fds"]:3d}  cpu {sample.get("cpu_pct", 0.0):5.1f} %  cmd/obs '
-                  f'{sample.get("commands_per_observation") or 0:.3f}  late '
-                  f'{sample.get("late_ticks", "?")}  latency p99 '
-                  f'{sample["latency_ms"]["p99"] or 0:.2f} ms  mode {sample.get("mode")}',
-                  flush=True)
+            print(
+                f't={sample["t_s"]:7.1f} s  rss {sample["rss_mb"]:7.1f} MB  fds '
+                f'{sample["fds"]:3d}  cpu {sample.get("cpu_pct", 0.0):5.1f} %  cmd/obs '
+                f'{sample.get("commands_per_observation") or 0:.3f}  late '
+                f'{sample.get("late_ticks", "?")}  latency p99 '
+                f'{sample["latency_ms"]["p99"] or 0:.2f} ms  mode {sample.get("mode")}',
+                flush=True,
+            )
             if time.monotonic() >= next_flush:
                 soak.flush()
                 next_flush += args.flush_period
@@ -285,25 +347,41 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
     return soak.result
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run, print the summary; 0 when the node ran to the end."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--minutes', type=float, default=10.0, help='soak duration')
     parser.add_argument('--rate', type=float, default=100.0, help='HAL rate (Hz)')
     parser.add_argument('--vx', type=float, default=0.0, help='cmd_vel forward speed (m/s)')
     parser.add_argument('--sample-period', type=float, default=5.0, help='seconds per sample')
-    parser.add_argument('--flush-period', type=float, default=30.0,
-                        help='seconds between partial writes of the JSON')
-    parser.add_argument('--warmup', type=float, default=60.0,
-                        help='seconds excluded from the memory and descriptor slopes')
+    parser.add_argument(
+        '--flush-period',
+        type=float,
+        default=30.0,
+        help='seconds between partial writes of the JSON',
+    )
+    parser.add_argument(
+        '--warmup',
+        type=float,
+        default=60.0,
+        help='seconds excluded from the memory and descriptor slopes',
+    )
     parser.add_argument('--diagnostics-period', type=float, default=1.0)
     parser.add_argument('--startup-timeout', type=float, default=90.0)
     parser.add_argument('--out', default=str(RESULTS))
     parser.add_argument('--verbose', action='store_true', help="show the node's log")
-    parser.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
-                        help='extra node parameter, e.g. realtime_priority:=50 (repeatable)')
-    parser.add_argument('--node-script', default='',
-                        help='run this script instead of the node module (experiments)')
+    parser.add_argument(
+        '--node-param',
+        action='append',
+        default=[],
+        metavar='NAME:=VALUE',
+        help='extra node parameter, e.g. realtime_priority:=50 (repeatable)',
+    )
+    parser.add_argument(
+        '--node-script',
+        default='',
+        help='run this script instead of the node module (experiments)',
+    )
     args = parser.parse_args(argv)
     result = run(args)
     summary = result['summary']
@@ -312,14 +390,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     def fmt(value: Any, pattern: str = '{:.2f}') -> str:
         return 'n/a' if value is None else pattern.format(value)
 
-    print(f"soak {summary['duration_s']:.0f} s: rss {fmt(summary['rss_mb_first'], '{:.1f}')} -> "
-          f"{fmt(summary['rss_mb_last'], '{:.1f}')} MB (slope "
-          f"{fmt(summary['rss_slope_mb_per_h'])} MB/h), fds {summary['fds_first']} -> "
-          f"{summary['fds_last']} (slope {fmt(summary['fd_slope_per_h'])}/h), commands per "
-          f"observation {fmt(summary['commands_per_observation'], '{:.4f}')}, late ticks "
-          f"{summary['late_ticks']} of {summary['ticks']}, latency p50 "
-          f"{fmt(latency['p50'])} ms p99 {fmt(latency['p99'])} ms max {fmt(latency['max'])} ms,"
-          f" node exit code {result.get('node_exit_code')}")
+    print(
+        f'soak {summary["duration_s"]:.0f} s: rss {fmt(summary["rss_mb_first"], "{:.1f}")} -> '
+        f'{fmt(summary["rss_mb_last"], "{:.1f}")} MB (slope '
+        f'{fmt(summary["rss_slope_mb_per_h"])} MB/h), fds {summary["fds_first"]} -> '
+        f'{summary["fds_last"]} (slope {fmt(summary["fd_slope_per_h"])}/h), commands per '
+        f'observation {fmt(summary["commands_per_observation"], "{:.4f}")}, late ticks '
+        f'{summary["late_ticks"]} of {summary["ticks"]}, latency p50 '
+        f'{fmt(latency["p50"])} ms p99 {fmt(latency["p99"])} ms max {fmt(latency["max"])} ms,'
+        f' node exit code {result.get("node_exit_code")}'
+    )
     print(f'wrote {args.out}')
     return 0 if result.get('node_exit_code') == 0 and 'problem' not in result else 1
 

@@ -29,7 +29,6 @@ parkour" Go2 teacher (``docs/parkour-policy.md`` of the shared docs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Tuple
 
 PROPRIO_DIM = 53
 SCAN_DIM = 132
@@ -61,17 +60,19 @@ class ObservationLayout:
     @property
     def total(self) -> int:
         """Length of the whole observation vector."""
-        return (self.proprio + self.scan + self.priv_explicit + self.priv_latent
-                + self.history)
+        return self.proprio + self.scan + self.priv_explicit + self.priv_latent + self.history
 
     def slices(self) -> dict:
         """Return ``{name: slice}`` for the five blocks, in order."""
         out = {}
         start = 0
-        for name, size in (('proprio', self.proprio), ('scan', self.scan),
-                           ('priv_explicit', self.priv_explicit),
-                           ('priv_latent', self.priv_latent),
-                           ('history', self.history)):
+        for name, size in (
+            ('proprio', self.proprio),
+            ('scan', self.scan),
+            ('priv_explicit', self.priv_explicit),
+            ('priv_latent', self.priv_latent),
+            ('history', self.history),
+        ):
             out[name] = slice(start, start + size)
             start += size
         return out
@@ -101,12 +102,15 @@ class ScanGrid:
         """Return the number of scan points."""
         return self.nx * self.ny
 
-    def points_xy(self) -> Tuple[Tuple[float, float], ...]:
+    def points_xy(self) -> tuple[tuple[float, float], ...]:
         """Return the (x, y) of every point in observation order."""
         x0 = self.center_x - self.resolution * (self.nx - 1) / 2.0
         y0 = self.center_y - self.resolution * (self.ny - 1) / 2.0
-        return tuple((x0 + ix * self.resolution, y0 + iy * self.resolution)
-                     for iy in range(self.ny) for ix in range(self.nx))
+        return tuple(
+            (x0 + ix * self.resolution, y0 + iy * self.resolution)
+            for iy in range(self.ny)
+            for ix in range(self.nx)
+        )
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,11 @@ class PolicyContract:
 
     name: str
     #: Policy joint names, in policy (action) order.
-    joint_names: Tuple[str, ...]
+    joint_names: tuple[str, ...]
     #: Default joint positions (rad), policy order.
-    default_joint_positions: Tuple[float, ...]
+    default_joint_positions: tuple[float, ...]
     #: Foot names in the order of the contact terms of the observation.
-    foot_names: Tuple[str, ...] = ('FL', 'FR', 'RL', 'RR')
+    foot_names: tuple[str, ...] = ('FL', 'FR', 'RL', 'RR')
     layout: ObservationLayout = field(default_factory=ObservationLayout)
     scan_grid: ScanGrid = field(default_factory=ScanGrid)
     #: True when the policy consumes a height scan (teachers do).
@@ -139,9 +143,9 @@ class PolicyContract:
     kp: float = 40.0
     kd: float = 1.0
     #: Torque limits (N*m), policy order.
-    effort_limits: Tuple[float, ...] = ()
+    effort_limits: tuple[float, ...] = ()
     #: Velocity limits (rad/s), policy order.
-    velocity_limits: Tuple[float, ...] = ()
+    velocity_limits: tuple[float, ...] = ()
     #: False for generated, untrained weights (demos and tests only).
     trained: bool = True
 
@@ -161,17 +165,26 @@ class PolicyContract:
         return 1.0 / self.policy_period
 
 
-_GO2_JOINTS = ('FL_hip', 'FR_hip', 'RL_hip', 'RR_hip',
-               'FL_thigh', 'FR_thigh', 'RL_thigh', 'RR_thigh',
-               'FL_calf', 'FR_calf', 'RL_calf', 'RR_calf')
+_GO2_JOINTS = (
+    'FL_hip',
+    'FR_hip',
+    'RL_hip',
+    'RR_hip',
+    'FL_thigh',
+    'FR_thigh',
+    'RL_thigh',
+    'RR_thigh',
+    'FL_calf',
+    'FR_calf',
+    'RL_calf',
+    'RR_calf',
+)
 
 #: The Go2 extreme-parkour teacher of the shared models (Isaac Lab order).
 GO2_PARKOUR_TEACHER = PolicyContract(
     name='go2_parkour_teacher',
     joint_names=_GO2_JOINTS,
-    default_joint_positions=(0.1, -0.1, 0.1, -0.1,
-                             0.8, 0.8, 1.0, 1.0,
-                             -1.5, -1.5, -1.5, -1.5),
+    default_joint_positions=(0.1, -0.1, 0.1, -0.1, 0.8, 0.8, 1.0, 1.0, -1.5, -1.5, -1.5, -1.5),
     effort_limits=(35.0,) * 4 + (40.0,) * 8,
     velocity_limits=(52.4,) * 4 + (30.1,) * 8,
 )

@@ -28,6 +28,7 @@ obstacle scenarios, ended past the last obstacle), 1 otherwise.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 import json
 import math
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -89,16 +90,16 @@ class DemoSummary:
     final_x_m: float = 0.0
     min_base_height_m: float = 0.0
     fell: bool = False
-    fall_time_s: Optional[float] = None
-    passed_obstacles: Optional[bool] = None
-    obstacle_end_x_m: Optional[float] = None
+    fall_time_s: float | None = None
+    passed_obstacles: bool | None = None
+    obstacle_end_x_m: float | None = None
     observations: int = 0
     commands: int = 0
-    latency_ms: Dict[str, Any] = field(default_factory=dict)
-    node_diagnostics: Dict[str, str] = field(default_factory=dict)
+    latency_ms: dict[str, Any] = field(default_factory=dict)
+    node_diagnostics: dict[str, str] = field(default_factory=dict)
     stand_time_s: float = 0.0
-    stand_drift_m: Optional[float] = None
-    stand_modes: List[str] = field(default_factory=list)
+    stand_drift_m: float | None = None
+    stand_modes: list[str] = field(default_factory=list)
     ok: bool = False
     problem: str = ''
 
@@ -107,6 +108,7 @@ def config_file(name: str) -> Path:
     """Return a shipped config file: installed share folder, else the source tree."""
     try:
         from ament_index_python.packages import get_package_share_directory
+
         share = Path(get_package_share_directory('krabby_parkour')) / 'config' / name
         if share.exists():
             return share
@@ -128,10 +130,9 @@ class NodeMonitor:
         self.node = rclpy.create_node(node_name, context=context)
         self.cmd_vel = self.node.create_publisher(Twist, 'cmd_vel', qos_profile_sensor_data)
         self.mode = ''
-        self.diagnostics: Dict[str, str] = {}
+        self.diagnostics: dict[str, str] = {}
         self.node.create_subscription(String, '/parkour_node/mode', self._on_mode, STATUS_QOS)
-        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag,
-                                      STATUS_QOS)
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag, STATUS_QOS)
         self.vx = vx
         self.node.create_timer(0.05, self._publish)
 
@@ -151,18 +152,29 @@ class NodeMonitor:
 
 def _untrained_checkpoint(directory: Path) -> str:
     from krabby_parkour_ros.policy import generate
+
     path = directory / 'untrained_teacher.safetensors'
     generate.main(['--format', 'safetensors', '--out', str(path), '--seed', '0'])
     return str(path)
 
 
-def _node_command(options: DemoOptions, sim: SimHal, checkpoint: str) -> List[str]:
+def _node_command(options: DemoOptions, sim: SimHal, checkpoint: str) -> list[str]:
     params = options.params_file or str(config_file('parkour.yaml'))
-    command = [sys.executable, '-m', 'krabby_parkour_ros.node.main', '--autostart',
-               '--params-file', params, '--ros-args',
-               '-p', f'hal.observation_endpoint:={sim.observation_endpoint}',
-               '-p', f'hal.command_endpoint:={sim.command_endpoint}',
-               '-p', 'diagnostics_period:=0.5']
+    command = [
+        sys.executable,
+        '-m',
+        'krabby_parkour_ros.node.main',
+        '--autostart',
+        '--params-file',
+        params,
+        '--ros-args',
+        '-p',
+        f'hal.observation_endpoint:={sim.observation_endpoint}',
+        '-p',
+        f'hal.command_endpoint:={sim.command_endpoint}',
+        '-p',
+        'diagnostics_period:=0.5',
+    ]
     if checkpoint:
         command += ['-p', f'checkpoint:={checkpoint}']
     if options.policy_card:
@@ -174,7 +186,7 @@ def _node_command(options: DemoOptions, sim: SimHal, checkpoint: str) -> List[st
     return command
 
 
-def _scenario(options: DemoOptions) -> Dict[str, Any]:
+def _scenario(options: DemoOptions) -> dict[str, Any]:
     if options.scenario == 'box':
         return {'height': options.box_height}
     return {}
@@ -202,12 +214,21 @@ def run_demo(options: DemoOptions) -> DemoSummary:
     checkpoint = options.checkpoint
     if options.untrained:
         checkpoint = _untrained_checkpoint(Path(tmp.name))
-        _say(options, 'NOTE: running an UNTRAINED, randomly initialised policy (tests/demo of '
-                      'the machinery only): expect the robot to fall.')
-    sim = SimHal(SimHalConfig(scenario=options.scenario,
-                              scenario_parameters=_scenario(options), seed=options.seed,
-                              observation_endpoint='tcp://127.0.0.1:*',
-                              command_endpoint='tcp://127.0.0.1:*', pacing='realtime'))
+        _say(
+            options,
+            'NOTE: running an UNTRAINED, randomly initialised policy (tests/demo of '
+            'the machinery only): expect the robot to fall.',
+        )
+    sim = SimHal(
+        SimHalConfig(
+            scenario=options.scenario,
+            scenario_parameters=_scenario(options),
+            seed=options.seed,
+            observation_endpoint='tcp://127.0.0.1:*',
+            command_endpoint='tcp://127.0.0.1:*',
+            pacing='realtime',
+        )
+    )
     sim.bind()
     sim.start()
     context = rclpy.context.Context()
@@ -217,21 +238,31 @@ def run_demo(options: DemoOptions) -> DemoSummary:
     executor.add_node(monitor.node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
-    process = subprocess.Popen(_node_command(options, sim, checkpoint), start_new_session=True,
-                               stdout=None if not options.quiet else subprocess.DEVNULL,
-                               stderr=None if not options.quiet else subprocess.DEVNULL)
-    summary = DemoSummary(scenario=sim.robot.scenario.description, policy='', trained=True,
-                          commanded_vx=options.vx)
+    process = subprocess.Popen(
+        _node_command(options, sim, checkpoint),
+        start_new_session=True,
+        stdout=None if not options.quiet else subprocess.DEVNULL,
+        stderr=None if not options.quiet else subprocess.DEVNULL,
+    )
+    summary = DemoSummary(
+        scenario=sim.robot.scenario.description, policy='', trained=True, commanded_vx=options.vx
+    )
     try:
-        _say(options, f'simulator: {sim.robot.scenario.description}; node starting '
-                      f'(HAL {sim.observation_endpoint}) ...')
+        _say(
+            options,
+            f'simulator: {sim.robot.scenario.description}; node starting '
+            f'(HAL {sim.observation_endpoint}) ...',
+        )
         # With a zero command the node stands (stand_on_zero_command) once the
         # soft start is over: either mode means the policy's ramp is done.
-        if not _wait(lambda: monitor.mode in ('running', 'stand'), options.startup_timeout,
-                     process):
-            summary.problem = (f'the node did not reach the running mode within '
-                               f'{options.startup_timeout:.0f} s (mode {monitor.mode!r}, '
-                               f'exit code {process.poll()})')
+        if not _wait(
+            lambda: monitor.mode in ('running', 'stand'), options.startup_timeout, process
+        ):
+            summary.problem = (
+                f'the node did not reach the running mode within '
+                f'{options.startup_timeout:.0f} s (mode {monitor.mode!r}, '
+                f'exit code {process.poll()})'
+            )
             return summary
         if options.stand_first > 0.0:
             _stand(options, sim, monitor, process, summary)
@@ -248,8 +279,13 @@ def run_demo(options: DemoOptions) -> DemoSummary:
     return summary
 
 
-def _stand(options: DemoOptions, sim: SimHal, monitor: NodeMonitor,
-           process: subprocess.Popen, summary: DemoSummary) -> None:
+def _stand(
+    options: DemoOptions,
+    sim: SimHal,
+    monitor: NodeMonitor,
+    process: subprocess.Popen,
+    summary: DemoSummary,
+) -> None:
     """Command zero for ``stand_first`` simulated seconds; measure the base's drift."""
     monitor.vx = 0.0
     start = sim.status()
@@ -269,27 +305,36 @@ def _stand(options: DemoOptions, sim: SimHal, monitor: NodeMonitor,
         time.sleep(0.05)
     summary.stand_time_s = round(elapsed, 3)
     summary.stand_drift_m = round(drift, 4)
-    _say(options, f'stand: drift {drift:.3f} m over {elapsed:.1f} s, modes '
-                  f'{summary.stand_modes}')
+    _say(options, f'stand: drift {drift:.3f} m over {elapsed:.1f} s, modes {summary.stand_modes}')
 
 
-def _walk(options: DemoOptions, sim: SimHal, monitor: NodeMonitor, process: subprocess.Popen,
-          summary: DemoSummary) -> None:
+def _walk(
+    options: DemoOptions,
+    sim: SimHal,
+    monitor: NodeMonitor,
+    process: subprocess.Popen,
+    summary: DemoSummary,
+) -> None:
     sim.reset_statistics()
     start = sim.status()
     monitor.vx = options.vx
-    _say(options, f'policy in control: commanding vx = {options.vx:.2f} m/s for '
-                  f'{options.duration:.0f} s')
+    _say(
+        options,
+        f'policy in control: commanding vx = {options.vx:.2f} m/s for {options.duration:.0f} s',
+    )
     next_print = 1.0
     while True:
         status = sim.status()
         elapsed = status['sim_time_s'] - start['sim_time_s']
         if elapsed >= next_print:
             diag = monitor.diagnostics
-            _say(options, f't={elapsed:5.1f} s  x={status["x"] - start["x"]:6.2f} m  '
-                          f'z={status["z"]:.3f} m  v={status["forward_speed"]:5.2f} m/s  '
-                          f'rate={diag.get("loop_rate_hz", "?")} Hz  latency p50='
-                          f'{diag.get("latency_p50_ms", "?")} ms  mode={monitor.mode}')
+            _say(
+                options,
+                f't={elapsed:5.1f} s  x={status["x"] - start["x"]:6.2f} m  '
+                f'z={status["z"]:.3f} m  v={status["forward_speed"]:5.2f} m/s  '
+                f'rate={diag.get("loop_rate_hz", "?")} Hz  latency p50='
+                f'{diag.get("latency_p50_ms", "?")} ms  mode={monitor.mode}',
+            )
             next_print += 1.0
         if elapsed >= options.duration or status['fallen'] or process.poll() is not None:
             break
@@ -298,15 +343,21 @@ def _walk(options: DemoOptions, sim: SimHal, monitor: NodeMonitor, process: subp
     _fill_summary(sim, monitor, summary, start, process)
 
 
-def _fill_summary(sim: SimHal, monitor: NodeMonitor, summary: DemoSummary,
-                  start: Dict[str, Any], process: subprocess.Popen) -> None:
+def _fill_summary(
+    sim: SimHal,
+    monitor: NodeMonitor,
+    summary: DemoSummary,
+    start: dict[str, Any],
+    process: subprocess.Popen,
+) -> None:
     stats = sim.statistics(max_trajectory_points=1)
     status = sim.status()
     summary.sim_time_s = round(status['sim_time_s'] - start['sim_time_s'], 3)
     summary.final_x_m = status['x']
     summary.distance_m = round(status['x'] - start['x'], 3)
-    summary.mean_speed_mps = round(summary.distance_m / summary.sim_time_s, 3) \
-        if summary.sim_time_s > 0 else 0.0
+    summary.mean_speed_mps = (
+        round(summary.distance_m / summary.sim_time_s, 3) if summary.sim_time_s > 0 else 0.0
+    )
     summary.min_base_height_m = stats.get('min_base_height') or 0.0
     summary.fell = bool(stats.get('fell', False))
     if stats.get('fall_time_s') is not None:
@@ -346,8 +397,11 @@ def format_summary(summary: DemoSummary) -> str:
 
     def ms(key: str) -> str:
         value = latency.get(key)
-        return 'n/a' if value is None or (isinstance(value, float) and math.isnan(value)) \
+        return (
+            'n/a'
+            if value is None or (isinstance(value, float) and math.isnan(value))
             else f'{value:.2f}'
+        )
 
     lines = [
         '==== krabby_parkour demo summary ====',
@@ -357,16 +411,20 @@ def format_summary(summary: DemoSummary) -> str:
         f'simulated time  : {summary.sim_time_s:.1f} s',
         f'distance        : {summary.distance_m:.2f} m (mean speed '
         f'{summary.mean_speed_mps:.2f} m/s)',
-        f'falls           : {"yes, at t=%s s" % summary.fall_time_s if summary.fell else "none"}'
+        f'falls           : {f"yes, at t={summary.fall_time_s} s" if summary.fell else "none"}'
         f' (min base height {summary.min_base_height_m:.3f} m)',
     ]
     if summary.stand_drift_m is not None:
-        lines.append(f'stand first     : {summary.stand_time_s:.1f} s at zero command, base '
-                     f'drift {summary.stand_drift_m:.3f} m, modes {summary.stand_modes}')
+        lines.append(
+            f'stand first     : {summary.stand_time_s:.1f} s at zero command, base '
+            f'drift {summary.stand_drift_m:.3f} m, modes {summary.stand_modes}'
+        )
     if summary.passed_obstacles is not None:
-        lines.append(f'obstacles       : {"passed" if summary.passed_obstacles else "NOT passed"}'
-                     f' (final x {summary.final_x_m:.2f} m, last obstacle ends at '
-                     f'{summary.obstacle_end_x_m:.2f} m)')
+        lines.append(
+            f'obstacles       : {"passed" if summary.passed_obstacles else "NOT passed"}'
+            f' (final x {summary.final_x_m:.2f} m, last obstacle ends at '
+            f'{summary.obstacle_end_x_m:.2f} m)'
+        )
     lines += [
         f'commands        : {summary.commands} for {summary.observations} observations',
         f'obs->command    : p50 {ms("p50")} ms, p99 {ms("p99")} ms, max {ms("max")} ms '
@@ -378,11 +436,18 @@ def format_summary(summary: DemoSummary) -> str:
     return '\n'.join(lines)
 
 
-def _parse(argv: Optional[Sequence[str]]) -> DemoOptions:
-    parser = argparse.ArgumentParser(prog='krabby-parkour-demo', description=__doc__.split(
-        '\n\n')[0].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--scenario', choices=SCENARIO_CHOICES, default='flat',
-                        help='terrain (default flat; box: one box of --box-height)')
+def _parse(argv: Sequence[str] | None) -> DemoOptions:
+    parser = argparse.ArgumentParser(
+        prog='krabby-parkour-demo',
+        description=__doc__.split('\n\n')[0].strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        '--scenario',
+        choices=SCENARIO_CHOICES,
+        default='flat',
+        help='terrain (default flat; box: one box of --box-height)',
+    )
     parser.add_argument('--box', action='store_true', help='shortcut for --scenario box')
     parser.add_argument('--box-height', type=float, default=0.4, help='box height (m)')
     parser.add_argument('--duration', type=float, default=20.0, help='simulated seconds')
@@ -390,30 +455,51 @@ def _parse(argv: Optional[Sequence[str]]) -> DemoOptions:
     parser.add_argument('--seed', type=int, default=0, help='simulator seed')
     parser.add_argument('--checkpoint', default='', help='policy (default: shipped teacher)')
     parser.add_argument('--policy-card', default='', help='card for --checkpoint')
-    parser.add_argument('--untrained', action='store_true',
-                        help='use a generated UNTRAINED policy (machinery test only)')
+    parser.add_argument(
+        '--untrained',
+        action='store_true',
+        help='use a generated UNTRAINED policy (machinery test only)',
+    )
     parser.add_argument('--joint-map', default='', help='joint map (default: go2_sim)')
     parser.add_argument('--params-file', default='', help='node parameters YAML')
     parser.add_argument('--json', default='', help='write the summary as JSON here')
-    parser.add_argument('--record', default='', metavar='PATH',
-                        help='record the run (HAL frames, commands, node topics) to MCAP: '
-                             'a .mcap file or a folder; see krabby-parkour-report')
+    parser.add_argument(
+        '--record',
+        default='',
+        metavar='PATH',
+        help='record the run (HAL frames, commands, node topics) to MCAP: '
+        'a .mcap file or a folder; see krabby-parkour-report',
+    )
     parser.add_argument('--quiet', action='store_true', help='print only the summary')
-    parser.add_argument('--stand-first', type=float, default=0.0, metavar='SECONDS',
-                        help='command zero (stand) for this many simulated seconds first, '
-                             'measuring the drift, then walk')
+    parser.add_argument(
+        '--stand-first',
+        type=float,
+        default=0.0,
+        metavar='SECONDS',
+        help='command zero (stand) for this many simulated seconds first, '
+        'measuring the drift, then walk',
+    )
     args = parser.parse_args(argv)
-    options = DemoOptions(scenario='box' if args.box else args.scenario,
-                          box_height=args.box_height, duration=args.duration, vx=args.vx,
-                          seed=args.seed, checkpoint=args.checkpoint,
-                          policy_card=args.policy_card, untrained=args.untrained,
-                          joint_map=args.joint_map, params_file=args.params_file,
-                          quiet=args.quiet, json_path=args.json, record=args.record,
-                          stand_first=args.stand_first)
+    options = DemoOptions(
+        scenario='box' if args.box else args.scenario,
+        box_height=args.box_height,
+        duration=args.duration,
+        vx=args.vx,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+        policy_card=args.policy_card,
+        untrained=args.untrained,
+        joint_map=args.joint_map,
+        params_file=args.params_file,
+        quiet=args.quiet,
+        json_path=args.json,
+        record=args.record,
+        stand_first=args.stand_first,
+    )
     return options
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; return 0 when the robot walked as expected."""
     options = _parse(argv)
     try:

@@ -20,9 +20,11 @@ import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Project sources only: never build/, install/, log/ or a venv in the tree.
-LINTED_PATHS = [os.path.join(_ROOT, p) for p in
-                ('krabby_parkour_ros', 'test', 'launch', 'benchmarks', 'setup.py')
-                if os.path.exists(os.path.join(_ROOT, p))]
+LINTED_PATHS = [
+    os.path.join(_ROOT, p)
+    for p in ('krabby_parkour_ros', 'test', 'launch', 'benchmarks', 'setup.py')
+    if os.path.exists(os.path.join(_ROOT, p))
+]
 
 
 @pytest.mark.copyright
@@ -31,6 +33,7 @@ def test_copyright() -> None:
     ament_copyright = pytest.importorskip(
         'ament_copyright.main',
         reason='ament_copyright is not installed here (it is not on PyPI); '
-               'it runs on a ROS 2 install via colcon test')
+        'it runs on a ROS 2 install via colcon test',
+    )
     rc = ament_copyright.main(argv=LINTED_PATHS)
     assert rc == 0, 'Found errors'

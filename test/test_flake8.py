@@ -20,17 +20,20 @@ import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Project sources only: never build/, install/, log/ or a venv in the tree.
-LINTED_PATHS = [os.path.join(_ROOT, p) for p in
-                ('krabby_parkour_ros', 'test', 'launch', 'benchmarks', 'setup.py')
-                if os.path.exists(os.path.join(_ROOT, p))]
+LINTED_PATHS = [
+    os.path.join(_ROOT, p)
+    for p in ('krabby_parkour_ros', 'test', 'launch', 'benchmarks', 'setup.py')
+    if os.path.exists(os.path.join(_ROOT, p))
+]
 
 
 @pytest.mark.flake8
 @pytest.mark.linter
 def test_flake8() -> None:
     ament_flake8 = pytest.importorskip(
-        'ament_flake8.main', reason='ament_flake8 is not installed (pip: ros-ament-flake8)')
+        'ament_flake8.main', reason='ament_flake8 is not installed (pip: ros-ament-flake8)'
+    )
     rc, errors = ament_flake8.main_with_errors(
-        argv=['--config', os.path.join(_ROOT, 'test', 'flake8.ini')] + LINTED_PATHS)
-    assert rc == 0, \
-        'Found %d code style errors / warnings:\n' % len(errors) + '\n'.join(errors)
+        argv=['--config', os.path.join(_ROOT, 'test', 'flake8.ini')] + LINTED_PATHS
+    )
+    assert rc == 0, f'Found {len(errors)} code style errors / warnings:\n' + '\n'.join(errors)

@@ -25,12 +25,12 @@ Imports guarded by ``except ImportError`` are optional and need no key.
 """
 
 import ast
+from collections.abc import Iterator
 import os
 from pathlib import Path
 import shutil
 import subprocess
 import sys
-from typing import Dict, Iterator, Set, Tuple
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -38,18 +38,35 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 #: Python module -> rosdep key, where they differ (ROS packages map to themselves).
 PYTHON_KEYS = {
-    'numpy': 'python3-numpy', 'yaml': 'python3-yaml', 'zmq': 'python3-zmq',
-    'torch': 'python3-torch', 'mujoco': 'python3-mujoco-pip',
-    'matplotlib': 'python3-matplotlib', 'onnxruntime': 'python3-onnxruntime-pip',
-    'pytest': 'python3-pytest', 'hypothesis': 'python3-hypothesis',
-    'rosbags': 'python3-rosbags-pip', 'build': 'python3-build', 'launch_pytest': 'launch',
+    'numpy': 'python3-numpy',
+    'yaml': 'python3-yaml',
+    'zmq': 'python3-zmq',
+    'torch': 'python3-torch',
+    'mujoco': 'python3-mujoco-pip',
+    'matplotlib': 'python3-matplotlib',
+    'onnxruntime': 'python3-onnxruntime-pip',
+    'pytest': 'python3-pytest',
+    'hypothesis': 'python3-hypothesis',
+    'rosbags': 'python3-rosbags-pip',
+    'build': 'python3-build',
+    'launch_pytest': 'launch',
 }
 #: Python packages without a rosdep key: README.md's pip step installs them.
-PIP_ONLY = {'safetensors': 'safetensors', 'mcap': 'mcap', 'mcap_ros2': 'mcap-ros2-support',
-            'onnx': 'onnx', 'google': 'onnx'}
+PIP_ONLY = {
+    'safetensors': 'safetensors',
+    'mcap': 'mcap',
+    'mcap_ros2': 'mcap-ros2-support',
+    'onnx': 'onnx',
+    'google': 'onnx',
+}
 #: Test-only tools that are optional (the tests skip without them).
-OPTIONAL_TEST_MODULES = {'atheris', 'launch_testing', 'ament_copyright', 'ament_flake8',
-                         'ament_pep257'}
+OPTIONAL_TEST_MODULES = {
+    'atheris',
+    'launch_testing',
+    'ament_copyright',
+    'ament_flake8',
+    'ament_pep257',
+}
 # benchmarks/common.py is imported as ``common`` by the benchmark scripts.
 FIRST_PARTY = {'krabby_parkour_ros', 'test', 'benchmarks', 'common'}
 
@@ -59,9 +76,9 @@ def _python_files(*folders: str) -> Iterator[Path]:
         yield from sorted((ROOT / folder).rglob('*.py'))
 
 
-def _guarded(tree: ast.AST) -> Set[int]:
+def _guarded(tree: ast.AST) -> set[int]:
     """Return the ids of import nodes inside a ``try`` that handles ImportError."""
-    guarded: Set[int] = set()
+    guarded: set[int] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Try):
             continue
@@ -74,7 +91,7 @@ def _guarded(tree: ast.AST) -> Set[int]:
     return guarded
 
 
-def _imports(path: Path) -> Set[str]:
+def _imports(path: Path) -> set[str]:
     """
     Return the top-level modules ``path`` needs (absolute imports only).
 
@@ -83,7 +100,7 @@ def _imports(path: Path) -> Set[str]:
     """
     tree = ast.parse(path.read_text(encoding='utf-8'), str(path))
     optional = _guarded(tree)
-    found: Set[str] = set()
+    found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in optional:
             continue
@@ -94,24 +111,26 @@ def _imports(path: Path) -> Set[str]:
     return found - set(sys.stdlib_module_names) - FIRST_PARTY
 
 
-def _third_party(*folders: str) -> Dict[str, Set[str]]:
+def _third_party(*folders: str) -> dict[str, set[str]]:
     """Return ``{module: {files}}`` of every third-party import under ``folders``."""
-    result: Dict[str, Set[str]] = {}
+    result: dict[str, set[str]] = {}
     for path in _python_files(*folders):
         for module in _imports(path):
             result.setdefault(module, set()).add(str(path.relative_to(ROOT)))
     return result
 
 
-def _declared() -> Tuple[Set[str], Set[str]]:
+def _declared() -> tuple[set[str], set[str]]:
     """Return the (exec_depend + depend, test_depend) keys of package.xml."""
     root = ET.parse(ROOT / 'package.xml').getroot()
-    keys = {tag: {e.text.strip() for e in root.iter(tag)}
-            for tag in ('depend', 'exec_depend', 'test_depend')}
+    keys = {
+        tag: {e.text.strip() for e in root.iter(tag)}
+        for tag in ('depend', 'exec_depend', 'test_depend')
+    }
     return keys['depend'] | keys['exec_depend'], keys['depend'] | keys['test_depend']
 
 
-def _missing(modules: Dict[str, Set[str]], declared: Set[str], optional: Set[str]) -> Dict:
+def _missing(modules: dict[str, set[str]], declared: set[str], optional: set[str]) -> dict:
     missing = {}
     for module, files in sorted(modules.items()):
         if module in PIP_ONLY or module in optional:
@@ -125,20 +144,23 @@ def _missing(modules: Dict[str, Set[str]], declared: Set[str], optional: Set[str
 def test_every_package_import_has_an_exec_depend() -> None:
     exec_keys, _ = _declared()
     missing = _missing(_third_party('krabby_parkour_ros', 'launch'), exec_keys, set())
-    assert missing == {}, 'add <exec_depend> keys (module: (key, files)): %s' % missing
+    assert missing == {}, f'add <exec_depend> keys (module: (key, files)): {missing}'
 
 
 def test_every_test_import_is_declared() -> None:
     exec_keys, test_keys = _declared()
-    missing = _missing(_third_party('test', 'benchmarks'), exec_keys | test_keys,
-                       OPTIONAL_TEST_MODULES)
-    assert missing == {}, 'add <test_depend> keys (module: (key, files)): %s' % missing
+    missing = _missing(
+        _third_party('test', 'benchmarks'), exec_keys | test_keys, OPTIONAL_TEST_MODULES
+    )
+    assert missing == {}, f'add <test_depend> keys (module: (key, files)): {missing}'
 
 
 def test_pip_only_packages_are_the_readme_pip_step() -> None:
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    step = next((line for line in readme.splitlines() if 'pip install' in line
-                 and 'safetensors' in line), '')
+    step = next(
+        (line for line in readme.splitlines() if 'pip install' in line and 'safetensors' in line),
+        '',
+    )
     assert step, 'README.md: expected the pip step installing the packages without a key'
     assert set(PIP_ONLY.values()) <= set(step.split()), step
 
@@ -159,8 +181,7 @@ def _rosdep_check() -> Path:
     venv_bin = str(Path(sys.executable).parent)
     rosdep = shutil.which('rosdep') or shutil.which('rosdep', path=venv_bin)
     if not (tool.is_file() and snapshot.is_file() and rosdep):
-        pytest.skip('needs rosdep and a rosdistro snapshot (with the offline rosdep-check '
-                    'tool)')
+        pytest.skip('needs rosdep and a rosdistro snapshot (with the offline rosdep-check tool)')
     return tool
 
 
@@ -168,9 +189,16 @@ def _rosdep_check() -> Path:
 @pytest.mark.parametrize('distro', ['humble', 'jazzy', 'kilted'])
 def test_every_key_resolves_with_rosdep(distro: str) -> None:
     tool = _rosdep_check()
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
-                                                 os.environ.get('PATH', '')]))
-    run = subprocess.run(['bash', str(tool), str(ROOT), distro], env=env, capture_output=True,
-                         text=True, timeout=300)
+    env = dict(
+        os.environ,
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get('PATH', '')]),
+    )
+    run = subprocess.run(
+        ['bash', str(tool), str(ROOT), distro],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert 'every key resolves' in run.stdout

@@ -20,15 +20,18 @@ import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Project sources only: never build/, install/, log/ or a venv in the tree.
-LINTED_PATHS = [os.path.join(_ROOT, p) for p in
-                ('krabby_parkour_ros', 'test', 'launch', 'benchmarks', 'setup.py')
-                if os.path.exists(os.path.join(_ROOT, p))]
+LINTED_PATHS = [
+    os.path.join(_ROOT, p)
+    for p in ('krabby_parkour_ros', 'test', 'launch', 'benchmarks', 'setup.py')
+    if os.path.exists(os.path.join(_ROOT, p))
+]
 
 
 @pytest.mark.linter
 @pytest.mark.pep257
 def test_pep257() -> None:
     ament_pep257 = pytest.importorskip(
-        'ament_pep257.main', reason='ament_pep257 is not installed (pip: ros-ament-pep257)')
+        'ament_pep257.main', reason='ament_pep257 is not installed (pip: ros-ament-pep257)'
+    )
     rc = ament_pep257.main(argv=LINTED_PATHS)
     assert rc == 0, 'Found code style errors / warnings'

@@ -23,11 +23,23 @@ import sysconfig
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ('parkour_node', 'parkour_demo', 'parkour_sim', 'parkour_generate_checkpoint',
-            'parkour_export', 'parkour_replay', 'parkour_report', 'parkour_gate',
-            # old names, kept as aliases
-            'krabby-parkour-demo', 'krabby-parkour-sim', 'krabby-parkour-generate-checkpoint',
-            'krabby-parkour-export', 'krabby-parkour-replay', 'krabby-parkour-report')
+COMMANDS = (
+    'parkour_node',
+    'parkour_demo',
+    'parkour_sim',
+    'parkour_generate_checkpoint',
+    'parkour_export',
+    'parkour_replay',
+    'parkour_report',
+    'parkour_gate',
+    # old names, kept as aliases
+    'krabby-parkour-demo',
+    'krabby-parkour-sim',
+    'krabby-parkour-generate-checkpoint',
+    'krabby-parkour-export',
+    'krabby-parkour-replay',
+    'krabby-parkour-report',
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,9 +62,22 @@ def test_wheel_installs_library_commands_and_model(tmp_path):
     pytest.importorskip('build', reason='the build package is not installed')
     dist = tmp_path / 'dist'
     env = _clean_env()
-    subprocess.run([sys.executable, '-m', 'build', '--wheel', '--no-isolation',
-                    '--outdir', str(dist), str(ROOT)], check=True, capture_output=True,
-                   timeout=300, env=dict(os.environ))
+    subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'build',
+            '--wheel',
+            '--no-isolation',
+            '--outdir',
+            str(dist),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
     wheel = next(dist.glob('krabby_parkour-*.whl'))
     venv = tmp_path / 'venv'
     subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True, timeout=120, env=env)
@@ -61,26 +86,56 @@ def test_wheel_installs_library_commands_and_model(tmp_path):
     # (its site-packages, and in a sourced ROS workspace the PYTHONPATH
     # entries) through a .pth file, placed after the venv's own
     # site-packages; the wheel itself is installed for real.
-    site = subprocess.run([str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()'
-                           '["purelib"])'], check=True, capture_output=True, text=True, env=env)
+    site = subprocess.run(
+        [str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     deps = [sysconfig.get_paths()['purelib']]
     deps += [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     Path(site.stdout.strip(), 'deps.pth').write_text('\n'.join(deps) + '\n')
-    subprocess.run([str(python), '-m', 'pip', 'install', '--no-deps', '--no-index', '-q',
-                    str(wheel)], check=True, capture_output=True, timeout=300, env=env)
+    subprocess.run(
+        [str(python), '-m', 'pip', 'install', '--no-deps', '--no-index', '-q', str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env=env,
+    )
     for command in COMMANDS:
         assert (venv / 'bin' / command).exists(), command
     probe = subprocess.run(
-        [str(python), '-c', 'import krabby_parkour_ros, krabby_parkour_ros.policy.shipped as s; '
-         'print(krabby_parkour_ros.__file__); print(s.shipped_checkpoint_path())'],
-        cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+        [
+            str(python),
+            '-c',
+            'import krabby_parkour_ros, krabby_parkour_ros.policy.shipped as s; '
+            'print(krabby_parkour_ros.__file__); print(s.shipped_checkpoint_path())',
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     module_file, checkpoint = probe.stdout.split()
     assert str(venv) in module_file and str(venv) in checkpoint
     assert Path(checkpoint).stat().st_size > 1_000_000
     out = tmp_path / 'untrained.safetensors'
-    run = subprocess.run([str(venv / 'bin' / 'krabby-parkour-generate-checkpoint'), '--format',
-                          'safetensors', '--out', str(out)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            str(venv / 'bin' / 'krabby-parkour-generate-checkpoint'),
+            '--format',
+            'safetensors',
+            '--out',
+            str(out),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert 'UNTRAINED' in run.stdout + run.stderr
     assert (venv / 'share' / 'krabby_parkour' / 'config' / 'parkour.yaml').exists()

@@ -43,16 +43,24 @@ RESULTS = Path(__file__).resolve().parent / 'results'
 def _run(args, label):
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        code = gate_main(args + ['--out', folder, '--no-report', '--quiet',
-                                 '--recordings', 'none'])
+        code = gate_main(
+            args + ['--out', folder, '--no-report', '--quiet', '--recordings', 'none']
+        )
         wall = time.perf_counter() - started
         card = json.loads((Path(folder) / 'scorecard.json').read_text())
     episodes = {e['key']: (e['outcome'], e.get('distance_m')) for e in card['episodes']}
-    print(f'{label:10s} {wall:7.1f} s wall ({card["run"]["wall_time_s"]} s in the run, '
-          f'{len(episodes)} episodes, {card["run"]["simulated_s"]} s simulated), exit {code}')
-    return {'label': label, 'wall_s': round(wall, 2), 'run_wall_s': card['run']['wall_time_s'],
-            'episodes': len(episodes), 'simulated_s': card['run']['simulated_s'],
-            'success_rate': card['summary']['candidate']['success_rate']}, episodes
+    print(
+        f'{label:10s} {wall:7.1f} s wall ({card["run"]["wall_time_s"]} s in the run, '
+        f'{len(episodes)} episodes, {card["run"]["simulated_s"]} s simulated), exit {code}'
+    )
+    return {
+        'label': label,
+        'wall_s': round(wall, 2),
+        'run_wall_s': card['run']['wall_time_s'],
+        'episodes': len(episodes),
+        'simulated_s': card['run']['simulated_s'],
+        'success_rate': card['summary']['candidate']['success_rate'],
+    }, episodes
 
 
 def main() -> int:
@@ -67,6 +75,7 @@ def main() -> int:
         outcomes.append(episodes)
     try:
         import ray  # noqa: F401
+
         row, episodes = _run(base + ['--backend', 'ray', '--workers', '2'], 'ray x2')
         rows.append(row)
         outcomes.append(episodes)
@@ -76,9 +85,18 @@ def main() -> int:
     print(f'identical episode outcomes and distances across backends: {identical}')
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / 'backends.json'
-    out.write_text(json.dumps({'preset': args.preset, 'runs': rows, 'identical': identical,
-                               'cpus': os.cpu_count(), 'platform': platform.platform()},
-                              indent=1))
+    out.write_text(
+        json.dumps(
+            {
+                'preset': args.preset,
+                'runs': rows,
+                'identical': identical,
+                'cpus': os.cpu_count(),
+                'platform': platform.platform(),
+            },
+            indent=1,
+        )
+    )
     print(f'wrote {out}')
     return 0 if identical else 1
 

@@ -46,13 +46,18 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(args.seed)
-    weights = {k: (v + args.scale * v.float().std() * torch.randn(v.shape, generator=generator)
-                   ).to(v.dtype) for k, v in load_file(str(source)).items()}
+    weights = {
+        k: (v + args.scale * v.float().std() * torch.randn(v.shape, generator=generator)).to(
+            v.dtype
+        )
+        for k, v in load_file(str(source)).items()
+    }
     target = out / source.name
     save_file(weights, str(target))
     card = (source.parent / 'policy_card.yaml').read_text(encoding='utf-8')
-    card = card.replace('name: go2_parkour_teacher',
-                        f'name: go2_parkour_teacher_noise{args.scale}')
+    card = card.replace(
+        'name: go2_parkour_teacher', f'name: go2_parkour_teacher_noise{args.scale}'
+    )
     (out / 'policy_card.yaml').write_text(card, encoding='utf-8')
     for name in ('LICENSE', 'NOTICE.md'):
         if (source.parent / name).is_file():

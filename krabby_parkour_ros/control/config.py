@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
-from typing import Dict, Tuple, Union
 
 
 class ControlConfigError(ValueError):
@@ -28,22 +27,22 @@ class ControlConfigError(ValueError):
 #: Inclusive range of every numeric setting: the one source of truth. The
 #: node's parameter descriptors (``node/parameters.py``) are derived from it.
 #: Integer bounds mean an integer setting.
-RANGES: Dict[str, Tuple[Union[int, float], Union[int, float]]] = {
-    'control_rate': (1.0, 2000.0),            # Hz
+RANGES: dict[str, tuple[int | float, int | float]] = {
+    'control_rate': (1.0, 2000.0),  # Hz
     'policy_decimation': (1, 100),
-    'stale_timeout': (0.005, 5.0),            # s
-    'soft_start_duration': (0.0, 30.0),       # s
-    'recovery_ramp_duration': (0.0, 30.0),    # s
-    'stale_resume_window': (0.0, 10.0),       # s
+    'stale_timeout': (0.005, 5.0),  # s
+    'soft_start_duration': (0.0, 30.0),  # s
+    'recovery_ramp_duration': (0.0, 30.0),  # s
+    'stale_resume_window': (0.0, 10.0),  # s
     'max_consecutive_failures': (1, 1000),
-    'command_timeout': (0.01, 60.0),          # s
-    'late_threshold': (0.0001, 0.1),          # s
+    'command_timeout': (0.01, 60.0),  # s
+    'late_threshold': (0.0001, 0.1),  # s
     'realtime_priority': (0, 99),
-    'activation_margin': (0.0, 1.0),          # rad
-    'stand_threshold': (0.0, 1.0),            # m/s, rad/s
-    'stand_hysteresis': (0.0, 1.0),           # m/s, rad/s
-    'stand_dwell': (0.0, 10.0),               # s
-    'stand_ramp_duration': (0.0, 30.0),       # s
+    'activation_margin': (0.0, 1.0),  # rad
+    'stand_threshold': (0.0, 1.0),  # m/s, rad/s
+    'stand_hysteresis': (0.0, 1.0),  # m/s, rad/s
+    'stand_dwell': (0.0, 10.0),  # s
+    'stand_ramp_duration': (0.0, 30.0),  # s
 }
 #: The boolean settings.
 BOOLEANS = ('shadow', 'sync_to_observations', 'stand_on_zero_command')
@@ -138,16 +137,18 @@ class ControlConfig:
         """Validate every field at construction (:meth:`validate`)."""
         self.validate()
 
-    def validate(self) -> 'ControlConfig':
+    def validate(self) -> ControlConfig:
         """
         Check every field against :data:`RANGES` (and the cross-field rules); return self.
 
         :raises ControlConfigError: naming the field, its value and the range.
         """
+
         def need(name: str, ok: bool, expected: str) -> None:
             if not ok:
                 raise ControlConfigError(
-                    f'control.{name} must be {expected}, got {getattr(self, name)!r}')
+                    f'control.{name} must be {expected}, got {getattr(self, name)!r}'
+                )
 
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
@@ -155,12 +156,18 @@ class ControlConfig:
                 ok = isinstance(value, int) and not isinstance(value, bool)
                 kind = 'an integer'
             else:
-                ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
-                      and math.isfinite(value))
+                ok = (
+                    isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                    and math.isfinite(value)
+                )
                 kind = 'a finite number'
             need(name, ok and low <= value <= high, f'{kind} in [{low}, {high}]')
         for name in BOOLEANS:
             need(name, isinstance(getattr(self, name), bool), 'True or False')
-        need('stale_timeout', self.stale_timeout >= self.period,
-             f'at least one tick period ({self.period:.4f} s)')
+        need(
+            'stale_timeout',
+            self.stale_timeout >= self.period,
+            f'at least one tick period ({self.period:.4f} s)',
+        )
         return self

@@ -41,8 +41,9 @@ plus one period), so the tick that answers it finds its working set warm.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import time
-from typing import Callable, Optional, Protocol
+from typing import Protocol
 
 from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.stats import RollingSamples
@@ -53,10 +54,10 @@ from krabby_parkour_ros.hal.messages import HalObservation
 class ObservationSource(Protocol):
     """The observation side of a HalClient."""
 
-    def poll(self) -> Optional[HalObservation]:
+    def poll(self) -> HalObservation | None:
         """Return the newest unseen observation or None."""
 
-    def wait_for_observation(self, timeout_s: float) -> Optional[HalObservation]:
+    def wait_for_observation(self, timeout_s: float) -> HalObservation | None:
         """Block up to timeout_s for a new observation."""
 
 
@@ -71,9 +72,14 @@ class TickDriver:
     :param clock: injectable monotonic nanosecond clock (tests).
     """
 
-    def __init__(self, source: ObservationSource, step: ControlStep, config: ControlConfig,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(
+        self,
+        source: ObservationSource,
+        step: ControlStep,
+        config: ControlConfig,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         self._source = source
         self._step = step
         self._sync = config.sync_to_observations
@@ -84,26 +90,25 @@ class TickDriver:
         # virtual schedule; _tat_ns is the theoretical due time of the next tick.
         self._emission_ns = self._period_ns - self._jitter_ns
         self._tolerance_ns = self._period_ns // 2
-        self._tat_ns: Optional[int] = None
+        self._tat_ns: int | None = None
         self._late_ns = int(config.late_threshold * 1e9)
         self._sleep = sleep
         self._clock = clock
-        self._last_tick_ns: Optional[int] = None
-        self._due_ns: Optional[int] = None
-        self._this_due_ns: Optional[int] = None
+        self._last_tick_ns: int | None = None
+        self._due_ns: int | None = None
+        self._this_due_ns: int | None = None
         self.periods = RollingSamples()
         self.lateness = RollingSamples()
         self.late_ticks = 0
         self.deadline_ticks = 0
-        self._warm_up: Optional[Callable[[], Optional[bool]]] = None
+        self._warm_up: Callable[[], bool | None] | None = None
         self._warm_lead_ns = 0
-        self._expected_ns: Optional[int] = None
+        self._expected_ns: int | None = None
         #: Warm-ups run and the CPU seconds of this thread they took.
         self.warm_ups = 0
         self.warm_up_cpu_s = 0.0
 
-    def set_warm_up(self, warm_up: Optional[Callable[[], Optional[bool]]],
-                    lead_s: float) -> None:
+    def set_warm_up(self, warm_up: Callable[[], bool | None] | None, lead_s: float) -> None:
         """
         Run ``warm_up`` once ``lead_s`` before each expected observation (sync mode).
 
@@ -128,7 +133,7 @@ class TickDriver:
         self.warm_ups = 0
         self.warm_up_cpu_s = 0.0
 
-    def run_once(self, stop_after_s: Optional[float] = None) -> TickResult:
+    def run_once(self, stop_after_s: float | None = None) -> TickResult:
         """
         Wait for the next tick's moment, then run it.
 
@@ -145,17 +150,19 @@ class TickDriver:
         if remaining > 0:
             self._sleep(remaining)
 
-    def _sync_wait(self, stop_after_s: Optional[float]) -> Optional[HalObservation]:
+    def _sync_wait(self, stop_after_s: float | None) -> HalObservation | None:
         if self._last_tick_ns is None:
             wait = self._period_ns * 1e-9
             self._this_due_ns = None
             first = self._source.wait_for_observation(
-                wait if stop_after_s is None else min(wait, stop_after_s))
+                wait if stop_after_s is None else min(wait, stop_after_s)
+            )
             if first is not None:
                 self._expected_ns = first.receive_time_ns + self._period_ns
             return first
-        earliest = (self._last_tick_ns if self._tat_ns is None
-                    else self._tat_ns - self._tolerance_ns)
+        earliest = (
+            self._last_tick_ns if self._tat_ns is None else self._tat_ns - self._tolerance_ns
+        )
         deadline = self._last_tick_ns + self._period_ns + self._grace_ns
         if stop_after_s is not None:
             deadline = min(deadline, self._clock() + int(stop_after_s * 1e9))
@@ -181,7 +188,7 @@ class TickDriver:
                 obs = newer
         return obs
 
-    def _wait_and_warm(self, deadline: int) -> Optional[HalObservation]:
+    def _wait_and_warm(self, deadline: int) -> HalObservation | None:
         """Wait until the warm-up moment, then warm up (unless an observation came)."""
         expected = self._expected_ns
         if expected is None:
@@ -199,7 +206,7 @@ class TickDriver:
             self.warm_up_cpu_s += time.thread_time() - start
         return obs
 
-    def _grid_wait(self, stop_after_s: Optional[float]) -> Optional[HalObservation]:
+    def _grid_wait(self, stop_after_s: float | None) -> HalObservation | None:
         now = self._clock()
         if self._due_ns is None:
             self._due_ns = now
@@ -224,8 +231,9 @@ class TickDriver:
             # Advance the virtual schedule from when this tick was due, not from
             # when it ran: a late tick does not delay the next answer.
             due = now if self._this_due_ns is None else self._this_due_ns
-            self._tat_ns = max(due if self._tat_ns is None else self._tat_ns,
-                               due) + self._emission_ns
+            self._tat_ns = (
+                max(due if self._tat_ns is None else self._tat_ns, due) + self._emission_ns
+            )
         self._last_tick_ns = now
         if not self._sync:
             # Fixed grid: the next tick is due one period after this one was

@@ -33,9 +33,9 @@ behaviour), without publishing ROS topics.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 import logging
-from typing import Callable, Dict, Optional, Union
 
 import zmq
 
@@ -80,31 +80,40 @@ class ParkourInferenceClient:
         :mod:`~krabby_parkour_ros.control.loop`).
     """
 
-    def __init__(self, hal_client_config: HalClientConfig,
-                 model_weights: Union[ModelWeights, str],
-                 control_rate: float = 100.0, device: str = 'cuda',
-                 transport_context: Optional[zmq.Context] = None,
-                 runtime_config: Optional[RuntimeConfig] = None,
-                 policy_decimation: Optional[int] = None,
-                 on_tick: Optional[Callable[[TickResult], None]] = None,
-                 record_path: str = '', allow_torchscript: bool = False,
-                 warm_up_lead_s: float = WARM_UP_LEAD_S) -> None:
+    def __init__(
+        self,
+        hal_client_config: HalClientConfig,
+        model_weights: ModelWeights | str,
+        control_rate: float = 100.0,
+        device: str = 'cuda',
+        transport_context: zmq.Context | None = None,
+        runtime_config: RuntimeConfig | None = None,
+        policy_decimation: int | None = None,
+        on_tick: Callable[[TickResult], None] | None = None,
+        record_path: str = '',
+        allow_torchscript: bool = False,
+        warm_up_lead_s: float = WARM_UP_LEAD_S,
+    ) -> None:
         base = runtime_config if runtime_config is not None else RuntimeConfig()
         self._weights = model_weights if isinstance(model_weights, ModelWeights) else None
         checkpoint = model_weights if isinstance(model_weights, str) else base.checkpoint
-        self._config = replace(base, hal=hal_client_config, device=device, checkpoint=checkpoint,
-                               allow_torchscript=bool(allow_torchscript
-                                                      or base.allow_torchscript),
-                               control=replace(base.control, control_rate=float(control_rate)))
+        self._config = replace(
+            base,
+            hal=hal_client_config,
+            device=device,
+            checkpoint=checkpoint,
+            allow_torchscript=bool(allow_torchscript or base.allow_torchscript),
+            control=replace(base.control, control_rate=float(control_rate)),
+        )
         self._policy_decimation = policy_decimation
         self._context = transport_context
         self._on_tick = on_tick
         self._record_path = record_path
         self._warm_up_lead_s = float(warm_up_lead_s)
         self.recorder = None
-        self._runtime: Optional[ControlRuntime] = None
-        self._loop: Optional[ControlLoop] = None
-        self.last_result: Optional[TickResult] = None
+        self._runtime: ControlRuntime | None = None
+        self._loop: ControlLoop | None = None
+        self.last_result: TickResult | None = None
 
     @property
     def runtime(self) -> ControlRuntime:
@@ -123,13 +132,20 @@ class ParkourInferenceClient:
             decimation = self._trained_decimation(config)
         config = replace(config, control=replace(config.control, policy_decimation=decimation))
         if self._record_path:
-            self.recorder = open_recorder(self._record_path, 1 << 30,
-                                          metadata={'client': 'library',
-                                                    'joint_map': config.joint_map})
-        self._runtime = ControlRuntime.build(config, context=self._context,
-                                             weights=self._weights, recorder=self.recorder)
-        _LOG.info('parkour client ready: policy %s every %d ticks at %.1f Hz',
-                  self._runtime.contract.name, decimation, config.control.control_rate)
+            self.recorder = open_recorder(
+                self._record_path,
+                1 << 30,
+                metadata={'client': 'library', 'joint_map': config.joint_map},
+            )
+        self._runtime = ControlRuntime.build(
+            config, context=self._context, weights=self._weights, recorder=self.recorder
+        )
+        _LOG.info(
+            'parkour client ready: policy %s every %d ticks at %.1f Hz',
+            self._runtime.contract.name,
+            decimation,
+            config.control.control_rate,
+        )
 
     def _trained_decimation(self, config: RuntimeConfig) -> int:
         if self._weights is None:
@@ -139,7 +155,7 @@ class ParkourInferenceClient:
         period = self._weights.card.contract.policy_period
         return max(1, int(round(period * config.control.control_rate)))
 
-    def poll(self, timeout_ms: Optional[float] = None) -> Optional[HalObservation]:
+    def poll(self, timeout_ms: float | None = None) -> HalObservation | None:
         """
         Return the newest observation from the HAL, waiting up to ``timeout_ms``.
 
@@ -162,9 +178,14 @@ class ParkourInferenceClient:
         runtime = self.runtime
         if self._loop is None:
             self._loop = ControlLoop(
-                runtime.step, runtime.driver, runtime.hal, on_tick=self._tick_done,
+                runtime.step,
+                runtime.driver,
+                runtime.hal,
+                on_tick=self._tick_done,
                 realtime_priority=runtime.config.control.realtime_priority,
-                model=runtime.model, warm_up_lead_s=self._warm_up_lead_s)
+                model=runtime.model,
+                warm_up_lead_s=self._warm_up_lead_s,
+            )
         self._loop.start(running_flag)
 
     def _tick_done(self, result: TickResult) -> None:
@@ -186,7 +207,7 @@ class ParkourInferenceClient:
         return self._loop is not None and self._loop.running
 
     @property
-    def error(self) -> Optional[BaseException]:
+    def error(self) -> BaseException | None:
         """Return the exception that stopped the control thread, if any."""
         return None if self._loop is None else self._loop.error
 
@@ -195,8 +216,9 @@ class ParkourInferenceClient:
         if self._loop is not None:
             self._loop.stop(timeout_s)
 
-    def set_navigation_command(self, vx: float = 0.0, vy: float = 0.0,
-                               yaw_rate: float = 0.0) -> NavigationCommand:
+    def set_navigation_command(
+        self, vx: float = 0.0, vy: float = 0.0, yaw_rate: float = 0.0
+    ) -> NavigationCommand:
         """Set the navigation command (clamped to limits); return what is used."""
         return self.runtime.step.set_navigation_command(NavigationCommand(vx, vy, yaw_rate))
 
@@ -213,7 +235,7 @@ class ParkourInferenceClient:
         """Return the control mode."""
         return self.runtime.step.mode
 
-    def stats(self) -> Dict[str, object]:
+    def stats(self) -> dict[str, object]:
         """Return counters, latency and tick statistics."""
         runtime = self.runtime
         step = runtime.step
@@ -242,7 +264,7 @@ class ParkourInferenceClient:
             self._runtime = None
         self._loop = None
 
-    def __enter__(self) -> 'ParkourInferenceClient':
+    def __enter__(self) -> ParkourInferenceClient:
         """Initialize on entering a with-block."""
         self.initialize()
         return self

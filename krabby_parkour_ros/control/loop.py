@@ -45,12 +45,12 @@ Two things keep whole-process stalls off the control path:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import gc
 import logging
 import os
 import threading
 import time
-from typing import Callable, Dict, Optional, Union
 
 import numpy as np
 
@@ -61,7 +61,7 @@ from krabby_parkour_ros.policy.model import ModelIO
 _LOG = logging.getLogger(__name__)
 
 #: What ``start`` accepts as an external run flag.
-RunningFlag = Optional[Union[threading.Event, Callable[[], bool]]]
+RunningFlag = threading.Event | Callable[[], bool] | None
 
 
 def _always() -> bool:
@@ -81,8 +81,10 @@ def running_predicate(running_flag: RunningFlag) -> Callable[[], bool]:
         return is_set
     if callable(running_flag):
         return lambda: bool(running_flag())
-    raise TypeError('running_flag: expected a threading.Event, a callable returning bool or '
-                    f'None, got {type(running_flag).__name__}')
+    raise TypeError(
+        'running_flag: expected a threading.Event, a callable returning bool or '
+        f'None, got {type(running_flag).__name__}'
+    )
 
 
 #: Longest wait inside one tick before the stop flag is checked again.
@@ -109,7 +111,7 @@ class GcMonitor:
         self.window_max_ns = 0
         self._installed = False
 
-    def _callback(self, phase: str, info: Dict[str, int]) -> None:
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == 'start':
             self._start = time.perf_counter_ns()
             return
@@ -126,7 +128,7 @@ class GcMonitor:
         """Start a new window for :attr:`window_max_ns`."""
         self.window_max_ns = 0
 
-    def install(self) -> 'GcMonitor':
+    def install(self) -> GcMonitor:
         """Register the callback (idempotent)."""
         if not self._installed:
             gc.callbacks.append(self._callback)
@@ -139,9 +141,9 @@ class GcMonitor:
             gc.callbacks.remove(self._callback)
             self._installed = False
 
-    def stats(self) -> Dict[str, float]:
+    def stats(self) -> dict[str, float]:
         """Return ``gc_gen<N>_count``, ``_total_ms`` and ``_max_ms`` per generation."""
-        out: Dict[str, float] = {}
+        out: dict[str, float] = {}
         for generation in range(3):
             out[f'gc_gen{generation}_count'] = self.count[generation]
             out[f'gc_gen{generation}_total_ms'] = self.total_ns[generation] / 1e6
@@ -181,8 +183,11 @@ class PolicyWarmUp:
 
     def __init__(self, model) -> None:
         self._model = model
-        self._io = ModelIO(observation=np.zeros(model.obs_dim, dtype=np.float32),
-                           base_velocity_measured=True, depth_image=None)
+        self._io = ModelIO(
+            observation=np.zeros(model.obs_dim, dtype=np.float32),
+            base_velocity_measured=True,
+            depth_image=None,
+        )
         self._since_policy = 0
         self._gap = 1
         #: Spare inferences that raised (each also fails the next policy step).
@@ -215,10 +220,13 @@ class PolicyWarmUp:
         return True
 
 
-def make_warm_up(model) -> Optional[PolicyWarmUp]:
+def make_warm_up(model) -> PolicyWarmUp | None:
     """Return a warm-up for a stateless policy, None for a recurrent or depth policy."""
-    if model is None or getattr(model, 'is_recurrent', True) or getattr(model, 'needs_depth',
-                                                                        True):
+    if (
+        model is None
+        or getattr(model, 'is_recurrent', True)
+        or getattr(model, 'needs_depth', True)
+    ):
         return None
     return PolicyWarmUp(model)
 
@@ -245,12 +253,19 @@ class ControlLoop:
         (see the module doc).
     """
 
-    def __init__(self, step: ControlStep, driver: TickDriver, sink,
-                 on_tick: Optional[Callable[[TickResult], None]] = None,
-                 on_fault: Optional[Callable[[], None]] = None,
-                 name: str = 'parkour-control', realtime_priority: int = 0,
-                 model=None, warm_up_lead_s: float = WARM_UP_LEAD_S,
-                 freeze_gc: bool = True) -> None:
+    def __init__(
+        self,
+        step: ControlStep,
+        driver: TickDriver,
+        sink,
+        on_tick: Callable[[TickResult], None] | None = None,
+        on_fault: Callable[[], None] | None = None,
+        name: str = 'parkour-control',
+        realtime_priority: int = 0,
+        model=None,
+        warm_up_lead_s: float = WARM_UP_LEAD_S,
+        freeze_gc: bool = True,
+    ) -> None:
         self._step = step
         self._driver = driver
         self._sink = sink
@@ -259,10 +274,10 @@ class ControlLoop:
         self._name = name
         self._stop = threading.Event()
         self._keep_running: Callable[[], bool] = _always
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._realtime_priority = int(realtime_priority)
-        self.last_result: Optional[TickResult] = None
-        self.error: Optional[BaseException] = None
+        self.last_result: TickResult | None = None
+        self.error: BaseException | None = None
         #: The scheduler the control thread got: 'default' or 'fifo:<priority>'.
         self.scheduler = 'default'
         self._freeze_gc = freeze_gc
@@ -319,13 +334,17 @@ class ControlLoop:
             self.scheduler = 'default'
             return
         try:
-            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO,
-                                  os.sched_param(self._realtime_priority))
+            os.sched_setscheduler(
+                threading.get_native_id(), os.SCHED_FIFO, os.sched_param(self._realtime_priority)
+            )
         except (OSError, AttributeError) as exc:
             self.scheduler = 'default'
-            _LOG.warning('control thread: SCHED_FIFO priority %d refused (%s); running with '
-                         'the default scheduler (grant CAP_SYS_NICE or an rtprio limit)',
-                         self._realtime_priority, exc)
+            _LOG.warning(
+                'control thread: SCHED_FIFO priority %d refused (%s); running with '
+                'the default scheduler (grant CAP_SYS_NICE or an rtprio limit)',
+                self._realtime_priority,
+                exc,
+            )
             return
         self.scheduler = f'fifo:{self._realtime_priority}'
 
@@ -340,8 +359,11 @@ class ControlLoop:
                 if self._on_tick is not None:
                     self._on_tick(result)
                 if self._step.fault_latched:
-                    _LOG.error('fault latched (%s): the control thread stops, holding the '
-                               'last safe target', self._step.last_error)
+                    _LOG.error(
+                        'fault latched (%s): the control thread stops, holding the '
+                        'last safe target',
+                        self._step.last_error,
+                    )
                     if self._on_fault is not None:
                         self._on_fault()
                     break

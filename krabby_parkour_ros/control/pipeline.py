@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import enum
 import logging
 import time
-from typing import Any, Dict, Optional
+from typing import Any
 
 import numpy as np
 
@@ -67,13 +67,13 @@ class PolicyOutcome:
     :ivar stage_times: seconds per stage (build, infer, map) when inference ran.
     """
 
-    command: Optional[np.ndarray] = None
-    failure: Optional[FailureKind] = None
+    command: np.ndarray | None = None
+    failure: FailureKind | None = None
     message: str = ''
-    action: Optional[np.ndarray] = None
+    action: np.ndarray | None = None
     limited: bool = False
-    observation: Optional[np.ndarray] = None
-    stage_times: Dict[str, float] = field(default_factory=dict)
+    observation: np.ndarray | None = None
+    stage_times: dict[str, float] = field(default_factory=dict)
 
     @property
     def error(self) -> str:
@@ -101,8 +101,12 @@ class PolicyPipeline:
         self._model.reset()
         self._mapper.reset(start_command)
 
-    def run(self, observation: HalObservation, navigation: NavigationCommand,
-            first_of_failures: bool = True) -> PolicyOutcome:
+    def run(
+        self,
+        observation: HalObservation,
+        navigation: NavigationCommand,
+        first_of_failures: bool = True,
+    ) -> PolicyOutcome:
         """
         Run one policy step; never raises.
 
@@ -118,15 +122,22 @@ class PolicyPipeline:
             outcome.observation = vector.copy()
             t1 = time.perf_counter()
             depth = observation.depth_map if self._model.needs_depth else None
-            response = self._model.inference(ModelIO(
-                observation=vector, base_velocity_measured=self._builder.base_velocity_measured,
-                depth_image=depth))
+            response = self._model.inference(
+                ModelIO(
+                    observation=vector,
+                    base_velocity_measured=self._builder.base_velocity_measured,
+                    depth_image=depth,
+                )
+            )
             t2 = time.perf_counter()
             if not response.success:
                 return self._failed(outcome, FailureKind.INFERENCE, response.error_message)
             mapped = self._mapper.map(response.action_numpy())
-            outcome.stage_times = {'build': t1 - t0, 'infer': t2 - t1,
-                                   'map': time.perf_counter() - t2}
+            outcome.stage_times = {
+                'build': t1 - t0,
+                'infer': t2 - t1,
+                'map': time.perf_counter() - t2,
+            }
         except ValueError as exc:  # ObservationError and mapping input errors
             return self._failed(outcome, FailureKind.OBSERVATION, str(exc))
         except Exception as exc:  # noqa: B902 - a stage bug must hold, not kill the loop

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 import logging
-from typing import Optional
 
 import zmq
 
@@ -98,25 +97,32 @@ class RuntimeConfig:
     control: ControlConfig = field(default_factory=ControlConfig)
     navigation: NavigationLimits = field(default_factory=NavigationLimits)
 
-    def validate(self) -> 'RuntimeConfig':
+    def validate(self) -> RuntimeConfig:
         """Check the settings that do not need the policy; return self."""
         if self.height_scan_source not in HEIGHT_SCAN_SOURCES:
             raise RuntimeConfigError(
                 f'height_scan_source must be one of {HEIGHT_SCAN_SOURCES}, '
-                f'got {self.height_scan_source!r}')
+                f'got {self.height_scan_source!r}'
+            )
         if self.base_velocity_source not in BASE_VELOCITY_SOURCES:
             raise RuntimeConfigError(
                 f'base_velocity_source must be one of {BASE_VELOCITY_SOURCES}, '
-                f'got {self.base_velocity_source!r}')
+                f'got {self.base_velocity_source!r}'
+            )
         low, high = INFERENCE_THREADS_RANGE
-        if isinstance(self.inference_threads, bool) or not isinstance(
-                self.inference_threads, int) or not low <= self.inference_threads <= high:
+        if (
+            isinstance(self.inference_threads, bool)
+            or not isinstance(self.inference_threads, int)
+            or not low <= self.inference_threads <= high
+        ):
             raise RuntimeConfigError(
                 f'inference_threads must be an integer in [{low}, {high}], '
-                f'got {self.inference_threads!r}')
+                f'got {self.inference_threads!r}'
+            )
         if not 0.0 < float(self.probe_timeout_s) < float('inf'):
             raise RuntimeConfigError(
-                f'probe_timeout_s must be a finite number > 0, got {self.probe_timeout_s!r}')
+                f'probe_timeout_s must be a finite number > 0, got {self.probe_timeout_s!r}'
+            )
         self.hal.validate()
         self.control.validate()
         return self
@@ -124,15 +130,17 @@ class RuntimeConfig:
     def effective_observation_config(self) -> ObservationConfig:
         """Return the observation config with the scan/velocity sources applied."""
         from dataclasses import replace
+
         return replace(
             self.observation,
             missing_height_scan='refuse' if self.height_scan_source == 'hal' else 'flat_ground',
-            missing_base_velocity=('refuse' if self.base_velocity_source == 'hal'
-                                   else 'estimator'))
+            missing_base_velocity=(
+                'refuse' if self.base_velocity_source == 'hal' else 'estimator'
+            ),
+        )
 
 
-def deployment_hal_config(hal: HalClientConfig, contract, joint_map: JointMap
-                          ) -> HalClientConfig:
+def deployment_hal_config(hal: HalClientConfig, contract, joint_map: JointMap) -> HalClientConfig:
     """
     Return the HAL client settings with the deployment's extension lengths.
 
@@ -141,8 +149,11 @@ def deployment_hal_config(hal: HalClientConfig, contract, joint_map: JointMap
     one per foot of the joint map, instead of letting the observation
     builder fail on them and latch a fault (docs/safety.md).
     """
-    return replace(hal, expected_height_scan_length=contract.layout.scan or None,
-                   expected_foot_count=len(joint_map.hardware_foot_names))
+    return replace(
+        hal,
+        expected_height_scan_length=contract.layout.scan or None,
+        expected_foot_count=len(joint_map.hardware_foot_names),
+    )
 
 
 def load_policy(config: RuntimeConfig) -> ModelWeights:
@@ -150,15 +161,19 @@ def load_policy(config: RuntimeConfig) -> ModelWeights:
     checkpoint = config.checkpoint
     if not checkpoint:
         checkpoint = str(shipped_checkpoint_path('go2_parkour_teacher'))
-    weights = ModelWeights(checkpoint, card_path=config.policy_card or None,
-                           allow_unsafe_pickle=config.allow_unsafe_pickle,
-                           allow_torchscript=config.allow_torchscript,
-                           probe_timeout_s=config.probe_timeout_s)
+    weights = ModelWeights(
+        checkpoint,
+        card_path=config.policy_card or None,
+        allow_unsafe_pickle=config.allow_unsafe_pickle,
+        allow_torchscript=config.allow_torchscript,
+        probe_timeout_s=config.probe_timeout_s,
+    )
     if weights.card is None:
         raise RuntimeConfigError(
             f'checkpoint {checkpoint!r} has no policy card (policy_card.yaml beside it): '
             'its training contract is unknown, so it will not drive a robot. Pass '
-            'policy_card:=/path/to/card.yaml (see docs/policy.md for the format).')
+            'policy_card:=/path/to/card.yaml (see docs/policy.md for the format).'
+        )
     return weights
 
 
@@ -182,9 +197,13 @@ class ControlRuntime:
         return self.model.contract
 
     @classmethod
-    def build(cls, config: RuntimeConfig, context: Optional[zmq.Context] = None,
-              weights: Optional[ModelWeights] = None,
-              recorder=None) -> 'ControlRuntime':
+    def build(
+        cls,
+        config: RuntimeConfig,
+        context: zmq.Context | None = None,
+        weights: ModelWeights | None = None,
+        recorder=None,
+    ) -> ControlRuntime:
         """
         Load, check and connect everything.
 
@@ -200,11 +219,15 @@ class ControlRuntime:
             weights = load_policy(config)
         elif weights.card is None:
             raise RuntimeConfigError(
-                f'checkpoint {str(weights.path)!r} has no policy card: pass one')
+                f'checkpoint {str(weights.path)!r} has no policy card: pass one'
+            )
         joint_map = load_joint_map(config.joint_map)
-        model = ParkourPolicyModel(weights, device=config.device,
-                                   num_threads=config.inference_threads,
-                                   probe_timeout_s=config.probe_timeout_s)
+        model = ParkourPolicyModel(
+            weights,
+            device=config.device,
+            num_threads=config.inference_threads,
+            probe_timeout_s=config.probe_timeout_s,
+        )
         contract = model.contract
         try:
             check_deployment(
@@ -214,20 +237,24 @@ class ControlRuntime:
                 policy_decimation=config.control.policy_decimation,
                 scan_available=config.height_scan_source == 'hal',
                 base_velocity_available=config.base_velocity_source == 'hal',
-                has_estimator=model.has_estimator)
+                has_estimator=model.has_estimator,
+            )
             joint_map.validate_against(contract)
         except PolicyCardError as exc:
             raise RuntimeConfigError(str(exc)) from exc
         if not model.trained:
-            _LOG.warning('policy %s has UNTRAINED weights: for tests and demos only',
-                         contract.name)
+            _LOG.warning(
+                'policy %s has UNTRAINED weights: for tests and demos only', contract.name
+            )
         builder = ObservationBuilder(contract, joint_map, config.effective_observation_config())
         mapper = ActionMapper(contract, joint_map, config.action)
-        hal = HalClient(deployment_hal_config(config.hal, contract, joint_map), context=context,
-                        command_limits=CommandLimits.from_joint_map(joint_map))
+        hal = HalClient(
+            deployment_hal_config(config.hal, contract, joint_map),
+            context=context,
+            command_limits=CommandLimits.from_joint_map(joint_map),
+        )
         if recorder is not None:
-            hal.set_taps(observation=recorder.record_observation,
-                         command=recorder.record_command)
+            hal.set_taps(observation=recorder.record_observation, command=recorder.record_command)
         hal.connect()
         step = ControlStep(hal, builder, mapper, model, config.control, config.navigation)
         driver = TickDriver(hal, step, config.control)

@@ -26,7 +26,6 @@ decision alone (pure, clock injected); the ramps live in the control step.
 
 from __future__ import annotations
 
-from typing import Optional
 
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 
@@ -48,13 +47,12 @@ class StandGate:
     :param dwell_s: the command must stay below the threshold this long.
     """
 
-    def __init__(self, enabled: bool, threshold: float, hysteresis: float,
-                 dwell_s: float) -> None:
+    def __init__(self, enabled: bool, threshold: float, hysteresis: float, dwell_s: float) -> None:
         self.enabled = enabled
         self._threshold = threshold
         self._resume = threshold + hysteresis
         self._dwell_ns = int(dwell_s * 1e9)
-        self._below_since: Optional[int] = None
+        self._below_since: int | None = None
 
     def reset(self) -> None:
         """Forget how long the command has been low (on activation)."""

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from typing import Dict
 
 import numpy as np
 
@@ -68,21 +67,31 @@ class RollingSamples:
         count = min(max(int(count), 0), self._count)
         start = self._next - count
         if start >= 0:
-            return self._buffer[start:self._next].copy()
-        return np.concatenate((self._buffer[start:], self._buffer[:self._next]))
+            return self._buffer[start : self._next].copy()
+        return np.concatenate((self._buffer[start:], self._buffer[: self._next]))
 
     def percentile(self, q: float) -> float:
         """Return the q-th percentile of the window (NaN when empty)."""
         if self._count == 0:
             return float('nan')
-        return float(np.percentile(self._buffer[:self._count], q))
+        return float(np.percentile(self._buffer[: self._count], q))
 
-    def summary(self) -> Dict[str, float]:
+    def summary(self) -> dict[str, float]:
         """Return count, p50, p99, window max and all-time max."""
         if self._count == 0:
-            return {'count': 0, 'p50': float('nan'), 'p99': float('nan'),
-                    'max': float('nan'), 'max_all_time': self.maximum}
-        window = self._buffer[:self._count]
+            return {
+                'count': 0,
+                'p50': float('nan'),
+                'p99': float('nan'),
+                'max': float('nan'),
+                'max_all_time': self.maximum,
+            }
+        window = self._buffer[: self._count]
         p50, p99 = np.percentile(window, (50.0, 99.0))
-        return {'count': int(self.total_count), 'p50': float(p50), 'p99': float(p99),
-                'max': float(window.max()), 'max_all_time': float(self.maximum)}
+        return {
+            'count': int(self.total_count),
+            'p50': float(p50),
+            'p99': float(p99),
+            'max': float(window.max()),
+            'max_all_time': float(self.maximum),
+        }

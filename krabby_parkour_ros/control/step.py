@@ -35,12 +35,13 @@ client enforces finiteness and the target limits once more at the wire
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import enum
 import logging
 import threading
 import time
-from typing import Callable, Dict, Optional, Protocol, Tuple
+from typing import Protocol
 
 import numpy as np
 
@@ -75,8 +76,9 @@ class ShadowModeError(ValueError):
 class CommandSink(Protocol):
     """Where commands go (a HalClient)."""
 
-    def put_joint_command(self, joint_positions: np.ndarray,
-                          observation_timestamp_ns: int) -> Optional[np.ndarray]:
+    def put_joint_command(
+        self, joint_positions: np.ndarray, observation_timestamp_ns: int
+    ) -> np.ndarray | None:
         """Send 18 joint targets answering an observation; return what was encoded."""
 
 
@@ -86,26 +88,26 @@ class TickResult:
 
     mode: ControlMode
     #: The 18 hardware targets of this tick (None: nothing to command yet).
-    command: Optional[np.ndarray] = None
+    command: np.ndarray | None = None
     #: True when the command went to the HAL (False in shadow mode or holds
     #: before the first observation).
     sent: bool = False
     #: True when the policy ran this tick.
     policy_ran: bool = False
     #: Clipped raw policy action when the policy ran successfully.
-    action: Optional[np.ndarray] = None
+    action: np.ndarray | None = None
     #: The 753 observation the policy saw (a copy), when it ran.
-    policy_observation: Optional[np.ndarray] = None
+    policy_observation: np.ndarray | None = None
     #: The newest observation (may be older than this tick).
-    observation: Optional[HalObservation] = None
+    observation: HalObservation | None = None
     #: True when ``observation`` arrived since the previous tick.
     new_observation: bool = False
     #: Seconds from the observation's arrival to the command being sent.
-    latency: Optional[float] = None
+    latency: float | None = None
     #: Why the policy step failed (empty on success).
     error: str = ''
     #: Seconds spent per stage when the policy ran.
-    stage_times: Dict[str, float] = field(default_factory=dict)
+    stage_times: dict[str, float] = field(default_factory=dict)
 
 
 class ControlStep:
@@ -121,9 +123,16 @@ class ControlStep:
     :param clock: monotonic nanoseconds (injectable for tests).
     """
 
-    def __init__(self, sink: CommandSink, builder, mapper, model, config: ControlConfig,
-                 limits: Optional[NavigationLimits] = None,
-                 clock: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(
+        self,
+        sink: CommandSink,
+        builder,
+        mapper,
+        model,
+        config: ControlConfig,
+        limits: NavigationLimits | None = None,
+        clock: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         self._sink = sink
         self._pipeline = PolicyPipeline(builder, model, mapper)
         self._config = config.validate()
@@ -139,12 +148,16 @@ class ControlStep:
         self._target_upper = np.asarray(self._joint_map.target_upper, dtype=np.float32)
         self._default_command = np.asarray(mapper.default_command(), dtype=np.float32).copy()
         self._refusal_logged = ''
-        self._stand = StandGate(config.stand_on_zero_command, config.stand_threshold,
-                                config.stand_hysteresis, config.stand_dwell)
+        self._stand = StandGate(
+            config.stand_on_zero_command,
+            config.stand_threshold,
+            config.stand_hysteresis,
+            config.stand_dwell,
+        )
         self._ramp_start = np.zeros(JOINT_COUNT, dtype=np.float32)
         self._ramp_buffer = np.zeros(JOINT_COUNT, dtype=np.float32)
-        self._last_command: Optional[np.ndarray] = None
-        self._latest: Optional[HalObservation] = None
+        self._last_command: np.ndarray | None = None
+        self._latest: HalObservation | None = None
         self._mode = ControlMode.WAITING
         self._active = False
         self._user_hold = False
@@ -158,17 +171,30 @@ class ControlStep:
         self.fault_latched = False
         self._shadow = config.shadow
         self._nav = NavigationCommand()
-        self._nav_time_ns: Optional[int] = None
+        self._nav_time_ns: int | None = None
         self.latency = RollingSamples()
         self.inference_time = RollingSamples()
-        self.counters: Dict[str, int] = {
-            'ticks': 0, 'policy_steps': 0, 'commands_sent': 0, 'stale_events': 0,
-            'stale_ticks': 0, 'failures': 0, 'fault_latches': 0, 'nav_clamped': 0,
-            'nav_timeouts': 0, 'non_finite_blocked': 0, 'send_errors': 0, 'rate_limited': 0,
-            'policy_deferred': 0, 'stale_resumes': 0, 'activation_refused': 0,
-            'start_pose_clamped': 0, 'mode_changes': 0, 'stand_entries': 0,
+        self.counters: dict[str, int] = {
+            'ticks': 0,
+            'policy_steps': 0,
+            'commands_sent': 0,
+            'stale_events': 0,
+            'stale_ticks': 0,
+            'failures': 0,
+            'fault_latches': 0,
+            'nav_clamped': 0,
+            'nav_timeouts': 0,
+            'non_finite_blocked': 0,
+            'send_errors': 0,
+            'rate_limited': 0,
+            'policy_deferred': 0,
+            'stale_resumes': 0,
+            'activation_refused': 0,
+            'start_pose_clamped': 0,
+            'mode_changes': 0,
+            'stand_entries': 0,
         }
-        self.failures_by_reason: Dict[str, int] = {}
+        self.failures_by_reason: dict[str, int] = {}
         self.last_error = ''
 
     # -- state ---------------------------------------------------------------------------
@@ -184,12 +210,12 @@ class ControlStep:
         return self._shadow
 
     @property
-    def last_command(self) -> Optional[np.ndarray]:
+    def last_command(self) -> np.ndarray | None:
         """Return a copy of the last safe command (hardware order), if any."""
         return None if self._last_command is None else self._last_command.copy()
 
     @property
-    def last_observation(self) -> Optional[HalObservation]:
+    def last_observation(self) -> HalObservation | None:
         """Return the newest observation seen."""
         return self._latest
 
@@ -223,11 +249,11 @@ class ControlStep:
             if shadow == self._shadow:
                 return
             if shadow and self._active:
-                _LOG.warning('shadow mode request (%s) refused: the controller is active',
-                             cause)
+                _LOG.warning('shadow mode request (%s) refused: the controller is active', cause)
                 raise ShadowModeError(
                     'shadow_mode: refused while active (commands would stop mid-gait and '
-                    'the robot would fall); deactivate first, then enable it')
+                    'the robot would fall); deactivate first, then enable it'
+                )
             _LOG.info('shadow mode %s (%s)', 'on' if shadow else 'off', cause)
             if self._shadow and not shadow and self._active:
                 self._last_command = None
@@ -254,7 +280,7 @@ class ControlStep:
             self._stand.reset()
             self._set_mode(ControlMode.WAITING, 'activated: waiting for a fresh observation')
 
-    def deactivate(self) -> Optional[np.ndarray]:
+    def deactivate(self) -> np.ndarray | None:
         """
         Stop controlling; return the hold target (the last safe command).
 
@@ -277,17 +303,23 @@ class ControlStep:
     def release(self, cause: str = 'request') -> None:
         """End a user hold: ramp back to the default pose, then run the policy."""
         with self._lock:
-            _LOG.info('release requested (%s) in mode %s%s', cause, self._mode.value,
-                      '' if self._user_hold else ': no hold in force')
+            _LOG.info(
+                'release requested (%s) in mode %s%s',
+                cause,
+                self._mode.value,
+                '' if self._user_hold else ': no hold in force',
+            )
             if not self._user_hold:
                 return
             self._user_hold = False
             if self._mode == ControlMode.HOLD_USER:
-                self._start_ramp(self._clock(), self._config.recovery_ramp_duration,
-                                 f'released ({cause})')
+                self._start_ramp(
+                    self._clock(), self._config.recovery_ramp_duration, f'released ({cause})'
+                )
 
-    def set_navigation_command(self, command: NavigationCommand,
-                               now_ns: Optional[int] = None) -> NavigationCommand:
+    def set_navigation_command(
+        self, command: NavigationCommand, now_ns: int | None = None
+    ) -> NavigationCommand:
         """Set the navigation command (clamped to the limits); return what is used."""
         with self._lock:
             clamped, was_clamped = self._limits.clamp(command)
@@ -299,8 +331,9 @@ class ControlStep:
 
     # -- the tick ------------------------------------------------------------------------
 
-    def tick(self, observation: Optional[HalObservation] = None,
-             now_ns: Optional[int] = None) -> TickResult:
+    def tick(
+        self, observation: HalObservation | None = None, now_ns: int | None = None
+    ) -> TickResult:
         """
         Run one control tick.
 
@@ -335,11 +368,17 @@ class ControlStep:
 
     def _enter_stale(self, now: int) -> None:
         self.counters['stale_ticks'] += 1
-        if self._mode in (ControlMode.RUNNING, ControlMode.SOFT_START, ControlMode.HOLD_FAULT,
-                          ControlMode.STAND):
+        if self._mode in (
+            ControlMode.RUNNING,
+            ControlMode.SOFT_START,
+            ControlMode.HOLD_FAULT,
+            ControlMode.STAND,
+        ):
             self.counters['stale_events'] += 1
-            _LOG.warning('observations stale (> %.3f s): holding the last safe target',
-                         self._config.stale_timeout)
+            _LOG.warning(
+                'observations stale (> %.3f s): holding the last safe target',
+                self._config.stale_timeout,
+            )
             self._mode_before_stale = self._mode
             self._stale_since = now
             self._set_mode(ControlMode.HOLD_STALE, 'observations stale')
@@ -362,8 +401,10 @@ class ControlStep:
         if self._mode_before_stale == ControlMode.STAND:
             self._start_stand(now, 'fresh observations: standing again')
             return
-        if (self._mode_before_stale in (ControlMode.RUNNING, ControlMode.HOLD_FAULT)
-                and outage <= self._config.stale_resume_window):
+        if (
+            self._mode_before_stale in (ControlMode.RUNNING, ControlMode.HOLD_FAULT)
+            and outage <= self._config.stale_resume_window
+        ):
             _LOG.info('fresh observations after %.3f s: the policy resumes', outage)
             self.counters['stale_resumes'] += 1
             self._set_mode(ControlMode.RUNNING, 'fresh observations within the resume window')
@@ -371,8 +412,9 @@ class ControlStep:
         _LOG.info('fresh observations after %.3f s: ramping back to the default pose', outage)
         self._start_ramp(now, self._config.recovery_ramp_duration, 'recovery after stale data')
 
-    def _command_for_mode(self, now: int, obs: HalObservation,
-                          result: TickResult) -> Optional[np.ndarray]:
+    def _command_for_mode(
+        self, now: int, obs: HalObservation, result: TickResult
+    ) -> np.ndarray | None:
         if self._mode == ControlMode.SOFT_START:
             return self._ramp_command(now)
         if self._mode == ControlMode.STAND:
@@ -394,7 +436,7 @@ class ControlStep:
 
     # -- ramps ---------------------------------------------------------------------------
 
-    def _start_pose(self, obs: HalObservation) -> Optional[np.ndarray]:
+    def _start_pose(self, obs: HalObservation) -> np.ndarray | None:
         """
         Return the measured pose clamped into the target limits, or None (refused).
 
@@ -402,8 +444,9 @@ class ControlStep:
         by more than ``activation_margin``) refuses activation: counted,
         logged once per distinct reason, kept in ``last_error``.
         """
-        problems = self._joint_map.implausible_positions(obs.joint_positions,
-                                                         self._config.activation_margin)
+        problems = self._joint_map.implausible_positions(
+            obs.joint_positions, self._config.activation_margin
+        )
         if problems:
             message = 'activation refused: ' + '; '.join(problems)
             self.counters['activation_refused'] += 1
@@ -421,13 +464,16 @@ class ControlStep:
         if np.any(start != measured):
             self.counters['start_pose_clamped'] += 1
             names = self._joint_map.hardware_joint_names
-            _LOG.warning('measured pose outside the target limits at %s: the first target is '
-                         'clamped into them', [names[i] for i in np.flatnonzero(
-                             start != measured)])
+            _LOG.warning(
+                'measured pose outside the target limits at %s: the first target is '
+                'clamped into them',
+                [names[i] for i in np.flatnonzero(start != measured)],
+            )
         return start
 
-    def _start_ramp(self, now: int, duration: float, cause: str,
-                    start: Optional[np.ndarray] = None) -> None:
+    def _start_ramp(
+        self, now: int, duration: float, cause: str, start: np.ndarray | None = None
+    ) -> None:
         # Start from what the HAL is tracking (the last sent target) so the
         # targets stay continuous; before any command, from the measured pose
         # (checked and clamped by _start_pose).
@@ -445,10 +491,13 @@ class ControlStep:
         self._ramp_duration = duration
         self._set_mode(ControlMode.SOFT_START, cause)
 
-    def _interpolate(self, now: int) -> Tuple[np.ndarray, bool]:
+    def _interpolate(self, now: int) -> tuple[np.ndarray, bool]:
         """Return the ramp's target at ``now`` (smoothstep) and whether it is complete."""
-        alpha = 1.0 if self._ramp_duration <= 0.0 else (now - self._ramp_t0) / (
-            self._ramp_duration * 1e9)
+        alpha = (
+            1.0
+            if self._ramp_duration <= 0.0
+            else (now - self._ramp_t0) / (self._ramp_duration * 1e9)
+        )
         if alpha >= 1.0:
             return self._default_command.copy(), True
         alpha = max(alpha, 0.0)
@@ -472,8 +521,11 @@ class ControlStep:
         if want and self._mode == ControlMode.RUNNING:
             self._start_stand(now, 'navigation command below stand_threshold')
         elif standing and not want:
-            self._start_ramp(now, self._config.recovery_ramp_duration,
-                             'navigation command above the stand threshold: the policy resumes')
+            self._start_ramp(
+                now,
+                self._config.recovery_ramp_duration,
+                'navigation command above the stand threshold: the policy resumes',
+            )
 
     def _start_stand(self, now: int, cause: str) -> None:
         start = self._last_command if self._last_command is not None else self._default_command
@@ -491,9 +543,10 @@ class ControlStep:
 
     # -- policy --------------------------------------------------------------------------
 
-    def _policy_step(self, obs: HalObservation, result: TickResult) -> Optional[np.ndarray]:
-        outcome = self._pipeline.run(obs, self._nav,
-                                     first_of_failures=self._consecutive_failures == 0)
+    def _policy_step(self, obs: HalObservation, result: TickResult) -> np.ndarray | None:
+        outcome = self._pipeline.run(
+            obs, self._nav, first_of_failures=self._consecutive_failures == 0
+        )
         result.policy_ran = True
         result.policy_observation = outcome.observation
         result.stage_times = outcome.stage_times
@@ -509,8 +562,7 @@ class ControlStep:
         result.action = outcome.action
         return outcome.command
 
-    def _policy_failure(self, outcome: PolicyOutcome,
-                        result: TickResult) -> Optional[np.ndarray]:
+    def _policy_failure(self, outcome: PolicyOutcome, result: TickResult) -> np.ndarray | None:
         self._consecutive_failures += 1
         self.counters['failures'] += 1
         reason = outcome.failure.value if outcome.failure is not None else 'unknown'
@@ -519,12 +571,17 @@ class ControlStep:
         self.last_error = error
         result.error = error
         self._set_mode(ControlMode.HOLD_FAULT, f'policy step failed ({error})')
-        if (self._consecutive_failures >= self._config.max_consecutive_failures
-                and not self.fault_latched):
+        if (
+            self._consecutive_failures >= self._config.max_consecutive_failures
+            and not self.fault_latched
+        ):
             self.fault_latched = True
             self.counters['fault_latches'] += 1
-            _LOG.error('%d consecutive policy failures (last: %s): fault latched',
-                       self._consecutive_failures, error)
+            _LOG.error(
+                '%d consecutive policy failures (last: %s): fault latched',
+                self._consecutive_failures,
+                error,
+            )
         else:
             _LOG.warning('policy step failed (%s): holding the last safe target', error)
         return self._last_command

@@ -34,8 +34,8 @@ nanoseconds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 import math
-from typing import Iterable, List, Sequence, Tuple, Union
 
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point
@@ -46,7 +46,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from krabby_parkour_ros.contract import ScanGrid
 
-Stamp = Union[Time, int]
+Stamp = Time | int
 #: Default lifetime of every marker (s).
 MARKER_LIFETIME_S = 0.5
 CONTACT_COLOUR = (0.1, 0.8, 0.2, 0.9)
@@ -90,14 +90,17 @@ def scan_points(scan_grid: ScanGrid, heights: Sequence[float]) -> np.ndarray:
     """
     values = np.asarray(heights, dtype=np.float64).reshape(-1)
     if values.size != scan_grid.size:
-        raise DebugTopicError('heights: expected %d values (%dx%d grid), got %d'
-                              % (scan_grid.size, scan_grid.nx, scan_grid.ny, values.size))
+        raise DebugTopicError(
+            f'heights: expected {int(scan_grid.size)} values'
+            f' ({int(scan_grid.nx)}x{int(scan_grid.ny)} grid), got {int(values.size)}'
+        )
     xy = np.asarray(scan_grid.points_xy(), dtype=np.float64)
     return np.column_stack([xy, -values])
 
 
-def height_scan_cloud(scan_grid: ScanGrid, heights: Sequence[float], frame_id: str,
-                      stamp: Stamp) -> PointCloud2:
+def height_scan_cloud(
+    scan_grid: ScanGrid, heights: Sequence[float], frame_id: str, stamp: Stamp
+) -> PointCloud2:
     """
     Return the height scan as a PointCloud2 (fields x, y, z float32).
 
@@ -106,15 +109,24 @@ def height_scan_cloud(scan_grid: ScanGrid, heights: Sequence[float], frame_id: s
     not finite.
     """
     points = scan_points(scan_grid, heights).astype(np.float32)
-    fields = [PointField(name=name, offset=4 * i, datatype=PointField.FLOAT32, count=1)
-              for i, name in enumerate(('x', 'y', 'z'))]
-    return PointCloud2(header=_header(frame_id, stamp), height=1, width=points.shape[0],
-                       fields=fields, is_bigendian=False, point_step=12,
-                       row_step=12 * points.shape[0], data=points.tobytes(),
-                       is_dense=bool(np.isfinite(points).all()))
+    fields = [
+        PointField(name=name, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+        for i, name in enumerate(('x', 'y', 'z'))
+    ]
+    return PointCloud2(
+        header=_header(frame_id, stamp),
+        height=1,
+        width=points.shape[0],
+        fields=fields,
+        is_bigendian=False,
+        point_step=12,
+        row_step=12 * points.shape[0],
+        data=points.tobytes(),
+        is_dense=bool(np.isfinite(points).all()),
+    )
 
 
-def _height_colours(z: np.ndarray) -> List[ColorRGBA]:
+def _height_colours(z: np.ndarray) -> list[ColorRGBA]:
     finite = z[np.isfinite(z)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     span = max(high - low, 1e-6)
@@ -125,14 +137,26 @@ def _height_colours(z: np.ndarray) -> List[ColorRGBA]:
     return colours
 
 
-def scan_markers(scan_grid: ScanGrid, heights: Sequence[float], frame_id: str, stamp: Stamp,
-                 diameter: float = 0.03, ns: str = 'height_scan',
-                 lifetime_s: float = MARKER_LIFETIME_S) -> MarkerArray:
+def scan_markers(
+    scan_grid: ScanGrid,
+    heights: Sequence[float],
+    frame_id: str,
+    stamp: Stamp,
+    diameter: float = 0.03,
+    ns: str = 'height_scan',
+    lifetime_s: float = MARKER_LIFETIME_S,
+) -> MarkerArray:
     """Return the scan points as one SPHERE_LIST marker coloured by terrain height."""
     points = scan_points(scan_grid, heights)
     finite = np.isfinite(points).all(axis=1)
-    marker = Marker(header=_header(frame_id, stamp), ns=ns, id=0, type=Marker.SPHERE_LIST,
-                    action=Marker.ADD, lifetime=_lifetime(lifetime_s))
+    marker = Marker(
+        header=_header(frame_id, stamp),
+        ns=ns,
+        id=0,
+        type=Marker.SPHERE_LIST,
+        action=Marker.ADD,
+        lifetime=_lifetime(lifetime_s),
+    )
     marker.pose.orientation.w = 1.0
     marker.scale.x = marker.scale.y = marker.scale.z = float(diameter)
     marker.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])) for p in points[finite]]
@@ -140,9 +164,14 @@ def scan_markers(scan_grid: ScanGrid, heights: Sequence[float], frame_id: str, s
     return MarkerArray(markers=[marker])
 
 
-def foot_contact_markers(contacts: Sequence[float], foot_frames: Sequence[str], stamp: Stamp,
-                         diameter: float = 0.06, ns: str = 'foot_contacts',
-                         lifetime_s: float = MARKER_LIFETIME_S) -> MarkerArray:
+def foot_contact_markers(
+    contacts: Sequence[float],
+    foot_frames: Sequence[str],
+    stamp: Stamp,
+    diameter: float = 0.06,
+    ns: str = 'foot_contacts',
+    lifetime_s: float = MARKER_LIFETIME_S,
+) -> MarkerArray:
     """
     Return one sphere per foot, centred on its frame, green when in contact.
 
@@ -151,12 +180,20 @@ def foot_contact_markers(contacts: Sequence[float], foot_frames: Sequence[str], 
     :raises DebugTopicError: if the counts differ.
     """
     if len(contacts) != len(foot_frames):
-        raise DebugTopicError('contacts: expected %d values (one per foot frame), got %d'
-                              % (len(foot_frames), len(contacts)))
+        raise DebugTopicError(
+            f'contacts: expected {len(foot_frames)} values (one per foot frame), got'
+            f' {len(contacts)}'
+        )
     markers = []
     for index, (contact, frame) in enumerate(zip(contacts, foot_frames)):
-        marker = Marker(header=_header(frame, stamp), ns=ns, id=index, type=Marker.SPHERE,
-                        action=Marker.ADD, lifetime=_lifetime(lifetime_s))
+        marker = Marker(
+            header=_header(frame, stamp),
+            ns=ns,
+            id=index,
+            type=Marker.SPHERE,
+            action=Marker.ADD,
+            lifetime=_lifetime(lifetime_s),
+        )
         marker.pose.orientation.w = 1.0
         marker.scale.x = marker.scale.y = marker.scale.z = float(diameter)
         marker.color = _colour(CONTACT_COLOUR if float(contact) >= 0.5 else AIR_COLOUR)
@@ -164,8 +201,9 @@ def foot_contact_markers(contacts: Sequence[float], foot_frames: Sequence[str], 
     return MarkerArray(markers=markers)
 
 
-def command_path(vx: float, yaw_rate: float, horizon_s: float = 1.0,
-                 steps: int = 10) -> List[Tuple[float, float]]:
+def command_path(
+    vx: float, yaw_rate: float, horizon_s: float = 1.0, steps: int = 10
+) -> list[tuple[float, float]]:
     """Return the (x, y) points the command (vx, yaw rate) reaches within the horizon."""
     points = [(0.0, 0.0)]
     for step in range(1, steps + 1):
@@ -174,15 +212,22 @@ def command_path(vx: float, yaw_rate: float, horizon_s: float = 1.0,
             points.append((vx * t, 0.0))
         else:
             radius = vx / yaw_rate
-            points.append((radius * math.sin(yaw_rate * t),
-                           radius * (1.0 - math.cos(yaw_rate * t))))
+            points.append(
+                (radius * math.sin(yaw_rate * t), radius * (1.0 - math.cos(yaw_rate * t)))
+            )
     return points
 
 
-def command_arrow_marker(vx: float, yaw_rate: float, frame_id: str, stamp: Stamp,
-                         height: float = 0.15, horizon_s: float = 1.0,
-                         ns: str = 'command', lifetime_s: float = MARKER_LIFETIME_S
-                         ) -> MarkerArray:
+def command_arrow_marker(
+    vx: float,
+    yaw_rate: float,
+    frame_id: str,
+    stamp: Stamp,
+    height: float = 0.15,
+    horizon_s: float = 1.0,
+    ns: str = 'command',
+    lifetime_s: float = MARKER_LIFETIME_S,
+) -> MarkerArray:
     """
     Return the navigation command as an arrow and a text label.
 
@@ -191,15 +236,27 @@ def command_arrow_marker(vx: float, yaw_rate: float, frame_id: str, stamp: Stamp
     gives the numbers.
     """
     end = command_path(vx, yaw_rate, horizon_s)[-1]
-    arrow = Marker(header=_header(frame_id, stamp), ns=ns, id=0, type=Marker.ARROW,
-                   action=Marker.ADD, lifetime=_lifetime(lifetime_s))
+    arrow = Marker(
+        header=_header(frame_id, stamp),
+        ns=ns,
+        id=0,
+        type=Marker.ARROW,
+        action=Marker.ADD,
+        lifetime=_lifetime(lifetime_s),
+    )
     arrow.pose.orientation.w = 1.0
     arrow.points = [Point(x=0.0, y=0.0, z=height), Point(x=end[0], y=end[1], z=height)]
     arrow.scale.x, arrow.scale.y, arrow.scale.z = 0.02, 0.05, 0.06
     arrow.color = _colour(ARROW_COLOUR)
-    label = Marker(header=_header(frame_id, stamp), ns=ns, id=1, type=Marker.TEXT_VIEW_FACING,
-                   action=Marker.ADD, lifetime=_lifetime(lifetime_s),
-                   text='vx %.2f m/s  yaw %.2f rad/s' % (vx, yaw_rate))
+    label = Marker(
+        header=_header(frame_id, stamp),
+        ns=ns,
+        id=1,
+        type=Marker.TEXT_VIEW_FACING,
+        action=Marker.ADD,
+        lifetime=_lifetime(lifetime_s),
+        text=f'vx {vx:.2f} m/s  yaw {yaw_rate:.2f} rad/s',
+    )
     label.pose.orientation.w = 1.0
     label.pose.position.z = height + 0.15
     label.scale.z = 0.06

@@ -36,9 +36,9 @@ uncertainty: covariances are zero. Needs the ``nav_msgs`` and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import math
-from typing import Optional, Sequence
 
 from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from nav_msgs.msg import Odometry
@@ -78,13 +78,21 @@ class OdometryFrames:
         """Check that every name is a usable, distinct tf2 frame id."""
         for field_name in ('odom', 'base', 'yaw'):
             value = getattr(self, field_name)
-            if not isinstance(value, str) or not value or value.startswith('/') or any(
-                    c.isspace() for c in value):
-                raise FrameError(f'{field_name} frame: expected a non-empty tf2 frame id '
-                                 f'without a leading / or spaces, got {value!r}')
+            if (
+                not isinstance(value, str)
+                or not value
+                or value.startswith('/')
+                or any(c.isspace() for c in value)
+            ):
+                raise FrameError(
+                    f'{field_name} frame: expected a non-empty tf2 frame id '
+                    f'without a leading / or spaces, got {value!r}'
+                )
         if len({self.odom, self.base, self.yaw}) != 3:
-            raise FrameError(f'frames: expected three different names, got odom={self.odom!r}, '
-                             f'base={self.base!r}, yaw={self.yaw!r}')
+            raise FrameError(
+                f'frames: expected three different names, got odom={self.odom!r}, '
+                f'base={self.base!r}, yaw={self.yaw!r}'
+            )
 
 
 def unit_quaternion(xyzw: Sequence[float]) -> np.ndarray:
@@ -124,17 +132,21 @@ def _quaternion(xyzw: Sequence[float]) -> Quaternion:
     return Quaternion(x=x, y=y, z=z, w=w)
 
 
-def _vector(values: Optional[Sequence[float]]) -> Vector3:
+def _vector(values: Sequence[float] | None) -> Vector3:
     if values is None:
         return Vector3()
     x, y, z = (float(v) for v in values)
     return Vector3(x=x, y=y, z=z)
 
 
-def odometry_message(frames: OdometryFrames, stamp: Stamp, position: Sequence[float],
-                     orientation_xyzw: Sequence[float],
-                     linear_velocity: Optional[Sequence[float]] = None,
-                     angular_velocity: Optional[Sequence[float]] = None) -> Odometry:
+def odometry_message(
+    frames: OdometryFrames,
+    stamp: Stamp,
+    position: Sequence[float],
+    orientation_xyzw: Sequence[float],
+    linear_velocity: Sequence[float] | None = None,
+    angular_velocity: Sequence[float] | None = None,
+) -> Odometry:
     """
     Return the base's odometry: pose in the odom frame, twist in the base frame.
 
@@ -155,8 +167,12 @@ def odometry_message(frames: OdometryFrames, stamp: Stamp, position: Sequence[fl
     return msg
 
 
-def base_transform(frames: OdometryFrames, stamp: Stamp, position: Sequence[float],
-                   orientation_xyzw: Sequence[float]) -> TransformStamped:
+def base_transform(
+    frames: OdometryFrames,
+    stamp: Stamp,
+    position: Sequence[float],
+    orientation_xyzw: Sequence[float],
+) -> TransformStamped:
     """Return ``odom`` -> ``base_link``: the base pose in the odom frame."""
     transform = TransformStamped()
     transform.header.stamp = to_time(stamp)
@@ -167,8 +183,9 @@ def base_transform(frames: OdometryFrames, stamp: Stamp, position: Sequence[floa
     return transform
 
 
-def yaw_transform(frames: OdometryFrames, stamp: Stamp,
-                  orientation_xyzw: Sequence[float]) -> TransformStamped:
+def yaw_transform(
+    frames: OdometryFrames, stamp: Stamp, orientation_xyzw: Sequence[float]
+) -> TransformStamped:
     """Return ``base_link`` -> ``base_yaw``: same origin, the base's yaw only."""
     transform = TransformStamped()
     transform.header.stamp = to_time(stamp)

@@ -38,6 +38,7 @@ commands, as an operator would); the forward command is constant.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 import logging
 import math
@@ -45,15 +46,19 @@ from pathlib import Path
 import re
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 import uuid
 import zlib
 
 import numpy as np
 
 from krabby_parkour_ros.control.config import ControlConfig
-from krabby_parkour_ros.control.runtime import (ControlRuntime, load_policy, RuntimeConfig,
-                                                RuntimeConfigError)
+from krabby_parkour_ros.control.runtime import (
+    ControlRuntime,
+    load_policy,
+    RuntimeConfig,
+    RuntimeConfigError,
+)
 from krabby_parkour_ros.control.step import ControlStep
 from krabby_parkour_ros.gate.perturbations import apply_physics, GateHooks, realize
 from krabby_parkour_ros.gate.terrains import build_course, Course
@@ -119,8 +124,10 @@ class EpisodeSpec:
     @property
     def key(self) -> str:
         """Return a unique, file-name-safe name of the episode."""
-        return (f'{self.label}__{self.terrain}__d{self.difficulty:.2f}__{self.perturbation}'
-                f'__s{self.seed}')
+        return (
+            f'{self.label}__{self.terrain}__d{self.difficulty:.2f}__{self.perturbation}'
+            f'__s{self.seed}'
+        )
 
 
 def stable_seed(*parts: Any) -> int:
@@ -138,13 +145,14 @@ class Pilot:
     :param max_rate: yaw-rate limit (rad/s).
     """
 
-    def __init__(self, waypoints: Sequence[Tuple[float, float]], gain: float = 2.0,
-                 max_rate: float = 1.0) -> None:
+    def __init__(
+        self, waypoints: Sequence[tuple[float, float]], gain: float = 2.0, max_rate: float = 1.0
+    ) -> None:
         self._waypoints = [tuple(map(float, w)) for w in waypoints]
         self._gain = gain
         self._max_rate = max_rate
 
-    def yaw_rate(self, position: np.ndarray, heading_target: Optional[float]) -> float:
+    def yaw_rate(self, position: np.ndarray, heading_target: float | None) -> float:
         """Return the yaw-rate command for the base ``position`` and the current target."""
         while len(self._waypoints) > 1 and position[0] > self._waypoints[0][0]:
             self._waypoints.pop(0)
@@ -171,7 +179,7 @@ class SimulatedTimeTaps:
     :param clock: one-element list holding the simulated monotonic time (ns).
     """
 
-    def __init__(self, recorder, clock: List[int]) -> None:
+    def __init__(self, recorder, clock: list[int]) -> None:
         self._recorder = recorder
         self._clock = clock
         self._wall_origin = time.time_ns() - clock[0]
@@ -181,7 +189,7 @@ class SimulatedTimeTaps:
         """Note the publication of an observation (the time origin of its period)."""
         self._published = time.monotonic_ns()
 
-    def _times(self, monotonic_ns: int) -> Tuple[int, int]:
+    def _times(self, monotonic_ns: int) -> tuple[int, int]:
         simulated = self._clock[0] + max(0, monotonic_ns - self._published)
         return simulated, self._wall_origin + simulated
 
@@ -194,43 +202,55 @@ class SimulatedTimeTaps:
         self._recorder.record_command(frames, *self._times(monotonic_ns))
 
 
-_WEIGHTS: Dict[Tuple[str, str, bool], ModelWeights] = {}
+_WEIGHTS: dict[tuple[str, str, bool], ModelWeights] = {}
 
 
 def _weights(spec: EpisodeSpec) -> ModelWeights:
     """Load a checkpoint once per process (loading and probing takes about a second)."""
     key = (spec.checkpoint, spec.policy_card, spec.allow_torchscript)
     if key not in _WEIGHTS:
-        _WEIGHTS[key] = load_policy(RuntimeConfig(checkpoint=spec.checkpoint,
-                                                  policy_card=spec.policy_card,
-                                                  allow_torchscript=spec.allow_torchscript))
+        _WEIGHTS[key] = load_policy(
+            RuntimeConfig(
+                checkpoint=spec.checkpoint,
+                policy_card=spec.policy_card,
+                allow_torchscript=spec.allow_torchscript,
+            )
+        )
     return _WEIGHTS[key]
 
 
-def _runtime_config(spec: EpisodeSpec, runtime_changes: Dict[str, Any],
-                    obs_endpoint: str, cmd_endpoint: str) -> RuntimeConfig:
+def _runtime_config(
+    spec: EpisodeSpec, runtime_changes: dict[str, Any], obs_endpoint: str, cmd_endpoint: str
+) -> RuntimeConfig:
     observation = replace(ObservationConfig(), **runtime_changes.get('observation', {}))
     return RuntimeConfig(
         hal=HalClientConfig(observation_endpoint=obs_endpoint, command_endpoint=cmd_endpoint),
-        checkpoint=spec.checkpoint, policy_card=spec.policy_card,
-        allow_torchscript=spec.allow_torchscript, device='cpu', inference_threads=1,
+        checkpoint=spec.checkpoint,
+        policy_card=spec.policy_card,
+        allow_torchscript=spec.allow_torchscript,
+        device='cpu',
+        inference_threads=1,
         joint_map=runtime_changes.get('joint_map', 'go2_sim'),
         base_velocity_source=runtime_changes.get('base_velocity_source', 'hal'),
         observation=observation,
-        control=ControlConfig(control_rate=100.0, policy_decimation=2,
-                              soft_start_duration=spec.soft_start_s))
+        control=ControlConfig(
+            control_rate=100.0, policy_decimation=2, soft_start_duration=spec.soft_start_s
+        ),
+    )
 
 
-def _percentiles_ms(samples: List[float]) -> Dict[str, Optional[float]]:
+def _percentiles_ms(samples: list[float]) -> dict[str, float | None]:
     if not samples:
         return {'p50': None, 'p99': None, 'max': None}
     array = np.asarray(samples) * 1e3
-    return {'p50': round(float(np.percentile(array, 50)), 4),
-            'p99': round(float(np.percentile(array, 99)), 4),
-            'max': round(float(array.max()), 4)}
+    return {
+        'p50': round(float(np.percentile(array, 50)), 4),
+        'p99': round(float(np.percentile(array, 99)), 4),
+        'max': round(float(array.max()), 4),
+    }
 
 
-def run_episode(spec: EpisodeSpec) -> Dict[str, Any]:
+def run_episode(spec: EpisodeSpec) -> dict[str, Any]:
     """
     Run one episode; return its result as a JSON-ready dict.
 
@@ -239,19 +259,37 @@ def run_episode(spec: EpisodeSpec) -> Dict[str, Any]:
     ``fault`` and ``error`` with their reason.
     """
     wall0 = time.perf_counter()
-    course = build_course(spec.terrain, spec.difficulty,
-                          np.random.default_rng([spec.seed, stable_seed(
-                              'terrain', spec.terrain, f'{spec.difficulty:.4f}')]))
+    course = build_course(
+        spec.terrain,
+        spec.difficulty,
+        np.random.default_rng(
+            [spec.seed, stable_seed('terrain', spec.terrain, f'{spec.difficulty:.4f}')]
+        ),
+    )
     scratch = Path(spec.record_dir) if spec.record_dir else Path(tempfile.gettempdir())
     # Drawn per cell and seed: one seed already spreads a perturbation's range over the matrix.
-    realized = realize(spec.perturbation, np.random.default_rng(
-        [spec.seed, stable_seed('perturbation', spec.perturbation, spec.terrain,
-                                f'{spec.difficulty:.4f}')]), scratch / 'joint_maps')
-    result: Dict[str, Any] = {
-        'key': spec.key, 'spec': asdict(spec), 'course': asdict(course),
-        'perturbation_values': realized.values, 'outcome': 'error', 'success': False,
+    realized = realize(
+        spec.perturbation,
+        np.random.default_rng(
+            [
+                spec.seed,
+                stable_seed(
+                    'perturbation', spec.perturbation, spec.terrain, f'{spec.difficulty:.4f}'
+                ),
+            ]
+        ),
+        scratch / 'joint_maps',
+    )
+    result: dict[str, Any] = {
+        'key': spec.key,
+        'spec': asdict(spec),
+        'course': asdict(course),
+        'perturbation_values': realized.values,
+        'outcome': 'error',
+        'success': False,
         'reason': '',
-        'goal_x': course.goal_x, 'recording': None,
+        'goal_x': course.goal_x,
+        'recording': None,
     }
     try:
         _simulate(spec, course, realized, result)
@@ -263,25 +301,34 @@ def run_episode(spec: EpisodeSpec) -> Dict[str, Any]:
     return result
 
 
-def _recording_path(spec: EpisodeSpec) -> Optional[Path]:
+def _recording_path(spec: EpisodeSpec) -> Path | None:
     if not spec.record_dir or spec.keep_recordings == 'none':
         return None
     safe = re.sub(r'[^A-Za-z0-9_.-]', '_', spec.key)
     return Path(spec.record_dir) / 'recordings' / f'{safe}.mcap'
 
 
-def _simulate(spec: EpisodeSpec, course: Course, realized, result: Dict[str, Any]) -> None:
+def _simulate(spec: EpisodeSpec, course: Course, realized, result: dict[str, Any]) -> None:
     uid = uuid.uuid4().hex[:12]
     obs_ep, cmd_ep = f'inproc://gate-obs-{uid}', f'inproc://gate-cmd-{uid}'
-    sim = SimHal(SimHalConfig(scenario=course.scenario_name,
-                              scenario_parameters=dict(course.scenario_parameters),
-                              seed=spec.seed, observation_endpoint=obs_ep,
-                              command_endpoint=cmd_ep, pacing='lockstep',
-                              lockstep_timeout_s=_WIRE_TIMEOUT_S, depth_height=1,
-                              depth_width=1))
-    sim.hooks = GateHooks(realized, np.random.default_rng(
-        [spec.seed, stable_seed('noise', spec.perturbation)]),
-        sim.robot.layout.joint_slots() >= 0)
+    sim = SimHal(
+        SimHalConfig(
+            scenario=course.scenario_name,
+            scenario_parameters=dict(course.scenario_parameters),
+            seed=spec.seed,
+            observation_endpoint=obs_ep,
+            command_endpoint=cmd_ep,
+            pacing='lockstep',
+            lockstep_timeout_s=_WIRE_TIMEOUT_S,
+            depth_height=1,
+            depth_width=1,
+        )
+    )
+    sim.hooks = GateHooks(
+        realized,
+        np.random.default_rng([spec.seed, stable_seed('noise', spec.perturbation)]),
+        sim.robot.layout.joint_slots() >= 0,
+    )
     apply_physics(realized, sim.robot)
     runtime = None
     recorder = None
@@ -291,13 +338,24 @@ def _simulate(spec: EpisodeSpec, course: Course, realized, result: Dict[str, Any
         config = _runtime_config(spec, realized.runtime, obs_ep, cmd_ep)
         if record_path is not None:
             from krabby_parkour_ros.recording.session import open_recorder
-            recorder = open_recorder(str(record_path), 0, metadata={
-                'client': 'gate', 'episode': spec.key, 'terrain': spec.terrain,
-                'difficulty': f'{spec.difficulty:.2f}', 'perturbation': spec.perturbation,
-                'seed': str(spec.seed), 'joint_map': config.joint_map})
+
+            recorder = open_recorder(
+                str(record_path),
+                0,
+                metadata={
+                    'client': 'gate',
+                    'episode': spec.key,
+                    'terrain': spec.terrain,
+                    'difficulty': f'{spec.difficulty:.2f}',
+                    'perturbation': spec.perturbation,
+                    'seed': str(spec.seed),
+                    'joint_map': config.joint_map,
+                },
+            )
         try:
-            runtime = ControlRuntime.build(config, context=sim.transport_context,
-                                           weights=_weights(spec))
+            runtime = ControlRuntime.build(
+                config, context=sim.transport_context, weights=_weights(spec)
+            )
         except (RuntimeConfigError, ValueError) as exc:
             result['outcome'] = 'refused'
             result['reason'] = str(exc)
@@ -306,9 +364,9 @@ def _simulate(spec: EpisodeSpec, course: Course, realized, result: Dict[str, Any
     finally:
         if recorder is not None:
             from krabby_parkour_ros.recording.session import detach_recorder
+
             detach_recorder(runtime.hal if runtime is not None else None, recorder)
-            keep = (spec.keep_recordings == 'all'
-                    or result['outcome'] not in ('success', 'refused'))
+            keep = spec.keep_recordings == 'all' or result['outcome'] not in ('success', 'refused')
             if keep and record_path is not None and record_path.is_file():
                 result['recording'] = str(record_path)
             elif record_path is not None:
@@ -324,12 +382,19 @@ def _handshake(sim: SimHal, runtime: ControlRuntime) -> None:
         sim.publish_observation(use_hooks=False)
         if runtime.hal.wait_for_observation(0.01) is not None:
             return
-    raise GateRunError('handshake: expected the HAL client to receive an observation, '
-                       'got none in 400 tries')
+    raise GateRunError(
+        'handshake: expected the HAL client to receive an observation, got none in 400 tries'
+    )
 
 
-def _lockstep(spec: EpisodeSpec, course: Course, sim: SimHal, runtime: ControlRuntime,
-              result: Dict[str, Any], recorder=None) -> None:
+def _lockstep(
+    spec: EpisodeSpec,
+    course: Course,
+    sim: SimHal,
+    runtime: ControlRuntime,
+    result: dict[str, Any],
+    recorder=None,
+) -> None:
     clock = [_CLOCK_ORIGIN_NS]
     taps = None
     if recorder is not None:
@@ -337,15 +402,22 @@ def _lockstep(spec: EpisodeSpec, course: Course, sim: SimHal, runtime: ControlRu
         taps = SimulatedTimeTaps(recorder, clock)
         runtime.hal.set_taps(observation=taps.observation, command=taps.command)
     config = runtime.config
-    step = ControlStep(runtime.hal, runtime.builder, runtime.mapper, runtime.model,
-                       config.control, config.navigation, clock=lambda: clock[0])
+    step = ControlStep(
+        runtime.hal,
+        runtime.builder,
+        runtime.mapper,
+        runtime.model,
+        config.control,
+        config.navigation,
+        clock=lambda: clock[0],
+    )
     _handshake(sim, runtime)
     sim.reset_statistics()
     step.activate()
     pilot = Pilot(course.waypoints)
     robot = sim.robot
-    tick_s: List[float] = []
-    goal_time: Optional[float] = None
+    tick_s: list[float] = []
+    goal_time: float | None = None
     max_x = float(robot.base_position()[0])
     lost = 0
     while robot.sim_time < spec.duration_s - 1e-9:
@@ -382,9 +454,18 @@ def _lockstep(spec: EpisodeSpec, course: Course, sim: SimHal, runtime: ControlRu
     _summarize(spec, course, sim, runtime, step, result, goal_time, max_x, tick_s, lost)
 
 
-def _summarize(spec: EpisodeSpec, course: Course, sim: SimHal, runtime: ControlRuntime,
-               step: ControlStep, result: Dict[str, Any], goal_time: Optional[float],
-               max_x: float, tick_s: List[float], lost: int) -> None:
+def _summarize(
+    spec: EpisodeSpec,
+    course: Course,
+    sim: SimHal,
+    runtime: ControlRuntime,
+    step: ControlStep,
+    result: dict[str, Any],
+    goal_time: float | None,
+    max_x: float,
+    tick_s: list[float],
+    lost: int,
+) -> None:
     stats = sim.statistics()
     if step.fault_latched:
         outcome, reason = 'fault', step.last_error
@@ -398,30 +479,38 @@ def _summarize(spec: EpisodeSpec, course: Course, sim: SimHal, runtime: ControlR
     trajectory = stats['trajectory']
     stride = max(1, math.ceil(len(trajectory) / _TRAJECTORY_POINTS))
     inference = step.inference_time.summary()
-    result.update({
-        'outcome': outcome, 'reason': reason, 'success': outcome == 'success',
-        'sim_time_s': round(sim.robot.sim_time, 3),
-        'time_to_fall_s': stats['fall_time_s'] if stats['fell'] else None,
-        'goal_time_s': None if goal_time is None else round(goal_time, 3),
-        'distance_m': round(max_x, 4),
-        'progress': round(float(np.clip(max_x / course.goal_x, 0.0, 1.0)), 4),
-        'obstacles_passed': int(sum(1 for x in course.obstacle_x if max_x > x + 0.3)),
-        'min_base_height_m': stats['min_base_height'],
-        'mode': step.mode.value,
-        'counters': {k: v for k, v in step.counters.items() if v},
-        'failures_by_reason': dict(step.failures_by_reason),
-        'wire_clamps': dict(hal.get('wire_clamps', {})),
-        'mapper_clamps': runtime.mapper.clamp_counts(),
-        'rate_limited': runtime.mapper.rate_limit_counts(),
-        'tick_latency_ms': _percentiles_ms(tick_s),
-        'inference_ms': {'p50': round(inference['p50'] * 1e3, 4) if inference['count'] else None,
-                         'p99': round(inference['p99'] * 1e3, 4) if inference['count'] else None},
-        'injected_latency_ms': 10 * (int(result['perturbation_values'].get(
-            'observation_delay_periods', 0)) + int(result['perturbation_values'].get(
-                'action_delay_periods', 0))),
-        'observations_dropped': sim.hooks.counts['dropped'] if sim.hooks else 0,
-        'observations_lost': lost,
-        'lockstep_timeouts': stats['lockstep_timeouts'],
-        'hal_rejections': dict(hal.get('rejections', {})),
-        'trajectory': trajectory[::stride],
-    })
+    result.update(
+        {
+            'outcome': outcome,
+            'reason': reason,
+            'success': outcome == 'success',
+            'sim_time_s': round(sim.robot.sim_time, 3),
+            'time_to_fall_s': stats['fall_time_s'] if stats['fell'] else None,
+            'goal_time_s': None if goal_time is None else round(goal_time, 3),
+            'distance_m': round(max_x, 4),
+            'progress': round(float(np.clip(max_x / course.goal_x, 0.0, 1.0)), 4),
+            'obstacles_passed': int(sum(1 for x in course.obstacle_x if max_x > x + 0.3)),
+            'min_base_height_m': stats['min_base_height'],
+            'mode': step.mode.value,
+            'counters': {k: v for k, v in step.counters.items() if v},
+            'failures_by_reason': dict(step.failures_by_reason),
+            'wire_clamps': dict(hal.get('wire_clamps', {})),
+            'mapper_clamps': runtime.mapper.clamp_counts(),
+            'rate_limited': runtime.mapper.rate_limit_counts(),
+            'tick_latency_ms': _percentiles_ms(tick_s),
+            'inference_ms': {
+                'p50': round(inference['p50'] * 1e3, 4) if inference['count'] else None,
+                'p99': round(inference['p99'] * 1e3, 4) if inference['count'] else None,
+            },
+            'injected_latency_ms': 10
+            * (
+                int(result['perturbation_values'].get('observation_delay_periods', 0))
+                + int(result['perturbation_values'].get('action_delay_periods', 0))
+            ),
+            'observations_dropped': sim.hooks.counts['dropped'] if sim.hooks else 0,
+            'observations_lost': lost,
+            'lockstep_timeouts': stats['lockstep_timeouts'],
+            'hal_rejections': dict(hal.get('rejections', {})),
+            'trajectory': trajectory[::stride],
+        }
+    )

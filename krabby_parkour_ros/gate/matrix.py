@@ -22,8 +22,9 @@ at the first difficulty of the matrix.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 from krabby_parkour_ros.gate.episode import EpisodeSpec
 from krabby_parkour_ros.gate.perturbations import FAULTS, PERTURBATIONS
@@ -48,10 +49,10 @@ class Matrix:
     :param seeds: seeds; each cell runs once per seed.
     """
 
-    terrains: Tuple[str, ...]
-    difficulties: Tuple[float, ...]
-    perturbations: Tuple[str, ...]
-    seeds: Tuple[int, ...]
+    terrains: tuple[str, ...]
+    difficulties: tuple[float, ...]
+    perturbations: tuple[str, ...]
+    seeds: tuple[int, ...]
 
     def __post_init__(self) -> None:
         """Check every name and that no axis is empty."""
@@ -63,39 +64,44 @@ class Matrix:
             raise MatrixError(f'terrains: expected names from {sorted(TERRAINS)}, got {unknown}')
         unknown = [p for p in self.perturbations if p not in PERTURBATIONS]
         if unknown:
-            raise MatrixError(f'perturbations: expected names from {sorted(PERTURBATIONS)}, '
-                              f'got {unknown}')
+            raise MatrixError(
+                f'perturbations: expected names from {sorted(PERTURBATIONS)}, got {unknown}'
+            )
         bad = [d for d in self.difficulties if not 0.0 <= float(d) <= 1.0]
         if bad:
             raise MatrixError(f'difficulties: expected numbers in [0, 1], got {bad}')
 
-    def cells(self) -> List[Tuple[str, float, str]]:
+    def cells(self) -> list[tuple[str, float, str]]:
         """Return every (terrain, difficulty, perturbation) that runs."""
         out = []
         for terrain in self.terrains:
-            levels = (self.difficulties if TERRAINS[terrain].uses_difficulty
-                      else self.difficulties[:1])
+            levels = (
+                self.difficulties if TERRAINS[terrain].uses_difficulty else self.difficulties[:1]
+            )
             for difficulty in levels:
                 for perturbation in self.perturbations:
                     out.append((terrain, float(difficulty), perturbation))
         return out
 
-    def specs(self, template: EpisodeSpec) -> List[EpisodeSpec]:
+    def specs(self, template: EpisodeSpec) -> list[EpisodeSpec]:
         """Return one :class:`EpisodeSpec` per cell and seed, the rest from ``template``."""
-        return [replace(template, terrain=t, difficulty=d, perturbation=p, seed=int(s))
-                for t, d, p in self.cells() for s in self.seeds]
+        return [
+            replace(template, terrain=t, difficulty=d, perturbation=p, seed=int(s))
+            for t, d, p in self.cells()
+            for s in self.seeds
+        ]
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """Return the matrix as JSON-ready lists."""
         return {k: list(v) for k, v in asdict(self).items()}
 
 
-def _perturbations(include_faults: bool) -> Tuple[str, ...]:
+def _perturbations(include_faults: bool) -> tuple[str, ...]:
     return tuple(p for p in PERTURBATIONS if include_faults or p not in FAULTS)
 
 
 #: Named matrices (``--preset``).
-PRESETS: Dict[str, Matrix] = {
+PRESETS: dict[str, Matrix] = {
     # CI: a few terrains, one difficulty, a perturbation and a fault; seconds per episode.
     'smoke': Matrix(('flat', 'gap', 'box'), (0.5,), ('nominal', 'latency'), (0,)),
     # Every terrain at every level without perturbation, three seeds.
@@ -105,18 +111,24 @@ PRESETS: Dict[str, Matrix] = {
     # Wrong deployments against the correct one (sensitivity).
     'faults': Matrix(tuple(TERRAINS), (0.0, 0.5, 1.0), ('nominal',) + FAULTS, (0, 1)),
     # A small matrix for timing the backends.
-    'timing': Matrix(('flat', 'gap', 'hurdle', 'box'), (0.0, 0.5, 1.0),
-                     ('nominal', 'obs_noise'), (0,)),
+    'timing': Matrix(
+        ('flat', 'gap', 'hurdle', 'box'), (0.0, 0.5, 1.0), ('nominal', 'obs_noise'), (0,)
+    ),
 }
 
 
-def parse_list(text: str, kind: type = str) -> Tuple[Any, ...]:
+def parse_list(text: str, kind: type = str) -> tuple[Any, ...]:
     """Return the comma-separated values of ``text`` converted by ``kind``."""
     return tuple(kind(item.strip()) for item in text.split(',') if item.strip())
 
 
-def build_matrix(preset: str, terrains: str = '', difficulties: str = '',
-                 perturbations: str = '', seeds: str = '') -> Matrix:
+def build_matrix(
+    preset: str,
+    terrains: str = '',
+    difficulties: str = '',
+    perturbations: str = '',
+    seeds: str = '',
+) -> Matrix:
     """
     Return the preset matrix with any axis overridden by a comma-separated list.
 
@@ -130,7 +142,9 @@ def build_matrix(preset: str, terrains: str = '', difficulties: str = '',
         seed_values = tuple(range(int(seeds[1:])))
     elif seeds:
         seed_values = parse_list(seeds, int)
-    return Matrix(parse_list(terrains) if terrains else base.terrains,
-                  parse_list(difficulties, float) if difficulties else base.difficulties,
-                  parse_list(perturbations) if perturbations else base.perturbations,
-                  tuple(seed_values))
+    return Matrix(
+        parse_list(terrains) if terrains else base.terrains,
+        parse_list(difficulties, float) if difficulties else base.difficulties,
+        parse_list(perturbations) if perturbations else base.perturbations,
+        tuple(seed_values),
+    )

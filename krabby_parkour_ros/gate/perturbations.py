@@ -39,10 +39,11 @@ must score them clearly below the correct one.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 import math
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 import yaml
@@ -55,8 +56,14 @@ from krabby_parkour_ros.sim.robot import SimObservation, SimulatedRobot
 #: Simulated HAL observation period (s): latencies are whole periods.
 PERIOD_S = 0.01
 #: legged_gym's default observation noise scales (uniform +-, raw units).
-NOISE_SCALES = {'joint_position': 0.01, 'joint_velocity': 1.5, 'angular_velocity': 0.2,
-                'gravity': 0.05, 'linear_velocity': 0.1, 'height_scan': 0.1}
+NOISE_SCALES = {
+    'joint_position': 0.01,
+    'joint_velocity': 1.5,
+    'angular_velocity': 0.2,
+    'gravity': 0.05,
+    'linear_velocity': 0.1,
+    'height_scan': 0.1,
+}
 
 
 class PerturbationError(ValueError):
@@ -64,10 +71,10 @@ class PerturbationError(ValueError):
 
 
 #: Perturbation names and one line each (the report's legend).
-PERTURBATIONS: Dict[str, str] = {
+PERTURBATIONS: dict[str, str] = {
     'nominal': 'no perturbation',
     'training_dr': "training's randomisation: friction U(0.6,2), base mass +U(-1,3) kg, "
-                   'CoM U(+-0.02) m, one push U(+-0.5) m/s',
+    'CoM U(+-0.02) m, one push U(+-0.5) m/s',
     'obs_noise': 'observation noise at legged_gym scales (training used none)',
     'latency': 'observation latency U{0..20} ms + action latency U{0..20} ms',
     'dropped_obs': '10 % of observations dropped',
@@ -81,7 +88,7 @@ PERTURBATIONS: Dict[str, str] = {
     'missing_joint_velocities': 'no joint velocities: finite differences substitute',
     'missing_foot_contacts': 'no foot contacts: assume_stance substitute',
     'missing_base_velocity': "no base velocity: the policy's estimator "
-                             '(refused when the checkpoint has none)',
+    '(refused when the checkpoint has none)',
     'fault_swapped_legs': 'FAULT: joint map with front and rear legs swapped',
     'fault_transposed_scan': 'FAULT: height scan sent transposed (y fastest)',
     'fault_latency_40ms': 'FAULT: 40 ms added latency (20 ms observation + 20 ms action)',
@@ -103,16 +110,16 @@ class Realized:
     """
 
     name: str
-    values: Dict[str, Any] = field(default_factory=dict)
-    runtime: Dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    runtime: dict[str, Any] = field(default_factory=dict)
 
 
-def _u(rng: np.random.Generator, low: float, high: float, size: Optional[int] = None) -> Any:
+def _u(rng: np.random.Generator, low: float, high: float, size: int | None = None) -> Any:
     value = rng.uniform(low, high, size=size)
     return [round(float(v), 5) for v in value] if size is not None else round(float(value), 5)
 
 
-def _pushes(rng: np.random.Generator) -> List[List[float]]:
+def _pushes(rng: np.random.Generator) -> list[list[float]]:
     pushes = []
     for t in (2.0, 4.0, 6.0):
         speed, angle = _u(rng, 0.5, 1.0), _u(rng, -math.pi, math.pi)
@@ -121,43 +128,49 @@ def _pushes(rng: np.random.Generator) -> List[List[float]]:
 
 
 #: Per perturbation: its numbers drawn from a generator (faults draw nothing).
-_DRAWS: Dict[str, Callable[[np.random.Generator], Dict[str, Any]]] = {
+_DRAWS: dict[str, Callable[[np.random.Generator], dict[str, Any]]] = {
     'nominal': lambda rng: {},
-    'training_dr': lambda rng: {'friction': _u(rng, 0.6, 2.0),
-                                'added_mass_kg': _u(rng, -1.0, 3.0),
-                                'com_shift_m': _u(rng, -0.02, 0.02, 3),
-                                'pushes': [[_u(rng, 2.0, 6.0), *_u(rng, -0.5, 0.5, 2)]]},
+    'training_dr': lambda rng: {
+        'friction': _u(rng, 0.6, 2.0),
+        'added_mass_kg': _u(rng, -1.0, 3.0),
+        'com_shift_m': _u(rng, -0.02, 0.02, 3),
+        'pushes': [[_u(rng, 2.0, 6.0), *_u(rng, -0.5, 0.5, 2)]],
+    },
     'obs_noise': lambda rng: {'noise': dict(NOISE_SCALES)},
-    'latency': lambda rng: {'observation_delay_periods': int(rng.integers(0, 3)),
-                            'action_delay_periods': int(rng.integers(0, 3))},
+    'latency': lambda rng: {
+        'observation_delay_periods': int(rng.integers(0, 3)),
+        'action_delay_periods': int(rng.integers(0, 3)),
+    },
     'dropped_obs': lambda rng: {'drop_probability': 0.1},
     'pd_gains': lambda rng: {'kp_scale': _u(rng, 0.8, 1.2), 'kd_scale': _u(rng, 0.8, 1.2)},
     'motor_strength': lambda rng: {'strength': _u(rng, 0.8, 1.2, 12)},
-    'payload': lambda rng: {'added_mass_kg': _u(rng, 0.0, 3.0),
-                            'com_shift_m': _u(rng, -0.05, 0.05, 2) + [0.0]},
+    'payload': lambda rng: {
+        'added_mass_kg': _u(rng, 0.0, 3.0),
+        'com_shift_m': _u(rng, -0.05, 0.05, 2) + [0.0],
+    },
     'friction': lambda rng: {'friction': _u(rng, 0.3, 1.5)},
     'pushes': lambda rng: {'pushes': _pushes(rng)},
-    'imu_bias': lambda rng: {'gyro_bias': _u(rng, -0.1, 0.1, 3),
-                             'roll_pitch_bias': _u(rng, -0.05, 0.05, 2)},
+    'imu_bias': lambda rng: {
+        'gyro_bias': _u(rng, -0.1, 0.1, 3),
+        'roll_pitch_bias': _u(rng, -0.05, 0.05, 2),
+    },
     'joint_offsets': lambda rng: {'joint_offsets': _u(rng, -0.05, 0.05, 12)},
     'missing_joint_velocities': lambda rng: {'remove_keys': ['joint_velocities']},
     'missing_foot_contacts': lambda rng: {'remove_keys': ['foot_contacts']},
     'missing_base_velocity': lambda rng: {'remove_keys': ['base_linear_velocity']},
     'fault_swapped_legs': lambda rng: {'joint_map': 'front and rear legs swapped'},
     'fault_transposed_scan': lambda rng: {'transpose_scan': True},
-    'fault_latency_40ms': lambda rng: {'observation_delay_periods': 2,
-                                       'action_delay_periods': 2},
+    'fault_latency_40ms': lambda rng: {'observation_delay_periods': 2, 'action_delay_periods': 2},
 }
 #: Controller settings a perturbation changes (a missing sensor's substitute).
-_RUNTIME: Dict[str, Dict[str, Any]] = {
-    'missing_joint_velocities': {'observation': {'missing_joint_velocities':
-                                                 'finite_difference'}},
+_RUNTIME: dict[str, dict[str, Any]] = {
+    'missing_joint_velocities': {'observation': {'missing_joint_velocities': 'finite_difference'}},
     'missing_foot_contacts': {'observation': {'missing_foot_contacts': 'assume_stance'}},
     'missing_base_velocity': {'base_velocity_source': 'estimator'},
 }
 
 
-def realize(name: str, rng: np.random.Generator, scratch_dir: Optional[Path] = None) -> Realized:
+def realize(name: str, rng: np.random.Generator, scratch_dir: Path | None = None) -> Realized:
     """
     Return the perturbation ``name`` with its numbers drawn from ``rng``.
 
@@ -165,15 +178,16 @@ def realize(name: str, rng: np.random.Generator, scratch_dir: Optional[Path] = N
     :raises PerturbationError: for an unknown name.
     """
     if name not in PERTURBATIONS:
-        raise PerturbationError(f'perturbation: expected one of {sorted(PERTURBATIONS)}, '
-                                f'got {name!r}')
+        raise PerturbationError(
+            f'perturbation: expected one of {sorted(PERTURBATIONS)}, got {name!r}'
+        )
     runtime = dict(_RUNTIME.get(name, {}))
     if name == 'fault_swapped_legs':
         runtime['joint_map'] = str(swapped_legs_joint_map(scratch_dir))
     return Realized(name, _DRAWS[name](rng), runtime)
 
 
-def swapped_legs_joint_map(directory: Optional[Path] = None) -> Path:
+def swapped_legs_joint_map(directory: Path | None = None) -> Path:
     """Write (once) the go2_sim joint map with front and rear legs swapped; return its path."""
     folder = Path(directory) if directory is not None else Path.cwd()
     folder.mkdir(parents=True, exist_ok=True)
@@ -208,8 +222,9 @@ def apply_physics(realized: Realized, robot: SimulatedRobot) -> None:
         model.body_ipos[base] += np.asarray(v['com_shift_m'], dtype=np.float64)
     if 'kp_scale' in v:
         motor = robot.motor
-        robot.motor = replace(motor, kp=motor.kp * float(v['kp_scale']),
-                              kd=motor.kd * float(v.get('kd_scale', 1.0)))
+        robot.motor = replace(
+            motor, kp=motor.kp * float(v['kp_scale']), kd=motor.kd * float(v.get('kd_scale', 1.0))
+        )
     if 'strength' in v:
         robot.motor = ScaledMotor(robot.motor, np.asarray(v['strength'], dtype=np.float64))
 
@@ -235,10 +250,14 @@ class ScaledMotor:
 def _quat_mul_xyzw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ax, ay, az, aw = a
     bx, by, bz, bw = b
-    return np.array([aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw,
-                     aw * bw - ax * bx - ay * by - az * bz])
+    return np.array(
+        [
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz,
+        ]
+    )
 
 
 def _roll_pitch_quat_xyzw(roll: float, pitch: float) -> np.ndarray:
@@ -247,7 +266,7 @@ def _roll_pitch_quat_xyzw(roll: float, pitch: float) -> np.ndarray:
     return np.array([sr * cp, cr * sp, -sr * sp, cr * cp])
 
 
-def transpose_scan(scan: List[float], nx: int = 12, ny: int = 11) -> List[float]:
+def transpose_scan(scan: list[float], nx: int = 12, ny: int = 11) -> list[float]:
     """Return the scan re-ordered y fastest (the transposition bug)."""
     return np.asarray(scan, dtype=np.float64).reshape(ny, nx).T.reshape(-1).tolist()
 
@@ -261,11 +280,12 @@ class GateHooks(SimHooks):
     :param driven_slots: per hardware slot, True when a joint drives it.
     """
 
-    def __init__(self, realized: Realized, rng: np.random.Generator,
-                 driven_slots: np.ndarray) -> None:
+    def __init__(
+        self, realized: Realized, rng: np.random.Generator, driven_slots: np.ndarray
+    ) -> None:
         v = realized.values
         self._rng = rng
-        self._noise: Dict[str, float] = dict(v.get('noise', {}))
+        self._noise: dict[str, float] = dict(v.get('noise', {}))
         self._obs_delay = int(v.get('observation_delay_periods', 0))
         self._act_delay = int(v.get('action_delay_periods', 0))
         self._drop = float(v.get('drop_probability', 0.0))
@@ -280,14 +300,15 @@ class GateHooks(SimHooks):
         self._transpose = bool(v.get('transpose_scan', False))
         self._pushes = sorted(tuple(p) for p in v.get('pushes', ()))
         self._driven = np.asarray(driven_slots, dtype=bool)
-        self._observations: Deque[SimObservation] = deque(maxlen=self._obs_delay + 1)
-        self._commands: Deque[Tuple[int, np.ndarray]] = deque()
+        self._observations: deque[SimObservation] = deque(maxlen=self._obs_delay + 1)
+        self._commands: deque[tuple[int, np.ndarray]] = deque()
         self._period = 0
         #: Observations dropped and pushes applied (for the scorecard).
         self.counts = {'dropped': 0, 'pushes': 0}
 
-    def observation(self, robot: SimulatedRobot,
-                    observation: SimObservation) -> Optional[SimObservation]:
+    def observation(
+        self, robot: SimulatedRobot, observation: SimObservation
+    ) -> SimObservation | None:
         """Return the (delayed, biased, noisy) observation, or None when dropped."""
         self._observations.append(self._corrupt(observation))
         delayed = self._observations[0]
@@ -306,31 +327,38 @@ class GateHooks(SimHooks):
             qd = np.asarray(ext['joint_velocities'])
             qd[self._driven] += rng.uniform(-1, 1, int(self._driven.sum())) * n['joint_velocity']
             ext['joint_velocities'] = qd.tolist()
-            ext['imu_angular_velocity'] = (np.asarray(ext['imu_angular_velocity'])
-                                           + rng.uniform(-1, 1, 3) * n['angular_velocity']
-                                           ).tolist()
-            ext['base_linear_velocity'] = (np.asarray(ext['base_linear_velocity'])
-                                           + rng.uniform(-1, 1, 3) * n['linear_velocity']
-                                           ).tolist()
-            ext['height_scan'] = (np.asarray(ext['height_scan']) + rng.uniform(
-                -1, 1, len(ext['height_scan'])) * n['height_scan']).tolist()
+            ext['imu_angular_velocity'] = (
+                np.asarray(ext['imu_angular_velocity'])
+                + rng.uniform(-1, 1, 3) * n['angular_velocity']
+            ).tolist()
+            ext['base_linear_velocity'] = (
+                np.asarray(ext['base_linear_velocity'])
+                + rng.uniform(-1, 1, 3) * n['linear_velocity']
+            ).tolist()
+            ext['height_scan'] = (
+                np.asarray(ext['height_scan'])
+                + rng.uniform(-1, 1, len(ext['height_scan'])) * n['height_scan']
+            ).tolist()
             wobble = rng.uniform(-1, 1, 2) * n['gravity']
             ext['imu_orientation_xyzw'] = _quat_mul_xyzw(
                 np.asarray(ext['imu_orientation_xyzw']),
-                _roll_pitch_quat_xyzw(float(wobble[0]), float(wobble[1]))).tolist()
+                _roll_pitch_quat_xyzw(float(wobble[0]), float(wobble[1])),
+            ).tolist()
         if self._has_tilt:
             ext['imu_orientation_xyzw'] = _quat_mul_xyzw(
-                np.asarray(ext['imu_orientation_xyzw']), self._tilt).tolist()
+                np.asarray(ext['imu_orientation_xyzw']), self._tilt
+            ).tolist()
         if np.any(self._gyro_bias):
-            ext['imu_angular_velocity'] = (np.asarray(ext['imu_angular_velocity'])
-                                           + self._gyro_bias).tolist()
+            ext['imu_angular_velocity'] = (
+                np.asarray(ext['imu_angular_velocity']) + self._gyro_bias
+            ).tolist()
         if self._transpose:
             ext['height_scan'] = transpose_scan(ext['height_scan'])
         for key in self._remove:
             ext.pop(key, None)
         return replace(observation, joint_positions=q.astype(np.float32), extensions=ext)
 
-    def command(self, robot: SimulatedRobot, joint_positions: np.ndarray) -> Optional[np.ndarray]:
+    def command(self, robot: SimulatedRobot, joint_positions: np.ndarray) -> np.ndarray | None:
         """Return the targets to apply now (calibration offsets removed), or keep them."""
         targets = np.asarray(joint_positions, dtype=np.float64) - self._offsets
         if self._act_delay == 0:

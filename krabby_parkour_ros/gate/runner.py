@@ -25,12 +25,13 @@ Ray is optional (``pip install ray``) and imported only for ``backend='ray'``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 import logging
 import multiprocessing
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 from krabby_parkour_ros.gate.episode import EpisodeSpec, run_episode
 
@@ -38,7 +39,7 @@ BACKENDS = ('local', 'ray')
 _LOG = logging.getLogger(__name__)
 
 #: Called after each finished episode with (done, total, result).
-ProgressCallback = Callable[[int, int, Dict[str, Any]], None]
+ProgressCallback = Callable[[int, int, dict[str, Any]], None]
 
 
 class RunnerError(RuntimeError):
@@ -56,6 +57,7 @@ def init_worker() -> None:
     quiet_worker_logging()
     try:
         import torch
+
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover - torch is a dependency
         pass
@@ -69,7 +71,7 @@ class Progress:
     :param stream: where to print (stderr by default); None prints nothing.
     """
 
-    def __init__(self, total: int, stream: Optional[TextIO] = sys.stderr) -> None:
+    def __init__(self, total: int, stream: TextIO | None = sys.stderr) -> None:
         self.total = total
         self._stream = stream
         self._start = time.perf_counter()
@@ -77,7 +79,7 @@ class Progress:
         self._every = max(1, total // 40)
         self.failures = 0
 
-    def __call__(self, done: int, total: int, result: Dict[str, Any]) -> None:
+    def __call__(self, done: int, total: int, result: dict[str, Any]) -> None:
         """Report one finished episode."""
         if not result.get('success'):
             self.failures += 1
@@ -88,10 +90,12 @@ class Progress:
         elapsed = time.perf_counter() - self._start
         left = elapsed / done * (total - done)
         spec = result['spec']
-        line = (f'[{done:5d}/{total}] {100.0 * done / total:5.1f} %  {elapsed:6.0f} s elapsed, '
-                f'~{left:5.0f} s left, {self.failures} failed | {spec["terrain"]} '
-                f'd{spec["difficulty"]:.2f} {spec["perturbation"]} s{spec["seed"]}: '
-                f'{result["outcome"]}')
+        line = (
+            f'[{done:5d}/{total}] {100.0 * done / total:5.1f} %  {elapsed:6.0f} s elapsed, '
+            f'~{left:5.0f} s left, {self.failures} failed | {spec["terrain"]} '
+            f'd{spec["difficulty"]:.2f} {spec["perturbation"]} s{spec["seed"]}: '
+            f'{result["outcome"]}'
+        )
         if self._tty:
             self._stream.write('\r' + line[:150].ljust(150))
             if done == total:
@@ -101,13 +105,14 @@ class Progress:
         self._stream.flush()
 
 
-def run_local(specs: Sequence[EpisodeSpec], workers: int = 1,
-              progress: Optional[ProgressCallback] = None) -> List[Dict[str, Any]]:
+def run_local(
+    specs: Sequence[EpisodeSpec], workers: int = 1, progress: ProgressCallback | None = None
+) -> list[dict[str, Any]]:
     """Run ``specs`` on ``workers`` spawned processes; return results in ``specs`` order."""
     if workers < 1:
         raise RunnerError(f'workers: expected at least 1, got {workers}')
     context = multiprocessing.get_context('spawn')
-    results: List[Optional[Dict[str, Any]]] = [None] * len(specs)
+    results: list[dict[str, Any] | None] = [None] * len(specs)
     with context.Pool(processes=workers, initializer=init_worker) as pool:
         indexed = pool.imap_unordered(_run_indexed, list(enumerate(specs)), chunksize=1)
         _collect(indexed, results, progress)
@@ -119,8 +124,9 @@ def _run_indexed(item):
     return index, run_episode(spec)
 
 
-def _collect(indexed: Iterable, results: List[Optional[Dict[str, Any]]],
-             progress: Optional[ProgressCallback]) -> None:
+def _collect(
+    indexed: Iterable, results: list[dict[str, Any] | None], progress: ProgressCallback | None
+) -> None:
     done = 0
     for index, result in indexed:
         results[index] = result
@@ -129,8 +135,12 @@ def _collect(indexed: Iterable, results: List[Optional[Dict[str, Any]]],
             progress(done, len(results), result)
 
 
-def run_ray(specs: Sequence[EpisodeSpec], address: str = '', workers: int = 0,
-            progress: Optional[ProgressCallback] = None) -> List[Dict[str, Any]]:
+def run_ray(
+    specs: Sequence[EpisodeSpec],
+    address: str = '',
+    workers: int = 0,
+    progress: ProgressCallback | None = None,
+) -> list[dict[str, Any]]:
     """
     Run ``specs`` as Ray tasks (one CPU each); return results in ``specs`` order.
 
@@ -142,31 +152,38 @@ def run_ray(specs: Sequence[EpisodeSpec], address: str = '', workers: int = 0,
     try:
         import ray
     except ImportError as exc:
-        raise RunnerError('backend ray: the ray package is not installed '
-                          '(pip install ray), or use --backend local') from exc
+        raise RunnerError(
+            'backend ray: the ray package is not installed '
+            '(pip install ray), or use --backend local'
+        ) from exc
     started_here = False
     if not ray.is_initialized():
-        options: Dict[str, Any] = {'include_dashboard': False, 'log_to_driver': False,
-                                   'logging_level': logging.ERROR}
+        options: dict[str, Any] = {
+            'include_dashboard': False,
+            'log_to_driver': False,
+            'logging_level': logging.ERROR,
+        }
         if address:
             options['address'] = address
         elif workers:
             options['num_cpus'] = workers
         if not address:
             # Local workers import this package from the same source folder.
-            package_root = os.path.dirname(os.path.dirname(os.path.dirname(
-                os.path.abspath(__file__))))
+            package_root = os.path.dirname(
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            )
             options['runtime_env'] = {'env_vars': {'PYTHONPATH': package_root}}
         try:
             ray.init(**options)
         except Exception as exc:  # noqa: B902 - Ray raises many kinds of startup errors
-            raise RunnerError(f'backend ray: could not start or reach Ray ({address or "local"}):'
-                              f' {exc}') from exc
+            raise RunnerError(
+                f'backend ray: could not start or reach Ray ({address or "local"}): {exc}'
+            ) from exc
         started_here = True
     try:
         task = ray.remote(num_cpus=1)(_ray_episode)
         pending = {task.remote(spec): i for i, spec in enumerate(specs)}
-        results: List[Optional[Dict[str, Any]]] = [None] * len(specs)
+        results: list[dict[str, Any] | None] = [None] * len(specs)
 
         def finished():
             waiting = list(pending)
@@ -182,14 +199,18 @@ def run_ray(specs: Sequence[EpisodeSpec], address: str = '', workers: int = 0,
             ray.shutdown()
 
 
-def _ray_episode(spec: EpisodeSpec) -> Dict[str, Any]:
+def _ray_episode(spec: EpisodeSpec) -> dict[str, Any]:
     init_worker()
     return run_episode(spec)
 
 
-def run_specs(specs: Sequence[EpisodeSpec], backend: str = 'local', workers: int = 1,
-              address: str = '', progress: Optional[ProgressCallback] = None
-              ) -> List[Dict[str, Any]]:
+def run_specs(
+    specs: Sequence[EpisodeSpec],
+    backend: str = 'local',
+    workers: int = 1,
+    address: str = '',
+    progress: ProgressCallback | None = None,
+) -> list[dict[str, Any]]:
     """Run ``specs`` on ``backend`` ('local' or 'ray'); return results in order."""
     if backend == 'local':
         return run_local(specs, workers, progress)

@@ -39,8 +39,9 @@ A checkpoint fails the gate when any threshold is violated.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 import math
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 import yaml
@@ -52,67 +53,93 @@ from krabby_parkour_ros.gate.terrains import TERRAINS
 SCORECARD_VERSION = 1
 #: A difficulty level counts as passed when its nominal success rate reaches this.
 PASS_RATE = 1.0
-THRESHOLD_KEYS = ('min_success_rate', 'min_success_rate_by_perturbation',
-                  'min_success_rate_by_terrain', 'min_hardest_difficulty',
-                  'max_wire_clamps_per_episode', 'max_tick_latency_p99_ms')
+THRESHOLD_KEYS = (
+    'min_success_rate',
+    'min_success_rate_by_perturbation',
+    'min_success_rate_by_terrain',
+    'min_hardest_difficulty',
+    'max_wire_clamps_per_episode',
+    'max_tick_latency_p99_ms',
+)
 
 
 class ThresholdError(ValueError):
     """A thresholds file is malformed."""
 
 
-def _mean(values: Iterable[Optional[float]]) -> Optional[float]:
+def _mean(values: Iterable[float | None]) -> float | None:
     numbers = [float(v) for v in values if v is not None]
     return round(float(np.mean(numbers)), 4) if numbers else None
 
 
-def _rate(episodes: List[Dict[str, Any]]) -> Optional[float]:
-    return round(sum(1 for e in episodes if e.get('success')) / len(episodes), 4) if episodes \
+def _rate(episodes: list[dict[str, Any]]) -> float | None:
+    return (
+        round(sum(1 for e in episodes if e.get('success')) / len(episodes), 4)
+        if episodes
         else None
+    )
 
 
-def _clamps(episode: Dict[str, Any]) -> int:
+def _clamps(episode: dict[str, Any]) -> int:
     return int(sum((episode.get('wire_clamps') or {}).values()))
 
 
-def _mapper_clamps(episode: Dict[str, Any]) -> int:
+def _mapper_clamps(episode: dict[str, Any]) -> int:
     return int(sum((episode.get('mapper_clamps') or {}).values()))
 
 
-def cell_rows(episodes: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def cell_rows(episodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return one row per (label, terrain, difficulty, perturbation) with its statistics."""
-    groups: Dict[Tuple[str, str, float, str], List[Dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, float, str], list[dict[str, Any]]] = defaultdict(list)
     for e in episodes:
         s = e['spec']
         groups[(s['label'], s['terrain'], float(s['difficulty']), s['perturbation'])].append(e)
     rows = []
     for (label, terrain, difficulty, perturbation), group in groups.items():
-        outcomes: Dict[str, int] = defaultdict(int)
+        outcomes: dict[str, int] = defaultdict(int)
         for e in group:
             outcomes[e['outcome']] += 1
-        rows.append({
-            'label': label, 'terrain': terrain, 'difficulty': difficulty,
-            'perturbation': perturbation, 'episodes': len(group),
-            'successes': sum(1 for e in group if e.get('success')),
-            'success_rate': _rate(group), 'outcomes': dict(outcomes),
-            'mean_distance_m': _mean(e.get('distance_m') for e in group),
-            'mean_progress': _mean(e.get('progress') for e in group),
-            'mean_time_to_fall_s': _mean(e.get('time_to_fall_s') for e in group),
-            'wire_clamps': sum(_clamps(e) for e in group),
-            'mapper_clamps': sum(_mapper_clamps(e) for e in group),
-            'tick_latency_p99_ms': max((e['tick_latency_ms']['p99'] for e in group
-                                        if e.get('tick_latency_ms', {}).get('p99') is not None),
-                                       default=None),
-        })
-    rows.sort(key=lambda r: (r['label'], list(TERRAINS).index(r['terrain'])
-                             if r['terrain'] in TERRAINS else 99, r['difficulty'],
-                             list(PERTURBATIONS).index(r['perturbation'])
-                             if r['perturbation'] in PERTURBATIONS else 99))
+        rows.append(
+            {
+                'label': label,
+                'terrain': terrain,
+                'difficulty': difficulty,
+                'perturbation': perturbation,
+                'episodes': len(group),
+                'successes': sum(1 for e in group if e.get('success')),
+                'success_rate': _rate(group),
+                'outcomes': dict(outcomes),
+                'mean_distance_m': _mean(e.get('distance_m') for e in group),
+                'mean_progress': _mean(e.get('progress') for e in group),
+                'mean_time_to_fall_s': _mean(e.get('time_to_fall_s') for e in group),
+                'wire_clamps': sum(_clamps(e) for e in group),
+                'mapper_clamps': sum(_mapper_clamps(e) for e in group),
+                'tick_latency_p99_ms': max(
+                    (
+                        e['tick_latency_ms']['p99']
+                        for e in group
+                        if e.get('tick_latency_ms', {}).get('p99') is not None
+                    ),
+                    default=None,
+                ),
+            }
+        )
+    rows.sort(
+        key=lambda r: (
+            r['label'],
+            list(TERRAINS).index(r['terrain']) if r['terrain'] in TERRAINS else 99,
+            r['difficulty'],
+            list(PERTURBATIONS).index(r['perturbation'])
+            if r['perturbation'] in PERTURBATIONS
+            else 99,
+        )
+    )
     return rows
 
 
-def hardest_passed(episodes: List[Dict[str, Any]], perturbation: str = 'nominal'
-                   ) -> Dict[str, Optional[float]]:
+def hardest_passed(
+    episodes: list[dict[str, Any]], perturbation: str = 'nominal'
+) -> dict[str, float | None]:
     """
     Return per terrain the hardest difficulty whose episodes all succeeded.
 
@@ -120,13 +147,14 @@ def hardest_passed(episodes: List[Dict[str, Any]], perturbation: str = 'nominal'
     passes 0.5 has 0.0 as its hardest passed level (None: not even the
     easiest). Terrains without difficulty report their one level.
     """
-    by_terrain: Dict[str, Dict[float, List[Dict[str, Any]]]] = defaultdict(
-        lambda: defaultdict(list))
+    by_terrain: dict[str, dict[float, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for e in episodes:
         s = e['spec']
         if s['perturbation'] == perturbation:
             by_terrain[s['terrain']][float(s['difficulty'])].append(e)
-    out: Dict[str, Optional[float]] = {}
+    out: dict[str, float | None] = {}
     for terrain, levels in by_terrain.items():
         best = None
         for level in sorted(levels):
@@ -138,20 +166,23 @@ def hardest_passed(episodes: List[Dict[str, Any]], perturbation: str = 'nominal'
     return out
 
 
-def summarize(episodes: List[Dict[str, Any]]) -> Dict[str, Any]:
+def summarize(episodes: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the aggregate numbers of one checkpoint's episodes."""
     real = [e for e in episodes if e['spec']['perturbation'] not in FAULTS]
-    by_perturbation: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
-    by_terrain: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+    by_perturbation: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_terrain: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in episodes:
         by_perturbation[e['spec']['perturbation']].append(e)
     for e in real:
         by_terrain[e['spec']['terrain']].append(e)
-    outcomes: Dict[str, int] = defaultdict(int)
+    outcomes: dict[str, int] = defaultdict(int)
     for e in episodes:
         outcomes[e['outcome']] += 1
-    latencies = [e['tick_latency_ms']['p99'] for e in real
-                 if e.get('tick_latency_ms', {}).get('p99') is not None]
+    latencies = [
+        e['tick_latency_ms']['p99']
+        for e in real
+        if e.get('tick_latency_ms', {}).get('p99') is not None
+    ]
     perturbation_rates = {p: _rate(v) for p, v in by_perturbation.items()}
     nominal = perturbation_rates.get('nominal')
     return {
@@ -162,74 +193,92 @@ def summarize(episodes: List[Dict[str, Any]]) -> Dict[str, Any]:
         'success_rate_by_perturbation': perturbation_rates,
         'success_rate_by_terrain': {t: _rate(v) for t, v in by_terrain.items()},
         'hardest_difficulty_passed': hardest_passed(episodes),
-        'hardest_difficulty_by_perturbation': {p: hardest_passed(episodes, p)
-                                               for p in by_perturbation},
+        'hardest_difficulty_by_perturbation': {
+            p: hardest_passed(episodes, p) for p in by_perturbation
+        },
         'failing_perturbations': sorted(
-            p for p, r in perturbation_rates.items()
-            if p not in FAULTS and r is not None and nominal is not None and r < nominal),
+            p
+            for p, r in perturbation_rates.items()
+            if p not in FAULTS and r is not None and nominal is not None and r < nominal
+        ),
         'failing_terrains': sorted(t for t, v in by_terrain.items() if _rate(v) < 1.0),
-        'fault_detection': {f: {'success_rate': perturbation_rates[f], 'nominal': nominal}
-                            for f in FAULTS if f in perturbation_rates},
+        'fault_detection': {
+            f: {'success_rate': perturbation_rates[f], 'nominal': nominal}
+            for f in FAULTS
+            if f in perturbation_rates
+        },
         'mean_wire_clamps_per_episode': _mean(_clamps(e) for e in real),
         'mean_mapper_clamps_per_episode': _mean(_mapper_clamps(e) for e in real),
         'mean_distance_m': _mean(e.get('distance_m') for e in real),
         'time_to_fall_s': _mean(e.get('time_to_fall_s') for e in real),
         'worst_tick_latency_p99_ms': max(latencies) if latencies else None,
-        'median_tick_latency_p99_ms': (round(float(np.median(latencies)), 4)
-                                       if latencies else None),
+        'median_tick_latency_p99_ms': (
+            round(float(np.median(latencies)), 4) if latencies else None
+        ),
     }
 
 
-def load_thresholds(path: str) -> Dict[str, Any]:
+def load_thresholds(path: str) -> dict[str, Any]:
     """
     Read a thresholds YAML file.
 
     :raises ThresholdError: not a mapping, or an unknown key.
     """
-    with open(path, 'r', encoding='utf-8') as stream:
+    with open(path, encoding='utf-8') as stream:
         data = yaml.safe_load(stream) or {}
     if not isinstance(data, dict):
-        raise ThresholdError(f'{path}: expected a mapping of thresholds, '
-                             f'got {type(data).__name__}')
+        raise ThresholdError(
+            f'{path}: expected a mapping of thresholds, got {type(data).__name__}'
+        )
     unknown = sorted(set(data) - set(THRESHOLD_KEYS))
     if unknown:
         raise ThresholdError(f'{path}: expected keys from {list(THRESHOLD_KEYS)}, got {unknown}')
     return data
 
 
-def check_gate(summary: Dict[str, Any], thresholds: Dict[str, Any]) -> List[str]:
+def check_gate(summary: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
     """Return the violated thresholds of one checkpoint's summary (empty: it passes)."""
-    violations: List[str] = []
+    violations: list[str] = []
 
-    def below(name: str, value: Optional[float], minimum: float) -> None:
+    def below(name: str, value: float | None, minimum: float) -> None:
         if value is None or value < float(minimum):
             violations.append(f'{name}: {value} < {minimum}')
 
     if 'min_success_rate' in thresholds:
         below('success rate', summary['success_rate'], thresholds['min_success_rate'])
-    for key, table in (('min_success_rate_by_perturbation', 'success_rate_by_perturbation'),
-                       ('min_success_rate_by_terrain', 'success_rate_by_terrain')):
+    for key, table in (
+        ('min_success_rate_by_perturbation', 'success_rate_by_perturbation'),
+        ('min_success_rate_by_terrain', 'success_rate_by_terrain'),
+    ):
         for name, minimum in (thresholds.get(key) or {}).items():
             below(f'{table}[{name}]', summary[table].get(name), minimum)
     for terrain, minimum in (thresholds.get('min_hardest_difficulty') or {}).items():
-        below(f'hardest difficulty passed[{terrain}]',
-              summary['hardest_difficulty_passed'].get(terrain), minimum)
+        below(
+            f'hardest difficulty passed[{terrain}]',
+            summary['hardest_difficulty_passed'].get(terrain),
+            minimum,
+        )
     if 'max_wire_clamps_per_episode' in thresholds:
         value = summary['mean_wire_clamps_per_episode'] or 0.0
         if value > float(thresholds['max_wire_clamps_per_episode']):
-            violations.append(f'wire clamps per episode: {value} > '
-                              f'{thresholds["max_wire_clamps_per_episode"]}')
+            violations.append(
+                f'wire clamps per episode: {value} > {thresholds["max_wire_clamps_per_episode"]}'
+            )
     if 'max_tick_latency_p99_ms' in thresholds:
         value = summary['worst_tick_latency_p99_ms']
         if value is not None and value > float(thresholds['max_tick_latency_p99_ms']):
-            violations.append(f'tick latency p99: {value} ms > '
-                              f'{thresholds["max_tick_latency_p99_ms"]} ms')
+            violations.append(
+                f'tick latency p99: {value} ms > {thresholds["max_tick_latency_p99_ms"]} ms'
+            )
     return violations
 
 
-def build_scorecard(episodes: List[Dict[str, Any]], checkpoints: Dict[str, Dict[str, Any]],
-                    run: Dict[str, Any],
-                    thresholds: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def build_scorecard(
+    episodes: list[dict[str, Any]],
+    checkpoints: dict[str, dict[str, Any]],
+    run: dict[str, Any],
+    thresholds: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Return the complete scorecard (JSON-ready) of a gate run."""
     labels = list(checkpoints)
     per_label = {label: [e for e in episodes if e['spec']['label'] == label] for label in labels}
@@ -237,8 +286,12 @@ def build_scorecard(episodes: List[Dict[str, Any]], checkpoints: Dict[str, Dict[
     gate = None
     if thresholds is not None:
         violations = check_gate(summaries[labels[0]], thresholds)
-        gate = {'thresholds': thresholds, 'checkpoint': labels[0],
-                'passed': not violations, 'violations': violations}
+        gate = {
+            'thresholds': thresholds,
+            'checkpoint': labels[0],
+            'passed': not violations,
+            'violations': violations,
+        }
     return {
         'version': SCORECARD_VERSION,
         'run': run,
@@ -246,9 +299,17 @@ def build_scorecard(episodes: List[Dict[str, Any]], checkpoints: Dict[str, Dict[
         'summary': summaries,
         'cells': cell_rows(episodes),
         'gate': gate,
-        'failures': [{'key': e['key'], 'label': e['spec']['label'], 'outcome': e['outcome'],
-                      'reason': e['reason'], 'recording': e.get('recording')}
-                     for e in episodes if not e.get('success')],
+        'failures': [
+            {
+                'key': e['key'],
+                'label': e['spec']['label'],
+                'outcome': e['outcome'],
+                'reason': e['reason'],
+                'recording': e.get('recording'),
+            }
+            for e in episodes
+            if not e.get('success')
+        ],
         'episodes': episodes,
     }
 

@@ -47,8 +47,9 @@ of eight.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -82,11 +83,11 @@ class Course:
     terrain: str
     difficulty: float
     scenario_name: str
-    scenario_parameters: Dict[str, Any]
+    scenario_parameters: dict[str, Any]
     goal_x: float
-    waypoints: Tuple[Tuple[float, float], ...]
-    obstacle_x: Tuple[float, ...] = ()
-    summary: Dict[str, Any] = field(default_factory=dict)
+    waypoints: tuple[tuple[float, float], ...]
+    obstacle_x: tuple[float, ...] = ()
+    summary: dict[str, Any] = field(default_factory=dict)
 
     def scenario(self) -> Scenario:
         """Return the simulator scenario."""
@@ -97,7 +98,7 @@ def _round(value: float) -> float:
     return float(round(float(value), 4))
 
 
-def _straight(goal_x: float) -> Tuple[Tuple[float, float], ...]:
+def _straight(goal_x: float) -> tuple[tuple[float, float], ...]:
     return ((goal_x + 5.0, 0.0),)
 
 
@@ -111,12 +112,24 @@ def gap_terrain(d: float, rng: np.random.Generator) -> Course:
     size = _round(0.1 + 0.7 * d)
     depth = _round(rng.uniform(0.2, 1.0))
     platforms = [_round(rng.uniform(0.8, 1.5)) for _ in range(2)]
-    params = {'gap_sizes': [size, size], 'platforms': platforms, 'depth': depth,
-              'distance': FIRST_OBSTACLE_X}
+    params = {
+        'gap_sizes': [size, size],
+        'platforms': platforms,
+        'depth': depth,
+        'distance': FIRST_OBSTACLE_X,
+    }
     fronts = (FIRST_OBSTACLE_X, FIRST_OBSTACLE_X + size + platforms[0])
     goal = fronts[1] + size + GOAL_MARGIN
-    return Course('gap', d, 'gaps', params, _round(goal), _straight(goal), fronts,
-                  {'gap_m': size, 'depth_m': depth})
+    return Course(
+        'gap',
+        d,
+        'gaps',
+        params,
+        _round(goal),
+        _straight(goal),
+        fronts,
+        {'gap_m': size, 'depth_m': depth},
+    )
 
 
 def hurdle_terrain(d: float, rng: np.random.Generator) -> Course:
@@ -127,8 +140,16 @@ def hurdle_terrain(d: float, rng: np.random.Generator) -> Course:
     positions = [FIRST_OBSTACLE_X, _round(FIRST_OBSTACLE_X + rng.uniform(1.2, 2.2))]
     params = {'heights': heights, 'thicknesses': [thick, thick], 'positions': positions}
     goal = positions[1] + thick + GOAL_MARGIN
-    return Course('hurdle', d, 'hurdles', params, _round(goal), _straight(goal),
-                  tuple(positions), {'heights_m': heights, 'thickness_m': thick})
+    return Course(
+        'hurdle',
+        d,
+        'hurdles',
+        params,
+        _round(goal),
+        _straight(goal),
+        tuple(positions),
+        {'heights_m': heights, 'thickness_m': thick},
+    )
 
 
 def step_terrain(d: float, rng: np.random.Generator) -> Course:
@@ -145,8 +166,9 @@ def step_terrain(d: float, rng: np.random.Generator) -> Course:
     params = {'lengths': lengths, 'heights': heights, 'distance': FIRST_OBSTACLE_X}
     fronts = tuple(_round(FIRST_OBSTACLE_X + sum(lengths[:i])) for i in range(3))
     goal = fronts[2] + 0.3
-    return Course('step', d, 'step_course', params, _round(goal), _straight(goal), fronts,
-                  {'step_m': height})
+    return Course(
+        'step', d, 'step_course', params, _round(goal), _straight(goal), fronts, {'step_m': height}
+    )
 
 
 def stones_terrain(d: float, rng: np.random.Generator) -> Course:
@@ -156,7 +178,7 @@ def stones_terrain(d: float, rng: np.random.Generator) -> Course:
     length = max(length, 0.2)
     incline = 0.25 * d
     side = 1.0 if rng.integers(0, 2) else -1.0
-    stones: List[List[float]] = []
+    stones: list[list[float]] = []
     front = FIRST_OBSTACLE_X
     for i in range(3):
         if i > 0:
@@ -168,9 +190,16 @@ def stones_terrain(d: float, rng: np.random.Generator) -> Course:
     end = max(s[0] + s[1] for s in stones)
     goal = end + GOAL_MARGIN
     waypoints = tuple((s[0] + s[1] / 2.0, s[2]) for s in stones) + ((goal + 5.0, 0.0),)
-    return Course('stones', d, 'stepping_stones', params, _round(goal), waypoints,
-                  tuple(s[0] for s in stones),
-                  {'pit_m': pit, 'stone_m': _round(length), 'incline_m': _round(incline)})
+    return Course(
+        'stones',
+        d,
+        'stepping_stones',
+        params,
+        _round(goal),
+        waypoints,
+        tuple(s[0] for s in stones),
+        {'pit_m': pit, 'stone_m': _round(length), 'incline_m': _round(incline)},
+    )
 
 
 def box_terrain(d: float, rng: np.random.Generator) -> Course:
@@ -178,8 +207,9 @@ def box_terrain(d: float, rng: np.random.Generator) -> Course:
     height = _round(0.1 + 0.4 * d)
     params = {'height': height, 'distance': FIRST_OBSTACLE_X, 'depth': 1.0}
     goal = FIRST_OBSTACLE_X + 1.0 + GOAL_MARGIN
-    return Course('box', d, 'box', params, goal, _straight(goal), (FIRST_OBSTACLE_X,),
-                  {'height_m': height})
+    return Course(
+        'box', d, 'box', params, goal, _straight(goal), (FIRST_OBSTACLE_X,), {'height_m': height}
+    )
 
 
 def box_course_terrain(d: float, rng: np.random.Generator) -> Course:
@@ -189,28 +219,56 @@ def box_course_terrain(d: float, rng: np.random.Generator) -> Course:
     params = {'heights': heights, 'distance': FIRST_OBSTACLE_X, 'depth': 0.8, 'gap': 0.8}
     fronts = (FIRST_OBSTACLE_X, FIRST_OBSTACLE_X + 1.6)
     goal = fronts[1] + 0.8 + GOAL_MARGIN
-    return Course('box_course', d, 'box_course', params, goal, _straight(goal), fronts,
-                  {'heights_m': heights})
+    return Course(
+        'box_course',
+        d,
+        'box_course',
+        params,
+        goal,
+        _straight(goal),
+        fronts,
+        {'heights_m': heights},
+    )
 
 
 def stairs_up_terrain(d: float, rng: np.random.Generator) -> Course:
     """Return five steps up ``0.05 + 0.15 d`` high, 0.3 m deep, then a landing."""
     height = _round(0.05 + 0.15 * d)
-    params = {'step_height': height, 'step_depth': 0.3, 'steps': 5,
-              'distance': FIRST_OBSTACLE_X, 'landing': 2.0}
+    params = {
+        'step_height': height,
+        'step_depth': 0.3,
+        'steps': 5,
+        'distance': FIRST_OBSTACLE_X,
+        'landing': 2.0,
+    }
     goal = FIRST_OBSTACLE_X + 1.2 + GOAL_MARGIN
-    return Course('stairs_up', d, 'stairs', params, goal, _straight(goal),
-                  (FIRST_OBSTACLE_X,), {'step_m': height})
+    return Course(
+        'stairs_up',
+        d,
+        'stairs',
+        params,
+        goal,
+        _straight(goal),
+        (FIRST_OBSTACLE_X,),
+        {'step_m': height},
+    )
 
 
 def stairs_down_terrain(d: float, rng: np.random.Generator) -> Course:
     """Return five steps down ``0.05 + 0.15 d`` high, 0.3 m deep, to the floor."""
     height = _round(0.05 + 0.15 * d)
-    params = {'step_height': height, 'step_depth': 0.3, 'steps': 5,
-              'distance': FIRST_OBSTACLE_X}
+    params = {'step_height': height, 'step_depth': 0.3, 'steps': 5, 'distance': FIRST_OBSTACLE_X}
     goal = FIRST_OBSTACLE_X + 1.2 + GOAL_MARGIN + 0.5
-    return Course('stairs_down', d, 'stairs_down', params, goal, _straight(goal),
-                  (FIRST_OBSTACLE_X,), {'step_m': height})
+    return Course(
+        'stairs_down',
+        d,
+        'stairs_down',
+        params,
+        goal,
+        _straight(goal),
+        (FIRST_OBSTACLE_X,),
+        {'step_m': height},
+    )
 
 
 @dataclass(frozen=True)
@@ -224,17 +282,20 @@ class TerrainFamily:
 
 
 #: Terrain families by name, training's first.
-TERRAINS: Dict[str, TerrainFamily] = {f.name: f for f in (
-    TerrainFamily('flat', flat_terrain, 'training parkour_flat', uses_difficulty=False),
-    TerrainFamily('gap', gap_terrain, 'training parkour_gap'),
-    TerrainFamily('hurdle', hurdle_terrain, 'training parkour_hurdle'),
-    TerrainFamily('step', step_terrain, 'training parkour_step'),
-    TerrainFamily('stones', stones_terrain, 'training parkour'),
-    TerrainFamily('box', box_terrain, 'project'),
-    TerrainFamily('box_course', box_course_terrain, 'project'),
-    TerrainFamily('stairs_up', stairs_up_terrain, 'project'),
-    TerrainFamily('stairs_down', stairs_down_terrain, 'project'),
-)}
+TERRAINS: dict[str, TerrainFamily] = {
+    f.name: f
+    for f in (
+        TerrainFamily('flat', flat_terrain, 'training parkour_flat', uses_difficulty=False),
+        TerrainFamily('gap', gap_terrain, 'training parkour_gap'),
+        TerrainFamily('hurdle', hurdle_terrain, 'training parkour_hurdle'),
+        TerrainFamily('step', step_terrain, 'training parkour_step'),
+        TerrainFamily('stones', stones_terrain, 'training parkour'),
+        TerrainFamily('box', box_terrain, 'project'),
+        TerrainFamily('box_course', box_course_terrain, 'project'),
+        TerrainFamily('stairs_up', stairs_up_terrain, 'project'),
+        TerrainFamily('stairs_down', stairs_down_terrain, 'project'),
+    )
+}
 
 
 def build_course(terrain: str, difficulty: float, rng: np.random.Generator) -> Course:

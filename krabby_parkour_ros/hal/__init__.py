@@ -16,24 +16,71 @@
 
 from krabby_parkour_ros.hal.client import HalClient
 from krabby_parkour_ros.hal.codec import (
-    decode_command, decode_observation, encode_command, encode_observation)
+    decode_command,
+    decode_observation,
+    encode_command,
+    encode_observation,
+)
 from krabby_parkour_ros.hal.config import HalClientConfig, HalServerConfig
 from krabby_parkour_ros.hal.errors import (
-    ByteLengthError, CommandError, DtypeError, ExtensionError, FrameCountError,
-    HalConfigError, HalNotConnectedError, HalProtocolError, HalTransportError, MetadataError,
-    MissingKeyError, NonFiniteError, OversizeError, REJECTION_REASONS, SchemaVersionError,
-    ShapeError, TimestampError, TopicError)
+    ByteLengthError,
+    CommandError,
+    DtypeError,
+    ExtensionError,
+    FrameCountError,
+    HalConfigError,
+    HalNotConnectedError,
+    HalProtocolError,
+    HalTransportError,
+    MetadataError,
+    MissingKeyError,
+    NonFiniteError,
+    OversizeError,
+    REJECTION_REASONS,
+    SchemaVersionError,
+    ShapeError,
+    TimestampError,
+    TopicError,
+)
 from krabby_parkour_ros.hal.messages import (
-    EXTENSION_KEYS, HalCommand, HalObservation, JOINT_COUNT, ObservationExtensions)
+    EXTENSION_KEYS,
+    HalCommand,
+    HalObservation,
+    JOINT_COUNT,
+    ObservationExtensions,
+)
 from krabby_parkour_ros.hal.server import HalServer
 
 __all__ = [
-    'ByteLengthError', 'CommandError', 'DtypeError', 'EXTENSION_KEYS', 'ExtensionError',
-    'FrameCountError', 'HalClient', 'HalClientConfig', 'HalCommand', 'HalConfigError',
-    'HalNotConnectedError', 'HalObservation', 'HalProtocolError', 'HalServer',
-    'HalServerConfig', 'HalTransportError', 'JOINT_COUNT', 'MetadataError', 'MissingKeyError',
-    'NonFiniteError', 'ObservationExtensions', 'OversizeError', 'REJECTION_REASONS',
+    'ByteLengthError',
+    'CommandError',
+    'DtypeError',
+    'EXTENSION_KEYS',
+    'ExtensionError',
+    'FrameCountError',
+    'HalClient',
+    'HalClientConfig',
+    'HalCommand',
+    'HalConfigError',
+    'HalNotConnectedError',
+    'HalObservation',
+    'HalProtocolError',
+    'HalServer',
+    'HalServerConfig',
+    'HalTransportError',
+    'JOINT_COUNT',
+    'MetadataError',
+    'MissingKeyError',
+    'NonFiniteError',
+    'ObservationExtensions',
+    'OversizeError',
+    'REJECTION_REASONS',
     'SchemaVersionError',
-    'ShapeError', 'TimestampError', 'TopicError', 'decode_command', 'decode_observation',
-    'encode_command', 'encode_observation',
+    'ShapeError',
+    'TimestampError',
+    'TopicError',
+    'decode_command',
+    'decode_observation',
+    'encode_command',
+    'encode_observation',
 ]

@@ -42,13 +42,14 @@ that is connected but stopped reading still buffers what was queued to it;
 only the HAL can drop those by their ``timestamp_ns`` (docs/hal.md).
 """
 
+from collections.abc import Callable
 import itertools
 import logging
 import math
 import threading
 import time
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any
 
 import numpy as np
 import zmq
@@ -56,12 +57,20 @@ from zmq.utils.monitor import recv_monitor_message
 
 from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.codec import (
-    decode_observation, encode_command, OBSERVATION_FRAME_COUNT)
+    decode_observation,
+    encode_command,
+    OBSERVATION_FRAME_COUNT,
+)
 from krabby_parkour_ros.hal.command_guard import CommandGuard, CommandLimits
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.errors import (
-    CommandError, FrameCountError, HalNotConnectedError, HalProtocolError, HalTransportError,
-    TimestampError)
+    CommandError,
+    FrameCountError,
+    HalNotConnectedError,
+    HalProtocolError,
+    HalTransportError,
+    TimestampError,
+)
 from krabby_parkour_ros.hal.freshness import StreamMonitor
 from krabby_parkour_ros.hal.messages import HalObservation, JointCommand, OBSERVATION_TOPIC
 
@@ -87,8 +96,11 @@ _LOG_PERIOD_S = 5.0
 _RECLAIM_S = 0.002
 _RECLAIM_NS = int(_RECLAIM_S * 1e9)
 #: Monitor events of a refused CurveZMQ handshake (wrong server key, unlisted client key).
-_HANDSHAKE_FAILURES = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
-                       | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+_HANDSHAKE_FAILURES = (
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+)
 #: After a refused handshake the endpoint is reconnected at most this often.
 _HANDSHAKE_RETRY_NS = 1_000_000_000
 _control_ids = itertools.count()
@@ -99,8 +111,8 @@ class _RateLimitedLog:
 
     def __init__(self, period_s: float) -> None:
         self._period_ns = int(period_s * 1e9)
-        self._last: Dict[str, int] = {}
-        self._suppressed: Dict[str, int] = {}
+        self._last: dict[str, int] = {}
+        self._suppressed: dict[str, int] = {}
 
     def warning(self, key: str, message: str) -> None:
         now = time.monotonic_ns()
@@ -110,8 +122,9 @@ class _RateLimitedLog:
             return
         suppressed = self._suppressed.pop(key, 0)
         self._last[key] = now
-        logger.warning('%s%s', message,
-                       ' (%d similar suppressed)' % suppressed if suppressed else '')
+        logger.warning(
+            '%s%s', message, f' ({int(suppressed)} similar suppressed)' if suppressed else ''
+        )
 
 
 class HalClient:
@@ -131,18 +144,22 @@ class HalClient:
         enforces size and finiteness only (a client without a joint map).
     """
 
-    def __init__(self, config: HalClientConfig, context: Optional[zmq.Context] = None,
-                 command_limits: Optional[CommandLimits] = None) -> None:
+    def __init__(
+        self,
+        config: HalClientConfig,
+        context: zmq.Context | None = None,
+        command_limits: CommandLimits | None = None,
+    ) -> None:
         config.validate()
         self._config = config
         # The last line before the wire (docs/safety.md): every command is
         # checked and clamped here, whatever the caller did.
         self._guard = CommandGuard(command_limits)
         self._external_context = context
-        self._context: Optional[zmq.Context] = None
-        self._push: Optional[zmq.Socket] = None
-        self._control: Optional[zmq.Socket] = None
-        self._thread: Optional[threading.Thread] = None
+        self._context: zmq.Context | None = None
+        self._push: zmq.Socket | None = None
+        self._control: zmq.Socket | None = None
+        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._state_lock = threading.Lock()
         self._push_lock = threading.Lock()
@@ -154,31 +171,31 @@ class HalClient:
         self._connected = False
         # SUB-socket ownership, guarded by the lock: the receiver thread owns
         # the SUB, its monitor and the control receiver unless _caller_owns.
-        self._sub: Optional[zmq.Socket] = None
-        self._monitor: Optional[zmq.Socket] = None
-        self._control_rx: Optional[zmq.Socket] = None
-        self._caller_poller: Optional[zmq.Poller] = None
+        self._sub: zmq.Socket | None = None
+        self._monitor: zmq.Socket | None = None
+        self._control_rx: zmq.Socket | None = None
+        self._caller_poller: zmq.Poller | None = None
         self._caller_owns = False
         self._caller_inside = False
         self._caller_left_ns = 0
         self._yield_requested = False
         # Slot state, guarded by _cond.
-        self._slot: Optional[HalObservation] = None
+        self._slot: HalObservation | None = None
         self._slot_seq = 0
         self._returned_seq = 0
         # Timestamp state, touched only by the thread owning the SUB socket.
-        self._last_timestamp_ns: Optional[int] = None
+        self._last_timestamp_ns: int | None = None
         self._resync_run = 0
-        self._resync_last_ns: Optional[int] = None
+        self._resync_last_ns: int | None = None
         # Counters: receiver side under _cond, command side under _push_lock.
-        self._rejections: Dict[str, int] = {}
+        self._rejections: dict[str, int] = {}
         self._received_count = 0
         self._accepted_count = 0
         self._superseded_count = 0
         self._timestamp_resyncs = 0
         self._reconnects = 0
-        self._last_rejection: Optional[str] = None
-        self._receiver_error: Optional[str] = None
+        self._last_rejection: str | None = None
+        self._receiver_error: str | None = None
         self._commands_sent = 0
         self._commands_dropped = 0
         # Refusal run of the PUSH (monotonic ns of its first refusal, 0: none), under _push_lock.
@@ -193,11 +210,14 @@ class HalClient:
         # Age, clock offset, interleaved streams and rate (docs/hal.md, "Freshness").
         self._stream = StreamMonitor(config.max_observation_age_ns)
         # Recording taps (see set_taps): called with the raw frames.
-        self._observation_tap: Optional[Callable[..., Any]] = None
-        self._command_tap: Optional[Callable[..., Any]] = None
+        self._observation_tap: Callable[..., Any] | None = None
+        self._command_tap: Callable[..., Any] | None = None
 
-    def set_taps(self, observation: Optional[Callable[..., Any]] = None,
-                 command: Optional[Callable[..., Any]] = None) -> None:
+    def set_taps(
+        self,
+        observation: Callable[..., Any] | None = None,
+        command: Callable[..., Any] | None = None,
+    ) -> None:
         """
         Hand the raw traffic to a recorder (None: stop).
 
@@ -244,9 +264,10 @@ class HalClient:
                 if self._external_context is None:
                     context.term()
                 raise HalTransportError(
-                    'connect: could not connect to observation_endpoint %r / '
-                    'command_endpoint %r: %s' % (self._config.observation_endpoint,
-                                                 self._config.command_endpoint, exc)) from exc
+                    'connect: could not connect to observation_endpoint'
+                    f' {self._config.observation_endpoint!r} / command_endpoint'
+                    f' {self._config.command_endpoint!r}: {exc}'
+                ) from exc
             poller = zmq.Poller()
             for socket in (sub, monitor, control_rx):
                 poller.register(socket, zmq.POLLIN)
@@ -268,16 +289,22 @@ class HalClient:
             # over to the receiver thread, which lends them to waiting callers (under
             # the lock) and closes them.
             self._thread = threading.Thread(
-                target=self._receive_loop, args=(sub, monitor, control_rx),
-                name='hal-client-receiver', daemon=True)
+                target=self._receive_loop,
+                args=(sub, monitor, control_rx),
+                name='hal-client-receiver',
+                daemon=True,
+            )
             self._connected = True
             self._thread.start()
-            logger.info('HAL client connected: observations %s, commands %s',
-                        self._config.observation_endpoint, self._config.command_endpoint)
+            logger.info(
+                'HAL client connected: observations %s, commands %s',
+                self._config.observation_endpoint,
+                self._config.command_endpoint,
+            )
 
-    def _create_sockets(self, context: zmq.Context) -> Tuple[zmq.Socket, ...]:
+    def _create_sockets(self, context: zmq.Context) -> tuple[zmq.Socket, ...]:
         """Return (sub, monitor, control_rx, control_tx, push); close all on error."""
-        created: List[zmq.Socket] = []
+        created: list[zmq.Socket] = []
 
         def make(kind: int) -> zmq.Socket:
             socket = context.socket(kind)
@@ -301,7 +328,7 @@ class HalClient:
             monitor = sub.get_monitor_socket(events)
             created.append(monitor)
             sub.connect(self._config.observation_endpoint)
-            control_endpoint = 'inproc://krabby-hal-client-control-%d' % next(_control_ids)
+            control_endpoint = f'inproc://krabby-hal-client-control-{int(next(_control_ids))}'
             control_rx = make(zmq.PAIR)
             control_rx.bind(control_endpoint)
             control_tx = make(zmq.PAIR)
@@ -359,8 +386,10 @@ class HalClient:
             context, self._context = self._context, None
             if self._external_context is None and context is not None:
                 if thread_alive:
-                    logger.error('HAL client receiver did not stop within %.1f s; '
-                                 'leaving its context open', _JOIN_TIMEOUT_S)
+                    logger.error(
+                        'HAL client receiver did not stop within %.1f s; leaving its context open',
+                        _JOIN_TIMEOUT_S,
+                    )
                 else:
                     context.term()
             logger.info('HAL client closed')
@@ -369,13 +398,17 @@ class HalClient:
         self.connect()
         return self
 
-    def __exit__(self, exc_type: Optional[Type[BaseException]],
-                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     # -- observations ------------------------------------------------------
 
-    def _take_locked(self) -> Optional[HalObservation]:
+    def _take_locked(self) -> HalObservation | None:
         if self._slot is None or self._slot_seq <= self._returned_seq:
             return None
         self._returned_seq = self._slot_seq
@@ -384,7 +417,7 @@ class HalClient:
     def _new_or_closed(self) -> bool:
         return self._slot_seq > self._returned_seq or not self._connected
 
-    def poll(self, timeout_ms: Optional[float] = None) -> Optional[HalObservation]:
+    def poll(self, timeout_ms: float | None = None) -> HalObservation | None:
         """
         Return the newest valid observation not returned yet, else None.
 
@@ -411,7 +444,7 @@ class HalClient:
         with self._cond:
             return self._take_locked()
 
-    def wait_for_observation(self, timeout_s: float) -> Optional[HalObservation]:
+    def wait_for_observation(self, timeout_s: float) -> HalObservation | None:
         """
         Block until an observation newer than the last returned one exists.
 
@@ -425,7 +458,7 @@ class HalClient:
         :raises ValueError: if ``timeout_s`` is negative or not finite.
         """
         if not math.isfinite(timeout_s) or timeout_s < 0:
-            raise ValueError('timeout_s: expected a finite number >= 0, got %r' % timeout_s)
+            raise ValueError(f'timeout_s: expected a finite number >= 0, got {timeout_s!r}')
         deadline = time.monotonic() + timeout_s
         with self._cond:
             if not self._enter_locked(deadline):
@@ -460,7 +493,8 @@ class HalClient:
                 pass  # the receiver sees the flag at its next poll timeout
             self._cond.wait_for(
                 lambda: self._caller_owns or self._new_or_closed() or self._caller_inside,
-                max(0.0, deadline - time.monotonic()))
+                max(0.0, deadline - time.monotonic()),
+            )
             if not self._caller_owns or self._caller_inside or not self._connected:
                 self._yield_requested = False
                 return False
@@ -542,8 +576,7 @@ class HalClient:
                 self._caller_owns = False
             return True
 
-    def _receive_loop(self, sub: zmq.Socket, monitor: zmq.Socket,
-                      control: zmq.Socket) -> None:
+    def _receive_loop(self, sub: zmq.Socket, monitor: zmq.Socket, control: zmq.Socket) -> None:
         poller = zmq.Poller()
         poller.register(sub, zmq.POLLIN)
         poller.register(monitor, zmq.POLLIN)
@@ -599,10 +632,12 @@ class HalClient:
             self._handshake_failed_ns = now
             with self._cond:
                 self._handshake_failures += 1
-            self._log.warning('handshake', 'HAL client: the HAL refused the encrypted handshake '
-                              'on %s: wrong curve_server_key, or the public key of this '
-                              'client is not in curve_authorized_keys of the HAL'
-                              % self._config.observation_endpoint)
+            self._log.warning(
+                'handshake',
+                'HAL client: the HAL refused the encrypted handshake on'
+                f' {self._config.observation_endpoint}: wrong curve_server_key, or the public key'
+                ' of this client is not in curve_authorized_keys of the HAL',
+            )
             return
         if self._handshake_failed_ns and now - self._handshake_failed_ns < _HANDSHAKE_RETRY_NS:
             self._reconnect_due_ns = now + _HANDSHAKE_RETRY_NS
@@ -624,13 +659,15 @@ class HalClient:
         sub.connect(endpoint)
         with self._cond:
             self._reconnects += 1
-        self._log.warning('reconnect', 'HAL client: observation connection to %s dropped '
-                          '(HAL restart, network, or a frame over %d bytes: raise '
-                          'max_camera_height/max_camera_width for a larger camera); '
-                          'reconnecting' % (endpoint, self._config.frame_limit_bytes))
+        self._log.warning(
+            'reconnect',
+            f'HAL client: observation connection to {endpoint} dropped (HAL restart, network, or a'
+            f' frame over {int(self._config.frame_limit_bytes)} bytes: raise'
+            ' max_camera_height/max_camera_width for a larger camera); reconnecting',
+        )
 
     @staticmethod
-    def _recv_frames(sub: zmq.Socket) -> Tuple[List[zmq.Frame], int]:
+    def _recv_frames(sub: zmq.Socket) -> tuple[list[zmq.Frame], int]:
         """
         Receive one message frame by frame, keeping the first ``_KEPT_FRAMES``.
 
@@ -658,7 +695,7 @@ class HalClient:
 
         :return: True when a valid observation was published.
         """
-        newest: Optional[HalObservation] = None
+        newest: HalObservation | None = None
         accepted = 0
         for _ in range(_MAX_BATCH):
             try:
@@ -670,9 +707,11 @@ class HalClient:
             if tap is not None:
                 tap(frames, receive_ns, time.time_ns())
             if count > OBSERVATION_FRAME_COUNT:
-                self._reject(FrameCountError.reason,
-                             'frames: expected %d frames, got %d (frames after the %dth '
-                             'dropped unread)' % (OBSERVATION_FRAME_COUNT, count, len(frames)))
+                self._reject(
+                    FrameCountError.reason,
+                    f'frames: expected {int(OBSERVATION_FRAME_COUNT)} frames, got {int(count)}'
+                    f' (frames after the {len(frames)}th dropped unread)',
+                )
                 continue
             observation = self._check(frames, receive_ns)
             if observation is not None:
@@ -689,16 +728,18 @@ class HalClient:
             self._cond.notify_all()
         return True
 
-    def _check(self, frames: List[zmq.Frame], receive_time_ns: int) -> Optional[HalObservation]:
+    def _check(self, frames: list[zmq.Frame], receive_time_ns: int) -> HalObservation | None:
         """Decode one message and check its timestamp; count it either way."""
         wall_ns = time.time_ns()
         config = self._config
         try:
             observation = decode_observation(
-                frames, max_image_bytes=config.frame_limit_bytes,
+                frames,
+                max_image_bytes=config.frame_limit_bytes,
                 receive_time_ns=receive_time_ns,
                 height_scan_length=config.expected_height_scan_length,
-                foot_count=config.expected_foot_count)
+                foot_count=config.expected_foot_count,
+            )
             self._stream.on_decoded(observation.timestamp_ns, wall_ns, receive_time_ns)
             self._stream.check_age(observation.timestamp_ns, wall_ns)
             self._check_timestamp(observation.timestamp_ns)
@@ -707,7 +748,7 @@ class HalClient:
             return None
         except Exception as exc:  # noqa: B902 - a decoder bug must not kill the receiver
             logger.exception('HAL client: unexpected error while decoding an observation')
-            self._reject('internal', '%s: %s' % (type(exc).__name__, exc))
+            self._reject('internal', f'{type(exc).__name__}: {exc}')
             return None
         with self._cond:
             self._received_count += 1
@@ -730,9 +771,13 @@ class HalClient:
         self._resync_last_ns = timestamp_ns
         needed = self._config.timestamp_resync_count
         if self._resync_run >= needed:
-            logger.warning('HAL client: timestamps went back from %d to a new increasing stream '
-                           '(%d messages, now %d); re-synchronising (HAL restart?)',
-                           last, self._resync_run, timestamp_ns)
+            logger.warning(
+                'HAL client: timestamps went back from %d to a new increasing stream '
+                '(%d messages, now %d); re-synchronising (HAL restart?)',
+                last,
+                self._resync_run,
+                timestamp_ns,
+            )
             self._last_timestamp_ns = timestamp_ns
             self._resync_run = 0
             self._resync_last_ns = None
@@ -740,21 +785,22 @@ class HalClient:
                 self._timestamp_resyncs += 1
             return
         raise TimestampError(
-            'timestamp_ns: expected > %d (last accepted), got %d (%d of %d increasing '
-            'messages needed to re-sync)' % (last, timestamp_ns, self._resync_run, needed))
+            f'timestamp_ns: expected > {int(last)} (last accepted), got {int(timestamp_ns)}'
+            f' ({int(self._resync_run)} of {int(needed)} increasing messages needed to re-sync)'
+        )
 
     def _reject(self, reason: str, message: str) -> None:
         with self._cond:
             self._received_count += 1
             self._rejections[reason] = self._rejections.get(reason, 0) + 1
             self._last_rejection = message
-        self._log.warning(reason, 'HAL client rejected an observation (%s): %s'
-                          % (reason, message))
+        self._log.warning(reason, f'HAL client rejected an observation ({reason}): {message}')
 
     # -- commands ----------------------------------------------------------
 
-    def put_joint_command(self, joint_positions: Any,
-                          observation_timestamp_ns: Optional[int] = None) -> np.ndarray:
+    def put_joint_command(
+        self, joint_positions: Any, observation_timestamp_ns: int | None = None
+    ) -> np.ndarray:
         """
         Send 18 desired joint positions without blocking.
 
@@ -780,14 +826,17 @@ class HalClient:
                 observation_timestamp_ns = joint_positions.answers
             joint_positions = joint_positions.joint_positions
         if observation_timestamp_ns is None:
-            raise CommandError('put_joint_command: expected the observation_timestamp_ns the '
-                               'command answers, got None')
+            raise CommandError(
+                'put_joint_command: expected the observation_timestamp_ns the '
+                'command answers, got None'
+            )
         command = self._guard.enforce(joint_positions)
         frames = encode_command(command, observation_timestamp_ns)
         with self._push_lock:
             if self._push is None:
-                raise HalNotConnectedError('put_joint_command: expected a connected client, '
-                                           'got a closed one')
+                raise HalNotConnectedError(
+                    'put_joint_command: expected a connected client, got a closed one'
+                )
             try:
                 self._push.send_multipart(frames, flags=zmq.NOBLOCK)
             except zmq.Again:
@@ -809,16 +858,20 @@ class HalClient:
             self._stall_counted = False
         refused_s = (now - self._refused_since_ns) * 1e-9
         if refused_s <= self._config.max_command_age_s or self._stall_counted:
-            self._log.warning('command_dropped', 'HAL client dropped a command: no '
-                              'connected HAL or its queue is full')
+            self._log.warning(
+                'command_dropped',
+                'HAL client dropped a command: no connected HAL or its queue is full',
+            )
             return
         self._stall_counted = True
         self._command_stalls += 1
-        self._log.warning('command_stall', 'HAL client: the HAL has not taken a command for '
-                          '%.3f s (max_command_age_s %.3f); commands are dropped until it reads '
-                          'again, and the ones it buffered before will reach it late unless it '
-                          'drops commands older than its limit (timestamp_ns)'
-                          % (refused_s, self._config.max_command_age_s))
+        self._log.warning(
+            'command_stall',
+            f'HAL client: the HAL has not taken a command for {refused_s:.3f} s (max_command_age_s'
+            f' {self._config.max_command_age_s:.3f}); commands are dropped until it reads again,'
+            ' and the ones it buffered before will reach it late unless it drops commands older'
+            ' than its limit (timestamp_ns)',
+        )
 
     # -- counters ----------------------------------------------------------
 
@@ -828,7 +881,7 @@ class HalClient:
         return self._guard
 
     @property
-    def rejections(self) -> Dict[str, int]:
+    def rejections(self) -> dict[str, int]:
         """Return a copy of the rejected-observation counts by reason."""
         with self._cond:
             return dict(self._rejections)
@@ -859,19 +912,19 @@ class HalClient:
         return self._commands_dropped
 
     @property
-    def last_rejection(self) -> Optional[str]:
+    def last_rejection(self) -> str | None:
         """Return the message of the latest rejection, or None."""
         return self._last_rejection
 
     @property
-    def receiver_error(self) -> Optional[str]:
+    def receiver_error(self) -> str | None:
         """Return why the receiver thread stopped on its own (e.g. context terminated)."""
         return self._receiver_error
 
-    def stats(self) -> Dict[str, Any]:
+    def stats(self) -> dict[str, Any]:
         """Return a consistent snapshot of every counter."""
         with self._cond:
-            snapshot: Dict[str, Any] = {
+            snapshot: dict[str, Any] = {
                 'connected': self._connected,
                 'received_count': self._received_count,
                 'accepted_count': self._accepted_count,

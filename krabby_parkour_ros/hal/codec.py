@@ -37,24 +37,42 @@ policy: encoding does not apply them, so a simulator whose physics
 diverges keeps publishing and its client rejects and counts the messages.
 """
 
+from collections.abc import Mapping, Sequence
 import functools
 import json
 import math
 import time
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import numpy as np
 import zmq
 
 from krabby_parkour_ros.hal.errors import (
-    ByteLengthError, CommandError, DtypeError, ExtensionError, FrameCountError,
-    MetadataError, MissingKeyError, NonFiniteError, OversizeError, SchemaVersionError,
-    ShapeError, TimestampError, TopicError)
+    ByteLengthError,
+    CommandError,
+    DtypeError,
+    ExtensionError,
+    FrameCountError,
+    MetadataError,
+    MissingKeyError,
+    NonFiniteError,
+    OversizeError,
+    SchemaVersionError,
+    ShapeError,
+    TimestampError,
+    TopicError,
+)
 from krabby_parkour_ros.hal.messages import (
-    EXTENSION_KEYS, HalCommand, HalObservation, JOINT_COUNT, OBSERVATION_TOPIC,
-    ObservationExtensions, SCHEMA_VERSION)
+    EXTENSION_KEYS,
+    HalCommand,
+    HalObservation,
+    JOINT_COUNT,
+    OBSERVATION_TOPIC,
+    ObservationExtensions,
+    SCHEMA_VERSION,
+)
 
-Frame = Union[bytes, bytearray, memoryview, zmq.Frame]
+Frame = bytes | bytearray | memoryview | zmq.Frame
 
 OBSERVATION_FRAME_COUNT = 8
 COMMAND_FRAME_COUNT = 2
@@ -64,18 +82,30 @@ MAX_METADATA_BYTES = 1 << 20
 MAX_TIMESTAMP_NS = (1 << 63) - 1
 
 #: Image dtypes accepted on the wire, mapped to their little-endian numpy dtype.
-IMAGE_DTYPES: Dict[str, np.dtype] = {
-    'uint8': np.dtype('u1'), 'uint16': np.dtype('<u2'), 'float32': np.dtype('<f4')}
+IMAGE_DTYPES: dict[str, np.dtype] = {
+    'uint8': np.dtype('u1'),
+    'uint16': np.dtype('<u2'),
+    'float32': np.dtype('<f4'),
+}
 _FLOAT32 = np.dtype('<f4')
 _SCHEMA_BYTES = SCHEMA_VERSION.encode('ascii')
 
 #: Array keys of the observation metadata, in wire order (frames 3 to 7).
-OBSERVATION_ARRAY_KEYS = ('joint_positions', 'rgb_camera_1', 'rgb_camera_2', 'depth_map',
-                          'confidence_map')
+OBSERVATION_ARRAY_KEYS = (
+    'joint_positions',
+    'rgb_camera_1',
+    'rgb_camera_2',
+    'depth_map',
+    'confidence_map',
+)
 #: Fixed extension lengths; keys absent here accept any length >= 1.
-EXTENSION_LENGTHS: Dict[str, int] = {
-    'imu_orientation_xyzw': 4, 'imu_angular_velocity': 3, 'joint_velocities': JOINT_COUNT,
-    'base_linear_velocity': 3, 'base_position': 3}
+EXTENSION_LENGTHS: dict[str, int] = {
+    'imu_orientation_xyzw': 4,
+    'imu_angular_velocity': 3,
+    'joint_velocities': JOINT_COUNT,
+    'base_linear_velocity': 3,
+    'base_position': 3,
+}
 _BINARY_EXTENSIONS = ('foot_contacts',)
 #: Largest plausible absolute value per component of an extension key, in its
 #: unit; a larger value is a unit, scaling or estimator error, never a reading.
@@ -85,9 +115,13 @@ _BINARY_EXTENSIONS = ('foot_contacts',)
 #: observation builder clips the scan to +-1 m anyway; the bound only catches
 #: garbage such as 1e308 before it reaches any arithmetic. Base position:
 #: 10 000 km, beyond any map or UTM coordinate (northings reach 1e7 m).
-EXTENSION_LIMITS: Dict[str, float] = {
-    'imu_angular_velocity': 50.0, 'joint_velocities': 100.0, 'base_linear_velocity': 20.0,
-    'height_scan': 100.0, 'base_position': 1e7}
+EXTENSION_LIMITS: dict[str, float] = {
+    'imu_angular_velocity': 50.0,
+    'joint_velocities': 100.0,
+    'base_linear_velocity': 20.0,
+    'height_scan': 100.0,
+    'base_position': 1e7,
+}
 #: Allowed deviation of the norm of ``imu_orientation_xyzw`` from 1. MuJoCo
 #: (the simulator) and Isaac (training) send normalised quaternions (float64,
 #: or float32 rounding: about 1e-7 off); a fixed-point IMU quaternion is about
@@ -110,23 +144,25 @@ def _check_frame_count(frames: Sequence[Frame], expected: int) -> None:
         count = len(frames)
     except TypeError as exc:
         raise FrameCountError(
-            'frames: expected a sequence of %d frames, got %s' % (expected, type(frames).__name__)
+            f'frames: expected a sequence of {int(expected)} frames, got {type(frames).__name__}'
         ) from exc
     if count != expected:
-        raise FrameCountError('frames: expected %d frames, got %d' % (expected, count))
+        raise FrameCountError(f'frames: expected {int(expected)} frames, got {int(count)}')
 
 
-def _parse_metadata(view: memoryview) -> Dict[str, Any]:
+def _parse_metadata(view: memoryview) -> dict[str, Any]:
     if view.nbytes > MAX_METADATA_BYTES:
-        raise OversizeError('metadata: expected at most %d bytes, got %d'
-                            % (MAX_METADATA_BYTES, view.nbytes))
+        raise OversizeError(
+            f'metadata: expected at most {int(MAX_METADATA_BYTES)} bytes, got {int(view.nbytes)}'
+        )
     try:
         meta = json.loads(bytes(view).decode('utf-8'))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise MetadataError('metadata: expected UTF-8 JSON, got an invalid document (%s)'
-                            % exc) from exc
+        raise MetadataError(
+            f'metadata: expected UTF-8 JSON, got an invalid document ({exc})'
+        ) from exc
     if not isinstance(meta, dict):
-        raise MetadataError('metadata: expected a JSON object, got %s' % type(meta).__name__)
+        raise MetadataError(f'metadata: expected a JSON object, got {type(meta).__name__}')
     return meta
 
 
@@ -136,64 +172,67 @@ def _is_int(value: Any) -> bool:
 
 def _timestamp(meta: Mapping[str, Any], key: str) -> int:
     if key not in meta:
-        raise TimestampError('%s: missing from the metadata' % key)
+        raise TimestampError(f'{key}: missing from the metadata')
     value = meta[key]
     if not _is_int(value) or not 0 <= value <= MAX_TIMESTAMP_NS:
-        raise TimestampError('%s: expected an integer in [0, 2**63), got %r' % (key, value))
+        raise TimestampError(f'{key}: expected an integer in [0, 2**63), got {value!r}')
     return value
 
 
-def _descriptor(meta: Mapping[str, Any], key: str) -> Tuple[Tuple[int, ...], str]:
+def _descriptor(meta: Mapping[str, Any], key: str) -> tuple[tuple[int, ...], str]:
     """Return (shape, dtype name) of one array descriptor of the metadata."""
     if key not in meta:
-        raise MissingKeyError('%s: missing from the metadata' % key)
+        raise MissingKeyError(f'{key}: missing from the metadata')
     desc = meta[key]
     if not isinstance(desc, dict):
-        raise MetadataError('%s: expected a JSON object {"shape", "dtype"}, got %s'
-                            % (key, type(desc).__name__))
+        raise MetadataError(
+            f'{key}: expected a JSON object {{"shape", "dtype"}}, got {type(desc).__name__}'
+        )
     for field in ('shape', 'dtype'):
         if field not in desc:
-            raise MissingKeyError('%s.%s: missing from the metadata' % (key, field))
+            raise MissingKeyError(f'{key}.{field}: missing from the metadata')
     shape, dtype = desc['shape'], desc['dtype']
-    if (not isinstance(shape, list) or not shape
-            or not all(_is_int(d) and d >= 0 for d in shape)):
-        raise ShapeError('%s.shape: expected a list of non-negative integers, got %r'
-                         % (key, shape))
+    if not isinstance(shape, list) or not shape or not all(_is_int(d) and d >= 0 for d in shape):
+        raise ShapeError(f'{key}.shape: expected a list of non-negative integers, got {shape!r}')
     if not isinstance(dtype, str):
-        raise DtypeError('%s.dtype: expected a dtype name, got %r' % (key, dtype))
+        raise DtypeError(f'{key}.dtype: expected a dtype name, got {dtype!r}')
     return tuple(shape), dtype
 
 
 def _dimension(meta: Mapping[str, Any], key: str) -> int:
     if key not in meta:
-        raise MissingKeyError('%s: missing from the metadata' % key)
+        raise MissingKeyError(f'{key}: missing from the metadata')
     value = meta[key]
     if not _is_int(value) or value < 1:
-        raise ShapeError('%s: expected a positive integer, got %r' % (key, value))
+        raise ShapeError(f'{key}: expected a positive integer, got {value!r}')
     return value
 
 
 def _require_dtype(key: str, actual: str, allowed: Sequence[str]) -> None:
     if actual not in allowed:
-        raise DtypeError('%s.dtype: expected %s, got %r' % (key, ' or '.join(allowed), actual))
+        raise DtypeError(f'{key}.dtype: expected {" or ".join(allowed)}, got {actual!r}')
 
 
-def _require_shape(key: str, actual: Tuple[int, ...], expected: Tuple[int, ...]) -> None:
+def _require_shape(key: str, actual: tuple[int, ...], expected: tuple[int, ...]) -> None:
     if actual != expected:
-        raise ShapeError('%s.shape: expected %s, got %s'
-                         % (key, list(expected), list(actual)))
+        raise ShapeError(f'{key}.shape: expected {list(expected)}, got {list(actual)}')
 
 
-def _array(key: str, view: memoryview, shape: Tuple[int, ...], dtype: np.dtype,
-           max_bytes: Optional[int]) -> np.ndarray:
+def _array(
+    key: str, view: memoryview, shape: tuple[int, ...], dtype: np.dtype, max_bytes: int | None
+) -> np.ndarray:
     """Return a read-only view of one array frame after the size checks."""
     expected = math.prod(shape) * dtype.itemsize
     if max_bytes is not None and max(expected, view.nbytes) > max_bytes:
-        raise OversizeError('%s: expected at most %d bytes, got %d declared and %d received'
-                            % (key, max_bytes, expected, view.nbytes))
+        raise OversizeError(
+            f'{key}: expected at most {int(max_bytes)} bytes, got {int(expected)} declared and'
+            f' {int(view.nbytes)} received'
+        )
     if view.nbytes != expected:
-        raise ByteLengthError('%s: expected %d bytes for shape %s of %s, got %d'
-                              % (key, expected, list(shape), dtype.name, view.nbytes))
+        raise ByteLengthError(
+            f'{key}: expected {int(expected)} bytes for shape {list(shape)} of {dtype.name}, got'
+            f' {int(view.nbytes)}'
+        )
     array = np.frombuffer(view, dtype=dtype).reshape(shape)
     array.flags.writeable = False
     return array
@@ -201,16 +240,21 @@ def _array(key: str, view: memoryview, shape: Tuple[int, ...], dtype: np.dtype,
 
 def _require_finite(key: str, array: np.ndarray) -> None:
     """Raise NonFiniteError unless every value is finite (min/max propagate NaN)."""
-    if array.dtype.kind == 'f' and array.size and not (
-            math.isfinite(array.min()) and math.isfinite(array.max())):
+    if (
+        array.dtype.kind == 'f'
+        and array.size
+        and not (math.isfinite(array.min()) and math.isfinite(array.max()))
+    ):
         bad = int(np.count_nonzero(~np.isfinite(array)))
-        raise NonFiniteError('%s: expected finite values, got %d NaN/Inf of %d'
-                             % (key, bad, array.size))
+        raise NonFiniteError(
+            f'{key}: expected finite values, got {int(bad)} NaN/Inf of {int(array.size)}'
+        )
 
 
 @functools.lru_cache(maxsize=16)
-def extension_lengths(height_scan_length: Optional[int] = None,
-                      foot_count: Optional[int] = None) -> Dict[str, int]:
+def extension_lengths(
+    height_scan_length: int | None = None, foot_count: int | None = None
+) -> dict[str, int]:
     """
     Return the expected length of each extension key with a fixed length.
 
@@ -235,18 +279,23 @@ def _check_plausible(key: str, array: np.ndarray) -> None:
         magnitude = np.abs(array)
         worst = int(np.argmax(magnitude))
         if magnitude[worst] > limit:
-            raise ExtensionError('%s: expected |values| <= %g, got %r at index %d'
-                                 % (key, limit, float(array[worst]), worst))
+            raise ExtensionError(
+                f'{key}: expected |values| <= {limit:g}, got {float(array[worst])!r} at index'
+                f' {int(worst)}'
+            )
     elif key == 'imu_orientation_xyzw':
         with np.errstate(over='ignore'):
             norm = float(np.linalg.norm(array))
         if not abs(norm - 1.0) <= QUATERNION_NORM_TOLERANCE:
-            raise ExtensionError('%s: expected a unit quaternion (norm within %g of 1), '
-                                 'got norm %.6g' % (key, QUATERNION_NORM_TOLERANCE, norm))
+            raise ExtensionError(
+                f'{key}: expected a unit quaternion (norm within {QUATERNION_NORM_TOLERANCE:g} of'
+                f' 1), got norm {norm:.6g}'
+            )
 
 
-def _extension_array(key: str, value: Any, lengths: Mapping[str, int] = EXTENSION_LENGTHS,
-                     plausible: bool = False) -> np.ndarray:
+def _extension_array(
+    key: str, value: Any, lengths: Mapping[str, int] = EXTENSION_LENGTHS, plausible: bool = False
+) -> np.ndarray:
     """
     Return one extension value as a read-only float64 array after its checks.
 
@@ -256,35 +305,35 @@ def _extension_array(key: str, value: Any, lengths: Mapping[str, int] = EXTENSIO
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        raise ExtensionError('%s: expected a list of numbers, got %s'
-                             % (key, type(value).__name__))
+        raise ExtensionError(f'{key}: expected a list of numbers, got {type(value).__name__}')
     # Fast path: JSON numbers are exactly int or float (one set pass over the
     # types, ~20x cheaper than isinstance per value); subclasses take the slow path.
     if not _JSON_NUMBER_TYPES.issuperset(map(type, value)) and not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise ExtensionError('%s: expected numbers only, got %r' % (key, value))
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):
+        raise ExtensionError(f'{key}: expected numbers only, got {value!r}')
     expected = lengths.get(key)
     if expected is not None and len(value) != expected:
-        raise ExtensionError('%s: expected %d values, got %d' % (key, expected, len(value)))
+        raise ExtensionError(f'{key}: expected {int(expected)} values, got {len(value)}')
     if not value:
-        raise ExtensionError('%s: expected at least 1 value, got 0' % key)
+        raise ExtensionError(f'{key}: expected at least 1 value, got 0')
     try:
         array = np.array(value, dtype=np.float64)
     except OverflowError as exc:
-        raise ExtensionError('%s: expected finite values, got an overflowing number' % key
-                             ) from exc
+        raise ExtensionError(f'{key}: expected finite values, got an overflowing number') from exc
     if not np.isfinite(array).all():
-        raise ExtensionError('%s: expected finite values, got %r' % (key, value))
+        raise ExtensionError(f'{key}: expected finite values, got {value!r}')
     if key in _BINARY_EXTENSIONS and not ((array == 0.0) | (array == 1.0)).all():
-        raise ExtensionError('%s: expected values 0 or 1, got %r' % (key, value))
+        raise ExtensionError(f'{key}: expected values 0 or 1, got {value!r}')
     if plausible:
         _check_plausible(key, array)
     array.flags.writeable = False
     return array
 
 
-def _parse_extensions(meta: Mapping[str, Any],
-                      lengths: Mapping[str, int] = EXTENSION_LENGTHS) -> ObservationExtensions:
+def _parse_extensions(
+    meta: Mapping[str, Any], lengths: Mapping[str, int] = EXTENSION_LENGTHS
+) -> ObservationExtensions:
     """
     Return the extension keys, checked; raise ExtensionError naming the bad key.
 
@@ -299,14 +348,17 @@ def _parse_extensions(meta: Mapping[str, Any],
     present = [key for key in EXTENSION_KEYS if key in meta]
     if not present:
         return ObservationExtensions()
-    flat: List[Any] = []
-    sizes: List[int] = []
+    flat: list[Any] = []
+    sizes: list[int] = []
     for key in present:
         value = meta[key]
         expected = lengths.get(key)
-        if (type(value) is not list or not value
-                or (expected is not None and len(value) != expected)
-                or not _JSON_NUMBER_TYPES.issuperset(map(type, value))):
+        if (
+            type(value) is not list
+            or not value
+            or (expected is not None and len(value) != expected)
+            or not _JSON_NUMBER_TYPES.issuperset(map(type, value))
+        ):
             return _parse_extensions_per_key(meta, present, lengths)
         flat.extend(value)
         sizes.append(len(value))
@@ -317,30 +369,36 @@ def _parse_extensions(meta: Mapping[str, Any],
     if not np.isfinite(array).all():
         return _parse_extensions_per_key(meta, present, lengths)
     array.flags.writeable = False
-    values: Dict[str, np.ndarray] = {}
+    values: dict[str, np.ndarray] = {}
     start = 0
     for key, length in zip(present, sizes):
-        values[key] = array[start:start + length]
+        values[key] = array[start : start + length]
         start += length
     for key in _BINARY_EXTENSIONS:
         if key in values:
             contacts = values[key]
             if not ((contacts == 0.0) | (contacts == 1.0)).all():
-                raise ExtensionError('%s: expected values 0 or 1, got %r' % (key, meta[key]))
+                raise ExtensionError(f'{key}: expected values 0 or 1, got {meta[key]!r}')
     for key, values_of_key in values.items():
         _check_plausible(key, values_of_key)
     return ObservationExtensions(**values)
 
 
-def _parse_extensions_per_key(meta: Mapping[str, Any], present: Sequence[str],
-                              lengths: Mapping[str, int]) -> ObservationExtensions:
-    return ObservationExtensions(**{key: _extension_array(key, meta[key], lengths, True)
-                                    for key in present})
+def _parse_extensions_per_key(
+    meta: Mapping[str, Any], present: Sequence[str], lengths: Mapping[str, int]
+) -> ObservationExtensions:
+    return ObservationExtensions(
+        **{key: _extension_array(key, meta[key], lengths, True) for key in present}
+    )
 
 
-def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] = None,
-                       receive_time_ns: int = 0, height_scan_length: Optional[int] = None,
-                       foot_count: Optional[int] = None) -> HalObservation:
+def decode_observation(
+    frames: Sequence[Frame],
+    max_image_bytes: int | None = None,
+    receive_time_ns: int = 0,
+    height_scan_length: int | None = None,
+    foot_count: int | None = None,
+) -> HalObservation:
     """
     Decode and check one 8-frame observation message.
 
@@ -359,10 +417,11 @@ def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] =
     _check_frame_count(frames, OBSERVATION_FRAME_COUNT)
     views = [_view(f) for f in frames]
     if views[0] != OBSERVATION_TOPIC:
-        raise TopicError('topic: expected %r, got %r' % (OBSERVATION_TOPIC, bytes(views[0][:64])))
+        raise TopicError(f'topic: expected {OBSERVATION_TOPIC!r}, got {bytes(views[0][:64])!r}')
     if views[1] != _SCHEMA_BYTES:
-        raise SchemaVersionError('schema version: expected %r, got %r'
-                                 % (_SCHEMA_BYTES, bytes(views[1][:64])))
+        raise SchemaVersionError(
+            f'schema version: expected {_SCHEMA_BYTES!r}, got {bytes(views[1][:64])!r}'
+        )
     meta = _parse_metadata(views[2])
     timestamp_ns = _timestamp(meta, 'timestamp_ns')
     desc = {key: _descriptor(meta, key) for key in OBSERVATION_ARRAY_KEYS}
@@ -370,8 +429,10 @@ def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] =
     _require_dtype('joint_positions', desc['joint_positions'][1], ('float32',))
     _require_dtype('rgb_camera_1', desc['rgb_camera_1'][1], tuple(IMAGE_DTYPES))
     if desc['rgb_camera_2'][1] != desc['rgb_camera_1'][1]:
-        raise DtypeError('rgb_camera_2.dtype: expected %r like rgb_camera_1, got %r'
-                         % (desc['rgb_camera_1'][1], desc['rgb_camera_2'][1]))
+        raise DtypeError(
+            f'rgb_camera_2.dtype: expected {desc["rgb_camera_1"][1]!r} like rgb_camera_1, got'
+            f' {desc["rgb_camera_2"][1]!r}'
+        )
     for key in ('depth_map', 'confidence_map'):
         _require_dtype(key, desc[key][1], ('float32',))
     _require_shape('joint_positions', desc['joint_positions'][0], (JOINT_COUNT,))
@@ -383,32 +444,38 @@ def decode_observation(frames: Sequence[Frame], max_image_bytes: Optional[int] =
     dtypes = (_FLOAT32, image_dtype, image_dtype, _FLOAT32, _FLOAT32)
     arrays = [
         _array(key, views[3 + i], desc[key][0], dtypes[i], None if i == 0 else max_image_bytes)
-        for i, key in enumerate(OBSERVATION_ARRAY_KEYS)]
+        for i, key in enumerate(OBSERVATION_ARRAY_KEYS)
+    ]
     for key, array in zip(OBSERVATION_ARRAY_KEYS, arrays):
         _require_finite(key, array)
     return HalObservation(
-        timestamp_ns=timestamp_ns, joint_positions=arrays[0], rgb_camera_1=arrays[1],
-        rgb_camera_2=arrays[2], depth_map=arrays[3], confidence_map=arrays[4], metadata=meta,
+        timestamp_ns=timestamp_ns,
+        joint_positions=arrays[0],
+        rgb_camera_1=arrays[1],
+        rgb_camera_2=arrays[2],
+        depth_map=arrays[3],
+        confidence_map=arrays[4],
+        metadata=meta,
         extensions=_parse_extensions(meta, extension_lengths(height_scan_length, foot_count)),
-        receive_time_ns=receive_time_ns)
+        receive_time_ns=receive_time_ns,
+    )
 
 
 def _encode_timestamp(key: str, value: Any) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
-        raise TimestampError('%s: expected an integer, got %r' % (key, value))
+        raise TimestampError(f'{key}: expected an integer, got {value!r}')
     value = int(value)
     if not 0 <= value <= MAX_TIMESTAMP_NS:
-        raise TimestampError('%s: expected an integer in [0, 2**63), got %d' % (key, value))
+        raise TimestampError(f'{key}: expected an integer in [0, 2**63), got {int(value)}')
     return value
 
 
 def _encode_float32(key: str, value: Any, ndim: int) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype.kind not in 'iuf':
-        raise DtypeError('%s: expected real numbers, got dtype %s' % (key, array.dtype))
+        raise DtypeError(f'{key}: expected real numbers, got dtype {array.dtype}')
     if array.ndim != ndim:
-        raise ShapeError('%s: expected %d dimensions, got shape %s'
-                         % (key, ndim, list(array.shape)))
+        raise ShapeError(f'{key}: expected {int(ndim)} dimensions, got shape {list(array.shape)}')
     with np.errstate(over='ignore', invalid='ignore'):
         array = array.astype(_FLOAT32, copy=False)
     _require_finite(key, array)
@@ -418,39 +485,43 @@ def _encode_float32(key: str, value: Any, ndim: int) -> np.ndarray:
 def _encode_image(key: str, value: Any) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype.name not in IMAGE_DTYPES:
-        raise DtypeError('%s: expected dtype %s, got %s'
-                         % (key, ' or '.join(IMAGE_DTYPES), array.dtype))
+        raise DtypeError(f'{key}: expected dtype {" or ".join(IMAGE_DTYPES)}, got {array.dtype}')
     if array.ndim != 3 or array.shape[2] != 3 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ShapeError('%s: expected shape (H, W, 3) with H, W >= 1, got %s'
-                         % (key, list(array.shape)))
+        raise ShapeError(
+            f'{key}: expected shape (H, W, 3) with H, W >= 1, got {list(array.shape)}'
+        )
     array = array.astype(IMAGE_DTYPES[array.dtype.name], copy=False)
     _require_finite(key, array)
     return array
 
 
-def _extension_items(extensions: Any) -> Dict[str, Any]:
+def _extension_items(extensions: Any) -> dict[str, Any]:
     if extensions is None:
         return {}
     if isinstance(extensions, ObservationExtensions):
-        return {k: getattr(extensions, k) for k in EXTENSION_KEYS
-                if getattr(extensions, k) is not None}
+        return {
+            k: getattr(extensions, k) for k in EXTENSION_KEYS if getattr(extensions, k) is not None
+        }
     if not isinstance(extensions, Mapping):
-        raise ExtensionError('extensions: expected a mapping or ObservationExtensions, got %s'
-                             % type(extensions).__name__)
+        raise ExtensionError(
+            'extensions: expected a mapping or ObservationExtensions, got'
+            f' {type(extensions).__name__}'
+        )
     unknown = sorted(set(extensions) - set(EXTENSION_KEYS))
     if unknown:
-        raise ExtensionError('extensions: expected keys among %s, got unknown %s'
-                             % (list(EXTENSION_KEYS), unknown))
+        raise ExtensionError(
+            f'extensions: expected keys among {list(EXTENSION_KEYS)}, got unknown {unknown}'
+        )
     return {k: extensions[k] for k in EXTENSION_KEYS if k in extensions}
 
 
-def _encode_extensions(extensions: Any) -> Dict[str, List[Any]]:
+def _encode_extensions(extensions: Any) -> dict[str, list[Any]]:
     """Return the extension metadata entries (validated) in EXTENSION_KEYS order."""
-    encoded: Dict[str, List[Any]] = {}
+    encoded: dict[str, list[Any]] = {}
     for key, value in _extension_items(extensions).items():
         array = np.asarray(value)
         if array.ndim != 1 or array.dtype.kind not in 'iuf':
-            raise ExtensionError('%s: expected a 1-D sequence of numbers, got %r' % (key, value))
+            raise ExtensionError(f'{key}: expected a 1-D sequence of numbers, got {value!r}')
         checked = _extension_array(key, array.astype(np.float64).tolist())
         if key in _BINARY_EXTENSIONS:
             encoded[key] = [int(v) for v in checked]
@@ -459,9 +530,15 @@ def _encode_extensions(extensions: Any) -> Dict[str, List[Any]]:
     return encoded
 
 
-def encode_observation(timestamp_ns: int, joint_positions: Any, rgb_camera_1: Any,
-                       rgb_camera_2: Any, depth_map: Any, confidence_map: Any,
-                       extensions: Optional[Any] = None) -> List[bytes]:
+def encode_observation(
+    timestamp_ns: int,
+    joint_positions: Any,
+    rgb_camera_1: Any,
+    rgb_camera_2: Any,
+    depth_map: Any,
+    confidence_map: Any,
+    extensions: Any | None = None,
+) -> list[bytes]:
     """
     Encode one observation as the 8 frames of schema 1.0.
 
@@ -484,8 +561,10 @@ def encode_observation(timestamp_ns: int, joint_positions: Any, rgb_camera_1: An
     cam1 = _encode_image('rgb_camera_1', rgb_camera_1)
     cam2 = _encode_image('rgb_camera_2', rgb_camera_2)
     if cam2.dtype != cam1.dtype:
-        raise DtypeError('rgb_camera_2: expected dtype %s like rgb_camera_1, got %s'
-                         % (cam1.dtype.name, cam2.dtype.name))
+        raise DtypeError(
+            f'rgb_camera_2: expected dtype {cam1.dtype.name} like rgb_camera_1, got'
+            f' {cam2.dtype.name}'
+        )
     _require_shape('rgb_camera_2', cam2.shape, cam1.shape)
     height, width = cam1.shape[0], cam1.shape[1]
     depth = _encode_float32('depth_map', depth_map, 2)
@@ -493,33 +572,38 @@ def encode_observation(timestamp_ns: int, joint_positions: Any, rgb_camera_1: An
     confidence = _encode_float32('confidence_map', confidence_map, 2)
     _require_shape('confidence_map', confidence.shape, (height, width))
     arrays = (joints, cam1, cam2, depth, confidence)
-    meta: Dict[str, Any] = {
+    meta: dict[str, Any] = {
         key: {'shape': list(array.shape), 'dtype': array.dtype.name}
-        for key, array in zip(OBSERVATION_ARRAY_KEYS, arrays)}
+        for key, array in zip(OBSERVATION_ARRAY_KEYS, arrays)
+    }
     meta['camera_height'] = height
     meta['camera_width'] = width
     meta['timestamp_ns'] = timestamp_ns
     meta.update(_encode_extensions(extensions))
     return [OBSERVATION_TOPIC, _SCHEMA_BYTES, json.dumps(meta).encode('utf-8')] + [
-        array.tobytes() for array in arrays]
+        array.tobytes() for array in arrays
+    ]
 
 
 def _command_joints(joint_positions: Any) -> np.ndarray:
     try:
         array = np.asarray(joint_positions)
     except (TypeError, ValueError) as exc:
-        raise CommandError('joint_positions: expected %d numbers, got %r'
-                           % (JOINT_COUNT, joint_positions)) from exc
+        raise CommandError(
+            f'joint_positions: expected {int(JOINT_COUNT)} numbers, got {joint_positions!r}'
+        ) from exc
     if array.dtype.kind not in 'iuf':
-        raise CommandError('joint_positions: expected real numbers, got dtype %s' % array.dtype)
+        raise CommandError(f'joint_positions: expected real numbers, got dtype {array.dtype}')
     if array.shape != (JOINT_COUNT,):
-        raise CommandError('joint_positions: expected shape (%d,), got %s'
-                           % (JOINT_COUNT, array.shape))
+        raise CommandError(
+            f'joint_positions: expected shape ({int(JOINT_COUNT)},), got {array.shape}'
+        )
     with np.errstate(over='ignore', invalid='ignore'):
         array = array.astype(_FLOAT32)
     if not np.isfinite(array).all():
-        raise CommandError('joint_positions: expected finite float32 values, got %s'
-                           % array.tolist())
+        raise CommandError(
+            f'joint_positions: expected finite float32 values, got {array.tolist()}'
+        )
     return array
 
 
@@ -530,8 +614,9 @@ def _command_timestamp(key: str, value: Any) -> int:
         raise CommandError(str(exc)) from exc
 
 
-def encode_command(joint_positions: Any, observation_timestamp_ns: int,
-                   timestamp_ns: Optional[int] = None) -> List[bytes]:
+def encode_command(
+    joint_positions: Any, observation_timestamp_ns: int, timestamp_ns: int | None = None
+) -> list[bytes]:
     """
     Encode one joint command as the 2 frames of schema 1.0.
 
@@ -545,13 +630,17 @@ def encode_command(joint_positions: Any, observation_timestamp_ns: int,
         values, or a bad timestamp.
     """
     joints = _command_joints(joint_positions)
-    observation_timestamp_ns = _command_timestamp('observation_timestamp_ns',
-                                                  observation_timestamp_ns)
+    observation_timestamp_ns = _command_timestamp(
+        'observation_timestamp_ns', observation_timestamp_ns
+    )
     timestamp_ns = _command_timestamp(
-        'timestamp_ns', time.time_ns() if timestamp_ns is None else timestamp_ns)
-    meta = {'joint_positions': {'shape': [JOINT_COUNT], 'dtype': 'float32'},
-            'timestamp_ns': timestamp_ns,
-            'observation_timestamp_ns': observation_timestamp_ns}
+        'timestamp_ns', time.time_ns() if timestamp_ns is None else timestamp_ns
+    )
+    meta = {
+        'joint_positions': {'shape': [JOINT_COUNT], 'dtype': 'float32'},
+        'timestamp_ns': timestamp_ns,
+        'observation_timestamp_ns': observation_timestamp_ns,
+    }
     return [json.dumps(meta).encode('utf-8'), joints.tobytes()]
 
 
@@ -573,6 +662,8 @@ def decode_command(frames: Sequence[Frame]) -> HalCommand:
     _require_shape('joint_positions', shape, (JOINT_COUNT,))
     joints = _array('joint_positions', views[1], shape, _FLOAT32, None)
     _require_finite('joint_positions', joints)
-    return HalCommand(timestamp_ns=timestamp_ns,
-                      observation_timestamp_ns=observation_timestamp_ns,
-                      joint_positions=joints)
+    return HalCommand(
+        timestamp_ns=timestamp_ns,
+        observation_timestamp_ns=observation_timestamp_ns,
+        joint_positions=joints,
+    )

@@ -31,9 +31,10 @@ compares the sent float32 with the limit as written never sees it exceeded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import threading
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -53,17 +54,22 @@ class CommandLimits:
 
     lower: np.ndarray
     upper: np.ndarray
-    joint_names: Tuple[str, ...]
+    joint_names: tuple[str, ...]
 
     def __post_init__(self) -> None:
         """Validate the limits and freeze the arrays."""
         lower = np.array(self.lower, dtype=np.float64).reshape(-1)
         upper = np.array(self.upper, dtype=np.float64).reshape(-1)
         names = tuple(str(n) for n in self.joint_names)
-        if lower.shape != (JOINT_COUNT,) or upper.shape != (JOINT_COUNT,) or len(
-                names) != JOINT_COUNT:
-            raise CommandError(f'command limits: expected {JOINT_COUNT} lower, upper and '
-                               f'names, got {lower.shape}, {upper.shape}, {len(names)}')
+        if (
+            lower.shape != (JOINT_COUNT,)
+            or upper.shape != (JOINT_COUNT,)
+            or len(names) != JOINT_COUNT
+        ):
+            raise CommandError(
+                f'command limits: expected {JOINT_COUNT} lower, upper and '
+                f'names, got {lower.shape}, {upper.shape}, {len(names)}'
+            )
         if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper))):
             raise CommandError('command limits: expected finite values')
         bad = np.flatnonzero(lower > upper)
@@ -76,13 +82,12 @@ class CommandLimits:
         object.__setattr__(self, 'joint_names', names)
 
     @classmethod
-    def from_joint_map(cls, joint_map: Any) -> 'CommandLimits':
+    def from_joint_map(cls, joint_map: Any) -> CommandLimits:
         """Return the target limits of a joint map (``mapping.joint_map.JointMap``)."""
-        return cls(joint_map.target_lower, joint_map.target_upper,
-                   joint_map.hardware_joint_names)
+        return cls(joint_map.target_lower, joint_map.target_upper, joint_map.hardware_joint_names)
 
 
-def _float32_inwards(lower: np.ndarray, upper: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _float32_inwards(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     low32 = lower.astype(np.float32)
     high32 = upper.astype(np.float32)
     below = low32.astype(np.float64) < lower
@@ -100,7 +105,7 @@ class CommandGuard:
         finiteness (a bare HAL client without a joint map, e.g. a test tool).
     """
 
-    def __init__(self, limits: Optional[CommandLimits] = None) -> None:
+    def __init__(self, limits: CommandLimits | None = None) -> None:
         self._limits = limits
         self._lock = threading.Lock()
         self._clamps = np.zeros(JOINT_COUNT, dtype=np.int64)
@@ -115,7 +120,7 @@ class CommandGuard:
             self._names = tuple(f'slot_{i}' for i in range(JOINT_COUNT))
 
     @property
-    def limits(self) -> Optional[CommandLimits]:
+    def limits(self) -> CommandLimits | None:
         """Return the enforced target limits; None when only finiteness is checked."""
         return self._limits
 
@@ -130,20 +135,24 @@ class CommandGuard:
             values = np.asarray(joint_positions, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError) as exc:
             self._count_refused()
-            raise CommandError(f'joint command: expected {JOINT_COUNT} numbers, got '
-                               f'{type(joint_positions).__name__} ({exc})') from None
+            raise CommandError(
+                f'joint command: expected {JOINT_COUNT} numbers, got '
+                f'{type(joint_positions).__name__} ({exc})'
+            ) from None
         if values.shape != (JOINT_COUNT,):
             self._count_refused()
-            raise CommandError(f'joint command: expected {JOINT_COUNT} values, '
-                               f'got {values.shape[0]}')
+            raise CommandError(
+                f'joint command: expected {JOINT_COUNT} values, got {values.shape[0]}'
+            )
         with np.errstate(over='ignore', invalid='ignore'):
             command = values.astype(np.float32)
         finite = np.isfinite(command)
         if not np.all(finite):
             self._count_refused()
             bad = [self._names[i] for i in np.flatnonzero(~finite)]
-            raise CommandError(f'joint command: non-finite (or beyond float32) at {bad}: '
-                               'refused, nothing sent')
+            raise CommandError(
+                f'joint command: non-finite (or beyond float32) at {bad}: refused, nothing sent'
+            )
         if self._limits is None:
             return command
         clamped = np.clip(command, self._low32, self._high32)
@@ -158,15 +167,16 @@ class CommandGuard:
         with self._lock:
             self._refused += 1
 
-    def clamp_counts(self) -> Dict[str, int]:
+    def clamp_counts(self) -> dict[str, int]:
         """Return the number of commands clamped, per joint name (non-zero only)."""
         with self._lock:
             return {self._names[i]: int(n) for i, n in enumerate(self._clamps) if n}
 
-    def stats(self) -> Dict[str, Any]:
+    def stats(self) -> dict[str, Any]:
         """Return the counters: clamped and refused commands, clamps per joint."""
         with self._lock:
-            return {'wire_clamped_commands': self._clamped_commands,
-                    'wire_refused_commands': self._refused,
-                    'wire_clamps': {self._names[i]: int(n)
-                                    for i, n in enumerate(self._clamps) if n}}
+            return {
+                'wire_clamped_commands': self._clamped_commands,
+                'wire_refused_commands': self._refused,
+                'wire_clamps': {self._names[i]: int(n) for i, n in enumerate(self._clamps) if n},
+            }

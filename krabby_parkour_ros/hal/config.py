@@ -26,7 +26,7 @@ to the network unless a wildcard host is configured explicitly.
 from dataclasses import dataclass
 import math
 import re
-from typing import Any, Optional, Tuple
+from typing import Any
 
 from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.errors import HalConfigError
@@ -63,37 +63,45 @@ def validate_endpoint(field: str, endpoint: Any, bind: bool) -> None:
     :raises HalConfigError: if the endpoint is not valid for its side.
     """
     if not isinstance(endpoint, str):
-        raise HalConfigError('%s: expected an endpoint string, got %r' % (field, endpoint))
+        raise HalConfigError(f'{field}: expected an endpoint string, got {endpoint!r}')
     if _INPROC.fullmatch(endpoint):
         return
     match = _TCP.fullmatch(endpoint)
     if match is None:
-        raise HalConfigError("%s: expected 'inproc://name' or 'tcp://host:port', got %r"
-                             % (field, endpoint))
+        raise HalConfigError(
+            f"{field}: expected 'inproc://name' or 'tcp://host:port', got {endpoint!r}"
+        )
     host, port = match.group('host'), match.group('port')
     if not bind and host == '*':
-        raise HalConfigError('%s: expected a concrete host to connect to, got wildcard %r'
-                             % (field, endpoint))
+        raise HalConfigError(
+            f'{field}: expected a concrete host to connect to, got wildcard {endpoint!r}'
+        )
     lowest = 0 if bind else 1
+    or_any = " or '*'" if bind else ''
     if port == '*' and not bind or port != '*' and not lowest <= int(port) <= 65535:
-        raise HalConfigError('%s: expected a port in %d..65535%s, got %r'
-                             % (field, lowest, " or '*'" if bind else '', endpoint))
+        raise HalConfigError(
+            f'{field}: expected a port in {lowest}..65535{or_any}, got {endpoint!r}'
+        )
 
 
 def _require_int(field: str, value: Any, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise HalConfigError('%s: expected an integer >= %d, got %r' % (field, minimum, value))
+        raise HalConfigError(f'{field}: expected an integer >= {int(minimum)}, got {value!r}')
 
 
 def _require_bool(field: str, value: Any) -> None:
     if not isinstance(value, bool):
-        raise HalConfigError('%s: expected a bool, got %r' % (field, value))
+        raise HalConfigError(f'{field}: expected a bool, got {value!r}')
 
 
 def _require_positive_float(field: str, value: Any) -> None:
-    if (not isinstance(value, (int, float)) or isinstance(value, bool)
-            or not math.isfinite(value) or value <= 0):
-        raise HalConfigError('%s: expected a finite number > 0, got %r' % (field, value))
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise HalConfigError(f'{field}: expected a finite number > 0, got {value!r}')
 
 
 def _require_optional_int(field: str, value: Any, minimum: int) -> None:
@@ -102,15 +110,18 @@ def _require_optional_int(field: str, value: Any, minimum: int) -> None:
 
 
 def _require_optional_age(field: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
-                              or not math.isfinite(value) or value < 0):
-        raise HalConfigError('%s: expected None or a finite number >= 0, got %r'
-                             % (field, value))
+    if value is not None and (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise HalConfigError(f'{field}: expected None or a finite number >= 0, got {value!r}')
 
 
 def _require_str(field: str, value: Any) -> None:
     if not isinstance(value, str):
-        raise HalConfigError('%s: expected a string, got %r' % (field, value))
+        raise HalConfigError(f'{field}: expected a string, got {value!r}')
 
 
 def _validate_endpoint_pair(observation: str, command: str, bind: bool) -> None:
@@ -120,19 +131,20 @@ def _validate_endpoint_pair(observation: str, command: str, bind: bool) -> None:
     _require_distinct(observation, command)
 
 
-def _require_tcp_for_curve(field: str, endpoints: Tuple[str, str]) -> None:
+def _require_tcp_for_curve(field: str, endpoints: tuple[str, str]) -> None:
     # inproc:// carries no security handshake: keys there would protect nothing.
     for endpoint in endpoints:
         if not endpoint.startswith('tcp://'):
-            raise HalConfigError('%s: CurveZMQ needs tcp:// endpoints, got %r'
-                                 % (field, endpoint))
+            raise HalConfigError(f'{field}: CurveZMQ needs tcp:// endpoints, got {endpoint!r}')
 
 
 def _require_distinct(first: str, second: str) -> None:
     # Two binds to 'any free port' resolve to different ports.
     if first == second and not first.endswith((':*', ':0')):
-        raise HalConfigError('command_endpoint: expected an endpoint other than '
-                             'observation_endpoint, got %r for both' % first)
+        raise HalConfigError(
+            'command_endpoint: expected an endpoint other than observation_endpoint, got'
+            f' {first!r} for both'
+        )
 
 
 @dataclass(frozen=True)
@@ -193,9 +205,9 @@ class HalClientConfig:
     observation_rcvhwm: int = 8
     curve_server_key: str = ''
     curve_secret_key: str = ''
-    expected_height_scan_length: Optional[int] = None
-    expected_foot_count: Optional[int] = None
-    max_observation_age_s: Optional[float] = None
+    expected_height_scan_length: int | None = None
+    expected_foot_count: int | None = None
+    max_observation_age_s: float | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -220,7 +232,7 @@ class HalClientConfig:
         return max(MAX_FRAME_BYTES_PER_PIXEL * pixels, METADATA_FRAME_BOUND) + FRAME_LIMIT_MARGIN
 
     @property
-    def max_observation_age_ns(self) -> Optional[int]:
+    def max_observation_age_ns(self) -> int | None:
         """Return the maximum observation age in nanoseconds, or None when off."""
         if not self.max_observation_age_s:
             return None
@@ -235,8 +247,10 @@ class HalClientConfig:
         _validate_endpoint_pair(self.observation_endpoint, self.command_endpoint, bind=False)
         _require_int('max_message_bytes', self.max_message_bytes, 0)
         if 0 < self.max_message_bytes < 1024:
-            raise HalConfigError('max_message_bytes: expected 0 (derive from the camera size) '
-                                 'or an integer >= 1024, got %r' % self.max_message_bytes)
+            raise HalConfigError(
+                'max_message_bytes: expected 0 (derive from the camera size) or an integer >='
+                f' 1024, got {self.max_message_bytes!r}'
+            )
         _require_int('max_camera_height', self.max_camera_height, 1)
         _require_int('max_camera_width', self.max_camera_width, 1)
         _require_positive_float('max_command_age_s', self.max_command_age_s)
@@ -252,23 +266,27 @@ class HalClientConfig:
         _require_optional_age('max_observation_age_s', self.max_observation_age_s)
         if bool(self.curve_server_key) != bool(self.curve_secret_key):
             raise HalConfigError(
-                'curve_secret_key: expected both curve_server_key and curve_secret_key or '
-                'neither, got only %s' % ('curve_server_key' if self.curve_server_key
-                                          else 'curve_secret_key'))
+                'curve_secret_key: expected both curve_server_key and curve_secret_key or'
+                ' neither, got only'
+                f' {"curve_server_key" if self.curve_server_key else "curve_secret_key"}'
+            )
         if self.curve_enabled:
             security.require_curve('curve_server_key')
-            _require_tcp_for_curve('curve_server_key',
-                                   (self.observation_endpoint, self.command_endpoint))
+            _require_tcp_for_curve(
+                'curve_server_key', (self.observation_endpoint, self.command_endpoint)
+            )
             self.curve_keys()
 
-    def curve_keys(self) -> Tuple[bytes, Tuple[bytes, bytes]]:
+    def curve_keys(self) -> tuple[bytes, tuple[bytes, bytes]]:
         """
         Return (server public key, (client public, client secret)) as Z85 bytes.
 
         :raises HalConfigError: if a key or certificate file is invalid.
         """
-        return (security.public_key('curve_server_key', self.curve_server_key),
-                security.key_pair('curve_secret_key', self.curve_secret_key))
+        return (
+            security.public_key('curve_server_key', self.curve_server_key),
+            security.key_pair('curve_secret_key', self.curve_secret_key),
+        )
 
 
 @dataclass(frozen=True)
@@ -303,9 +321,9 @@ class HalServerConfig:
     command_rcvhwm: int = 5
     max_command_bytes: int = 65536
     command_rcvbuf: int = 4096
-    max_command_age_s: Optional[float] = None
+    max_command_age_s: float | None = None
     curve_secret_key: str = ''
-    curve_authorized_keys: Tuple[str, ...] = ()
+    curve_authorized_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -329,26 +347,35 @@ class HalServerConfig:
         _require_optional_age('max_command_age_s', self.max_command_age_s)
         _require_str('curve_secret_key', self.curve_secret_key)
         if not isinstance(self.curve_authorized_keys, tuple):
-            raise HalConfigError('curve_authorized_keys: expected a tuple of keys, got %r'
-                                 % (self.curve_authorized_keys,))
+            raise HalConfigError(
+                'curve_authorized_keys: expected a tuple of keys, got'
+                f' {self.curve_authorized_keys!r}'
+            )
         if not self.curve_enabled:
             if self.curve_authorized_keys:
-                raise HalConfigError('curve_authorized_keys: expected none without '
-                                     'curve_secret_key, got %d' % len(self.curve_authorized_keys))
+                raise HalConfigError(
+                    'curve_authorized_keys: expected none without curve_secret_key, got'
+                    f' {len(self.curve_authorized_keys)}'
+                )
             return
         security.require_curve('curve_secret_key')
-        _require_tcp_for_curve('curve_secret_key',
-                               (self.observation_endpoint, self.command_endpoint))
+        _require_tcp_for_curve(
+            'curve_secret_key', (self.observation_endpoint, self.command_endpoint)
+        )
         if not self.curve_authorized_keys:
-            raise HalConfigError('curve_authorized_keys: expected at least one client public '
-                                 'key with curve_secret_key set, got none')
+            raise HalConfigError(
+                'curve_authorized_keys: expected at least one client public '
+                'key with curve_secret_key set, got none'
+            )
         self.curve_keys()
 
-    def curve_keys(self) -> Tuple[Tuple[bytes, bytes], frozenset]:
+    def curve_keys(self) -> tuple[tuple[bytes, bytes], frozenset]:
         """
         Return ((server public, server secret), authorized client public keys) as Z85 bytes.
 
         :raises HalConfigError: if a key, certificate file or directory is invalid.
         """
-        return (security.key_pair('curve_secret_key', self.curve_secret_key),
-                security.authorized_keys('curve_authorized_keys', self.curve_authorized_keys))
+        return (
+            security.key_pair('curve_secret_key', self.curve_secret_key),
+            security.authorized_keys('curve_authorized_keys', self.curve_authorized_keys),
+        )

@@ -20,8 +20,6 @@ Every malformed-message class of the wire protocol has its own
 client and the server count rejections under that code.
 """
 
-from typing import Tuple
-
 
 class HalProtocolError(ValueError):
     """
@@ -133,15 +131,27 @@ class FutureTimestampError(TimestampError):
 
 
 #: Every rejection reason the decoder can report.
-DECODER_ERROR_CLASSES: Tuple[type, ...] = (
-    FrameCountError, TopicError, SchemaVersionError, MetadataError, MissingKeyError,
-    ByteLengthError, DtypeError, ShapeError, NonFiniteError, OversizeError, ExtensionError,
-    TimestampError)
-DECODER_REJECTION_REASONS: Tuple[str, ...] = tuple(c.reason for c in DECODER_ERROR_CLASSES)
+DECODER_ERROR_CLASSES: tuple[type, ...] = (
+    FrameCountError,
+    TopicError,
+    SchemaVersionError,
+    MetadataError,
+    MissingKeyError,
+    ByteLengthError,
+    DtypeError,
+    ShapeError,
+    NonFiniteError,
+    OversizeError,
+    ExtensionError,
+    TimestampError,
+)
+DECODER_REJECTION_REASONS: tuple[str, ...] = tuple(c.reason for c in DECODER_ERROR_CLASSES)
 #: Every rejection reason a decoder or the client can report.
-PROTOCOL_ERROR_CLASSES: Tuple[type, ...] = DECODER_ERROR_CLASSES + (
-    TooOldError, FutureTimestampError)
-REJECTION_REASONS: Tuple[str, ...] = tuple(c.reason for c in PROTOCOL_ERROR_CLASSES)
+PROTOCOL_ERROR_CLASSES: tuple[type, ...] = DECODER_ERROR_CLASSES + (
+    TooOldError,
+    FutureTimestampError,
+)
+REJECTION_REASONS: tuple[str, ...] = tuple(c.reason for c in PROTOCOL_ERROR_CLASSES)
 
 
 class CommandError(ValueError):

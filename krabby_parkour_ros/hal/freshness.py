@@ -44,7 +44,7 @@ from collections import deque
 import logging
 import threading
 import time
-from typing import Any, Deque, Dict, Optional
+from typing import Any
 
 from krabby_parkour_ros.hal.errors import FutureTimestampError, TooOldError
 
@@ -68,17 +68,17 @@ class StreamMonitor:
         local wall clock; None: no age check.
     """
 
-    def __init__(self, max_age_ns: Optional[int] = None) -> None:
+    def __init__(self, max_age_ns: int | None = None) -> None:
         self._max_age_ns = max_age_ns
         self._lock = threading.Lock()
         # Touched only by the thread that owns the SUB socket.
-        self._previous_stamp: Optional[int] = None
+        self._previous_stamp: int | None = None
         self._rising = False
         # Under _lock.
-        self._offsets: Deque[int] = deque(maxlen=OFFSET_WINDOW)
-        self._last_offset: Optional[int] = None
-        self._accept_times: Deque[int] = deque()
-        self._reversal_times: Deque[int] = deque(maxlen=INTERLEAVE_REVERSALS)
+        self._offsets: deque[int] = deque(maxlen=OFFSET_WINDOW)
+        self._last_offset: int | None = None
+        self._accept_times: deque[int] = deque()
+        self._reversal_times: deque[int] = deque(maxlen=INTERLEAVE_REVERSALS)
         self._reversals = 0
         self._interleaved_episodes = 0
         self._interleaved_last_ns = 0
@@ -105,13 +105,15 @@ class StreamMonitor:
         age = wall_ns - timestamp_ns
         if age > limit:
             raise TooOldError(
-                'timestamp_ns: expected at most %.3f s old (max_observation_age_s) versus the '
-                'local wall clock, got %.3f s old (%d)' % (limit * 1e-9, age * 1e-9, timestamp_ns))
+                f'timestamp_ns: expected at most {limit * 1e-09:.3f} s old (max_observation_age_s)'
+                f' versus the local wall clock, got {age * 1e-09:.3f} s old ({int(timestamp_ns)})'
+            )
         if -age > limit:
             raise FutureTimestampError(
-                'timestamp_ns: expected at most %.3f s ahead (max_observation_age_s) of the '
-                'local wall clock, got %.3f s ahead (%d)'
-                % (limit * 1e-9, -age * 1e-9, timestamp_ns))
+                f'timestamp_ns: expected at most {limit * 1e-09:.3f} s ahead'
+                f' (max_observation_age_s) of the local wall clock, got {-age * 1e-09:.3f} s ahead'
+                f' ({int(timestamp_ns)})'
+            )
 
     def on_decoded(self, timestamp_ns: int, wall_ns: int, monotonic_ns: int) -> None:
         """
@@ -138,10 +140,15 @@ class StreamMonitor:
             if reversal:
                 new_episode = self._on_reversal(monotonic_ns)
         if new_episode:
-            logger.warning('HAL client: observation timestamps went back and forth %d times '
-                           'within %.0f s: two publishers on one endpoint? (last %d, '
-                           'previous %d)', INTERLEAVE_REVERSALS, INTERLEAVE_WINDOW_NS * 1e-9,
-                           timestamp_ns, previous)
+            logger.warning(
+                'HAL client: observation timestamps went back and forth %d times '
+                'within %.0f s: two publishers on one endpoint? (last %d, '
+                'previous %d)',
+                INTERLEAVE_REVERSALS,
+                INTERLEAVE_WINDOW_NS * 1e-9,
+                timestamp_ns,
+                previous,
+            )
 
     def _on_reversal(self, now_ns: int) -> bool:
         """Count one rising-to-falling turn; return True when an episode starts (lock held)."""
@@ -150,8 +157,10 @@ class StreamMonitor:
         times.append(now_ns)
         if len(times) < INTERLEAVE_REVERSALS or now_ns - times[0] > INTERLEAVE_WINDOW_NS:
             return False
-        new_episode = (self._interleaved_last_ns == 0
-                       or now_ns - self._interleaved_last_ns > INTERLEAVE_WINDOW_NS)
+        new_episode = (
+            self._interleaved_last_ns == 0
+            or now_ns - self._interleaved_last_ns > INTERLEAVE_WINDOW_NS
+        )
         self._interleaved_last_ns = now_ns
         if new_episode:
             self._interleaved_episodes += 1
@@ -165,7 +174,7 @@ class StreamMonitor:
             while times[0] < monotonic_ns - RATE_WINDOW_NS:
                 times.popleft()
 
-    def stats(self, now_ns: Optional[int] = None) -> Dict[str, Any]:
+    def stats(self, now_ns: int | None = None) -> dict[str, Any]:
         """
         Return the stream's timing figures.
 
@@ -184,8 +193,10 @@ class StreamMonitor:
             recent = [t for t in self._accept_times if t >= now - RATE_WINDOW_NS]
             reversals = self._reversals
             episodes = self._interleaved_episodes
-            active = (self._interleaved_last_ns != 0
-                      and now - self._interleaved_last_ns <= INTERLEAVE_WINDOW_NS)
+            active = (
+                self._interleaved_last_ns != 0
+                and now - self._interleaved_last_ns <= INTERLEAVE_WINDOW_NS
+            )
         rate = 0.0
         if len(recent) >= 2 and now > recent[0]:
             rate = (len(recent) - 1) / ((now - recent[0]) * 1e-9)

@@ -24,7 +24,7 @@ frames (no copies of camera or depth data).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +34,15 @@ SCHEMA_VERSION = '1.0'
 OBSERVATION_TOPIC = b'observation'
 
 #: Optional proprioception keys of the observation metadata (hal-protocol.md).
-EXTENSION_KEYS = ('imu_orientation_xyzw', 'imu_angular_velocity', 'joint_velocities',
-                  'base_linear_velocity', 'foot_contacts', 'height_scan', 'base_position')
+EXTENSION_KEYS = (
+    'imu_orientation_xyzw',
+    'imu_angular_velocity',
+    'joint_velocities',
+    'base_linear_velocity',
+    'foot_contacts',
+    'height_scan',
+    'base_position',
+)
 
 
 @dataclass(frozen=True)
@@ -54,13 +61,13 @@ class ObservationExtensions:
     extension for odometry; the orientation is ``imu_orientation_xyzw``).
     """
 
-    imu_orientation_xyzw: Optional[np.ndarray] = None
-    imu_angular_velocity: Optional[np.ndarray] = None
-    joint_velocities: Optional[np.ndarray] = None
-    base_linear_velocity: Optional[np.ndarray] = None
-    foot_contacts: Optional[np.ndarray] = None
-    height_scan: Optional[np.ndarray] = None
-    base_position: Optional[np.ndarray] = None
+    imu_orientation_xyzw: np.ndarray | None = None
+    imu_angular_velocity: np.ndarray | None = None
+    joint_velocities: np.ndarray | None = None
+    base_linear_velocity: np.ndarray | None = None
+    foot_contacts: np.ndarray | None = None
+    height_scan: np.ndarray | None = None
+    base_position: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,7 @@ class HalObservation:
     rgb_camera_2: np.ndarray
     depth_map: np.ndarray
     confidence_map: np.ndarray
-    metadata: Dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     extensions: ObservationExtensions = field(default_factory=ObservationExtensions)
     receive_time_ns: int = 0
 
@@ -109,7 +116,7 @@ class JointCommand:
 
     joint_positions: np.ndarray
     timestamp_ns: int = 0
-    observation_timestamp_ns: Optional[int] = None
+    observation_timestamp_ns: int | None = None
 
     @property
     def answers(self) -> int:

@@ -30,12 +30,13 @@ restamped per publish for a few microseconds.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 import json
 import logging
 import threading
 import time
-from typing import Callable, Deque, Dict, List, NamedTuple, Optional, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import zmq
@@ -65,14 +66,16 @@ def standing_pose() -> np.ndarray:
     return pose
 
 
-def standing_extensions() -> Dict[str, list]:
+def standing_extensions() -> dict[str, list]:
     """Return every extension key the teacher needs, for a level robot standing still."""
-    return {'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
-            'imu_angular_velocity': [0.0, 0.0, 0.0],
-            'joint_velocities': [0.0] * 18,
-            'base_linear_velocity': [0.0, 0.0, 0.0],
-            'foot_contacts': [1, 1, 1, 1],
-            'height_scan': [0.32] * GO2_PARKOUR_TEACHER.scan_grid.size}
+    return {
+        'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
+        'imu_angular_velocity': [0.0, 0.0, 0.0],
+        'joint_velocities': [0.0] * 18,
+        'base_linear_velocity': [0.0, 0.0, 0.0],
+        'foot_contacts': [1, 1, 1, 1],
+        'height_scan': [0.32] * GO2_PARKOUR_TEACHER.scan_grid.size,
+    }
 
 
 class ObservationTemplate:
@@ -90,8 +93,9 @@ class ObservationTemplate:
         rgb = np.full((height, width, 3), 90, dtype=np.uint8)
         depth = np.full((height, width), 1.5, dtype=np.float32)
         confidence = np.ones((height, width), dtype=np.float32)
-        frames = encode_observation(_SENTINEL, standing_pose(), rgb, rgb, depth, confidence,
-                                    standing_extensions())
+        frames = encode_observation(
+            _SENTINEL, standing_pose(), rgb, rgb, depth, confidence, standing_extensions()
+        )
         marker = str(_SENTINEL).encode('ascii')
         prefix, found, suffix = frames[2].partition(marker)
         if not found:
@@ -102,12 +106,12 @@ class ObservationTemplate:
         self.height, self.width = height, width
         self.nbytes = sum(len(f) for f in frames)
 
-    def frames(self, timestamp_ns: int) -> List[bytes]:
+    def frames(self, timestamp_ns: int) -> list[bytes]:
         """Return the 8 frames of the observation stamped ``timestamp_ns``."""
         meta = self._prefix + str(int(timestamp_ns)).encode('ascii') + self._suffix
         return self._head + [meta] + self._tail
 
-    def metadata(self, timestamp_ns: int) -> Dict:
+    def metadata(self, timestamp_ns: int) -> dict:
         """Return the parsed metadata of the observation stamped ``timestamp_ns``."""
         return json.loads(self.frames(timestamp_ns)[2])
 
@@ -138,44 +142,55 @@ class ScriptedHal:
         None creates one owned (and terminated) by this object.
     """
 
-    def __init__(self, observation_endpoint: str = 'tcp://127.0.0.1:*',
-                 command_endpoint: str = 'tcp://127.0.0.1:*', rate_hz: float = 100.0,
-                 template: Optional[ObservationTemplate] = None,
-                 context: Optional[zmq.Context] = None,
-                 server_config: Optional[HalServerConfig] = None) -> None:
+    def __init__(
+        self,
+        observation_endpoint: str = 'tcp://127.0.0.1:*',
+        command_endpoint: str = 'tcp://127.0.0.1:*',
+        rate_hz: float = 100.0,
+        template: ObservationTemplate | None = None,
+        context: zmq.Context | None = None,
+        server_config: HalServerConfig | None = None,
+    ) -> None:
         self.period_ns = int(round(1e9 / rate_hz))
         self.template = template if template is not None else ObservationTemplate()
         self._own_context = context is None
         self.context = context if context is not None else zmq.Context()
-        base = server_config if server_config is not None else HalServerConfig(
-            observation_endpoint=observation_endpoint, command_endpoint=command_endpoint)
+        base = (
+            server_config
+            if server_config is not None
+            else HalServerConfig(
+                observation_endpoint=observation_endpoint, command_endpoint=command_endpoint
+            )
+        )
         self._server_config = base
         self.server = HalServer(base, context=self.context)
         self.server.bind()
         # Rebinding after a restart uses the ports the first bind resolved.
-        self._server_config = replace(base,
-                                      observation_endpoint=self.server.bound_observation_endpoint,
-                                      command_endpoint=self.server.bound_command_endpoint)
+        self._server_config = replace(
+            base,
+            observation_endpoint=self.server.bound_observation_endpoint,
+            command_endpoint=self.server.bound_command_endpoint,
+        )
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self._inject: Deque[List[bytes]] = deque()
+        self._thread: threading.Thread | None = None
+        self._inject: deque[list[bytes]] = deque()
         self._last_stamp = 0
         #: Replaces the wall clock for observation timestamps when set.
-        self.stamp_source: Optional[Callable[[], int]] = None
+        self.stamp_source: Callable[[], int] | None = None
         #: When set, published instead of the good observation (frames for a timestamp).
-        self.substitute: Optional[Callable[[int], List[bytes]]] = None
-        self.published: Dict[int, int] = {}
-        self._published_order: Deque[int] = deque()
+        self.substitute: Callable[[int], list[bytes]] | None = None
+        self.published: dict[int, int] = {}
+        self._published_order: deque[int] = deque()
         #: Every good observation published: (timestamp_ns, monotonic publish ns).
-        self.publish_log: List[tuple] = []
-        self.commands: List[ReceivedCommand] = []
+        self.publish_log: list[tuple] = []
+        self.commands: list[ReceivedCommand] = []
         self.injected_count = 0
         self.late_publishes = 0
         self.restarts = 0
-        self.command_rejections: Dict[str, int] = {}
-        self.error: Optional[BaseException] = None
+        self.command_rejections: dict[str, int] = {}
+        self.error: BaseException | None = None
 
     # -- endpoints and lifecycle -------------------------------------------------------
 
@@ -191,15 +206,18 @@ class ScriptedHal:
 
     def client_config(self, **kwargs) -> HalClientConfig:
         """Return a HalClientConfig pointing at this HAL."""
-        return HalClientConfig(observation_endpoint=self.observation_endpoint,
-                               command_endpoint=self.command_endpoint, **kwargs)
+        return HalClientConfig(
+            observation_endpoint=self.observation_endpoint,
+            command_endpoint=self.command_endpoint,
+            **kwargs,
+        )
 
     @property
     def inproc(self) -> bool:
         """Return True for inproc endpoints (the client must share :attr:`context`)."""
         return self.observation_endpoint.startswith('inproc://')
 
-    def start(self) -> 'ScriptedHal':
+    def start(self) -> ScriptedHal:
         """Start publishing from a thread."""
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name='scripted-hal', daemon=True)
@@ -220,7 +238,7 @@ class ScriptedHal:
         if self._own_context:
             self.context.term()
 
-    def __enter__(self) -> 'ScriptedHal':
+    def __enter__(self) -> ScriptedHal:
         """Start on entering a with-block."""
         return self.start()
 
@@ -253,7 +271,7 @@ class ScriptedHal:
     def restart(self, attempts: int = 50) -> None:
         """Bind a fresh server on the same endpoints (retrying while the port is busy)."""
         with self._lock:
-            for attempt in range(attempts):
+            for _ in range(attempts):
                 server = HalServer(self._server_config, context=self.context)
                 try:
                     server.bind()
@@ -264,8 +282,9 @@ class ScriptedHal:
                 self.server = server
                 self.restarts += 1
                 return
-        raise RuntimeError(f'could not rebind {self.observation_endpoint} after {attempts} '
-                           'attempts')
+        raise RuntimeError(
+            f'could not rebind {self.observation_endpoint} after {attempts} attempts'
+        )
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -308,13 +327,17 @@ class ScriptedHal:
                 continue
             self._take(self.server.recv_command(timeout_ms=int(remaining_ms)))
 
-    def _take(self, command: Optional[HalCommand]) -> None:
+    def _take(self, command: HalCommand | None) -> None:
         # Received and decoded (invalid commands are counted by the server).
         received = time.monotonic_ns()
         while command is not None:
-            self.commands.append(ReceivedCommand(
-                received, command.observation_timestamp_ns,
-                np.array(command.joint_positions, dtype=np.float32)))
+            self.commands.append(
+                ReceivedCommand(
+                    received,
+                    command.observation_timestamp_ns,
+                    np.array(command.joint_positions, dtype=np.float32),
+                )
+            )
             command = self.server.recv_command(timeout_ms=0)
             received = time.monotonic_ns()
 
@@ -344,7 +367,7 @@ class ScriptedHal:
 
     # -- results ------------------------------------------------------------------------
 
-    def latencies_ns(self) -> List[int]:
+    def latencies_ns(self) -> list[int]:
         """Return publish -> first command received, per answered observation."""
         seen = set()
         out = []
@@ -357,7 +380,7 @@ class ScriptedHal:
             out.append(command.receive_ns - published)
         return out
 
-    def all_rejections(self) -> Dict[str, int]:
+    def all_rejections(self) -> dict[str, int]:
         """Return the command rejections of every server incarnation."""
         merged = dict(self.command_rejections)
         for reason, count in self.server.rejections.items():

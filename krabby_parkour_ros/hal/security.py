@@ -31,11 +31,11 @@ authorized client keys may also name a directory of ``.key`` files.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import logging
 import os
 from pathlib import Path
 import threading
-from typing import FrozenSet, Iterable, Optional, Tuple
 
 import zmq
 import zmq.auth
@@ -59,10 +59,12 @@ def _z85_key(field: str, text: str) -> bytes:
     try:
         raw = z85.decode(text.encode('ascii'))
     except (ValueError, UnicodeEncodeError) as exc:
-        raise HalConfigError('%s: expected a Z85 key of %d characters, got an invalid one (%s)'
-                             % (field, Z85_KEY_LENGTH, exc)) from exc
+        raise HalConfigError(
+            f'{field}: expected a Z85 key of {int(Z85_KEY_LENGTH)} characters, got an invalid one'
+            f' ({exc})'
+        ) from exc
     if len(raw) != 32:
-        raise HalConfigError('%s: expected a 32-byte key, got %d bytes' % (field, len(raw)))
+        raise HalConfigError(f'{field}: expected a 32-byte key, got {len(raw)} bytes')
     return text.encode('ascii')
 
 
@@ -70,19 +72,20 @@ def _is_z85_literal(value: str) -> bool:
     return len(value) == Z85_KEY_LENGTH and not os.path.exists(value)
 
 
-def _certificate(field: str, path: str) -> Tuple[bytes, Optional[bytes]]:
+def _certificate(field: str, path: str) -> tuple[bytes, bytes | None]:
     if not os.path.isfile(path):
-        raise HalConfigError('%s: expected a Z85 key or a certificate file, got %r (no such '
-                             'file)' % (field, path))
+        raise HalConfigError(
+            f'{field}: expected a Z85 key or a certificate file, got {path!r} (no such file)'
+        )
     try:
         public, secret = zmq.auth.load_certificate(path)
     except (ValueError, OSError) as exc:
-        raise HalConfigError('%s: expected a certificate file written by '
-                             'zmq.auth.create_certificates, got %r (%s)'
-                             % (field, path, exc)) from exc
+        raise HalConfigError(
+            f'{field}: expected a certificate file written by zmq.auth.create_certificates, got'
+            f' {path!r} ({exc})'
+        ) from exc
     if public is None:
-        raise HalConfigError('%s: expected a public-key entry in %r, found none'
-                             % (field, path))
+        raise HalConfigError(f'{field}: expected a public-key entry in {path!r}, found none')
     return public, secret
 
 
@@ -94,7 +97,7 @@ def public_key(field: str, value: str) -> bytes:
     return _z85_key(field, public.decode('ascii'))
 
 
-def key_pair(field: str, value: str) -> Tuple[bytes, bytes]:
+def key_pair(field: str, value: str) -> tuple[bytes, bytes]:
     """
     Return (public, secret) Z85 keys from a secret key or a ``.key_secret`` file.
 
@@ -105,22 +108,25 @@ def key_pair(field: str, value: str) -> Tuple[bytes, bytes]:
         return zmq.curve_public(secret), secret
     public, secret = _certificate(field, value)
     if secret is None:
-        raise HalConfigError('%s: expected a secret key (a .key_secret file), got %r, which '
-                             'holds only a public key' % (field, value))
+        raise HalConfigError(
+            f'{field}: expected a secret key (a .key_secret file), got {value!r}, which holds only'
+            ' a public key'
+        )
     return _z85_key(field, public.decode('ascii')), _z85_key(field, secret.decode('ascii'))
 
 
-def authorized_keys(field: str, values: Iterable[str]) -> FrozenSet[bytes]:
+def authorized_keys(field: str, values: Iterable[str]) -> frozenset[bytes]:
     """Return the Z85 public keys of keys, certificate files and directories of ``.key`` files."""
     keys = set()
     for value in values:
         if not isinstance(value, str):
-            raise HalConfigError('%s: expected key strings or paths, got %r' % (field, value))
+            raise HalConfigError(f'{field}: expected key strings or paths, got {value!r}')
         if os.path.isdir(value):
             found = sorted(Path(value).glob('*.key'))
             if not found:
-                raise HalConfigError('%s: expected .key files in directory %r, found none'
-                                     % (field, value))
+                raise HalConfigError(
+                    f'{field}: expected .key files in directory {value!r}, found none'
+                )
             keys.update(public_key(field, str(path)) for path in found)
         else:
             keys.add(public_key(field, value))
@@ -130,18 +136,21 @@ def authorized_keys(field: str, values: Iterable[str]) -> FrozenSet[bytes]:
 def require_curve(field: str) -> None:
     """Raise HalConfigError when CurveZMQ is configured but libzmq lacks it."""
     if not curve_available():
-        raise HalConfigError('%s: CurveZMQ keys are configured but this libzmq was built '
-                             'without CURVE support' % field)
+        raise HalConfigError(
+            f'{field}: CurveZMQ keys are configured but this libzmq was built without CURVE'
+            ' support'
+        )
 
 
-def configure_client_socket(socket: zmq.Socket, server_key: bytes,
-                            client_keys: Tuple[bytes, bytes]) -> None:
+def configure_client_socket(
+    socket: zmq.Socket, server_key: bytes, client_keys: tuple[bytes, bytes]
+) -> None:
     """Make ``socket`` a CurveZMQ client of the server with public key ``server_key``."""
     socket.curve_serverkey = server_key
     socket.curve_publickey, socket.curve_secretkey = client_keys
 
 
-def configure_server_socket(socket: zmq.Socket, server_keys: Tuple[bytes, bytes]) -> None:
+def configure_server_socket(socket: zmq.Socket, server_keys: tuple[bytes, bytes]) -> None:
     """Make ``socket`` a CurveZMQ server with the HAL's key pair."""
     socket.curve_server = True
     socket.curve_publickey, socket.curve_secretkey = server_keys
@@ -150,7 +159,7 @@ def configure_server_socket(socket: zmq.Socket, server_keys: Tuple[bytes, bytes]
 class _AllowList:
     """ZAP credentials provider: admit the listed client keys, count the others."""
 
-    def __init__(self, keys: FrozenSet[bytes]) -> None:
+    def __init__(self, keys: frozenset[bytes]) -> None:
         self._keys = keys
         self._lock = threading.Lock()
         self.denied = 0
@@ -160,8 +169,10 @@ class _AllowList:
             return True
         with self._lock:
             self.denied += 1
-        logger.warning('HAL refused a CurveZMQ client with unlisted public key %s',
-                       key.decode('ascii', 'replace'))
+        logger.warning(
+            'HAL refused a CurveZMQ client with unlisted public key %s',
+            key.decode('ascii', 'replace'),
+        )
         return False
 
 
@@ -175,7 +186,7 @@ class CurveAuthenticator:
     :param keys: Z85 public keys of the admitted clients.
     """
 
-    def __init__(self, context: zmq.Context, keys: FrozenSet[bytes]) -> None:
+    def __init__(self, context: zmq.Context, keys: frozenset[bytes]) -> None:
         self._allow = _AllowList(keys)
         self._auth = ThreadAuthenticator(context, log=logger)
 

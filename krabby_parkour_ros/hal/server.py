@@ -26,18 +26,18 @@ authenticate, and a ZAP authenticator thread on the server's context admits
 only the listed client keys (see :mod:`krabby_parkour_ros.hal.security`).
 """
 
+from collections.abc import Sequence
 import logging
 import time
 from types import TracebackType
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Any
 
 import zmq
 
 from krabby_parkour_ros.hal import security
 from krabby_parkour_ros.hal.codec import decode_command, encode_observation, Frame
 from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.errors import (
-    HalNotConnectedError, HalProtocolError, HalTransportError)
+from krabby_parkour_ros.hal.errors import HalNotConnectedError, HalProtocolError, HalTransportError
 from krabby_parkour_ros.hal.messages import HalCommand
 
 logger = logging.getLogger(__name__)
@@ -54,21 +54,21 @@ class HalServer:
         before the server: a context with open sockets cannot terminate.
     """
 
-    def __init__(self, config: HalServerConfig, context: Optional[zmq.Context] = None) -> None:
+    def __init__(self, config: HalServerConfig, context: zmq.Context | None = None) -> None:
         config.validate()
         self._config = config
         self._external_context = context
-        self._context: Optional[zmq.Context] = context
-        self._pub: Optional[zmq.Socket] = None
-        self._pull: Optional[zmq.Socket] = None
-        self._bound_observation: Optional[str] = None
-        self._bound_command: Optional[str] = None
+        self._context: zmq.Context | None = context
+        self._pub: zmq.Socket | None = None
+        self._pull: zmq.Socket | None = None
+        self._bound_observation: str | None = None
+        self._bound_command: str | None = None
         self._published_count = 0
         self._publish_dropped = 0
         self._commands_received = 0
-        self._rejections: Dict[str, int] = {}
-        self._last_rejection: Optional[str] = None
-        self._authenticator: Optional[security.CurveAuthenticator] = None
+        self._rejections: dict[str, int] = {}
+        self._last_rejection: str | None = None
+        self._authenticator: security.CurveAuthenticator | None = None
         self._curve_denied = 0
         age = config.max_command_age_s
         self._max_command_age_ns = int(age * 1e9) if age else 0
@@ -119,7 +119,7 @@ class HalServer:
             return
         context = self.transport_context
         server_keys = self._start_authenticator(context)
-        created: List[zmq.Socket] = []
+        created: list[zmq.Socket] = []
         field = 'observation_endpoint'
         try:
             pub = context.socket(zmq.PUB)
@@ -145,15 +145,19 @@ class HalServer:
                 socket.close(linger=0)
             self._stop_authenticator()
             self._terminate_own_context()
-            raise HalTransportError('%s: could not bind %r: %s'
-                                    % (field, getattr(self._config, field), exc)) from exc
+            raise HalTransportError(
+                f'{field}: could not bind {getattr(self._config, field)!r}: {exc}'
+            ) from exc
         self._pub, self._pull = pub, pull
         self._bound_observation = pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self._bound_command = pull.getsockopt_string(zmq.LAST_ENDPOINT)
-        logger.info('HAL server bound: observations %s, commands %s',
-                    self._bound_observation, self._bound_command)
+        logger.info(
+            'HAL server bound: observations %s, commands %s',
+            self._bound_observation,
+            self._bound_command,
+        )
 
-    def _start_authenticator(self, context: zmq.Context) -> Optional[Tuple[bytes, bytes]]:
+    def _start_authenticator(self, context: zmq.Context) -> tuple[bytes, bytes] | None:
         """Start the ZAP authenticator when CurveZMQ is configured; return the key pair."""
         if not self._config.curve_enabled:
             return None
@@ -165,9 +169,9 @@ class HalServer:
             authenticator.stop()
             self._terminate_own_context()
             raise HalTransportError(
-                'curve_secret_key: could not start the ZAP authenticator (%s); a context '
-                'holds one authenticator: give each encrypted HAL server its own context'
-                % exc) from exc
+                f'curve_secret_key: could not start the ZAP authenticator ({exc}); a context holds'
+                ' one authenticator: give each encrypted HAL server its own context'
+            ) from exc
         self._authenticator = authenticator
         logger.info('HAL server: CurveZMQ on, %d authorized client key(s)', len(clients))
         return server_keys
@@ -185,8 +189,10 @@ class HalServer:
         self._context = None
         if any(not s.closed for s in list(getattr(context, '_sockets', ()))):
             # term() would block until those (client) sockets close.
-            logger.warning('HAL server: sockets of other users are still open on its '
-                           'transport context; close inproc clients before the server')
+            logger.warning(
+                'HAL server: sockets of other users are still open on its '
+                'transport context; close inproc clients before the server'
+            )
             return
         context.term()
 
@@ -204,14 +210,17 @@ class HalServer:
         self.bind()
         return self
 
-    def __exit__(self, exc_type: Optional[Type[BaseException]],
-                 exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
-    def _require(self, socket: Optional[zmq.Socket], operation: str) -> zmq.Socket:
+    def _require(self, socket: zmq.Socket | None, operation: str) -> zmq.Socket:
         if socket is None:
-            raise HalNotConnectedError('%s: expected a bound server, got a closed one'
-                                       % operation)
+            raise HalNotConnectedError(f'{operation}: expected a bound server, got a closed one')
         return socket
 
     def publish_frames(self, frames: Sequence[Frame]) -> bool:
@@ -231,19 +240,34 @@ class HalServer:
         self._published_count += 1
         return True
 
-    def publish_observation(self, timestamp_ns: int, joint_positions: Any, rgb_camera_1: Any,
-                            rgb_camera_2: Any, depth_map: Any, confidence_map: Any,
-                            extensions: Optional[Any] = None) -> bool:
+    def publish_observation(
+        self,
+        timestamp_ns: int,
+        joint_positions: Any,
+        rgb_camera_1: Any,
+        rgb_camera_2: Any,
+        depth_map: Any,
+        confidence_map: Any,
+        extensions: Any | None = None,
+    ) -> bool:
         """
         Encode (see :func:`~krabby_parkour_ros.hal.codec.encode_observation`) and publish.
 
         :raises HalProtocolError: a subclass if an input would be malformed.
         """
-        return self.publish_frames(encode_observation(
-            timestamp_ns, joint_positions, rgb_camera_1, rgb_camera_2, depth_map,
-            confidence_map, extensions))
+        return self.publish_frames(
+            encode_observation(
+                timestamp_ns,
+                joint_positions,
+                rgb_camera_1,
+                rgb_camera_2,
+                depth_map,
+                confidence_map,
+                extensions,
+            )
+        )
 
-    def _decode(self, frames: List[zmq.Frame]) -> Optional[HalCommand]:
+    def _decode(self, frames: list[zmq.Frame]) -> HalCommand | None:
         try:
             command = decode_command(frames)
         except HalProtocolError as exc:
@@ -262,15 +286,20 @@ class HalServer:
     def _reject_stale(self, age_ns: int) -> None:
         # A stalled reader finds hundreds of these at once: log once a second.
         self._rejections['stale'] = self._rejections.get('stale', 0) + 1
-        self._last_rejection = ('timestamp_ns: expected at most %.3f s old, got %.3f s'
-                                % (self._max_command_age_ns * 1e-9, age_ns * 1e-9))
+        self._last_rejection = (
+            f'timestamp_ns: expected at most {self._max_command_age_ns * 1e-09:.3f} s old, got'
+            f' {age_ns * 1e-09:.3f} s'
+        )
         now = time.monotonic_ns()
         if now - self._stale_logged_ns >= 1_000_000_000:
             self._stale_logged_ns = now
-            logger.warning('HAL server dropped a stale command (%d so far): %s',
-                           self._rejections['stale'], self._last_rejection)
+            logger.warning(
+                'HAL server dropped a stale command (%d so far): %s',
+                self._rejections['stale'],
+                self._last_rejection,
+            )
 
-    def recv_command(self, timeout_ms: int = 0) -> Optional[HalCommand]:
+    def recv_command(self, timeout_ms: int = 0) -> HalCommand | None:
         """
         Receive one command, waiting up to ``timeout_ms``.
 
@@ -280,7 +309,7 @@ class HalServer:
         """
         pull = self._require(self._pull, 'recv_command')
         if timeout_ms < 0:
-            raise ValueError('timeout_ms: expected >= 0, got %d' % timeout_ms)
+            raise ValueError(f'timeout_ms: expected >= 0, got {int(timeout_ms)}')
         if timeout_ms > 0 and not pull.poll(timeout_ms, zmq.POLLIN):
             return None
         try:
@@ -289,10 +318,10 @@ class HalServer:
             return None
         return self._decode(frames)
 
-    def drain_commands(self) -> List[HalCommand]:
+    def drain_commands(self) -> list[HalCommand]:
         """Return every valid, fresh command queued now, oldest first (others counted)."""
         pull = self._require(self._pull, 'drain_commands')
-        commands: List[HalCommand] = []
+        commands: list[HalCommand] = []
         while True:
             try:
                 frames = pull.recv_multipart(flags=zmq.NOBLOCK, copy=False)
@@ -318,12 +347,12 @@ class HalServer:
         return self._commands_received
 
     @property
-    def rejections(self) -> Dict[str, int]:
+    def rejections(self) -> dict[str, int]:
         """Return a copy of the rejected-command counts by reason."""
         return dict(self._rejections)
 
     @property
-    def last_rejection(self) -> Optional[str]:
+    def last_rejection(self) -> str | None:
         """Return the message of the latest command rejection, or None."""
         return self._last_rejection
 
@@ -333,10 +362,15 @@ class HalServer:
         current = self._authenticator.denied if self._authenticator is not None else 0
         return self._curve_denied + current
 
-    def stats(self) -> Dict[str, Any]:
+    def stats(self) -> dict[str, Any]:
         """Return every counter."""
-        return {'bound': self.bound, 'curve': self._config.curve_enabled,
-                'curve_denied': self.curve_denied, 'published_count': self._published_count,
-                'publish_dropped': self._publish_dropped,
-                'commands_received': self._commands_received,
-                'rejections': dict(self._rejections), 'last_rejection': self._last_rejection}
+        return {
+            'bound': self.bound,
+            'curve': self._config.curve_enabled,
+            'curve_denied': self.curve_denied,
+            'published_count': self._published_count,
+            'publish_dropped': self._publish_dropped,
+            'commands_received': self._commands_received,
+            'rejections': dict(self._rejections),
+            'last_rejection': self._last_rejection,
+        }

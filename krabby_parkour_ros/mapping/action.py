@@ -35,10 +35,10 @@ limits, and (with a rate limit) continuous with the previous one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import logging
 import math
-from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -72,17 +72,21 @@ class ActionMapperConfig:
         step can ask for).
     """
 
-    max_delta_per_step: Optional[float] = None
+    max_delta_per_step: float | None = None
 
     def __post_init__(self) -> None:
         """Validate the settings."""
         value = self.max_delta_per_step
         if value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                math.isfinite(value) and value > 0.0):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (math.isfinite(value) and value > 0.0)
+        ):
             raise ActionMappingError(
-                f'max_delta_per_step: expected None or a finite number > 0 rad, got {value!r}')
+                f'max_delta_per_step: expected None or a finite number > 0 rad, got {value!r}'
+            )
 
 
 @dataclass(frozen=True)
@@ -130,8 +134,12 @@ class ActionMapper:
     :param config: safety settings (default: no rate limit).
     """
 
-    def __init__(self, contract: PolicyContract, joint_map: JointMap,
-                 config: Optional[ActionMapperConfig] = None) -> None:
+    def __init__(
+        self,
+        contract: PolicyContract,
+        joint_map: JointMap,
+        config: ActionMapperConfig | None = None,
+    ) -> None:
         joint_map.validate_against(contract)
         self._contract = contract
         self._map = joint_map
@@ -169,8 +177,11 @@ class ActionMapper:
         self._k_rate_low = constant(-limit if limit is not None else 0.0)
         self._k_rate_high = constant(limit if limit is not None else 0.0)
         self._default_command = self._compute_default_command()
-        self._views = (_readonly_view(self._command), _readonly_view(self._clipped),
-                       _readonly_view(self._raw))
+        self._views = (
+            _readonly_view(self._command),
+            _readonly_view(self._clipped),
+            _readonly_view(self._raw),
+        )
         self._last_safe_view = _readonly_view(self._last_safe)
         command, clipped, raw = self._views
         # Results are reused: map() allocates nothing on the good path.
@@ -212,12 +223,12 @@ class ActionMapper:
         """Return a read-only view of the last safe (18,) float32 command."""
         return self._last_safe_view
 
-    def clamp_counts(self) -> Dict[str, int]:
+    def clamp_counts(self) -> dict[str, int]:
         """Return, per hardware joint name, the policy steps clamped to its target limits."""
         names = self._map.hardware_joint_names
         return {names[i]: int(n) for i, n in enumerate(self._clamp_counts) if n}
 
-    def rate_limit_counts(self) -> Dict[str, int]:
+    def rate_limit_counts(self) -> dict[str, int]:
         """Return, per hardware joint name, the policy steps whose change was rate limited."""
         names = self._map.hardware_joint_names
         return {names[i]: int(n) for i, n in enumerate(self._rate_counts) if n}
@@ -230,7 +241,7 @@ class ActionMapper:
         """Return (a copy of) the default pose in hardware order, for the soft start."""
         return self._default_command.copy()
 
-    def reset(self, initial_command: Optional[Sequence[float]] = None) -> None:
+    def reset(self, initial_command: Sequence[float] | None = None) -> None:
         """
         Seed the last safe command (e.g. with the measured pose or the ramp's end).
 
@@ -245,17 +256,22 @@ class ActionMapper:
         else:
             seed = np.array(initial_command, dtype=np.float64).reshape(-1)
             if seed.shape != (JOINT_COUNT,):
-                raise ActionMappingError(f'initial_command: expected shape ({JOINT_COUNT},), '
-                                         f'got {np.shape(initial_command)}')
+                raise ActionMappingError(
+                    f'initial_command: expected shape ({JOINT_COUNT},), '
+                    f'got {np.shape(initial_command)}'
+                )
             if not np.all(np.isfinite(seed)):
                 raise ActionMappingError(
                     'initial_command: expected finite values, got non-finite at slots '
-                    f'{np.flatnonzero(~np.isfinite(seed)).tolist()}')
+                    f'{np.flatnonzero(~np.isfinite(seed)).tolist()}'
+                )
         clamped = np.clip(seed, self._lower, self._upper)
         outside = np.flatnonzero(clamped != seed)
         if outside.size:
-            _LOG.warning('initial command outside the target limits at %s: clamped',
-                         [self._map.hardware_joint_names[i] for i in outside])
+            _LOG.warning(
+                'initial command outside the target limits at %s: clamped',
+                [self._map.hardware_joint_names[i] for i in outside],
+            )
         np.copyto(self._last_safe, clamped)
         np.copyto(self._command, self._last_safe)
         self._raw.fill(0.0)
@@ -272,13 +288,17 @@ class ActionMapper:
             command) when the action or an intermediate value is not finite.
         :raises ActionMappingError: wrong shape (a wiring bug, not a fault).
         """
-        action = raw_action if isinstance(raw_action, np.ndarray) else np.asarray(
-            raw_action, dtype=np.float64)
+        action = (
+            raw_action
+            if isinstance(raw_action, np.ndarray)
+            else np.asarray(raw_action, dtype=np.float64)
+        )
         if action.shape == (1, self._n):
             action = action[0]
         if action.shape != (self._n,):
-            raise ActionMappingError(f'raw_action: expected shape ({self._n},) or '
-                                     f'(1, {self._n}), got {action.shape}')
+            raise ActionMappingError(
+                f'raw_action: expected shape ({self._n},) or (1, {self._n}), got {action.shape}'
+            )
         if not self._finite(action):
             return self._refuse('raw action', action, self._map.policy_joint_names)
         np.copyto(self._raw, action)
@@ -311,8 +331,7 @@ class ActionMapper:
             np.add(self._last_safe, self._delta, out=self._target)
             self._clamp_to_target_limits()
         if not self._finite(self._target):
-            return self._refuse('hardware target', self._target,
-                                self._map.hardware_joint_names)
+            return self._refuse('hardware target', self._target, self._map.hardware_joint_names)
         np.copyto(self._command, self._target)
         np.copyto(self._last_safe, self._command)
         return self._results[(target_limited, rate_limited)]

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from typing import Dict
 
 import numpy as np
 
@@ -25,7 +24,7 @@ class FiniteCheck:
     """Finiteness tests of 1-D arrays into preallocated boolean buffers (one per length)."""
 
     def __init__(self) -> None:
-        self._buffers: Dict[int, np.ndarray] = {}
+        self._buffers: dict[int, np.ndarray] = {}
 
     def __call__(self, array: np.ndarray) -> bool:
         """Return True when every element of a 1-D array is finite."""

@@ -69,13 +69,14 @@ limits); run it at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 import logging
 import math
 import os
 from pathlib import Path
 import re
-from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any
 
 import numpy as np
 import yaml
@@ -119,7 +120,7 @@ def _readonly(values: Iterable[Any], dtype: Any) -> np.ndarray:
     return array
 
 
-def _duplicates(items: Sequence[Any]) -> List[Any]:
+def _duplicates(items: Sequence[Any]) -> list[Any]:
     seen, dups = set(), []
     for item in items:
         if item in seen and item not in dups:
@@ -156,18 +157,18 @@ class JointMap:
     """
 
     name: str
-    hardware_joint_names: Tuple[str, ...]
-    policy_joint_names: Tuple[str, ...]
+    hardware_joint_names: tuple[str, ...]
+    policy_joint_names: tuple[str, ...]
     hardware_index: np.ndarray
     sign: np.ndarray
     offset: np.ndarray
     target_lower: np.ndarray
     target_upper: np.ndarray
     hold_position: np.ndarray
-    hardware_foot_names: Tuple[str, ...]
+    hardware_foot_names: tuple[str, ...]
     policy_foot_index: np.ndarray
-    position_lower: Optional[np.ndarray] = None
-    position_upper: Optional[np.ndarray] = None
+    position_lower: np.ndarray | None = None
+    position_upper: np.ndarray | None = None
     source: str = ''
 
     def __post_init__(self) -> None:
@@ -176,23 +177,29 @@ class JointMap:
         set_(self, 'hardware_joint_names', tuple(self.hardware_joint_names))
         set_(self, 'policy_joint_names', tuple(self.policy_joint_names))
         set_(self, 'hardware_foot_names', tuple(self.hardware_foot_names))
-        problems: List[str] = []
+        problems: list[str] = []
         arrays = {}
         if self.position_lower is None:
             set_(self, 'position_lower', self.target_lower)
         if self.position_upper is None:
             set_(self, 'position_upper', self.target_upper)
-        for field_name, dtype in (('hardware_index', np.int64), ('sign', np.float64),
-                                  ('offset', np.float64), ('target_lower', np.float64),
-                                  ('target_upper', np.float64), ('hold_position', np.float64),
-                                  ('position_lower', np.float64),
-                                  ('position_upper', np.float64),
-                                  ('policy_foot_index', np.int64)):
+        for field_name, dtype in (
+            ('hardware_index', np.int64),
+            ('sign', np.float64),
+            ('offset', np.float64),
+            ('target_lower', np.float64),
+            ('target_upper', np.float64),
+            ('hold_position', np.float64),
+            ('position_lower', np.float64),
+            ('position_upper', np.float64),
+            ('policy_foot_index', np.int64),
+        ):
             try:
                 arrays[field_name] = _readonly(getattr(self, field_name), dtype)
             except (TypeError, ValueError) as exc:
-                problems.append(f'{field_name}: expected numbers, got '
-                                f'{getattr(self, field_name)!r} ({exc})')
+                problems.append(
+                    f'{field_name}: expected numbers, got {getattr(self, field_name)!r} ({exc})'
+                )
         if problems:
             raise JointMapError(self._where(), problems)
         for field_name, array in arrays.items():
@@ -212,49 +219,68 @@ class JointMap:
     def _where(self) -> str:
         return repr(self.name) + (f' ({self.source})' if self.source else '')
 
-    def _check_hardware(self) -> List[str]:
+    def _check_hardware(self) -> list[str]:
         names = self.hardware_joint_names
         problems = _hardware_name_problems(names)
         lengths_ok = True
-        for field_name in ('target_lower', 'target_upper', 'position_lower', 'position_upper',
-                           'hold_position'):
+        for field_name in (
+            'target_lower',
+            'target_upper',
+            'position_lower',
+            'position_upper',
+            'hold_position',
+        ):
             array = getattr(self, field_name)
             if array.shape != (JOINT_COUNT,):
-                problems.append(f'hardware.{field_name}: expected {JOINT_COUNT} values, '
-                                f'got shape {array.shape}')
+                problems.append(
+                    f'hardware.{field_name}: expected {JOINT_COUNT} values, '
+                    f'got shape {array.shape}'
+                )
                 lengths_ok = False
             elif not np.all(np.isfinite(array)):
-                bad = [names[i] if i < len(names) else i
-                       for i in np.flatnonzero(~np.isfinite(array))]
+                bad = [
+                    names[i] if i < len(names) else i for i in np.flatnonzero(~np.isfinite(array))
+                ]
                 problems.append(f'hardware.{field_name}: non-finite values at {bad}')
                 lengths_ok = False
         if not lengths_ok:
             return problems
         for i in range(JOINT_COUNT):
             label = names[i] if i < len(names) else f'slot {i}'
-            lower, upper, hold = (self.target_lower[i], self.target_upper[i],
-                                  self.hold_position[i])
+            lower, upper, hold = (
+                self.target_lower[i],
+                self.target_upper[i],
+                self.hold_position[i],
+            )
             if self.position_lower[i] > self.position_upper[i] and (
-                    self.position_lower[i], self.position_upper[i]) != (lower, upper):
-                problems.append(f'hardware position range of {label}: lower '
-                                f'{self.position_lower[i]} > upper {self.position_upper[i]}')
+                self.position_lower[i],
+                self.position_upper[i],
+            ) != (lower, upper):
+                problems.append(
+                    f'hardware position range of {label}: lower '
+                    f'{self.position_lower[i]} > upper {self.position_upper[i]}'
+                )
             if lower > upper:
-                problems.append(f'hardware target limits of {label}: lower {lower} > '
-                                f'upper {upper}')
+                problems.append(
+                    f'hardware target limits of {label}: lower {lower} > upper {upper}'
+                )
             elif not (lower - LIMIT_TOLERANCE <= hold <= upper + LIMIT_TOLERANCE):
-                problems.append(f'hardware.hold_position of {label}: {hold} is outside its '
-                                f'target limits [{lower}, {upper}]')
+                problems.append(
+                    f'hardware.hold_position of {label}: {hold} is outside its '
+                    f'target limits [{lower}, {upper}]'
+                )
         return problems
 
-    def _check_policy(self) -> List[str]:
-        problems: List[str] = []
+    def _check_policy(self) -> list[str]:
+        problems: list[str] = []
         names = self.policy_joint_names
         count = len(names)
         if count == 0:
             problems.append('policy.joints: expected at least one joint, got none')
         if count > JOINT_COUNT:
-            problems.append(f'policy.joints: at most {JOINT_COUNT} joints fit the wire, '
-                            f'got {count}')
+            problems.append(
+                f'policy.joints: at most {JOINT_COUNT} joints fit the wire, got {count}'
+            )
         if any(not isinstance(n, str) or not n for n in names):
             problems.append(f'policy.joints: names must be non-empty strings, got {names!r}')
         dups = _duplicates(names)
@@ -263,32 +289,41 @@ class JointMap:
         for field_name in ('hardware_index', 'sign', 'offset'):
             array = getattr(self, field_name)
             if array.shape != (count,):
-                problems.append(f'{field_name}: expected one value per policy joint '
-                                f'({count}), got shape {array.shape}')
+                problems.append(
+                    f'{field_name}: expected one value per policy joint '
+                    f'({count}), got shape {array.shape}'
+                )
         if problems:
             return problems
         for j, name in enumerate(names):
             index = int(self.hardware_index[j])
             if not 0 <= index < JOINT_COUNT:
-                problems.append(f'policy joint {name}: hardware slot {index} is out of range '
-                                f'0..{JOINT_COUNT - 1}')
+                problems.append(
+                    f'policy joint {name}: hardware slot {index} is out of range '
+                    f'0..{JOINT_COUNT - 1}'
+                )
             sign = self.sign[j]
             if sign not in (1.0, -1.0):
                 problems.append(f'policy joint {name}: sign must be +1 or -1, got {sign}')
             if not math.isfinite(self.offset[j]):
-                problems.append(f'policy joint {name}: offset must be finite, '
-                                f'got {self.offset[j]}')
+                problems.append(
+                    f'policy joint {name}: offset must be finite, got {self.offset[j]}'
+                )
         slots = [int(i) for i in self.hardware_index]
         for slot in _duplicates(slots):
             users = [names[j] for j, s in enumerate(slots) if s == slot]
-            label = (self.hardware_joint_names[slot]
-                     if 0 <= slot < len(self.hardware_joint_names) else f'slot {slot}')
-            problems.append(f'hardware joint {label} is the target of several policy '
-                            f'joints {users}')
+            label = (
+                self.hardware_joint_names[slot]
+                if 0 <= slot < len(self.hardware_joint_names)
+                else f'slot {slot}'
+            )
+            problems.append(
+                f'hardware joint {label} is the target of several policy joints {users}'
+            )
         return problems
 
-    def _check_feet(self) -> List[str]:
-        problems: List[str] = []
+    def _check_feet(self) -> list[str]:
+        problems: list[str] = []
         feet = self.hardware_foot_names
         if any(not isinstance(n, str) or not n for n in feet):
             problems.append(f'hardware.foot_names: expected non-empty strings, got {feet!r}')
@@ -301,40 +336,46 @@ class JointMap:
             return problems
         for k, i in enumerate(index):
             if not 0 <= int(i) < len(feet):
-                problems.append(f'policy.feet[{k}]: foot index {int(i)} is out of range '
-                                f'0..{len(feet) - 1}')
+                problems.append(
+                    f'policy.feet[{k}]: foot index {int(i)} is out of range 0..{len(feet) - 1}'
+                )
         dups_idx = _duplicates([int(i) for i in index])
         if dups_idx:
-            problems.append('policy.feet: the same hardware foot is used twice: '
-                            f'{[feet[i] for i in dups_idx if 0 <= i < len(feet)]}')
+            problems.append(
+                'policy.feet: the same hardware foot is used twice: '
+                f'{[feet[i] for i in dups_idx if 0 <= i < len(feet)]}'
+            )
         return problems
 
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = '') -> 'JointMap':
+    def from_dict(cls, data: Mapping[str, Any], source: str = '') -> JointMap:
         """
         Build and validate a map from its YAML structure.
 
         :raises JointMapError: listing every problem found.
         """
         where = (repr(data.get('name', '?')) if isinstance(data, Mapping) else '?') + (
-            f' ({source})' if source else '')
+            f' ({source})' if source else ''
+        )
         if not isinstance(data, Mapping):
-            raise JointMapError(where, [f'expected a mapping at the top level, got '
-                                        f'{type(data).__name__}'])
-        problems: List[str] = []
+            raise JointMapError(
+                where, [f'expected a mapping at the top level, got {type(data).__name__}']
+            )
+        problems: list[str] = []
         hardware = _section(data, 'hardware', problems)
         policy = _section(data, 'policy', problems)
         if problems:
             raise JointMapError(where, problems)
         hardware = _renamed_limit_keys(hardware, where, problems)
         hw_names = _list(hardware, 'hardware', 'joint_names', problems)
-        lists = {key: _list(hardware, 'hardware', key, problems)
-                 for key in ('target_lower', 'target_upper', 'hold_position', 'foot_names')}
+        lists = {
+            key: _list(hardware, 'hardware', key, problems)
+            for key in ('target_lower', 'target_upper', 'hold_position', 'foot_names')
+        }
         for key in ('position_lower', 'position_upper'):
-            lists[key] = (_list(hardware, 'hardware', key, problems)
-                          if key in hardware else None)
+            lists[key] = _list(hardware, 'hardware', key, problems) if key in hardware else None
         joints = _list(policy, 'policy', 'joints', problems)
         feet = _list(policy, 'policy', 'feet', problems)
         if problems:
@@ -347,24 +388,34 @@ class JointMap:
         foot_index = []
         for k, foot in enumerate(feet):
             if foot not in foot_names:
-                problems.append(f'policy.feet[{k}]: unknown foot {foot!r}; hardware.foot_names '
-                                f'are {foot_names}')
+                problems.append(
+                    f'policy.feet[{k}]: unknown foot {foot!r}; hardware.foot_names '
+                    f'are {foot_names}'
+                )
             else:
                 foot_index.append(foot_names.index(foot))
         if problems:
             # Structural problems of the wire names explain most lookup failures.
             raise JointMapError(where, _hardware_name_problems(hw_names) + problems)
-        return cls(name=str(data.get('name', Path(source).stem if source else 'unnamed')),
-                   hardware_joint_names=tuple(str(n) for n in hw_names),
-                   policy_joint_names=tuple(names), hardware_index=index, sign=sign,
-                   offset=offset, target_lower=lists['target_lower'],
-                   target_upper=lists['target_upper'], hold_position=lists['hold_position'],
-                   hardware_foot_names=tuple(foot_names), policy_foot_index=foot_index,
-                   position_lower=lists['position_lower'],
-                   position_upper=lists['position_upper'], source=source)
+        return cls(
+            name=str(data.get('name', Path(source).stem if source else 'unnamed')),
+            hardware_joint_names=tuple(str(n) for n in hw_names),
+            policy_joint_names=tuple(names),
+            hardware_index=index,
+            sign=sign,
+            offset=offset,
+            target_lower=lists['target_lower'],
+            target_upper=lists['target_upper'],
+            hold_position=lists['hold_position'],
+            hardware_foot_names=tuple(foot_names),
+            policy_foot_index=foot_index,
+            position_lower=lists['position_lower'],
+            position_upper=lists['position_upper'],
+            source=source,
+        )
 
     @classmethod
-    def from_yaml(cls, path: Union[str, os.PathLike]) -> 'JointMap':
+    def from_yaml(cls, path: str | os.PathLike) -> JointMap:
         """
         Read and validate a joint map file.
 
@@ -389,7 +440,7 @@ class JointMap:
         return len(self.policy_joint_names)
 
     @property
-    def policy_foot_names(self) -> Tuple[str, ...]:
+    def policy_foot_names(self) -> tuple[str, ...]:
         """Return the hardware foot name of each policy foot, policy order."""
         return tuple(self.hardware_foot_names[int(i)] for i in self.policy_foot_index)
 
@@ -401,14 +452,18 @@ class JointMap:
         """
         q_policy = np.asarray(q_policy, dtype=np.float64)
         if q_policy.shape != (self.policy_joint_count,):
-            raise JointMapError(self._where(), [
-                f'hardware_from_policy: expected {self.policy_joint_count} policy '
-                f'positions, got shape {q_policy.shape}'])
+            raise JointMapError(
+                self._where(),
+                [
+                    f'hardware_from_policy: expected {self.policy_joint_count} policy '
+                    f'positions, got shape {q_policy.shape}'
+                ],
+            )
         out = np.array(self.hold_position, dtype=np.float64)
         out[self.hardware_index] = self.sign * (q_policy - self.offset)
         return out
 
-    def implausible_positions(self, q_hw: Sequence[float], margin: float) -> List[str]:
+    def implausible_positions(self, q_hw: Sequence[float], margin: float) -> list[str]:
         """
         Return why a measured (18,) hardware pose cannot be true, one line per joint.
 
@@ -425,18 +480,24 @@ class JointMap:
             lower = self.position_lower[i] - margin
             upper = self.position_upper[i] + margin
             if not math.isfinite(value) or not lower <= value <= upper:
-                out.append(f'{self.hardware_joint_names[i]} measured at {value:.6g} rad, '
-                           f'outside its position range [{self.position_lower[i]:.6g}, '
-                           f'{self.position_upper[i]:.6g}] by more than {margin:g} rad')
+                out.append(
+                    f'{self.hardware_joint_names[i]} measured at {value:.6g} rad, '
+                    f'outside its position range [{self.position_lower[i]:.6g}, '
+                    f'{self.position_upper[i]:.6g}] by more than {margin:g} rad'
+                )
         return out
 
     def policy_from_hardware(self, q_hw: Sequence[float]) -> np.ndarray:
         """Return policy-order positions from (18,) hardware positions."""
         q_hw = np.asarray(q_hw, dtype=np.float64)
         if q_hw.shape != (JOINT_COUNT,):
-            raise JointMapError(self._where(), [
-                f'policy_from_hardware: expected {JOINT_COUNT} hardware positions, '
-                f'got shape {q_hw.shape}'])
+            raise JointMapError(
+                self._where(),
+                [
+                    f'policy_from_hardware: expected {JOINT_COUNT} hardware positions, '
+                    f'got shape {q_hw.shape}'
+                ],
+            )
         return self.sign * q_hw[self.hardware_index] + self.offset
 
     def validate_against(self, contract: PolicyContract) -> None:
@@ -449,25 +510,32 @@ class JointMap:
 
         :raises JointMapError: listing every mismatch.
         """
-        problems: List[str] = []
+        problems: list[str] = []
         expected = tuple(contract.joint_names)
         got = self.policy_joint_names
         if got != expected:
             missing = [n for n in expected if n not in got]
             extra = [n for n in got if n not in expected]
             if missing:
-                problems.append(f'policy.joints: contract {contract.name!r} joints not mapped '
-                                f'(in contract order): {missing}')
+                problems.append(
+                    f'policy.joints: contract {contract.name!r} joints not mapped '
+                    f'(in contract order): {missing}'
+                )
             if extra:
-                problems.append(f'policy.joints: joints not in contract {contract.name!r}: '
-                                f'{extra}')
+                problems.append(
+                    f'policy.joints: joints not in contract {contract.name!r}: {extra}'
+                )
             if not missing and not extra:
-                problems.append(f'policy.joints: order must equal the contract order: expected '
-                                f'{list(expected)}, got {list(got)}')
+                problems.append(
+                    f'policy.joints: order must equal the contract order: expected '
+                    f'{list(expected)}, got {list(got)}'
+                )
         if len(self.policy_foot_index) != len(contract.foot_names):
-            problems.append(f'policy.feet: expected {len(contract.foot_names)} feet (contract '
-                            f'order {list(contract.foot_names)}), got '
-                            f'{len(self.policy_foot_index)}')
+            problems.append(
+                f'policy.feet: expected {len(contract.foot_names)} feet (contract '
+                f'order {list(contract.foot_names)}), got '
+                f'{len(self.policy_foot_index)}'
+            )
         if not problems:
             default = self.hardware_from_policy(contract.default_joint_positions)
             for i in np.flatnonzero(self.driven_mask):
@@ -476,16 +544,19 @@ class JointMap:
                     problems.append(
                         f'default pose of contract {contract.name!r} puts hardware joint '
                         f'{self.hardware_joint_names[i]} at {default[i]:.6g} rad, outside its '
-                        f'target limits [{lower}, {upper}] (check sign/offset)')
+                        f'target limits [{lower}, {upper}] (check sign/offset)'
+                    )
         if problems:
             raise JointMapError(self._where(), problems)
 
 
-def _hardware_name_problems(names: Sequence[Any]) -> List[str]:
-    problems: List[str] = []
+def _hardware_name_problems(names: Sequence[Any]) -> list[str]:
+    problems: list[str] = []
     if len(names) != JOINT_COUNT:
-        problems.append(f'hardware.joint_names: expected {JOINT_COUNT} names (the wire '
-                        f'always carries {JOINT_COUNT}), got {len(names)}')
+        problems.append(
+            f'hardware.joint_names: expected {JOINT_COUNT} names (the wire '
+            f'always carries {JOINT_COUNT}), got {len(names)}'
+        )
     if any(not isinstance(n, str) or not n for n in names):
         problems.append(f'hardware.joint_names: expected non-empty strings, got {names!r}')
     dups = _duplicates(names)
@@ -494,24 +565,32 @@ def _hardware_name_problems(names: Sequence[Any]) -> List[str]:
     return problems
 
 
-def _renamed_limit_keys(hardware: Mapping[str, Any], where: str,
-                        problems: List[str]) -> Mapping[str, Any]:
+def _renamed_limit_keys(
+    hardware: Mapping[str, Any], where: str, problems: list[str]
+) -> Mapping[str, Any]:
     """Return ``hardware`` with the legacy ``soft_*`` keys read as ``target_*``."""
     out = dict(hardware)
     for old, new in _LEGACY_KEYS.items():
         if old not in out:
             continue
         if new in out:
-            problems.append(f'hardware: both {old} and {new} given; {old} is the old name '
-                            f'of {new}: keep only {new}')
+            problems.append(
+                f'hardware: both {old} and {new} given; {old} is the old name '
+                f'of {new}: keep only {new}'
+            )
             continue
-        _LOG.warning('joint map %s: hardware.%s is the old name of hardware.%s (the target '
-                     'limits every command is clamped into): rename it', where, old, new)
+        _LOG.warning(
+            'joint map %s: hardware.%s is the old name of hardware.%s (the target '
+            'limits every command is clamped into): rename it',
+            where,
+            old,
+            new,
+        )
         out[new] = out.pop(old)
     return out
 
 
-def _section(data: Mapping[str, Any], key: str, problems: List[str]) -> Mapping[str, Any]:
+def _section(data: Mapping[str, Any], key: str, problems: list[str]) -> Mapping[str, Any]:
     value = data.get(key)
     if not isinstance(value, Mapping):
         problems.append(f'{key}: expected a mapping, got {type(value).__name__}')
@@ -519,16 +598,18 @@ def _section(data: Mapping[str, Any], key: str, problems: List[str]) -> Mapping[
     return value
 
 
-def _list(section: Mapping[str, Any], prefix: str, key: str, problems: List[str]) -> list:
+def _list(section: Mapping[str, Any], prefix: str, key: str, problems: list[str]) -> list:
     value = section.get(key)
     if not isinstance(value, (list, tuple)):
-        problems.append(f'{prefix}.{key}: expected a list, got '
-                        f'{"nothing" if value is None else type(value).__name__}')
+        problems.append(
+            f'{prefix}.{key}: expected a list, got '
+            f'{"nothing" if value is None else type(value).__name__}'
+        )
         return []
     return list(value)
 
 
-def _numbers(values: list, label: str, problems: List[str]) -> List[float]:
+def _numbers(values: list, label: str, problems: list[str]) -> list[float]:
     out = []
     for k, value in enumerate(values):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -539,17 +620,19 @@ def _numbers(values: list, label: str, problems: List[str]) -> List[float]:
     return out
 
 
-def _parse_joints(joints: list, hw_names: list,
-                  problems: List[str]) -> Tuple[List[str], List[int], List[float], List[float]]:
-    names: List[str] = []
-    index: List[int] = []
-    sign: List[float] = []
-    offset: List[float] = []
+def _parse_joints(
+    joints: list, hw_names: list, problems: list[str]
+) -> tuple[list[str], list[int], list[float], list[float]]:
+    names: list[str] = []
+    index: list[int] = []
+    sign: list[float] = []
+    offset: list[float] = []
     for k, entry in enumerate(joints):
         label = f'policy.joints[{k}]'
         if not isinstance(entry, Mapping):
-            problems.append(f'{label}: expected a mapping {{name, hardware, sign, offset}}, '
-                            f'got {entry!r}')
+            problems.append(
+                f'{label}: expected a mapping {{name, hardware, sign, offset}}, got {entry!r}'
+            )
             continue
         unknown = sorted(set(entry) - {'name', 'hardware', 'sign', 'offset'})
         if unknown:
@@ -560,8 +643,9 @@ def _parse_joints(joints: list, hw_names: list,
         name = str(entry['name'])
         label = f'{label} ({name})'
         slot = _slot(entry['hardware'], hw_names, label, problems)
-        values = _numbers([entry.get('sign', 1.0), entry.get('offset', 0.0)],
-                          label + ' sign/offset', problems)
+        values = _numbers(
+            [entry.get('sign', 1.0), entry.get('offset', 0.0)], label + ' sign/offset', problems
+        )
         names.append(name)
         index.append(slot)
         sign.append(values[0])
@@ -569,20 +653,22 @@ def _parse_joints(joints: list, hw_names: list,
     return names, index, sign, offset
 
 
-def _slot(hardware: Any, hw_names: list, label: str, problems: List[str]) -> int:
+def _slot(hardware: Any, hw_names: list, label: str, problems: list[str]) -> int:
     if isinstance(hardware, bool):
-        problems.append(f'{label}: hardware must be a joint name or slot index, got '
-                        f'{hardware!r}')
+        problems.append(f'{label}: hardware must be a joint name or slot index, got {hardware!r}')
         return -1
     if isinstance(hardware, int):
         if not 0 <= hardware < JOINT_COUNT:
-            problems.append(f'{label}: hardware slot {hardware} is out of range '
-                            f'0..{JOINT_COUNT - 1}')
+            problems.append(
+                f'{label}: hardware slot {hardware} is out of range 0..{JOINT_COUNT - 1}'
+            )
             return -1
         return hardware
     if hardware not in hw_names:
-        problems.append(f'{label}: unknown hardware joint {hardware!r}; hardware.joint_names '
-                        f'are {list(hw_names)}')
+        problems.append(
+            f'{label}: unknown hardware joint {hardware!r}; hardware.joint_names '
+            f'are {list(hw_names)}'
+        )
         return -1
     return hw_names.index(hardware)
 
@@ -611,8 +697,9 @@ def config_directory() -> Path:
     return Path(__file__).resolve().parents[2] / 'config' / 'joint_maps'
 
 
-def load_joint_map(name_or_path: Union[str, os.PathLike],
-                   directory: Optional[Union[str, os.PathLike]] = None) -> JointMap:
+def load_joint_map(
+    name_or_path: str | os.PathLike, directory: str | os.PathLike | None = None
+) -> JointMap:
     """
     Load a joint map by shipped name (``'go2_sim'``, ``'krabby'``) or file path.
 
@@ -627,7 +714,8 @@ def load_joint_map(name_or_path: Union[str, os.PathLike],
         path = folder / f'{text}.yaml'
         if not path.is_file():
             available = sorted(p.stem for p in folder.glob('*.yaml')) if folder.is_dir() else []
-            raise JointMapError(repr(text), [
-                f'no joint map named {text!r} in {folder}; available: {available}'])
+            raise JointMapError(
+                repr(text), [f'no joint map named {text!r} in {folder}; available: {available}']
+            )
         return JointMap.from_yaml(path)
     return JointMap.from_yaml(text)

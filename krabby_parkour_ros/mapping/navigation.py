@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
-from typing import Tuple
 
 #: Default ``vx`` range (m/s): 0 (stand) up to the top of the training range.
 DEFAULT_VX_RANGE = (0.0, 0.8)
@@ -51,8 +50,7 @@ def _check_finite(field_name: str, value: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise NavigationError(
-            f'{field_name}: expected a finite number, got {value!r}') from None
+        raise NavigationError(f'{field_name}: expected a finite number, got {value!r}') from None
     if not math.isfinite(number):
         raise NavigationError(f'{field_name}: expected a finite number, got {number!r}')
     return number
@@ -79,19 +77,21 @@ class NavigationCommand:
             object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
 
 
-def _check_range(field_name: str, value) -> Tuple[float, float]:
+def _check_range(field_name: str, value) -> tuple[float, float]:
     try:
         low, high = value
     except (TypeError, ValueError):
         raise NavigationError(
-            f'{field_name}: expected a (low, high) pair, got {value!r}') from None
+            f'{field_name}: expected a (low, high) pair, got {value!r}'
+        ) from None
     low = _check_finite(f'{field_name}[0]', low)
     high = _check_finite(f'{field_name}[1]', high)
     if low > high:
         raise NavigationError(f'{field_name}: expected low <= high, got ({low}, {high})')
     if not low <= 0.0 <= high:
         raise NavigationError(
-            f'{field_name}: the range must contain 0 (the stop command), got ({low}, {high})')
+            f'{field_name}: the range must contain 0 (the stop command), got ({low}, {high})'
+        )
     return (low, high)
 
 
@@ -105,16 +105,16 @@ class NavigationLimits:
     :raises NavigationError: a range is malformed, inverted or excludes 0.
     """
 
-    vx: Tuple[float, float] = DEFAULT_VX_RANGE
-    vy: Tuple[float, float] = DEFAULT_VY_RANGE
-    yaw_rate: Tuple[float, float] = DEFAULT_YAW_RATE_RANGE
+    vx: tuple[float, float] = DEFAULT_VX_RANGE
+    vy: tuple[float, float] = DEFAULT_VY_RANGE
+    yaw_rate: tuple[float, float] = DEFAULT_YAW_RATE_RANGE
 
     def __post_init__(self) -> None:
         """Validate and normalise the ranges to float pairs."""
         for name in ('vx', 'vy', 'yaw_rate'):
             object.__setattr__(self, name, _check_range(name, getattr(self, name)))
 
-    def clamp(self, command: NavigationCommand) -> Tuple[NavigationCommand, bool]:
+    def clamp(self, command: NavigationCommand) -> tuple[NavigationCommand, bool]:
         """
         Clamp a command into the limits.
 
@@ -123,7 +123,7 @@ class NavigationLimits:
         vx = min(max(command.vx, self.vx[0]), self.vx[1])
         vy = min(max(command.vy, self.vy[0]), self.vy[1])
         yaw_rate = min(max(command.yaw_rate, self.yaw_rate[0]), self.yaw_rate[1])
-        clamped = (vx != command.vx or vy != command.vy or yaw_rate != command.yaw_rate)
+        clamped = vx != command.vx or vy != command.vy or yaw_rate != command.yaw_rate
         if not clamped:
             return command, False
         return NavigationCommand(vx=vx, vy=vy, yaw_rate=yaw_rate), True

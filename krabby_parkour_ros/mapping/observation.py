@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import FrozenSet, List, Optional
 
 import numpy as np
 
@@ -50,12 +49,25 @@ from krabby_parkour_ros.mapping.checks import constant, FiniteCheck, non_finite_
 from krabby_parkour_ros.mapping.joint_map import JointMap
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.mapping.observation_config import (  # noqa: F401 (re-exported)
-    DEFAULT_FLAT_GROUND_HEIGHT, MISSING_BASE_VELOCITY_POLICIES, MISSING_FOOT_CONTACT_POLICIES,
-    MISSING_HEIGHT_SCAN_POLICIES, MISSING_IMU_POLICIES, MISSING_JOINT_VELOCITY_POLICIES,
-    MissingInputError, ObservationConfig, ObservationConfigError, ObservationError,
-    ObservationInputError, SOURCE_ANGULAR_VELOCITY, SOURCE_BASE_VELOCITY,
-    SOURCE_FOOT_CONTACTS, SOURCE_HEIGHT_SCAN, SOURCE_JOINT_VELOCITIES, SOURCE_ORIENTATION,
-    YAW_FRAMES)
+    DEFAULT_FLAT_GROUND_HEIGHT,
+    MISSING_BASE_VELOCITY_POLICIES,
+    MISSING_FOOT_CONTACT_POLICIES,
+    MISSING_HEIGHT_SCAN_POLICIES,
+    MISSING_IMU_POLICIES,
+    MISSING_JOINT_VELOCITY_POLICIES,
+    MissingInputError,
+    ObservationConfig,
+    ObservationConfigError,
+    ObservationError,
+    ObservationInputError,
+    SOURCE_ANGULAR_VELOCITY,
+    SOURCE_BASE_VELOCITY,
+    SOURCE_FOOT_CONTACTS,
+    SOURCE_HEIGHT_SCAN,
+    SOURCE_JOINT_VELOCITIES,
+    SOURCE_ORIENTATION,
+    YAW_FRAMES,
+)
 from krabby_parkour_ros.mapping.rotation import euler_xyz_from_quat_xyzw, wrap_to_pi
 
 _LOG = logging.getLogger(__name__)
@@ -93,8 +105,12 @@ class ObservationBuilder:
         not fit the contract.
     """
 
-    def __init__(self, contract: PolicyContract, joint_map: JointMap,
-                 config: Optional[ObservationConfig] = None) -> None:
+    def __init__(
+        self,
+        contract: PolicyContract,
+        joint_map: JointMap,
+        config: ObservationConfig | None = None,
+    ) -> None:
         self._contract = contract
         self._map = joint_map
         self._config = config if config is not None else ObservationConfig()
@@ -120,34 +136,44 @@ class ObservationBuilder:
         layout = contract.layout
         n = contract.action_dim
         feet = len(contract.foot_names)
-        problems: List[str] = []
+        problems: list[str] = []
         if layout.proprio != _PROPRIO_HEAD + 3 * n + feet:
-            problems.append(f'layout.proprio: expected {_PROPRIO_HEAD} + 3 * {n} joints + '
-                            f'{feet} feet = {_PROPRIO_HEAD + 3 * n + feet}, got {layout.proprio}')
+            problems.append(
+                f'layout.proprio: expected {_PROPRIO_HEAD} + 3 * {n} joints + '
+                f'{feet} feet = {_PROPRIO_HEAD + 3 * n + feet}, got {layout.proprio}'
+            )
         if layout.scan != contract.scan_grid.size:
-            problems.append(f'layout.scan: expected the scan grid size '
-                            f'{contract.scan_grid.size}, got {layout.scan}')
+            problems.append(
+                f'layout.scan: expected the scan grid size '
+                f'{contract.scan_grid.size}, got {layout.scan}'
+            )
         if layout.priv_explicit < 3:
-            problems.append(f'layout.priv_explicit: expected >= 3 (base velocity), got '
-                            f'{layout.priv_explicit}')
+            problems.append(
+                f'layout.priv_explicit: expected >= 3 (base velocity), got {layout.priv_explicit}'
+            )
         if layout.history_length < 1:
-            problems.append(f'layout.history_length: expected >= 1, got '
-                            f'{layout.history_length}')
+            problems.append(f'layout.history_length: expected >= 1, got {layout.history_length}')
         if contract.history_fill_rule != FILL_RULE_EXTREME_PARKOUR:
-            problems.append(f'history_fill_rule: expected {FILL_RULE_EXTREME_PARKOUR!r}, got '
-                            f'{contract.history_fill_rule!r}')
+            problems.append(
+                f'history_fill_rule: expected {FILL_RULE_EXTREME_PARKOUR!r}, got '
+                f'{contract.history_fill_rule!r}'
+            )
         if int(contract.scan_refresh_steps) < 1:
-            problems.append(f'scan_refresh_steps: expected >= 1, got '
-                            f'{contract.scan_refresh_steps}')
+            problems.append(
+                f'scan_refresh_steps: expected >= 1, got {contract.scan_refresh_steps}'
+            )
         if len(contract.default_joint_positions) != n:
-            problems.append(f'default_joint_positions: expected {n} values, got '
-                            f'{len(contract.default_joint_positions)}')
+            problems.append(
+                f'default_joint_positions: expected {n} values, got '
+                f'{len(contract.default_joint_positions)}'
+            )
         if not contract.policy_period > 0.0:
             problems.append(f'policy_period: expected > 0 s, got {contract.policy_period}')
         if problems:
             raise ObservationConfigError(
                 f'contract {contract.name!r} does not fit the extreme-parkour observation '
-                'builder: ' + '; '.join(problems))
+                'builder: ' + '; '.join(problems)
+            )
 
     def _setup_slices(self, n: int, feet: int) -> None:
         head = _PROPRIO_HEAD
@@ -158,8 +184,9 @@ class ObservationBuilder:
         blocks = self._contract.layout.slices()
         self._blocks = blocks
 
-    def _setup_buffers(self, contract: PolicyContract, joint_map: JointMap, n: int,
-                       feet: int) -> None:
+    def _setup_buffers(
+        self, contract: PolicyContract, joint_map: JointMap, n: int, feet: int
+    ) -> None:
         layout = contract.layout
         self._obs = np.zeros(layout.total, dtype=np.float32)
         b = self._blocks
@@ -167,8 +194,7 @@ class ObservationBuilder:
         self._out_scan = self._obs[b['scan']]
         self._out_priv_explicit = self._obs[b['priv_explicit']]
         self._out_priv_latent = self._obs[b['priv_latent']]
-        self._out_history = self._obs[b['history']].reshape(layout.history_length,
-                                                            layout.proprio)
+        self._out_history = self._obs[b['history']].reshape(layout.history_length, layout.proprio)
         self._proprio = np.zeros(layout.proprio, dtype=np.float64)
         self._p_ang_vel = self._proprio[0:3]
         self._p_pos = self._proprio[self._s_pos]
@@ -187,9 +213,9 @@ class ObservationBuilder:
         self._history_plans = []
         length = layout.history_length
         for k in range(length):
-            plan = [(self._out_history[:length - k], self._ring[k:])]
+            plan = [(self._out_history[: length - k], self._ring[k:])]
             if k:
-                plan.append((self._out_history[length - k:], self._ring[:k]))
+                plan.append((self._out_history[length - k :], self._ring[:k]))
             self._history_plans.append(plan)
         self._hw_index = np.array(joint_map.hardware_index, dtype=np.intp)
         self._sign = np.array(joint_map.sign, dtype=np.float64)
@@ -243,7 +269,7 @@ class ObservationBuilder:
         self._priv_explicit.fill(0.0)
         self._obs.fill(0.0)
         self._delta_yaw = 0.0
-        self._heading_target: Optional[float] = None
+        self._heading_target: float | None = None
         self._yaw_reference = 0.0
         self._last_action.fill(0.0)
         self._contact_prev.fill(0.0)
@@ -281,7 +307,7 @@ class ObservationBuilder:
         return self._base_velocity_measured
 
     @property
-    def substitutions(self) -> FrozenSet[str]:
+    def substitutions(self) -> frozenset[str]:
         """Return the sources substituted in the last successful build."""
         return frozenset(self._substitutions)
 
@@ -296,7 +322,7 @@ class ObservationBuilder:
         return self._scan_view
 
     @property
-    def heading_target(self) -> Optional[float]:
+    def heading_target(self) -> float | None:
         """Return the heading target (rad, IMU yaw frame); None before a measured yaw."""
         return self._heading_target
 
@@ -321,8 +347,7 @@ class ObservationBuilder:
         if array.shape != (self._n,):
             raise ObservationInputError('action', f'shape ({self._n},)', f'shape {array.shape}')
         if not self._finite(array):
-            raise ObservationInputError('action', 'finite values',
-                                        _non_finite_description(array))
+            raise ObservationInputError('action', 'finite values', _non_finite_description(array))
         np.copyto(self._last_action, array)
 
     # -- build -----------------------------------------------------------------------------
@@ -356,38 +381,43 @@ class ObservationBuilder:
         if orientation is not None:
             norm = math.sqrt(float(np.dot(orientation, orientation)))
             if abs(norm - 1.0) > QUATERNION_NORM_TOLERANCE:
-                raise ObservationInputError(SOURCE_ORIENTATION,
-                                            f'a unit quaternion (x, y, z, w), norm within '
-                                            f'{QUATERNION_NORM_TOLERANCE} of 1',
-                                            f'norm {norm:.6g}')
+                raise ObservationInputError(
+                    SOURCE_ORIENTATION,
+                    f'a unit quaternion (x, y, z, w), norm within '
+                    f'{QUATERNION_NORM_TOLERANCE} of 1',
+                    f'norm {norm:.6g}',
+                )
         if cfg.missing_imu == 'refuse':
             if orientation is None:
                 raise MissingInputError(SOURCE_ORIENTATION, 'missing_imu', 'assume_level')
             if ang_vel is None:
-                raise MissingInputError(SOURCE_ANGULAR_VELOCITY, 'missing_imu',
-                                        'assume_level')
+                raise MissingInputError(SOURCE_ANGULAR_VELOCITY, 'missing_imu', 'assume_level')
         if joint_vel is None:
             if cfg.missing_joint_velocities == 'refuse':
-                raise MissingInputError(SOURCE_JOINT_VELOCITIES, 'missing_joint_velocities',
-                                        'finite_difference')
+                raise MissingInputError(
+                    SOURCE_JOINT_VELOCITIES, 'missing_joint_velocities', 'finite_difference'
+                )
             if self._fd_valid and observation.timestamp_ns < self._fd_prev_t:
                 raise ObservationInputError(
-                    'timestamp_ns', f'>= the previous timestamp {self._fd_prev_t} '
+                    'timestamp_ns',
+                    f'>= the previous timestamp {self._fd_prev_t} '
                     '(joint velocities are finite differences)',
-                    str(observation.timestamp_ns))
+                    str(observation.timestamp_ns),
+                )
         if lin_vel is None and cfg.missing_base_velocity == 'refuse':
             raise MissingInputError(SOURCE_BASE_VELOCITY, 'missing_base_velocity', 'estimator')
         if contacts is None and cfg.missing_foot_contacts == 'refuse':
-            raise MissingInputError(SOURCE_FOOT_CONTACTS, 'missing_foot_contacts',
-                                    'assume_stance')
+            raise MissingInputError(SOURCE_FOOT_CONTACTS, 'missing_foot_contacts', 'assume_stance')
         # The scan is only read on refresh steps (training's sub-rate).
-        if (scan is None and cfg.missing_height_scan == 'refuse'
-                and self._step % self._refresh == 0):
+        if (
+            scan is None
+            and cfg.missing_height_scan == 'refuse'
+            and self._step % self._refresh == 0
+        ):
             raise MissingInputError(SOURCE_HEIGHT_SCAN, 'missing_height_scan', 'flat_ground')
         return q, orientation, ang_vel, joint_vel, lin_vel, contacts, scan
 
-    def _checked(self, value: Optional[np.ndarray], field: str,
-                 length: int) -> Optional[np.ndarray]:
+    def _checked(self, value: np.ndarray | None, field: str, length: int) -> np.ndarray | None:
         if value is None:
             return None
         array = value if isinstance(value, np.ndarray) else np.asarray(value, np.float64)
@@ -401,11 +431,13 @@ class ObservationBuilder:
         self._substitutions.add(source)
         if source not in self._warned:
             self._warned.add(source)
-            _LOG.warning('%s absent: using the substitute (%s); see docs/observation.md',
-                         source, what)
+            _LOG.warning(
+                '%s absent: using the substitute (%s); see docs/observation.md', source, what
+            )
 
-    def _compute(self, observation: HalObservation, command: NavigationCommand,
-                 sources: tuple) -> None:
+    def _compute(
+        self, observation: HalObservation, command: NavigationCommand, sources: tuple
+    ) -> None:
         q, orientation, ang_vel, joint_vel, lin_vel, contacts, scan = sources
         self._substitutions.clear()
         refresh = self._step % self._refresh == 0
@@ -434,8 +466,9 @@ class ObservationBuilder:
         self._update_history()
         self._step += 1
 
-    def _orientation_terms(self, orientation: Optional[np.ndarray],
-                           command: NavigationCommand, refresh: bool) -> None:
+    def _orientation_terms(
+        self, orientation: np.ndarray | None, command: NavigationCommand, refresh: bool
+    ) -> None:
         p = self._proprio
         advance = command.yaw_rate * self._period
         if orientation is None:
@@ -448,8 +481,12 @@ class ObservationBuilder:
                 # Yaw unknown: assume the robot is on its heading target.
                 self._delta_yaw = 0.0
         else:
-            x, y, z, w = (float(orientation[0]), float(orientation[1]),
-                          float(orientation[2]), float(orientation[3]))
+            x, y, z, w = (
+                float(orientation[0]),
+                float(orientation[1]),
+                float(orientation[2]),
+                float(orientation[3]),
+            )
             norm = math.sqrt(x * x + y * y + z * z + w * w)
             roll, pitch, yaw = euler_xyz_from_quat_xyzw(x / norm, y / norm, z / norm, w / norm)
             p[3] = roll
@@ -468,8 +505,7 @@ class ObservationBuilder:
             if refresh:
                 reference = self._yaw_reference
                 if self._config.yaw_frame == 'reset':
-                    self._delta_yaw = (wrap_to_pi(target - reference)
-                                       - wrap_to_pi(yaw - reference))
+                    self._delta_yaw = wrap_to_pi(target - reference) - wrap_to_pi(yaw - reference)
                 else:
                     self._delta_yaw = target - yaw
         p[5] = 0.0
@@ -477,8 +513,9 @@ class ObservationBuilder:
         # No separate next waypoint at deployment: the next target is the same.
         p[_DELTA_NEXT_YAW] = self._delta_yaw
 
-    def _joint_terms(self, observation: HalObservation, q: np.ndarray,
-                     joint_vel: Optional[np.ndarray]) -> None:
+    def _joint_terms(
+        self, observation: HalObservation, q: np.ndarray, joint_vel: np.ndarray | None
+    ) -> None:
         np.copyto(self._hw_scratch, q)
         # mode='clip': indices were validated by the joint map; 'raise' buffers.
         np.take(self._hw_scratch, self._hw_index, out=self._q, mode='clip')
@@ -491,8 +528,9 @@ class ObservationBuilder:
             np.take(self._hw_scratch, self._hw_index, out=self._qd, mode='clip')
             np.multiply(self._qd, self._sign, out=self._qd)
         else:
-            self._substitute(SOURCE_JOINT_VELOCITIES,
-                             'finite difference of joint positions over HAL timestamps')
+            self._substitute(
+                SOURCE_JOINT_VELOCITIES, 'finite difference of joint positions over HAL timestamps'
+            )
             if not self._fd_valid:
                 self._qd.fill(0.0)
             elif t > self._fd_prev_t:
@@ -508,7 +546,7 @@ class ObservationBuilder:
         self._fd_prev_t = t
         self._fd_valid = True
 
-    def _contact_terms(self, contacts: Optional[np.ndarray]) -> None:
+    def _contact_terms(self, contacts: np.ndarray | None) -> None:
         if contacts is not None:
             np.copyto(self._feet_scratch, contacts)
             np.take(self._feet_scratch, self._foot_index, out=self._policy_feet, mode='clip')
@@ -522,27 +560,32 @@ class ObservationBuilder:
         np.subtract(self._p_contact, self._k_half, out=self._p_contact)
         np.copyto(self._contact_prev, self._contact_now)
 
-    def _scan_terms(self, scan: Optional[np.ndarray]) -> None:
+    def _scan_terms(self, scan: np.ndarray | None) -> None:
         self._scan_substituted = scan is None
         if scan is not None:
             np.subtract(scan, self._k_scan_offset, out=self._scan)
             np.maximum(self._scan, self._k_scan_low, out=self._scan)
             np.minimum(self._scan, self._k_scan_high, out=self._scan)
         else:
-            self._substitute(SOURCE_HEIGHT_SCAN, 'flat_ground: every point at '
-                             f'{self._config.flat_ground_height} m below the base')
-            value = min(max(self._config.flat_ground_height - self._scan_offset,
-                            self._scan_low), self._scan_high)
+            self._substitute(
+                SOURCE_HEIGHT_SCAN,
+                f'flat_ground: every point at {self._config.flat_ground_height} m below the base',
+            )
+            value = min(
+                max(self._config.flat_ground_height - self._scan_offset, self._scan_low),
+                self._scan_high,
+            )
             self._scan.fill(value)
 
-    def _base_velocity_terms(self, lin_vel: Optional[np.ndarray]) -> None:
+    def _base_velocity_terms(self, lin_vel: np.ndarray | None) -> None:
         # priv_explicit 3:9 stay 0 (training writes zeros there).
         if lin_vel is not None:
             np.multiply(lin_vel, self._k_lin_vel, out=self._p_lin_vel)
             self._base_velocity_measured = True
         else:
-            self._substitute(SOURCE_BASE_VELOCITY,
-                             "estimator: left 0 for the policy's estimator to fill")
+            self._substitute(
+                SOURCE_BASE_VELOCITY, "estimator: left 0 for the policy's estimator to fill"
+            )
             self._p_lin_vel.fill(0.0)
             self._base_velocity_measured = False
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
-from typing import Optional, Tuple
 
 #: Source names (the HAL extension keys) used in errors and substitutions.
 SOURCE_ORIENTATION = 'imu_orientation_xyzw'
@@ -64,7 +63,8 @@ class MissingInputError(ObservationError):
         super().__init__(
             f'{source}: required but absent from the HAL observation ({setting} is '
             f"'refuse'; the substitute '{alternative}' is available, see "
-            'docs/observation.md)')
+            'docs/observation.md)'
+        )
 
 
 class ObservationInputError(ObservationError):
@@ -87,7 +87,7 @@ class ObservationConfigError(ValueError):
     """An :class:`ObservationConfig` or builder setup is invalid."""
 
 
-def _check_choice(name: str, value: str, allowed: Tuple[str, ...]) -> None:
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ObservationConfigError(f'{name}: expected one of {list(allowed)}, got {value!r}')
 
@@ -120,7 +120,7 @@ class ObservationConfig:
         plain integration.
     """
 
-    terrain_flags: Tuple[float, float] = (1.0, 0.0)
+    terrain_flags: tuple[float, float] = (1.0, 0.0)
     missing_imu: str = 'refuse'
     missing_joint_velocities: str = 'finite_difference'
     missing_foot_contacts: str = 'refuse'
@@ -128,7 +128,7 @@ class ObservationConfig:
     missing_base_velocity: str = 'estimator'
     flat_ground_height: float = DEFAULT_FLAT_GROUND_HEIGHT
     yaw_frame: str = 'reset'
-    max_heading_lead: Optional[float] = None
+    max_heading_lead: float | None = None
 
     def __post_init__(self) -> None:
         """Validate every field."""
@@ -136,28 +136,44 @@ class ObservationConfig:
             flags = tuple(float(f) for f in self.terrain_flags)
         except (TypeError, ValueError):
             raise ObservationConfigError(
-                f'terrain_flags: expected two numbers, got {self.terrain_flags!r}') from None
+                f'terrain_flags: expected two numbers, got {self.terrain_flags!r}'
+            ) from None
         if len(flags) != 2 or not all(math.isfinite(f) for f in flags):
             raise ObservationConfigError(
-                f'terrain_flags: expected two finite numbers, got {self.terrain_flags!r}')
+                f'terrain_flags: expected two finite numbers, got {self.terrain_flags!r}'
+            )
         object.__setattr__(self, 'terrain_flags', flags)
         _check_choice('missing_imu', self.missing_imu, MISSING_IMU_POLICIES)
-        _check_choice('missing_joint_velocities', self.missing_joint_velocities,
-                      MISSING_JOINT_VELOCITY_POLICIES)
-        _check_choice('missing_foot_contacts', self.missing_foot_contacts,
-                      MISSING_FOOT_CONTACT_POLICIES)
-        _check_choice('missing_height_scan', self.missing_height_scan,
-                      MISSING_HEIGHT_SCAN_POLICIES)
-        _check_choice('missing_base_velocity', self.missing_base_velocity,
-                      MISSING_BASE_VELOCITY_POLICIES)
+        _check_choice(
+            'missing_joint_velocities',
+            self.missing_joint_velocities,
+            MISSING_JOINT_VELOCITY_POLICIES,
+        )
+        _check_choice(
+            'missing_foot_contacts', self.missing_foot_contacts, MISSING_FOOT_CONTACT_POLICIES
+        )
+        _check_choice(
+            'missing_height_scan', self.missing_height_scan, MISSING_HEIGHT_SCAN_POLICIES
+        )
+        _check_choice(
+            'missing_base_velocity', self.missing_base_velocity, MISSING_BASE_VELOCITY_POLICIES
+        )
         _check_choice('yaw_frame', self.yaw_frame, YAW_FRAMES)
         height = self.flat_ground_height
-        if isinstance(height, bool) or not isinstance(height, (int, float)) or not (
-                math.isfinite(height) and height > 0.0):
+        if (
+            isinstance(height, bool)
+            or not isinstance(height, (int, float))
+            or not (math.isfinite(height) and height > 0.0)
+        ):
             raise ObservationConfigError(
-                f'flat_ground_height: expected a finite height > 0 m, got {height!r}')
+                f'flat_ground_height: expected a finite height > 0 m, got {height!r}'
+            )
         lead = self.max_heading_lead
-        if lead is not None and (isinstance(lead, bool) or not isinstance(lead, (int, float))
-                                 or not (math.isfinite(lead) and 0.0 < lead <= math.pi)):
+        if lead is not None and (
+            isinstance(lead, bool)
+            or not isinstance(lead, (int, float))
+            or not (math.isfinite(lead) and 0.0 < lead <= math.pi)
+        ):
             raise ObservationConfigError(
-                f'max_heading_lead: expected None or a number in (0, pi], got {lead!r}')
+                f'max_heading_lead: expected None or a number in (0, pi], got {lead!r}'
+            )

@@ -24,8 +24,8 @@ including at the +-pi boundary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
-from typing import Sequence, Tuple
 
 import numpy as np
 
@@ -44,8 +44,7 @@ def wrap_to_pi(angle: float) -> float:
     return wrapped - math.pi
 
 
-def euler_xyz_from_quat_xyzw(x: float, y: float, z: float,
-                             w: float) -> Tuple[float, float, float]:
+def euler_xyz_from_quat_xyzw(x: float, y: float, z: float, w: float) -> tuple[float, float, float]:
     """
     Return (roll, pitch, yaw) of a unit quaternion, each wrapped to [-pi, pi].
 
@@ -69,7 +68,11 @@ def quaternion_multiply(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
     """Return the Hamilton product ``a * b`` of two (x, y, z, w) quaternions."""
     ax, ay, az, aw = a
     bx, by, bz, bw = b
-    return np.array([aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw,
-                     aw * bw - ax * bx - ay * by - az * bz])
+    return np.array(
+        [
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz,
+        ]
+    )

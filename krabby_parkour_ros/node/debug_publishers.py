@@ -36,9 +36,13 @@ from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from krabby_parkour_ros.control.step import TickResult
-from krabby_parkour_ros.description.debug_topics import (command_arrow_marker,
-                                                         foot_contact_markers, height_scan_cloud,
-                                                         merge, scan_markers)
+from krabby_parkour_ros.description.debug_topics import (
+    command_arrow_marker,
+    foot_contact_markers,
+    height_scan_cloud,
+    merge,
+    scan_markers,
+)
 from krabby_parkour_ros.description.odometry import OdometryFrames
 
 #: Default frames (REP-105 base link, yaw-only scan frame); the node passes its parameters.
@@ -57,8 +61,9 @@ class DebugPublishers:
     :param frames: frame names (``base``: velocities; ``yaw``: scan and command).
     """
 
-    def __init__(self, node, runtime, recorder=None,
-                 frames: OdometryFrames = OdometryFrames()) -> None:
+    def __init__(
+        self, node, runtime, recorder=None, frames: OdometryFrames = OdometryFrames()
+    ) -> None:
         self._node = node
         self._runtime = runtime
         self._base_frame = frames.base
@@ -74,8 +79,9 @@ class DebugPublishers:
         self._cloud, self._markers, self._velocity, self._command = self.publishers
         for publisher in self.publishers if recorder is not None else ():
             # Listed in the recording with their QoS even before a first message.
-            recorder.register_topic(publisher.topic_name, publisher.msg_type,
-                                    publisher.qos_profile)
+            recorder.register_topic(
+                publisher.topic_name, publisher.msg_type, publisher.qos_profile
+            )
         self._foot_frames = [f'{name}_foot' for name in runtime.joint_map.hardware_foot_names]
         self._refresh = max(1, runtime.contract.scan_refresh_steps)
         self._policy_steps = 0
@@ -97,8 +103,9 @@ class DebugPublishers:
         if ext.base_linear_velocity is not None:
             velocity = Vector3Stamped()
             velocity.header = command.header
-            (velocity.vector.x, velocity.vector.y,
-             velocity.vector.z) = (float(v) for v in ext.base_linear_velocity)
+            (velocity.vector.x, velocity.vector.y, velocity.vector.z) = (
+                float(v) for v in ext.base_linear_velocity
+            )
             self._publish(self._velocity, velocity)
         if self._policy_steps % self._refresh != 1 % self._refresh:
             return

@@ -36,9 +36,10 @@ before it drops, so a status does not flap.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 import math
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
@@ -63,8 +64,9 @@ _LEVELS = {
 HAL_RATE_MARGIN = 0.9
 
 
-def hal_stream_warnings(hal: Mapping[str, Any], policy_period: float,
-                        rate_margin: float = HAL_RATE_MARGIN) -> List[str]:
+def hal_stream_warnings(
+    hal: Mapping[str, Any], policy_period: float, rate_margin: float = HAL_RATE_MARGIN
+) -> list[str]:
     """
     Return why the HAL's observation stream deserves a WARN (empty: none).
 
@@ -78,19 +80,22 @@ def hal_stream_warnings(hal: Mapping[str, Any], policy_period: float,
     :param policy_period: seconds between policy steps.
     :param rate_margin: fraction of the policy rate below which the HAL is too slow.
     """
-    warnings: List[str] = []
+    warnings: list[str] = []
     if hal.get('interleaved_streams_active'):
-        warnings.append('two interleaved observation streams (timestamps go back and forth: '
-                        'two publishers on one endpoint?)')
+        warnings.append(
+            'two interleaved observation streams (timestamps go back and forth: '
+            'two publishers on one endpoint?)'
+        )
     rate = float(hal.get('observation_rate_hz') or 0.0)
     needed = 1.0 / policy_period if policy_period > 0 else 0.0
     if 0.0 < rate < rate_margin * needed:
-        warnings.append(f'HAL observation rate {rate:.1f} Hz is below the policy rate '
-                        f'{needed:.1f} Hz')
+        warnings.append(
+            f'HAL observation rate {rate:.1f} Hz is below the policy rate {needed:.1f} Hz'
+        )
     return warnings
 
 
-def _offset(value: Optional[float]) -> str:
+def _offset(value: float | None) -> str:
     return 'unknown' if value is None else f'{value:.3f}'
 
 
@@ -98,12 +103,12 @@ def _ms(value: float) -> str:
     return 'nan' if math.isnan(value) else f'{value * 1e3:.3f}'
 
 
-def _flatten(prefix: str, counts: Dict[str, int]) -> Iterable[Tuple[str, str]]:
+def _flatten(prefix: str, counts: dict[str, int]) -> Iterable[tuple[str, str]]:
     for key in sorted(counts):
         yield f'{prefix}{key}', str(counts[key])
 
 
-def diagnostic_values(runtime) -> List[Tuple[str, str]]:
+def diagnostic_values(runtime) -> list[tuple[str, str]]:
     """Return the (key, value) pairs describing the controller's health."""
     step = runtime.step
     driver = runtime.driver
@@ -113,7 +118,7 @@ def diagnostic_values(runtime) -> List[Tuple[str, str]]:
     hal = runtime.hal.stats()
     rate = 0.0 if not period['count'] or math.isnan(period['p50']) else 1.0 / period['p50']
     nav = step.navigation_command
-    pairs: List[Tuple[str, str]] = [
+    pairs: list[tuple[str, str]] = [
         ('mode', step.mode.value),
         ('shadow_mode', str(step.shadow)),
         ('policy', runtime.contract.name),
@@ -140,7 +145,7 @@ def diagnostic_values(runtime) -> List[Tuple[str, str]]:
         # ours, its delivered rate versus the policy's, interleaved streams.
         ('hal_reconnects', str(hal.get('reconnects', 0))),
         ('hal_clock_offset_ms', _offset(hal.get('clock_offset_ms'))),
-        ('hal_observation_rate_hz', f"{float(hal.get('observation_rate_hz') or 0.0):.2f}"),
+        ('hal_observation_rate_hz', f'{float(hal.get("observation_rate_hz") or 0.0):.2f}'),
         ('policy_rate_hz', f'{1.0 / runtime.config.control.policy_period:.2f}'),
         ('hal_timestamp_reversals', str(hal.get('timestamp_reversals', 0))),
         ('hal_interleaved_streams', str(hal.get('interleaved_streams', 0))),
@@ -159,8 +164,9 @@ def diagnostic_values(runtime) -> List[Tuple[str, str]]:
     return pairs
 
 
-def build_diagnostic_status(name: str, runtime, hardware_id: str,
-                            extra: Iterable[Tuple[str, str]] = ()) -> DiagnosticStatus:
+def build_diagnostic_status(
+    name: str, runtime, hardware_id: str, extra: Iterable[tuple[str, str]] = ()
+) -> DiagnosticStatus:
     """Build the status message: level from the mode, counters (and ``extra``) as key/values."""
     step = runtime.step
     level = DiagnosticStatus.ERROR if step.fault_latched else _LEVELS[step.mode]
@@ -180,9 +186,14 @@ def build_diagnostic_status(name: str, runtime, hardware_id: str,
         level = max(level, DiagnosticStatus.WARN)
         message = '; '.join([message] + warnings)
     return DiagnosticStatus(
-        level=level, name=name, message=message, hardware_id=hardware_id,
-        values=[KeyValue(key=k, value=v)
-                for k, v in list(diagnostic_values(runtime)) + list(extra)])
+        level=level,
+        name=name,
+        message=message,
+        hardware_id=hardware_id,
+        values=[
+            KeyValue(key=k, value=v) for k, v in list(diagnostic_values(runtime)) + list(extra)
+        ],
+    )
 
 
 # -- statuses per concern ---------------------------------------------------------------------
@@ -232,31 +243,45 @@ class DiagnosticThresholds:
     clear_periods: int = 3
 
     def __post_init__(self) -> None:
-        for name in ('late_tick_warn_ratio', 'late_tick_error_ratio', 'hal_rate_warn_ratio',
-                     'target_clamp_warn_ratio'):
+        for name in (
+            'late_tick_warn_ratio',
+            'late_tick_error_ratio',
+            'hal_rate_warn_ratio',
+            'target_clamp_warn_ratio',
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise DiagnosticThresholdsError(f'{THRESHOLD_PREFIX}{name} must be in [0, 1], '
-                                                f'got {value!r}')
-        for name in ('latency_p99_warn_ms', 'latency_p99_error_ms', 'inference_p99_warn_ms',
-                     'inference_p99_error_ms'):
+                raise DiagnosticThresholdsError(
+                    f'{THRESHOLD_PREFIX}{name} must be in [0, 1], got {value!r}'
+                )
+        for name in (
+            'latency_p99_warn_ms',
+            'latency_p99_error_ms',
+            'inference_p99_warn_ms',
+            'inference_p99_error_ms',
+        ):
             value = getattr(self, name)
             if not 0.0 < value < math.inf:
-                raise DiagnosticThresholdsError(f'{THRESHOLD_PREFIX}{name} must be a positive '
-                                                f'number of ms, got {value!r}')
-        for warn, error in (('late_tick_warn_ratio', 'late_tick_error_ratio'),
-                            ('latency_p99_warn_ms', 'latency_p99_error_ms'),
-                            ('inference_p99_warn_ms', 'inference_p99_error_ms')):
+                raise DiagnosticThresholdsError(
+                    f'{THRESHOLD_PREFIX}{name} must be a positive number of ms, got {value!r}'
+                )
+        for warn, error in (
+            ('late_tick_warn_ratio', 'late_tick_error_ratio'),
+            ('latency_p99_warn_ms', 'latency_p99_error_ms'),
+            ('inference_p99_warn_ms', 'inference_p99_error_ms'),
+        ):
             if getattr(self, warn) > getattr(self, error):
                 raise DiagnosticThresholdsError(
                     f'{THRESHOLD_PREFIX}{warn} ({getattr(self, warn)!r}) must not exceed '
-                    f'{THRESHOLD_PREFIX}{error} ({getattr(self, error)!r})')
+                    f'{THRESHOLD_PREFIX}{error} ({getattr(self, error)!r})'
+                )
         if not 1 <= self.clear_periods <= 100:
-            raise DiagnosticThresholdsError(f'{THRESHOLD_PREFIX}clear_periods must be in '
-                                            f'[1, 100], got {self.clear_periods!r}')
+            raise DiagnosticThresholdsError(
+                f'{THRESHOLD_PREFIX}clear_periods must be in [1, 100], got {self.clear_periods!r}'
+            )
 
     @classmethod
-    def from_values(cls, get: Callable[[str], Any]) -> 'DiagnosticThresholds':
+    def from_values(cls, get: Callable[[str], Any]) -> DiagnosticThresholds:
         """
         Build the thresholds from parameter values (``get('diagnostics.<field>')``).
 
@@ -280,8 +305,9 @@ def _p99_ms(samples) -> float:
     return float('nan') if len(samples) == 0 else float(np.percentile(samples, 99.0)) * 1e3
 
 
-def _select(values: Mapping[str, str], names: Sequence[str],
-            prefixes: Sequence[str] = ()) -> List[Tuple[str, str]]:
+def _select(
+    values: Mapping[str, str], names: Sequence[str], prefixes: Sequence[str] = ()
+) -> list[tuple[str, str]]:
     """Return the pairs of ``values`` named in ``names`` or starting with a prefix, in order."""
     chosen = [(name, values[name]) for name in names if name in values]
     chosen += [(k, v) for k, v in values.items() if any(k.startswith(p) for p in prefixes)]
@@ -293,7 +319,7 @@ class _Finding:
 
     def __init__(self) -> None:
         self.level = _OK
-        self.reasons: List[str] = []
+        self.reasons: list[str] = []
 
     def raise_to(self, level: bytes, reason: str) -> None:
         if level > _OK:
@@ -302,7 +328,7 @@ class _Finding:
 
 
 #: A concern's finding, its key/values and its message when nothing is raised.
-_Judgement = Tuple[_Finding, List[Tuple[str, str]], str]
+_Judgement = tuple[_Finding, list[tuple[str, str]], str]
 
 
 class _Hysteresis:
@@ -313,7 +339,7 @@ class _Hysteresis:
         self.message = ''
         self.clean = 0
 
-    def update(self, level: bytes, message: str, clear_periods: int) -> Tuple[bytes, str]:
+    def update(self, level: bytes, message: str, clear_periods: int) -> tuple[bytes, str]:
         if level >= self.level:
             self.level, self.message, self.clean = level, message, 0
             return level, message
@@ -321,8 +347,10 @@ class _Hysteresis:
         if self.clean >= clear_periods:
             self.level, self.message, self.clean = level, message, 0
             return level, message
-        return self.level, (f'{message}; holding {_LEVEL_NAMES[self.level]} for '
-                            f'{clear_periods - self.clean} more period(s): {self.message}')
+        return self.level, (
+            f'{message}; holding {_LEVEL_NAMES[self.level]} for '
+            f'{clear_periods - self.clean} more period(s): {self.message}'
+        )
 
 
 _LEVEL_NAMES = {_OK: 'OK', _WARN: 'WARN', _ERROR: 'ERROR', DiagnosticStatus.STALE: 'STALE'}
@@ -341,20 +369,28 @@ class DiagnosticsMonitor:
     :param thresholds: the WARN/ERROR thresholds.
     """
 
-    def __init__(self, node_name: str, hardware_id: str,
-                 thresholds: DiagnosticThresholds = DiagnosticThresholds()) -> None:
+    def __init__(
+        self,
+        node_name: str,
+        hardware_id: str,
+        thresholds: DiagnosticThresholds = DiagnosticThresholds(),
+    ) -> None:
         self.node_name = node_name
         self.hardware_id = hardware_id
         self.thresholds = thresholds
-        self._previous: Dict[str, int] = {}
+        self._previous: dict[str, int] = {}
         self._hysteresis = {concern: _Hysteresis() for concern in CONCERNS}
 
     def status_name(self, concern: str) -> str:
         """Return the full name of a status: ``<node>: <concern>``."""
         return f'{self.node_name}: {concern}'
 
-    def statuses(self, runtime, extra: Iterable[Tuple[str, str]] = (),
-                 recorder_stats: Optional[Mapping[str, Any]] = None) -> List[DiagnosticStatus]:
+    def statuses(
+        self,
+        runtime,
+        extra: Iterable[tuple[str, str]] = (),
+        recorder_stats: Mapping[str, Any] | None = None,
+    ) -> list[DiagnosticStatus]:
         """
         Return the summary status and one status per concern for this period.
 
@@ -363,8 +399,9 @@ class DiagnosticsMonitor:
         :param recorder_stats: ``HalRecorder.stats()`` while recording, else None.
         """
         extra = list(extra)
-        summary = build_diagnostic_status(self.status_name(SUMMARY), runtime, self.hardware_id,
-                                          extra=extra)
+        summary = build_diagnostic_status(
+            self.status_name(SUMMARY), runtime, self.hardware_id, extra=extra
+        )
         values = {kv.key: kv.value for kv in summary.values}
         counts = self._counts(runtime, values, recorder_stats)
         window = {}
@@ -373,25 +410,35 @@ class DiagnosticsMonitor:
             # A counter below its previous value was reset (activation): all of it is new.
             window[key] = count - before if count >= before else count
         self._previous = counts
-        builders = {'control loop': self._control_loop, 'HAL link': self._hal_link,
-                    'policy': self._policy, 'limits and safety': self._limits,
-                    'recording': self._recording}
+        builders = {
+            'control loop': self._control_loop,
+            'HAL link': self._hal_link,
+            'policy': self._policy,
+            'limits and safety': self._limits,
+            'recording': self._recording,
+        }
         statuses = [summary]
         for concern in CONCERNS:
-            finding, pairs, ok_message = builders[concern](runtime, values, window,
-                                                           recorder_stats)
+            finding, pairs, ok_message = builders[concern](runtime, values, window, recorder_stats)
             message = '; '.join(finding.reasons) or ok_message
             level, message = self._hysteresis[concern].update(
-                finding.level, message, self.thresholds.clear_periods)
-            statuses.append(DiagnosticStatus(
-                level=level, name=self.status_name(concern), message=message,
-                hardware_id=self.hardware_id,
-                values=[KeyValue(key=k, value=v) for k, v in pairs]))
+                finding.level, message, self.thresholds.clear_periods
+            )
+            statuses.append(
+                DiagnosticStatus(
+                    level=level,
+                    name=self.status_name(concern),
+                    message=message,
+                    hardware_id=self.hardware_id,
+                    values=[KeyValue(key=k, value=v) for k, v in pairs],
+                )
+            )
         return statuses
 
     @staticmethod
-    def _counts(runtime, values: Mapping[str, str],
-                recorder_stats: Optional[Mapping[str, Any]]) -> Dict[str, int]:
+    def _counts(
+        runtime, values: Mapping[str, str], recorder_stats: Mapping[str, Any] | None
+    ) -> dict[str, int]:
         """Return the cumulative counters whose per-period difference is judged."""
         step, driver = runtime.step, runtime.driver
 
@@ -408,67 +455,127 @@ class DiagnosticsMonitor:
             'inference_samples': step.inference_time.total_count,
             'target_clamps': sum(runtime.mapper.clamp_counts().values()),
         }
-        for key in ('commands_sent', 'failures', 'stale_ticks', 'send_errors',
-                    'non_finite_blocked', 'wire_clamped_commands', 'wire_refused_commands',
-                    'hal_commands_dropped', 'callback_errors', 'invalid_cmd_vel'):
+        for key in (
+            'commands_sent',
+            'failures',
+            'stale_ticks',
+            'send_errors',
+            'non_finite_blocked',
+            'wire_clamped_commands',
+            'wire_refused_commands',
+            'hal_commands_dropped',
+            'callback_errors',
+            'invalid_cmd_vel',
+        ):
             counts[key] = count(key)
         if recorder_stats is not None:
             counts['recording_dropped'] = int(recorder_stats.get('dropped', 0))
             counts['recording_errors'] = int(recorder_stats.get('errors', 0))
         return counts
 
-    def _control_loop(self, runtime, values: Mapping[str, str], window: Mapping[str, int],
-                      recorder_stats: Optional[Mapping[str, Any]]) -> _Judgement:
+    def _control_loop(
+        self,
+        runtime,
+        values: Mapping[str, str],
+        window: Mapping[str, int],
+        recorder_stats: Mapping[str, Any] | None,
+    ) -> _Judgement:
         t = self.thresholds
         finding = _Finding()
         timed, late = window['timed_ticks'], window['late_ticks']
         ratio = late / timed if timed else 0.0
-        finding.raise_to(_above(ratio, t.late_tick_warn_ratio, t.late_tick_error_ratio),
-                         f'{late} of {timed} ticks late ({ratio:.0%}; WARN above '
-                         f'{t.late_tick_warn_ratio:.0%}, ERROR above '
-                         f'{t.late_tick_error_ratio:.0%})')
+        finding.raise_to(
+            _above(ratio, t.late_tick_warn_ratio, t.late_tick_error_ratio),
+            f'{late} of {timed} ticks late ({ratio:.0%}; WARN above '
+            f'{t.late_tick_warn_ratio:.0%}, ERROR above '
+            f'{t.late_tick_error_ratio:.0%})',
+        )
         latency = _p99_ms(runtime.step.latency.recent(window['latency_samples']))
-        finding.raise_to(_above(latency, t.latency_p99_warn_ms, t.latency_p99_error_ms),
-                         f'observation -> command latency p99 {latency:.1f} ms (WARN above '
-                         f'{t.latency_p99_warn_ms:g} ms, ERROR above '
-                         f'{t.latency_p99_error_ms:g} ms)')
-        pairs = _select(values, ('loop_rate_hz', 'tick_period_p50_ms', 'tick_period_p99_ms',
-                                 'tick_period_max_ms', 'late_ticks', 'deadline_ticks',
-                                 'latency_p50_ms', 'latency_p99_ms', 'latency_max_ms',
-                                 'ticks', 'control_thread_scheduler'))
-        pairs += [('period_ticks', str(timed)), ('period_late_ticks', str(late)),
-                  ('period_late_tick_ratio', f'{ratio:.3f}'),
-                  ('period_latency_p99_ms', 'nan' if math.isnan(latency) else f'{latency:.3f}')]
+        finding.raise_to(
+            _above(latency, t.latency_p99_warn_ms, t.latency_p99_error_ms),
+            f'observation -> command latency p99 {latency:.1f} ms (WARN above '
+            f'{t.latency_p99_warn_ms:g} ms, ERROR above '
+            f'{t.latency_p99_error_ms:g} ms)',
+        )
+        pairs = _select(
+            values,
+            (
+                'loop_rate_hz',
+                'tick_period_p50_ms',
+                'tick_period_p99_ms',
+                'tick_period_max_ms',
+                'late_ticks',
+                'deadline_ticks',
+                'latency_p50_ms',
+                'latency_p99_ms',
+                'latency_max_ms',
+                'ticks',
+                'control_thread_scheduler',
+            ),
+        )
+        pairs += [
+            ('period_ticks', str(timed)),
+            ('period_late_ticks', str(late)),
+            ('period_late_tick_ratio', f'{ratio:.3f}'),
+            ('period_latency_p99_ms', 'nan' if math.isnan(latency) else f'{latency:.3f}'),
+        ]
         return finding, pairs, f'{values.get("loop_rate_hz", "0")} Hz, {late} of {timed} late'
 
-    def _hal_link(self, runtime, values: Mapping[str, str], window: Mapping[str, int],
-                  recorder_stats: Optional[Mapping[str, Any]]) -> _Judgement:
+    def _hal_link(
+        self,
+        runtime,
+        values: Mapping[str, str],
+        window: Mapping[str, int],
+        recorder_stats: Mapping[str, Any] | None,
+    ) -> _Judgement:
         step = runtime.step
         finding = _Finding()
         if step.mode == ControlMode.HOLD_STALE:
             finding.raise_to(_ERROR, 'observations stale: holding the last safe target')
-        for warning in hal_stream_warnings(runtime.hal.stats(),
-                                           runtime.config.control.policy_period,
-                                           self.thresholds.hal_rate_warn_ratio):
+        for warning in hal_stream_warnings(
+            runtime.hal.stats(),
+            runtime.config.control.policy_period,
+            self.thresholds.hal_rate_warn_ratio,
+        ):
             finding.raise_to(_WARN, warning)
         if window['hal_commands_dropped']:
-            finding.raise_to(_WARN, f'{window["hal_commands_dropped"]} commands dropped '
-                                    '(HAL not reading)')
+            finding.raise_to(
+                _WARN, f'{window["hal_commands_dropped"]} commands dropped (HAL not reading)'
+            )
         if window['send_errors']:
             finding.raise_to(_WARN, f'{window["send_errors"]} command sends failed')
         if window['stale_ticks'] and step.mode != ControlMode.HOLD_STALE:
             finding.raise_to(_WARN, f'{window["stale_ticks"]} ticks without fresh data')
-        pairs = _select(values, ('hal_observation_rate_hz', 'policy_rate_hz', 'hal_received',
-                                 'hal_superseded', 'hal_commands_dropped', 'hal_reconnects',
-                                 'hal_clock_offset_ms', 'hal_timestamp_reversals',
-                                 'hal_interleaved_streams', 'stale_events', 'stale_ticks',
-                                 'stale_resumes', 'send_errors', 'deadline_ticks'),
-                        ('hal_rejected_',))
+        pairs = _select(
+            values,
+            (
+                'hal_observation_rate_hz',
+                'policy_rate_hz',
+                'hal_received',
+                'hal_superseded',
+                'hal_commands_dropped',
+                'hal_reconnects',
+                'hal_clock_offset_ms',
+                'hal_timestamp_reversals',
+                'hal_interleaved_streams',
+                'stale_events',
+                'stale_ticks',
+                'stale_resumes',
+                'send_errors',
+                'deadline_ticks',
+            ),
+            ('hal_rejected_',),
+        )
         pairs.append(('period_stale_ticks', str(window['stale_ticks'])))
         return finding, pairs, f'{values.get("hal_observation_rate_hz", "0")} Hz observations'
 
-    def _policy(self, runtime, values: Mapping[str, str], window: Mapping[str, int],
-                recorder_stats: Optional[Mapping[str, Any]]) -> _Judgement:
+    def _policy(
+        self,
+        runtime,
+        values: Mapping[str, str],
+        window: Mapping[str, int],
+        recorder_stats: Mapping[str, Any] | None,
+    ) -> _Judgement:
         t = self.thresholds
         step = runtime.step
         finding = _Finding()
@@ -479,71 +586,129 @@ class DiagnosticsMonitor:
         if window['failures']:
             finding.raise_to(_WARN, f'{window["failures"]} policy steps failed')
         inference = _p99_ms(step.inference_time.recent(window['inference_samples']))
-        finding.raise_to(_above(inference, t.inference_p99_warn_ms, t.inference_p99_error_ms),
-                         f'inference p99 {inference:.1f} ms (WARN above '
-                         f'{t.inference_p99_warn_ms:g} ms, ERROR above '
-                         f'{t.inference_p99_error_ms:g} ms)')
+        finding.raise_to(
+            _above(inference, t.inference_p99_warn_ms, t.inference_p99_error_ms),
+            f'inference p99 {inference:.1f} ms (WARN above '
+            f'{t.inference_p99_warn_ms:g} ms, ERROR above '
+            f'{t.inference_p99_error_ms:g} ms)',
+        )
         if not runtime.model.trained:
             finding.raise_to(_WARN, 'the policy is UNTRAINED')
-        pairs = _select(values, ('mode', 'shadow_mode', 'policy', 'policy_trained',
-                                 'policy_backend', 'inference_p50_ms', 'inference_p99_ms',
-                                 'substitutes_in_use', 'policy_steps', 'policy_deferred',
-                                 'failures', 'fault_latches', 'last_error'), ('failure_',))
-        pairs += [('period_failures', str(window['failures'])),
-                  ('period_inference_p99_ms',
-                   'nan' if math.isnan(inference) else f'{inference:.3f}')]
+        pairs = _select(
+            values,
+            (
+                'mode',
+                'shadow_mode',
+                'policy',
+                'policy_trained',
+                'policy_backend',
+                'inference_p50_ms',
+                'inference_p99_ms',
+                'substitutes_in_use',
+                'policy_steps',
+                'policy_deferred',
+                'failures',
+                'fault_latches',
+                'last_error',
+            ),
+            ('failure_',),
+        )
+        pairs += [
+            ('period_failures', str(window['failures'])),
+            ('period_inference_p99_ms', 'nan' if math.isnan(inference) else f'{inference:.3f}'),
+        ]
         return finding, pairs, f'{values.get("policy", "")} ({step.mode.value})'
 
-    def _limits(self, runtime, values: Mapping[str, str], window: Mapping[str, int],
-                recorder_stats: Optional[Mapping[str, Any]]) -> _Judgement:
+    def _limits(
+        self,
+        runtime,
+        values: Mapping[str, str],
+        window: Mapping[str, int],
+        recorder_stats: Mapping[str, Any] | None,
+    ) -> _Judgement:
         t = self.thresholds
         step = runtime.step
         finding = _Finding()
         if step.mode == ControlMode.WAITING and step.last_error.startswith('activation refused'):
             finding.raise_to(_ERROR, step.last_error)
-        for key, reason in (('wire_refused_commands', 'commands refused at the wire'),
-                            ('non_finite_blocked', 'non-finite targets blocked')):
+        for key, reason in (
+            ('wire_refused_commands', 'commands refused at the wire'),
+            ('non_finite_blocked', 'non-finite targets blocked'),
+        ):
             if window[key]:
                 finding.raise_to(_ERROR, f'{window[key]} {reason} (a layer above has a bug)')
         if window['wire_clamped_commands']:
-            finding.raise_to(_WARN, f'{window["wire_clamped_commands"]} commands clamped at '
-                                    'the wire (a layer above has a bug)')
+            finding.raise_to(
+                _WARN,
+                f'{window["wire_clamped_commands"]} commands clamped at '
+                'the wire (a layer above has a bug)',
+            )
         commands = window['commands_sent']
         clamps = window['target_clamps']
         ratio = clamps / commands if commands else 0.0
         if ratio > t.target_clamp_warn_ratio:
-            finding.raise_to(_WARN, f'{clamps} joint targets clamped in {commands} commands '
-                                    f'(WARN above {t.target_clamp_warn_ratio:g} per command)')
-        for key, reason in (('callback_errors', 'unexpected callback errors (logged)'),
-                            ('invalid_cmd_vel', 'invalid cmd_vel messages ignored')):
+            finding.raise_to(
+                _WARN,
+                f'{clamps} joint targets clamped in {commands} commands '
+                f'(WARN above {t.target_clamp_warn_ratio:g} per command)',
+            )
+        for key, reason in (
+            ('callback_errors', 'unexpected callback errors (logged)'),
+            ('invalid_cmd_vel', 'invalid cmd_vel messages ignored'),
+        ):
             if window[key]:
                 finding.raise_to(_WARN, f'{window[key]} {reason}')
-        pairs = _select(values, ('shadow_mode', 'navigation_command', 'nav_clamped',
-                                 'nav_timeouts', 'non_finite_blocked', 'rate_limited',
-                                 'activation_refused', 'start_pose_clamped',
-                                 'wire_clamped_commands', 'wire_refused_commands',
-                                 'cmd_vel_received', 'invalid_cmd_vel', 'parameters_refused',
-                                 'callback_errors'),
-                        ('target_clamps_', 'rate_limited_', 'wire_clamps_'))
+        pairs = _select(
+            values,
+            (
+                'shadow_mode',
+                'navigation_command',
+                'nav_clamped',
+                'nav_timeouts',
+                'non_finite_blocked',
+                'rate_limited',
+                'activation_refused',
+                'start_pose_clamped',
+                'wire_clamped_commands',
+                'wire_refused_commands',
+                'cmd_vel_received',
+                'invalid_cmd_vel',
+                'parameters_refused',
+                'callback_errors',
+            ),
+            ('target_clamps_', 'rate_limited_', 'wire_clamps_'),
+        )
         pairs.append(('period_target_clamps', str(clamps)))
         return finding, pairs, 'within limits'
 
-    def _recording(self, runtime, values: Mapping[str, str], window: Mapping[str, int],
-                   recorder_stats: Optional[Mapping[str, Any]]) -> _Judgement:
+    def _recording(
+        self,
+        runtime,
+        values: Mapping[str, str],
+        window: Mapping[str, int],
+        recorder_stats: Mapping[str, Any] | None,
+    ) -> _Judgement:
         finding = _Finding()
         if recorder_stats is None:
             return finding, [('recording', 'off')], 'off'
         if recorder_stats.get('error'):
             finding.raise_to(_ERROR, f'recorder failed: {recorder_stats["error"]}')
         if window['recording_dropped']:
-            finding.raise_to(_WARN, f'{window["recording_dropped"]} records dropped (disk too '
-                                    'slow or queue full)')
+            finding.raise_to(
+                _WARN,
+                f'{window["recording_dropped"]} records dropped (disk too slow or queue full)',
+            )
         if window['recording_errors']:
             finding.raise_to(_WARN, f'{window["recording_errors"]} records not encodable')
         files = list(recorder_stats.get('files') or [])
-        pairs = [('recording', 'on'), ('recording_file', files[-1] if files else ''),
-                 ('recording_files', str(len(files)))]
-        pairs += [(f'recording_{key}', str(recorder_stats.get(key, 0)))
-                  for key in ('written', 'dropped', 'queued', 'bytes_written', 'errors')]
+        pairs = [
+            ('recording', 'on'),
+            ('recording_file', files[-1] if files else ''),
+            ('recording_files', str(len(files))),
+        ]
+        pairs += [
+            (f'recording_{key}', str(recorder_stats.get(key, 0)))
+            for key in ('written', 'dropped', 'queued', 'bytes_written', 'errors')
+        ]
         pairs.append(('period_recording_dropped', str(window['recording_dropped'])))
         return finding, pairs, f'writing {files[-1] if files else ""}'

@@ -39,11 +39,11 @@ hosts, with SROS2 (docs/hardening.md).
 from __future__ import annotations
 
 import argparse
+from collections.abc import MutableMapping
 import logging
 import os
 import signal
 import sys
-from typing import List, MutableMapping, Optional
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -62,14 +62,19 @@ LOCALHOST_ONLY_VARIABLE = 'ROS_LOCALHOST_ONLY'
 _SHUTDOWN_FROM = ('unconfigured', 'inactive', 'active')
 
 
-def _parse(argv: List[str]) -> argparse.Namespace:
+def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog='parkour_node', description='Krabby parkour lifecycle node (pure rclpy).')
-    parser.add_argument('--autostart', action='store_true',
-                        help='configure, then activate, once (as launch autostart); a '
-                             'later manual deactivate stays deactivated')
-    parser.add_argument('--params-file', default=None,
-                        help='ROS parameters YAML (e.g. config/parkour.yaml)')
+        prog='parkour_node', description='Krabby parkour lifecycle node (pure rclpy).'
+    )
+    parser.add_argument(
+        '--autostart',
+        action='store_true',
+        help='configure, then activate, once (as launch autostart); a '
+        'later manual deactivate stays deactivated',
+    )
+    parser.add_argument(
+        '--params-file', default=None, help='ROS parameters YAML (e.g. config/parkour.yaml)'
+    )
     parser.add_argument('--node-name', default='parkour_node', help='node name')
     return parser.parse_args(argv)
 
@@ -129,7 +134,7 @@ def forward_package_logging(node: ParkourNode) -> logging.Handler:
     return handler
 
 
-def autostart(node: ParkourNode, stop: Optional['ShutdownRequest'] = None) -> bool:
+def autostart(node: ParkourNode, stop: ShutdownRequest | None = None) -> bool:
     """
     Configure, then activate, once; return True when the node is active.
 
@@ -157,7 +162,7 @@ class ShutdownRequest:
     """
 
     def __init__(self) -> None:
-        self.signum: Optional[int] = None
+        self.signum: int | None = None
 
     def __call__(self, signum: int, frame: object) -> None:
         """Remember the first signal."""
@@ -172,8 +177,9 @@ class ShutdownRequest:
         signal.signal(signal.SIGTERM, self)
 
 
-def spin_until_shutdown(node: ParkourNode, executor: SingleThreadedExecutor,
-                        stop: ShutdownRequest) -> None:
+def spin_until_shutdown(
+    node: ParkourNode, executor: SingleThreadedExecutor, stop: ShutdownRequest
+) -> None:
     """
     Spin until a signal or an external shutdown.
 
@@ -201,7 +207,7 @@ def shut_down(node: ParkourNode, executor: SingleThreadedExecutor) -> None:
         rclpy.try_shutdown()
 
 
-def run(argv: Optional[List[str]] = None) -> int:
+def run(argv: list[str] | None = None) -> int:
     """Run the node until SIGINT, SIGTERM or shutdown; return the exit code."""
     argv = list(sys.argv if argv is None else argv)
     ros_args = rclpy.utilities.remove_ros_args(argv)
@@ -228,15 +234,14 @@ def run(argv: Optional[List[str]] = None) -> int:
             autostart(node, stop)
         spin_until_shutdown(node, executor, stop)
         if stop.signum is not None:
-            node.get_logger().info(
-                f'{signal.Signals(stop.signum).name} received: shutting down')
+            node.get_logger().info(f'{signal.Signals(stop.signum).name} received: shutting down')
     finally:
         shut_down(node, executor)
         logging.getLogger('krabby_parkour_ros').removeHandler(handler)
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """
     Run the node (:func:`run`), then end the process at once with its exit code.
 

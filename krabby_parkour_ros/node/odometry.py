@@ -32,24 +32,35 @@ job, from the URDF and ``joint_states``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional
+from collections.abc import Callable
+from typing import Any
 
 from nav_msgs.msg import Odometry
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from tf2_msgs.msg import TFMessage
 
-from krabby_parkour_ros.description.odometry import (base_transform, odometry_message,
-                                                     OdometryFrames, yaw_transform)
+from krabby_parkour_ros.description.odometry import (
+    base_transform,
+    odometry_message,
+    OdometryFrames,
+    yaw_transform,
+)
 from krabby_parkour_ros.hal.messages import HalObservation
 
 #: /tf as tf2_ros' TransformBroadcaster publishes it (reliable, volatile, depth 100).
-TF_QOS = QoSProfile(depth=100, history=HistoryPolicy.KEEP_LAST,
-                    reliability=ReliabilityPolicy.RELIABLE,
-                    durability=DurabilityPolicy.VOLATILE)
+TF_QOS = QoSProfile(
+    depth=100,
+    history=HistoryPolicy.KEEP_LAST,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
 #: odom: reliable, as robot_localization and nav2 publish and expect it.
-ODOM_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST,
-                      reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.VOLATILE)
+ODOM_QOS = QoSProfile(
+    depth=10,
+    history=HistoryPolicy.KEEP_LAST,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
 
 
 def frames_from_parameters(node) -> OdometryFrames:
@@ -59,8 +70,9 @@ def frames_from_parameters(node) -> OdometryFrames:
     :raises FrameError: (a ``ValueError``) naming the unusable frame.
     """
     get = node.get_parameter
-    return OdometryFrames(odom=get('odom_frame').value, base=get('base_frame').value,
-                          yaw=get('yaw_frame').value)
+    return OdometryFrames(
+        odom=get('odom_frame').value, base=get('base_frame').value, yaw=get('yaw_frame').value
+    )
 
 
 class OdometryPublishers:
@@ -74,9 +86,14 @@ class OdometryPublishers:
     :param publish: ``publish(publisher, msg)`` (the node's publish-and-record).
     """
 
-    def __init__(self, node, frames: OdometryFrames, publish_odometry: bool,
-                 publish_yaw_frame: bool,
-                 publish: Optional[Callable[[Any, Any], None]] = None) -> None:
+    def __init__(
+        self,
+        node,
+        frames: OdometryFrames,
+        publish_odometry: bool,
+        publish_yaw_frame: bool,
+        publish: Callable[[Any, Any], None] | None = None,
+    ) -> None:
         self._node = node
         self.frames = frames
         self._publish_odometry = publish_odometry
@@ -84,8 +101,9 @@ class OdometryPublishers:
         self._publish = publish if publish is not None else (lambda pub, msg: pub.publish(msg))
         create = node.create_lifecycle_publisher
         self._odom = create(Odometry, 'odom', ODOM_QOS) if publish_odometry else None
-        self._tf = (create(TFMessage, '/tf', TF_QOS)
-                    if publish_odometry or publish_yaw_frame else None)
+        self._tf = (
+            create(TFMessage, '/tf', TF_QOS) if publish_odometry or publish_yaw_frame else None
+        )
         self.publishers = [p for p in (self._odom, self._tf) if p is not None]
         #: Observations with a base pose / without one, since configure.
         self.counts = {'with_pose': 0, 'without_pose': 0}
@@ -97,15 +115,24 @@ class OdometryPublishers:
             return
         ext = observation.extensions
         orientation = ext.imu_orientation_xyzw
-        transforms: List[Any] = []
+        transforms: list[Any] = []
         if self._publish_odometry:
             if ext.base_position is not None and orientation is not None:
                 self.counts['with_pose'] += 1
-                self._publish(self._odom, odometry_message(
-                    self.frames, stamp, ext.base_position, orientation,
-                    ext.base_linear_velocity, ext.imu_angular_velocity))
-                transforms.append(base_transform(self.frames, stamp, ext.base_position,
-                                                 orientation))
+                self._publish(
+                    self._odom,
+                    odometry_message(
+                        self.frames,
+                        stamp,
+                        ext.base_position,
+                        orientation,
+                        ext.base_linear_velocity,
+                        ext.imu_angular_velocity,
+                    ),
+                )
+                transforms.append(
+                    base_transform(self.frames, stamp, ext.base_position, orientation)
+                )
             else:
                 self.counts['without_pose'] += 1
                 self._say_no_pose(ext.base_position is None, orientation is None)
@@ -122,7 +149,8 @@ class OdometryPublishers:
         missing = ' and '.join(key for key, absent in keys if absent)
         self._node.get_logger().warning(
             f'the HAL sends no {missing}: no odometry on odom and no {self.frames.odom} -> '
-            f'{self.frames.base} transform (said once; see docs/description.md)')
+            f'{self.frames.base} transform (said once; see docs/description.md)'
+        )
 
     def destroy(self) -> None:
         """Destroy the publishers."""

@@ -43,18 +43,28 @@ unexpected exception in any callback is logged and counted
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import threading
-from typing import Any, Callable, Dict, List, Optional, TypeVar, Union
+from typing import Any, TypeVar
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
-                       ReliabilityPolicy)
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    qos_profile_sensor_data,
+    QoSProfile,
+    ReliabilityPolicy,
+)
 from rclpy.timer import Timer
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
@@ -66,22 +76,38 @@ from krabby_parkour_ros.control.runtime import ControlRuntime
 from krabby_parkour_ros.control.step import ShadowModeError, TickResult
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationError
 from krabby_parkour_ros.node.debug_publishers import DebugPublishers
-from krabby_parkour_ros.node.diagnostics import (DiagnosticsMonitor, DiagnosticThresholds,
-                                                 robot_hardware_id)
+from krabby_parkour_ros.node.diagnostics import (
+    DiagnosticsMonitor,
+    DiagnosticThresholds,
+    robot_hardware_id,
+)
 from krabby_parkour_ros.node.odometry import frames_from_parameters, OdometryPublishers
-from krabby_parkour_ros.node.parameters import (CONFIGURE, LIVE, PARAMETERS, ParamSpec,
-                                                runtime_config_from_values, SPECS, WIRING)
+from krabby_parkour_ros.node.parameters import (
+    CONFIGURE,
+    LIVE,
+    PARAMETERS,
+    ParamSpec,
+    runtime_config_from_values,
+    SPECS,
+    WIRING,
+)
 from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
 
 #: joint_states: reliable like joint_state_publisher, so robot_state_publisher,
 #: rviz and best-effort tools all receive it.
-JOINT_STATES_QOS = QoSProfile(depth=10, history=HistoryPolicy.KEEP_LAST,
-                              reliability=ReliabilityPolicy.RELIABLE,
-                              durability=DurabilityPolicy.VOLATILE)
+JOINT_STATES_QOS = QoSProfile(
+    depth=10,
+    history=HistoryPolicy.KEEP_LAST,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
 #: Status topics: late joiners get the last value.
-STATUS_QOS = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                        reliability=ReliabilityPolicy.RELIABLE,
-                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
+STATUS_QOS = QoSProfile(
+    depth=1,
+    history=HistoryPolicy.KEEP_LAST,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 #: Seconds between two log lines of the same rate-limited warning.
 LOG_THROTTLE_S = 5.0
 
@@ -89,21 +115,32 @@ _Result = TypeVar('_Result')
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    constraints = {WIRING: 'read-only: set at launch',
-                   CONFIGURE: 'changeable only while unconfigured (read in on_configure)',
-                   LIVE: 'applied immediately'}[spec.kind]
+    constraints = {
+        WIRING: 'read-only: set at launch',
+        CONFIGURE: 'changeable only while unconfigured (read in on_configure)',
+        LIVE: 'applied immediately',
+    }[spec.kind]
     if spec.choices is not None:
         constraints += '; one of: ' + ', '.join(spec.choices)
-    descriptor = ParameterDescriptor(description=spec.description,
-                                     additional_constraints=constraints,
-                                     read_only=spec.kind == WIRING)
+    descriptor = ParameterDescriptor(
+        description=spec.description,
+        additional_constraints=constraints,
+        read_only=spec.kind == WIRING,
+    )
     if spec.value_range is not None and isinstance(spec.default, float):
-        descriptor.floating_point_range = [FloatingPointRange(
-            from_value=float(spec.value_range[0]), to_value=float(spec.value_range[1]))]
-    elif spec.value_range is not None and isinstance(spec.default, int) \
-            and not isinstance(spec.default, bool):
-        descriptor.integer_range = [IntegerRange(
-            from_value=int(spec.value_range[0]), to_value=int(spec.value_range[1]))]
+        descriptor.floating_point_range = [
+            FloatingPointRange(
+                from_value=float(spec.value_range[0]), to_value=float(spec.value_range[1])
+            )
+        ]
+    elif (
+        spec.value_range is not None
+        and isinstance(spec.default, int)
+        and not isinstance(spec.default, bool)
+    ):
+        descriptor.integer_range = [
+            IntegerRange(from_value=int(spec.value_range[0]), to_value=int(spec.value_range[1]))
+        ]
     return descriptor
 
 
@@ -116,36 +153,43 @@ class ParkourNode(LifecycleNode):
         server (``inproc://`` endpoints); None for tcp.
     """
 
-    def __init__(self, node_name: str = 'parkour_node',
-                 transport_context: Optional[zmq.Context] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        node_name: str = 'parkour_node',
+        transport_context: zmq.Context | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(node_name, **kwargs)
         self._transport_context = transport_context
         for spec in PARAMETERS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self._runtime: Optional[ControlRuntime] = None
+        self._runtime: ControlRuntime | None = None
         self._tick_lock = threading.Lock()
         # Held while status callbacks publish and while _release destroys the
         # entities, so a transition never destroys a publisher in use.
         self._status_lock = threading.RLock()
         self._status_group = MutuallyExclusiveCallbackGroup()
-        self._loop: Optional[ControlLoop] = None
-        self._diagnostics_timer: Optional[Timer] = None
-        self._fault_timer: Optional[Timer] = None
-        self._entities: List[Any] = []
+        self._loop: ControlLoop | None = None
+        self._diagnostics_timer: Timer | None = None
+        self._fault_timer: Timer | None = None
+        self._entities: list[Any] = []
         self._mode_pub = None
-        self._debug: Optional[DebugPublishers] = None
-        self._odometry: Optional[OdometryPublishers] = None
+        self._debug: DebugPublishers | None = None
+        self._odometry: OdometryPublishers | None = None
         self._recorder = None
-        self._diagnostics: Optional[DiagnosticsMonitor] = None
+        self._diagnostics: DiagnosticsMonitor | None = None
         self._publish_observation = bool(self.get_parameter('publish_observation').value)
-        self._joint_state_msg: Optional[JointState] = None
-        self._command_msg: Optional[JointState] = None
-        self.last_tick: Optional[TickResult] = None
+        self._joint_state_msg: JointState | None = None
+        self._command_msg: JointState | None = None
+        self.last_tick: TickResult | None = None
         #: The node's own counters (shown in /diagnostics next to the controller's).
-        self.node_counters: Dict[str, int] = {
-            'cmd_vel_received': 0, 'invalid_cmd_vel': 0, 'parameters_refused': 0,
-            'callback_errors': 0}
+        self.node_counters: dict[str, int] = {
+            'cmd_vel_received': 0,
+            'invalid_cmd_vel': 0,
+            'parameters_refused': 0,
+            'callback_errors': 0,
+        }
 
     # -- hostile input -------------------------------------------------------------------
 
@@ -161,10 +205,12 @@ class ParkourNode(LifecycleNode):
         self.get_logger().error(
             f'{where}: unexpected {type(exc).__name__}: {exc} (ignored; '
             f'{self.node_counters["callback_errors"]} so far)',
-            throttle_duration_sec=LOG_THROTTLE_S)
+            throttle_duration_sec=LOG_THROTTLE_S,
+        )
 
-    def _guarded(self, where: str, call: Callable[[], _Result],
-                 fallback: Callable[[], _Result]) -> _Result:
+    def _guarded(
+        self, where: str, call: Callable[[], _Result], fallback: Callable[[], _Result]
+    ) -> _Result:
         """Return ``call()``; on an unexpected exception record it and return ``fallback()``."""
         try:
             return call()
@@ -174,17 +220,20 @@ class ParkourNode(LifecycleNode):
 
     # -- parameters ----------------------------------------------------------------------
 
-    def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         result = self._guarded(
-            'set_parameters', lambda: self._check_and_apply(params),
-            lambda: SetParametersResult(successful=False, reason='internal error (logged)'))
+            'set_parameters',
+            lambda: self._check_and_apply(params),
+            lambda: SetParametersResult(successful=False, reason='internal error (logged)'),
+        )
         if not result.successful:
             self.node_counters['parameters_refused'] += 1
             self.get_logger().warning(
-                f'parameters refused: {result.reason}', throttle_duration_sec=LOG_THROTTLE_S)
+                f'parameters refused: {result.reason}', throttle_duration_sec=LOG_THROTTLE_S
+            )
         return result
 
-    def _check_and_apply(self, params: List[Parameter]) -> SetParametersResult:
+    def _check_and_apply(self, params: list[Parameter]) -> SetParametersResult:
         configured = self._runtime is not None
         for param in params:
             spec = SPECS.get(param.name)
@@ -197,7 +246,8 @@ class ParkourNode(LifecycleNode):
                 return SetParametersResult(
                     successful=False,
                     reason=f'{param.name} is read in on_configure: clean up the node, '
-                           'change it, then configure again')
+                    'change it, then configure again',
+                )
         # shadow_mode first: it is the only change the controller may refuse.
         for param in params:
             if param.name == 'shadow_mode':
@@ -209,7 +259,7 @@ class ParkourNode(LifecycleNode):
                 self._publish_observation = bool(param.value)
         return SetParametersResult(successful=True)
 
-    def _set_shadow(self, shadow: bool) -> Optional[str]:
+    def _set_shadow(self, shadow: bool) -> str | None:
         """
         Apply ``shadow_mode``; return why it was refused, or None.
 
@@ -219,8 +269,10 @@ class ParkourNode(LifecycleNode):
         the next configure.
         """
         if self._runtime is None:
-            self.get_logger().info(f'shadow_mode {shadow} requested (parameter) while '
-                                   'unconfigured: used by the next configure')
+            self.get_logger().info(
+                f'shadow_mode {shadow} requested (parameter) while '
+                'unconfigured: used by the next configure'
+            )
             return None
         try:
             self._runtime.step.set_shadow(shadow, cause='shadow_mode parameter')
@@ -235,8 +287,9 @@ class ParkourNode(LifecycleNode):
         try:
             config = runtime_config_from_values(lambda n: self.get_parameter(n).value)
             self._open_recording(config)
-            self._runtime = ControlRuntime.build(config, context=self._transport_context,
-                                                 recorder=self._recorder)
+            self._runtime = ControlRuntime.build(
+                config, context=self._transport_context, recorder=self._recorder
+            )
             self._create_ros_entities()
         except (ValueError, OSError, RuntimeError, zmq.ZMQError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
@@ -247,7 +300,8 @@ class ParkourNode(LifecycleNode):
             f'configured: policy {runtime.contract.name} ({runtime.model.backend}, '
             f'{"trained" if runtime.model.trained else "UNTRAINED"}), joint map '
             f'{runtime.joint_map.name}, {config.control.control_rate:g} Hz ticks, policy every '
-            f'{config.control.policy_decimation} ticks, HAL {config.hal.observation_endpoint}')
+            f'{config.control.policy_decimation} ticks, HAL {config.hal.observation_endpoint}'
+        )
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -280,8 +334,11 @@ class ParkourNode(LifecycleNode):
         configured = self._runtime is not None
         self._stop_and_hold()
         self._release()
-        self.get_logger().info('shut down: the HAL holds the last safe target' if configured
-                               else 'shut down (unconfigured: no HAL link to hold)')
+        self.get_logger().info(
+            'shut down: the HAL holds the last safe target'
+            if configured
+            else 'shut down (unconfigured: no HAL link to hold)'
+        )
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -317,71 +374,112 @@ class ParkourNode(LifecycleNode):
         runtime = self._runtime
         frames = frames_from_parameters(self)  # checked before anything is created
         self._joint_state_pub = self.create_lifecycle_publisher(
-            JointState, 'joint_states', JOINT_STATES_QOS)
+            JointState, 'joint_states', JOINT_STATES_QOS
+        )
         self._command_pub = self.create_lifecycle_publisher(
-            JointState, '~/joint_commands', qos_profile_sensor_data)
+            JointState, '~/joint_commands', qos_profile_sensor_data
+        )
         self._action_pub = self.create_lifecycle_publisher(
-            Float32MultiArray, '~/policy_action', qos_profile_sensor_data)
+            Float32MultiArray, '~/policy_action', qos_profile_sensor_data
+        )
         self._observation_pub = self.create_lifecycle_publisher(
-            Float32MultiArray, '~/policy_observation', qos_profile_sensor_data)
+            Float32MultiArray, '~/policy_observation', qos_profile_sensor_data
+        )
         self._mode_pub = self.create_publisher(String, '~/mode', STATUS_QOS)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
-                                                      STATUS_QOS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', STATUS_QOS)
         self._cmd_vel_sub = self.create_subscription(
-            TwistStamped if self.get_parameter('cmd_vel_stamped').value else Twist, 'cmd_vel',
-            self._on_cmd_vel, qos_profile_sensor_data, callback_group=self._status_group)
-        self._hold_srv = self.create_service(Trigger, '~/hold', self._on_hold,
-                                             callback_group=self._status_group)
-        self._release_srv = self.create_service(Trigger, '~/release', self._on_release,
-                                                callback_group=self._status_group)
-        self._loop = ControlLoop(runtime.step, runtime.driver, runtime.hal,
-                                 on_tick=self._on_tick, on_fault=self._on_fault_latched,
-                                 name='parkour-control',
-                                 realtime_priority=runtime.config.control.realtime_priority,
-                                 model=runtime.model)
+            TwistStamped if self.get_parameter('cmd_vel_stamped').value else Twist,
+            'cmd_vel',
+            self._on_cmd_vel,
+            qos_profile_sensor_data,
+            callback_group=self._status_group,
+        )
+        self._hold_srv = self.create_service(
+            Trigger, '~/hold', self._on_hold, callback_group=self._status_group
+        )
+        self._release_srv = self.create_service(
+            Trigger, '~/release', self._on_release, callback_group=self._status_group
+        )
+        self._loop = ControlLoop(
+            runtime.step,
+            runtime.driver,
+            runtime.hal,
+            on_tick=self._on_tick,
+            on_fault=self._on_fault_latched,
+            name='parkour-control',
+            realtime_priority=runtime.config.control.realtime_priority,
+            model=runtime.model,
+        )
         self._diagnostics_timer = self.create_timer(
-            float(self.get_parameter('diagnostics_period').value), self._on_diagnostics,
-            callback_group=self._status_group)
+            float(self.get_parameter('diagnostics_period').value),
+            self._on_diagnostics,
+            callback_group=self._status_group,
+        )
         names = list(runtime.joint_map.hardware_joint_names)
         self._joint_state_msg = JointState(name=names)
         self._command_msg = JointState(name=names)
         self._action_msg = Float32MultiArray()
-        self._action_msg.layout.dim = [MultiArrayDimension(
-            label='policy_joints:' + ','.join(runtime.joint_map.policy_joint_names),
-            size=len(runtime.joint_map.policy_joint_names),
-            stride=len(runtime.joint_map.policy_joint_names))]
+        self._action_msg.layout.dim = [
+            MultiArrayDimension(
+                label='policy_joints:' + ','.join(runtime.joint_map.policy_joint_names),
+                size=len(runtime.joint_map.policy_joint_names),
+                stride=len(runtime.joint_map.policy_joint_names),
+            )
+        ]
         debug = bool(self.get_parameter('publish_debug_topics').value)
-        self._debug = (DebugPublishers(self, runtime, recorder=self._recorder, frames=frames)
-                       if debug else None)
+        self._debug = (
+            DebugPublishers(self, runtime, recorder=self._recorder, frames=frames)
+            if debug
+            else None
+        )
         odometry = bool(self.get_parameter('publish_odometry').value)
-        self._odometry = (OdometryPublishers(self, frames, odometry, odometry or debug,
-                                             publish=self._record)
-                          if odometry or debug else None)
+        self._odometry = (
+            OdometryPublishers(self, frames, odometry, odometry or debug, publish=self._record)
+            if odometry or debug
+            else None
+        )
         if self._recorder is not None:
             # Declared once: listed in the recording (with its QoS) before any message.
-            self._recorder.register_topic(self._cmd_vel_sub.topic_name,
-                                          self._cmd_vel_sub.msg_type,
-                                          self._cmd_vel_sub.qos_profile)
+            self._recorder.register_topic(
+                self._cmd_vel_sub.topic_name,
+                self._cmd_vel_sub.msg_type,
+                self._cmd_vel_sub.qos_profile,
+            )
         self._diagnostics = DiagnosticsMonitor(
-            self.get_name(), robot_hardware_id(self.get_parameter('robot_name').value,
-                                               runtime.joint_map.name),
-            DiagnosticThresholds.from_values(lambda n: self.get_parameter(n).value))
-        self._entities = [self._joint_state_pub, self._command_pub, self._action_pub,
-                          self._observation_pub, self._mode_pub, self._diagnostics_pub,
-                          self._cmd_vel_sub, self._hold_srv, self._release_srv,
-                          self._diagnostics_timer]
+            self.get_name(),
+            robot_hardware_id(self.get_parameter('robot_name').value, runtime.joint_map.name),
+            DiagnosticThresholds.from_values(lambda n: self.get_parameter(n).value),
+        )
+        self._entities = [
+            self._joint_state_pub,
+            self._command_pub,
+            self._action_pub,
+            self._observation_pub,
+            self._mode_pub,
+            self._diagnostics_pub,
+            self._cmd_vel_sub,
+            self._hold_srv,
+            self._release_srv,
+            self._diagnostics_timer,
+        ]
 
     def _open_recording(self, config) -> None:
         path = self.get_parameter('record_path').value
         if not path:
             return
         self._recorder = open_recorder(
-            path, int(self.get_parameter('record_max_file_mb').value) << 20,
-            metadata={'node': self.get_fully_qualified_name(), 'joint_map': config.joint_map,
-                      'robot': robot_hardware_id(self.get_parameter('robot_name').value,
-                                                 config.joint_map),
-                      'checkpoint': config.checkpoint or 'shipped go2_parkour_teacher'},
-            compression=self.get_parameter('record_compression').value)
+            path,
+            int(self.get_parameter('record_max_file_mb').value) << 20,
+            metadata={
+                'node': self.get_fully_qualified_name(),
+                'joint_map': config.joint_map,
+                'robot': robot_hardware_id(
+                    self.get_parameter('robot_name').value, config.joint_map
+                ),
+                'checkpoint': config.checkpoint or 'shipped go2_parkour_teacher',
+            },
+            compression=self.get_parameter('record_compression').value,
+        )
         self.get_logger().info(f'recording to {self._recorder.path}')
 
     def _record(self, publisher, msg) -> None:
@@ -394,10 +492,13 @@ class ParkourNode(LifecycleNode):
     def _release(self) -> None:
         with self._tick_lock, self._status_lock:
             if self._recorder is not None:
-                stats = detach_recorder(self._runtime.hal if self._runtime else None,
-                                        self._recorder)
-                self.get_logger().info(f'recording closed: {stats.get("written")} records, '
-                                       f'{stats.get("dropped")} dropped')
+                stats = detach_recorder(
+                    self._runtime.hal if self._runtime else None, self._recorder
+                )
+                self.get_logger().info(
+                    f'recording closed: {stats.get("written")} records, '
+                    f'{stats.get("dropped")} dropped'
+                )
                 self._recorder = None
             self._destroy_entities()
             if self._runtime is not None:
@@ -409,8 +510,12 @@ class ParkourNode(LifecycleNode):
             if isinstance(entity, Timer):
                 entity.cancel()
                 self.destroy_timer(entity)
-            elif entity in (self._joint_state_pub, self._command_pub, self._action_pub,
-                            self._observation_pub):
+            elif entity in (
+                self._joint_state_pub,
+                self._command_pub,
+                self._action_pub,
+                self._observation_pub,
+            ):
                 self.destroy_lifecycle_publisher(entity)
             elif hasattr(entity, 'srv_type'):
                 self.destroy_service(entity)
@@ -446,8 +551,9 @@ class ParkourNode(LifecycleNode):
         # Called in the control thread, which stops next: the lifecycle
         # transition runs in the executor (deactivate joins this thread).
         if self._fault_timer is None:
-            self._fault_timer = self.create_timer(0.0, self._on_fault,
-                                                  callback_group=self._status_group)
+            self._fault_timer = self.create_timer(
+                0.0, self._on_fault, callback_group=self._status_group
+            )
 
     def _on_fault(self) -> None:
         self._guarded('fault handling', self._handle_fault, lambda: None)
@@ -458,8 +564,10 @@ class ParkourNode(LifecycleNode):
             timer.cancel()
             self.destroy_timer(timer)
         failures = self._runtime.step.consecutive_failures if self._runtime else 0
-        self.get_logger().error(f'fault latched after {failures} consecutive policy failures: '
-                                'taking the lifecycle error transition')
+        self.get_logger().error(
+            f'fault latched after {failures} consecutive policy failures: '
+            'taking the lifecycle error transition'
+        )
         self.trigger_deactivate()
 
     def _publish_tick(self, result: TickResult) -> None:
@@ -484,23 +592,27 @@ class ParkourNode(LifecycleNode):
             self._action_msg.data = result.action.tolist()
             self._record(self._action_pub, self._action_msg)
         if self._publish_observation and result.policy_observation is not None:
-            self._record(self._observation_pub,
-                         self._observation_message(result.policy_observation))
+            self._record(
+                self._observation_pub, self._observation_message(result.policy_observation)
+            )
         if self._debug is not None:
             self._debug.publish(result)
 
     def _observation_message(self, vector) -> Float32MultiArray:
         msg = Float32MultiArray()
-        msg.layout.dim = [MultiArrayDimension(label=f'{name}:{s.start}:{s.stop}',
-                                              size=s.stop - s.start, stride=s.stop - s.start)
-                          for name, s in self._runtime.contract.layout.slices().items()]
+        msg.layout.dim = [
+            MultiArrayDimension(
+                label=f'{name}:{s.start}:{s.stop}', size=s.stop - s.start, stride=s.stop - s.start
+            )
+            for name, s in self._runtime.contract.layout.slices().items()
+        ]
         msg.data = vector.tolist()
         return msg
 
-    def _on_cmd_vel(self, msg: Union[Twist, TwistStamped]) -> None:
+    def _on_cmd_vel(self, msg: Twist | TwistStamped) -> None:
         self._guarded('cmd_vel', lambda: self._apply_cmd_vel(msg), lambda: None)
 
-    def _apply_cmd_vel(self, msg: Union[Twist, TwistStamped]) -> None:
+    def _apply_cmd_vel(self, msg: Twist | TwistStamped) -> None:
         # Twist or TwistStamped (cmd_vel_stamped): one validation path for both.
         twist = msg.twist if isinstance(msg, TwistStamped) else msg
         self.node_counters['cmd_vel_received'] += 1
@@ -510,33 +622,44 @@ class ParkourNode(LifecycleNode):
             if self._recorder is not None:
                 self._recorder.record_ros(self._cmd_vel_sub.topic_name, msg)
             try:
-                command = NavigationCommand(vx=twist.linear.x, vy=twist.linear.y,
-                                            yaw_rate=twist.angular.z)
+                command = NavigationCommand(
+                    vx=twist.linear.x, vy=twist.linear.y, yaw_rate=twist.angular.z
+                )
             except NavigationError as exc:
                 # The previous command stays in force until cmd_vel_timeout.
                 self.node_counters['invalid_cmd_vel'] += 1
                 self.get_logger().warning(
                     f'cmd_vel ignored: {exc} ({self.node_counters["invalid_cmd_vel"]} invalid '
-                    'so far)', throttle_duration_sec=LOG_THROTTLE_S)
+                    'so far)',
+                    throttle_duration_sec=LOG_THROTTLE_S,
+                )
                 return
             used = self._runtime.step.set_navigation_command(command)
-        if (used.vx != twist.linear.x or used.vy != twist.linear.y
-                or used.yaw_rate != twist.angular.z):
+        if (
+            used.vx != twist.linear.x
+            or used.vy != twist.linear.y
+            or used.yaw_rate != twist.angular.z
+        ):
             self.get_logger().warning(
                 f'cmd_vel clamped to vx={used.vx:.3f} vy={used.vy:.3f} '
                 f'yaw_rate={used.yaw_rate:.3f} (limits in nav.* parameters; vy is not a '
-                'policy input)', throttle_duration_sec=LOG_THROTTLE_S)
+                'policy input)',
+                throttle_duration_sec=LOG_THROTTLE_S,
+            )
 
     def _on_hold(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         return self._user_request(response, 'hold', 'holding the last safe target')
 
-    def _on_release(self, request: Trigger.Request,
-                    response: Trigger.Response) -> Trigger.Response:
+    def _on_release(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
         return self._user_request(
-            response, 'release', 'released: ramping to the default pose, then the policy resumes')
+            response, 'release', 'released: ramping to the default pose, then the policy resumes'
+        )
 
-    def _user_request(self, response: Trigger.Response, action: str,
-                      message: str) -> Trigger.Response:
+    def _user_request(
+        self, response: Trigger.Response, action: str, message: str
+    ) -> Trigger.Response:
         def refuse(reason: str) -> Trigger.Response:
             response.success = False
             response.message = reason
@@ -547,8 +670,9 @@ class ParkourNode(LifecycleNode):
             # thread and logs the request and the mode change with the cause.
             with self._status_lock:
                 if self._runtime is None:
-                    self.get_logger().info(f'{action} requested (~/{action} service) while '
-                                           'unconfigured: refused')
+                    self.get_logger().info(
+                        f'{action} requested (~/{action} service) while unconfigured: refused'
+                    )
                     return refuse('not configured')
                 getattr(self._runtime.step, action)(cause=f'~/{action} service')
             self._publish_mode()
@@ -576,8 +700,10 @@ class ParkourNode(LifecycleNode):
             array.header.stamp = self.get_clock().now().to_msg()
             scheduler = self._loop.scheduler if self._loop is not None else 'default'
             array.status = self._diagnostics.statuses(
-                runtime, extra=[('control_thread_scheduler', scheduler)]
+                runtime,
+                extra=[('control_thread_scheduler', scheduler)]
                 + [(key, str(value)) for key, value in sorted(self.node_counters.items())],
-                recorder_stats=self._recorder.stats() if self._recorder is not None else None)
+                recorder_stats=self._recorder.stats() if self._recorder is not None else None,
+            )
             self._record(self._diagnostics_pub, array)
             self._publish_mode()

@@ -30,29 +30,57 @@ Parkour policy runtime: load every checkpoint format safely and run it fast.
 No ROS here: plain Python, NumPy and torch (onnxruntime for ONNX).
 """
 
-from krabby_parkour_ros.policy.card import (check_deployment, DepthPreprocessing, load_card,
-                                            PolicyCard, save_card)
+from krabby_parkour_ros.policy.card import (
+    check_deployment,
+    DepthPreprocessing,
+    load_card,
+    PolicyCard,
+    save_card,
+)
 from krabby_parkour_ros.policy.card_from_training import card_from_training_config
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
-from krabby_parkour_ros.policy.errors import (CheckpointDimensionError, CheckpointError,
-                                              CheckpointKeyError, CheckpointShapeError,
-                                              CorruptCheckpointError, PolicyCardError,
-                                              PolicyCardMismatchError, ProbeTimeoutError,
-                                              TorchScriptNotAllowedError,
-                                              TruncatedCheckpointError,
-                                              UnknownCheckpointFormatError,
-                                              UnsafeCheckpointError)
+from krabby_parkour_ros.policy.errors import (
+    CheckpointDimensionError,
+    CheckpointError,
+    CheckpointKeyError,
+    CheckpointShapeError,
+    CorruptCheckpointError,
+    PolicyCardError,
+    PolicyCardMismatchError,
+    ProbeTimeoutError,
+    TorchScriptNotAllowedError,
+    TruncatedCheckpointError,
+    UnknownCheckpointFormatError,
+    UnsafeCheckpointError,
+)
 from krabby_parkour_ros.policy.formats import CheckpointFormat
 from krabby_parkour_ros.policy.model import InferenceResponse, ModelIO, ParkourPolicyModel
 from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path, shipped_model_path
 
 __all__ = [
-    'CheckpointDimensionError', 'CheckpointError', 'CheckpointFormat', 'CheckpointKeyError',
-    'CheckpointShapeError', 'CorruptCheckpointError', 'DepthPreprocessing',
-    'InferenceResponse', 'ModelIO', 'ModelWeights', 'ParkourPolicyModel', 'PolicyCard',
-    'PolicyCardError', 'PolicyCardMismatchError', 'ProbeTimeoutError',
-    'TorchScriptNotAllowedError', 'TruncatedCheckpointError',
-    'UnknownCheckpointFormatError', 'UnsafeCheckpointError', 'card_from_training_config',
-    'check_deployment', 'load_card', 'save_card', 'shipped_checkpoint_path',
+    'CheckpointDimensionError',
+    'CheckpointError',
+    'CheckpointFormat',
+    'CheckpointKeyError',
+    'CheckpointShapeError',
+    'CorruptCheckpointError',
+    'DepthPreprocessing',
+    'InferenceResponse',
+    'ModelIO',
+    'ModelWeights',
+    'ParkourPolicyModel',
+    'PolicyCard',
+    'PolicyCardError',
+    'PolicyCardMismatchError',
+    'ProbeTimeoutError',
+    'TorchScriptNotAllowedError',
+    'TruncatedCheckpointError',
+    'UnknownCheckpointFormatError',
+    'UnsafeCheckpointError',
+    'card_from_training_config',
+    'check_deployment',
+    'load_card',
+    'save_card',
+    'shipped_checkpoint_path',
     'shipped_model_path',
 ]

@@ -34,10 +34,10 @@ about 2.5x faster than TorchScript and 4x faster than eager for the teacher.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import contextlib
 import io
 import logging
-from typing import Iterator, List, Optional, Tuple
 import warnings
 
 import numpy as np
@@ -45,8 +45,7 @@ import torch
 from torch import nn
 
 from krabby_parkour_ros.policy.errors import CheckpointError
-from krabby_parkour_ros.policy.networks import (Estimator, ObservationNormalizer,
-                                                ParkourActor)
+from krabby_parkour_ros.policy.networks import Estimator, ObservationNormalizer, ParkourActor
 
 _LOG = logging.getLogger(__name__)
 
@@ -64,8 +63,12 @@ class TeacherGraph(nn.Module):
     estimator(obs[:, :prop])``).
     """
 
-    def __init__(self, actor: ParkourActor, normalizer: Optional[ObservationNormalizer],
-                 estimator: Optional[Estimator]) -> None:
+    def __init__(
+        self,
+        actor: ParkourActor,
+        normalizer: ObservationNormalizer | None,
+        estimator: Estimator | None,
+    ) -> None:
         super().__init__()
         self.actor = actor
         self.normalizer = normalizer if normalizer is not None else nn.Identity()
@@ -78,9 +81,10 @@ class TeacherGraph(nn.Module):
         """Return the raw actions ``[N, num_actions]``."""
         obs = self.normalizer(obs)
         if self.estimator is not None:
-            estimate = self.estimator(obs[:, :self._prop])
-            obs = torch.cat([obs[:, :self._explicit.start], estimate,
-                             obs[:, self._explicit.stop:]], dim=1)
+            estimate = self.estimator(obs[:, : self._prop])
+            obs = torch.cat(
+                [obs[:, : self._explicit.start], estimate, obs[:, self._explicit.stop :]], dim=1
+            )
         return self.actor(obs)
 
 
@@ -110,8 +114,14 @@ class TeacherBackend:
 class TorchBackend(TeacherBackend):
     """Eager or TorchScript execution of torch modules."""
 
-    def __init__(self, name: str, obs_dim: int, device: torch.device,
-                 plain: nn.Module, with_estimator: Optional[nn.Module]) -> None:
+    def __init__(
+        self,
+        name: str,
+        obs_dim: int,
+        device: torch.device,
+        plain: nn.Module,
+        with_estimator: nn.Module | None,
+    ) -> None:
         super().__init__(obs_dim, device)
         self.name = name
         self._plain = plain
@@ -134,16 +144,18 @@ class OnnxRuntimeBackend(TeacherBackend):
 
     name = 'onnxruntime'
 
-    def __init__(self, obs_dim: int, plain: bytes, with_estimator: Optional[bytes],
-                 num_threads: int) -> None:
+    def __init__(
+        self, obs_dim: int, plain: bytes, with_estimator: bytes | None, num_threads: int
+    ) -> None:
         super().__init__(obs_dim, torch.device('cpu'))
         self._plain = self._session(plain, num_threads)
-        self._with_estimator = (self._session(with_estimator, num_threads)
-                                if with_estimator is not None else None)
+        self._with_estimator = (
+            self._session(with_estimator, num_threads) if with_estimator is not None else None
+        )
         self.has_estimator = self._with_estimator is not None
 
     @staticmethod
-    def _session(model: bytes, num_threads: int) -> Tuple[object, List[str], str]:
+    def _session(model: bytes, num_threads: int) -> tuple[object, list[str], str]:
         import onnxruntime as ort  # deferred: heavy import, only this backend needs it
 
         options = ort.SessionOptions()
@@ -156,14 +168,14 @@ class OnnxRuntimeBackend(TeacherBackend):
         try:
             session = ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise CheckpointError('onnxruntime cannot create a session for this model: %s'
-                                  % str(exc).splitlines()[0]) from exc
+            raise CheckpointError(
+                f'onnxruntime cannot create a session for this model: {str(exc).splitlines()[0]}'
+            ) from exc
         return session, [session.get_outputs()[0].name], session.get_inputs()[0].name
 
     def run(self, use_estimator: bool) -> np.ndarray:
         """Return the action for :attr:`input`."""
-        session, outputs, input_name = (self._with_estimator if use_estimator
-                                        else self._plain)
+        session, outputs, input_name = self._with_estimator if use_estimator else self._plain
         return session.run(outputs, {input_name: self.input_numpy})[0].reshape(-1)
 
 
@@ -196,8 +208,15 @@ def onnx_bytes_of(module: nn.Module, obs_dim: int) -> bytes:
         warnings.simplefilter('ignore', DeprecationWarning)
         warnings.simplefilter('ignore', UserWarning)
         with torch.no_grad():
-            torch.onnx.export(module, (example,), buffer, dynamo=False, input_names=['obs'],
-                              output_names=['actions'], opset_version=ONNX_OPSET)
+            torch.onnx.export(
+                module,
+                (example,),
+                buffer,
+                dynamo=False,
+                input_names=['obs'],
+                output_names=['actions'],
+                opset_version=ONNX_OPSET,
+            )
     return buffer.getvalue()
 
 
@@ -215,6 +234,7 @@ def freeze(script: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
         with quiet_torchscript_deprecation():
             return torch.jit.optimize_for_inference(torch.jit.freeze(script.eval()))
     except (RuntimeError, AttributeError) as exc:
-        _LOG.warning('TorchScript freeze failed (%s): running the module unfrozen',
-                     str(exc).splitlines()[0])
+        _LOG.warning(
+            'TorchScript freeze failed (%s): running the module unfrozen', str(exc).splitlines()[0]
+        )
         return script

@@ -31,16 +31,21 @@ difference at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Union
 
 import yaml
 
-from krabby_parkour_ros.contract import (FILL_RULE_EXTREME_PARKOUR, ObservationLayout,
-                                         PolicyContract, ScanGrid)
+from krabby_parkour_ros.contract import (
+    FILL_RULE_EXTREME_PARKOUR,
+    ObservationLayout,
+    PolicyContract,
+    ScanGrid,
+)
 from krabby_parkour_ros.policy.errors import PolicyCardError, PolicyCardMismatchError
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -76,12 +81,12 @@ class PolicyCard:
 
     contract: PolicyContract
     #: Checkpoint formats (:class:`CheckpointFormat` values) this card describes.
-    formats: Tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
     source: str = ''
     license: str = ''  # noqa: A003 (the card field's name)
     notes: str = ''
     #: Depth preprocessing of student (depth) policies; None for teachers.
-    depth: Optional[DepthPreprocessing] = None
+    depth: DepthPreprocessing | None = None
     card_version: int = CARD_VERSION
 
     @property
@@ -98,11 +103,11 @@ class PolicyCard:
 # -- YAML form --------------------------------------------------------------------------
 
 
-def card_to_dict(card: PolicyCard) -> Dict[str, Any]:
+def card_to_dict(card: PolicyCard) -> dict[str, Any]:
     """Return the YAML mapping of ``card`` (plain Python types, stable order)."""
     c = card.contract
     grid = c.scan_grid
-    out: Dict[str, Any] = {
+    out: dict[str, Any] = {
         'card_version': card.card_version,
         'name': c.name,
         'trained': bool(c.trained),
@@ -111,8 +116,10 @@ def card_to_dict(card: PolicyCard) -> Dict[str, Any]:
         'license': card.license,
         'notes': card.notes,
         'observation': {
-            'proprio': c.layout.proprio, 'scan': c.layout.scan,
-            'priv_explicit': c.layout.priv_explicit, 'priv_latent': c.layout.priv_latent,
+            'proprio': c.layout.proprio,
+            'scan': c.layout.scan,
+            'priv_explicit': c.layout.priv_explicit,
+            'priv_latent': c.layout.priv_latent,
             'history_length': c.layout.history_length,
             'history_fill_rule': c.history_fill_rule,
             'ang_vel_scale': float(c.ang_vel_scale),
@@ -127,21 +134,38 @@ def card_to_dict(card: PolicyCard) -> Dict[str, Any]:
             'foot_names': list(c.foot_names),
         },
         'action': {'scale': float(c.action_scale), 'clip': float(c.action_clip)},
-        'timing': {'physics_dt': float(c.physics_dt), 'decimation': c.decimation,
-                   'scan_refresh_steps': c.scan_refresh_steps},
+        'timing': {
+            'physics_dt': float(c.physics_dt),
+            'decimation': c.decimation,
+            'scan_refresh_steps': c.scan_refresh_steps,
+        },
         'pd': {'kp': float(c.kp), 'kd': float(c.kd)},
-        'limits': {'effort': [float(v) for v in c.effort_limits],
-                   'velocity': [float(v) for v in c.velocity_limits]},
-        'scan': {'required': bool(c.scan_required), 'nx': grid.nx, 'ny': grid.ny,
-                 'resolution': float(grid.resolution), 'center_x': float(grid.center_x),
-                 'center_y': float(grid.center_y), 'offset': float(grid.offset),
-                 'clip_low': float(grid.clip_low), 'clip_high': float(grid.clip_high)},
+        'limits': {
+            'effort': [float(v) for v in c.effort_limits],
+            'velocity': [float(v) for v in c.velocity_limits],
+        },
+        'scan': {
+            'required': bool(c.scan_required),
+            'nx': grid.nx,
+            'ny': grid.ny,
+            'resolution': float(grid.resolution),
+            'center_x': float(grid.center_x),
+            'center_y': float(grid.center_y),
+            'offset': float(grid.offset),
+            'clip_low': float(grid.clip_low),
+            'clip_high': float(grid.clip_high),
+        },
     }
     if card.depth is not None:
         d = card.depth
-        out['depth'] = {'crop_top': d.crop_top, 'crop_bottom': d.crop_bottom,
-                        'crop_left': d.crop_left, 'crop_right': d.crop_right,
-                        'near_clip': float(d.near_clip), 'far_clip': float(d.far_clip)}
+        out['depth'] = {
+            'crop_top': d.crop_top,
+            'crop_bottom': d.crop_bottom,
+            'crop_left': d.crop_left,
+            'crop_right': d.crop_right,
+            'near_clip': float(d.near_clip),
+            'far_clip': float(d.far_clip),
+        }
     return out
 
 
@@ -160,10 +184,13 @@ def save_card(card: PolicyCard, path: PathLike) -> None:
     """Write ``card`` to ``path`` as YAML (validated first by a round trip)."""
     data = card_to_dict(card)
     card_from_dict(data, str(path))
-    header = ('# Policy card: the training contract of the checkpoint(s) beside it.\n'
-              '# Checked by krabby_parkour_ros.policy.card; see docs/policy.md.\n')
-    text = header + yaml.dump(data, Dumper=_CardDumper, sort_keys=False,
-                              default_flow_style=False, width=200)
+    header = (
+        '# Policy card: the training contract of the checkpoint(s) beside it.\n'
+        '# Checked by krabby_parkour_ros.policy.card; see docs/policy.md.\n'
+    )
+    text = header + yaml.dump(
+        data, Dumper=_CardDumper, sort_keys=False, default_flow_style=False, width=200
+    )
     Path(path).write_text(text, encoding='utf-8')
 
 
@@ -177,11 +204,11 @@ def load_card(path: PathLike) -> PolicyCard:
     try:
         text = path.read_text(encoding='utf-8')
     except OSError as exc:
-        raise PolicyCardError('cannot read policy card %s: %s' % (path, exc)) from exc
+        raise PolicyCardError(f'cannot read policy card {path}: {exc}') from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PolicyCardError('policy card %s is not valid YAML: %s' % (path, exc)) from exc
+        raise PolicyCardError(f'policy card {path} is not valid YAML: {exc}') from exc
     return card_from_dict(data, str(path))
 
 
@@ -190,19 +217,20 @@ class _Reader:
 
     def __init__(self, data: Any, where: str, section: str) -> None:
         if not isinstance(data, dict):
-            raise PolicyCardError('%s: %s must be a mapping, got %s'
-                                  % (where, section or 'the card', type(data).__name__))
+            raise PolicyCardError(
+                f'{where}: {section or "the card"} must be a mapping, got {type(data).__name__}'
+            )
         self.data = data
         self.where = where
         self.section = section
         self.used: set = set()
 
     def _name(self, key: str) -> str:
-        return '%s.%s' % (self.section, key) if self.section else key
+        return f'{self.section}.{key}' if self.section else key
 
     def get(self, key: str) -> Any:
         if key not in self.data:
-            raise PolicyCardError('%s: missing field %r' % (self.where, self._name(key)))
+            raise PolicyCardError(f'{self.where}: missing field {self._name(key)!r}')
         self.used.add(key)
         return self.data[key]
 
@@ -214,59 +242,73 @@ class _Reader:
     def integer(self, key: str, minimum: int = 0) -> int:
         value = self.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise PolicyCardError('%s: %s must be an integer >= %d, got %r'
-                                  % (self.where, self._name(key), minimum, value))
+            raise PolicyCardError(
+                f'{self.where}: {self._name(key)} must be an integer >= {int(minimum)}, got'
+                f' {value!r}'
+            )
         return value
 
     def number(self, key: str, positive: bool = False) -> float:
         value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or (positive and value <= 0):
-            raise PolicyCardError('%s: %s must be a finite %snumber, got %r'
-                                  % (self.where, self._name(key),
-                                     'positive ' if positive else '', value))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or (positive and value <= 0)
+        ):
+            raise PolicyCardError(
+                f'{self.where}: {self._name(key)} must be a finite'
+                f' {"positive " if positive else ""}number, got {value!r}'
+            )
         return float(value)
 
     def boolean(self, key: str) -> bool:
         value = self.get(key)
         if not isinstance(value, bool):
-            raise PolicyCardError('%s: %s must be true or false, got %r'
-                                  % (self.where, self._name(key), value))
+            raise PolicyCardError(
+                f'{self.where}: {self._name(key)} must be true or false, got {value!r}'
+            )
         return value
 
-    def text(self, key: str, default: Optional[str] = None) -> str:
+    def text(self, key: str, default: str | None = None) -> str:
         value = self.get(key) if default is None else self.optional(key, default)
         if not isinstance(value, str):
-            raise PolicyCardError('%s: %s must be a string, got %r'
-                                  % (self.where, self._name(key), value))
+            raise PolicyCardError(
+                f'{self.where}: {self._name(key)} must be a string, got {value!r}'
+            )
         return value
 
-    def strings(self, key: str) -> Tuple[str, ...]:
+    def strings(self, key: str) -> tuple[str, ...]:
         value = self.get(key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise PolicyCardError('%s: %s must be a list of strings, got %r'
-                                  % (self.where, self._name(key), value))
+            raise PolicyCardError(
+                f'{self.where}: {self._name(key)} must be a list of strings, got {value!r}'
+            )
         return tuple(value)
 
-    def numbers(self, key: str, length: int) -> Tuple[float, ...]:
+    def numbers(self, key: str, length: int) -> tuple[float, ...]:
         value = self.get(key)
         ok = isinstance(value, list) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            for v in value)
+            for v in value
+        )
         if not ok or len(value) != length:
-            raise PolicyCardError('%s: %s must be a list of %d finite numbers (one per joint), '
-                                  'got %r' % (self.where, self._name(key), length, value))
+            raise PolicyCardError(
+                f'{self.where}: {self._name(key)} must be a list of {int(length)} finite numbers'
+                f' (one per joint), got {value!r}'
+            )
         return tuple(float(v) for v in value)
 
-    def section_reader(self, key: str) -> '_Reader':
+    def section_reader(self, key: str) -> _Reader:
         return _Reader(self.get(key), self.where, self._name(key))
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise PolicyCardError('%s: unknown field(s) %s in %s (misspelt?)'
-                                  % (self.where, ', '.join(self._name(k) for k in unknown),
-                                     self.section or 'the card'))
+            raise PolicyCardError(
+                f'{self.where}: unknown field(s) {", ".join(self._name(k) for k in unknown)} in'
+                f' {self.section or "the card"} (misspelt?)'
+            )
 
 
 def card_from_dict(data: Any, where: str = 'policy card') -> PolicyCard:
@@ -278,83 +320,111 @@ def card_from_dict(data: Any, where: str = 'policy card') -> PolicyCard:
     top = _Reader(data, where, '')
     version = top.integer('card_version', 1)
     if version != CARD_VERSION:
-        raise PolicyCardError('%s: card_version %d is not supported (this code reads %d)'
-                              % (where, version, CARD_VERSION))
+        raise PolicyCardError(
+            f'{where}: card_version {int(version)} is not supported (this code reads'
+            f' {int(CARD_VERSION)})'
+        )
     formats = top.strings('formats')
     bad = [f for f in formats if f not in _FORMAT_NAMES]
     if bad:
-        raise PolicyCardError('%s: formats %s unknown; expected some of %s'
-                              % (where, bad, list(_FORMAT_NAMES)))
+        raise PolicyCardError(
+            f'{where}: formats {bad} unknown; expected some of {list(_FORMAT_NAMES)}'
+        )
     joints = top.section_reader('joints')
     names = joints.strings('names')
     if not names or len(set(names)) != len(names):
-        raise PolicyCardError('%s: joints.names must be non-empty and unique, got %r'
-                              % (where, list(names)))
+        raise PolicyCardError(
+            f'{where}: joints.names must be non-empty and unique, got {list(names)!r}'
+        )
     count = len(names)
     contract_fields = _read_observation(top.section_reader('observation'))
     contract_fields.update(_read_timing(top, count))
     contract_fields.update(
-        name=top.text('name'), trained=top.boolean('trained'), joint_names=names,
+        name=top.text('name'),
+        trained=top.boolean('trained'),
+        joint_names=names,
         default_joint_positions=joints.numbers('default_positions', count),
-        foot_names=joints.strings('foot_names'))
+        foot_names=joints.strings('foot_names'),
+    )
     joints.finish()
     scan = top.section_reader('scan')
     contract_fields['scan_required'] = scan.boolean('required')
     contract_fields['scan_grid'] = ScanGrid(
-        nx=scan.integer('nx', 1), ny=scan.integer('ny', 1),
+        nx=scan.integer('nx', 1),
+        ny=scan.integer('ny', 1),
         resolution=scan.number('resolution', positive=True),
-        center_x=scan.number('center_x'), center_y=scan.number('center_y'),
-        offset=scan.number('offset'), clip_low=scan.number('clip_low'),
-        clip_high=scan.number('clip_high'))
+        center_x=scan.number('center_x'),
+        center_y=scan.number('center_y'),
+        offset=scan.number('offset'),
+        clip_low=scan.number('clip_low'),
+        clip_high=scan.number('clip_high'),
+    )
     scan.finish()
     if contract_fields['scan_grid'].size != contract_fields['layout'].scan:
-        raise PolicyCardError('%s: scan grid has %d x %d = %d points but observation.scan is %d'
-                              % (where, contract_fields['scan_grid'].nx,
-                                 contract_fields['scan_grid'].ny,
-                                 contract_fields['scan_grid'].size,
-                                 contract_fields['layout'].scan))
+        raise PolicyCardError(
+            f'{where}: scan grid has {int(contract_fields["scan_grid"].nx)} x'
+            f' {int(contract_fields["scan_grid"].ny)} = {int(contract_fields["scan_grid"].size)}'
+            f' points but observation.scan is {int(contract_fields["layout"].scan)}'
+        )
     depth = None
     if 'depth' in top.data:
         depth = _read_depth(top.section_reader('depth'))
-    card = PolicyCard(contract=PolicyContract(**contract_fields), formats=formats,
-                      source=top.text('source', ''), license=top.text('license', ''),
-                      notes=top.text('notes', ''), depth=depth, card_version=version)
+    card = PolicyCard(
+        contract=PolicyContract(**contract_fields),
+        formats=formats,
+        source=top.text('source', ''),
+        license=top.text('license', ''),
+        notes=top.text('notes', ''),
+        depth=depth,
+        card_version=version,
+    )
     top.finish()
     return card
 
 
-def _read_observation(obs: _Reader) -> Dict[str, Any]:
+def _read_observation(obs: _Reader) -> dict[str, Any]:
     layout = ObservationLayout(
-        proprio=obs.integer('proprio', 1), scan=obs.integer('scan'),
-        priv_explicit=obs.integer('priv_explicit'), priv_latent=obs.integer('priv_latent'),
-        history_length=obs.integer('history_length'))
+        proprio=obs.integer('proprio', 1),
+        scan=obs.integer('scan'),
+        priv_explicit=obs.integer('priv_explicit'),
+        priv_latent=obs.integer('priv_latent'),
+        history_length=obs.integer('history_length'),
+    )
     rule = obs.text('history_fill_rule')
     if rule != FILL_RULE_EXTREME_PARKOUR:
-        raise PolicyCardError('%s: observation.history_fill_rule %r is not supported; expected '
-                              '%r' % (obs.where, rule, FILL_RULE_EXTREME_PARKOUR))
-    out = {'layout': layout, 'history_fill_rule': rule,
-           'ang_vel_scale': obs.number('ang_vel_scale'),
-           'joint_vel_scale': obs.number('joint_vel_scale'),
-           'base_lin_vel_scale': obs.number('base_lin_vel_scale'),
-           'observation_clip': obs.number('clip', positive=True),
-           'contact_force_threshold': obs.number('contact_force_threshold')}
+        raise PolicyCardError(
+            f'{obs.where}: observation.history_fill_rule {rule!r} is not supported; expected'
+            f' {FILL_RULE_EXTREME_PARKOUR!r}'
+        )
+    out = {
+        'layout': layout,
+        'history_fill_rule': rule,
+        'ang_vel_scale': obs.number('ang_vel_scale'),
+        'joint_vel_scale': obs.number('joint_vel_scale'),
+        'base_lin_vel_scale': obs.number('base_lin_vel_scale'),
+        'observation_clip': obs.number('clip', positive=True),
+        'contact_force_threshold': obs.number('contact_force_threshold'),
+    }
     obs.finish()
     return out
 
 
-def _read_timing(top: _Reader, count: int) -> Dict[str, Any]:
+def _read_timing(top: _Reader, count: int) -> dict[str, Any]:
     action = top.section_reader('action')
     timing = top.section_reader('timing')
     pd = top.section_reader('pd')
     limits = top.section_reader('limits')
-    out = {'action_scale': action.number('scale', positive=True),
-           'action_clip': action.number('clip', positive=True),
-           'physics_dt': timing.number('physics_dt', positive=True),
-           'decimation': timing.integer('decimation', 1),
-           'scan_refresh_steps': timing.integer('scan_refresh_steps', 1),
-           'kp': pd.number('kp'), 'kd': pd.number('kd'),
-           'effort_limits': limits.numbers('effort', count),
-           'velocity_limits': limits.numbers('velocity', count)}
+    out = {
+        'action_scale': action.number('scale', positive=True),
+        'action_clip': action.number('clip', positive=True),
+        'physics_dt': timing.number('physics_dt', positive=True),
+        'decimation': timing.integer('decimation', 1),
+        'scan_refresh_steps': timing.integer('scan_refresh_steps', 1),
+        'kp': pd.number('kp'),
+        'kd': pd.number('kd'),
+        'effort_limits': limits.numbers('effort', count),
+        'velocity_limits': limits.numbers('velocity', count),
+    }
     for reader in (action, timing, pd, limits):
         reader.finish()
     return out
@@ -362,12 +432,18 @@ def _read_timing(top: _Reader, count: int) -> Dict[str, Any]:
 
 def _read_depth(depth: _Reader) -> DepthPreprocessing:
     out = DepthPreprocessing(
-        crop_top=depth.integer('crop_top'), crop_bottom=depth.integer('crop_bottom'),
-        crop_left=depth.integer('crop_left'), crop_right=depth.integer('crop_right'),
-        near_clip=depth.number('near_clip'), far_clip=depth.number('far_clip', positive=True))
+        crop_top=depth.integer('crop_top'),
+        crop_bottom=depth.integer('crop_bottom'),
+        crop_left=depth.integer('crop_left'),
+        crop_right=depth.integer('crop_right'),
+        near_clip=depth.number('near_clip'),
+        far_clip=depth.number('far_clip', positive=True),
+    )
     if out.far_clip <= out.near_clip:
-        raise PolicyCardError('%s: depth.far_clip (%g) must exceed depth.near_clip (%g)'
-                              % (depth.where, out.far_clip, out.near_clip))
+        raise PolicyCardError(
+            f'{depth.where}: depth.far_clip ({out.far_clip:g}) must exceed depth.near_clip'
+            f' ({out.near_clip:g})'
+        )
     depth.finish()
     return out
 
@@ -375,22 +451,36 @@ def _read_depth(depth: _Reader) -> DepthPreprocessing:
 # -- from a training run ----------------------------------------------------------------
 
 
-def untrained_card(contract: PolicyContract, formats: Sequence[str], source: str,
-                   depth: Optional[DepthPreprocessing] = None) -> PolicyCard:
+def untrained_card(
+    contract: PolicyContract,
+    formats: Sequence[str],
+    source: str,
+    depth: DepthPreprocessing | None = None,
+) -> PolicyCard:
     """Return a card for generated weights: ``trained: false``, ``<name>_untrained``."""
-    return PolicyCard(contract=replace(contract, name=contract.name + '_untrained',
-                                       trained=False),
-                      formats=tuple(formats), source=source, license='Apache-2.0',
-                      notes='UNTRAINED random weights for tests and demos: never run on a '
-                            'robot.', depth=depth)
+    return PolicyCard(
+        contract=replace(contract, name=contract.name + '_untrained', trained=False),
+        formats=tuple(formats),
+        source=source,
+        license='Apache-2.0',
+        notes='UNTRAINED random weights for tests and demos: never run on a robot.',
+        depth=depth,
+    )
 
 
 # -- checks -----------------------------------------------------------------------------
 
 
-def check_deployment(contract: PolicyContract, *, policy_joint_names: Sequence[str],
-                     control_rate_hz: float, policy_decimation: int, scan_available: bool,
-                     base_velocity_available: bool, has_estimator: bool) -> None:
+def check_deployment(
+    contract: PolicyContract,
+    *,
+    policy_joint_names: Sequence[str],
+    control_rate_hz: float,
+    policy_decimation: int,
+    scan_available: bool,
+    base_velocity_available: bool,
+    has_estimator: bool,
+) -> None:
     """
     Check that a deployment matches ``contract``; list every difference.
 
@@ -403,57 +493,75 @@ def check_deployment(contract: PolicyContract, *, policy_joint_names: Sequence[s
     :param has_estimator: the checkpoint carries a trained velocity estimator.
     :raises PolicyCardMismatchError: with one line per difference.
     """
-    issues: List[str] = []
+    issues: list[str] = []
     issues.extend(_joint_issues(contract, tuple(policy_joint_names)))
     if not control_rate_hz > 0 or not math.isfinite(control_rate_hz):
-        issues.append('control rate must be a positive number of Hz, got %r' % control_rate_hz)
-    elif isinstance(policy_decimation, bool) or not isinstance(policy_decimation, int) \
-            or policy_decimation < 1:
-        issues.append('policy decimation must be an integer >= 1, got %r' % policy_decimation)
+        issues.append(f'control rate must be a positive number of Hz, got {control_rate_hz!r}')
+    elif (
+        isinstance(policy_decimation, bool)
+        or not isinstance(policy_decimation, int)
+        or policy_decimation < 1
+    ):
+        issues.append(f'policy decimation must be an integer >= 1, got {policy_decimation!r}')
     else:
         period = policy_decimation / control_rate_hz
         if abs(period - contract.policy_period) > PERIOD_TOLERANCE:
             suggestion = contract.policy_period * control_rate_hz
+            if abs(suggestion - round(suggestion)) < 1e-6:
+                hint = f' (use policy decimation {round(suggestion)})'
+            else:
+                hint = ' (no integer decimation fits this control rate)'
             issues.append(
-                'policy period: the policy was trained at %.6g s (%.6g Hz: physics dt %g x '
-                'decimation %d) but the deployment runs it every %d tick(s) of %.6g Hz = '
-                '%.6g s%s' % (contract.policy_period, contract.policy_rate, contract.physics_dt,
-                              contract.decimation, policy_decimation, control_rate_hz, period,
-                              (' (use policy decimation %d)' % round(suggestion))
-                              if abs(suggestion - round(suggestion)) < 1e-6 else
-                              ' (no integer decimation fits this control rate)'))
+                f'policy period: the policy was trained at {contract.policy_period:.6g} s'
+                f' ({contract.policy_rate:.6g} Hz: physics dt {contract.physics_dt:g} x'
+                f' decimation {contract.decimation}) but the deployment runs it every'
+                f' {policy_decimation} tick(s) of {control_rate_hz:.6g} Hz = {period:.6g} s{hint}'
+            )
     if contract.scan_required and not scan_available:
-        issues.append('height scan: the policy requires a %d-point height scan but none is '
-                      'provided' % contract.scan_grid.size)
+        issues.append(
+            f'height scan: the policy requires a {int(contract.scan_grid.size)}-point height scan'
+            ' but none is provided'
+        )
     if not base_velocity_available and not has_estimator:
-        issues.append('base velocity: no measured base velocity is provided and the '
-                      'checkpoint has no estimator to fill priv_explicit')
+        issues.append(
+            'base velocity: no measured base velocity is provided and the '
+            'checkpoint has no estimator to fill priv_explicit'
+        )
     if issues:
-        raise PolicyCardMismatchError('deployment does not match policy %r' % contract.name,
-                                      issues)
+        raise PolicyCardMismatchError(
+            f'deployment does not match policy {contract.name!r}', issues
+        )
 
 
-def _joint_issues(contract: PolicyContract, names: Tuple[str, ...]) -> List[str]:
+def _joint_issues(contract: PolicyContract, names: tuple[str, ...]) -> list[str]:
     expected = contract.joint_names
     if len(names) != len(expected):
-        return ['joint count: the policy has %d joints %s but the deployment gives %d %s'
-                % (len(expected), list(expected), len(names), list(names))]
+        return [
+            f'joint count: the policy has {len(expected)} joints {list(expected)} but the'
+            f' deployment gives {len(names)} {list(names)}'
+        ]
     if names == expected:
         return []
     if sorted(names) == sorted(expected):
         wrong = [i for i, (a, b) in enumerate(zip(names, expected)) if a != b]
-        return ['joint order: same joints in a different order; positions %s hold %s but the '
-                'policy expects %s' % (wrong, [names[i] for i in wrong],
-                                       [expected[i] for i in wrong])]
+        return [
+            f'joint order: same joints in a different order; positions {wrong} hold'
+            f' {[names[i] for i in wrong]} but the policy expects {[expected[i] for i in wrong]}'
+        ]
     unknown = [n for n in names if n not in expected]
     absent = [n for n in expected if n not in names]
-    return ['joint names: %s are not policy joints and %s are missing'
-            % (unknown, absent)]
+    return [f'joint names: {unknown} are not policy joints and {absent} are missing']
 
 
-def check_card_against_checkpoint(card: PolicyCard, *, obs_dim: int, action_dim: int,
-                                  format_name: str, trained_marker: Optional[bool],
-                                  where: str) -> None:
+def check_card_against_checkpoint(
+    card: PolicyCard,
+    *,
+    obs_dim: int,
+    action_dim: int,
+    format_name: str,
+    trained_marker: bool | None,
+    where: str,
+) -> None:
     """
     Check that ``card`` describes the loaded checkpoint; list every difference.
 
@@ -464,22 +572,29 @@ def check_card_against_checkpoint(card: PolicyCard, *, obs_dim: int, action_dim:
     issues = []
     contract = card.contract
     if contract.layout.total != obs_dim:
-        issues.append('observation size: card layout totals %d but the checkpoint takes %d'
-                      % (contract.layout.total, obs_dim))
+        issues.append(
+            f'observation size: card layout totals {int(contract.layout.total)} but the checkpoint'
+            f' takes {int(obs_dim)}'
+        )
     if contract.action_dim != action_dim:
-        issues.append('action size: card lists %d joints but the checkpoint outputs %d'
-                      % (contract.action_dim, action_dim))
+        issues.append(
+            f'action size: card lists {int(contract.action_dim)} joints but the checkpoint outputs'
+            f' {int(action_dim)}'
+        )
     if card.formats and format_name not in card.formats:
-        issues.append('format: card describes %s but the checkpoint is %s'
-                      % (list(card.formats), format_name))
+        issues.append(
+            f'format: card describes {list(card.formats)} but the checkpoint is {format_name}'
+        )
     if trained_marker is not None and trained_marker != contract.trained:
-        issues.append('trained flag: card says trained=%s but the checkpoint is marked '
-                      'trained=%s' % (contract.trained, trained_marker))
+        issues.append(
+            f'trained flag: card says trained={contract.trained} but the checkpoint is marked'
+            f' trained={trained_marker}'
+        )
     if issues:
-        raise PolicyCardMismatchError('policy card %s' % where, issues)
+        raise PolicyCardMismatchError(f'policy card {where}', issues)
 
 
-def find_card(checkpoint_path: PathLike, card_path: Optional[PathLike]) -> Optional[Path]:
+def find_card(checkpoint_path: PathLike, card_path: PathLike | None) -> Path | None:
     """Return ``card_path`` or ``<checkpoint dir>/policy_card.yaml`` when it exists."""
     if card_path is not None:
         return Path(card_path)
@@ -487,6 +602,16 @@ def find_card(checkpoint_path: PathLike, card_path: Optional[PathLike]) -> Optio
     return candidate if candidate.is_file() else None
 
 
-__all__ = ['CARD_FILENAME', 'DepthPreprocessing', 'PolicyCard', 'card_from_dict',
-           'card_to_dict', 'check_card_against_checkpoint', 'check_deployment', 'find_card',
-           'load_card', 'save_card', 'untrained_card']
+__all__ = [
+    'CARD_FILENAME',
+    'DepthPreprocessing',
+    'PolicyCard',
+    'card_from_dict',
+    'card_to_dict',
+    'check_card_against_checkpoint',
+    'check_deployment',
+    'find_card',
+    'load_card',
+    'save_card',
+    'untrained_card',
+]

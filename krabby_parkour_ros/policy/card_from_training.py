@@ -25,24 +25,48 @@ here. The card schema, its reader and writer live in
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 import re
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any
 
-from krabby_parkour_ros.contract import (FILL_RULE_EXTREME_PARKOUR, ObservationLayout,
-                                         PolicyContract, ScanGrid)
-from krabby_parkour_ros.policy.card import (card_from_dict, card_to_dict, DepthPreprocessing,
-                                            PathLike, PolicyCard)
+from krabby_parkour_ros.contract import (
+    FILL_RULE_EXTREME_PARKOUR,
+    ObservationLayout,
+    PolicyContract,
+    ScanGrid,
+)
+from krabby_parkour_ros.policy.card import (
+    card_from_dict,
+    card_to_dict,
+    DepthPreprocessing,
+    PathLike,
+    PolicyCard,
+)
 from krabby_parkour_ros.policy.errors import PolicyCardError
-from krabby_parkour_ros.policy.training_config import (is_agent_config, is_env_config,
-                                                       load_training_yaml)
+from krabby_parkour_ros.policy.training_config import (
+    is_agent_config,
+    is_env_config,
+    load_training_yaml,
+)
 
 #: Isaac Lab articulation (policy) joint order of robots whose USD is known.
 #: The order is not in env.yaml: it comes from the USD's articulation tree.
-KNOWN_JOINT_ORDERS: Dict[str, Tuple[str, ...]] = {
-    'go2': ('FL_hip', 'FR_hip', 'RL_hip', 'RR_hip',
-            'FL_thigh', 'FR_thigh', 'RL_thigh', 'RR_thigh',
-            'FL_calf', 'FR_calf', 'RL_calf', 'RR_calf'),
+KNOWN_JOINT_ORDERS: dict[str, tuple[str, ...]] = {
+    'go2': (
+        'FL_hip',
+        'FR_hip',
+        'RL_hip',
+        'RR_hip',
+        'FL_thigh',
+        'FR_thigh',
+        'RL_thigh',
+        'RR_thigh',
+        'FL_calf',
+        'FR_calf',
+        'RL_calf',
+        'RR_calf',
+    ),
 }
 
 # Constants of the extreme-parkour observation and terrain code (not in env.yaml).
@@ -58,21 +82,30 @@ def _regex_lookup(table: Any, joint: str, field_name: str, path: PathLike) -> fl
     if isinstance(table, (int, float)) and not isinstance(table, bool):
         return float(table)
     if not isinstance(table, dict):
-        raise PolicyCardError('%s: %s must be a number or a {joint regex: number} mapping, '
-                              'got %r' % (path, field_name, table))
-    hits = [float(v) for pattern, v in table.items()
-            if re.fullmatch(pattern, joint + '_joint') or re.fullmatch(pattern, joint)]
+        raise PolicyCardError(
+            f'{path}: {field_name} must be a number or a {{joint regex: number}} mapping, '
+            f'got {table!r}'
+        )
+    hits = [
+        float(v)
+        for pattern, v in table.items()
+        if re.fullmatch(pattern, joint + '_joint') or re.fullmatch(pattern, joint)
+    ]
     if len(hits) != 1:
-        raise PolicyCardError('%s: %s: joint %r matches %d patterns of %s, expected exactly 1'
-                              % (path, field_name, joint, len(hits), sorted(table)))
+        raise PolicyCardError(
+            f'{path}: {field_name}: joint {joint!r} matches {len(hits)} patterns of'
+            f' {sorted(table)}, expected exactly 1'
+        )
     return hits[0]
 
 
 def _uniform(table: Any, joints: Sequence[str], field_name: str, path: PathLike) -> float:
     values = {_regex_lookup(table, j, field_name, path) for j in joints}
     if len(values) != 1:
-        raise PolicyCardError('%s: %s differs between joints (%s); a card holds one value'
-                              % (path, field_name, sorted(values)))
+        raise PolicyCardError(
+            f'{path}: {field_name} differs between joints ({sorted(values)}); a card holds one'
+            ' value'
+        )
     return values.pop()
 
 
@@ -80,16 +113,22 @@ def _dig(data: Mapping[str, Any], dotted: str, path: PathLike) -> Any:
     node: Any = data
     for part in dotted.split('.'):
         if not isinstance(node, dict) or part not in node:
-            raise PolicyCardError('%s: missing field %s' % (path, dotted))
+            raise PolicyCardError(f'{path}: missing field {dotted}')
         node = node[part]
     return node
 
 
-def card_from_training_config(env_yaml_path: PathLike, agent_yaml_path: PathLike, *,
-                              joint_names: Optional[Sequence[str]] = None,
-                              name: Optional[str] = None, source: str = '',
-                              license: str = '',  # noqa: A002 (the card field's name)
-                              formats: Sequence[str] = (), notes: str = '') -> PolicyCard:
+def card_from_training_config(
+    env_yaml_path: PathLike,
+    agent_yaml_path: PathLike,
+    *,
+    joint_names: Sequence[str] | None = None,
+    name: str | None = None,
+    source: str = '',
+    license: str = '',  # noqa: A002 (the card field's name)
+    formats: Sequence[str] = (),
+    notes: str = '',
+) -> PolicyCard:
     """
     Derive a policy card from an Isaac Lab run's ``env.yaml`` and ``agent.yaml``.
 
@@ -106,111 +145,152 @@ def card_from_training_config(env_yaml_path: PathLike, agent_yaml_path: PathLike
     env = load_training_yaml(env_yaml_path)
     agent = load_training_yaml(agent_yaml_path)
     if not is_env_config(env):
-        raise PolicyCardError('%s is not an Isaac Lab env.yaml (no scene/decimation)'
-                              % env_yaml_path)
+        raise PolicyCardError(
+            f'{env_yaml_path} is not an Isaac Lab env.yaml (no scene/decimation)'
+        )
     if not is_agent_config(agent):
-        raise PolicyCardError('%s is not an rsl_rl agent.yaml (no policy/algorithm)'
-                              % agent_yaml_path)
+        raise PolicyCardError(
+            f'{agent_yaml_path} is not an rsl_rl agent.yaml (no policy/algorithm)'
+        )
     robot = _dig(env, 'scene.robot', env_yaml_path)
     usd = str(_dig(robot, 'spawn.usd_path', env_yaml_path) or '')
     robot_name = Path(usd).stem.lower() or 'robot'
     if joint_names is None:
         if robot_name not in KNOWN_JOINT_ORDERS:
             raise PolicyCardError(
-                '%s: the policy joint order of robot %r is unknown; pass joint_names in the '
-                'Isaac Lab articulation order' % (env_yaml_path, robot_name))
+                f'{env_yaml_path}: the policy joint order of robot {robot_name!r} is unknown; pass'
+                ' joint_names in the Isaac Lab articulation order'
+            )
         joint_names = KNOWN_JOINT_ORDERS[robot_name]
     joints = tuple(joint_names)
     student = agent.get('depth_encoder') is not None
     actuators = _dig(robot, 'actuators', env_yaml_path)
     if not isinstance(actuators, dict) or len(actuators) != 1:
-        raise PolicyCardError('%s: expected exactly one actuator group, got %r'
-                              % (env_yaml_path, actuators))
+        raise PolicyCardError(
+            f'{env_yaml_path}: expected exactly one actuator group, got {actuators!r}'
+        )
     actuator = next(iter(actuators.values()))
     defaults = _dig(robot, 'init_state.joint_pos', env_yaml_path)
-    fields: Dict[str, Any] = {
-        'name': name or '%s_parkour_%s' % (robot_name, 'student' if student else 'teacher'),
+    fields: dict[str, Any] = {
+        'name': name or f'{robot_name}_parkour_{"student" if student else "teacher"}',
         'joint_names': joints,
         'default_joint_positions': tuple(
-            _regex_lookup(defaults, j, 'init_state.joint_pos', env_yaml_path) for j in joints),
+            _regex_lookup(defaults, j, 'init_state.joint_pos', env_yaml_path) for j in joints
+        ),
         'effort_limits': tuple(
             _regex_lookup(actuator.get('effort_limit'), j, 'effort_limit', env_yaml_path)
-            for j in joints),
+            for j in joints
+        ),
         'velocity_limits': tuple(
             _regex_lookup(actuator.get('velocity_limit'), j, 'velocity_limit', env_yaml_path)
-            for j in joints),
+            for j in joints
+        ),
         'kp': _uniform(actuator.get('stiffness'), joints, 'stiffness', env_yaml_path),
         'kd': _uniform(actuator.get('damping'), joints, 'damping', env_yaml_path),
         'physics_dt': float(_dig(env, 'sim.dt', env_yaml_path)),
         'decimation': int(_dig(env, 'decimation', env_yaml_path)),
         'scan_refresh_steps': _CODE_SCAN_REFRESH_STEPS,
         'contact_force_threshold': _CODE_CONTACT_THRESHOLD,
-        'ang_vel_scale': _CODE_SCALES['ang_vel'], 'joint_vel_scale': _CODE_SCALES['joint_vel'],
+        'ang_vel_scale': _CODE_SCALES['ang_vel'],
+        'joint_vel_scale': _CODE_SCALES['joint_vel'],
         'base_lin_vel_scale': _CODE_SCALES['base_lin_vel'],
-        'scan_required': not student, 'trained': True,
+        'scan_required': not student,
+        'trained': True,
     }
     fields.update(_action_fields(env, joints, env_yaml_path))
     fields.update(_observation_fields(env, agent, env_yaml_path, agent_yaml_path))
-    card = PolicyCard(contract=PolicyContract(**fields), formats=tuple(formats),
-                      source=source, license=license, notes=notes,
-                      depth=DepthPreprocessing() if student else None)
-    card_from_dict(card_to_dict(card), 'card derived from %s' % env_yaml_path)
+    card = PolicyCard(
+        contract=PolicyContract(**fields),
+        formats=tuple(formats),
+        source=source,
+        license=license,
+        notes=notes,
+        depth=DepthPreprocessing() if student else None,
+    )
+    card_from_dict(card_to_dict(card), f'card derived from {env_yaml_path}')
     return card
 
 
-def _action_fields(env: Mapping[str, Any], joints: Sequence[str],
-                   path: PathLike) -> Dict[str, Any]:
+def _action_fields(
+    env: Mapping[str, Any], joints: Sequence[str], path: PathLike
+) -> dict[str, Any]:
     action = _dig(env, 'actions.joint_pos', path)
     if not action.get('use_default_offset', False):
-        raise PolicyCardError('%s: actions.joint_pos.use_default_offset is false; the card '
-                              'assumes target = default + scale * action' % path)
+        raise PolicyCardError(
+            f'{path}: actions.joint_pos.use_default_offset is false; the card assumes target ='
+            ' default + scale * action'
+        )
     scale = action.get('scale')
     clip = action.get('clip')
     if isinstance(clip, dict):
         bounds = {tuple(v) for v in clip.values()}
         if len(bounds) != 1:
-            raise PolicyCardError('%s: actions.joint_pos.clip differs between joints: %s'
-                                  % (path, sorted(bounds)))
+            raise PolicyCardError(
+                f'{path}: actions.joint_pos.clip differs between joints: {sorted(bounds)}'
+            )
         low, high = bounds.pop()
         if low != -high:
-            raise PolicyCardError('%s: actions.joint_pos.clip (%g, %g) is not symmetric'
-                                  % (path, low, high))
+            raise PolicyCardError(
+                f'{path}: actions.joint_pos.clip ({low:g}, {high:g}) is not symmetric'
+            )
         clip_value = float(high)
     else:
-        raise PolicyCardError('%s: actions.joint_pos.clip must be a {regex: [low, high]} '
-                              'mapping, got %r' % (path, clip))
-    return {'action_scale': _uniform(scale, joints, 'actions.joint_pos.scale', path),
-            'action_clip': clip_value}
+        raise PolicyCardError(
+            f'{path}: actions.joint_pos.clip must be a {{regex: [low, high]}} '
+            f'mapping, got {clip!r}'
+        )
+    return {
+        'action_scale': _uniform(scale, joints, 'actions.joint_pos.scale', path),
+        'action_clip': clip_value,
+    }
 
 
-def _observation_fields(env: Mapping[str, Any], agent: Mapping[str, Any], env_path: PathLike,
-                        agent_path: PathLike) -> Dict[str, Any]:
+def _observation_fields(
+    env: Mapping[str, Any], agent: Mapping[str, Any], env_path: PathLike, agent_path: PathLike
+) -> dict[str, Any]:
     term = _dig(env, 'observations.policy.extreme_parkour_observations', env_path)
     clip = term.get('clip')
     if not isinstance(clip, list) or len(clip) != 2 or clip[0] != -clip[1]:
-        raise PolicyCardError('%s: observation clip must be a symmetric [low, high], got %r'
-                              % (env_path, clip))
+        raise PolicyCardError(
+            f'{env_path}: observation clip must be a symmetric [low, high], got {clip!r}'
+        )
     actor = _dig(agent, 'policy.actor', agent_path)
     history = int(_dig(term, 'params.history_length', env_path))
     if int(actor.get('num_hist', history)) != history:
-        raise PolicyCardError('%s: history length %d differs from agent num_hist %r'
-                              % (env_path, history, actor.get('num_hist')))
+        raise PolicyCardError(
+            f'{env_path}: history length {int(history)} differs from agent num_hist'
+            f' {actor.get("num_hist")!r}'
+        )
     layout = ObservationLayout(
-        proprio=int(actor['num_prop']), scan=int(actor['num_scan']),
+        proprio=int(actor['num_prop']),
+        scan=int(actor['num_scan']),
         priv_explicit=int(actor['num_priv_explicit']),
-        priv_latent=int(actor['num_priv_latent']), history_length=history)
+        priv_latent=int(actor['num_priv_latent']),
+        history_length=history,
+    )
     scanner = _dig(env, 'scene.height_scanner', env_path)
     pattern = scanner.get('pattern_cfg') or {}
     if pattern.get('ordering') != 'xy':
-        raise PolicyCardError('%s: height scan ordering %r; the observation builder supports '
-                              '"xy" (x varying fastest)' % (env_path, pattern.get('ordering')))
+        raise PolicyCardError(
+            f'{env_path}: height scan ordering {pattern.get("ordering")!r}; the observation'
+            ' builder supports "xy" (x varying fastest)'
+        )
     resolution = float(pattern['resolution'])
     size = pattern['size']
     offset = _dig(scanner, 'offset.pos', env_path)
-    grid = ScanGrid(nx=int(round(size[0] / resolution)) + 1,
-                    ny=int(round(size[1] / resolution)) + 1, resolution=resolution,
-                    center_x=float(offset[0]), center_y=float(offset[1]),
-                    offset=_CODE_SCAN_OFFSET, clip_low=-_CODE_SCAN_CLIP,
-                    clip_high=_CODE_SCAN_CLIP)
-    return {'layout': layout, 'scan_grid': grid, 'observation_clip': float(clip[1]),
-            'history_fill_rule': FILL_RULE_EXTREME_PARKOUR}
+    grid = ScanGrid(
+        nx=int(round(size[0] / resolution)) + 1,
+        ny=int(round(size[1] / resolution)) + 1,
+        resolution=resolution,
+        center_x=float(offset[0]),
+        center_y=float(offset[1]),
+        offset=_CODE_SCAN_OFFSET,
+        clip_low=-_CODE_SCAN_CLIP,
+        clip_high=_CODE_SCAN_CLIP,
+    )
+    return {
+        'layout': layout,
+        'scan_grid': grid,
+        'observation_clip': float(clip[1]),
+        'history_fill_rule': FILL_RULE_EXTREME_PARKOUR,
+    }

@@ -34,10 +34,11 @@ does not make running untrusted code safe.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import logging
 import math
 import threading
-from typing import Any, Callable, Dict, List, TypeVar
+from typing import Any, TypeVar
 
 from krabby_parkour_ros.policy.errors import ProbeTimeoutError
 
@@ -50,7 +51,7 @@ T = TypeVar('T')
 #: 2-core development VM; the default leaves room for a loaded robot CPU.
 DEFAULT_PROBE_TIMEOUT_S = 5.0
 
-_ABANDONED: List[threading.Thread] = []
+_ABANDONED: list[threading.Thread] = []
 _ABANDONED_LOCK = threading.Lock()
 
 
@@ -62,12 +63,13 @@ def check_probe_timeout(timeout_s: float) -> float:
     """
     value = float(timeout_s)
     if not (math.isfinite(value) and value > 0.0):
-        raise ValueError('probe timeout must be a finite number of seconds > 0, got %r'
-                         % (timeout_s,))
+        raise ValueError(
+            f'probe timeout must be a finite number of seconds > 0, got {timeout_s!r}'
+        )
     return value
 
 
-def abandoned_threads() -> List[threading.Thread]:
+def abandoned_threads() -> list[threading.Thread]:
     """Return the probe threads abandoned after a timeout that are still running."""
     with _ABANDONED_LOCK:
         _ABANDONED[:] = [thread for thread in _ABANDONED if thread.is_alive()]
@@ -86,7 +88,7 @@ def run_with_deadline(step: Callable[[], T], timeout_s: float, what: str) -> T:
     :raises ProbeTimeoutError: when ``step`` has not returned in time.
     """
     timeout = check_probe_timeout(timeout_s)
-    outcome: Dict[str, Any] = {}
+    outcome: dict[str, Any] = {}
     done = threading.Event()
 
     def worker() -> None:
@@ -106,14 +108,18 @@ def run_with_deadline(step: Callable[[], T], timeout_s: float, what: str) -> T:
         # diagnostics) can see it.
         with _ABANDONED_LOCK:
             _ABANDONED.append(thread)
-        _LOG.error('%s did not finish within %.1f s: refused; its thread is abandoned and '
-                   'keeps running', what, timeout)
+        _LOG.error(
+            '%s did not finish within %.1f s: refused; its thread is abandoned and keeps running',
+            what,
+            timeout,
+        )
         raise ProbeTimeoutError(
-            '%s did not finish within %.1f s (probe timeout): refused. A model that does not '
-            'answer in time cannot drive a robot; the stuck computation cannot be interrupted '
-            'and keeps running in an abandoned background thread. Raise the timeout '
-            '(probe_timeout_s, ROS parameter policy_probe_timeout) only for a model you trust '
-            'that is slow to load.' % (what, timeout))
+            f'{what} did not finish within {timeout:.1f} s (probe timeout): refused. A model that'
+            ' does not answer in time cannot drive a robot; the stuck computation cannot be'
+            ' interrupted and keeps running in an abandoned background thread. Raise the timeout'
+            ' (probe_timeout_s, ROS parameter policy_probe_timeout) only for a model you trust'
+            ' that is slow to load.'
+        )
     if 'error' in outcome:
         raise outcome['error']
     return outcome['value']

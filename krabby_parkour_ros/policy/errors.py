@@ -23,7 +23,7 @@ arrived.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence, Tuple
+from collections.abc import Iterable, Sequence
 
 
 class CheckpointError(ValueError):
@@ -51,19 +51,24 @@ class CheckpointKeyError(CheckpointError):
     :param unexpected: keys the file has that the network does not know.
     """
 
-    def __init__(self, where: str, missing: Iterable[str] = (),
-                 unexpected: Iterable[str] = (), hint: str = '') -> None:
+    def __init__(
+        self,
+        where: str,
+        missing: Iterable[str] = (),
+        unexpected: Iterable[str] = (),
+        hint: str = '',
+    ) -> None:
         self.where = where
-        self.missing: Tuple[str, ...] = tuple(sorted(missing))
-        self.unexpected: Tuple[str, ...] = tuple(sorted(unexpected))
+        self.missing: tuple[str, ...] = tuple(sorted(missing))
+        self.unexpected: tuple[str, ...] = tuple(sorted(unexpected))
         parts = []
         if self.missing:
             parts.append('missing keys: ' + ', '.join(self.missing))
         if self.unexpected:
             parts.append('unexpected keys: ' + ', '.join(self.unexpected))
-        message = '%s does not match the network: %s' % (where, '; '.join(parts))
+        message = f'{where} does not match the network: {"; ".join(parts)}'
         if hint:
-            message += ' (%s)' % hint
+            message += f' ({hint})'
         super().__init__(message)
 
 
@@ -76,16 +81,24 @@ class CheckpointShapeError(CheckpointError):
     :param actual: shape found in the file.
     """
 
-    def __init__(self, where: str, key: str, expected: Sequence[int],
-                 actual: Sequence[int], detail: str = '') -> None:
+    def __init__(
+        self,
+        where: str,
+        key: str,
+        expected: Sequence[int],
+        actual: Sequence[int],
+        detail: str = '',
+    ) -> None:
         self.where = where
         self.key = key
         self.expected = tuple(int(v) for v in expected)
         self.actual = tuple(int(v) for v in actual)
-        message = ('%s: tensor %r has shape %s, the network needs %s'
-                   % (where, key, list(self.actual), list(self.expected)))
+        message = (
+            f'{where}: tensor {key!r} has shape {list(self.actual)}, the network needs'
+            f' {list(self.expected)}'
+        )
         if detail:
-            message += ' (%s)' % detail
+            message += f' ({detail})'
         super().__init__(message)
 
 
@@ -129,7 +142,7 @@ class PolicyCardMismatchError(PolicyCardError):
     """
 
     def __init__(self, subject: str, issues: Sequence[str]) -> None:
-        self.issues: Tuple[str, ...] = tuple(issues)
-        lines = ['%s: %d mismatch(es):' % (subject, len(self.issues))]
+        self.issues: tuple[str, ...] = tuple(issues)
+        lines = [f'{subject}: {len(self.issues)} mismatch(es):']
         lines.extend('  - ' + issue for issue in self.issues)
         super().__init__('\n'.join(lines))

@@ -31,22 +31,29 @@ measured base velocity.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
 import dataclasses
 import json
 import logging
 from pathlib import Path
 import sys
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from krabby_parkour_ros.policy.backends import (onnx_bytes_of, quiet_torchscript_deprecation,
-                                                TeacherGraph)
+from krabby_parkour_ros.policy.backends import (
+    onnx_bytes_of,
+    quiet_torchscript_deprecation,
+    TeacherGraph,
+)
 from krabby_parkour_ros.policy.card import CARD_FILENAME, PolicyCard, save_card
-from krabby_parkour_ros.policy.checkpoint import METADATA_KEY, ModelWeights, \
-    TORCHSCRIPT_METADATA_FILE
+from krabby_parkour_ros.policy.checkpoint import (
+    METADATA_KEY,
+    ModelWeights,
+    TORCHSCRIPT_METADATA_FILE,
+)
 from krabby_parkour_ros.policy.errors import CheckpointError
 from krabby_parkour_ros.policy.formats import CheckpointFormat
 from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel
@@ -62,8 +69,9 @@ def _metadata_json(metadata: Mapping[str, Any]) -> str:
     return json.dumps(dict(metadata), sort_keys=True)
 
 
-def save_torchscript(module: nn.Module, path: Path, obs_dim: int,
-                     metadata: Mapping[str, Any]) -> None:
+def save_torchscript(
+    module: nn.Module, path: Path, obs_dim: int, metadata: Mapping[str, Any]
+) -> None:
     """Trace ``module`` for ``[1, obs_dim]`` (or re-save a ScriptModule) with metadata."""
     extra = {TORCHSCRIPT_METADATA_FILE: _metadata_json(metadata)}
     with quiet_torchscript_deprecation():
@@ -71,13 +79,11 @@ def save_torchscript(module: nn.Module, path: Path, obs_dim: int,
             script = module
         else:
             with torch.no_grad():
-                script = torch.jit.trace(module.eval(), torch.zeros(1, obs_dim),
-                                         check_trace=False)
+                script = torch.jit.trace(module.eval(), torch.zeros(1, obs_dim), check_trace=False)
         torch.jit.save(script, str(path), _extra_files=extra)
 
 
-def save_onnx(module: nn.Module, path: Path, obs_dim: int,
-              metadata: Mapping[str, Any]) -> None:
+def save_onnx(module: nn.Module, path: Path, obs_dim: int, metadata: Mapping[str, Any]) -> None:
     """Export ``module`` to ONNX (``obs`` -> ``actions``) with metadata properties."""
     import onnx  # deferred: only exports need it
 
@@ -96,20 +102,24 @@ def export_graph(weights: ModelWeights) -> nn.Module:
     :raises CheckpointError: for students and ONNX sources.
     """
     if weights.is_recurrent:
-        raise CheckpointError('%s: students (depth, GRU) do not fit the [1, obs] -> [1, actions] '
-                              'export interface' % weights.path)
+        raise CheckpointError(
+            f'{weights.path}: students (depth, GRU) do not fit the [1, obs] -> [1, actions] export'
+            ' interface'
+        )
     if weights.format == CheckpointFormat.ONNX:
-        raise CheckpointError('%s is already an ONNX export; converting ONNX back to TorchScript '
-                              'is not supported (export from the state dict or TorchScript)'
-                              % weights.path)
+        raise CheckpointError(
+            f'{weights.path} is already an ONNX export; converting ONNX back to TorchScript is not'
+            ' supported (export from the state dict or TorchScript)'
+        )
     if weights.format == CheckpointFormat.TORCHSCRIPT:
         return weights.fresh_torchscript()
     actor, normalizer = weights.teacher_modules()
     return TeacherGraph(actor, normalizer, None).eval()
 
 
-def export_policy(weights: ModelWeights, out_dir: Path, card: PolicyCard,
-                  torchscript: bool = False) -> Dict[str, Path]:
+def export_policy(
+    weights: ModelWeights, out_dir: Path, card: PolicyCard, torchscript: bool = False
+) -> dict[str, Path]:
     """
     Write ``policy.onnx`` and ``policy_card.yaml`` into ``out_dir``.
 
@@ -121,9 +131,13 @@ def export_policy(weights: ModelWeights, out_dir: Path, card: PolicyCard,
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = export_graph(weights)
     metadata = dict(weights.metadata)
-    metadata.update(trained=card.trained, exported_from=weights.path.name,
-                    source_format=weights.format.value, obs_dim=weights.obs_dim,
-                    action_dim=weights.action_dim)
+    metadata.update(
+        trained=card.trained,
+        exported_from=weights.path.name,
+        source_format=weights.format.value,
+        obs_dim=weights.obs_dim,
+        action_dim=weights.action_dim,
+    )
     paths = {'onnx': out_dir / 'policy.onnx', 'card': out_dir / CARD_FILENAME}
     formats = ('onnx',)
     if torchscript:
@@ -135,17 +149,20 @@ def export_policy(weights: ModelWeights, out_dir: Path, card: PolicyCard,
     return paths
 
 
-def max_action_difference(models: Sequence[ParkourPolicyModel], count: int = 64,
-                          seed: int = 0) -> float:
+def max_action_difference(
+    models: Sequence[ParkourPolicyModel], count: int = 64, seed: int = 0
+) -> float:
     """Return the largest action difference between ``models[0]`` and the others."""
     worst = 0.0
     for row in plausible_observations(count, seed):
-        actions: List[np.ndarray] = []
+        actions: list[np.ndarray] = []
         for model in models:
             response = model.inference(ModelIO(observation=row))
             if not response.success:
-                raise CheckpointError('%s failed on a plausible observation: %s'
-                                      % (model.weights.path, response.error_message))
+                raise CheckpointError(
+                    f'{model.weights.path} failed on a plausible observation:'
+                    f' {response.error_message}'
+                )
             actions.append(response.action_numpy().copy())
         worst = max(worst, *(float(np.abs(a - actions[0]).max()) for a in actions[1:]))
     return worst
@@ -154,64 +171,100 @@ def max_action_difference(models: Sequence[ParkourPolicyModel], count: int = 64,
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='krabby-parkour-export',
-        description='Export a teacher-type parkour policy (rsl_rl teacher, safetensors or '
-                    'TorchScript) to ONNX (and, with --torchscript, TorchScript) with its '
-                    'policy card.')
+        description=(
+            'Export a teacher-type parkour policy (rsl_rl teacher, safetensors or '
+            'TorchScript) to ONNX (and, with --torchscript, TorchScript) with its '
+            'policy card.'
+        ),
+    )
     parser.add_argument('checkpoint', type=Path, help='checkpoint file (format from content)')
     parser.add_argument('--out-dir', type=Path, required=True, help='output folder')
-    parser.add_argument('--card', type=Path, default=None,
-                        help='policy card (default: policy_card.yaml beside the checkpoint)')
-    parser.add_argument('--config', type=Path, action='append', default=None,
-                        help="the run's agent.yaml and/or env.yaml (repeatable)")
+    parser.add_argument(
+        '--card',
+        type=Path,
+        default=None,
+        help='policy card (default: policy_card.yaml beside the checkpoint)',
+    )
+    parser.add_argument(
+        '--config',
+        type=Path,
+        action='append',
+        default=None,
+        help="the run's agent.yaml and/or env.yaml (repeatable)",
+    )
     parser.add_argument('--obs-dim', type=int, default=753)
     parser.add_argument('--action-dim', type=int, default=12)
-    parser.add_argument('--allow-unsafe-pickle', action='store_true',
-                        help='allow pickled code in rsl_rl checkpoints (trusted files only)')
-    parser.add_argument('--allow-torchscript', action='store_true',
-                        help='allow a TorchScript source checkpoint (its code runs: trusted '
-                             'files only)')
-    parser.add_argument('--torchscript', action='store_true',
-                        help='also write policy.pt (TorchScript); loading it later needs '
-                             'allow_torchscript, so ONNX is the default')
+    parser.add_argument(
+        '--allow-unsafe-pickle',
+        action='store_true',
+        help='allow pickled code in rsl_rl checkpoints (trusted files only)',
+    )
+    parser.add_argument(
+        '--allow-torchscript',
+        action='store_true',
+        help='allow a TorchScript source checkpoint (its code runs: trusted files only)',
+    )
+    parser.add_argument(
+        '--torchscript',
+        action='store_true',
+        help=(
+            'also write policy.pt (TorchScript); loading it later needs '
+            'allow_torchscript, so ONNX is the default'
+        ),
+    )
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the export command; return the exit code (0 ok, 1 parity failed, 2 refused)."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     try:
-        weights = ModelWeights(args.checkpoint, config_path=args.config,
-                               action_dim=args.action_dim, obs_dim=args.obs_dim,
-                               allow_unsafe_pickle=args.allow_unsafe_pickle,
-                               allow_torchscript=args.allow_torchscript,
-                               card_path=args.card)
+        weights = ModelWeights(
+            args.checkpoint,
+            config_path=args.config,
+            action_dim=args.action_dim,
+            obs_dim=args.obs_dim,
+            allow_unsafe_pickle=args.allow_unsafe_pickle,
+            allow_torchscript=args.allow_torchscript,
+            card_path=args.card,
+        )
         if weights.card is None:
-            print('error: %s has no policy card; pass --card (an export always carries '
-                  'one)' % args.checkpoint, file=sys.stderr)
+            print(
+                f'error: {args.checkpoint} has no policy card; pass --card (an export always'
+                ' carries one)',
+                file=sys.stderr,
+            )
             return 2
-        paths = export_policy(weights, args.out_dir, weights.card,
-                              torchscript=args.torchscript)
+        paths = export_policy(weights, args.out_dir, weights.card, torchscript=args.torchscript)
         models = [ParkourPolicyModel(weights, backend='auto')]
         for kind in ('torchscript', 'onnx'):
             if kind in paths:
                 # policy.pt was traced just now from the checked source: trusted.
-                models.append(ParkourPolicyModel(ModelWeights(
-                    paths[kind], obs_dim=args.obs_dim, action_dim=args.action_dim,
-                    allow_torchscript=kind == 'torchscript')))
+                models.append(
+                    ParkourPolicyModel(
+                        ModelWeights(
+                            paths[kind],
+                            obs_dim=args.obs_dim,
+                            action_dim=args.action_dim,
+                            allow_torchscript=kind == 'torchscript',
+                        )
+                    )
+                )
         worst = max_action_difference(models)
     except (CheckpointError, FileNotFoundError) as exc:
-        print('error: %s' % exc, file=sys.stderr)
+        print(f'error: {exc}', file=sys.stderr)
         return 2
-    print('exported %s (%s) ->' % (args.checkpoint, weights.format.value))
+    print(f'exported {args.checkpoint} ({weights.format.value}) ->')
     for kind, path in paths.items():
-        print('  %-11s %s' % (kind, path))
+        print(f'  {kind:11} {path}')
     if not weights.card.trained:
         print('NOTE: these weights are UNTRAINED (card trained: false)')
     status = 'ok' if worst <= EXPORT_TOLERANCE else 'FAILED'
-    print('parity source/%s on 64 plausible observations: max |diff| %.3g (limit %.0e) %s'
-          % ('TorchScript/ONNX' if 'torchscript' in paths else 'ONNX', worst, EXPORT_TOLERANCE,
-             status))
+    print(
+        f'parity source/{"TorchScript/ONNX" if "torchscript" in paths else "ONNX"} on 64 plausible'
+        f' observations: max |diff| {worst:.3g} (limit {EXPORT_TOLERANCE:.0e}) {status}'
+    )
     return 0 if worst <= EXPORT_TOLERANCE else 1
 
 

@@ -39,8 +39,11 @@ import struct
 from typing import Union
 import zipfile
 
-from krabby_parkour_ros.policy.errors import (CorruptCheckpointError, TruncatedCheckpointError,
-                                              UnknownCheckpointFormatError)
+from krabby_parkour_ros.policy.errors import (
+    CorruptCheckpointError,
+    TruncatedCheckpointError,
+    UnknownCheckpointFormatError,
+)
 
 PathLike = Union[str, 'os.PathLike[str]']
 
@@ -78,10 +81,10 @@ def detect_container(path: PathLike) -> Container:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError('checkpoint %s does not exist or is not a file' % path)
+        raise FileNotFoundError(f'checkpoint {path} does not exist or is not a file')
     size = path.stat().st_size
     if size == 0:
-        raise TruncatedCheckpointError('checkpoint %s is empty (0 bytes)' % path)
+        raise TruncatedCheckpointError(f'checkpoint {path} is empty (0 bytes)')
     with open(path, 'rb') as handle:
         head = handle.read(16)
     if head.startswith(b'PK\x03\x04'):
@@ -94,9 +97,9 @@ def detect_container(path: PathLike) -> Container:
     if head[0] == 0x08:
         return Container.ONNX
     raise UnknownCheckpointFormatError(
-        '%s: unknown checkpoint format (first bytes %s); expected a TorchScript or '
-        'torch.save zip archive, a safetensors file or an ONNX model'
-        % (path, head[:8].hex(' ')))
+        f'{path}: unknown checkpoint format (first bytes {head[:8].hex(" ")}); expected a'
+        ' TorchScript or torch.save zip archive, a safetensors file or an ONNX model'
+    )
 
 
 def _zip_container(path: Path) -> Container:
@@ -105,15 +108,17 @@ def _zip_container(path: Path) -> Container:
             names = archive.namelist()
     except zipfile.BadZipFile as exc:
         raise TruncatedCheckpointError(
-            '%s starts like a zip archive (TorchScript or torch.save) but cannot be read '
-            '(%s): the file is truncated or corrupt' % (path, exc)) from exc
+            f'{path} starts like a zip archive (TorchScript or torch.save) but cannot be read'
+            f' ({exc}): the file is truncated or corrupt'
+        ) from exc
     if any(n.endswith('/constants.pkl') or '/code/' in n for n in names):
         return Container.TORCHSCRIPT
     if any(n.endswith('/data.pkl') or n == 'data.pkl' for n in names):
         return Container.TORCH_PICKLE
     raise UnknownCheckpointFormatError(
-        '%s is a zip archive but neither a TorchScript archive (no constants.pkl or code/) '
-        'nor a torch.save archive (no data.pkl); entries: %s' % (path, names[:8]))
+        f'{path} is a zip archive but neither a TorchScript archive (no constants.pkl or code/)'
+        f' nor a torch.save archive (no data.pkl); entries: {names[:8]}'
+    )
 
 
 def _safetensors_header_length(head: bytes, size: int, path: Path) -> int:
@@ -125,8 +130,9 @@ def _safetensors_header_length(head: bytes, size: int, path: Path) -> int:
         return 0
     if 8 + length > size:
         raise TruncatedCheckpointError(
-            '%s: safetensors header says %d bytes but the file has only %d after the '
-            'length field: the file is truncated' % (path, length, size - 8))
+            f'{path}: safetensors header says {int(length)} bytes but the file has only'
+            f' {int(size - 8)} after the length field: the file is truncated'
+        )
     return length
 
 
@@ -145,22 +151,29 @@ def read_safetensors_header(path: PathLike) -> dict:
     try:
         header = json.loads(raw.decode('utf-8'))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptCheckpointError('%s: safetensors header is not valid JSON (%s)'
-                                     % (path, exc)) from exc
+        raise CorruptCheckpointError(
+            f'{path}: safetensors header is not valid JSON ({exc})'
+        ) from exc
     if not isinstance(header, dict):
-        raise CorruptCheckpointError('%s: safetensors header is a %s, expected a JSON object'
-                                     % (path, type(header).__name__))
+        raise CorruptCheckpointError(
+            f'{path}: safetensors header is a {type(header).__name__}, expected a JSON object'
+        )
     data_size = size - 8 - length
     for key, entry in header.items():
         if key == '__metadata__':
             continue
         offsets = entry.get('data_offsets') if isinstance(entry, dict) else None
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(v, int) for v in offsets)):
-            raise CorruptCheckpointError('%s: safetensors entry %r has no valid data_offsets'
-                                         % (path, key))
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(v, int) for v in offsets)
+        ):
+            raise CorruptCheckpointError(
+                f'{path}: safetensors entry {key!r} has no valid data_offsets'
+            )
         if offsets[1] > data_size:
             raise TruncatedCheckpointError(
-                '%s: tensor %r ends at byte %d of the data section but the file holds only '
-                '%d bytes of data: the file is truncated' % (path, key, offsets[1], data_size))
+                f'{path}: tensor {key!r} ends at byte {int(offsets[1])} of the data section but'
+                f' the file holds only {int(data_size)} bytes of data: the file is truncated'
+            )
     return header

@@ -26,24 +26,34 @@ are random: a robot must never run them.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 import dataclasses
 from pathlib import Path
 import sys
-from typing import Any, Dict, Optional, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER, PolicyContract
 from krabby_parkour_ros.policy.backends import TeacherGraph
-from krabby_parkour_ros.policy.card import (CARD_FILENAME, DepthPreprocessing, load_card,
-                                            save_card, untrained_card)
+from krabby_parkour_ros.policy.card import (
+    CARD_FILENAME,
+    DepthPreprocessing,
+    load_card,
+    save_card,
+    untrained_card,
+)
 from krabby_parkour_ros.policy.checkpoint import METADATA_KEY
 from krabby_parkour_ros.policy.errors import PolicyCardError
 from krabby_parkour_ros.policy.export import save_onnx, save_torchscript
 from krabby_parkour_ros.policy.formats import CheckpointFormat
-from krabby_parkour_ros.policy.networks import (Estimator, NetworkConfig, ParkourActor,
-                                                RecurrentDepthEncoder)
+from krabby_parkour_ros.policy.networks import (
+    Estimator,
+    NetworkConfig,
+    ParkourActor,
+    RecurrentDepthEncoder,
+)
 
 GENERATOR = 'krabby-parkour-generate-checkpoint'
 
@@ -66,18 +76,31 @@ def generate_networks(seed: int, config: NetworkConfig = NetworkConfig()) -> Gen
     torch.manual_seed(seed)
     actor = ParkourActor(config).eval()
     estimator = Estimator(config).eval()
-    critic = nn.Sequential(nn.Linear(config.obs_dim, 512), nn.ELU(), nn.Linear(512, 256),
-                           nn.ELU(), nn.Linear(256, 128), nn.ELU(), nn.Linear(128, 1))
+    critic = nn.Sequential(
+        nn.Linear(config.obs_dim, 512),
+        nn.ELU(),
+        nn.Linear(512, 256),
+        nn.ELU(),
+        nn.Linear(256, 128),
+        nn.ELU(),
+        nn.Linear(128, 1),
+    )
     std = torch.ones(config.num_actions)
     depth_encoder = RecurrentDepthEncoder(config).eval()
     depth_actor = ParkourActor(config).eval()
     return GeneratedNetworks(config, actor, estimator, critic, std, depth_encoder, depth_actor)
 
 
-def _metadata(fmt: CheckpointFormat, seed: int, config: NetworkConfig) -> Dict[str, Any]:
-    return {'trained': False, 'generator': GENERATOR, 'seed': seed, 'format': fmt.value,
-            'obs_dim': config.obs_dim, 'action_dim': config.num_actions,
-            'license': 'Apache-2.0'}
+def _metadata(fmt: CheckpointFormat, seed: int, config: NetworkConfig) -> dict[str, Any]:
+    return {
+        'trained': False,
+        'generator': GENERATOR,
+        'seed': seed,
+        'format': fmt.value,
+        'obs_dim': config.obs_dim,
+        'action_dim': config.num_actions,
+        'license': 'Apache-2.0',
+    }
 
 
 def write_checkpoint(fmt: CheckpointFormat, out: Path, seed: int) -> Path:
@@ -94,10 +117,13 @@ def write_checkpoint(fmt: CheckpointFormat, out: Path, seed: int) -> Path:
         model_state = {'actor.' + k: v for k, v in nets.actor.state_dict().items()}
         model_state.update({'critic.' + k: v for k, v in nets.critic.state_dict().items()})
         model_state['std'] = nets.std
-        data: Dict[str, Any] = {'model_state_dict': model_state,
-                                'estimator_state_dict': nets.estimator.state_dict(),
-                                'optimizer_state_dict': {'state': {}, 'param_groups': []},
-                                'iter': 0, 'infos': {METADATA_KEY: meta}}
+        data: dict[str, Any] = {
+            'model_state_dict': model_state,
+            'estimator_state_dict': nets.estimator.state_dict(),
+            'optimizer_state_dict': {'state': {}, 'param_groups': []},
+            'iter': 0,
+            'infos': {METADATA_KEY: meta},
+        }
         if fmt == CheckpointFormat.RSL_RL_STUDENT:
             data['depth_encoder_state_dict'] = nets.depth_encoder.state_dict()
             data['depth_actor_state_dict'] = nets.depth_actor.state_dict()
@@ -106,10 +132,16 @@ def write_checkpoint(fmt: CheckpointFormat, out: Path, seed: int) -> Path:
         from safetensors.torch import save_file
 
         tensors = {'actor.' + k: v.contiguous() for k, v in nets.actor.state_dict().items()}
-        tensors.update({'estimator.' + k: v.contiguous()
-                        for k, v in nets.estimator.state_dict().items()})
-        save_file(tensors, str(out), metadata={k: str(v).lower() if isinstance(v, bool)
-                                               else str(v) for k, v in meta.items()})
+        tensors.update(
+            {'estimator.' + k: v.contiguous() for k, v in nets.estimator.state_dict().items()}
+        )
+        save_file(
+            tensors,
+            str(out),
+            metadata={
+                k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in meta.items()
+            },
+        )
     else:
         graph = TeacherGraph(nets.actor, None, None).eval()
         writer = save_torchscript if fmt == CheckpointFormat.TORCHSCRIPT else save_onnx
@@ -121,20 +153,21 @@ def _write_card(fmt: CheckpointFormat, out: Path, seed: int) -> Path:
     contract: PolicyContract = GO2_PARKOUR_TEACHER
     depth = None
     if fmt == CheckpointFormat.RSL_RL_STUDENT:
-        contract = dataclasses.replace(contract, name='go2_parkour_student',
-                                       scan_required=False)
+        contract = dataclasses.replace(contract, name='go2_parkour_student', scan_required=False)
         depth = DepthPreprocessing()
-    card = untrained_card(contract, [fmt.value],
-                          source='%s --format %s --seed %d' % (GENERATOR, fmt.value, seed),
-                          depth=depth)
+    card = untrained_card(
+        contract,
+        [fmt.value],
+        source=f'{GENERATOR} --format {fmt.value} --seed {int(seed)}',
+        depth=depth,
+    )
     card_path = out.parent / CARD_FILENAME
     if card_path.is_file():
         try:
             existing = load_card(card_path)
         except PolicyCardError:
             existing = None
-        if existing is not None and existing.contract == card.contract \
-                and not existing.trained:
+        if existing is not None and existing.contract == card.contract and not existing.trained:
             merged = tuple(dict.fromkeys(existing.formats + card.formats))
             card = dataclasses.replace(card, formats=merged)
     save_card(card, card_path)
@@ -145,27 +178,34 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=GENERATOR,
         description='Write a deterministic UNTRAINED parkour checkpoint (random weights) and '
-                    'its policy card (trained: false). For tests and demos only.')
-    parser.add_argument('--format', required=True,
-                        choices=[f.value for f in CheckpointFormat],
-                        help='checkpoint format to write')
+        'its policy card (trained: false). For tests and demos only.',
+    )
+    parser.add_argument(
+        '--format',
+        required=True,
+        choices=[f.value for f in CheckpointFormat],
+        help='checkpoint format to write',
+    )
     parser.add_argument('--out', type=Path, required=True, help='checkpoint file to write')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the generate command; return the exit code."""
     args = _parser().parse_args(argv)
     fmt = CheckpointFormat(args.format)
     card_path = write_checkpoint(fmt, args.out, args.seed)
-    print('wrote %s checkpoint %s (seed %d) and card %s' % (fmt.value, args.out, args.seed,
-                                                            card_path))
-    print('WARNING: these weights are UNTRAINED random numbers (card trained: false). '
-          'Never run them on a robot.')
+    print(f'wrote {fmt.value} checkpoint {args.out} (seed {int(args.seed)}) and card {card_path}')
+    print(
+        'WARNING: these weights are UNTRAINED random numbers (card trained: false). '
+        'Never run them on a robot.'
+    )
     if fmt == CheckpointFormat.TORCHSCRIPT:
-        print('NOTE: a TorchScript file is code; loading it needs allow_torchscript '
-              '(safetensors and ONNX do not).')
+        print(
+            'NOTE: a TorchScript file is code; loading it needs allow_torchscript '
+            '(safetensors and ONNX do not).'
+        )
     return 0
 
 

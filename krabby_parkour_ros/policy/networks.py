@@ -39,14 +39,17 @@ mis-shaped tensor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from krabby_parkour_ros.policy.errors import (CheckpointDimensionError, CheckpointKeyError,
-                                              CheckpointShapeError)
+from krabby_parkour_ros.policy.errors import (
+    CheckpointDimensionError,
+    CheckpointKeyError,
+    CheckpointShapeError,
+)
 
 #: Depth image size the depth backbone was built for (rows, columns).
 DEPTH_IMAGE_SHAPE = (58, 87)
@@ -58,7 +61,7 @@ DEPTH_YAW_SCALE = 1.5
 #: History-encoder conv stacks of the training code, by history length:
 #: ``(out_channels_factor, kernel, stride)`` per Conv1d, channel factors of
 #: ``channel_size``.
-_CONV_STACKS: Dict[int, Tuple[Tuple[int, int, int, int], ...]] = {
+_CONV_STACKS: dict[int, tuple[tuple[int, int, int, int], ...]] = {
     10: ((3, 2, 4, 2), (2, 1, 2, 1)),
     20: ((3, 2, 6, 2), (2, 1, 4, 2)),
     50: ((3, 2, 8, 4), (2, 1, 5, 1), (1, 1, 5, 1)),
@@ -71,12 +74,19 @@ def activation_module(name: str) -> nn.Module:
 
     :raises CheckpointDimensionError: for a name the training code does not know.
     """
-    table = {'elu': nn.ELU, 'selu': nn.SELU, 'relu': nn.ReLU, 'crelu': nn.ReLU,
-             'lrelu': nn.LeakyReLU, 'tanh': nn.Tanh, 'sigmoid': nn.Sigmoid}
+    table = {
+        'elu': nn.ELU,
+        'selu': nn.SELU,
+        'relu': nn.ReLU,
+        'crelu': nn.ReLU,
+        'lrelu': nn.LeakyReLU,
+        'tanh': nn.Tanh,
+        'sigmoid': nn.Sigmoid,
+    }
     if name not in table:
         raise CheckpointDimensionError(
-            'activation %r is not one of the training code activations %s'
-            % (name, sorted(table)))
+            f'activation {name!r} is not one of the training code activations {sorted(table)}'
+        )
     return table[name]()
 
 
@@ -90,10 +100,10 @@ class NetworkConfig:
     num_priv_latent: int = 29
     num_hist: int = 10
     num_actions: int = 12
-    scan_encoder_dims: Tuple[int, ...] = (128, 64, 32)
-    priv_encoder_dims: Tuple[int, ...] = (64, 20)
-    actor_hidden_dims: Tuple[int, ...] = (512, 256, 128)
-    estimator_hidden_dims: Tuple[int, ...] = (128, 64)
+    scan_encoder_dims: tuple[int, ...] = (128, 64, 32)
+    priv_encoder_dims: tuple[int, ...] = (64, 20)
+    actor_hidden_dims: tuple[int, ...] = (512, 256, 128)
+    estimator_hidden_dims: tuple[int, ...] = (128, 64)
     channel_size: int = 10
     activation: str = 'elu'
     #: Tanh after the last backbone layer (``tanh_encoder_output``).
@@ -104,8 +114,13 @@ class NetworkConfig:
     @property
     def obs_dim(self) -> int:
         """Return the length of the whole observation vector."""
-        return (self.num_prop + self.num_scan + self.num_priv_explicit
-                + self.num_priv_latent + self.num_hist * self.num_prop)
+        return (
+            self.num_prop
+            + self.num_scan
+            + self.num_priv_explicit
+            + self.num_priv_latent
+            + self.num_hist * self.num_prop
+        )
 
     @property
     def scan_latent_dim(self) -> int:
@@ -130,8 +145,11 @@ class NetworkConfig:
         return slice(self.obs_dim - self.num_hist * self.num_prop, self.obs_dim)
 
 
-def _mlp(sizes: Sequence[int], activation: str, last_activation: Optional[nn.Module],
-         ) -> nn.Sequential:
+def _mlp(
+    sizes: Sequence[int],
+    activation: str,
+    last_activation: nn.Module | None,
+) -> nn.Sequential:
     layers = []
     for index in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[index], sizes[index + 1]))
@@ -155,13 +173,15 @@ class StateHistoryEncoder(nn.Module):
         super().__init__()
         if config.num_hist not in _CONV_STACKS:
             raise CheckpointDimensionError(
-                'history length %d: the training code only has history encoders for %s'
-                % (config.num_hist, sorted(_CONV_STACKS)))
+                f'history length {int(config.num_hist)}: the training code only has history'
+                f' encoders for {sorted(_CONV_STACKS)}'
+            )
         channel = config.channel_size
         self.num_hist = config.num_hist
         self.num_prop = config.num_prop
-        self.encoder = nn.Sequential(nn.Linear(config.num_prop, 3 * channel),
-                                     activation_module(config.activation))
+        self.encoder = nn.Sequential(
+            nn.Linear(config.num_prop, 3 * channel), activation_module(config.activation)
+        )
         layers = []
         length = config.num_hist
         out_channels = 3 * channel
@@ -172,8 +192,9 @@ class StateHistoryEncoder(nn.Module):
             length = (length - kernel) // stride + 1
         layers.append(nn.Flatten())
         self.conv_layers = nn.Sequential(*layers)
-        self.linear_output = nn.Sequential(nn.Linear(out_channels * length, output_size),
-                                           activation_module(config.activation))
+        self.linear_output = nn.Sequential(
+            nn.Linear(out_channels * length, output_size), activation_module(config.activation)
+        )
 
     def forward(self, history: torch.Tensor) -> torch.Tensor:
         """Encode ``history`` ``[N, num_hist * num_prop]`` into ``[N, output_size]``."""
@@ -199,8 +220,10 @@ class ParkourActor(nn.Module):
         act = config.activation
         if config.priv_encoder_dims:
             self.priv_encoder: nn.Module = _mlp(
-                (config.num_priv_latent,) + tuple(config.priv_encoder_dims), act,
-                activation_module(act))
+                (config.num_priv_latent,) + tuple(config.priv_encoder_dims),
+                act,
+                activation_module(act),
+            )
             priv_out = config.priv_encoder_dims[-1]
         else:
             self.priv_encoder = nn.Identity()
@@ -208,14 +231,18 @@ class ParkourActor(nn.Module):
         self.history_encoder = StateHistoryEncoder(config, priv_out)
         if config.scan_encoder_dims:
             self.scan_encoder: nn.Module = _mlp(
-                (config.num_scan,) + tuple(config.scan_encoder_dims), act, nn.Tanh())
+                (config.num_scan,) + tuple(config.scan_encoder_dims), act, nn.Tanh()
+            )
         else:
             self.scan_encoder = nn.Identity()
-        backbone_in = (config.num_prop + config.scan_latent_dim + config.num_priv_explicit
-                       + priv_out)
+        backbone_in = (
+            config.num_prop + config.scan_latent_dim + config.num_priv_explicit + priv_out
+        )
         self.actor_backbone = _mlp(
-            (backbone_in,) + tuple(config.actor_hidden_dims) + (config.num_actions,), act,
-            nn.Tanh() if config.tanh_encoder_output else None)
+            (backbone_in,) + tuple(config.actor_hidden_dims) + (config.num_actions,),
+            act,
+            nn.Tanh() if config.tanh_encoder_output else None,
+        )
         self._prop_end = config.num_prop
         self._scan_end = config.num_prop + config.num_scan
         self._explicit_end = self._scan_end + config.num_priv_explicit
@@ -224,25 +251,38 @@ class ParkourActor(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         """Return the raw actions ``[N, num_actions]`` for ``obs`` ``[N, obs_dim]``."""
-        scan_latent = self.scan_encoder(obs[:, self._prop_end:self._scan_end])
+        scan_latent = self.scan_encoder(obs[:, self._prop_end : self._scan_end])
         return self.forward_with_scan_latent(obs, scan_latent)
 
-    def forward_with_scan_latent(self, obs: torch.Tensor,
-                                 scan_latent: torch.Tensor) -> torch.Tensor:
+    def forward_with_scan_latent(
+        self, obs: torch.Tensor, scan_latent: torch.Tensor
+    ) -> torch.Tensor:
         """Return the actions with ``scan_latent`` replacing the scan encoder (students)."""
-        history_latent = self.history_encoder(obs[:, self._history_start:])
+        history_latent = self.history_encoder(obs[:, self._history_start :])
         backbone_input = torch.cat(
-            [obs[:, :self._prop_end], scan_latent,
-             obs[:, self._scan_end:self._explicit_end], history_latent], dim=1)
+            [
+                obs[:, : self._prop_end],
+                scan_latent,
+                obs[:, self._scan_end : self._explicit_end],
+                history_latent,
+            ],
+            dim=1,
+        )
         return self.actor_backbone(backbone_input)
 
     def forward_privileged(self, obs: torch.Tensor) -> torch.Tensor:
         """Return the actions in training's privileged mode (latent from ``priv_latent``)."""
-        scan_latent = self.scan_encoder(obs[:, self._prop_end:self._scan_end])
-        latent = self.priv_encoder(obs[:, self._explicit_end:self._latent_end])
+        scan_latent = self.scan_encoder(obs[:, self._prop_end : self._scan_end])
+        latent = self.priv_encoder(obs[:, self._explicit_end : self._latent_end])
         backbone_input = torch.cat(
-            [obs[:, :self._prop_end], scan_latent,
-             obs[:, self._scan_end:self._explicit_end], latent], dim=1)
+            [
+                obs[:, : self._prop_end],
+                scan_latent,
+                obs[:, self._scan_end : self._explicit_end],
+                latent,
+            ],
+            dim=1,
+        )
         return self.actor_backbone(backbone_input)
 
 
@@ -251,8 +291,11 @@ class Estimator(nn.Module):
 
     def __init__(self, config: NetworkConfig) -> None:
         super().__init__()
-        self.estimator = _mlp((config.num_prop,) + tuple(config.estimator_hidden_dims)
-                              + (config.num_priv_explicit,), config.activation, None)
+        self.estimator = _mlp(
+            (config.num_prop,) + tuple(config.estimator_hidden_dims) + (config.num_priv_explicit,),
+            config.activation,
+            None,
+        )
 
     def forward(self, proprio: torch.Tensor) -> torch.Tensor:
         """Return the estimated ``priv_explicit`` ``[N, num_priv_explicit]``."""
@@ -271,9 +314,16 @@ class DepthBackbone58x87(nn.Module):
         rows, cols = DEPTH_IMAGE_SHAPE
         flat = 64 * ((rows - 4) // 2 - 2) * ((cols - 4) // 2 - 2)
         self.image_compression = nn.Sequential(
-            nn.Conv2d(1, 32, kernel_size=5), nn.MaxPool2d(kernel_size=2, stride=2), nn.ELU(),
-            nn.Conv2d(32, 64, kernel_size=3), nn.ELU(), nn.Flatten(),
-            nn.Linear(flat, 128), nn.ELU(), nn.Linear(128, scan_latent_dim))
+            nn.Conv2d(1, 32, kernel_size=5),
+            nn.MaxPool2d(kernel_size=2, stride=2),
+            nn.ELU(),
+            nn.Conv2d(32, 64, kernel_size=3),
+            nn.ELU(),
+            nn.Flatten(),
+            nn.Linear(flat, 128),
+            nn.ELU(),
+            nn.Linear(128, scan_latent_dim),
+        )
         self.output_activation = nn.ELU()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -294,15 +344,20 @@ class RecurrentDepthEncoder(nn.Module):
         latent = config.scan_latent_dim
         self.base_backbone = DepthBackbone58x87(latent)
         self.combination_mlp = nn.Sequential(
-            nn.Linear(latent + config.num_prop, config.depth_combination_dim), nn.ELU(),
-            nn.Linear(config.depth_combination_dim, latent))
-        self.rnn = nn.GRU(input_size=latent, hidden_size=config.depth_hidden_size,
-                          batch_first=True)
+            nn.Linear(latent + config.num_prop, config.depth_combination_dim),
+            nn.ELU(),
+            nn.Linear(config.depth_combination_dim, latent),
+        )
+        self.rnn = nn.GRU(
+            input_size=latent, hidden_size=config.depth_hidden_size, batch_first=True
+        )
         self.output_mlp = nn.Sequential(
-            nn.Linear(config.depth_hidden_size, latent + DEPTH_YAW_OUTPUTS), nn.Tanh())
+            nn.Linear(config.depth_hidden_size, latent + DEPTH_YAW_OUTPUTS), nn.Tanh()
+        )
 
-    def forward(self, depth_image: torch.Tensor, proprio: torch.Tensor,
-                hidden: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, depth_image: torch.Tensor, proprio: torch.Tensor, hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """
         Run one recurrent step.
 
@@ -341,31 +396,44 @@ class ObservationNormalizer(nn.Module):
 # -- state-dict inspection ---------------------------------------------------------------
 
 
-def _shape(state: Mapping[str, torch.Tensor], key: str, where: str) -> Tuple[int, ...]:
+def _shape(state: Mapping[str, torch.Tensor], key: str, where: str) -> tuple[int, ...]:
     if key not in state:
         raise CheckpointKeyError(where, missing=[key])
     return tuple(state[key].shape)
 
 
-def _sequential_linear_dims(state: Mapping[str, torch.Tensor], prefix: str,
-                            where: str) -> Tuple[int, Tuple[int, ...]]:
+def _sequential_linear_dims(
+    state: Mapping[str, torch.Tensor], prefix: str, where: str
+) -> tuple[int, tuple[int, ...]]:
     """Return (input size, output sizes) of the Linear layers ``prefix.{0,2,4..}``."""
     # Indices from weights and biases, so a lost weight is reported as missing.
-    indices = sorted({int(k[len(prefix):].split('.')[0]) for k in state
-                      if k.startswith(prefix) and k.endswith(('.weight', '.bias'))
-                      and k[len(prefix):].split('.')[0].isdigit()})
+    indices = sorted(
+        {
+            int(k[len(prefix) :].split('.')[0])
+            for k in state
+            if k.startswith(prefix)
+            and k.endswith(('.weight', '.bias'))
+            and k[len(prefix) :].split('.')[0].isdigit()
+        }
+    )
     if not indices:
         raise CheckpointKeyError(where, missing=[prefix + '0.weight'])
-    first = _shape(state, '%s%d.weight' % (prefix, indices[0]), where)
+    first = _shape(state, f'{prefix}{int(indices[0])}.weight', where)
     if len(first) != 2:
-        raise CheckpointShapeError(where, '%s%d.weight' % (prefix, indices[0]),
-                                   (first[0], -1), first, 'a Linear weight is 2-D')
-    outs = tuple(_shape(state, '%s%d.weight' % (prefix, i), where)[0] for i in indices)
+        raise CheckpointShapeError(
+            where,
+            f'{prefix}{int(indices[0])}.weight',
+            (first[0], -1),
+            first,
+            'a Linear weight is 2-D',
+        )
+    outs = tuple(_shape(state, f'{prefix}{int(i)}.weight', where)[0] for i in indices)
     return first[1], outs
 
 
-def infer_actor_config(state: Mapping[str, torch.Tensor], where: str,
-                       base: Optional[NetworkConfig] = None) -> NetworkConfig:
+def infer_actor_config(
+    state: Mapping[str, torch.Tensor], where: str, base: NetworkConfig | None = None
+) -> NetworkConfig:
     """
     Recover the actor sizes from an actor state dict (keys without ``actor.``).
 
@@ -379,9 +447,13 @@ def infer_actor_config(state: Mapping[str, torch.Tensor], where: str,
     num_priv_latent, priv_dims = _sequential_linear_dims(state, 'priv_encoder.', where)
     enc = _shape(state, 'history_encoder.encoder.0.weight', where)
     if len(enc) != 2 or enc[0] % 3 != 0:
-        raise CheckpointShapeError(where, 'history_encoder.encoder.0.weight',
-                                   (3 * base.channel_size, base.num_prop), enc,
-                                   'rows must be 3 x channel_size')
+        raise CheckpointShapeError(
+            where,
+            'history_encoder.encoder.0.weight',
+            (3 * base.channel_size, base.num_prop),
+            enc,
+            'rows must be 3 x channel_size',
+        )
     num_prop = enc[1]
     channel = enc[0] // 3
     kernel = _shape(state, 'history_encoder.conv_layers.0.weight', where)
@@ -390,46 +462,67 @@ def infer_actor_config(state: Mapping[str, torch.Tensor], where: str,
     num_explicit = backbone_in - num_prop - scan_dims[-1] - priv_dims[-1]
     if num_explicit < 0:
         raise CheckpointShapeError(
-            where, 'actor_backbone.0.weight',
+            where,
+            'actor_backbone.0.weight',
             (backbone_outs[0], num_prop + scan_dims[-1] + priv_dims[-1]),
             _shape(state, 'actor_backbone.0.weight', where),
-            'backbone input smaller than proprio + scan latent + history latent')
-    return replace(base, num_prop=num_prop, num_scan=num_scan,
-                   num_priv_explicit=num_explicit, num_priv_latent=num_priv_latent,
-                   num_hist=num_hist, num_actions=backbone_outs[-1],
-                   scan_encoder_dims=scan_dims, priv_encoder_dims=priv_dims,
-                   actor_hidden_dims=backbone_outs[:-1], channel_size=channel)
+            'backbone input smaller than proprio + scan latent + history latent',
+        )
+    return replace(
+        base,
+        num_prop=num_prop,
+        num_scan=num_scan,
+        num_priv_explicit=num_explicit,
+        num_priv_latent=num_priv_latent,
+        num_hist=num_hist,
+        num_actions=backbone_outs[-1],
+        scan_encoder_dims=scan_dims,
+        priv_encoder_dims=priv_dims,
+        actor_hidden_dims=backbone_outs[:-1],
+        channel_size=channel,
+    )
 
 
-def _history_length_from_conv(state: Mapping[str, torch.Tensor], kernel: Tuple[int, ...],
-                              where: str) -> int:
+def _history_length_from_conv(
+    state: Mapping[str, torch.Tensor], kernel: tuple[int, ...], where: str
+) -> int:
     has_third = 'history_encoder.conv_layers.4.weight' in state
     for length, stack in _CONV_STACKS.items():
         if len(kernel) == 3 and kernel[2] == stack[0][2] and has_third == (len(stack) == 3):
             return length
     raise CheckpointShapeError(
-        where, 'history_encoder.conv_layers.0.weight', (20, 30, 4), kernel,
-        'no training history encoder (history length 10, 20 or 50) has this kernel')
+        where,
+        'history_encoder.conv_layers.0.weight',
+        (20, 30, 4),
+        kernel,
+        'no training history encoder (history length 10, 20 or 50) has this kernel',
+    )
 
 
-def infer_estimator_hidden_dims(state: Mapping[str, torch.Tensor],
-                                where: str) -> Tuple[int, ...]:
+def infer_estimator_hidden_dims(state: Mapping[str, torch.Tensor], where: str) -> tuple[int, ...]:
     """Return the hidden sizes of an estimator state dict (keys ``estimator.N.*``)."""
     _, outs = _sequential_linear_dims(state, 'estimator.', where)
     return outs[:-1]
 
 
-def infer_depth_config(state: Mapping[str, torch.Tensor], where: str,
-                       base: NetworkConfig) -> NetworkConfig:
+def infer_depth_config(
+    state: Mapping[str, torch.Tensor], where: str, base: NetworkConfig
+) -> NetworkConfig:
     """Return ``base`` with the GRU and combination sizes of a depth-encoder state dict."""
     hidden = _shape(state, 'rnn.weight_hh_l0', where)
     combination = _shape(state, 'combination_mlp.0.weight', where)
-    return replace(base, depth_hidden_size=hidden[1] if len(hidden) == 2 else hidden[0],
-                   depth_combination_dim=combination[0])
+    return replace(
+        base,
+        depth_hidden_size=hidden[1] if len(hidden) == 2 else hidden[0],
+        depth_combination_dim=combination[0],
+    )
 
 
-def check_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], where: str,
-                     ) -> Dict[str, torch.Tensor]:
+def check_state_dict(
+    module: nn.Module,
+    state: Mapping[str, torch.Tensor],
+    where: str,
+) -> dict[str, torch.Tensor]:
     """
     Check ``state`` against ``module`` exactly and return it as float32 tensors.
 
@@ -442,17 +535,23 @@ def check_state_dict(module: nn.Module, state: Mapping[str, torch.Tensor], where
     unexpected = set(state) - set(expected)
     if missing or unexpected:
         raise CheckpointKeyError(where, missing, unexpected)
-    out: Dict[str, torch.Tensor] = {}
+    out: dict[str, torch.Tensor] = {}
     for key, reference in expected.items():
         tensor = state[key]
         if not isinstance(tensor, torch.Tensor):
-            raise CheckpointShapeError(where, key, reference.shape, (),
-                                       'not a tensor but %s' % type(tensor).__name__)
+            raise CheckpointShapeError(
+                where, key, reference.shape, (), f'not a tensor but {type(tensor).__name__}'
+            )
         if tuple(tensor.shape) != tuple(reference.shape):
             raise CheckpointShapeError(where, key, reference.shape, tensor.shape)
         if not tensor.is_floating_point():
-            raise CheckpointShapeError(where, key, reference.shape, tensor.shape,
-                                       'dtype %s is not a floating-point type' % tensor.dtype)
+            raise CheckpointShapeError(
+                where,
+                key,
+                reference.shape,
+                tensor.shape,
+                f'dtype {tensor.dtype} is not a floating-point type',
+            )
         out[key] = tensor.detach().to(dtype=torch.float32, device='cpu')
     return out
 
@@ -466,6 +565,6 @@ def load_module(module: nn.Module, state: Mapping[str, torch.Tensor], where: str
     return module
 
 
-def strip_prefix(state: Mapping[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+def strip_prefix(state: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     """Return the entries of ``state`` under ``prefix``, with the prefix removed."""
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}

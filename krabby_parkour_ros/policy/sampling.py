@@ -33,12 +33,15 @@ import numpy as np
 from krabby_parkour_ros.contract import ObservationLayout
 
 
-def plausible_proprio(rng: np.random.Generator, count: int,
-                      layout: ObservationLayout = ObservationLayout()) -> np.ndarray:
+def plausible_proprio(
+    rng: np.random.Generator, count: int, layout: ObservationLayout = ObservationLayout()
+) -> np.ndarray:
     """Return ``count`` plausible proprio vectors, float32 ``[count, layout.proprio]``."""
     if layout.proprio != 53:
-        raise ValueError('plausible_proprio: proprio size must be 53 (the extreme-parkour '
-                         'layout), got %d' % layout.proprio)
+        raise ValueError(
+            'plausible_proprio: proprio size must be 53 (the extreme-parkour layout), got'
+            f' {int(layout.proprio)}'
+        )
     prop = np.zeros((count, 53), dtype=np.float32)
     prop[:, 0:3] = rng.normal(0.0, 0.8, (count, 3)) * 0.25
     prop[:, 3:5] = rng.uniform(-0.3, 0.3, (count, 2))
@@ -54,8 +57,9 @@ def plausible_proprio(rng: np.random.Generator, count: int,
     return prop
 
 
-def plausible_observations(count: int, seed: int = 0,
-                           layout: ObservationLayout = ObservationLayout()) -> np.ndarray:
+def plausible_observations(
+    count: int, seed: int = 0, layout: ObservationLayout = ObservationLayout()
+) -> np.ndarray:
     """
     Return ``count`` plausible observations, float32 ``[count, layout.total]``.
 
@@ -69,11 +73,12 @@ def plausible_observations(count: int, seed: int = 0,
     ground = rng.normal(0.0, 0.05, (count, layout.scan))
     steps = rng.random((count, 1)) < 0.4
     ground += np.where(steps, rng.uniform(-0.5, 0.3, (count, 1)), 0.0) * (
-        np.arange(layout.scan) % 12 > rng.integers(3, 11, (count, 1)))
+        np.arange(layout.scan) % 12 > rng.integers(3, 11, (count, 1))
+    )
     obs[:, slices['scan']] = np.clip(ground, -1.0, 1.0)
     explicit = slices['priv_explicit']
     obs[:, explicit.start] = rng.uniform(-0.2, 1.0, count) * 2.0
-    obs[:, explicit.start + 1:explicit.start + 3] = rng.normal(0.0, 0.15, (count, 2)) * 2.0
+    obs[:, explicit.start + 1 : explicit.start + 3] = rng.normal(0.0, 0.15, (count, 2)) * 2.0
     history = plausible_proprio(rng, count * layout.history_length, layout)
     history[:, 6:8] = 0.0
     obs[:, slices['history']] = history.reshape(count, layout.history)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Optional
 
 #: Weight-file suffixes recognised in a shipped model folder.
 _WEIGHT_SUFFIXES = ('.safetensors', '.pt', '.pth', '.onnx')
@@ -36,10 +35,11 @@ def _package_folder(name: str) -> Path:
     return Path(str(resources.files('krabby_parkour_ros'))) / 'models' / name
 
 
-def _share_folder(name: str) -> Optional[Path]:
+def _share_folder(name: str) -> Path | None:
     """Return the ament share location, or None without a sourced ROS install."""
     try:
         from ament_index_python.packages import get_package_share_directory
+
         return Path(get_package_share_directory(PACKAGE_NAME)) / 'models' / name
     except (ImportError, LookupError, OSError, ValueError):
         # No ament_index, no AMENT_PREFIX_PATH, or the package is not installed.
@@ -60,8 +60,9 @@ def shipped_model_path(name: str = 'go2_parkour_teacher') -> Path:
         if (share / 'policy_card.yaml').is_file():
             return share
         searched.append(share)
-    raise FileNotFoundError('shipped model %r not found; searched %s'
-                            % (name, ', '.join(str(c) for c in searched)))
+    raise FileNotFoundError(
+        f'shipped model {name!r} not found; searched {", ".join(str(c) for c in searched)}'
+    )
 
 
 def shipped_checkpoint_path(name: str = 'go2_parkour_teacher') -> Path:
@@ -73,7 +74,8 @@ def shipped_checkpoint_path(name: str = 'go2_parkour_teacher') -> Path:
     folder = shipped_model_path(name)
     weights = sorted(p for p in folder.iterdir() if p.suffix in _WEIGHT_SUFFIXES)
     if len(weights) != 1:
-        raise FileNotFoundError('shipped model folder %s must hold exactly one weights file '
-                                '(%s), found %s' % (folder, _WEIGHT_SUFFIXES,
-                                                    [p.name for p in weights]))
+        raise FileNotFoundError(
+            f'shipped model folder {folder} must hold exactly one weights file'
+            f' ({_WEIGHT_SUFFIXES}), found {[p.name for p in weights]}'
+        )
     return weights[0]

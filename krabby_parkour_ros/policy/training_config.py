@@ -24,10 +24,11 @@ so a config file can never run code (``yaml.unsafe_load`` is never used).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 import os
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Union
 
 import yaml
 
@@ -54,7 +55,7 @@ TrainingConfigLoader.add_constructor('tag:yaml.org,2002:python/tuple', _construc
 TrainingConfigLoader.add_multi_constructor('tag:yaml.org,2002:python/', _construct_ignored)
 
 
-def load_training_yaml(path: PathLike) -> Dict[str, Any]:
+def load_training_yaml(path: PathLike) -> dict[str, Any]:
     """
     Return the mapping of a training YAML file, read with :class:`TrainingConfigLoader`.
 
@@ -62,15 +63,16 @@ def load_training_yaml(path: PathLike) -> Dict[str, Any]:
     """
     path = Path(path)
     try:
-        with open(path, 'r', encoding='utf-8') as handle:
+        with open(path, encoding='utf-8') as handle:
             data = yaml.load(handle, Loader=TrainingConfigLoader)  # noqa: S506 (safe loader)
     except OSError as exc:
-        raise PolicyCardError('cannot read training config %s: %s' % (path, exc)) from exc
+        raise PolicyCardError(f'cannot read training config {path}: {exc}') from exc
     except yaml.YAMLError as exc:
-        raise PolicyCardError('training config %s is not valid YAML: %s' % (path, exc)) from exc
+        raise PolicyCardError(f'training config {path} is not valid YAML: {exc}') from exc
     if not isinstance(data, dict):
-        raise PolicyCardError('training config %s: expected a mapping at the top, got %s'
-                              % (path, type(data).__name__))
+        raise PolicyCardError(
+            f'training config {path}: expected a mapping at the top, got {type(data).__name__}'
+        )
     return data
 
 
@@ -84,14 +86,15 @@ def is_env_config(data: Mapping[str, Any]) -> bool:
     return isinstance(data.get('scene'), dict) and 'decimation' in data
 
 
-def _dims(value: Any, field: str, path: PathLike) -> Tuple[int, ...]:
+def _dims(value: Any, field: str, path: PathLike) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) for v in value):
-        raise PolicyCardError('%s: %s must be a list of integers, got %r' % (path, field, value))
+        raise PolicyCardError(f'{path}: {field} must be a list of integers, got {value!r}')
     return tuple(value)
 
 
-def network_config_from_agent(data: Mapping[str, Any], path: PathLike,
-                              num_actions: int) -> NetworkConfig:
+def network_config_from_agent(
+    data: Mapping[str, Any], path: PathLike, num_actions: int
+) -> NetworkConfig:
     """
     Return the :class:`NetworkConfig` of an rsl_rl ``agent.yaml`` mapping.
 
@@ -105,7 +108,7 @@ def network_config_from_agent(data: Mapping[str, Any], path: PathLike,
     def number(source: Mapping[str, Any], key: str, default: int) -> int:
         value = source.get(key, default)
         if not isinstance(value, int):
-            raise PolicyCardError('%s: %s must be an integer, got %r' % (path, key, value))
+            raise PolicyCardError(f'{path}: {key} must be an integer, got {value!r}')
         return value
 
     base = NetworkConfig()
@@ -118,14 +121,24 @@ def network_config_from_agent(data: Mapping[str, Any], path: PathLike,
         num_hist=number(actor, 'num_hist', base.num_hist),
         num_actions=num_actions,
         channel_size=number(history, 'channel_size', base.channel_size),
-        scan_encoder_dims=_dims(policy.get('scan_encoder_dims', base.scan_encoder_dims),
-                                'policy.scan_encoder_dims', path),
-        priv_encoder_dims=_dims(policy.get('priv_encoder_dims', base.priv_encoder_dims),
-                                'policy.priv_encoder_dims', path),
-        actor_hidden_dims=_dims(policy.get('actor_hidden_dims', base.actor_hidden_dims),
-                                'policy.actor_hidden_dims', path),
-        estimator_hidden_dims=_dims(estimator.get('hidden_dims', base.estimator_hidden_dims),
-                                    'estimator.hidden_dims', path),
+        scan_encoder_dims=_dims(
+            policy.get('scan_encoder_dims', base.scan_encoder_dims),
+            'policy.scan_encoder_dims',
+            path,
+        ),
+        priv_encoder_dims=_dims(
+            policy.get('priv_encoder_dims', base.priv_encoder_dims),
+            'policy.priv_encoder_dims',
+            path,
+        ),
+        actor_hidden_dims=_dims(
+            policy.get('actor_hidden_dims', base.actor_hidden_dims),
+            'policy.actor_hidden_dims',
+            path,
+        ),
+        estimator_hidden_dims=_dims(
+            estimator.get('hidden_dims', base.estimator_hidden_dims), 'estimator.hidden_dims', path
+        ),
         activation=str(policy.get('activation', base.activation)),
         tanh_encoder_output=bool(policy.get('tanh_encoder_output', False)),
     )
@@ -135,8 +148,10 @@ def network_config_from_agent(data: Mapping[str, Any], path: PathLike,
     return config
 
 
-def read_network_config(config_paths: Sequence[PathLike], num_actions: int,
-                        ) -> Tuple[Optional[NetworkConfig], Optional[Dict[str, Any]]]:
+def read_network_config(
+    config_paths: Sequence[PathLike],
+    num_actions: int,
+) -> tuple[NetworkConfig | None, dict[str, Any] | None]:
     """
     Return (network config from agent.yaml, env.yaml mapping) of ``config_paths``.
 
@@ -146,8 +161,8 @@ def read_network_config(config_paths: Sequence[PathLike], num_actions: int,
     :raises PolicyCardError: for a file that is neither kind.
     :raises CheckpointDimensionError: when env.yaml and agent.yaml disagree.
     """
-    network: Optional[NetworkConfig] = None
-    env: Optional[Dict[str, Any]] = None
+    network: NetworkConfig | None = None
+    env: dict[str, Any] | None = None
     for path in config_paths:
         data = load_training_yaml(path)
         if is_agent_config(data):
@@ -155,22 +170,26 @@ def read_network_config(config_paths: Sequence[PathLike], num_actions: int,
         elif is_env_config(data):
             env = data
         else:
-            raise PolicyCardError('%s is neither an rsl_rl agent.yaml (policy, algorithm) nor '
-                                  'an Isaac Lab env.yaml (scene, decimation)' % path)
+            raise PolicyCardError(
+                f'{path} is neither an rsl_rl agent.yaml (policy, algorithm) nor an Isaac Lab'
+                ' env.yaml (scene, decimation)'
+            )
     if network is not None and env is not None:
         length = env_history_length(env)
         if length is not None and length != network.num_hist:
             raise CheckpointDimensionError(
-                'history length: env.yaml says %d, agent.yaml says %d'
-                % (length, network.num_hist))
+                f'history length: env.yaml says {int(length)}, agent.yaml says'
+                f' {int(network.num_hist)}'
+            )
     return network, env
 
 
-def env_history_length(env: Mapping[str, Any]) -> Optional[int]:
+def env_history_length(env: Mapping[str, Any]) -> int | None:
     """Return the extreme-parkour observation history length of an env.yaml, if stated."""
     try:
         value = env['observations']['policy']['extreme_parkour_observations']['params'][
-            'history_length']
+            'history_length'
+        ]
     except (KeyError, TypeError):
         return None
     return value if isinstance(value, int) else None

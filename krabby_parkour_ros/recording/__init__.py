@@ -30,15 +30,25 @@ from typing import Any
 #: the mcap package, which the rest of the package (the node without a
 #: recording) does not.
 _EXPORTS = {
-    'COMMAND_TOPIC': 'recorder', 'COMPRESSIONS': 'recorder', 'decode_hal_frames': 'format',
-    'DEFAULT_COMPRESSION': 'recorder', 'encode_hal_frames': 'format',
-    'HAL_FRAMES_MSGDEF': 'format', 'HAL_FRAMES_TYPE': 'format',
-    'HalFramesFormatError': 'format', 'HalRecorder': 'recorder',
-    'OBSERVATION_TOPIC': 'recorder', 'offered_qos_profiles': 'qos',
-    'parse_offered_qos_profiles': 'qos', 'RecordedFrames': 'reader',
-    'RecordedMessage': 'reader', 'RecordedRosMessage': 'reader',
-    'recording_parts': 'recorder', 'RecordingError': 'recorder',
-    'RecordingReader': 'reader', 'TopicQos': 'qos',
+    'COMMAND_TOPIC': 'recorder',
+    'COMPRESSIONS': 'recorder',
+    'decode_hal_frames': 'format',
+    'DEFAULT_COMPRESSION': 'recorder',
+    'encode_hal_frames': 'format',
+    'HAL_FRAMES_MSGDEF': 'format',
+    'HAL_FRAMES_TYPE': 'format',
+    'HalFramesFormatError': 'format',
+    'HalRecorder': 'recorder',
+    'OBSERVATION_TOPIC': 'recorder',
+    'offered_qos_profiles': 'qos',
+    'parse_offered_qos_profiles': 'qos',
+    'RecordedFrames': 'reader',
+    'RecordedMessage': 'reader',
+    'RecordedRosMessage': 'reader',
+    'recording_parts': 'recorder',
+    'RecordingError': 'recorder',
+    'RecordingReader': 'reader',
+    'TopicQos': 'qos',
 }
 
 __all__ = sorted(_EXPORTS, key=str.lower)
@@ -48,7 +58,7 @@ def __getattr__(name: str) -> Any:
     """Import a public name from its module on first use (PEP 562)."""
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError('module %r has no attribute %r' % (__name__, name))
-    value = getattr(import_module('%s.%s' % (__name__, module)), name)
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(import_module(f'{__name__}.{module}'), name)
     globals()[name] = value
     return value

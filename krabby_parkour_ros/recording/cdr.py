@@ -29,15 +29,27 @@ to zero, as every other CDR writer does.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any
 
 from rosidl_parser import definition
 
 #: Bytes of each primitive type in CDR.
 PRIMITIVE_SIZES = {
-    'boolean': 1, 'octet': 1, 'char': 1, 'uint8': 1, 'int8': 1, 'uint16': 2, 'int16': 2,
-    'uint32': 4, 'int32': 4, 'uint64': 8, 'int64': 8, 'float': 4, 'double': 8,
-    'long double': 16}
+    'boolean': 1,
+    'octet': 1,
+    'char': 1,
+    'uint8': 1,
+    'int8': 1,
+    'uint16': 2,
+    'int16': 2,
+    'uint32': 4,
+    'int32': 4,
+    'uint64': 8,
+    'int64': 8,
+    'float': 4,
+    'double': 8,
+    'long double': 16,
+}
 #: Bytes of the CDR encapsulation header.
 HEADER_BYTES = 4
 
@@ -46,7 +58,7 @@ class UnsupportedCdrTypeError(TypeError):
     """A field type has no supported CDR length rule (wide strings)."""
 
 
-Pads = List[Tuple[int, int]]
+Pads = list[tuple[int, int]]
 
 
 def _align(offset: int, size: int, pads: Pads) -> int:
@@ -70,8 +82,9 @@ def _field(offset: int, slot_type: Any, value: Any, pads: Pads) -> int:
     if isinstance(slot_type, definition.BasicType):
         size = PRIMITIVE_SIZES.get(slot_type.typename)
         if size is None:
-            raise UnsupportedCdrTypeError('CDR length: type %r is not supported'
-                                          % slot_type.typename)
+            raise UnsupportedCdrTypeError(
+                f'CDR length: type {slot_type.typename!r} is not supported'
+            )
         return _align(offset, size, pads) + size
     if isinstance(slot_type, definition.AbstractString):
         if isinstance(slot_type, definition.AbstractWString):
@@ -83,8 +96,9 @@ def _field(offset: int, slot_type: Any, value: Any, pads: Pads) -> int:
         return _elements(offset, slot_type.value_type, value, pads)
     if isinstance(slot_type, definition.AbstractSequence):
         return _elements(_align(offset, 4, pads) + 4, slot_type.value_type, value, pads)
-    raise UnsupportedCdrTypeError('CDR length: field type %s is not supported'
-                                  % type(slot_type).__name__)
+    raise UnsupportedCdrTypeError(
+        f'CDR length: field type {type(slot_type).__name__} is not supported'
+    )
 
 
 def _message(offset: int, msg: Any, pads: Pads) -> int:
@@ -97,7 +111,7 @@ def _message(offset: int, msg: Any, pads: Pads) -> int:
     return offset
 
 
-def cdr_layout(msg: Any) -> Tuple[int, Pads]:
+def cdr_layout(msg: Any) -> tuple[int, Pads]:
     """
     Return the CDR length of an rclpy message and its padding ranges.
 
@@ -119,7 +133,7 @@ def cdr_length(msg: Any) -> int:
     return cdr_layout(msg)[0]
 
 
-def trim_serialized(data: bytes, msg_class: Any) -> Optional[bytes]:
+def trim_serialized(data: bytes, msg_class: Any) -> bytes | None:
     """
     Return ``data`` cut to its real CDR length with zeroed padding.
 
@@ -129,6 +143,7 @@ def trim_serialized(data: bytes, msg_class: Any) -> Optional[bytes]:
         (unsupported field type) or exceeds ``data``.
     """
     from rclpy.serialization import deserialize_message
+
     try:
         length, pads = cdr_layout(deserialize_message(data, msg_class))
     except UnsupportedCdrTypeError:
@@ -137,5 +152,5 @@ def trim_serialized(data: bytes, msg_class: Any) -> Optional[bytes]:
         return None
     exact = bytearray(data[:length])
     for start, end in pads:
-        exact[HEADER_BYTES + start:HEADER_BYTES + end] = bytes(end - start)
+        exact[HEADER_BYTES + start : HEADER_BYTES + end] = bytes(end - start)
     return bytes(exact)

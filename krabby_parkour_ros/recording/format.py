@@ -35,12 +35,12 @@ needs nothing but this paragraph (``docs/recording.md`` repeats it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import struct
-from typing import List, Sequence, Tuple, Union
 
 import zmq
 
-Frame = Union[bytes, bytearray, memoryview, zmq.Frame]
+Frame = bytes | bytearray | memoryview | zmq.Frame
 
 #: Type name of the HAL frame records (package resource name of ROS 2).
 HAL_FRAMES_TYPE = 'krabby_parkour/msg/HalFrames'
@@ -51,12 +51,13 @@ HAL_FRAMES_MSGDEF = (
     'int64 monotonic_time_ns   # local time.monotonic_ns() at receipt (observation) or send\n'
     'int64 wall_time_ns        # local time.time_ns() at receipt (observation) or send\n'
     'uint32[] frame_lengths    # byte length of every frame, in order\n'
-    'uint8[] data              # all frames concatenated, in order\n')
+    'uint8[] data              # all frames concatenated, in order\n'
+)
 #: CDR encapsulation header: plain CDR, little endian.
 CDR_LE_HEADER = b'\x00\x01\x00\x00'
 _TIMES = struct.Struct('<qqI')
 _UINT32 = struct.Struct('<I')
-_FRAME_LIMIT = 2 ** 32 - 1
+_FRAME_LIMIT = 2**32 - 1
 
 
 class HalFramesFormatError(ValueError):
@@ -71,14 +72,13 @@ def _nbytes(frame: Frame) -> int:
     return len(frame)
 
 
-def _buffer(frame: Frame) -> Union[bytes, bytearray, memoryview]:
+def _buffer(frame: Frame) -> bytes | bytearray | memoryview:
     if isinstance(frame, zmq.Frame):
         return frame.buffer
     return frame
 
 
-def encode_hal_frames(frames: Sequence[Frame], monotonic_time_ns: int,
-                      wall_time_ns: int) -> bytes:
+def encode_hal_frames(frames: Sequence[Frame], monotonic_time_ns: int, wall_time_ns: int) -> bytes:
     """
     Return the CDR bytes of one :data:`HAL_FRAMES_TYPE` record.
 
@@ -93,14 +93,19 @@ def encode_hal_frames(frames: Sequence[Frame], monotonic_time_ns: int,
     lengths = [_nbytes(f) for f in frames]
     total = sum(lengths)
     if total > _FRAME_LIMIT:
-        raise HalFramesFormatError('frames: expected at most %d bytes in total, got %d'
-                                   % (_FRAME_LIMIT, total))
-    head = [CDR_LE_HEADER, _TIMES.pack(monotonic_time_ns, wall_time_ns, len(lengths)),
-            struct.pack('<%dI' % len(lengths), *lengths), _UINT32.pack(total)]
+        raise HalFramesFormatError(
+            f'frames: expected at most {int(_FRAME_LIMIT)} bytes in total, got {int(total)}'
+        )
+    head = [
+        CDR_LE_HEADER,
+        _TIMES.pack(monotonic_time_ns, wall_time_ns, len(lengths)),
+        struct.pack(f'<{len(lengths)}I', *lengths),
+        _UINT32.pack(total),
+    ]
     return b''.join(head + buffers)
 
 
-def decode_hal_frames(data: Union[bytes, memoryview]) -> Tuple[int, int, List[memoryview]]:
+def decode_hal_frames(data: bytes | memoryview) -> tuple[int, int, list[memoryview]]:
     """
     Split one :data:`HAL_FRAMES_TYPE` record into its times and frames.
 
@@ -112,26 +117,29 @@ def decode_hal_frames(data: Union[bytes, memoryview]) -> Tuple[int, int, List[me
     """
     view = memoryview(data).toreadonly()
     if view.nbytes < 4 + _TIMES.size or bytes(view[:4]) != CDR_LE_HEADER:
-        raise HalFramesFormatError('HalFrames header: expected %r and at least %d bytes, '
-                                   'got %r and %d bytes'
-                                   % (CDR_LE_HEADER, 4 + _TIMES.size, bytes(view[:4]),
-                                      view.nbytes))
+        raise HalFramesFormatError(
+            f'HalFrames header: expected {CDR_LE_HEADER!r} and at least {int(4 + _TIMES.size)}'
+            f' bytes, got {bytes(view[:4])!r} and {int(view.nbytes)} bytes'
+        )
     monotonic_ns, wall_ns, count = _TIMES.unpack_from(view, 4)
     offset = 4 + _TIMES.size
     end_of_lengths = offset + 4 * count + 4
     if view.nbytes < end_of_lengths:
-        raise HalFramesFormatError('HalFrames frame_lengths: expected %d lengths (%d bytes), '
-                                   'got a record of %d bytes'
-                                   % (count, end_of_lengths, view.nbytes))
-    lengths = struct.unpack_from('<%dI' % count, view, offset)
+        raise HalFramesFormatError(
+            f'HalFrames frame_lengths: expected {int(count)} lengths ({int(end_of_lengths)}'
+            f' bytes), got a record of {int(view.nbytes)} bytes'
+        )
+    lengths = struct.unpack_from(f'<{int(count)}I', view, offset)
     (total,) = _UINT32.unpack_from(view, offset + 4 * count)
     start = end_of_lengths
     if total != sum(lengths) or view.nbytes != start + total:
-        raise HalFramesFormatError('HalFrames data: expected %d bytes (sum of the frame '
-                                   'lengths %d), got %d declared and %d present'
-                                   % (sum(lengths), sum(lengths), total, view.nbytes - start))
+        raise HalFramesFormatError(
+            f'HalFrames data: expected {int(sum(lengths))} bytes (sum of the frame lengths'
+            f' {int(sum(lengths))}), got {int(total)} declared and {int(view.nbytes - start)}'
+            ' present'
+        )
     frames = []
     for length in lengths:
-        frames.append(view[start:start + length])
+        frames.append(view[start : start + length])
         start += length
     return monotonic_ns, wall_ns, frames

@@ -29,6 +29,7 @@ environment) and the prefix of the package's Python module.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import functools
 import importlib
 import logging
@@ -36,14 +37,30 @@ import os
 from pathlib import Path
 import re
 import sys
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 #: Primitive field types of the ROS 2 interface definition language.
-PRIMITIVE_TYPES = frozenset((
-    'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16',
-    'int32', 'uint32', 'int64', 'uint64', 'string', 'wstring'))
+PRIMITIVE_TYPES = frozenset(
+    (
+        'bool',
+        'byte',
+        'char',
+        'float32',
+        'float64',
+        'int8',
+        'uint8',
+        'int16',
+        'uint16',
+        'int32',
+        'uint32',
+        'int64',
+        'uint64',
+        'string',
+        'wstring',
+    )
+)
 DELIMITER = '=' * 80
 _TYPE_NAME = re.compile(r'^([A-Za-z][A-Za-z0-9_]*)/(?:msg/)?([A-Za-z][A-Za-z0-9_]*)$')
 _BOUND = re.compile(r'<=\d+$')
@@ -62,12 +79,13 @@ def message_type_name(msg: Any) -> str:
     cls = msg if isinstance(msg, type) else type(msg)
     module = cls.__module__.split('.')
     if len(module) < 3 or module[1] != 'msg' or not hasattr(cls, 'get_fields_and_field_types'):
-        raise MessageDefinitionError('msg: expected a generated ROS 2 message object, got %s.%s'
-                                     % (cls.__module__, cls.__name__))
-    return '%s/msg/%s' % (module[0], cls.__name__)
+        raise MessageDefinitionError(
+            f'msg: expected a generated ROS 2 message object, got {cls.__module__}.{cls.__name__}'
+        )
+    return f'{module[0]}/msg/{cls.__name__}'
 
 
-def normalize_type_name(name: str) -> Tuple[str, str]:
+def normalize_type_name(name: str) -> tuple[str, str]:
     """
     Split ``pkg/Type`` or ``pkg/msg/Type`` into ``(pkg, Type)``.
 
@@ -75,14 +93,15 @@ def normalize_type_name(name: str) -> Tuple[str, str]:
     """
     match = _TYPE_NAME.match(name)
     if match is None:
-        raise MessageDefinitionError("type name: expected 'pkg/msg/Type' or 'pkg/Type', got %r"
-                                     % name)
+        raise MessageDefinitionError(
+            f"type name: expected 'pkg/msg/Type' or 'pkg/Type', got {name!r}"
+        )
     return match.group(1), match.group(2)
 
 
-def _prefixes(package: str) -> List[Path]:
+def _prefixes(package: str) -> list[Path]:
     """Return the install prefixes to search for ``share/<package>/msg``, in order."""
-    prefixes: List[Path] = []
+    prefixes: list[Path] = []
     for entry in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep):
         if entry:
             prefixes.append(Path(entry))
@@ -98,7 +117,7 @@ def _prefixes(package: str) -> List[Path]:
     return prefixes
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def find_msg_file(package: str, type_name: str) -> Path:
     """
     Return the path of ``share/<package>/msg/<type_name>.msg``.
@@ -107,13 +126,14 @@ def find_msg_file(package: str, type_name: str) -> Path:
     """
     searched = []
     for prefix in _prefixes(package):
-        candidate = prefix / 'share' / package / 'msg' / ('%s.msg' % type_name)
+        candidate = prefix / 'share' / package / 'msg' / f'{type_name}.msg'
         searched.append(str(candidate.parent))
         if candidate.is_file():
             return candidate
-    raise MessageDefinitionError('%s/msg/%s: expected a .msg file in one of %s, found none '
-                                 '(is the ROS package installed and AMENT_PREFIX_PATH set?)'
-                                 % (package, type_name, searched))
+    raise MessageDefinitionError(
+        f'{package}/msg/{type_name}: expected a .msg file in one of {searched}, found none (is the'
+        ' ROS package installed and AMENT_PREFIX_PATH set?)'
+    )
 
 
 def _field_types(text: str) -> Iterable[str]:
@@ -135,7 +155,7 @@ def _field_types(text: str) -> Iterable[str]:
         yield base
 
 
-def _resolve(field_type: str, package: str) -> Tuple[str, str]:
+def _resolve(field_type: str, package: str) -> tuple[str, str]:
     if '/' in field_type:
         return normalize_type_name(field_type)
     if field_type == 'Header':  # ROS 1 spelling, still accepted by rosidl
@@ -143,7 +163,7 @@ def _resolve(field_type: str, package: str) -> Tuple[str, str]:
     return package, field_type
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def full_message_definition(type_name: str) -> str:
     """
     Return the complete ``ros2msg`` definition text of a message type.
@@ -155,9 +175,9 @@ def full_message_definition(type_name: str) -> str:
     """
     package, name = normalize_type_name(type_name)
     top = find_msg_file(package, name).read_text(encoding='utf-8')
-    seen: Dict[Tuple[str, str], str] = {}
-    stack: List[Tuple[str, str, str]] = [(package, name, top)]
-    order: List[Tuple[str, str]] = []
+    seen: dict[tuple[str, str], str] = {}
+    stack: list[tuple[str, str, str]] = [(package, name, top)]
+    order: list[tuple[str, str]] = []
     while stack:
         pkg, _, text = stack.pop()
         for field_type in _field_types(text):
@@ -170,6 +190,7 @@ def full_message_definition(type_name: str) -> str:
             stack.append((key[0], key[1], dep_text))
     parts = [top.rstrip('\n')]
     for key in order:
-        parts.append('%s\nMSG: %s/msg/%s\n%s' % (DELIMITER, key[0], key[1],
-                                                 seen[key].rstrip('\n')))
+        parts.append(
+            '{}\nMSG: {}/msg/{}\n{}'.format(DELIMITER, key[0], key[1], seen[key].rstrip('\n'))
+        )
     return '\n'.join(parts) + '\n'

@@ -41,8 +41,9 @@ Plain Python (PyYAML): rclpy is only needed to convert an rclpy
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any
 
 import yaml
 
@@ -92,14 +93,19 @@ class TopicQos:
     liveliness_lease_duration_ns: int = 0
     avoid_ros_namespace_conventions: bool = False
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """Return the rosbag2 YAML mapping of this profile."""
         return {
-            'history': self.history, 'depth': self.depth, 'reliability': self.reliability,
-            'durability': self.durability, 'deadline': _duration(self.deadline_ns),
-            'lifespan': _duration(self.lifespan_ns), 'liveliness': self.liveliness,
+            'history': self.history,
+            'depth': self.depth,
+            'reliability': self.reliability,
+            'durability': self.durability,
+            'deadline': _duration(self.deadline_ns),
+            'lifespan': _duration(self.lifespan_ns),
+            'liveliness': self.liveliness,
             'liveliness_lease_duration': _duration(self.liveliness_lease_duration_ns),
-            'avoid_ros_namespace_conventions': self.avoid_ros_namespace_conventions}
+            'avoid_ros_namespace_conventions': self.avoid_ros_namespace_conventions,
+        }
 
 
 #: rclpy's default publisher profile (``QoSProfile(depth=10)``).
@@ -110,7 +116,7 @@ SENSOR_DATA_QOS = TopicQos(depth=5, reliability=RELIABILITY_BEST_EFFORT)
 LATCHED_QOS = TopicQos(depth=1, durability=DURABILITY_TRANSIENT_LOCAL)
 
 
-def _duration(nanoseconds: int) -> Dict[str, int]:
+def _duration(nanoseconds: int) -> dict[str, int]:
     seconds, rest = divmod(int(nanoseconds), _NS_PER_S)
     return {'sec': seconds, 'nsec': rest}
 
@@ -126,7 +132,7 @@ def _nanoseconds(profile: Any, name: str) -> int:
         return 0
     nanoseconds = getattr(value, 'nanoseconds', value)
     # rmw's "infinite" duration reads as the default (0) in a recording.
-    return 0 if nanoseconds >= 2 ** 63 - 1 else int(nanoseconds)
+    return 0 if nanoseconds >= 2**63 - 1 else int(nanoseconds)
 
 
 def qos_from_profile(profile: Any) -> TopicQos:
@@ -139,7 +145,8 @@ def qos_from_profile(profile: Any) -> TopicQos:
         return profile
     try:
         return TopicQos(
-            history=_enum_value(profile, 'history'), depth=int(profile.depth),
+            history=_enum_value(profile, 'history'),
+            depth=int(profile.depth),
             reliability=_enum_value(profile, 'reliability'),
             durability=_enum_value(profile, 'durability'),
             deadline_ns=_nanoseconds(profile, 'deadline'),
@@ -147,10 +154,13 @@ def qos_from_profile(profile: Any) -> TopicQos:
             liveliness=_enum_value(profile, 'liveliness'),
             liveliness_lease_duration_ns=_nanoseconds(profile, 'liveliness_lease_duration'),
             avoid_ros_namespace_conventions=bool(
-                getattr(profile, 'avoid_ros_namespace_conventions', False)))
+                getattr(profile, 'avoid_ros_namespace_conventions', False)
+            ),
+        )
     except (AttributeError, TypeError, ValueError) as exc:
-        raise QosFormatError('qos: expected an rclpy QoSProfile or a TopicQos, got %r (%s)'
-                             % (profile, exc)) from exc
+        raise QosFormatError(
+            f'qos: expected an rclpy QoSProfile or a TopicQos, got {profile!r} ({exc})'
+        ) from exc
 
 
 def offered_qos_profiles(profiles: Sequence[Any]) -> str:
@@ -163,30 +173,48 @@ def offered_qos_profiles(profiles: Sequence[Any]) -> str:
     return yaml.safe_dump(items, default_flow_style=False, sort_keys=False).rstrip('\n')
 
 
-def parse_offered_qos_profiles(text: str) -> List[TopicQos]:
+def parse_offered_qos_profiles(text: str) -> list[TopicQos]:
     """
     Parse an ``offered_qos_profiles`` text (integer or rosbag2 v9 string values).
 
     :raises QosFormatError: if the text is not a list of QoS mappings.
     """
-    names = {'keep_last': 1, 'keep_all': 2, 'reliable': 1, 'best_effort': 2,
-             'transient_local': 1, 'volatile': 2, 'automatic': 1, 'manual_by_topic': 3,
-             'system_default': 0}
+    names = {
+        'keep_last': 1,
+        'keep_all': 2,
+        'reliable': 1,
+        'best_effort': 2,
+        'transient_local': 1,
+        'volatile': 2,
+        'automatic': 1,
+        'manual_by_topic': 3,
+        'system_default': 0,
+    }
     try:
         items = yaml.safe_load(text) if text else []
         result = []
         for item in items:
-            enums = {key: item[key] if isinstance(item[key], int) else names[item[key]]
-                     for key in ('history', 'reliability', 'durability', 'liveliness')}
-            times = {key: int(item[key]['sec']) * _NS_PER_S + int(item[key]['nsec'])
-                     for key in ('deadline', 'lifespan', 'liveliness_lease_duration')}
-            result.append(TopicQos(
-                depth=int(item['depth']), deadline_ns=times['deadline'],
-                lifespan_ns=times['lifespan'],
-                liveliness_lease_duration_ns=times['liveliness_lease_duration'],
-                avoid_ros_namespace_conventions=bool(item['avoid_ros_namespace_conventions']),
-                **enums))
+            enums = {
+                key: item[key] if isinstance(item[key], int) else names[item[key]]
+                for key in ('history', 'reliability', 'durability', 'liveliness')
+            }
+            times = {
+                key: int(item[key]['sec']) * _NS_PER_S + int(item[key]['nsec'])
+                for key in ('deadline', 'lifespan', 'liveliness_lease_duration')
+            }
+            result.append(
+                TopicQos(
+                    depth=int(item['depth']),
+                    deadline_ns=times['deadline'],
+                    lifespan_ns=times['lifespan'],
+                    liveliness_lease_duration_ns=times['liveliness_lease_duration'],
+                    avoid_ros_namespace_conventions=bool(item['avoid_ros_namespace_conventions']),
+                    **enums,
+                )
+            )
         return result
     except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise QosFormatError('offered_qos_profiles: expected a YAML list of QoS mappings, '
-                             'got %r (%s)' % (text[:200], exc)) from exc
+        raise QosFormatError(
+            f'offered_qos_profiles: expected a YAML list of QoS mappings, got {text[:200]!r}'
+            f' ({exc})'
+        ) from exc

@@ -32,13 +32,14 @@ reports it in :attr:`RecordingReader.problems` instead of raising).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 import json
 import logging
 import os
 from pathlib import Path
 import struct
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any
 
 from mcap.exceptions import McapError
 from mcap.records import Channel, Chunk, Footer, Message, Metadata, Schema
@@ -48,7 +49,11 @@ from krabby_parkour_ros.hal.codec import decode_command, decode_observation
 from krabby_parkour_ros.hal.messages import HalCommand, HalObservation
 from krabby_parkour_ros.recording.format import decode_hal_frames, HAL_FRAMES_TYPE
 from krabby_parkour_ros.recording.recorder import (
-    COMMAND_TOPIC, METADATA_NAME, OBSERVATION_TOPIC, recording_parts)
+    COMMAND_TOPIC,
+    METADATA_NAME,
+    OBSERVATION_TOPIC,
+    recording_parts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +82,7 @@ class RecordedMessage:
     sequence: int
     data: bytes
     part: int
-    schema: Optional[Schema] = None
+    schema: Schema | None = None
 
 
 @dataclass(frozen=True)
@@ -96,14 +101,14 @@ class RecordedFrames:
     topic: str
     monotonic_time_ns: int
     wall_time_ns: int
-    frames: Tuple[memoryview, ...]
+    frames: tuple[memoryview, ...]
     part: int = 0
 
-    def frame_bytes(self) -> List[bytes]:
+    def frame_bytes(self) -> list[bytes]:
         """Return the frames as ``bytes`` (copies)."""
         return [bytes(f) for f in self.frames]
 
-    def metadata(self) -> Dict[str, Any]:
+    def metadata(self) -> dict[str, Any]:
         """
         Return the parsed JSON metadata frame (frame 2 of an observation, 0 of a command).
 
@@ -112,8 +117,9 @@ class RecordedFrames:
         index = 2 if len(self.frames) == 8 else 0
         meta = json.loads(bytes(self.frames[index]).decode('utf-8'))
         if not isinstance(meta, dict):
-            raise ValueError('%s metadata: expected a JSON object, got %s'
-                             % (self.topic, type(meta).__name__))
+            raise ValueError(
+                f'{self.topic} metadata: expected a JSON object, got {type(meta).__name__}'
+            )
         return meta
 
     def observation(self) -> HalObservation:
@@ -149,7 +155,7 @@ class RecordedRosMessage:
     type_name: str
     log_time_ns: int
     data: bytes
-    schema: Optional[Schema] = None
+    schema: Schema | None = None
 
     def decode(self) -> Any:
         """
@@ -161,19 +167,24 @@ class RecordedRosMessage:
         try:
             from rclpy.serialization import deserialize_message
             from rosidl_runtime_py.utilities import get_message
+
             cls = get_message(self.type_name)
         except (ImportError, AttributeError, ValueError, ModuleNotFoundError):
             cls = None
         if cls is not None:
             return deserialize_message(self.data, cls)
         if self.schema is None:
-            raise LookupError('%s: no message class and no recorded definition for %s'
-                              % (self.topic, self.type_name))
+            raise LookupError(
+                f'{self.topic}: no message class and no recorded definition for {self.type_name}'
+            )
         from mcap_ros2.decoder import DecoderFactory
+
         decoder = DecoderFactory().decoder_for('cdr', self.schema)
         if decoder is None:
-            raise LookupError('%s: cannot build a decoder for schema %s (%s)'
-                              % (self.topic, self.schema.name, self.schema.encoding))
+            raise LookupError(
+                f'{self.topic}: cannot build a decoder for schema {self.schema.name}'
+                f' ({self.schema.encoding})'
+            )
         return decoder(self.data)
 
 
@@ -185,8 +196,8 @@ class PartReport:
     size: int
     messages: int = 0
     complete: bool = False
-    problem: Optional[str] = None
-    metadata: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    problem: str | None = None
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class RecordingReader:
@@ -200,10 +211,10 @@ class RecordingReader:
     :raises FileNotFoundError: if the first file does not exist.
     """
 
-    def __init__(self, path: Union[str, os.PathLike], validate_crcs: bool = True) -> None:
-        self.parts: Tuple[Path, ...] = recording_parts(path)
+    def __init__(self, path: str | os.PathLike, validate_crcs: bool = True) -> None:
+        self.parts: tuple[Path, ...] = recording_parts(path)
         self._validate_crcs = validate_crcs
-        self.reports: List[PartReport] = []
+        self.reports: list[PartReport] = []
 
     @property
     def total_bytes(self) -> int:
@@ -211,17 +222,18 @@ class RecordingReader:
         return sum(p.stat().st_size for p in self.parts)
 
     @property
-    def problems(self) -> List[str]:
+    def problems(self) -> list[str]:
         """Return one line per part that ended early (after the last read)."""
-        return ['%s: %s' % (r.path, r.problem) for r in self.reports if r.problem]
+        return [f'{r.path}: {r.problem}' for r in self.reports if r.problem]
 
     @property
     def truncated(self) -> bool:
         """Return True when a part of the last read had no complete end."""
         return any(not r.complete for r in self.reports)
 
-    def messages(self, topics: Optional[Iterable[str]] = None,
-                 progress: Optional[ProgressCallback] = None) -> Iterator[RecordedMessage]:
+    def messages(
+        self, topics: Iterable[str] | None = None, progress: ProgressCallback | None = None
+    ) -> Iterator[RecordedMessage]:
         """
         Yield every message (optionally of some topics only), in write order.
 
@@ -245,10 +257,11 @@ class RecordingReader:
             if progress is not None:
                 progress(done / total)
 
-    def _read_part(self, stream: Any, index: int, report: PartReport,
-                   wanted: Optional[set]) -> Iterator[RecordedMessage]:
-        schemas: Dict[int, Schema] = {}
-        channels: Dict[int, Channel] = {}
+    def _read_part(
+        self, stream: Any, index: int, report: PartReport, wanted: set | None
+    ) -> Iterator[RecordedMessage]:
+        schemas: dict[int, Schema] = {}
+        channels: dict[int, Channel] = {}
         reader = StreamReader(stream, emit_chunks=True, validate_crcs=False)
         records = reader.records
         while True:
@@ -258,9 +271,11 @@ class RecordingReader:
             except StopIteration:
                 break
             except _TORN_RECORD_ERRORS as exc:
-                report.problem = ('ends in a torn or unreadable record after %d messages (%s: '
-                                  '%s); the writer was probably killed'
-                                  % (report.messages, type(exc).__name__, exc or 'end of file'))
+                report.problem = (
+                    f'ends in a torn or unreadable record after {int(report.messages)} messages'
+                    f' ({type(exc).__name__}: {exc or "end of file"}); the writer was probably'
+                    ' killed'
+                )
                 logger.warning('recording part %s %s', report.path, report.problem)
                 return
             for item in inner:
@@ -278,16 +293,23 @@ class RecordingReader:
                 elif isinstance(item, Footer):
                     report.complete = True
 
-    def _unpack(self, chunk: Chunk) -> List[Any]:
+    def _unpack(self, chunk: Chunk) -> list[Any]:
         """Return the records of a chunk; raise for a torn one."""
         if chunk.compression == '' and len(chunk.data) != chunk.uncompressed_size:
-            raise McapError('chunk: expected %d bytes, got %d (cut short)'
-                            % (chunk.uncompressed_size, len(chunk.data)))
+            raise McapError(
+                f'chunk: expected {int(chunk.uncompressed_size)} bytes, got {len(chunk.data)} (cut'
+                ' short)'
+            )
         return breakup_chunk(chunk, validate_crc=self._validate_crcs)
 
     @staticmethod
-    def _message(item: Message, schemas: Dict[int, Schema], channels: Dict[int, Channel],
-                 index: int, wanted: Optional[set]) -> Optional[RecordedMessage]:
+    def _message(
+        item: Message,
+        schemas: dict[int, Schema],
+        channels: dict[int, Channel],
+        index: int,
+        wanted: set | None,
+    ) -> RecordedMessage | None:
         channel = channels.get(item.channel_id)
         if channel is None:
             logger.warning('recording: message on unknown channel %d skipped', item.channel_id)
@@ -295,10 +317,17 @@ class RecordingReader:
         if wanted is not None and channel.topic not in wanted:
             return None
         schema = schemas.get(channel.schema_id)
-        return RecordedMessage(channel.topic, schema.name if schema else '', item.log_time,
-                               item.sequence, item.data, index, schema)
+        return RecordedMessage(
+            channel.topic,
+            schema.name if schema else '',
+            item.log_time,
+            item.sequence,
+            item.data,
+            index,
+            schema,
+        )
 
-    def metadata(self) -> Dict[str, str]:
+    def metadata(self) -> dict[str, str]:
         """Return the recording metadata of the first part (reads its beginning)."""
         with open(self.parts[0], 'rb') as stream:
             reader = StreamReader(stream, emit_chunks=True)
@@ -312,8 +341,9 @@ class RecordingReader:
                 pass
         return {}
 
-    def frames(self, topic: str,
-               progress: Optional[ProgressCallback] = None) -> Iterator[RecordedFrames]:
+    def frames(
+        self, topic: str, progress: ProgressCallback | None = None
+    ) -> Iterator[RecordedFrames]:
         """Yield the HalFrames records of one topic."""
         for message in self.messages([topic], progress):
             if message.type_name != HAL_FRAMES_TYPE:
@@ -321,28 +351,28 @@ class RecordingReader:
             monotonic_ns, wall_ns, frames = decode_hal_frames(message.data)
             yield RecordedFrames(topic, monotonic_ns, wall_ns, tuple(frames), message.part)
 
-    def observations(self, progress: Optional[ProgressCallback] = None
-                     ) -> Iterator[RecordedFrames]:
+    def observations(self, progress: ProgressCallback | None = None) -> Iterator[RecordedFrames]:
         """Yield the recorded HAL observations in order."""
         return self.frames(OBSERVATION_TOPIC, progress)
 
-    def commands(self, progress: Optional[ProgressCallback] = None) -> Iterator[RecordedFrames]:
+    def commands(self, progress: ProgressCallback | None = None) -> Iterator[RecordedFrames]:
         """Yield the recorded HAL commands in order."""
         return self.frames(COMMAND_TOPIC, progress)
 
-    def ros_messages(self, topics: Optional[Iterable[str]] = None,
-                     progress: Optional[ProgressCallback] = None
-                     ) -> Iterator[RecordedRosMessage]:
+    def ros_messages(
+        self, topics: Iterable[str] | None = None, progress: ProgressCallback | None = None
+    ) -> Iterator[RecordedRosMessage]:
         """Yield the recorded ROS messages (every non-HalFrames channel) in order."""
         for message in self.messages(topics, progress):
             if message.type_name == HAL_FRAMES_TYPE:
                 continue
-            yield RecordedRosMessage(message.topic, message.type_name, message.log_time_ns,
-                                     message.data, message.schema)
+            yield RecordedRosMessage(
+                message.topic, message.type_name, message.log_time_ns, message.data, message.schema
+            )
 
-    def topics(self) -> Dict[str, str]:
+    def topics(self) -> dict[str, str]:
         """Return ``{topic: type name}`` of every channel (reads every part)."""
-        found: Dict[str, str] = {}
+        found: dict[str, str] = {}
         for message in self.messages():
             found.setdefault(message.topic, message.type_name)
         return found

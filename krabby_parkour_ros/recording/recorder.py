@@ -43,13 +43,14 @@ Chunks are zstd-compressed by default (``compression``).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 import logging
 import os
 from pathlib import Path
 import threading
 import time
-from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any
 
 try:  # ROS messages are optional: HAL traffic records without rclpy.
     from rclpy.serialization import serialize_message
@@ -57,12 +58,26 @@ except ImportError:  # pragma: no cover - rclpy is installed wherever the node r
     serialize_message = None
 
 from krabby_parkour_ros.recording.format import (
-    encode_hal_frames, Frame, HAL_FRAMES_MSGDEF, HAL_FRAMES_TYPE, HalFramesFormatError)
+    encode_hal_frames,
+    Frame,
+    HAL_FRAMES_MSGDEF,
+    HAL_FRAMES_TYPE,
+    HalFramesFormatError,
+)
 from krabby_parkour_ros.recording.msgdefs import (
-    full_message_definition, message_type_name, MessageDefinitionError, normalize_type_name)
+    full_message_definition,
+    message_type_name,
+    MessageDefinitionError,
+    normalize_type_name,
+)
 from krabby_parkour_ros.recording.qos import (
-    DEFAULT_QOS, offered_qos_profiles, qos_from_profile, QosFormatError, SENSOR_DATA_QOS,
-    TopicQos)
+    DEFAULT_QOS,
+    offered_qos_profiles,
+    qos_from_profile,
+    QosFormatError,
+    SENSOR_DATA_QOS,
+    TopicQos,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +97,7 @@ DEFAULT_COMPRESSION = 'zstd'
 #: Offered QoS recorded for the HAL channels (they are not ROS topics; a
 #: replay publishes them as sensor data would be).
 HAL_QOS = SENSOR_DATA_QOS
-_LIBRARY = 'krabby_parkour recording %s' % RECORDING_FORMAT_VERSION
+_LIBRARY = f'krabby_parkour recording {RECORDING_FORMAT_VERSION}'
 _JOIN_TIMEOUT_S = 30.0
 _KIND_HAL = 0
 _KIND_ROS = 1
@@ -94,8 +109,9 @@ def _import_mcap_writer() -> Any:
     try:
         from mcap import writer
     except ImportError as exc:  # pragma: no cover - mcap is installed with the package
-        raise RecordingError('recording needs the mcap package (pip install mcap '
-                             'mcap-ros2-support): %s' % exc) from exc
+        raise RecordingError(
+            f'recording needs the mcap package (pip install mcap mcap-ros2-support): {exc}'
+        ) from exc
     return writer
 
 
@@ -112,7 +128,7 @@ def part_path(base: Path, index: int) -> Path:
     """
     if index == 0:
         return base
-    return base.with_name('%s_%03d%s' % (base.stem, index, base.suffix))
+    return base.with_name(f'{base.stem}_{int(index):03}{base.suffix}')
 
 
 class _DirectFile:
@@ -128,7 +144,7 @@ class _DirectFile:
         self._fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         self._position = 0
 
-    def write(self, data: Union[bytes, bytearray, memoryview]) -> int:
+    def write(self, data: bytes | bytearray | memoryview) -> int:
         view = memoryview(data)
         total = view.nbytes
         while view.nbytes:
@@ -193,19 +209,27 @@ class RecorderStats:
     queued_bytes: int = 0
     max_queued: int = 0
     bytes_written: int = 0
-    files: List[str] = field(default_factory=list)
-    per_topic: Dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    per_topic: dict[str, int] = field(default_factory=dict)
     errors: int = 0
-    error: Optional[str] = None
+    error: str | None = None
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         """Return the counters as a JSON-ready dict."""
-        return {'enqueued': self.enqueued, 'written': self.written, 'dropped': self.dropped,
-                'dropped_bytes': self.dropped_bytes, 'queued': self.queued,
-                'queued_bytes': self.queued_bytes, 'max_queued': self.max_queued,
-                'bytes_written': self.bytes_written, 'files': list(self.files),
-                'per_topic': dict(self.per_topic), 'errors': self.errors,
-                'error': self.error}
+        return {
+            'enqueued': self.enqueued,
+            'written': self.written,
+            'dropped': self.dropped,
+            'dropped_bytes': self.dropped_bytes,
+            'queued': self.queued,
+            'queued_bytes': self.queued_bytes,
+            'max_queued': self.max_queued,
+            'bytes_written': self.bytes_written,
+            'files': list(self.files),
+            'per_topic': dict(self.per_topic),
+            'errors': self.errors,
+            'error': self.error,
+        }
 
 
 def _frames_nbytes(frames: Sequence[Frame]) -> int:
@@ -222,25 +246,27 @@ _KICKED_BACKLOG = 64
 class _McapFile:
     """One open part of a recording: the MCAP writer, its schemas and channels."""
 
-    def __init__(self, path: Path, chunk_size: int, compression: str,
-                 metadata: Mapping[str, str]) -> None:
+    def __init__(
+        self, path: Path, chunk_size: int, compression: str, metadata: Mapping[str, str]
+    ) -> None:
         mcap_writer = _import_mcap_writer()
         self.path = path
         self.stream = _DirectFile(path)
         self.writer = mcap_writer.Writer(
-            self.stream, chunk_size=chunk_size,
-            compression=mcap_writer.CompressionType[compression.upper()])
+            self.stream,
+            chunk_size=chunk_size,
+            compression=mcap_writer.CompressionType[compression.upper()],
+        )
         self.writer.start(profile='ros2', library=_LIBRARY)
         self.writer.add_metadata(METADATA_NAME, dict(metadata))
-        self.schemas: Dict[str, int] = {}
-        self.channels: Dict[str, int] = {}
-        self.channel_types: Dict[str, str] = {}
-        self.sequences: Dict[int, int] = {}
+        self.schemas: dict[str, int] = {}
+        self.channels: dict[str, int] = {}
+        self.channel_types: dict[str, str] = {}
+        self.sequences: dict[int, int] = {}
         self.pending = 0
-        self.pending_since_ns: Optional[int] = None
+        self.pending_since_ns: int | None = None
 
-    def channel(self, topic: str, type_name: str, definition: str,
-                qos: TopicQos) -> Optional[int]:
+    def channel(self, topic: str, type_name: str, definition: str, qos: TopicQos) -> int | None:
         """Return the topic's channel id (created now if new), None for another type."""
         channel_id = self.channels.get(topic)
         if channel_id is not None and self.channel_types[topic] != type_name:
@@ -248,11 +274,13 @@ class _McapFile:
         if channel_id is None:
             schema_id = self.schemas.get(type_name)
             if schema_id is None:
-                schema_id = self.writer.register_schema(type_name, 'ros2msg',
-                                                        definition.encode('utf-8'))
+                schema_id = self.writer.register_schema(
+                    type_name, 'ros2msg', definition.encode('utf-8')
+                )
                 self.schemas[type_name] = schema_id
             channel_id = self.writer.register_channel(
-                topic, 'cdr', schema_id, {'offered_qos_profiles': offered_qos_profiles([qos])})
+                topic, 'cdr', schema_id, {'offered_qos_profiles': offered_qos_profiles([qos])}
+            )
             self.channels[topic] = channel_id
             self.channel_types[topic] = type_name
         return channel_id
@@ -315,16 +343,24 @@ class HalRecorder:
     :raises RecordingError: if a setting is invalid or the file cannot be created.
     """
 
-    def __init__(self, path: Union[str, os.PathLike], max_file_bytes: int = 2 * 1024 ** 3,
-                 queue_size: int = 512, max_queue_bytes: int = 512 * 1024 ** 2,
-                 chunk_size: int = 1024 ** 2, compression: str = DEFAULT_COMPRESSION,
-                 flush_interval_s: float = 1.0, metadata: Optional[Mapping[str, str]] = None,
-                 fsync: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        max_file_bytes: int = 2 * 1024**3,
+        queue_size: int = 512,
+        max_queue_bytes: int = 512 * 1024**2,
+        chunk_size: int = 1024**2,
+        compression: str = DEFAULT_COMPRESSION,
+        flush_interval_s: float = 1.0,
+        metadata: Mapping[str, str] | None = None,
+        fsync: bool = True,
+    ) -> None:
         base = Path(path)
         if base.suffix != '.mcap':
             base = base.with_name(base.name + '.mcap')
-        self._check_settings(max_file_bytes, queue_size, max_queue_bytes, chunk_size,
-                             compression, flush_interval_s)
+        self._check_settings(
+            max_file_bytes, queue_size, max_queue_bytes, chunk_size, compression, flush_interval_s
+        )
         self._base = base
         self._max_file_bytes = int(max_file_bytes)
         self._queue_size = int(queue_size)
@@ -335,7 +371,7 @@ class HalRecorder:
         self._fsync = bool(fsync)
         self._metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
         self._created_wall_ns = time.time_ns()
-        self._queue: Deque[_Item] = deque()
+        self._queue: deque[_Item] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._stats = RecorderStats()
         self._open = True
@@ -343,36 +379,49 @@ class HalRecorder:
         # Once kick() is called, the writer wakes on kicks (after each control
         # tick) instead of on every record, so its GIL time falls between ticks.
         self._kicked = False
-        self._type_names: Dict[type, str] = {}
+        self._type_names: dict[type, str] = {}
         #: topic -> (type name or None until the first message, offered QoS)
-        self._topics: Dict[str, Tuple[Optional[str], TopicQos]] = {
+        self._topics: dict[str, tuple[str | None, TopicQos]] = {
             OBSERVATION_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS),
-            COMMAND_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS)}
-        self._definitions: Dict[str, str] = {HAL_FRAMES_TYPE: HAL_FRAMES_MSGDEF}
-        self._logged_errors: Set[str] = set()
+            COMMAND_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS),
+        }
+        self._definitions: dict[str, str] = {HAL_FRAMES_TYPE: HAL_FRAMES_MSGDEF}
+        self._logged_errors: set[str] = set()
         self._part_index = 0
         self._finished_bytes = 0
         self._file_done = False
         self._file = self._open_part(0)
-        self._thread = threading.Thread(target=self._run, name='krabby-hal-recorder',
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name='krabby-hal-recorder', daemon=True)
         self._thread.start()
 
     @staticmethod
-    def _check_settings(max_file_bytes: int, queue_size: int, max_queue_bytes: int,
-                        chunk_size: int, compression: str, flush_interval_s: float) -> None:
-        checks = (('max_file_bytes', max_file_bytes, 0), ('queue_size', queue_size, 1),
-                  ('max_queue_bytes', max_queue_bytes, 1), ('chunk_size', chunk_size, 1024))
+    def _check_settings(
+        max_file_bytes: int,
+        queue_size: int,
+        max_queue_bytes: int,
+        chunk_size: int,
+        compression: str,
+        flush_interval_s: float,
+    ) -> None:
+        checks = (
+            ('max_file_bytes', max_file_bytes, 0),
+            ('queue_size', queue_size, 1),
+            ('max_queue_bytes', max_queue_bytes, 1),
+            ('chunk_size', chunk_size, 1024),
+        )
         for name, value, minimum in checks:
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise RecordingError('%s: expected an integer >= %d, got %r'
-                                     % (name, minimum, value))
+                raise RecordingError(
+                    f'{name}: expected an integer >= {int(minimum)}, got {value!r}'
+                )
         if compression not in COMPRESSIONS:
-            raise RecordingError('compression: expected one of %s, got %r'
-                                 % (', '.join(COMPRESSIONS), compression))
+            raise RecordingError(
+                f'compression: expected one of {", ".join(COMPRESSIONS)}, got {compression!r}'
+            )
         if not isinstance(flush_interval_s, (int, float)) or not flush_interval_s > 0:
-            raise RecordingError('flush_interval_s: expected a number > 0, got %r'
-                                 % (flush_interval_s,))
+            raise RecordingError(
+                f'flush_interval_s: expected a number > 0, got {flush_interval_s!r}'
+            )
 
     # -- public API ----------------------------------------------------------------------
 
@@ -381,8 +430,12 @@ class HalRecorder:
         """Return the first file of the recording."""
         return self._base
 
-    def record_observation(self, frames: Sequence[Frame], receive_time_ns: Optional[int] = None,
-                           receive_wall_time_ns: Optional[int] = None) -> bool:
+    def record_observation(
+        self,
+        frames: Sequence[Frame],
+        receive_time_ns: int | None = None,
+        receive_wall_time_ns: int | None = None,
+    ) -> bool:
         """
         Queue one received HAL observation (its 8 frames as received).
 
@@ -393,11 +446,14 @@ class HalRecorder:
             when None. It is the MCAP log time of the record.
         :return: False if the record was dropped.
         """
-        return self.record_frames(OBSERVATION_TOPIC, frames, receive_time_ns,
-                                  receive_wall_time_ns)
+        return self.record_frames(OBSERVATION_TOPIC, frames, receive_time_ns, receive_wall_time_ns)
 
-    def record_command(self, frames: Sequence[Frame], send_time_ns: Optional[int] = None,
-                       send_wall_time_ns: Optional[int] = None) -> bool:
+    def record_command(
+        self,
+        frames: Sequence[Frame],
+        send_time_ns: int | None = None,
+        send_wall_time_ns: int | None = None,
+    ) -> bool:
         """
         Queue one sent HAL command (its 2 frames as sent).
 
@@ -408,17 +464,24 @@ class HalRecorder:
         """
         return self.record_frames(COMMAND_TOPIC, frames, send_time_ns, send_wall_time_ns)
 
-    def record_frames(self, topic: str, frames: Sequence[Frame],
-                      monotonic_time_ns: Optional[int] = None,
-                      wall_time_ns: Optional[int] = None) -> bool:
+    def record_frames(
+        self,
+        topic: str,
+        frames: Sequence[Frame],
+        monotonic_time_ns: int | None = None,
+        wall_time_ns: int | None = None,
+    ) -> bool:
         """Queue any multipart ZeroMQ message on ``topic`` as a HalFrames record."""
         if monotonic_time_ns is None:
             monotonic_time_ns = time.monotonic_ns()
         if wall_time_ns is None:
             wall_time_ns = time.time_ns()
         frames = tuple(frames)
-        return self._put(_Item(_KIND_HAL, topic, frames, _frames_nbytes(frames),
-                               monotonic_time_ns, wall_time_ns))
+        return self._put(
+            _Item(
+                _KIND_HAL, topic, frames, _frames_nbytes(frames), monotonic_time_ns, wall_time_ns
+            )
+        )
 
     def register_topic(self, topic: str, msg_type: Any = None, qos: Any = None) -> None:
         """
@@ -444,7 +507,7 @@ class HalRecorder:
             topic_qos = DEFAULT_QOS if qos is None else qos_from_profile(qos)
             type_name = None if msg_type is None else self._type_name_of(msg_type)
         except (MessageDefinitionError, QosFormatError) as exc:
-            raise RecordingError('%s: %s' % (topic, exc)) from exc
+            raise RecordingError(f'{topic}: {exc}') from exc
         with self._cond:
             self._topics[topic] = (type_name, topic_qos)
             # A declaration is not a record: it bypasses the limits and the counters.
@@ -452,7 +515,7 @@ class HalRecorder:
                 self._queue.append(_Item(_KIND_DECLARE, topic, None, 0, 0, 0, type_name))
                 self._cond.notify()
 
-    def record_published(self, publisher: Any, msg: Any, stamp_ns: Optional[int] = None) -> bool:
+    def record_published(self, publisher: Any, msg: Any, stamp_ns: int | None = None) -> bool:
         """
         Record ``msg`` under ``publisher``'s topic with the QoS it offers.
 
@@ -475,7 +538,7 @@ class HalRecorder:
 
     def _type_name_of(self, msg_type: Any) -> str:
         if isinstance(msg_type, str):
-            return '%s/msg/%s' % normalize_type_name(msg_type)
+            return '{}/msg/{}'.format(*normalize_type_name(msg_type))
         cls = msg_type if isinstance(msg_type, type) else type(msg_type)
         type_name = self._type_names.get(cls)
         if type_name is None:
@@ -483,7 +546,7 @@ class HalRecorder:
             self._type_names[cls] = type_name
         return type_name
 
-    def record_ros(self, topic: str, msg: Any, stamp_ns: Optional[int] = None) -> bool:
+    def record_ros(self, topic: str, msg: Any, stamp_ns: int | None = None) -> bool:
         """
         Serialize (CDR, here) and queue one ROS message.
 
@@ -516,7 +579,7 @@ class HalRecorder:
         stamp = time.time_ns() if stamp_ns is None else int(stamp_ns)
         return self._put(_Item(_KIND_ROS, topic, data, len(data), 0, stamp, type_name, cls))
 
-    def stats(self) -> Dict[str, Any]:
+    def stats(self) -> dict[str, Any]:
         """Return a snapshot of the counters (see :class:`RecorderStats`) as a dict."""
         with self._cond:
             self._stats.queued = len(self._queue)
@@ -527,7 +590,7 @@ class HalRecorder:
         """Return True after :meth:`close`."""
         return not self._open
 
-    def close(self, timeout_s: float = _JOIN_TIMEOUT_S) -> Dict[str, Any]:
+    def close(self, timeout_s: float = _JOIN_TIMEOUT_S) -> dict[str, Any]:
         """
         Write everything queued, finish the file (indexes, summary) and stop.
 
@@ -541,12 +604,15 @@ class HalRecorder:
             self._cond.notify_all()
         self._thread.join(timeout_s)
         if self._thread.is_alive():
-            logger.error('recorder: the writer did not finish within %.1f s; %s is left '
-                         'without its summary (still readable up to its last chunk)',
-                         timeout_s, self._file.path if self._file else self._base)
+            logger.error(
+                'recorder: the writer did not finish within %.1f s; %s is left '
+                'without its summary (still readable up to its last chunk)',
+                timeout_s,
+                self._file.path if self._file else self._base,
+            )
         return self.stats()
 
-    def __enter__(self) -> 'HalRecorder':
+    def __enter__(self) -> HalRecorder:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -557,8 +623,12 @@ class HalRecorder:
     def _put(self, item: _Item) -> bool:
         with self._cond:
             stats = self._stats
-            if (not self._open or self._failed or len(self._queue) >= self._queue_size
-                    or stats.queued_bytes + item.nbytes > self._max_queue_bytes):
+            if (
+                not self._open
+                or self._failed
+                or len(self._queue) >= self._queue_size
+                or stats.queued_bytes + item.nbytes > self._max_queue_bytes
+            ):
                 stats.dropped += 1
                 stats.dropped_bytes += item.nbytes
                 return False
@@ -600,21 +670,27 @@ class HalRecorder:
     def _open_part(self, index: int) -> _McapFile:
         path = part_path(self._base, index)
         metadata = dict(self._metadata)
-        metadata.update({'format_version': RECORDING_FORMAT_VERSION, 'hal_schema': '1.0',
-                         'part': str(index), 'first_part': self._base.name,
-                         'created_wall_time_ns': str(self._created_wall_ns)})
+        metadata.update(
+            {
+                'format_version': RECORDING_FORMAT_VERSION,
+                'hal_schema': '1.0',
+                'part': str(index),
+                'first_part': self._base.name,
+                'created_wall_time_ns': str(self._created_wall_ns),
+            }
+        )
         try:
             mcap_file = _McapFile(path, self._chunk_size, self._compression, metadata)
         except FileExistsError as exc:
-            raise RecordingError('path: expected a new file, got existing %s' % path) from exc
+            raise RecordingError(f'path: expected a new file, got existing {path}') from exc
         except OSError as exc:
-            raise RecordingError('path: could not create %s: %s' % (path, exc)) from exc
+            raise RecordingError(f'path: could not create {path}: {exc}') from exc
         with self._cond:
             self._stats.files.append(str(path))
         logger.info('recording to %s', path)
         return mcap_file
 
-    def _next_item(self) -> Tuple[Optional[_Item], bool]:
+    def _next_item(self) -> tuple[_Item | None, bool]:
         """Return ``(item or None, finished)``, waiting at most until the flush deadline."""
         with self._cond:
             if not self._queue:
@@ -644,8 +720,10 @@ class HalRecorder:
                         with self._cond:
                             self._stats.queued_bytes -= item.nbytes
                 pending_since = self._file.pending_since_ns
-                if (pending_since is not None
-                        and time.monotonic_ns() - pending_since >= self._flush_interval_ns):
+                if (
+                    pending_since is not None
+                    and time.monotonic_ns() - pending_since >= self._flush_interval_ns
+                ):
                     self._file.flush()
                 self._update_size()
             self._file.finish(self._fsync)
@@ -659,7 +737,7 @@ class HalRecorder:
         logger.exception('recorder: writing %s failed; recording stopped', self._file.path)
         with self._cond:
             self._failed = True
-            self._stats.error = '%s: %s' % (type(exc).__name__, exc)
+            self._stats.error = f'{type(exc).__name__}: {exc}'
             self._stats.dropped += len(self._queue)
             self._stats.dropped_bytes += sum(i.nbytes for i in self._queue)
             self._queue.clear()
@@ -669,32 +747,37 @@ class HalRecorder:
         except OSError:
             pass
 
-    def _definition(self, type_name: str) -> Optional[str]:
+    def _definition(self, type_name: str) -> str | None:
         definition = self._definitions.get(type_name)
         if definition is None:
             try:
                 definition = full_message_definition(type_name)
             except MessageDefinitionError as exc:
-                self._count_error('%s (records of this type are skipped)' % exc)
+                self._count_error(f'{exc} (records of this type are skipped)')
                 return None
             self._definitions[type_name] = definition
         return definition
 
-    def _topic_qos(self, topic: str, type_name: str) -> Optional[TopicQos]:
+    def _topic_qos(self, topic: str, type_name: str) -> TopicQos | None:
         """Return the topic's QoS, or None (counted) if it was registered with another type."""
         with self._cond:
             registered_type, qos = self._topics.get(topic, (None, DEFAULT_QOS))
         if registered_type is not None and registered_type != type_name:
-            self._count_error('%s: expected %s records (as registered), got %s; skipped'
-                              % (topic, registered_type, type_name))
+            self._count_error(
+                f'{topic}: expected {registered_type} records (as registered), got {type_name};'
+                ' skipped'
+            )
             return None
         return qos
 
     def _declare_registered(self) -> None:
         """Create the channel of every registered ROS topic in the current file."""
         with self._cond:
-            topics = [(t, n, q) for t, (n, q) in self._topics.items()
-                      if n is not None and n != HAL_FRAMES_TYPE]
+            topics = [
+                (t, n, q)
+                for t, (n, q) in self._topics.items()
+                if n is not None and n != HAL_FRAMES_TYPE
+            ]
         for topic, type_name, qos in topics:
             definition = self._definition(type_name)
             if definition is not None:
@@ -715,24 +798,27 @@ class HalRecorder:
             try:
                 data = encode_hal_frames(item.payload, item.monotonic_ns, item.wall_ns)
             except HalFramesFormatError as exc:
-                self._count_error('%s: %s' % (item.topic, exc))
+                self._count_error(f'{item.topic}: {exc}')
                 return
         else:
             # ROS message tooling only when a ROS message is recorded (the
             # library records HAL frames without rosidl installed).
             from krabby_parkour_ros.recording.cdr import trim_serialized
+
             data = trim_serialized(item.payload, item.msg_class)
             if data is None:
-                self._count_error('%s: could not measure the CDR length of %s; stored the '
-                                  'serializer buffer as is' % (item.topic, item.type_name))
+                self._count_error(
+                    f'{item.topic}: could not measure the CDR length of {item.type_name}; stored'
+                    ' the serializer buffer as is'
+                )
                 data = item.payload
         self._maybe_rotate(len(data))
         channel_id = self._file.channel(item.topic, item.type_name, definition, qos)
         if channel_id is None:
-            self._count_error('%s: expected %s records (the type of the channel), got %s; '
-                              'skipped'
-                              % (item.topic, self._file.channel_types[item.topic],
-                                 item.type_name))
+            self._count_error(
+                f'{item.topic}: expected {self._file.channel_types[item.topic]} records (the type'
+                f' of the channel), got {item.type_name}; skipped'
+            )
             return
         self._file.add(channel_id, item.wall_ns, data)
         with self._cond:
@@ -758,7 +844,7 @@ class HalRecorder:
             self._stats.bytes_written = self._finished_bytes + current
 
 
-def recording_parts(path: Union[str, os.PathLike]) -> Tuple[Path, ...]:
+def recording_parts(path: str | os.PathLike) -> tuple[Path, ...]:
     """
     Return the existing parts of a recording, in order.
 
@@ -773,7 +859,7 @@ def recording_parts(path: Union[str, os.PathLike]) -> Tuple[Path, ...]:
         if first.is_file():
             base = first
     if not base.is_file():
-        raise FileNotFoundError('recording: expected a file at %s, found none' % base)
+        raise FileNotFoundError(f'recording: expected a file at {base}, found none')
     parts = [base]
     index = 1
     while part_path(base, index).is_file():

@@ -49,6 +49,7 @@ arguments or endpoints that cannot be bound.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 import json
 import logging
@@ -57,13 +58,16 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
 from krabby_parkour_ros.hal.codec import encode_command
 from krabby_parkour_ros.hal.config import (
-    DEFAULT_COMMAND_ENDPOINT, DEFAULT_OBSERVATION_ENDPOINT, HalServerConfig)
+    DEFAULT_COMMAND_ENDPOINT,
+    DEFAULT_OBSERVATION_ENDPOINT,
+    HalServerConfig,
+)
 from krabby_parkour_ros.hal.errors import HalConfigError, HalTransportError
 from krabby_parkour_ros.hal.messages import HalCommand
 from krabby_parkour_ros.hal.server import HalServer
@@ -109,21 +113,19 @@ class ReplayConfig:
     def __post_init__(self) -> None:
         """Check every field."""
         if self.pacing not in PACINGS:
-            raise ReplayConfigError('pacing: expected one of %s, got %r'
-                                    % (PACINGS, self.pacing))
+            raise ReplayConfigError(f'pacing: expected one of {PACINGS}, got {self.pacing!r}')
         for name in ('speed', 'lockstep_timeout_s', 'start_timeout_s'):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ReplayConfigError('%s: expected a finite number > 0, got %r'
-                                        % (name, value))
+                raise ReplayConfigError(f'{name}: expected a finite number > 0, got {value!r}')
         for name in ('start_delay_s', 'drain_s'):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ReplayConfigError('%s: expected a finite number >= 0, got %r'
-                                        % (name, value))
+                raise ReplayConfigError(f'{name}: expected a finite number >= 0, got {value!r}')
         if not isinstance(self.max_observations, int) or self.max_observations < 0:
-            raise ReplayConfigError('max_observations: expected an integer >= 0, got %r'
-                                    % (self.max_observations,))
+            raise ReplayConfigError(
+                f'max_observations: expected an integer >= 0, got {self.max_observations!r}'
+            )
 
 
 @dataclass
@@ -139,19 +141,23 @@ class ReplayStats:
     start_timed_out: bool = False
     skipped_malformed: int = 0
     wall_time_s: float = 0.0
-    latency_ms: List[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
     stopped: bool = False
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         """Return a JSON-ready dict (latency as count/p50/p99/max in ms)."""
         out = asdict(self)
         values = np.asarray(self.latency_ms, dtype=float)
-        out['latency_ms'] = ({'count': 0, 'p50': None, 'p99': None, 'max': None}
-                             if values.size == 0 else
-                             {'count': int(values.size),
-                              'p50': float(np.percentile(values, 50)),
-                              'p99': float(np.percentile(values, 99)),
-                              'max': float(values.max())})
+        out['latency_ms'] = (
+            {'count': 0, 'p50': None, 'p99': None, 'max': None}
+            if values.size == 0
+            else {
+                'count': int(values.size),
+                'p50': float(np.percentile(values, 50)),
+                'p99': float(np.percentile(values, 99)),
+                'max': float(values.max()),
+            }
+        )
         return out
 
 
@@ -165,15 +171,20 @@ class Replayer:
     :param recorder: optional recorder of what the replay publishes and receives.
     """
 
-    def __init__(self, reader: RecordingReader, server: HalServer, config: ReplayConfig,
-                 recorder: Optional[HalRecorder] = None) -> None:
+    def __init__(
+        self,
+        reader: RecordingReader,
+        server: HalServer,
+        config: ReplayConfig,
+        recorder: HalRecorder | None = None,
+    ) -> None:
         self._reader = reader
         self._server = server
         self._config = config
         self._recorder = recorder
         self._stop = threading.Event()
         self.stats = ReplayStats()
-        self._sent_at: Dict[int, int] = {}
+        self._sent_at: dict[int, int] = {}
 
     def stop(self) -> None:
         """Ask :meth:`run` to return soon (thread safe)."""
@@ -185,7 +196,7 @@ class Replayer:
         start = time.perf_counter()
         if config.pacing != 'lockstep' and config.start_delay_s > 0:
             self._receive_until(time.monotonic_ns() + int(config.start_delay_s * 1e9))
-        first_recorded: Optional[int] = None
+        first_recorded: int | None = None
         first_local = 0
         replayed = 0
         for index, record in enumerate(self._reader.observations()):
@@ -200,8 +211,7 @@ class Replayer:
             if config.pacing == 'original':
                 if first_recorded is None:
                     first_recorded, first_local = record.monotonic_time_ns, time.monotonic_ns()
-                due = first_local + int((record.monotonic_time_ns - first_recorded)
-                                        / config.speed)
+                due = first_local + int((record.monotonic_time_ns - first_recorded) / config.speed)
                 self._receive_until(due)
             self._publish(record, timestamp)
             replayed += 1
@@ -216,13 +226,14 @@ class Replayer:
         self.stats.wall_time_s = time.perf_counter() - start
         return self.stats
 
-    def _timestamp(self, record: RecordedFrames) -> Optional[int]:
+    def _timestamp(self, record: RecordedFrames) -> int | None:
         try:
             value = record.metadata()['timestamp_ns']
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
             self.stats.skipped_malformed += 1
-            logger.warning('replay: skipped a recorded observation without a readable '
-                           'timestamp_ns (%s)', exc)
+            logger.warning(
+                'replay: skipped a recorded observation without a readable timestamp_ns (%s)', exc
+            )
             return None
         return int(value)
 
@@ -245,8 +256,12 @@ class Replayer:
             self.stats.latency_ms.append((now - sent) / 1e6)
         if self._recorder is not None:
             self._recorder.record_command(
-                encode_command(command.joint_positions, command.observation_timestamp_ns,
-                               command.timestamp_ns), now, wall)
+                encode_command(
+                    command.joint_positions, command.observation_timestamp_ns, command.timestamp_ns
+                ),
+                now,
+                wall,
+            )
 
     def _drain(self) -> None:
         for command in self._server.drain_commands():
@@ -277,7 +292,8 @@ class Replayer:
                 resend = now + int(FIRST_RESEND_PERIOD_S * 1e9)
             wait_until = min(deadline, resend) if first else deadline
             command = self._server.recv_command(
-                timeout_ms=max(1, int(math.ceil((wait_until - now) / 1e6))))
+                timeout_ms=max(1, int(math.ceil((wait_until - now) / 1e6)))
+            )
             if command is None:
                 continue
             self._take(command)
@@ -287,8 +303,11 @@ class Replayer:
             return False
         if first:
             self.stats.start_timed_out = True
-            logger.error('replay: no command answered the first observation within %.1f s; '
-                         'is a client connected?', limit_s)
+            logger.error(
+                'replay: no command answered the first observation within %.1f s; '
+                'is a client connected?',
+                limit_s,
+            )
         else:
             self.stats.lockstep_timeouts += 1
         return False
@@ -298,26 +317,54 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog='parkour_replay',
-        description='Serve the observations of a recording through a Krabby HAL server.')
+        description='Serve the observations of a recording through a Krabby HAL server.',
+    )
     parser.add_argument('recording', help='first file of the recording (run.mcap)')
     parser.add_argument('--observation-endpoint', default=DEFAULT_OBSERVATION_ENDPOINT)
     parser.add_argument('--command-endpoint', default=DEFAULT_COMMAND_ENDPOINT)
     parser.add_argument('--pacing', choices=PACINGS, default='original')
-    parser.add_argument('--speed', type=float, default=1.0,
-                        help='time scale of original pacing (default 1.0)')
-    parser.add_argument('--lockstep-timeout', type=float, default=0.2,
-                        help='seconds to wait for the answer to an observation (lockstep)')
-    parser.add_argument('--start-timeout', type=float, default=10.0,
-                        help='lockstep: seconds to wait for the first answer')
-    parser.add_argument('--start-delay', type=float, default=0.5,
-                        help='original/fast: seconds to wait before the first observation')
-    parser.add_argument('--max-observations', type=int, default=0,
-                        help='stop after this many observations (0: all)')
-    parser.add_argument('--sndhwm', type=int, default=None,
-                        help='SNDHWM of the observation socket (default: 1 for original, '
-                             '64 for lockstep and fast pacing)')
-    parser.add_argument('--record', default=None, metavar='OUT.mcap',
-                        help='write what the replay publishes and receives to a new recording')
+    parser.add_argument(
+        '--speed', type=float, default=1.0, help='time scale of original pacing (default 1.0)'
+    )
+    parser.add_argument(
+        '--lockstep-timeout',
+        type=float,
+        default=0.2,
+        help='seconds to wait for the answer to an observation (lockstep)',
+    )
+    parser.add_argument(
+        '--start-timeout',
+        type=float,
+        default=10.0,
+        help='lockstep: seconds to wait for the first answer',
+    )
+    parser.add_argument(
+        '--start-delay',
+        type=float,
+        default=0.5,
+        help='original/fast: seconds to wait before the first observation',
+    )
+    parser.add_argument(
+        '--max-observations',
+        type=int,
+        default=0,
+        help='stop after this many observations (0: all)',
+    )
+    parser.add_argument(
+        '--sndhwm',
+        type=int,
+        default=None,
+        help=(
+            'SNDHWM of the observation socket (default: 1 for original, '
+            '64 for lockstep and fast pacing)'
+        ),
+    )
+    parser.add_argument(
+        '--record',
+        default=None,
+        metavar='OUT.mcap',
+        help='write what the replay publishes and receives to a new recording',
+    )
     parser.add_argument('--log-level', default='WARNING')
     return parser
 
@@ -329,51 +376,64 @@ def _install_sigterm(replayer: Replayer) -> None:
         signal.signal(signal.SIGINT, lambda signum, frame: replayer.stop())
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run a replay; return the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging.basicConfig(
+        level=args.log_level.upper(), format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+    )
     try:
-        config = ReplayConfig(pacing=args.pacing, speed=args.speed,
-                              lockstep_timeout_s=args.lockstep_timeout,
-                              start_timeout_s=args.start_timeout,
-                              start_delay_s=args.start_delay,
-                              max_observations=args.max_observations)
+        config = ReplayConfig(
+            pacing=args.pacing,
+            speed=args.speed,
+            lockstep_timeout_s=args.lockstep_timeout,
+            start_timeout_s=args.start_timeout,
+            start_delay_s=args.start_delay,
+            max_observations=args.max_observations,
+        )
         sndhwm = args.sndhwm if args.sndhwm is not None else DEFAULT_SNDHWM[config.pacing]
-        server = HalServer(HalServerConfig(observation_endpoint=args.observation_endpoint,
-                                           command_endpoint=args.command_endpoint,
-                                           observation_sndhwm=sndhwm))
+        server = HalServer(
+            HalServerConfig(
+                observation_endpoint=args.observation_endpoint,
+                command_endpoint=args.command_endpoint,
+                observation_sndhwm=sndhwm,
+            )
+        )
     except (ReplayConfigError, HalConfigError) as exc:
-        print('parkour_replay: %s' % exc, file=sys.stderr)
+        print(f'parkour_replay: {exc}', file=sys.stderr)
         return 2
     try:
         reader = RecordingReader(args.recording)
     except FileNotFoundError as exc:
-        print('parkour_replay: %s' % exc, file=sys.stderr)
+        print(f'parkour_replay: {exc}', file=sys.stderr)
         return 1
     try:
         server.bind()
     except HalTransportError as exc:
-        print('parkour_replay: %s' % exc, file=sys.stderr)
+        print(f'parkour_replay: {exc}', file=sys.stderr)
         return 2
     recorder = None
     try:
         if args.record:
-            recorder = HalRecorder(args.record, metadata={'source': 'parkour_replay',
-                                                          'replayed': str(reader.parts[0])})
+            recorder = HalRecorder(
+                args.record,
+                metadata={'source': 'parkour_replay', 'replayed': str(reader.parts[0])},
+            )
         replayer = Replayer(reader, server, config, recorder)
         _install_sigterm(replayer)
-        print('parkour_replay: %s -> observations on %s, commands on %s, %s pacing'
-              % (reader.parts[0], server.bound_observation_endpoint,
-                 server.bound_command_endpoint, config.pacing), flush=True)
+        print(
+            f'parkour_replay: {reader.parts[0]} -> observations on'
+            f' {server.bound_observation_endpoint}, commands on {server.bound_command_endpoint},'
+            f' {config.pacing} pacing',
+            flush=True,
+        )
         try:
             stats = replayer.run()
         except KeyboardInterrupt:
             stats = replayer.stats
             stats.stopped = True
     except RecordingError as exc:
-        print('parkour_replay: %s' % exc, file=sys.stderr)
+        print(f'parkour_replay: {exc}', file=sys.stderr)
         return 2
     finally:
         if recorder is not None:

@@ -41,13 +41,14 @@ grey bands, diagnostics errors are red ticks.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 import json
 import logging
 import math
 from pathlib import Path
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -79,26 +80,26 @@ class RecordingSeries:
     """Everything the report needs, as arrays (times in seconds since ``t0``)."""
 
     t0_ns: int = 0
-    obs_t: List[float] = field(default_factory=list)
-    obs_mono_ns: List[int] = field(default_factory=list)
-    obs_stamp_ns: List[int] = field(default_factory=list)
-    obs_joints: List[np.ndarray] = field(default_factory=list)
-    base_velocity: List[Tuple[float, float, float]] = field(default_factory=list)
-    yaw_rate: List[float] = field(default_factory=list)
+    obs_t: list[float] = field(default_factory=list)
+    obs_mono_ns: list[int] = field(default_factory=list)
+    obs_stamp_ns: list[int] = field(default_factory=list)
+    obs_joints: list[np.ndarray] = field(default_factory=list)
+    base_velocity: list[tuple[float, float, float]] = field(default_factory=list)
+    yaw_rate: list[float] = field(default_factory=list)
     malformed_observations: int = 0
-    cmd_t: List[float] = field(default_factory=list)
-    cmd_mono_ns: List[int] = field(default_factory=list)
-    cmd_obs_stamp_ns: List[int] = field(default_factory=list)
-    cmd_joints: List[np.ndarray] = field(default_factory=list)
+    cmd_t: list[float] = field(default_factory=list)
+    cmd_mono_ns: list[int] = field(default_factory=list)
+    cmd_obs_stamp_ns: list[int] = field(default_factory=list)
+    cmd_joints: list[np.ndarray] = field(default_factory=list)
     malformed_commands: int = 0
-    modes: List[Tuple[float, str]] = field(default_factory=list)
-    nav: List[Tuple[float, float, float]] = field(default_factory=list)
+    modes: list[tuple[float, str]] = field(default_factory=list)
+    nav: list[tuple[float, float, float]] = field(default_factory=list)
     nav_source: str = ''
-    policy_vx: List[Tuple[float, float]] = field(default_factory=list)
-    joint_state_names: Optional[List[str]] = None
-    errors: List[Tuple[float, str]] = field(default_factory=list)
-    topics: Dict[str, int] = field(default_factory=dict)
-    raw_times: List[Tuple[str, int]] = field(default_factory=list)
+    policy_vx: list[tuple[float, float]] = field(default_factory=list)
+    joint_state_names: list[str] | None = None
+    errors: list[tuple[float, str]] = field(default_factory=list)
+    topics: dict[str, int] = field(default_factory=dict)
+    raw_times: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _progress_printer(stream: Any) -> Any:
@@ -108,10 +109,11 @@ def _progress_printer(stream: Any) -> Any:
         percent = int(min(1.0, max(0.0, fraction)) * 100)
         if percent != last[0]:
             last[0] = percent
-            stream.write('\rreading recording: %3d%%' % percent)
+            stream.write(f'\rreading recording: {int(percent):3}%')
             if percent == 100:
                 stream.write('\n')
             stream.flush()
+
     return report
 
 
@@ -127,8 +129,9 @@ def _observation(series: RecordingSeries, mono: int, wall: int, frames: Sequence
     series.obs_joints.append(np.array(obs.joint_positions, dtype=np.float64))
     ext = obs.extensions
     vel = ext.base_linear_velocity
-    series.base_velocity.append(tuple(vel.tolist()) if vel is not None
-                                else (math.nan, math.nan, math.nan))
+    series.base_velocity.append(
+        tuple(vel.tolist()) if vel is not None else (math.nan, math.nan, math.nan)
+    )
     gyro = ext.imu_angular_velocity
     series.yaw_rate.append(float(gyro[2]) if gyro is not None else math.nan)
 
@@ -148,8 +151,12 @@ def _command(series: RecordingSeries, mono: int, wall: int, frames: Sequence[Any
 #: Navigation command types on cmd_vel (the node takes either, cmd_vel_stamped).
 _TWIST_TYPES = ('geometry_msgs/msg/Twist', 'geometry_msgs/msg/TwistStamped')
 #: ROS message types the report reads.
-_ROS_TYPES = ('std_msgs/msg/String', 'std_msgs/msg/Float32MultiArray',
-              'sensor_msgs/msg/JointState', 'diagnostic_msgs/msg/DiagnosticArray') + _TWIST_TYPES
+_ROS_TYPES = (
+    'std_msgs/msg/String',
+    'std_msgs/msg/Float32MultiArray',
+    'sensor_msgs/msg/JointState',
+    'diagnostic_msgs/msg/DiagnosticArray',
+) + _TWIST_TYPES
 
 
 def _level(value: Any) -> int:
@@ -164,8 +171,11 @@ def _ros(series: RecordingSeries, topic: str, type_name: str, stamp: int, messag
         twist = message.twist if type_name == 'geometry_msgs/msg/TwistStamped' else message
         series.nav.append((stamp, float(twist.linear.x), float(twist.angular.z)))
         series.nav_source = topic
-    elif (type_name == 'std_msgs/msg/Float32MultiArray' and topic.endswith('policy_observation')
-          and len(message.data) == POLICY_OBS_LENGTH):
+    elif (
+        type_name == 'std_msgs/msg/Float32MultiArray'
+        and topic.endswith('policy_observation')
+        and len(message.data) == POLICY_OBS_LENGTH
+    ):
         series.policy_vx.append((stamp, float(message.data[POLICY_OBS_VX_INDEX])))
     elif type_name == 'sensor_msgs/msg/JointState' and series.joint_state_names is None:
         if len(message.name) == JOINT_COUNT:
@@ -173,10 +183,10 @@ def _ros(series: RecordingSeries, topic: str, type_name: str, stamp: int, messag
     elif type_name == 'diagnostic_msgs/msg/DiagnosticArray':
         for status in message.status:
             if _level(status.level) >= _DIAGNOSTIC_ERROR:
-                series.errors.append((stamp, '%s: %s' % (status.name, status.message)))
+                series.errors.append((stamp, f'{status.name}: {status.message}'))
 
 
-def extract(reader: RecordingReader, progress: Optional[Any] = None) -> RecordingSeries:
+def extract(reader: RecordingReader, progress: Any | None = None) -> RecordingSeries:
     """
     Read a recording once and return its series (times still in wall ns).
 
@@ -194,12 +204,15 @@ def extract(reader: RecordingReader, progress: Optional[Any] = None) -> Recordin
             continue
         if message.type_name not in _ROS_TYPES:
             continue
-        decoded = RecordedRosMessage(message.topic, message.type_name, message.log_time_ns,
-                                     message.data, message.schema).decode()
+        decoded = RecordedRosMessage(
+            message.topic, message.type_name, message.log_time_ns, message.data, message.schema
+        ).decode()
         _ros(series, message.topic, message.type_name, message.log_time_ns, decoded)
     if not series.obs_mono_ns:
-        raise ReportError('recording %s: expected at least one valid observation on %s, '
-                          'found none' % (reader.parts[0], OBSERVATION_TOPIC))
+        raise ReportError(
+            f'recording {reader.parts[0]}: expected at least one valid observation on'
+            f' {OBSERVATION_TOPIC}, found none'
+        )
     _to_seconds(series)
     return series
 
@@ -221,16 +234,21 @@ def _to_seconds(series: RecordingSeries) -> None:
 
 # -- analysis -----------------------------------------------------------------------------
 
-def _stats(values: Sequence[float]) -> Dict[str, Optional[float]]:
+
+def _stats(values: Sequence[float]) -> dict[str, float | None]:
     array = np.asarray(values, dtype=float)
     if array.size == 0:
         return {'count': 0, 'p50': None, 'p99': None, 'max': None, 'mean': None}
-    return {'count': int(array.size), 'p50': float(np.percentile(array, 50)),
-            'p99': float(np.percentile(array, 99)), 'max': float(array.max()),
-            'mean': float(array.mean())}
+    return {
+        'count': int(array.size),
+        'p50': float(np.percentile(array, 50)),
+        'p99': float(np.percentile(array, 99)),
+        'max': float(array.max()),
+        'mean': float(array.mean()),
+    }
 
 
-def latencies_ms(series: RecordingSeries) -> List[float]:
+def latencies_ms(series: RecordingSeries) -> list[float]:
     """Return, per answered observation, its first command's send minus its receive time."""
     received = dict(zip(series.obs_stamp_ns, series.obs_mono_ns))
     seen = set()
@@ -244,7 +262,7 @@ def latencies_ms(series: RecordingSeries) -> List[float]:
     return out
 
 
-def mode_spans(series: RecordingSeries) -> List[Dict[str, Any]]:
+def mode_spans(series: RecordingSeries) -> list[dict[str, Any]]:
     """Return ``[{mode, start_s, end_s}]`` from the mode messages (last one to the end)."""
     end = series.obs_t[-1] if series.obs_t else 0.0
     spans = []
@@ -258,22 +276,28 @@ def mode_spans(series: RecordingSeries) -> List[Dict[str, Any]]:
     return spans
 
 
-def observation_gaps(series: RecordingSeries, threshold_s: float) -> List[Dict[str, float]]:
+def observation_gaps(series: RecordingSeries, threshold_s: float) -> list[dict[str, float]]:
     """Return the intervals between observations (receive times) above the threshold."""
     mono = np.asarray(series.obs_mono_ns, dtype=np.int64)
     gaps = []
     for index in np.nonzero(np.diff(mono) > threshold_s * 1e9)[0]:
-        gaps.append({'start_s': series.obs_t[index], 'end_s': series.obs_t[index + 1],
-                     'duration_ms': float(mono[index + 1] - mono[index]) / 1e6})
+        gaps.append(
+            {
+                'start_s': series.obs_t[index],
+                'end_s': series.obs_t[index + 1],
+                'duration_ms': float(mono[index + 1] - mono[index]) / 1e6,
+            }
+        )
     return gaps
 
 
-def _nav_at(series: RecordingSeries, times: np.ndarray,
-            yaw: bool = False) -> Tuple[np.ndarray, str]:
+def _nav_at(
+    series: RecordingSeries, times: np.ndarray, yaw: bool = False
+) -> tuple[np.ndarray, str]:
     """Return the commanded vx (or yaw rate) held at each time and its source."""
     if series.nav:
         source = [(t, wz if yaw else vx) for t, vx, wz in series.nav]
-        label = 'cmd_vel (%s)' % series.nav_source
+        label = f'cmd_vel ({series.nav_source})'
     elif series.policy_vx and not yaw:
         source = series.policy_vx
         label = 'policy observation vx'
@@ -286,8 +310,9 @@ def _nav_at(series: RecordingSeries, times: np.ndarray,
     return held, label
 
 
-def joint_layout(series: RecordingSeries, joint_names: Optional[Sequence[str]],
-                 driven: Optional[Sequence[int]]) -> List[Tuple[str, List[Tuple[int, str]]]]:
+def joint_layout(
+    series: RecordingSeries, joint_names: Sequence[str] | None, driven: Sequence[int] | None
+) -> list[tuple[str, list[tuple[int, str]]]]:
     """
     Return the legs to plot: ``[(leg, [(wire index, joint name), ...]), ...]``.
 
@@ -295,34 +320,42 @@ def joint_layout(series: RecordingSeries, joint_names: Optional[Sequence[str]],
     spare joints and joints that are always zero (commanded and measured)
     are left out unless ``driven`` names them.
     """
-    names = list(joint_names or series.joint_state_names
-                 or ['joint_%02d' % i for i in range(JOINT_COUNT)])
+    names = list(
+        joint_names
+        or series.joint_state_names
+        or [f'joint_{int(i):02}' for i in range(JOINT_COUNT)]
+    )
     measured = np.asarray(series.obs_joints)
     commanded = np.asarray(series.cmd_joints) if series.cmd_joints else np.zeros((0, JOINT_COUNT))
-    legs: Dict[str, List[Tuple[int, str]]] = {}
+    legs: dict[str, list[tuple[int, str]]] = {}
     for index, name in enumerate(names):
         if driven is not None:
             if index not in driven:
                 continue
         elif name.startswith('spare') or (
-                not np.any(measured[:, index]) and not np.any(commanded[:, index])):
+            not np.any(measured[:, index]) and not np.any(commanded[:, index])
+        ):
             continue
         leg = name.split('_', 1)[0] if '_' in name else 'joints'
         legs.setdefault(leg, []).append((index, name))
     return list(legs.items())
 
 
-def summarize(series: RecordingSeries, layout: Sequence[Tuple[str, List[Tuple[int, str]]]],
-              gap_threshold_s: float) -> Dict[str, Any]:
+def summarize(
+    series: RecordingSeries,
+    layout: Sequence[tuple[str, list[tuple[int, str]]]],
+    gap_threshold_s: float,
+) -> dict[str, Any]:
     """Return the JSON summary of the series."""
     obs_t = np.asarray(series.obs_t)
     periods = np.diff(np.asarray(series.obs_mono_ns, dtype=np.int64)) / 1e6
     latency = latencies_ms(series)
     spans = mode_spans(series)
-    mode_seconds: Dict[str, float] = {}
+    mode_seconds: dict[str, float] = {}
     for span in spans:
         mode_seconds[span['mode']] = mode_seconds.get(span['mode'], 0.0) + (
-            span['end_s'] - span['start_s'])
+            span['end_s'] - span['start_s']
+        )
     velocity = np.asarray(series.base_velocity, dtype=float)
     nav, nav_label = _nav_at(series, obs_t)
     tracking = velocity[:, 0] - nav
@@ -333,47 +366,58 @@ def summarize(series: RecordingSeries, layout: Sequence[Tuple[str, List[Tuple[in
             for index, name in leg_joints:
                 # Error of the measurement against the latest command before it.
                 errors = _tracking_errors(series, index, commands)
-                joints[name] = {'rmse_rad': float(np.sqrt(np.mean(errors ** 2)))
-                                if errors.size else None,
-                                'max_abs_error_rad': float(np.max(np.abs(errors)))
-                                if errors.size else None}
+                joints[name] = {
+                    'rmse_rad': float(np.sqrt(np.mean(errors**2))) if errors.size else None,
+                    'max_abs_error_rad': float(np.max(np.abs(errors))) if errors.size else None,
+                }
     duration = float(obs_t[-1] - obs_t[0]) if obs_t.size > 1 else 0.0
     return {
         'duration_s': duration,
-        'observations': {'count': len(series.obs_t),
-                         'malformed': series.malformed_observations,
-                         'rate_hz': (len(series.obs_t) - 1) / duration if duration > 0 else None,
-                         'period_ms': _stats(periods),
-                         'gaps': observation_gaps(series, gap_threshold_s),
-                         'gap_threshold_ms': gap_threshold_s * 1e3},
-        'commands': {'count': len(series.cmd_t), 'malformed': series.malformed_commands,
-                     'answered_observations': len(latency),
-                     'unanswered_observations': len(series.obs_t) - len(latency)},
+        'observations': {
+            'count': len(series.obs_t),
+            'malformed': series.malformed_observations,
+            'rate_hz': (len(series.obs_t) - 1) / duration if duration > 0 else None,
+            'period_ms': _stats(periods),
+            'gaps': observation_gaps(series, gap_threshold_s),
+            'gap_threshold_ms': gap_threshold_s * 1e3,
+        },
+        'commands': {
+            'count': len(series.cmd_t),
+            'malformed': series.malformed_commands,
+            'answered_observations': len(latency),
+            'unanswered_observations': len(series.obs_t) - len(latency),
+        },
         'latency_ms': _stats(latency),
-        'modes': {'seconds': mode_seconds, 'spans': spans,
-                  'holds': [s for s in spans if s['mode'].startswith('hold')]},
+        'modes': {
+            'seconds': mode_seconds,
+            'spans': spans,
+            'holds': [s for s in spans if s['mode'].startswith('hold')],
+        },
         'errors': [{'t_s': t, 'text': text} for t, text in series.errors],
         'base_velocity': {
             'available': bool(np.isfinite(velocity).any()),
             'mean_vx': _nanmean(velocity[:, 0]),
             'command_source': nav_label or None,
             'mean_commanded_vx': _nanmean(nav),
-            'tracking_rmse_vx': (float(np.sqrt(np.nanmean(tracking ** 2)))
-                                 if np.isfinite(tracking).any() else None)},
+            'tracking_rmse_vx': (
+                float(np.sqrt(np.nanmean(tracking**2))) if np.isfinite(tracking).any() else None
+            ),
+        },
         'joints': joints,
         'topics': dict(series.topics),
     }
 
 
-def _nanmean(values: np.ndarray) -> Optional[float]:
+def _nanmean(values: np.ndarray) -> float | None:
     return float(np.nanmean(values)) if np.isfinite(values).any() else None
 
 
-def _tracking_errors(series: RecordingSeries, index: int,
-                     commands: Dict[int, np.ndarray]) -> np.ndarray:
+def _tracking_errors(
+    series: RecordingSeries, index: int, commands: dict[int, np.ndarray]
+) -> np.ndarray:
     """Return measured minus the command that answered the previous observation."""
     errors = []
-    previous: Optional[np.ndarray] = None
+    previous: np.ndarray | None = None
     for stamp, measured in zip(series.obs_stamp_ns, series.obs_joints):
         if previous is not None:
             errors.append(measured[index] - previous[index])
@@ -385,28 +429,41 @@ def _tracking_errors(series: RecordingSeries, index: int,
 
 # -- plots --------------------------------------------------------------------------------
 
-SHADING_NOTE = ('shaded: orange hold_stale, blue hold_user, red hold_fault; '
-                'grey: observation gaps; red lines: diagnostics errors')
+SHADING_NOTE = (
+    'shaded: orange hold_stale, blue hold_user, red hold_fault; '
+    'grey: observation gaps; red lines: diagnostics errors'
+)
 
 
-def _shade(ax: Any, summary: Dict[str, Any]) -> None:
+def _shade(ax: Any, summary: dict[str, Any]) -> None:
     for span in summary['modes']['holds']:
-        ax.axvspan(span['start_s'], span['end_s'], color=HOLD_COLOURS.get(span['mode'], 'red'),
-                   alpha=0.15, lw=0)
+        ax.axvspan(
+            span['start_s'],
+            span['end_s'],
+            color=HOLD_COLOURS.get(span['mode'], 'red'),
+            alpha=0.15,
+            lw=0,
+        )
     for gap in summary['observations']['gaps']:
         ax.axvspan(gap['start_s'], gap['end_s'], color='grey', alpha=0.3, lw=0)
     for error in summary['errors']:
         ax.axvline(error['t_s'], color='red', lw=0.8, alpha=0.6)
 
 
-def plot_joints(series: RecordingSeries, layout: Sequence[Tuple[str, List[Tuple[int, str]]]],
-                summary: Dict[str, Any], path: Path) -> None:
+def plot_joints(
+    series: RecordingSeries,
+    layout: Sequence[tuple[str, list[tuple[int, str]]]],
+    summary: dict[str, Any],
+    path: Path,
+) -> None:
     """Write the per-leg commanded vs measured joint positions."""
     import matplotlib.pyplot as plt
+
     rows = max(1, len(layout))
     cols = max([len(j) for _, j in layout] + [1])
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.4 * rows + 0.8), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 2.4 * rows + 0.8), sharex=True, squeeze=False
+    )
     measured = np.asarray(series.obs_joints)
     commanded = np.asarray(series.cmd_joints) if series.cmd_joints else None
     for row, (leg, joints) in enumerate(layout):
@@ -419,12 +476,18 @@ def plot_joints(series: RecordingSeries, layout: Sequence[Tuple[str, List[Tuple[
             _shade(ax, summary)
             ax.plot(series.obs_t, measured[:, index], color='tab:blue', lw=1.0, label='measured')
             if commanded is not None:
-                ax.plot(series.cmd_t, commanded[:, index], color='tab:red', lw=1.0, ls='--',
-                        label='commanded')
+                ax.plot(
+                    series.cmd_t,
+                    commanded[:, index],
+                    color='tab:red',
+                    lw=1.0,
+                    ls='--',
+                    label='commanded',
+                )
             ax.set_title(name, fontsize=9)
             ax.grid(True, alpha=0.3)
             if col == 0:
-                ax.set_ylabel('%s [rad]' % leg)
+                ax.set_ylabel(f'{leg} [rad]')
             if row == rows - 1:
                 ax.set_xlabel('time [s]')
     axes[0][0].legend(loc='best', fontsize=8)
@@ -435,9 +498,10 @@ def plot_joints(series: RecordingSeries, layout: Sequence[Tuple[str, List[Tuple[
     plt.close(fig)
 
 
-def plot_velocity(series: RecordingSeries, summary: Dict[str, Any], path: Path) -> None:
+def plot_velocity(series: RecordingSeries, summary: dict[str, Any], path: Path) -> None:
     """Write base velocity and yaw rate against the navigation command."""
     import matplotlib.pyplot as plt
+
     fig, (ax_v, ax_w) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     t = np.asarray(series.obs_t)
     velocity = np.asarray(series.base_velocity, dtype=float)
@@ -448,18 +512,31 @@ def plot_velocity(series: RecordingSeries, summary: Dict[str, Any], path: Path) 
     ax_v.plot(t, velocity[:, 0], color='tab:blue', lw=1.0, label='measured vx')
     ax_v.plot(t, velocity[:, 1], color='tab:green', lw=0.8, alpha=0.7, label='measured vy')
     if label:
-        ax_v.step(t, nav, where='post', color='tab:red', ls='--', lw=1.2,
-                  label='commanded vx (%s)' % label)
+        ax_v.step(
+            t, nav, where='post', color='tab:red', ls='--', lw=1.2, label=f'commanded vx ({label})'
+        )
     if not np.isfinite(velocity).any():
-        ax_v.text(0.5, 0.5, 'no base_linear_velocity in the observations',
-                  transform=ax_v.transAxes, ha='center')
+        ax_v.text(
+            0.5,
+            0.5,
+            'no base_linear_velocity in the observations',
+            transform=ax_v.transAxes,
+            ha='center',
+        )
     ax_v.set_ylabel('base velocity [m/s]')
     ax_v.legend(loc='best', fontsize=8)
     ax_w.plot(t, series.yaw_rate, color='tab:blue', lw=1.0, label='measured yaw rate')
     yaw_command, yaw_label = _nav_at(series, t, yaw=True)
     if yaw_label:
-        ax_w.step(t, yaw_command, where='post', color='tab:red', ls='--', lw=1.2,
-                  label='commanded yaw rate')
+        ax_w.step(
+            t,
+            yaw_command,
+            where='post',
+            color='tab:red',
+            ls='--',
+            lw=1.2,
+            label='commanded yaw rate',
+        )
     ax_w.set_ylabel('yaw rate [rad/s]')
     ax_w.set_xlabel('time [s]')
     ax_w.legend(loc='best', fontsize=8)
@@ -470,24 +547,27 @@ def plot_velocity(series: RecordingSeries, summary: Dict[str, Any], path: Path) 
     plt.close(fig)
 
 
-def plot_timing(series: RecordingSeries, summary: Dict[str, Any], path: Path) -> None:
+def plot_timing(series: RecordingSeries, summary: dict[str, Any], path: Path) -> None:
     """Write the loop period and latency histograms."""
     import matplotlib.pyplot as plt
+
     fig, (ax_p, ax_l) = plt.subplots(1, 2, figsize=(11, 4))
     periods = np.diff(np.asarray(series.obs_mono_ns, dtype=np.int64)) / 1e6
     latency = latencies_ms(series)
     for ax, values, title, stats in (
-            (ax_p, periods, 'observation period', summary['observations']['period_ms']),
-            (ax_l, latency, 'observation -> command latency', summary['latency_ms'])):
+        (ax_p, periods, 'observation period', summary['observations']['period_ms']),
+        (ax_l, latency, 'observation -> command latency', summary['latency_ms']),
+    ):
         if len(values):
             ax.hist(values, bins=60, color='tab:blue', alpha=0.8)
-            ax.axvline(stats['p50'], color='black', lw=1, label='p50 %.2f ms' % stats['p50'])
-            ax.axvline(stats['p99'], color='tab:red', lw=1, ls='--',
-                       label='p99 %.2f ms' % stats['p99'])
+            ax.axvline(stats['p50'], color='black', lw=1, label=f'p50 {stats["p50"]:.2f} ms')
+            ax.axvline(
+                stats['p99'], color='tab:red', lw=1, ls='--', label=f'p99 {stats["p99"]:.2f} ms'
+            )
             ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, 'no samples', transform=ax.transAxes, ha='center')
-        ax.set_title('%s (n=%d)' % (title, len(values)))
+        ax.set_title(f'{title} (n={len(values)})')
         ax.set_xlabel('ms')
         ax.set_ylabel('count')
         ax.set_yscale('log' if len(values) > 100 else 'linear')
@@ -497,26 +577,38 @@ def plot_timing(series: RecordingSeries, summary: Dict[str, Any], path: Path) ->
     plt.close(fig)
 
 
-def plot_timeline(series: RecordingSeries, summary: Dict[str, Any], path: Path) -> None:
+def plot_timeline(series: RecordingSeries, summary: dict[str, Any], path: Path) -> None:
     """Write the mode timeline with holds, gaps and errors."""
     import matplotlib.pyplot as plt
+
     spans = summary['modes']['spans']
     modes = sorted({s['mode'] for s in spans}) or ['(no mode messages)']
-    fig, (ax_m, ax_p) = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True,
-                                     gridspec_kw={'height_ratios': [2, 1]})
+    fig, (ax_m, ax_p) = plt.subplots(
+        2, 1, figsize=(10, 4.5), sharex=True, gridspec_kw={'height_ratios': [2, 1]}
+    )
     for span in spans:
         row = modes.index(span['mode'])
-        colour = HOLD_COLOURS.get(span['mode'], 'tab:green' if span['mode'] == 'running'
-                                  else 'tab:gray')
-        ax_m.barh(row, max(span['end_s'] - span['start_s'], 1e-3), left=span['start_s'],
-                  color=colour, height=0.6)
+        colour = HOLD_COLOURS.get(
+            span['mode'], 'tab:green' if span['mode'] == 'running' else 'tab:gray'
+        )
+        ax_m.barh(
+            row,
+            max(span['end_s'] - span['start_s'], 1e-3),
+            left=span['start_s'],
+            color=colour,
+            height=0.6,
+        )
     ax_m.set_yticks(range(len(modes)), modes)
     ax_m.set_title('mode (from */mode), holds shaded, observation gaps grey, errors red')
     _shade(ax_m, summary)
     t = np.asarray(series.obs_t)
     if t.size > 1:
-        ax_p.plot(t[1:], np.diff(np.asarray(series.obs_mono_ns, dtype=np.int64)) / 1e6,
-                  color='tab:blue', lw=0.8)
+        ax_p.plot(
+            t[1:],
+            np.diff(np.asarray(series.obs_mono_ns, dtype=np.int64)) / 1e6,
+            color='tab:blue',
+            lw=0.8,
+        )
     _shade(ax_p, summary)
     ax_p.set_ylabel('obs period [ms]')
     ax_p.set_xlabel('time [s]')
@@ -527,8 +619,13 @@ def plot_timeline(series: RecordingSeries, summary: Dict[str, Any], path: Path) 
     plt.close(fig)
 
 
-def make_report(recording: str, out_dir: Path, joint_map: Optional[str] = None,
-                gap_threshold_s: float = 0.1, progress: Optional[Any] = None) -> Dict[str, Any]:
+def make_report(
+    recording: str,
+    out_dir: Path,
+    joint_map: str | None = None,
+    gap_threshold_s: float = 0.1,
+    progress: Any | None = None,
+) -> dict[str, Any]:
     """
     Write the plots and ``summary.json`` of a recording into ``out_dir``.
 
@@ -542,20 +639,25 @@ def make_report(recording: str, out_dir: Path, joint_map: Optional[str] = None,
     :raises ReportError: if the recording holds no valid observation.
     """
     import matplotlib
+
     matplotlib.use('Agg')
     reader = RecordingReader(recording)
     series = extract(reader, progress)
     names, driven = None, None
     if joint_map is not None:
         from krabby_parkour_ros.mapping.joint_map import load_joint_map
+
         loaded = load_joint_map(joint_map)
         names = list(loaded.hardware_joint_names)
         driven = sorted(int(i) for i in loaded.hardware_index)
     layout = joint_layout(series, names, driven)
     summary = summarize(series, layout, gap_threshold_s)
-    summary['recording'] = {'parts': [str(p) for p in reader.parts],
-                            'truncated': reader.truncated, 'problems': reader.problems,
-                            'start_wall_time_ns': series.t0_ns}
+    summary['recording'] = {
+        'parts': [str(p) for p in reader.parts],
+        'truncated': reader.truncated,
+        'problems': reader.problems,
+        'start_wall_time_ns': series.t0_ns,
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_joints(series, layout, summary, out_dir / PLOT_NAMES[0])
     plot_velocity(series, summary, out_dir / PLOT_NAMES[1])
@@ -570,52 +672,73 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog='parkour_report',
-        description='Plots and a JSON summary of a krabby_parkour recording.')
+        description='Plots and a JSON summary of a krabby_parkour recording.',
+    )
     parser.add_argument('recording', help='first file of the recording (run.mcap)')
-    parser.add_argument('--out', default=None,
-                        help='output folder (default: <recording stem>_report beside it)')
-    parser.add_argument('--joint-map', default=None,
-                        help='joint map name or YAML for hardware joint names '
-                             '(default: names of a recorded JointState)')
-    parser.add_argument('--gap-threshold', type=float, default=0.1,
-                        help='observation intervals longer than this many seconds are '
-                             'marked as gaps (default 0.1, the stale timeout)')
+    parser.add_argument(
+        '--out', default=None, help='output folder (default: <recording stem>_report beside it)'
+    )
+    parser.add_argument(
+        '--joint-map',
+        default=None,
+        help=(
+            'joint map name or YAML for hardware joint names '
+            '(default: names of a recorded JointState)'
+        ),
+    )
+    parser.add_argument(
+        '--gap-threshold',
+        type=float,
+        default=0.1,
+        help=(
+            'observation intervals longer than this many seconds are '
+            'marked as gaps (default 0.1, the stale timeout)'
+        ),
+    )
     parser.add_argument('--quiet', action='store_true', help='no progress on stderr')
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Write a report; return the exit code (0 ok, 1 unusable recording, 2 bad arguments)."""
     args = build_parser().parse_args(argv)
     if not args.gap_threshold > 0:
-        print('parkour_report: --gap-threshold: expected > 0, got %r'
-              % args.gap_threshold, file=sys.stderr)
+        print(
+            f'parkour_report: --gap-threshold: expected > 0, got {args.gap_threshold!r}',
+            file=sys.stderr,
+        )
         return 2
     path = Path(args.recording)
     out = Path(args.out) if args.out else path.with_name(path.stem + '_report')
     try:
-        summary = make_report(str(path), out, args.joint_map, args.gap_threshold,
-                              None if args.quiet else _progress_printer(sys.stderr))
+        summary = make_report(
+            str(path),
+            out,
+            args.joint_map,
+            args.gap_threshold,
+            None if args.quiet else _progress_printer(sys.stderr),
+        )
     except FileNotFoundError as exc:
-        print('parkour_report: %s' % exc, file=sys.stderr)
+        print(f'parkour_report: {exc}', file=sys.stderr)
         return 1
     except ReportError as exc:
-        print('parkour_report: %s' % exc, file=sys.stderr)
+        print(f'parkour_report: {exc}', file=sys.stderr)
         return 1
     except ValueError as exc:  # a bad joint map (JointMapError)
-        print('parkour_report: %s' % exc, file=sys.stderr)
+        print(f'parkour_report: {exc}', file=sys.stderr)
         return 2
     latency = summary['latency_ms']
-    print('parkour_report: %d observations over %.1f s, latency p50 %s ms p99 %s ms, '
-          '%d hold span(s), %d gap(s); plots in %s'
-          % (summary['observations']['count'], summary['duration_s'],
-             _fmt(latency['p50']), _fmt(latency['p99']), len(summary['modes']['holds']),
-             len(summary['observations']['gaps']), out))
+    print(
+        f'parkour_report: {int(summary["observations"]["count"])} observations over'
+        f' {summary["duration_s"]:.1f} s, latency p50 {_fmt(latency["p50"])} ms p99'
+        f' {_fmt(latency["p99"])} ms, {len(summary["modes"]["holds"])} hold span(s),'
+        f' {len(summary["observations"]["gaps"])} gap(s); plots in {out}'
+    )
     return 0
 
 
-def _fmt(value: Optional[float]) -> str:
-    return '-' if value is None else '%.2f' % value
+def _fmt(value: float | None) -> str:
+    return '-' if value is None else f'{value:.2f}'
 
 
 if __name__ == '__main__':

@@ -22,9 +22,9 @@ recorder never blocks them (bounded queue, drops counted).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 import time
-from typing import Mapping, Optional
 
 from krabby_parkour_ros.recording.recorder import DEFAULT_COMPRESSION, HalRecorder
 
@@ -39,9 +39,12 @@ def recording_file(path: str) -> Path:
     return target / time.strftime('parkour_%Y%m%d_%H%M%S.mcap')
 
 
-def open_recorder(path: str, max_file_bytes: int,
-                  metadata: Optional[Mapping[str, str]] = None,
-                  compression: str = DEFAULT_COMPRESSION) -> HalRecorder:
+def open_recorder(
+    path: str,
+    max_file_bytes: int,
+    metadata: Mapping[str, str] | None = None,
+    compression: str = DEFAULT_COMPRESSION,
+) -> HalRecorder:
     """
     Create a recorder at ``path`` (pass it to ControlRuntime.build to tap the HAL).
 
@@ -52,8 +55,12 @@ def open_recorder(path: str, max_file_bytes: int,
         :data:`~krabby_parkour_ros.recording.recorder.COMPRESSIONS`.
     :raises RecordingError: if a setting is invalid or the file cannot be created.
     """
-    return HalRecorder(recording_file(path), max_file_bytes=max_file_bytes,
-                       metadata=dict(metadata or {}), compression=compression)
+    return HalRecorder(
+        recording_file(path),
+        max_file_bytes=max_file_bytes,
+        metadata=dict(metadata or {}),
+        compression=compression,
+    )
 
 
 def detach_recorder(hal, recorder: HalRecorder) -> dict:

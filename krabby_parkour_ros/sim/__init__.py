@@ -29,5 +29,11 @@ from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 from krabby_parkour_ros.sim.robot import HardwareLayout, SimulatedRobot
 from krabby_parkour_ros.sim.scenarios import make_scenario, Scenario
 
-__all__ = ['HardwareLayout', 'make_scenario', 'Scenario', 'SimHal', 'SimHalConfig',
-           'SimulatedRobot']
+__all__ = [
+    'HardwareLayout',
+    'make_scenario',
+    'Scenario',
+    'SimHal',
+    'SimHalConfig',
+    'SimulatedRobot',
+]

@@ -23,16 +23,20 @@ arguments or endpoints that cannot be bound.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 import json
 import logging
 import signal
 import sys
 import threading
 import time
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any
 
 from krabby_parkour_ros.hal.config import (
-    DEFAULT_COMMAND_ENDPOINT, DEFAULT_MAX_COMMAND_AGE_S, DEFAULT_OBSERVATION_ENDPOINT)
+    DEFAULT_COMMAND_ENDPOINT,
+    DEFAULT_MAX_COMMAND_AGE_S,
+    DEFAULT_OBSERVATION_ENDPOINT,
+)
 from krabby_parkour_ros.hal.errors import HalConfigError, HalTransportError
 from krabby_parkour_ros.sim.hal_server import PACING_MODES, SimConfigError, SimHal, SimHalConfig
 from krabby_parkour_ros.sim.robot import JointMapError
@@ -42,7 +46,7 @@ from krabby_parkour_ros.sim.scenarios import SCENARIOS
 SUMMARY_TRAJECTORY_POINTS = 200
 
 
-def parse_size(text: str) -> Tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
     """
     Parse an image size ``HxW`` (e.g. ``58x87``).
 
@@ -53,7 +57,8 @@ def parse_size(text: str) -> Tuple[int, int]:
         height, width = (int(p) for p in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f'depth size: expected HxW such as 58x87, got {text!r}') from None
+            f'depth size: expected HxW such as 58x87, got {text!r}'
+        ) from None
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f'depth size: expected positive H and W, got {text!r}')
     return height, width
@@ -63,46 +68,88 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog='krabby-parkour-sim',
-        description='MuJoCo simulated Go2 behind the Krabby HAL wire protocol.')
+        description='MuJoCo simulated Go2 behind the Krabby HAL wire protocol.',
+    )
     parser.add_argument('--scenario', choices=sorted(SCENARIOS), default='flat')
-    parser.add_argument('--box-height', type=float, default=None,
-                        help='box height (m) for the box scenario (default 0.2)')
-    parser.add_argument('--box-distance', type=float, default=None,
-                        help='distance (m) to the front face of the (first) box (default 1.5)')
-    parser.add_argument('--step-height', type=float, default=None,
-                        help='step height (m) for the stairs scenario (default 0.1)')
-    parser.add_argument('--step-depth', type=float, default=None,
-                        help='step depth (m) for the stairs scenario (default 0.3)')
+    parser.add_argument(
+        '--box-height',
+        type=float,
+        default=None,
+        help='box height (m) for the box scenario (default 0.2)',
+    )
+    parser.add_argument(
+        '--box-distance',
+        type=float,
+        default=None,
+        help='distance (m) to the front face of the (first) box (default 1.5)',
+    )
+    parser.add_argument(
+        '--step-height',
+        type=float,
+        default=None,
+        help='step height (m) for the stairs scenario (default 0.1)',
+    )
+    parser.add_argument(
+        '--step-depth',
+        type=float,
+        default=None,
+        help='step depth (m) for the stairs scenario (default 0.3)',
+    )
     parser.add_argument('--seed', type=int, default=0, help='seed of the reset pose')
     parser.add_argument('--observation-endpoint', default=DEFAULT_OBSERVATION_ENDPOINT)
     parser.add_argument('--command-endpoint', default=DEFAULT_COMMAND_ENDPOINT)
-    parser.add_argument('--rate', type=float, default=100.0,
-                        help='observations per second (200, 100, 50 ...; default 100)')
+    parser.add_argument(
+        '--rate',
+        type=float,
+        default=100.0,
+        help='observations per second (200, 100, 50 ...; default 100)',
+    )
     parser.add_argument('--pacing', choices=PACING_MODES, default='realtime')
-    parser.add_argument('--lockstep-timeout', type=float, default=0.2,
-                        help='seconds to wait for the answer to an observation (lockstep)')
-    parser.add_argument('--duration', type=float, default=0.0,
-                        help='simulated seconds to run (0: until Ctrl-C)')
+    parser.add_argument(
+        '--lockstep-timeout',
+        type=float,
+        default=0.2,
+        help='seconds to wait for the answer to an observation (lockstep)',
+    )
+    parser.add_argument(
+        '--duration', type=float, default=0.0, help='simulated seconds to run (0: until Ctrl-C)'
+    )
     parser.add_argument('--depth-size', type=parse_size, default=(58, 87), metavar='HxW')
-    parser.add_argument('--joint-map', default=None,
-                        help='joint-map YAML of the hardware view (default go2_sim.yaml)')
-    parser.add_argument('--status-period', type=float, default=1.0,
-                        help='wall seconds between status lines (0: none)')
-    parser.add_argument('--curve-secret-key', default='',
-                        help='CurveZMQ: the HAL key pair (.key_secret file or Z85); '
-                             'empty = plain ZeroMQ')
-    parser.add_argument('--curve-authorized-key', action='append', default=[],
-                        help='CurveZMQ: a client public key (.key file, directory of them '
-                             'or Z85); repeatable')
-    parser.add_argument('--max-command-age', type=float, default=DEFAULT_MAX_COMMAND_AGE_S,
-                        help='drop commands older than this many seconds (0: off, for '
-                        'clients whose clock is not synchronised with this host)')
+    parser.add_argument(
+        '--joint-map',
+        default=None,
+        help='joint-map YAML of the hardware view (default go2_sim.yaml)',
+    )
+    parser.add_argument(
+        '--status-period',
+        type=float,
+        default=1.0,
+        help='wall seconds between status lines (0: none)',
+    )
+    parser.add_argument(
+        '--curve-secret-key',
+        default='',
+        help='CurveZMQ: the HAL key pair (.key_secret file or Z85); empty = plain ZeroMQ',
+    )
+    parser.add_argument(
+        '--curve-authorized-key',
+        action='append',
+        default=[],
+        help='CurveZMQ: a client public key (.key file, directory of them or Z85); repeatable',
+    )
+    parser.add_argument(
+        '--max-command-age',
+        type=float,
+        default=DEFAULT_MAX_COMMAND_AGE_S,
+        help='drop commands older than this many seconds (0: off, for '
+        'clients whose clock is not synchronised with this host)',
+    )
     parser.add_argument('--log-level', default='WARNING')
     return parser
 
 
-def _scenario_parameters(args: argparse.Namespace) -> Dict[str, Any]:
-    params: Dict[str, Any] = {}
+def _scenario_parameters(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
     if args.scenario == 'box':
         if args.box_height is not None:
             params['height'] = args.box_height
@@ -123,25 +170,35 @@ def config_from_args(args: argparse.Namespace) -> SimHalConfig:
     """Return the simulator settings of parsed arguments."""
     height, width = args.depth_size
     return SimHalConfig(
-        scenario=args.scenario, scenario_parameters=_scenario_parameters(args), seed=args.seed,
-        observation_endpoint=args.observation_endpoint, command_endpoint=args.command_endpoint,
-        rate_hz=args.rate, pacing=args.pacing, lockstep_timeout_s=args.lockstep_timeout,
-        depth_height=height, depth_width=width, joint_map_path=args.joint_map,
+        scenario=args.scenario,
+        scenario_parameters=_scenario_parameters(args),
+        seed=args.seed,
+        observation_endpoint=args.observation_endpoint,
+        command_endpoint=args.command_endpoint,
+        rate_hz=args.rate,
+        pacing=args.pacing,
+        lockstep_timeout_s=args.lockstep_timeout,
+        depth_height=height,
+        depth_width=width,
+        joint_map_path=args.joint_map,
         curve_secret_key=args.curve_secret_key,
         curve_authorized_keys=tuple(args.curve_authorized_key),
-        max_command_age_s=args.max_command_age)
+        max_command_age_s=args.max_command_age,
+    )
 
 
-def format_status(status: Dict[str, Any]) -> str:
+def format_status(status: dict[str, Any]) -> str:
     """Return one status line."""
     latency = status['last_latency_ms']
     rtf = status['real_time_factor']
-    return (f"t={status['sim_time_s']:8.2f}s x={status['x']:7.3f} y={status['y']:7.3f} "
-            f"z={status['z']:6.3f} vx={status['forward_speed']:6.3f} "
-            f"obs={status['observations_published']} cmd={status['commands_received']} "
-            f"lat={'-' if latency is None else f'{latency:.2f}ms'} "
-            f"rtf={'-' if rtf is None else f'{rtf:.2f}'}"
-            f"{' FALLEN' if status['fallen'] else ''}")
+    return (
+        f't={status["sim_time_s"]:8.2f}s x={status["x"]:7.3f} y={status["y"]:7.3f} '
+        f'z={status["z"]:6.3f} vx={status["forward_speed"]:6.3f} '
+        f'obs={status["observations_published"]} cmd={status["commands_received"]} '
+        f'lat={"-" if latency is None else f"{latency:.2f}ms"} '
+        f'rtf={"-" if rtf is None else f"{rtf:.2f}"}'
+        f'{" FALLEN" if status["fallen"] else ""}'
+    )
 
 
 def _install_sigterm(stop: threading.Event) -> None:
@@ -152,23 +209,34 @@ def _install_sigterm(stop: threading.Event) -> None:
         signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator; return the process exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    logging.basicConfig(
+        level=args.log_level.upper(), format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+    )
     try:
         sim = SimHal(config_from_args(args))
         sim.bind()
-    except (SimConfigError, HalConfigError, JointMapError, ValueError, TypeError,
-            HalTransportError, FileNotFoundError) as exc:
+    except (
+        SimConfigError,
+        HalConfigError,
+        JointMapError,
+        ValueError,
+        TypeError,
+        HalTransportError,
+        FileNotFoundError,
+    ) as exc:
         print(f'krabby-parkour-sim: {exc}', file=sys.stderr)
         return 2
     stop = threading.Event()
     _install_sigterm(stop)
-    print(f'krabby-parkour-sim: {sim.robot.scenario.description}; observations on '
-          f'{sim.observation_endpoint}, commands on {sim.command_endpoint}, '
-          f'{args.rate:g} Hz, {args.pacing}', flush=True)
+    print(
+        f'krabby-parkour-sim: {sim.robot.scenario.description}; observations on '
+        f'{sim.observation_endpoint}, commands on {sim.command_endpoint}, '
+        f'{args.rate:g} Hz, {args.pacing}',
+        flush=True,
+    )
     try:
         sim.start(args.duration if args.duration > 0.0 else None)
         next_status = time.monotonic() + args.status_period

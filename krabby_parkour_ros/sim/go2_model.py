@@ -38,14 +38,14 @@ MJCF text, :func:`build_model` compiles it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
 import xml.etree.ElementTree as ET
 
 import mujoco
 
-Vec3 = Tuple[float, float, float]
-Quat = Tuple[float, float, float, float]
+Vec3 = tuple[float, float, float]
+Quat = tuple[float, float, float, float]
 
 #: Physics step of training (s).
 TIMESTEP = 0.005
@@ -84,10 +84,10 @@ class CollisionGeom:
     """
 
     kind: str
-    size: Tuple[float, ...]
+    size: tuple[float, ...]
     pos: Vec3 = (0.0, 0.0, 0.0)
-    quat: Optional[Quat] = None
-    name: Optional[str] = None
+    quat: Quat | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class JointSpec:
 
     name: str
     axis: Vec3
-    limits: Tuple[float, float]
+    limits: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class LinkSpec:
     pos: Vec3
     inertial: Inertial
     joint: JointSpec
-    geoms: Tuple[CollisionGeom, ...]
+    geoms: tuple[CollisionGeom, ...]
 
 
 # Joint ranges of the reference (rad).
@@ -119,10 +119,13 @@ _X_AXIS: Vec3 = (1.0, 0.0, 0.0)
 _Y_AXIS: Vec3 = (0.0, 1.0, 0.0)
 
 #: The trunk: inertial and collision primitives of the reference ``base``.
-BASE_INERTIAL = Inertial(pos=(0.021112, 0.0, -0.005366),
-                         quat=(-0.000543471, 0.713435, -0.00173769, 0.700719),
-                         mass=6.921, diaginertia=(0.107027, 0.0980771, 0.0244531))
-BASE_GEOMS: Tuple[CollisionGeom, ...] = (
+BASE_INERTIAL = Inertial(
+    pos=(0.021112, 0.0, -0.005366),
+    quat=(-0.000543471, 0.713435, -0.00173769, 0.700719),
+    mass=6.921,
+    diaginertia=(0.107027, 0.0980771, 0.0244531),
+)
+BASE_GEOMS: tuple[CollisionGeom, ...] = (
     CollisionGeom('box', (0.1881, 0.04675, 0.057)),
     CollisionGeom('cylinder', (0.05, 0.045), pos=(0.285, 0.0, 0.01)),
     CollisionGeom('sphere', (0.047,), pos=(0.293, 0.0, -0.06)),
@@ -131,80 +134,165 @@ BASE_GEOMS: Tuple[CollisionGeom, ...] = (
 # Inertials shared by several legs (left/right mirrored where noted).
 _HIP_MASS = 0.678
 _HIP_DIAG: Vec3 = (0.00088403, 0.000596003, 0.000479967)
-_THIGH_LEFT = Inertial(pos=(-0.00374, -0.0223, -0.0327),
-                       quat=(0.829533, 0.0847635, -0.0200632, 0.551623),
-                       mass=1.152, diaginertia=(0.00594973, 0.00584149, 0.000878787))
-_THIGH_RIGHT = Inertial(pos=(-0.00374, 0.0223, -0.0327),
-                        quat=(0.551623, -0.0200632, 0.0847635, 0.829533),
-                        mass=1.152, diaginertia=(0.00594973, 0.00584149, 0.000878787))
-_CALF_LEFT = Inertial(pos=(0.00629595, -0.000622121, -0.141417),
-                      quat=(0.710672, 0.00154099, -0.00450087, 0.703508),
-                      mass=0.241352, diaginertia=(0.0014901, 0.00146356, 5.31397e-05))
-_CALF_RIGHT = Inertial(pos=(0.00629595, 0.000622121, -0.141417),
-                       quat=(0.703508, -0.00450087, 0.00154099, 0.710672),
-                       mass=0.241352, diaginertia=(0.0014901, 0.00146356, 5.31397e-05))
-_THIGH_GEOM = CollisionGeom('box', (0.1065, 0.01225, 0.017), pos=(0.0, 0.0, -0.1065),
-                            quat=(0.707107, 0.0, 0.707107, 0.0))
-_CALF_LOWER_GEOM = CollisionGeom('cylinder', (0.011, 0.0325), pos=(0.02, 0.0, -0.148),
-                                 quat=(0.999688, 0.0, 0.0249974, 0.0))
+_THIGH_LEFT = Inertial(
+    pos=(-0.00374, -0.0223, -0.0327),
+    quat=(0.829533, 0.0847635, -0.0200632, 0.551623),
+    mass=1.152,
+    diaginertia=(0.00594973, 0.00584149, 0.000878787),
+)
+_THIGH_RIGHT = Inertial(
+    pos=(-0.00374, 0.0223, -0.0327),
+    quat=(0.551623, -0.0200632, 0.0847635, 0.829533),
+    mass=1.152,
+    diaginertia=(0.00594973, 0.00584149, 0.000878787),
+)
+_CALF_LEFT = Inertial(
+    pos=(0.00629595, -0.000622121, -0.141417),
+    quat=(0.710672, 0.00154099, -0.00450087, 0.703508),
+    mass=0.241352,
+    diaginertia=(0.0014901, 0.00146356, 5.31397e-05),
+)
+_CALF_RIGHT = Inertial(
+    pos=(0.00629595, 0.000622121, -0.141417),
+    quat=(0.703508, -0.00450087, 0.00154099, 0.710672),
+    mass=0.241352,
+    diaginertia=(0.0014901, 0.00146356, 5.31397e-05),
+)
+_THIGH_GEOM = CollisionGeom(
+    'box', (0.1065, 0.01225, 0.017), pos=(0.0, 0.0, -0.1065), quat=(0.707107, 0.0, 0.707107, 0.0)
+)
+_CALF_LOWER_GEOM = CollisionGeom(
+    'cylinder', (0.011, 0.0325), pos=(0.02, 0.0, -0.148), quat=(0.999688, 0.0, 0.0249974, 0.0)
+)
 # The FL calf's upper cylinder differs slightly from the three others.
-_CALF_UPPER_FL = CollisionGeom('cylinder', (0.012, 0.06), pos=(0.008, 0.0, -0.06),
-                               quat=(0.994493, 0.0, -0.104807, 0.0))
-_CALF_UPPER = CollisionGeom('cylinder', (0.013, 0.06), pos=(0.01, 0.0, -0.06),
-                            quat=(0.995004, 0.0, -0.0998334, 0.0))
+_CALF_UPPER_FL = CollisionGeom(
+    'cylinder', (0.012, 0.06), pos=(0.008, 0.0, -0.06), quat=(0.994493, 0.0, -0.104807, 0.0)
+)
+_CALF_UPPER = CollisionGeom(
+    'cylinder', (0.013, 0.06), pos=(0.01, 0.0, -0.06), quat=(0.995004, 0.0, -0.0998334, 0.0)
+)
 
 
 def _foot(leg: str) -> CollisionGeom:
     return CollisionGeom('sphere', (FOOT_RADIUS,), pos=FOOT_POS, name=leg)
 
 
-def _leg(leg: str, hip_pos: Vec3, hip_inertial: Inertial, hip_geom: CollisionGeom,
-         thigh_y: float, thigh: Inertial, thigh_range: Tuple[float, float],
-         calf: Inertial, calf_upper: CollisionGeom) -> Tuple[LinkSpec, LinkSpec, LinkSpec]:
+def _leg(
+    leg: str,
+    hip_pos: Vec3,
+    hip_inertial: Inertial,
+    hip_geom: CollisionGeom,
+    thigh_y: float,
+    thigh: Inertial,
+    thigh_range: tuple[float, float],
+    calf: Inertial,
+    calf_upper: CollisionGeom,
+) -> tuple[LinkSpec, LinkSpec, LinkSpec]:
     """Return the hip, thigh and calf links of one leg (a chain)."""
     return (
-        LinkSpec(f'{leg}_hip', hip_pos, hip_inertial,
-                 JointSpec(f'{leg}_hip_joint', _X_AXIS, _ABDUCTION_RANGE), (hip_geom,)),
-        LinkSpec(f'{leg}_thigh', (0.0, thigh_y, 0.0), thigh,
-                 JointSpec(f'{leg}_thigh_joint', _Y_AXIS, thigh_range), (_THIGH_GEOM,)),
-        LinkSpec(f'{leg}_calf', (0.0, 0.0, -0.213), calf,
-                 JointSpec(f'{leg}_calf_joint', _Y_AXIS, _KNEE_RANGE),
-                 (calf_upper, _CALF_LOWER_GEOM, _foot(leg))),
+        LinkSpec(
+            f'{leg}_hip',
+            hip_pos,
+            hip_inertial,
+            JointSpec(f'{leg}_hip_joint', _X_AXIS, _ABDUCTION_RANGE),
+            (hip_geom,),
+        ),
+        LinkSpec(
+            f'{leg}_thigh',
+            (0.0, thigh_y, 0.0),
+            thigh,
+            JointSpec(f'{leg}_thigh_joint', _Y_AXIS, thigh_range),
+            (_THIGH_GEOM,),
+        ),
+        LinkSpec(
+            f'{leg}_calf',
+            (0.0, 0.0, -0.213),
+            calf,
+            JointSpec(f'{leg}_calf_joint', _Y_AXIS, _KNEE_RANGE),
+            (calf_upper, _CALF_LOWER_GEOM, _foot(leg)),
+        ),
     )
 
 
 #: The four legs in MuJoCo (reference) order: FL, FR, RL, RR; each a chain
 #: hip -> thigh -> calf. Numbers are the reference's, leg by leg.
-LEGS: Tuple[Tuple[LinkSpec, LinkSpec, LinkSpec], ...] = (
-    _leg('FL', (0.1934, 0.0465, 0.0),
-         Inertial((-0.0054, 0.00194, -0.000105), (0.497014, 0.499245, 0.505462, 0.498237),
-                  _HIP_MASS, _HIP_DIAG),
-         CollisionGeom('cylinder', (0.046, 0.02), pos=(0.0, 0.08, 0.0), quat=(1.0, 1.0, 0.0, 0.0)),
-         0.0955, _THIGH_LEFT, _FRONT_HIP_RANGE, _CALF_LEFT, _CALF_UPPER_FL),
-    _leg('FR', (0.1934, -0.0465, 0.0),
-         Inertial((-0.0054, -0.00194, -0.000105), (0.498237, 0.505462, 0.499245, 0.497014),
-                  _HIP_MASS, _HIP_DIAG),
-         CollisionGeom('cylinder', (0.046, 0.02), pos=(0.0, -0.08, 0.0),
-                       quat=(0.707107, 0.707107, 0.0, 0.0)),
-         -0.0955, _THIGH_RIGHT, _FRONT_HIP_RANGE, _CALF_RIGHT, _CALF_UPPER),
-    _leg('RL', (-0.1934, 0.0465, 0.0),
-         Inertial((0.0054, 0.00194, -0.000105), (0.505462, 0.498237, 0.497014, 0.499245),
-                  _HIP_MASS, _HIP_DIAG),
-         CollisionGeom('cylinder', (0.046, 0.02), pos=(0.0, 0.08, 0.0),
-                       quat=(0.707107, 0.707107, 0.0, 0.0)),
-         0.0955, _THIGH_LEFT, _BACK_HIP_RANGE, _CALF_LEFT, _CALF_UPPER),
-    _leg('RR', (-0.1934, -0.0465, 0.0),
-         Inertial((0.0054, -0.00194, -0.000105), (0.499245, 0.497014, 0.498237, 0.505462),
-                  _HIP_MASS, _HIP_DIAG),
-         CollisionGeom('cylinder', (0.046, 0.02), pos=(0.0, -0.08, 0.0),
-                       quat=(0.707107, 0.707107, 0.0, 0.0)),
-         -0.0955, _THIGH_RIGHT, _BACK_HIP_RANGE, _CALF_RIGHT, _CALF_UPPER),
+LEGS: tuple[tuple[LinkSpec, LinkSpec, LinkSpec], ...] = (
+    _leg(
+        'FL',
+        (0.1934, 0.0465, 0.0),
+        Inertial(
+            (-0.0054, 0.00194, -0.000105),
+            (0.497014, 0.499245, 0.505462, 0.498237),
+            _HIP_MASS,
+            _HIP_DIAG,
+        ),
+        CollisionGeom('cylinder', (0.046, 0.02), pos=(0.0, 0.08, 0.0), quat=(1.0, 1.0, 0.0, 0.0)),
+        0.0955,
+        _THIGH_LEFT,
+        _FRONT_HIP_RANGE,
+        _CALF_LEFT,
+        _CALF_UPPER_FL,
+    ),
+    _leg(
+        'FR',
+        (0.1934, -0.0465, 0.0),
+        Inertial(
+            (-0.0054, -0.00194, -0.000105),
+            (0.498237, 0.505462, 0.499245, 0.497014),
+            _HIP_MASS,
+            _HIP_DIAG,
+        ),
+        CollisionGeom(
+            'cylinder', (0.046, 0.02), pos=(0.0, -0.08, 0.0), quat=(0.707107, 0.707107, 0.0, 0.0)
+        ),
+        -0.0955,
+        _THIGH_RIGHT,
+        _FRONT_HIP_RANGE,
+        _CALF_RIGHT,
+        _CALF_UPPER,
+    ),
+    _leg(
+        'RL',
+        (-0.1934, 0.0465, 0.0),
+        Inertial(
+            (0.0054, 0.00194, -0.000105),
+            (0.505462, 0.498237, 0.497014, 0.499245),
+            _HIP_MASS,
+            _HIP_DIAG,
+        ),
+        CollisionGeom(
+            'cylinder', (0.046, 0.02), pos=(0.0, 0.08, 0.0), quat=(0.707107, 0.707107, 0.0, 0.0)
+        ),
+        0.0955,
+        _THIGH_LEFT,
+        _BACK_HIP_RANGE,
+        _CALF_LEFT,
+        _CALF_UPPER,
+    ),
+    _leg(
+        'RR',
+        (-0.1934, -0.0465, 0.0),
+        Inertial(
+            (0.0054, -0.00194, -0.000105),
+            (0.499245, 0.497014, 0.498237, 0.505462),
+            _HIP_MASS,
+            _HIP_DIAG,
+        ),
+        CollisionGeom(
+            'cylinder', (0.046, 0.02), pos=(0.0, -0.08, 0.0), quat=(0.707107, 0.707107, 0.0, 0.0)
+        ),
+        -0.0955,
+        _THIGH_RIGHT,
+        _BACK_HIP_RANGE,
+        _CALF_RIGHT,
+        _CALF_UPPER,
+    ),
 )
 
 #: Leg joint names in MuJoCo order (FL, FR, RL, RR; hip, thigh, calf).
-JOINT_NAMES: Tuple[str, ...] = tuple(link.joint.name for leg in LEGS for link in leg)
+JOINT_NAMES: tuple[str, ...] = tuple(link.joint.name for leg in LEGS for link in leg)
 #: Foot geom names, MuJoCo order.
-FOOT_NAMES: Tuple[str, ...] = ('FL', 'FR', 'RL', 'RR')
+FOOT_NAMES: tuple[str, ...] = ('FL', 'FR', 'RL', 'RR')
 #: Total mass of the robot (kg), from the table.
 TOTAL_MASS: float = BASE_INERTIAL.mass + sum(link.inertial.mass for leg in LEGS for link in leg)
 
@@ -234,8 +322,12 @@ def _fmt(values: Sequence[float]) -> str:
 
 
 def _add_geom(parent: ET.Element, geom: CollisionGeom) -> None:
-    attrs = {'type': geom.kind, 'size': _fmt(geom.size), 'pos': _fmt(geom.pos),
-             'class': 'collision'}
+    attrs = {
+        'type': geom.kind,
+        'size': _fmt(geom.size),
+        'pos': _fmt(geom.pos),
+        'class': 'collision',
+    }
     if geom.quat is not None:
         attrs['quat'] = _fmt(geom.quat)
     if geom.name is not None:
@@ -244,31 +336,58 @@ def _add_geom(parent: ET.Element, geom: CollisionGeom) -> None:
 
 
 def _add_inertial(parent: ET.Element, inertial: Inertial) -> None:
-    ET.SubElement(parent, 'inertial', {
-        'pos': _fmt(inertial.pos), 'quat': _fmt(inertial.quat),
-        'mass': repr(inertial.mass), 'diaginertia': _fmt(inertial.diaginertia)})
+    ET.SubElement(
+        parent,
+        'inertial',
+        {
+            'pos': _fmt(inertial.pos),
+            'quat': _fmt(inertial.quat),
+            'mass': repr(inertial.mass),
+            'diaginertia': _fmt(inertial.diaginertia),
+        },
+    )
 
 
 def _add_defaults(root: ET.Element) -> None:
     default = ET.SubElement(root, 'default')
     go2 = ET.SubElement(default, 'default', {'class': 'go2'})
-    ET.SubElement(go2, 'joint', {'type': 'hinge', 'damping': '0', 'frictionloss': '0',
-                                 'armature': repr(ARMATURE)})
+    ET.SubElement(
+        go2,
+        'joint',
+        {'type': 'hinge', 'damping': '0', 'frictionloss': '0', 'armature': repr(ARMATURE)},
+    )
     ET.SubElement(go2, 'motor', {'ctrllimited': 'false', 'gear': '1'})
     collision = ET.SubElement(go2, 'default', {'class': 'collision'})
-    ET.SubElement(collision, 'geom', {'group': str(ROBOT_GROUP), 'condim': '3',
-                                      'friction': f'{FRICTION} 0.005 0.0001',
-                                      'contype': '1', 'conaffinity': '1'})
+    ET.SubElement(
+        collision,
+        'geom',
+        {
+            'group': str(ROBOT_GROUP),
+            'condim': '3',
+            'friction': f'{FRICTION} 0.005 0.0001',
+            'contype': '1',
+            'conaffinity': '1',
+        },
+    )
     terrain = ET.SubElement(default, 'default', {'class': 'terrain'})
-    ET.SubElement(terrain, 'geom', {'group': str(TERRAIN_GROUP), 'condim': '3',
-                                    'friction': f'{FRICTION} 0.005 0.0001',
-                                    'contype': '1', 'conaffinity': '1',
-                                    'rgba': '0.6 0.6 0.6 1'})
+    ET.SubElement(
+        terrain,
+        'geom',
+        {
+            'group': str(TERRAIN_GROUP),
+            'condim': '3',
+            'friction': f'{FRICTION} 0.005 0.0001',
+            'contype': '1',
+            'conaffinity': '1',
+            'rgba': '0.6 0.6 0.6 1',
+        },
+    )
 
 
 def _add_robot(worldbody: ET.Element, base_height: float) -> None:
-    base = ET.SubElement(worldbody, 'body', {'name': BASE_BODY, 'pos': f'0 0 {base_height!r}',
-                                             'childclass': 'go2'})
+    base = ET.SubElement(
+        worldbody, 'body', {'name': BASE_BODY, 'pos': f'0 0 {base_height!r}', 'childclass': 'go2'}
+    )
     _add_inertial(base, BASE_INERTIAL)
     ET.SubElement(base, 'freejoint', {'name': 'floating_base'})
     for geom in BASE_GEOMS:
@@ -278,8 +397,15 @@ def _add_robot(worldbody: ET.Element, base_height: float) -> None:
         for link in leg:
             body = ET.SubElement(parent, 'body', {'name': link.name, 'pos': _fmt(link.pos)})
             _add_inertial(body, link.inertial)
-            ET.SubElement(body, 'joint', {'name': link.joint.name, 'axis': _fmt(link.joint.axis),
-                                          'range': _fmt(link.joint.limits)})
+            ET.SubElement(
+                body,
+                'joint',
+                {
+                    'name': link.joint.name,
+                    'axis': _fmt(link.joint.axis),
+                    'range': _fmt(link.joint.limits),
+                },
+            )
             for geom in link.geoms:
                 _add_geom(body, geom)
             parent = body
@@ -296,30 +422,53 @@ def build_mjcf(terrain: Sequence[TerrainBox] = (), base_height: float = 0.4) -> 
     """
     names = [box.name for box in terrain]
     if len(set(names)) != len(names) or 'floor' in names:
-        raise ValueError(f'terrain box names: expected unique names other than "floor", '
-                         f'got {names}')
+        raise ValueError(
+            f'terrain box names: expected unique names other than "floor", got {names}'
+        )
     for box in terrain:
         if min(box.half_size) <= 0.0:
-            raise ValueError(f'terrain box {box.name!r} half_size: expected positive values, '
-                             f'got {box.half_size}')
+            raise ValueError(
+                f'terrain box {box.name!r} half_size: expected positive values, '
+                f'got {box.half_size}'
+            )
     root = ET.Element('mujoco', {'model': 'krabby_go2_sim'})
     ET.SubElement(root, 'compiler', {'angle': 'radian', 'autolimits': 'true'})
-    ET.SubElement(root, 'option', {'timestep': repr(TIMESTEP), 'cone': 'elliptic',
-                                   'impratio': '100', 'integrator': 'implicitfast'})
+    ET.SubElement(
+        root,
+        'option',
+        {
+            'timestep': repr(TIMESTEP),
+            'cone': 'elliptic',
+            'impratio': '100',
+            'integrator': 'implicitfast',
+        },
+    )
     _add_defaults(root)
     worldbody = ET.SubElement(root, 'worldbody')
     ET.SubElement(worldbody, 'light', {'pos': '0 0 3', 'dir': '0 0 -1', 'directional': 'true'})
-    ET.SubElement(worldbody, 'geom', {'name': 'floor', 'class': 'terrain', 'type': 'plane',
-                                      'size': '0 0 0.05'})
+    ET.SubElement(
+        worldbody,
+        'geom',
+        {'name': 'floor', 'class': 'terrain', 'type': 'plane', 'size': '0 0 0.05'},
+    )
     for box in terrain:
-        ET.SubElement(worldbody, 'geom', {'name': box.name, 'class': 'terrain', 'type': 'box',
-                                          'pos': _fmt(box.center),
-                                          'size': _fmt(box.half_size)})
+        ET.SubElement(
+            worldbody,
+            'geom',
+            {
+                'name': box.name,
+                'class': 'terrain',
+                'type': 'box',
+                'pos': _fmt(box.center),
+                'size': _fmt(box.half_size),
+            },
+        )
     _add_robot(worldbody, base_height)
     actuator = ET.SubElement(root, 'actuator')
     for name in JOINT_NAMES:
-        ET.SubElement(actuator, 'motor', {'name': name.replace('_joint', ''), 'joint': name,
-                                          'class': 'go2'})
+        ET.SubElement(
+            actuator, 'motor', {'name': name.replace('_joint', ''), 'joint': name, 'class': 'go2'}
+        )
     ET.indent(root)
     return ET.tostring(root, encoding='unicode')
 

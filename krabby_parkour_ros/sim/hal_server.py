@@ -54,14 +54,18 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any
 
 import numpy as np
 import zmq
 
 from krabby_parkour_ros.hal.codec import encode_observation
-from krabby_parkour_ros.hal.config import (DEFAULT_COMMAND_ENDPOINT, DEFAULT_MAX_COMMAND_AGE_S,
-                                           DEFAULT_OBSERVATION_ENDPOINT, HalServerConfig)
+from krabby_parkour_ros.hal.config import (
+    DEFAULT_COMMAND_ENDPOINT,
+    DEFAULT_MAX_COMMAND_AGE_S,
+    DEFAULT_OBSERVATION_ENDPOINT,
+    HalServerConfig,
+)
 from krabby_parkour_ros.hal.messages import HalCommand
 from krabby_parkour_ros.hal.server import HalServer
 from krabby_parkour_ros.sim.go2_model import TIMESTEP
@@ -90,12 +94,13 @@ class SimHooks:
     simulator's loop thread, under its lock.
     """
 
-    def observation(self, robot: SimulatedRobot,
-                    observation: SimObservation) -> Optional[SimObservation]:
+    def observation(
+        self, robot: SimulatedRobot, observation: SimObservation
+    ) -> SimObservation | None:
         """Return the observation to publish (possibly altered), or None to drop it."""
         return observation
 
-    def command(self, robot: SimulatedRobot, joint_positions: np.ndarray) -> Optional[np.ndarray]:
+    def command(self, robot: SimulatedRobot, joint_positions: np.ndarray) -> np.ndarray | None:
         """
         Return the 18 hardware targets to apply now, or None to apply nothing now.
 
@@ -136,7 +141,7 @@ class SimHalConfig:
     """
 
     scenario: str = 'flat'
-    scenario_parameters: Dict[str, Any] = field(default_factory=dict)
+    scenario_parameters: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     observation_endpoint: str = DEFAULT_OBSERVATION_ENDPOINT
     command_endpoint: str = DEFAULT_COMMAND_ENDPOINT
@@ -145,36 +150,51 @@ class SimHalConfig:
     lockstep_timeout_s: float = 0.2
     depth_height: int = 58
     depth_width: int = 87
-    joint_map_path: Optional[str] = None
+    joint_map_path: str | None = None
     trajectory_period_s: float = 0.1
     curve_secret_key: str = ''
-    curve_authorized_keys: Tuple[str, ...] = ()
+    curve_authorized_keys: tuple[str, ...] = ()
     max_command_age_s: float = DEFAULT_MAX_COMMAND_AGE_S
 
     def __post_init__(self) -> None:
         """Check pacing, rate, timeout and image size."""
         if self.pacing not in PACING_MODES:
             raise SimConfigError(f'pacing: expected one of {PACING_MODES}, got {self.pacing!r}')
-        if not (isinstance(self.rate_hz, (int, float)) and math.isfinite(self.rate_hz)
-                and self.rate_hz > 0.0):
+        if not (
+            isinstance(self.rate_hz, (int, float))
+            and math.isfinite(self.rate_hz)
+            and self.rate_hz > 0.0
+        ):
             raise SimConfigError(f'rate_hz: expected a positive number, got {self.rate_hz!r}')
         steps = 1.0 / (self.rate_hz * TIMESTEP)
         if steps < 0.999 or abs(steps - round(steps)) > 1e-6:
-            raise SimConfigError(f'rate_hz: expected 1 / (n * {TIMESTEP}) Hz for a whole '
-                                 f'n >= 1 (200, 100, 50 ...), got {self.rate_hz!r}')
+            raise SimConfigError(
+                f'rate_hz: expected 1 / (n * {TIMESTEP}) Hz for a whole '
+                f'n >= 1 (200, 100, 50 ...), got {self.rate_hz!r}'
+            )
         if not self.lockstep_timeout_s > 0.0:
-            raise SimConfigError(f'lockstep_timeout_s: expected a positive number, '
-                                 f'got {self.lockstep_timeout_s!r}')
+            raise SimConfigError(
+                f'lockstep_timeout_s: expected a positive number, got {self.lockstep_timeout_s!r}'
+            )
         if self.depth_height < 1 or self.depth_width < 1:
-            raise SimConfigError(f'depth size: expected positive height and width, '
-                                 f'got {self.depth_height}x{self.depth_width}')
+            raise SimConfigError(
+                f'depth size: expected positive height and width, '
+                f'got {self.depth_height}x{self.depth_width}'
+            )
         if not self.trajectory_period_s > 0.0:
-            raise SimConfigError(f'trajectory_period_s: expected a positive number, '
-                                 f'got {self.trajectory_period_s!r}')
-        if not (isinstance(self.max_command_age_s, (int, float))
-                and math.isfinite(self.max_command_age_s) and self.max_command_age_s >= 0.0):
-            raise SimConfigError(f'max_command_age_s: expected a number >= 0 (0: off), '
-                                 f'got {self.max_command_age_s!r}')
+            raise SimConfigError(
+                f'trajectory_period_s: expected a positive number, '
+                f'got {self.trajectory_period_s!r}'
+            )
+        if not (
+            isinstance(self.max_command_age_s, (int, float))
+            and math.isfinite(self.max_command_age_s)
+            and self.max_command_age_s >= 0.0
+        ):
+            raise SimConfigError(
+                f'max_command_age_s: expected a number >= 0 (0: off), '
+                f'got {self.max_command_age_s!r}'
+            )
 
     @property
     def physics_steps_per_observation(self) -> int:
@@ -182,12 +202,16 @@ class SimHalConfig:
         return int(round(1.0 / (self.rate_hz * TIMESTEP)))
 
 
-def _percentiles(values: List[float]) -> Dict[str, Optional[float]]:
+def _percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {'count': 0, 'p50': None, 'p99': None, 'max': None}
     array = np.asarray(values)
-    return {'count': int(array.size), 'p50': float(np.percentile(array, 50)),
-            'p99': float(np.percentile(array, 99)), 'max': float(array.max())}
+    return {
+        'count': int(array.size),
+        'p50': float(np.percentile(array, 50)),
+        'p99': float(np.percentile(array, 99)),
+        'max': float(array.max()),
+    }
 
 
 @dataclass
@@ -208,20 +232,21 @@ class SimRunStats:
     distance_x: float = 0.0
     min_base_height: float = math.inf
     fell: bool = False
-    fall_time_s: Optional[float] = None
-    latency_ms: Deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_MEMORY))
-    trajectory: List[List[float]] = field(default_factory=list)
+    fall_time_s: float | None = None
+    latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_MEMORY))
+    trajectory: list[list[float]] = field(default_factory=list)
 
-    def summary(self, max_trajectory_points: Optional[int] = None) -> Dict[str, Any]:
+    def summary(self, max_trajectory_points: int | None = None) -> dict[str, Any]:
         """Return a JSON-ready dict (latency as count/p50/p99/max in ms)."""
         out = asdict(self)
         out['latency_ms'] = _percentiles(list(self.latency_ms))
-        out['sim_steps_per_s'] = (self.physics_steps / self.wall_time_s
-                                  if self.wall_time_s > 0.0 else None)
-        out['real_time_factor'] = (self.sim_time_s / self.wall_time_s
-                                   if self.wall_time_s > 0.0 else None)
-        out['min_base_height'] = (None if math.isinf(self.min_base_height)
-                                  else self.min_base_height)
+        out['sim_steps_per_s'] = (
+            self.physics_steps / self.wall_time_s if self.wall_time_s > 0.0 else None
+        )
+        out['real_time_factor'] = (
+            self.sim_time_s / self.wall_time_s if self.wall_time_s > 0.0 else None
+        )
+        out['min_base_height'] = None if math.isinf(self.min_base_height) else self.min_base_height
         if max_trajectory_points is not None and len(self.trajectory) > max_trajectory_points:
             stride = math.ceil(len(self.trajectory) / max_trajectory_points)
             out['trajectory'] = self.trajectory[::stride]
@@ -238,28 +263,42 @@ class SimHal:
     :param hooks: perturbation hooks (None: none).
     """
 
-    def __init__(self, config: Optional[SimHalConfig] = None,
-                 context: Optional[zmq.Context] = None,
-                 hooks: Optional[SimHooks] = None) -> None:
+    def __init__(
+        self,
+        config: SimHalConfig | None = None,
+        context: zmq.Context | None = None,
+        hooks: SimHooks | None = None,
+    ) -> None:
         """Build the robot and the (unbound) server."""
         config = config if config is not None else SimHalConfig()
         self.config = config
         self.hooks = hooks
         #: Observations the hooks dropped (not published).
         self.hook_dropped = 0
-        layout = (HardwareLayout.from_yaml(config.joint_map_path)
-                  if config.joint_map_path is not None else HardwareLayout.default())
+        layout = (
+            HardwareLayout.from_yaml(config.joint_map_path)
+            if config.joint_map_path is not None
+            else HardwareLayout.default()
+        )
         scenario = make_scenario(config.scenario, **config.scenario_parameters)
-        self.robot = SimulatedRobot(scenario, seed=config.seed, layout=layout,
-                                    camera=CameraConfig(height=config.depth_height,
-                                                        width=config.depth_width))
-        self.server = HalServer(HalServerConfig(
-            observation_endpoint=config.observation_endpoint,
-            command_endpoint=config.command_endpoint,
-            observation_sndhwm=1, command_rcvhwm=5,
-            max_command_age_s=config.max_command_age_s or None,
-            curve_secret_key=config.curve_secret_key,
-            curve_authorized_keys=tuple(config.curve_authorized_keys)), context=context)
+        self.robot = SimulatedRobot(
+            scenario,
+            seed=config.seed,
+            layout=layout,
+            camera=CameraConfig(height=config.depth_height, width=config.depth_width),
+        )
+        self.server = HalServer(
+            HalServerConfig(
+                observation_endpoint=config.observation_endpoint,
+                command_endpoint=config.command_endpoint,
+                observation_sndhwm=1,
+                command_rcvhwm=5,
+                max_command_age_s=config.max_command_age_s or None,
+                curve_secret_key=config.curve_secret_key,
+                curve_authorized_keys=tuple(config.curve_authorized_keys),
+            ),
+            context=context,
+        )
         self._steps_per_obs = config.physics_steps_per_observation
         self._period_s = self._steps_per_obs * self.robot.timestep
         self._lock = threading.Lock()
@@ -268,15 +307,15 @@ class SimHal:
         # Thread.join) stays correct when a KeyboardInterrupt hits the waiter.
         self._done = threading.Event()
         self._done.set()
-        self._thread: Optional[threading.Thread] = None
-        self._published: Dict[int, int] = {}
-        self._published_order: Deque[int] = deque()
+        self._thread: threading.Thread | None = None
+        self._published: dict[int, int] = {}
+        self._published_order: deque[int] = deque()
         self._last_timestamp_ns = 0
         self._start_wall_ns = time.time_ns()
-        self._last_latency_ms: Optional[float] = None
+        self._last_latency_ms: float | None = None
         self._next_trajectory_time = 0.0
         #: The exception that ended the loop, if one did.
-        self.error: Optional[BaseException] = None
+        self.error: BaseException | None = None
         self.stats = SimRunStats()
         self.reset_statistics()
 
@@ -309,7 +348,7 @@ class SimHal:
         self.stop()
         self.server.close()
 
-    def __enter__(self) -> 'SimHal':
+    def __enter__(self) -> SimHal:
         """Bind and return self."""
         self.bind()
         return self
@@ -318,7 +357,7 @@ class SimHal:
         """Close on leaving the block."""
         self.close()
 
-    def reset(self, seed: Optional[int] = None) -> None:
+    def reset(self, seed: int | None = None) -> None:
         """
         Reset the robot (seeded pose, targets = reset pose) and the statistics.
 
@@ -335,42 +374,50 @@ class SimHal:
     def reset_statistics(self) -> None:
         """Start the statistics (distance, heights, counters) afresh from now."""
         with self._lock:
-            self.stats = SimRunStats(start_x=float(self.robot.base_position()[0]),
-                                     min_base_height=self.robot.base_clearance())
+            self.stats = SimRunStats(
+                start_x=float(self.robot.base_position()[0]),
+                min_base_height=self.robot.base_clearance(),
+            )
             self._next_trajectory_time = self.robot.sim_time
             self._record_trajectory()
 
     def _record_trajectory(self) -> None:
         if self.robot.sim_time + 1e-9 >= self._next_trajectory_time:
             pos = self.robot.base_position()
-            self.stats.trajectory.append([round(self.robot.sim_time, 4)]
-                                         + [round(float(v), 4) for v in pos])
+            self.stats.trajectory.append(
+                [round(self.robot.sim_time, 4)] + [round(float(v), 4) for v in pos]
+            )
             self._next_trajectory_time += self.config.trajectory_period_s
 
-    def statistics(self, max_trajectory_points: Optional[int] = None) -> Dict[str, Any]:
+    def statistics(self, max_trajectory_points: int | None = None) -> dict[str, Any]:
         """Return the run statistics as a JSON-ready dict."""
         with self._lock:
             return self.stats.summary(max_trajectory_points)
 
-    def status(self) -> Dict[str, Any]:
+    def status(self) -> dict[str, Any]:
         """Return a small dict for a live display."""
         with self._lock:
             pos = self.robot.base_position()
             vel = self.robot.base_linear_velocity_body()
             stats = self.stats
             return {
-                'running': self.running, 'pacing': self.config.pacing,
-                'scenario': self.robot.scenario.name, 'sim_time_s': round(self.robot.sim_time, 3),
-                'x': round(float(pos[0]), 3), 'y': round(float(pos[1]), 3),
-                'z': round(float(pos[2]), 3), 'forward_speed': round(float(vel[0]), 3),
+                'running': self.running,
+                'pacing': self.config.pacing,
+                'scenario': self.robot.scenario.name,
+                'sim_time_s': round(self.robot.sim_time, 3),
+                'x': round(float(pos[0]), 3),
+                'y': round(float(pos[1]), 3),
+                'z': round(float(pos[2]), 3),
+                'forward_speed': round(float(vel[0]), 3),
                 'fallen': self.robot.has_fallen(),
                 'observations_published': stats.observations_published,
                 'commands_received': stats.commands_received,
                 'commands_applied': stats.commands_applied,
                 'lockstep_timeouts': stats.lockstep_timeouts,
                 'last_latency_ms': self._last_latency_ms,
-                'real_time_factor': (stats.sim_time_s / stats.wall_time_s
-                                     if stats.wall_time_s > 0.0 else None),
+                'real_time_factor': (
+                    stats.sim_time_s / stats.wall_time_s if stats.wall_time_s > 0.0 else None
+                ),
             }
 
     # ---------------------------------------------------------------- loop
@@ -379,7 +426,7 @@ class SimHal:
         """Return True while the background loop runs."""
         return self._thread is not None and not self._done.is_set()
 
-    def start(self, sim_seconds: Optional[float] = None) -> None:
+    def start(self, sim_seconds: float | None = None) -> None:
         """
         Run the loop in a background thread (until :meth:`stop` or ``sim_seconds``).
 
@@ -391,11 +438,12 @@ class SimHal:
         self._stop.clear()
         self.error = None
         self._done.clear()
-        self._thread = threading.Thread(target=self._background, args=(sim_seconds,),
-                                        name='krabby-sim-hal', daemon=True)
+        self._thread = threading.Thread(
+            target=self._background, args=(sim_seconds,), name='krabby-sim-hal', daemon=True
+        )
         self._thread.start()
 
-    def _background(self, sim_seconds: Optional[float]) -> None:
+    def _background(self, sim_seconds: float | None) -> None:
         try:
             self._loop(sim_seconds)
         except Exception:
@@ -404,7 +452,7 @@ class SimHal:
         finally:
             self._done.set()
 
-    def wait(self, timeout: Optional[float] = None) -> bool:
+    def wait(self, timeout: float | None = None) -> bool:
         """Wait for the background loop to end; return True when it has."""
         return self._done.wait(timeout)
 
@@ -417,7 +465,7 @@ class SimHal:
             self._thread.join()
             self._thread = None
 
-    def run_for(self, sim_seconds: float) -> Dict[str, Any]:
+    def run_for(self, sim_seconds: float) -> dict[str, Any]:
         """
         Run the loop in the calling thread for ``sim_seconds`` of simulated time.
 
@@ -431,7 +479,7 @@ class SimHal:
         self._loop(sim_seconds)
         return self.statistics()
 
-    def _loop(self, sim_seconds: Optional[float]) -> None:
+    def _loop(self, sim_seconds: float | None) -> None:
         end_time = None if sim_seconds is None else self.robot.sim_time + sim_seconds
         wall_start = time.perf_counter()
         wall_base = self.stats.wall_time_s
@@ -464,18 +512,24 @@ class SimHal:
         self._last_timestamp_ns = stamp
         return stamp
 
-    def _publish(self, use_hooks: bool = True) -> Optional[int]:
+    def _publish(self, use_hooks: bool = True) -> int | None:
         with self._lock:
-            observation: Optional[SimObservation] = self.robot.observe()
+            observation: SimObservation | None = self.robot.observe()
             timestamp = self._next_timestamp()
             if use_hooks and self.hooks is not None:
                 observation = self.hooks.observation(self.robot, observation)
                 if observation is None:
                     self.hook_dropped += 1
                     return None
-        frames = encode_observation(timestamp, observation.joint_positions, observation.rgb,
-                                    observation.rgb, observation.depth, observation.confidence,
-                                    observation.extensions)
+        frames = encode_observation(
+            timestamp,
+            observation.joint_positions,
+            observation.rgb,
+            observation.rgb,
+            observation.depth,
+            observation.confidence,
+            observation.extensions,
+        )
         sent = self.server.publish_frames(frames)
         self._published[timestamp] = time.perf_counter_ns()
         self._published_order.append(timestamp)
@@ -499,7 +553,7 @@ class SimHal:
                 latency = (received - published) / 1e6
                 self.stats.latency_ms.append(latency)
                 self._last_latency_ms = round(latency, 3)
-            targets: Optional[np.ndarray] = command.joint_positions
+            targets: np.ndarray | None = command.joint_positions
             if self.hooks is not None:
                 targets = self.hooks.command(self.robot, targets)
             if targets is not None:
@@ -558,7 +612,7 @@ class SimHal:
             self._record_trajectory()
 
     # ------------------------------------------------- caller-driven lockstep
-    def publish_observation(self, use_hooks: bool = True) -> Optional[int]:
+    def publish_observation(self, use_hooks: bool = True) -> int | None:
         """
         Publish the current state once (binding first); return its timestamp.
 

@@ -29,8 +29,8 @@ the velocity limit of each joint (hip / thigh / calf: 35 / 40 / 40 N*m,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -51,8 +51,9 @@ def joint_type(joint_name: str) -> str:
     for kind in ('hip', 'thigh', 'calf'):
         if f'_{kind}' in joint_name:
             return kind
-    raise ValueError(f'joint name: expected one containing _hip, _thigh or _calf, '
-                     f'got {joint_name!r}')
+    raise ValueError(
+        f'joint name: expected one containing _hip, _thigh or _calf, got {joint_name!r}'
+    )
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,23 @@ class DcMotorModel:
                 raise ValueError(f'{name}: expected {n} values (as effort_limit), got {size}')
         for name in ('effort_limit', 'saturation_effort', 'velocity_limit'):
             if np.any(np.asarray(getattr(self, name)) <= 0.0):
-                raise ValueError(f'{name}: expected positive values, '
-                                 f'got {list(getattr(self, name))}')
+                raise ValueError(
+                    f'{name}: expected positive values, got {list(getattr(self, name))}'
+                )
 
     @classmethod
-    def for_joints(cls, joint_names: Sequence[str], kp: float = KP,
-                   kd: float = KD) -> 'DcMotorModel':
+    def for_joints(
+        cls, joint_names: Sequence[str], kp: float = KP, kd: float = KD
+    ) -> DcMotorModel:
         """Return the training motor model for Go2 joints named as in the MJCF."""
         kinds = [joint_type(name) for name in joint_names]
-        return cls(kp=kp, kd=kd,
-                   effort_limit=np.array([EFFORT_LIMIT[k] for k in kinds]),
-                   saturation_effort=np.array([SATURATION_EFFORT[k] for k in kinds]),
-                   velocity_limit=np.array([VELOCITY_LIMIT[k] for k in kinds]))
+        return cls(
+            kp=kp,
+            kd=kd,
+            effort_limit=np.array([EFFORT_LIMIT[k] for k in kinds]),
+            saturation_effort=np.array([SATURATION_EFFORT[k] for k in kinds]),
+            velocity_limit=np.array([VELOCITY_LIMIT[k] for k in kinds]),
+        )
 
     def torque_limits(self, qd: np.ndarray) -> tuple:
         """Return ``(lower, upper)`` torque bounds at joint velocities ``qd``."""

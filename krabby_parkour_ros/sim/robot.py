@@ -32,11 +32,11 @@ in the world frame and angular velocity in the body frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mujoco
 import numpy as np
@@ -45,12 +45,23 @@ import yaml
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER, ScanGrid
 from krabby_parkour_ros.hal.messages import JOINT_COUNT
 from krabby_parkour_ros.mapping.joint_map import config_directory
-from krabby_parkour_ros.sim.go2_model import (BASE_BODY, build_model, FOOT_NAMES,
-                                              FOOT_RADIUS, JOINT_NAMES)
+from krabby_parkour_ros.sim.go2_model import (
+    BASE_BODY,
+    build_model,
+    FOOT_NAMES,
+    FOOT_RADIUS,
+    JOINT_NAMES,
+)
 from krabby_parkour_ros.sim.motor import DcMotorModel
 from krabby_parkour_ros.sim.scenarios import make_scenario, reset_joint_positions, Scenario
-from krabby_parkour_ros.sim.sensors import (CameraConfig, DepthCamera, HeightScanner,
-                                            shade_depth, TerrainRayCaster, yaw_from_quat_wxyz)
+from krabby_parkour_ros.sim.sensors import (
+    CameraConfig,
+    DepthCamera,
+    HeightScanner,
+    shade_depth,
+    TerrainRayCaster,
+    yaw_from_quat_wxyz,
+)
 
 #: Joint map of the simulated Go2 (file name under config/joint_maps/).
 DEFAULT_JOINT_MAP = 'go2_sim.yaml'
@@ -94,54 +105,65 @@ class HardwareLayout:
         in any order).
     """
 
-    joint_names: Tuple[str, ...]
-    foot_names: Tuple[str, ...]
+    joint_names: tuple[str, ...]
+    foot_names: tuple[str, ...]
 
     def __post_init__(self) -> None:
         """Check slot count, names and that every Go2 joint has one slot."""
         if len(self.joint_names) != JOINT_COUNT:
-            raise JointMapError(f'hardware.joint_names: expected {JOINT_COUNT} names, '
-                                f'got {len(self.joint_names)}')
+            raise JointMapError(
+                f'hardware.joint_names: expected {JOINT_COUNT} names, got {len(self.joint_names)}'
+            )
         for name in self.joint_names:
             if name not in JOINT_NAMES and not name.startswith(SPARE_PREFIX):
-                raise JointMapError(f'hardware.joint_names: expected Go2 joint names '
-                                    f'{list(JOINT_NAMES)} or {SPARE_PREFIX}_*, got {name!r}')
+                raise JointMapError(
+                    f'hardware.joint_names: expected Go2 joint names '
+                    f'{list(JOINT_NAMES)} or {SPARE_PREFIX}_*, got {name!r}'
+                )
         driven = [n for n in self.joint_names if not n.startswith(SPARE_PREFIX)]
         if sorted(driven) != sorted(JOINT_NAMES):
-            raise JointMapError(f'hardware.joint_names: expected each Go2 joint exactly once, '
-                                f'got {driven}')
+            raise JointMapError(
+                f'hardware.joint_names: expected each Go2 joint exactly once, got {driven}'
+            )
         if sorted(self.foot_names) != sorted(FOOT_NAMES):
-            raise JointMapError(f'hardware.foot_names: expected a permutation of '
-                                f'{list(FOOT_NAMES)}, got {list(self.foot_names)}')
+            raise JointMapError(
+                f'hardware.foot_names: expected a permutation of '
+                f'{list(FOOT_NAMES)}, got {list(self.foot_names)}'
+            )
 
     @classmethod
-    def from_yaml(cls, path: Union[str, os.PathLike]) -> 'HardwareLayout':
+    def from_yaml(cls, path: str | os.PathLike) -> HardwareLayout:
         """
         Read ``hardware.joint_names`` and ``hardware.foot_names`` from a joint map.
 
         :raises JointMapError: when the keys are missing or wrong.
         """
-        with open(path, 'r', encoding='utf-8') as stream:
+        with open(path, encoding='utf-8') as stream:
             document = yaml.safe_load(stream)
         hardware = document.get('hardware') if isinstance(document, dict) else None
         if not isinstance(hardware, dict):
             raise JointMapError(f'{path}: expected a mapping "hardware", got {hardware!r}')
         for key in ('joint_names', 'foot_names'):
             if not isinstance(hardware.get(key), list):
-                raise JointMapError(f'{path}: hardware.{key}: expected a list, '
-                                    f'got {hardware.get(key)!r}')
-        return cls(tuple(str(n) for n in hardware['joint_names']),
-                   tuple(str(n) for n in hardware['foot_names']))
+                raise JointMapError(
+                    f'{path}: hardware.{key}: expected a list, got {hardware.get(key)!r}'
+                )
+        return cls(
+            tuple(str(n) for n in hardware['joint_names']),
+            tuple(str(n) for n in hardware['foot_names']),
+        )
 
     @classmethod
-    def default(cls) -> 'HardwareLayout':
+    def default(cls) -> HardwareLayout:
         """Return the layout of the default joint map (``go2_sim.yaml``)."""
         return cls.from_yaml(default_joint_map_path())
 
     def joint_slots(self) -> np.ndarray:
         """Return, per hardware slot, the MuJoCo joint index or -1 for a spare slot."""
-        return np.array([JOINT_NAMES.index(n) if n in JOINT_NAMES else -1
-                         for n in self.joint_names], dtype=np.int64)
+        return np.array(
+            [JOINT_NAMES.index(n) if n in JOINT_NAMES else -1 for n in self.joint_names],
+            dtype=np.int64,
+        )
 
     def foot_indices(self) -> np.ndarray:
         """Return, per hardware foot, the index into :data:`FOOT_NAMES`."""
@@ -166,7 +188,7 @@ class SimObservation:
     rgb: np.ndarray
     depth: np.ndarray
     confidence: np.ndarray
-    extensions: Dict[str, List[float]]
+    extensions: dict[str, list[float]]
 
 
 def quat_wxyz_to_rotation(quat_wxyz: np.ndarray) -> np.ndarray:
@@ -189,11 +211,15 @@ class SimulatedRobot:
     :param motor: joint motor model (default: training's, MuJoCo joint order).
     """
 
-    def __init__(self, scenario: Union[Scenario, str] = 'flat', seed: int = 0,
-                 layout: Optional[HardwareLayout] = None,
-                 camera: Optional[CameraConfig] = CameraConfig(),
-                 scan_grid: ScanGrid = GO2_PARKOUR_TEACHER.scan_grid,
-                 motor: Optional[DcMotorModel] = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | str = 'flat',
+        seed: int = 0,
+        layout: HardwareLayout | None = None,
+        camera: CameraConfig | None = CameraConfig(),
+        scan_grid: ScanGrid = GO2_PARKOUR_TEACHER.scan_grid,
+        motor: DcMotorModel | None = None,
+    ) -> None:
         """Build the model of the scenario and reset to the seeded pose."""
         self.scenario = make_scenario(scenario) if isinstance(scenario, str) else scenario
         self.layout = layout if layout is not None else HardwareLayout.default()
@@ -203,12 +229,15 @@ class SimulatedRobot:
         self._slots = self.layout.joint_slots()
         self._driven = self._slots >= 0
         self._feet = self.layout.foot_indices()
-        self._qpos_adr = np.array([self.model.jnt_qposadr[self.model.joint(n).id]
-                                   for n in JOINT_NAMES])
-        self._qvel_adr = np.array([self.model.jnt_dofadr[self.model.joint(n).id]
-                                   for n in JOINT_NAMES])
-        self._actuator_ids = np.array([self.model.actuator(n.replace('_joint', '')).id
-                                       for n in JOINT_NAMES])
+        self._qpos_adr = np.array(
+            [self.model.jnt_qposadr[self.model.joint(n).id] for n in JOINT_NAMES]
+        )
+        self._qvel_adr = np.array(
+            [self.model.jnt_dofadr[self.model.joint(n).id] for n in JOINT_NAMES]
+        )
+        self._actuator_ids = np.array(
+            [self.model.actuator(n.replace('_joint', '')).id for n in JOINT_NAMES]
+        )
         self._foot_geoms = np.array([self.model.geom(n).id for n in FOOT_NAMES])
         self._base_id = self.model.body(BASE_BODY).id
         self._hip_ids = [self.model.body(f'{leg}_hip').id for leg in FOOT_NAMES]
@@ -223,8 +252,9 @@ class SimulatedRobot:
         self.reset()
 
     # ------------------------------------------------------------------ reset
-    def reset(self, seed: Optional[int] = None, position_xy: Sequence[float] = (0.0, 0.0),
-              yaw: float = 0.0) -> np.ndarray:
+    def reset(
+        self, seed: int | None = None, position_xy: Sequence[float] = (0.0, 0.0), yaw: float = 0.0
+    ) -> np.ndarray:
         """
         Reset to the seeded pose, upright, at rest, feet on the ground.
 
@@ -246,8 +276,11 @@ class SimulatedRobot:
         mujoco.mj_kinematics(self.model, self.data)
         # Lift the base so that the lowest foot (relative to the terrain under
         # it) just touches the ground.
-        lift = max(self._ground.ground_z(self.data, *self.data.geom_xpos[g][:2])
-                   - (self.data.geom_xpos[g][2] - FOOT_RADIUS) for g in self._foot_geoms)
+        lift = max(
+            self._ground.ground_z(self.data, *self.data.geom_xpos[g][:2])
+            - (self.data.geom_xpos[g][2] - FOOT_RADIUS)
+            for g in self._foot_geoms
+        )
         qpos[2] = lift
         self.data.qvel[:] = 0.0
         self._targets = joints.copy()
@@ -275,8 +308,9 @@ class SimulatedRobot:
         """
         values = np.asarray(targets, dtype=np.float64)
         if values.shape != (len(JOINT_NAMES),) or not np.all(np.isfinite(values)):
-            raise ValueError(f'targets: expected {len(JOINT_NAMES)} finite values, '
-                             f'got shape {values.shape}')
+            raise ValueError(
+                f'targets: expected {len(JOINT_NAMES)} finite values, got shape {values.shape}'
+            )
         self._targets = values.copy()
 
     def set_hardware_targets(self, targets: Sequence[float]) -> None:
@@ -287,8 +321,9 @@ class SimulatedRobot:
         """
         values = np.asarray(targets, dtype=np.float64)
         if values.shape != (JOINT_COUNT,):
-            raise ValueError(f'hardware targets: expected shape ({JOINT_COUNT},), '
-                             f'got {values.shape}')
+            raise ValueError(
+                f'hardware targets: expected shape ({JOINT_COUNT},), got {values.shape}'
+            )
         driven = values[self._driven]
         if not np.all(np.isfinite(driven)):
             raise ValueError(f'hardware targets: expected finite values, got {values.tolist()}')
@@ -384,10 +419,13 @@ class SimulatedRobot:
         """Return the base angular velocity in the body frame (rad/s)."""
         return self.data.qvel[3:6].copy()
 
-    def set_base_state(self, position: Optional[Sequence[float]] = None,
-                       quat_wxyz: Optional[Sequence[float]] = None,
-                       linear_velocity_world: Optional[Sequence[float]] = None,
-                       angular_velocity_body: Optional[Sequence[float]] = None) -> None:
+    def set_base_state(
+        self,
+        position: Sequence[float] | None = None,
+        quat_wxyz: Sequence[float] | None = None,
+        linear_velocity_world: Sequence[float] | None = None,
+        angular_velocity_body: Sequence[float] | None = None,
+    ) -> None:
         """Overwrite parts of the base state (for tests and scripted scenes)."""
         if position is not None:
             self.data.qpos[0:3] = position
@@ -424,11 +462,11 @@ class SimulatedRobot:
         """Return the angle (rad) between the base z axis and the world z axis."""
         return float(math.acos(max(-1.0, min(1.0, self.base_rotation()[2, 2]))))
 
-    def has_fallen(self, min_height: float = FALL_HEIGHT,
-                   max_tilt_deg: float = FALL_TILT_DEG) -> bool:
+    def has_fallen(
+        self, min_height: float = FALL_HEIGHT, max_tilt_deg: float = FALL_TILT_DEG
+    ) -> bool:
         """Return True when the base is too low (:meth:`base_clearance`) or too tilted."""
-        return (self.base_clearance() < min_height
-                or self.tilt() > math.radians(max_tilt_deg))
+        return self.base_clearance() < min_height or self.tilt() > math.radians(max_tilt_deg)
 
     # --------------------------------------------------------------- sensors
     def foot_contact_forces(self) -> np.ndarray:
@@ -438,7 +476,7 @@ class SimulatedRobot:
         if data.ncon == 0:
             return forces
         wrench = np.zeros(6)
-        geoms = data.contact.geom[:data.ncon]
+        geoms = data.contact.geom[: data.ncon]
         for i in range(data.ncon):
             for k, foot in enumerate(self._foot_geoms):
                 if geoms[i, 0] == foot or geoms[i, 1] == foot:
@@ -459,21 +497,23 @@ class SimulatedRobot:
 
     def height_scan(self) -> np.ndarray:
         """Return base height above the terrain (m) at the scan points, policy order."""
-        return self.scanner.measure(self.data, self.data.qpos[0:3],
-                                    yaw_from_quat_wxyz(self.data.qpos[3:7]))
+        return self.scanner.measure(
+            self.data, self.data.qpos[0:3], yaw_from_quat_wxyz(self.data.qpos[3:7])
+        )
 
-    def depth_image(self) -> Tuple[np.ndarray, np.ndarray]:
+    def depth_image(self) -> tuple[np.ndarray, np.ndarray]:
         """
         Return ``(depth, hit)`` of the head camera.
 
         :raises RuntimeError: when the robot was built without a camera.
         """
         if self.camera is None:
-            raise RuntimeError('depth_image: expected a robot built with a camera, '
-                               'got camera=None')
+            raise RuntimeError(
+                'depth_image: expected a robot built with a camera, got camera=None'
+            )
         return self.camera.render(self.data, self.data.qpos[0:3], self.base_rotation())
 
-    def extensions(self) -> Dict[str, List[float]]:
+    def extensions(self) -> dict[str, list[float]]:
         """Return the HAL extension metadata keys for the current state."""
         return {
             'imu_orientation_xyzw': self.orientation_xyzw().tolist(),
@@ -494,7 +534,11 @@ class SimulatedRobot:
             depth = np.zeros((1, 1), dtype=np.float32)
             hit = np.zeros((1, 1), dtype=bool)
             rgb = np.zeros((1, 1, 3), dtype=np.uint8)
-        return SimObservation(sim_time=self.sim_time,
-                              joint_positions=self.hardware_joint_positions().astype(np.float32),
-                              rgb=rgb, depth=depth, confidence=hit.astype(np.float32),
-                              extensions=self.extensions())
+        return SimObservation(
+            sim_time=self.sim_time,
+            joint_positions=self.hardware_joint_positions().astype(np.float32),
+            rgb=rgb,
+            depth=depth,
+            confidence=hit.astype(np.float32),
+            extensions=self.extensions(),
+        )

@@ -47,8 +47,9 @@ joint pose scaled per joint by U(0.95, 1.05) from a seeded
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -62,8 +63,9 @@ RESET_SCALE_RANGE = (0.95, 1.05)
 
 
 def _default_pose_mujoco_order() -> np.ndarray:
-    by_name = dict(zip(GO2_PARKOUR_TEACHER.joint_names,
-                       GO2_PARKOUR_TEACHER.default_joint_positions))
+    by_name = dict(
+        zip(GO2_PARKOUR_TEACHER.joint_names, GO2_PARKOUR_TEACHER.default_joint_positions)
+    )
     return np.array([by_name[name.replace('_joint', '')] for name in JOINT_NAMES])
 
 
@@ -90,8 +92,8 @@ class Scenario:
     """
 
     name: str
-    terrain: Tuple[TerrainBox, ...] = ()
-    parameters: Dict[str, Any] = field(default_factory=dict)
+    terrain: tuple[TerrainBox, ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ''
 
     @property
@@ -110,48 +112,87 @@ def flat() -> Scenario:
     return Scenario('flat', (), {}, 'flat floor')
 
 
-def box(height: float = 0.2, distance: float = 1.5, depth: float = 1.0,
-        width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def box(
+    height: float = 0.2,
+    distance: float = 1.5,
+    depth: float = 1.0,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """Return one box of ``height`` whose front face is ``distance`` ahead."""
-    for name, value in (('height', height), ('distance', distance), ('depth', depth),
-                        ('width', width)):
+    for name, value in (
+        ('height', height),
+        ('distance', distance),
+        ('depth', depth),
+        ('width', width),
+    ):
         _check_positive(name, value)
-    obstacle = TerrainBox('box_0', (distance + depth / 2.0, 0.0, height / 2.0),
-                          (depth / 2.0, width / 2.0, height / 2.0))
-    return Scenario('box', (obstacle,),
-                    {'height': height, 'distance': distance, 'depth': depth, 'width': width},
-                    f'box {height:.2f} m high, front face {distance:.2f} m ahead, '
-                    f'{depth:.2f} m deep')
+    obstacle = TerrainBox(
+        'box_0',
+        (distance + depth / 2.0, 0.0, height / 2.0),
+        (depth / 2.0, width / 2.0, height / 2.0),
+    )
+    return Scenario(
+        'box',
+        (obstacle,),
+        {'height': height, 'distance': distance, 'depth': depth, 'width': width},
+        f'box {height:.2f} m high, front face {distance:.2f} m ahead, {depth:.2f} m deep',
+    )
 
 
-def box_course(heights: Sequence[float] = (0.1, 0.2, 0.3, 0.4), distance: float = 1.5,
-               depth: float = 1.0, gap: float = 1.5,
-               width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def box_course(
+    heights: Sequence[float] = (0.1, 0.2, 0.3, 0.4),
+    distance: float = 1.5,
+    depth: float = 1.0,
+    gap: float = 1.5,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """Return boxes of the given heights, ``gap`` metres of floor apart."""
     if len(heights) == 0:
         raise ValueError('heights: expected at least one box height, got none')
-    for name, value in (('distance', distance), ('depth', depth), ('gap', gap),
-                        ('width', width)):
+    for name, value in (('distance', distance), ('depth', depth), ('gap', gap), ('width', width)):
         _check_positive(name, value)
     boxes = []
     front = distance
     for i, height in enumerate(heights):
         _check_positive(f'heights[{i}]', height)
-        boxes.append(TerrainBox(f'box_{i}', (front + depth / 2.0, 0.0, height / 2.0),
-                                (depth / 2.0, width / 2.0, height / 2.0)))
+        boxes.append(
+            TerrainBox(
+                f'box_{i}',
+                (front + depth / 2.0, 0.0, height / 2.0),
+                (depth / 2.0, width / 2.0, height / 2.0),
+            )
+        )
         front += depth + gap
-    return Scenario('box_course', tuple(boxes),
-                    {'heights': list(heights), 'distance': distance, 'depth': depth,
-                     'gap': gap, 'width': width},
-                    'boxes ' + ', '.join(f'{h:.2f}' for h in heights) + ' m high')
+    return Scenario(
+        'box_course',
+        tuple(boxes),
+        {
+            'heights': list(heights),
+            'distance': distance,
+            'depth': depth,
+            'gap': gap,
+            'width': width,
+        },
+        'boxes ' + ', '.join(f'{h:.2f}' for h in heights) + ' m high',
+    )
 
 
-def stairs(step_height: float = 0.1, step_depth: float = 0.3, steps: int = 5,
-           distance: float = 1.5, landing: float = 2.0,
-           width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def stairs(
+    step_height: float = 0.1,
+    step_depth: float = 0.3,
+    steps: int = 5,
+    distance: float = 1.5,
+    landing: float = 2.0,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """Return ``steps`` steps up from ``distance`` ahead, then a landing."""
-    for name, value in (('step_height', step_height), ('step_depth', step_depth),
-                        ('distance', distance), ('landing', landing), ('width', width)):
+    for name, value in (
+        ('step_height', step_height),
+        ('step_depth', step_depth),
+        ('distance', distance),
+        ('landing', landing),
+        ('width', width),
+    ):
         _check_positive(name, value)
     if steps < 1:
         raise ValueError(f'steps: expected at least 1, got {steps}')
@@ -160,12 +201,26 @@ def stairs(step_height: float = 0.1, step_depth: float = 0.3, steps: int = 5,
         length = step_depth if i < steps - 1 else step_depth + landing
         top = (i + 1) * step_height
         x0 = distance + i * step_depth
-        boxes.append(TerrainBox(f'step_{i}', (x0 + length / 2.0, 0.0, top / 2.0),
-                                (length / 2.0, width / 2.0, top / 2.0)))
-    return Scenario('stairs', tuple(boxes),
-                    {'step_height': step_height, 'step_depth': step_depth, 'steps': steps,
-                     'distance': distance, 'landing': landing, 'width': width},
-                    f'{steps} steps of {step_height:.2f} m x {step_depth:.2f} m')
+        boxes.append(
+            TerrainBox(
+                f'step_{i}',
+                (x0 + length / 2.0, 0.0, top / 2.0),
+                (length / 2.0, width / 2.0, top / 2.0),
+            )
+        )
+    return Scenario(
+        'stairs',
+        tuple(boxes),
+        {
+            'step_height': step_height,
+            'step_depth': step_depth,
+            'steps': steps,
+            'distance': distance,
+            'landing': landing,
+            'width': width,
+        },
+        f'{steps} steps of {step_height:.2f} m x {step_depth:.2f} m',
+    )
 
 
 #: Length of the start platform behind the robot on raised courses (m).
@@ -176,18 +231,36 @@ FINAL_PLATFORM = 3.0
 INCLINE_STRIPS = 5
 
 
-def _slab(name: str, x0: float, x1: float, top: float, y0: float = -DEFAULT_HALF_WIDTH,
-          y1: float = DEFAULT_HALF_WIDTH) -> TerrainBox:
+def _slab(
+    name: str,
+    x0: float,
+    x1: float,
+    top: float,
+    y0: float = -DEFAULT_HALF_WIDTH,
+    y1: float = DEFAULT_HALF_WIDTH,
+) -> TerrainBox:
     """Return a box from the floor up to ``top`` over [x0, x1] x [y0, y1]."""
-    return TerrainBox(name, ((x0 + x1) / 2.0, (y0 + y1) / 2.0, top / 2.0),
-                      ((x1 - x0) / 2.0, (y1 - y0) / 2.0, top / 2.0))
+    return TerrainBox(
+        name,
+        ((x0 + x1) / 2.0, (y0 + y1) / 2.0, top / 2.0),
+        ((x1 - x0) / 2.0, (y1 - y0) / 2.0, top / 2.0),
+    )
 
 
-def stairs_down(step_height: float = 0.1, step_depth: float = 0.3, steps: int = 5,
-                distance: float = 1.5, width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def stairs_down(
+    step_height: float = 0.1,
+    step_depth: float = 0.3,
+    steps: int = 5,
+    distance: float = 1.5,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """Return a platform ``steps * step_height`` high with ``steps`` steps down ahead."""
-    for name, value in (('step_height', step_height), ('step_depth', step_depth),
-                        ('distance', distance), ('width', width)):
+    for name, value in (
+        ('step_height', step_height),
+        ('step_depth', step_depth),
+        ('distance', distance),
+        ('width', width),
+    ):
         _check_positive(name, value)
     if steps < 1:
         raise ValueError(f'steps: expected at least 1, got {steps}')
@@ -195,17 +268,30 @@ def stairs_down(step_height: float = 0.1, step_depth: float = 0.3, steps: int = 
     boxes = [_slab('platform', -START_PLATFORM_BACK, distance, steps * step_height, -half, half)]
     for i in range(steps - 1):
         x0 = distance + i * step_depth
-        boxes.append(_slab(f'step_{i}', x0, x0 + step_depth, (steps - 1 - i) * step_height,
-                           -half, half))
-    return Scenario('stairs_down', tuple(boxes),
-                    {'step_height': step_height, 'step_depth': step_depth, 'steps': steps,
-                     'distance': distance, 'width': width},
-                    f'{steps} steps down of {step_height:.2f} m x {step_depth:.2f} m')
+        boxes.append(
+            _slab(f'step_{i}', x0, x0 + step_depth, (steps - 1 - i) * step_height, -half, half)
+        )
+    return Scenario(
+        'stairs_down',
+        tuple(boxes),
+        {
+            'step_height': step_height,
+            'step_depth': step_depth,
+            'steps': steps,
+            'distance': distance,
+            'width': width,
+        },
+        f'{steps} steps down of {step_height:.2f} m x {step_depth:.2f} m',
+    )
 
 
-def gaps(gap_sizes: Sequence[float] = (0.3,), platforms: Sequence[float] = (1.0,),
-         depth: float = 0.5, distance: float = 1.5,
-         width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def gaps(
+    gap_sizes: Sequence[float] = (0.3,),
+    platforms: Sequence[float] = (1.0,),
+    depth: float = 0.5,
+    distance: float = 1.5,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """
     Return a course ``depth`` high with gaps down to the floor.
 
@@ -216,8 +302,10 @@ def gaps(gap_sizes: Sequence[float] = (0.3,), platforms: Sequence[float] = (1.0,
     gap ``depth`` below the platforms, as training's negative heights do.
     """
     if len(gap_sizes) == 0 or len(platforms) != len(gap_sizes):
-        raise ValueError(f'gap_sizes/platforms: expected equal, non-empty lengths, got '
-                         f'{len(gap_sizes)} and {len(platforms)}')
+        raise ValueError(
+            f'gap_sizes/platforms: expected equal, non-empty lengths, got '
+            f'{len(gap_sizes)} and {len(platforms)}'
+        )
     for name, value in (('depth', depth), ('distance', distance), ('width', width)):
         _check_positive(name, value)
     half = width / 2.0
@@ -231,20 +319,32 @@ def gaps(gap_sizes: Sequence[float] = (0.3,), platforms: Sequence[float] = (1.0,
         end = front + (FINAL_PLATFORM if last else length)
         boxes.append(_slab(f'platform_{i}', front, end, depth, -half, half))
         front = end
-    return Scenario('gaps', tuple(boxes),
-                    {'gap_sizes': list(gap_sizes), 'platforms': list(platforms),
-                     'depth': depth, 'distance': distance, 'width': width},
-                    'gaps ' + ', '.join(f'{g:.2f}' for g in gap_sizes)
-                    + f' m wide, {depth:.2f} m deep')
+    return Scenario(
+        'gaps',
+        tuple(boxes),
+        {
+            'gap_sizes': list(gap_sizes),
+            'platforms': list(platforms),
+            'depth': depth,
+            'distance': distance,
+            'width': width,
+        },
+        'gaps ' + ', '.join(f'{g:.2f}' for g in gap_sizes) + f' m wide, {depth:.2f} m deep',
+    )
 
 
-def hurdles(heights: Sequence[float] = (0.2,), thicknesses: Sequence[float] = (0.1,),
-            positions: Sequence[float] = (1.5,),
-            width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def hurdles(
+    heights: Sequence[float] = (0.2,),
+    thicknesses: Sequence[float] = (0.1,),
+    positions: Sequence[float] = (1.5,),
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """Return walls ``heights[i]`` high and ``thicknesses[i]`` thick, front at ``positions[i]``."""
     if not len(heights) == len(thicknesses) == len(positions) or len(heights) == 0:
-        raise ValueError(f'heights/thicknesses/positions: expected equal, non-empty lengths, '
-                         f'got {len(heights)}, {len(thicknesses)}, {len(positions)}')
+        raise ValueError(
+            f'heights/thicknesses/positions: expected equal, non-empty lengths, '
+            f'got {len(heights)}, {len(thicknesses)}, {len(positions)}'
+        )
     _check_positive('width', width)
     half = width / 2.0
     boxes = []
@@ -252,18 +352,31 @@ def hurdles(heights: Sequence[float] = (0.2,), thicknesses: Sequence[float] = (0
         _check_positive(f'heights[{i}]', height)
         _check_positive(f'thicknesses[{i}]', thick)
         boxes.append(_slab(f'hurdle_{i}', front, front + thick, height, -half, half))
-    return Scenario('hurdles', tuple(boxes),
-                    {'heights': list(heights), 'thicknesses': list(thicknesses),
-                     'positions': list(positions), 'width': width},
-                    'hurdles ' + ', '.join(f'{h:.2f}' for h in heights) + ' m high')
+    return Scenario(
+        'hurdles',
+        tuple(boxes),
+        {
+            'heights': list(heights),
+            'thicknesses': list(thicknesses),
+            'positions': list(positions),
+            'width': width,
+        },
+        'hurdles ' + ', '.join(f'{h:.2f}' for h in heights) + ' m high',
+    )
 
 
-def step_course(lengths: Sequence[float] = (0.6,), heights: Sequence[float] = (0.1,),
-                distance: float = 1.5, width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def step_course(
+    lengths: Sequence[float] = (0.6,),
+    heights: Sequence[float] = (0.1,),
+    distance: float = 1.5,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """Return contiguous blocks from ``distance`` on, ``lengths[i]`` long, ``heights[i]`` high."""
     if len(lengths) == 0 or len(lengths) != len(heights):
-        raise ValueError(f'lengths/heights: expected equal, non-empty lengths, got '
-                         f'{len(lengths)} and {len(heights)}')
+        raise ValueError(
+            f'lengths/heights: expected equal, non-empty lengths, got '
+            f'{len(lengths)} and {len(heights)}'
+        )
     for name, value in (('distance', distance), ('width', width)):
         _check_positive(name, value)
     half = width / 2.0
@@ -274,15 +387,20 @@ def step_course(lengths: Sequence[float] = (0.6,), heights: Sequence[float] = (0
         if height > 0.0:
             boxes.append(_slab(f'block_{i}', front, front + length, height, -half, half))
         front += length
-    return Scenario('step_course', tuple(boxes),
-                    {'lengths': list(lengths), 'heights': list(heights), 'distance': distance,
-                     'width': width},
-                    'steps ' + ', '.join(f'{h:.2f}' for h in heights) + ' m high')
+    return Scenario(
+        'step_course',
+        tuple(boxes),
+        {'lengths': list(lengths), 'heights': list(heights), 'distance': distance, 'width': width},
+        'steps ' + ', '.join(f'{h:.2f}' for h in heights) + ' m high',
+    )
 
 
-def stepping_stones(stones: Sequence[Sequence[float]] = ((1.5, 0.8, 0.0, 0.0),),
-                    pit_depth: float = 0.5, stone_width: float = 1.0,
-                    width: float = 2 * DEFAULT_HALF_WIDTH) -> Scenario:
+def stepping_stones(
+    stones: Sequence[Sequence[float]] = ((1.5, 0.8, 0.0, 0.0),),
+    pit_depth: float = 0.5,
+    stone_width: float = 1.0,
+    width: float = 2 * DEFAULT_HALF_WIDTH,
+) -> Scenario:
     """
     Return a pit ``pit_depth`` deep crossed on stones (training's ``parkour`` terrain).
 
@@ -294,8 +412,7 @@ def stepping_stones(stones: Sequence[Sequence[float]] = ((1.5, 0.8, 0.0, 0.0),),
     """
     if len(stones) == 0:
         raise ValueError('stones: expected at least one stone, got none')
-    for name, value in (('pit_depth', pit_depth), ('stone_width', stone_width),
-                        ('width', width)):
+    for name, value in (('pit_depth', pit_depth), ('stone_width', stone_width), ('width', width)):
         _check_positive(name, value)
     half = width / 2.0
     first_front = float(stones[0][0])
@@ -304,8 +421,9 @@ def stepping_stones(stones: Sequence[Sequence[float]] = ((1.5, 0.8, 0.0, 0.0),),
     end = first_front
     for i, stone in enumerate(stones):
         if len(stone) != 4:
-            raise ValueError(f'stones[{i}]: expected (front_x, length, center_y, incline), '
-                             f'got {stone!r}')
+            raise ValueError(
+                f'stones[{i}]: expected (front_x, length, center_y, incline), got {stone!r}'
+            )
         front, length, center_y, incline = (float(v) for v in stone)
         _check_positive(f'stones[{i}] length', length)
         for k in range(INCLINE_STRIPS):
@@ -316,17 +434,31 @@ def stepping_stones(stones: Sequence[Sequence[float]] = ((1.5, 0.8, 0.0, 0.0),),
                 boxes.append(_slab(f'stone_{i}_{k}', front, front + length, top, y0, y0 + strip))
         end = max(end, front + length)
     boxes.append(_slab('platform_final', end, end + FINAL_PLATFORM, pit_depth, -half, half))
-    return Scenario('stepping_stones', tuple(boxes),
-                    {'stones': [list(map(float, s)) for s in stones], 'pit_depth': pit_depth,
-                     'stone_width': stone_width, 'width': width},
-                    f'{len(stones)} stepping stones over a {pit_depth:.2f} m pit')
+    return Scenario(
+        'stepping_stones',
+        tuple(boxes),
+        {
+            'stones': [list(map(float, s)) for s in stones],
+            'pit_depth': pit_depth,
+            'stone_width': stone_width,
+            'width': width,
+        },
+        f'{len(stones)} stepping stones over a {pit_depth:.2f} m pit',
+    )
 
 
 #: Scenario builders by name.
-SCENARIOS: Dict[str, Callable[..., Scenario]] = {
-    'flat': flat, 'box': box, 'box_course': box_course, 'boxes': box_course,
-    'stairs': stairs, 'stairs_down': stairs_down, 'gaps': gaps, 'hurdles': hurdles,
-    'step_course': step_course, 'stepping_stones': stepping_stones,
+SCENARIOS: dict[str, Callable[..., Scenario]] = {
+    'flat': flat,
+    'box': box,
+    'box_course': box_course,
+    'boxes': box_course,
+    'stairs': stairs,
+    'stairs_down': stairs_down,
+    'gaps': gaps,
+    'hurdles': hurdles,
+    'step_course': step_course,
+    'stepping_stones': stepping_stones,
 }
 
 

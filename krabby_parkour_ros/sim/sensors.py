@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
-from typing import Tuple
 
 import mujoco
 import numpy as np
@@ -67,8 +66,9 @@ class TerrainRayCaster:
         self._down = np.array([0.0, 0.0, -1.0])
         self._point = np.zeros(3)
 
-    def ground_z(self, data: mujoco.MjData, x: float, y: float,
-                 start_z: float = SCAN_RAY_START_HEIGHT) -> float:
+    def ground_z(
+        self, data: mujoco.MjData, x: float, y: float, start_z: float = SCAN_RAY_START_HEIGHT
+    ) -> float:
         """
         Return the terrain height under (x, y), cast down from ``start_z``.
 
@@ -76,8 +76,9 @@ class TerrainRayCaster:
         terrain always hits; a miss (start below the floor) returns 0.0.
         """
         self._point[:] = (x, y, start_z)
-        dist = mujoco.mj_ray(self._model, data, self._point, self._down, self._mask, 1, -1,
-                             self._geomid)
+        dist = mujoco.mj_ray(
+            self._model, data, self._point, self._down, self._mask, 1, -1, self._geomid
+        )
         if dist < 0.0:
             return 0.0
         return start_z - dist
@@ -106,8 +107,12 @@ class HeightScanner:
     def measure(self, data: mujoco.MjData, base_pos: np.ndarray, yaw: float) -> np.ndarray:
         """Return ``base_z - ground_z`` (m) at every scan point, policy order."""
         start_z = float(base_pos[2]) + SCAN_RAY_START_HEIGHT
-        ground = np.array([self._caster.ground_z(data, float(x), float(y), start_z)
-                           for x, y in self.world_points(base_pos, yaw)])
+        ground = np.array(
+            [
+                self._caster.ground_z(data, float(x), float(y), start_z)
+                for x, y in self.world_points(base_pos, yaw)
+            ]
+        )
         return float(base_pos[2]) - ground
 
 
@@ -127,18 +132,20 @@ class CameraConfig:
     height: int = 58
     width: int = 87
     horizontal_fov_deg: float = 87.0
-    position: Tuple[float, float, float] = (0.33, 0.0, 0.03)
+    position: tuple[float, float, float] = (0.33, 0.0, 0.03)
     pitch_down_deg: float = 30.0
     max_range: float = 3.0
 
     def __post_init__(self) -> None:
         """Check the image size, field of view and range."""
         if self.height < 1 or self.width < 1:
-            raise ValueError(f'camera size: expected positive height and width, '
-                             f'got {self.height}x{self.width}')
+            raise ValueError(
+                f'camera size: expected positive height and width, got {self.height}x{self.width}'
+            )
         if not 0.0 < self.horizontal_fov_deg < 180.0:
-            raise ValueError(f'horizontal_fov_deg: expected in (0, 180), '
-                             f'got {self.horizontal_fov_deg}')
+            raise ValueError(
+                f'horizontal_fov_deg: expected in (0, 180), got {self.horizontal_fov_deg}'
+            )
         if not self.max_range > 0.0:
             raise ValueError(f'max_range: expected a positive value, got {self.max_range}')
 
@@ -160,8 +167,9 @@ class DepthCamera:
         h, w = config.height, config.width
         focal = (w / 2.0) / math.tan(math.radians(config.horizontal_fov_deg) / 2.0)
         u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
-        cam = np.stack([(u - (w - 1) / 2.0) / focal, (v - (h - 1) / 2.0) / focal,
-                        np.ones_like(u)], axis=-1).reshape(-1, 3)
+        cam = np.stack(
+            [(u - (w - 1) / 2.0) / focal, (v - (h - 1) / 2.0) / focal, np.ones_like(u)], axis=-1
+        ).reshape(-1, 3)
         self._dirs_base = cam @ self.camera_to_base().T
         self._geomid = np.zeros(h * w, dtype=np.int32)
         self._dist = np.zeros(h * w, dtype=np.float64)
@@ -175,8 +183,9 @@ class DepthCamera:
         forward = np.array([c, 0.0, -s])
         return np.stack([right, down, forward], axis=1)
 
-    def render(self, data: mujoco.MjData, base_pos: np.ndarray,
-               base_rot: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def render(
+        self, data: mujoco.MjData, base_pos: np.ndarray, base_rot: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """
         Return ``(depth, hit)`` for a base pose (position, 3x3 world rotation).
 
@@ -186,8 +195,20 @@ class DepthCamera:
         origin = base_pos + base_rot @ np.asarray(self.config.position)
         dirs = np.ascontiguousarray(self._dirs_base @ base_rot.T).ravel()
         n = self._geomid.size
-        mujoco.mj_multiRay(self._model, data, origin, dirs, self._mask, 1, -1, self._geomid,
-                           self._dist, None, n, self.config.max_range)
+        mujoco.mj_multiRay(
+            self._model,
+            data,
+            origin,
+            dirs,
+            self._mask,
+            1,
+            -1,
+            self._geomid,
+            self._dist,
+            None,
+            n,
+            self.config.max_range,
+        )
         hit = (self._geomid >= 0) & (self._dist >= 0.0) & (self._dist <= self.config.max_range)
         depth = np.where(hit, self._dist, 0.0).astype(np.float32)
         shape = (self.config.height, self.config.width)

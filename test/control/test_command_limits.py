@@ -25,10 +25,10 @@ its range, and a hold requested before the first observation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 import itertools
 import time
-from typing import Dict, Iterator, List
 
 import numpy as np
 import pytest
@@ -49,7 +49,7 @@ from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
 from ..support.command_checker import CommandChecker
 
 _COUNTER = itertools.count()
-_WEIGHTS: Dict[str, ModelWeights] = {}
+_WEIGHTS: dict[str, ModelWeights] = {}
 
 
 def _teacher() -> ModelWeights:
@@ -74,20 +74,23 @@ class RawHal:
     observation_endpoint: str
     command_endpoint: str
     checker: CommandChecker
-    stamps: List[int] = field(default_factory=list)
+    stamps: list[int] = field(default_factory=list)
 
     def publish(self, pose: np.ndarray, feet: int) -> None:
         stamp = time.time_ns()
-        extensions = {'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
-                      'imu_angular_velocity': [0.0, 0.0, 0.0],
-                      'joint_velocities': [0.0] * 18,
-                      'base_linear_velocity': [0.0, 0.0, 0.0],
-                      'foot_contacts': [1] * feet,
-                      'height_scan': [0.32] * GO2_PARKOUR_TEACHER.scan_grid.size}
+        extensions = {
+            'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
+            'imu_angular_velocity': [0.0, 0.0, 0.0],
+            'joint_velocities': [0.0] * 18,
+            'base_linear_velocity': [0.0, 0.0, 0.0],
+            'foot_contacts': [1] * feet,
+            'height_scan': [0.32] * GO2_PARKOUR_TEACHER.scan_grid.size,
+        }
         rgb = np.zeros((4, 6, 3), np.uint8)
         depth = np.ones((4, 6), np.float32)
-        self.pub.send_multipart(encode_observation(stamp, pose, rgb, rgb, depth, depth,
-                                                   extensions))
+        self.pub.send_multipart(
+            encode_observation(stamp, pose, rgb, rgb, depth, depth, extensions)
+        )
 
     def drain(self) -> int:
         count = 0
@@ -100,7 +103,7 @@ class RawHal:
 @pytest.fixture
 def make_hal() -> Iterator:
     """Return a factory of raw HALs on inproc endpoints; close everything after."""
-    made: List[RawHal] = []
+    made: list[RawHal] = []
     context = zmq.Context()
 
     def make(joint_map_name: str) -> RawHal:
@@ -123,14 +126,17 @@ def make_hal() -> Iterator:
     context.term()
 
 
-def run(hal: RawHal, joint_map_name: str, pose: np.ndarray, ticks: int,
-        hold_first: bool = False) -> ControlRuntime:
+def run(
+    hal: RawHal, joint_map_name: str, pose: np.ndarray, ticks: int, hold_first: bool = False
+) -> ControlRuntime:
     """Run the real controller for ``ticks`` observations of ``pose``; return it (closed)."""
     config = RuntimeConfig(
         hal=HalClientConfig(hal.observation_endpoint, hal.command_endpoint),
         joint_map=joint_map_name,
-        control=ControlConfig(soft_start_duration=0.2, recovery_ramp_duration=0.1,
-                              stale_timeout=0.5))
+        control=ControlConfig(
+            soft_start_duration=0.2, recovery_ramp_duration=0.1, stale_timeout=0.5
+        ),
+    )
     runtime = ControlRuntime.build(config, context=hal.context, weights=_teacher())
     feet = len(runtime.joint_map.hardware_foot_names)
     try:
@@ -162,7 +168,7 @@ def run(hal: RawHal, joint_map_name: str, pose: np.ndarray, ticks: int,
 def test_activation_from_a_3e38_pose_is_refused_and_names_the_joint(make_hal) -> None:
     hal = make_hal('go2_sim')
     pose = standing_pose('go2_sim').astype(np.float32)
-    pose[2] = 3e38   # FR_calf_joint
+    pose[2] = 3e38  # FR_calf_joint
     runtime = run(hal, 'go2_sim', pose, ticks=40)
     assert hal.checker.violations == 0, hal.checker.summary()
     assert hal.checker.commands == [], 'no command may answer an impossible pose'
@@ -174,7 +180,7 @@ def test_activation_from_a_3e38_pose_is_refused_and_names_the_joint(make_hal) ->
 def test_activation_from_a_spare_slot_far_outside_its_range_is_refused(make_hal) -> None:
     hal = make_hal('go2_sim')
     pose = standing_pose('go2_sim').astype(np.float32)
-    pose[14] = 0.2   # spare_2: range [0, 0], margin 0.1
+    pose[14] = 0.2  # spare_2: range [0, 0], margin 0.1
     runtime = run(hal, 'go2_sim', pose, ticks=20)
     assert hal.checker.commands == []
     assert runtime.step.counters['activation_refused'] == 20
@@ -203,11 +209,11 @@ def test_hold_before_the_first_observation_holds_inside_the_limits(make_hal) -> 
     hal = make_hal('krabby')
     pose = standing_pose('krabby').astype(np.float32)
     pose[[2, 5]] = -0.03
-    pose[0] = -1.45   # lf_hip_yaw: 0.1 past its target limit -1.35
+    pose[0] = -1.45  # lf_hip_yaw: 0.1 past its target limit -1.35
     runtime = run(hal, 'krabby', pose, ticks=60, hold_first=True)
     assert len(hal.checker.commands) >= 60, hal.checker.summary()
     assert hal.checker.violations == 0, hal.checker.summary()
-    assert runtime.step.mode == ControlMode.WAITING   # deactivated at the end
+    assert runtime.step.mode == ControlMode.WAITING  # deactivated at the end
     held = {tuple(c) for c in hal.checker.commands}
     assert len(held) == 1, 'a hold repeats one target'
     command = np.array(hal.checker.commands[0])

@@ -38,8 +38,9 @@ def test_each_bound_is_accepted_and_just_outside_refused_at_construction(field) 
     low, high = RANGES[field]
     integer = isinstance(low, int) and isinstance(high, int)
     # The cross-field rule (stale_timeout >= one tick) must not interfere.
-    rate = {'stale_timeout': {'control_rate': 2000.0}, 'control_rate': {'stale_timeout': 5.0}
-            }.get(field, {})
+    rate = {'stale_timeout': {'control_rate': 2000.0}, 'control_rate': {'stale_timeout': 5.0}}.get(
+        field, {}
+    )
     for value in (low, high):
         ControlConfig(**{field: value, **rate})
     below = low - 1 if integer else math.nextafter(low, -math.inf)

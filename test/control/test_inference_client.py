@@ -45,9 +45,15 @@ class Captured(logging.Handler):
 
 @pytest.fixture
 def sim():
-    hal = SimHal(SimHalConfig(observation_endpoint='inproc://client_test_obs',
-                              command_endpoint='inproc://client_test_cmd',
-                              depth_height=12, depth_width=16, pacing='realtime'))
+    hal = SimHal(
+        SimHalConfig(
+            observation_endpoint='inproc://client_test_obs',
+            command_endpoint='inproc://client_test_cmd',
+            depth_height=12,
+            depth_width=16,
+            pacing='realtime',
+        )
+    )
     hal.bind()
     hal.start()
     yield hal
@@ -59,25 +65,31 @@ def test_client_soft_starts_walks_and_holds_on_stop(sim):
     handler = Captured()
     logging.getLogger('krabby_parkour_ros.policy.model').addHandler(handler)
     client = ParkourInferenceClient(
-        HalClientConfig(observation_endpoint=sim.observation_endpoint,
-                        command_endpoint=sim.command_endpoint),
-        model_weights='', control_rate=100.0, device='cuda',
-        transport_context=sim.transport_context)
+        HalClientConfig(
+            observation_endpoint=sim.observation_endpoint, command_endpoint=sim.command_endpoint
+        ),
+        model_weights='',
+        control_rate=100.0,
+        device='cuda',
+        transport_context=sim.transport_context,
+    )
     try:
         client.initialize()
         import torch
+
         if not torch.cuda.is_available():
-            assert any('CUDA' in r.getMessage() or 'cuda' in r.getMessage()
-                       for r in handler.records), 'no warning about the CUDA fallback'
-        assert client.runtime.config.control.policy_decimation == 2   # 50 Hz trained
+            assert any(
+                'CUDA' in r.getMessage() or 'cuda' in r.getMessage() for r in handler.records
+            ), 'no warning about the CUDA fallback'
+        assert client.runtime.config.control.policy_decimation == 2  # 50 Hz trained
         running = threading.Event()
         running.set()
         client.start_thread(running)
         used = client.set_navigation_command(vx=5.0)
-        assert used.vx == pytest.approx(0.8)       # clamped to the trained range
+        assert used.vx == pytest.approx(0.8)  # clamped to the trained range
         assert wait_for(lambda: client.mode == ControlMode.RUNNING, 15.0)
         start_x = sim.status()['x']
-        for _ in range(30):   # the command times out after 0.5 s: keep sending it
+        for _ in range(30):  # the command times out after 0.5 s: keep sending it
             client.set_navigation_command(vx=0.5)
             time.sleep(0.1)
         status = sim.status()
@@ -88,7 +100,7 @@ def test_client_soft_starts_walks_and_holds_on_stop(sim):
         assert stats['counters']['failures'] == 0
         client.stop_thread()
         last = client.runtime.step.last_command
-        time.sleep(0.2)   # the hold sent at stop is in flight
+        time.sleep(0.2)  # the hold sent at stop is in flight
         received = sim.statistics()['commands_received']
         time.sleep(0.3)
         # Nothing more after the stop; the last command (the hold) stays in force.

@@ -19,7 +19,6 @@ import os
 import threading
 import time
 from types import SimpleNamespace
-from typing import List, Tuple
 
 import numpy as np
 import pytest
@@ -59,7 +58,7 @@ class FakeDriver:
         self.step = step
         self.fail_at = fail_at
         self.resets = 0
-        self.threads: List[str] = []
+        self.threads: list[str] = []
 
     def reset(self) -> None:
         self.resets += 1
@@ -78,7 +77,7 @@ class FakeDriver:
 
 class FakeSink:
     def __init__(self) -> None:
-        self.sent: List[Tuple[np.ndarray, int]] = []
+        self.sent: list[tuple[np.ndarray, int]] = []
 
     def put_joint_command(self, positions, stamp) -> None:
         self.sent.append((np.array(positions), stamp))
@@ -88,7 +87,7 @@ def test_ticks_in_its_own_thread_and_sends_the_hold_once_on_stop():
     step = FakeStep()
     driver = FakeDriver(step)
     sink = FakeSink()
-    seen: List[TickResult] = []
+    seen: list[TickResult] = []
     control = ControlLoop(step, driver, sink, on_tick=seen.append, name='ctl-test')
     control.start()
     assert step.active and driver.resets == 1
@@ -110,7 +109,7 @@ def test_ticks_in_its_own_thread_and_sends_the_hold_once_on_stop():
 def test_a_latched_fault_stops_the_thread_after_calling_on_fault():
     step = FakeStep(fault_after=5)
     sink = FakeSink()
-    faults: List[int] = []
+    faults: list[int] = []
     control = ControlLoop(step, FakeDriver(step), sink, on_fault=lambda: faults.append(step.ticks))
     control.start()
     assert wait_for(lambda: not control.running, 5.0)
@@ -150,6 +149,7 @@ def _fifo_allowed() -> bool:
             allowed.append(True)
         except (OSError, AttributeError):
             allowed.append(False)
+
     thread = threading.Thread(target=probe)
     thread.start()
     thread.join()
@@ -180,8 +180,9 @@ def test_realtime_priority_applies_to_the_control_thread_only():
 def test_refused_realtime_priority_runs_on_with_a_warning(monkeypatch):
     def refuse(*args):
         raise PermissionError(1, 'Operation not permitted')
+
     monkeypatch.setattr(loop_module.os, 'sched_setscheduler', refuse)
-    records: List[logging.LogRecord] = []
+    records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append
     logger = logging.getLogger(loop_module.__name__)

@@ -104,8 +104,13 @@ print(json.dumps({'distance': status['x'] - start['x'], 'fallen': status['fallen
 
 def test_readme_library_example_runs_with_ros_imports_blocked(tmp_path) -> None:
     record = tmp_path / 'library.mcap'
-    done = subprocess.run([sys.executable, '-c', SCRIPT, str(record)], cwd=str(REPO),
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, '-c', SCRIPT, str(record)],
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result['ros_modules'] == []

@@ -26,8 +26,12 @@ from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.joint_map import config_directory
 from krabby_parkour_ros.policy.generate import main as generate_main
 
-BASE = RuntimeConfig(hal=HalClientConfig(observation_endpoint='inproc://runtime_test_obs',
-                                         command_endpoint='inproc://runtime_test_cmd'))
+BASE = RuntimeConfig(
+    hal=HalClientConfig(
+        observation_endpoint='inproc://runtime_test_obs',
+        command_endpoint='inproc://runtime_test_cmd',
+    )
+)
 
 
 def _map_without_last_joint(tmp_path: Path) -> str:
@@ -44,7 +48,8 @@ def test_the_shipped_configuration_builds(tmp_path):
         assert runtime.contract.name == 'go2_parkour_teacher'
         assert runtime.model.trained
         assert runtime.config.control.policy_period == pytest.approx(
-            runtime.contract.policy_period)
+            runtime.contract.policy_period
+        )
     finally:
         runtime.close()
 
@@ -75,15 +80,15 @@ def test_base_velocity_without_source_or_estimator_is_refused():
 
 def test_checkpoint_without_card_needs_an_explicit_card(tmp_path):
     checkpoint = tmp_path / 'mine.safetensors'
-    assert generate_main(['--format', 'safetensors', '--out', str(checkpoint),
-                          '--seed', '1']) == 0
+    assert generate_main(['--format', 'safetensors', '--out', str(checkpoint), '--seed', '1']) == 0
     card = tmp_path / 'policy_card.yaml'
     moved = tmp_path / 'elsewhere.yaml'
     card.rename(moved)
     with pytest.raises(RuntimeConfigError, match='no policy card'):
         ControlRuntime.build(replace(BASE, checkpoint=str(checkpoint)))
-    runtime = ControlRuntime.build(replace(BASE, checkpoint=str(checkpoint),
-                                           policy_card=str(moved)))
+    runtime = ControlRuntime.build(
+        replace(BASE, checkpoint=str(checkpoint), policy_card=str(moved))
+    )
     try:
         assert not runtime.model.trained
     finally:

@@ -41,9 +41,15 @@ from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
 @pytest.mark.slow
 def test_the_seed_snippet_walks_the_simulated_robot() -> None:
-    hal_server = SimHal(SimHalConfig(observation_endpoint='inproc://seed_obs',
-                                     command_endpoint='inproc://seed_cmd',
-                                     depth_height=12, depth_width=16, pacing='realtime'))
+    hal_server = SimHal(
+        SimHalConfig(
+            observation_endpoint='inproc://seed_obs',
+            command_endpoint='inproc://seed_cmd',
+            depth_height=12,
+            depth_width=16,
+            pacing='realtime',
+        )
+    )
     hal_server.bind()
     hal_server.start()
     running = True
@@ -101,14 +107,20 @@ def test_the_seed_snippet_walks_the_simulated_robot() -> None:
 
 def test_hal_client_answers_the_deployed_clients_names() -> None:
     context = zmq.Context()
-    server = HalServer(HalServerConfig(observation_endpoint='inproc://names_obs',
-                                       command_endpoint='inproc://names_cmd'), context=context)
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='inproc://names_obs', command_endpoint='inproc://names_cmd'
+        ),
+        context=context,
+    )
     server.bind()
-    client = HalClient(HalClientConfig('inproc://names_obs', 'inproc://names_cmd'),
-                       context=server.get_transport_context())
+    client = HalClient(
+        HalClientConfig('inproc://names_obs', 'inproc://names_cmd'),
+        context=server.get_transport_context(),
+    )
     try:
         client.initialize()
-        client.initialize()   # idempotent, as the deployed client's
+        client.initialize()  # idempotent, as the deployed client's
         assert client.poll(timeout_ms=20) is None
         positions = np.linspace(-0.5, 0.5, 18).astype(np.float32)
         sent = client.put_joint_command(JointCommand(positions, timestamp_ns=1234))

@@ -16,7 +16,6 @@
 
 from dataclasses import dataclass
 import logging
-from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -47,7 +46,7 @@ class Sink:
     """Records every command sent."""
 
     def __init__(self) -> None:
-        self.sent: List[Tuple[np.ndarray, int]] = []
+        self.sent: list[tuple[np.ndarray, int]] = []
 
     def put_joint_command(self, joint_positions: np.ndarray, observation_timestamp_ns: int):
         self.sent.append((np.array(joint_positions), observation_timestamp_ns))
@@ -59,11 +58,11 @@ class Builder:
     def __init__(self) -> None:
         self.builds = 0
         self.resets = 0
-        self.recorded: List[np.ndarray] = []
-        self.fail: Optional[str] = None
+        self.recorded: list[np.ndarray] = []
+        self.fail: str | None = None
         self.base_velocity_measured = True
         self.substitutions = set()
-        self.commands: List[NavigationCommand] = []
+        self.commands: list[NavigationCommand] = []
 
     def build(self, observation, command):
         if self.fail:
@@ -135,7 +134,7 @@ class Mapper:
     """Command = default + sum(action) so each policy step is recognisable."""
 
     def __init__(self) -> None:
-        self.reset_with: Optional[np.ndarray] = None
+        self.reset_with: np.ndarray | None = None
         self.poison = False
         self.joint_map = JOINT_MAP
 
@@ -153,27 +152,45 @@ class Mapper:
 
 def observation(clock: FakeClock, stamp: int, pose: float = 0.0) -> HalObservation:
     z = np.zeros((2, 2), np.float32)
-    return HalObservation(timestamp_ns=stamp, joint_positions=np.full(18, pose, np.float32),
-                          rgb_camera_1=np.zeros((2, 2, 3), np.uint8),
-                          rgb_camera_2=np.zeros((2, 2, 3), np.uint8),
-                          depth_map=z, confidence_map=z, receive_time_ns=clock.now)
+    return HalObservation(
+        timestamp_ns=stamp,
+        joint_positions=np.full(18, pose, np.float32),
+        rgb_camera_1=np.zeros((2, 2, 3), np.uint8),
+        rgb_camera_2=np.zeros((2, 2, 3), np.uint8),
+        depth_map=z,
+        confidence_map=z,
+        receive_time_ns=clock.now,
+    )
 
 
 @pytest.fixture
 def rig():
     clock = FakeClock()
     sink, builder, model, mapper = Sink(), Builder(), Model(), Mapper()
-    config = ControlConfig(control_rate=100.0, policy_decimation=2, stale_timeout=0.05,
-                           soft_start_duration=0.1, recovery_ramp_duration=0.04,
-                           max_consecutive_failures=3, command_timeout=0.2)
-    step = ControlStep(sink, builder, mapper, model, config,
-                       NavigationLimits(vx=(0.0, 1.0), vy=(0.0, 0.0), yaw_rate=(-1.0, 1.0)),
-                       clock=clock)
+    config = ControlConfig(
+        control_rate=100.0,
+        policy_decimation=2,
+        stale_timeout=0.05,
+        soft_start_duration=0.1,
+        recovery_ramp_duration=0.04,
+        max_consecutive_failures=3,
+        command_timeout=0.2,
+    )
+    step = ControlStep(
+        sink,
+        builder,
+        mapper,
+        model,
+        config,
+        NavigationLimits(vx=(0.0, 1.0), vy=(0.0, 0.0), yaw_rate=(-1.0, 1.0)),
+        clock=clock,
+    )
     return clock, sink, builder, model, mapper, step
 
 
-def advance(clock: FakeClock, step: ControlStep, ticks: int, pose: float = 0.0,
-            fresh: bool = True):
+def advance(
+    clock: FakeClock, step: ControlStep, ticks: int, pose: float = 0.0, fresh: bool = True
+):
     results = []
     for _ in range(ticks):
         clock.now += 10 * MS
@@ -184,7 +201,7 @@ def advance(clock: FakeClock, step: ControlStep, ticks: int, pose: float = 0.0,
 
 def run_to_policy(clock, step, pose=0.0):
     step.activate()
-    advance(clock, step, 11, pose)   # 1 tick to start the ramp + 10 ticks of 0.1 s
+    advance(clock, step, 11, pose)  # 1 tick to start the ramp + 10 ticks of 0.1 s
     assert step.mode == ControlMode.RUNNING
 
 
@@ -244,7 +261,7 @@ def test_stale_data_holds_last_target_then_ramps_back(rig):
     run_to_policy(clock, step)
     advance(clock, step, 4)
     calls = model.calls
-    results = advance(clock, step, 10, fresh=False)    # 100 ms without data
+    results = advance(clock, step, 10, fresh=False)  # 100 ms without data
     stale = [r for r in results if r.mode == ControlMode.HOLD_STALE]
     held = results[results.index(stale[0]) - 1].command.copy()
     assert stale, 'never went stale'
@@ -252,7 +269,7 @@ def test_stale_data_holds_last_target_then_ramps_back(rig):
     # Without a new observation the policy never runs (it is deferred).
     assert model.calls == calls
     assert step.counters['policy_deferred'] >= 1
-    for command, _ in sink.sent[-len(stale):]:
+    for command, _ in sink.sent[-len(stale) :]:
         np.testing.assert_array_equal(command, held)
     assert step.counters['stale_events'] == 1
     # A short outage (mid-gait): the policy resumes at once with its state.
@@ -317,7 +334,7 @@ def test_entering_shadow_mode_while_active_is_refused_mid_gait(rig):
     assert len(sink.sent) == sent + 4 and all(r.sent for r in results)
     assert step.mode == ControlMode.RUNNING
     step.deactivate()
-    step.set_shadow(True)   # allowed while inactive
+    step.set_shadow(True)  # allowed while inactive
     assert step.shadow
 
 
@@ -345,14 +362,28 @@ def test_mode_changes_are_logged_once_with_their_cause(rig):
 
 def _stand_rig(rig):
     clock, sink, builder, model, mapper, _ = rig
-    config = ControlConfig(control_rate=100.0, policy_decimation=2, stale_timeout=0.05,
-                           soft_start_duration=0.1, recovery_ramp_duration=0.04,
-                           command_timeout=5.0, stand_on_zero_command=True,
-                           stand_threshold=0.1, stand_hysteresis=0.05, stand_dwell=0.05,
-                           stand_ramp_duration=0.1)
-    step = ControlStep(sink, builder, mapper, model, config,
-                       NavigationLimits(vx=(0.0, 1.0), vy=(0.0, 0.0), yaw_rate=(-1.0, 1.0)),
-                       clock=clock)
+    config = ControlConfig(
+        control_rate=100.0,
+        policy_decimation=2,
+        stale_timeout=0.05,
+        soft_start_duration=0.1,
+        recovery_ramp_duration=0.04,
+        command_timeout=5.0,
+        stand_on_zero_command=True,
+        stand_threshold=0.1,
+        stand_hysteresis=0.05,
+        stand_dwell=0.05,
+        stand_ramp_duration=0.1,
+    )
+    step = ControlStep(
+        sink,
+        builder,
+        mapper,
+        model,
+        config,
+        NavigationLimits(vx=(0.0, 1.0), vy=(0.0, 0.0), yaw_rate=(-1.0, 1.0)),
+        clock=clock,
+    )
     return clock, sink, model, step
 
 
@@ -363,10 +394,10 @@ def test_zero_command_ramps_to_the_standing_pose_and_holds_it(rig):
     advance(clock, step, 6)
     gait = sink.sent[-1][0].copy()
     assert not np.allclose(gait, DEFAULT)
-    step.set_navigation_command(NavigationCommand(vx=0.05))   # below the threshold
-    results = advance(clock, step, 6)   # 50 ms dwell from the first tick that sees it
+    step.set_navigation_command(NavigationCommand(vx=0.05))  # below the threshold
+    results = advance(clock, step, 6)  # 50 ms dwell from the first tick that sees it
     assert results[-1].mode == ControlMode.STAND and not results[-1].policy_ran
-    before = sink.sent[-2][0]           # the last policy target
+    before = sink.sent[-2][0]  # the last policy target
     np.testing.assert_allclose(sink.sent[-1][0], before, atol=1e-6)  # the ramp starts there
     calls = model.calls
     results = advance(clock, step, 30)
@@ -382,10 +413,10 @@ def test_zero_command_ramps_to_the_standing_pose_and_holds_it(rig):
 
 def test_stand_hysteresis_then_resume_through_the_ramp(rig):
     clock, sink, model, step = _stand_rig(rig)
-    run_to_policy(clock, step)          # zero command from the start
+    run_to_policy(clock, step)  # zero command from the start
     advance(clock, step, 6)
     assert step.mode == ControlMode.STAND
-    step.set_navigation_command(NavigationCommand(vx=0.12))   # inside the hysteresis band
+    step.set_navigation_command(NavigationCommand(vx=0.12))  # inside the hysteresis band
     advance(clock, step, 5)
     assert step.mode == ControlMode.STAND
     step.set_navigation_command(NavigationCommand(vx=0.5))
@@ -399,7 +430,7 @@ def test_stand_hysteresis_then_resume_through_the_ramp(rig):
 
 
 def test_walk_on_zero_stays_available(rig):
-    clock, sink, builder, model, mapper, step = rig   # stand_on_zero_command False
+    clock, sink, builder, model, mapper, step = rig  # stand_on_zero_command False
     run_to_policy(clock, step)
     calls = model.calls
     advance(clock, step, 100)
@@ -412,7 +443,7 @@ def test_failures_hold_then_latch(rig):
     advance(clock, step, 2)
     good = sink.sent[-1][0].copy()
     model.fail = True
-    results = advance(clock, step, 4)   # two policy ticks
+    results = advance(clock, step, 4)  # two policy ticks
     assert [r.error for r in results if r.policy_ran] == ['inference: boom'] * 2
     assert step.mode == ControlMode.HOLD_FAULT and not step.fault_latched
     for command, _ in sink.sent[-4:]:
@@ -445,7 +476,7 @@ def test_navigation_command_clamped_and_times_out(rig):
     assert step.counters['nav_clamped'] == 1
     advance(clock, step, 2)
     assert builder.commands[-1] == used
-    advance(clock, step, 30)   # 0.3 s > 0.2 s timeout
+    advance(clock, step, 30)  # 0.3 s > 0.2 s timeout
     assert builder.commands[-1] == NavigationCommand()
     assert step.counters['nav_timeouts'] == 1
 

@@ -18,14 +18,12 @@ import gc
 from pathlib import Path
 import time
 from types import SimpleNamespace
-from typing import List
 
 import numpy as np
 
 from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.driver import TickDriver
-from krabby_parkour_ros.control.loop import (freeze_heap, GcMonitor, make_warm_up,
-                                             PolicyWarmUp)
+from krabby_parkour_ros.control.loop import freeze_heap, GcMonitor, make_warm_up, PolicyWarmUp
 from krabby_parkour_ros.hal.codec import encode_command
 from krabby_parkour_ros.recording.recorder import HalRecorder
 from ..hardening.test_driver_schedule import MS, PERIOD, run, World
@@ -34,9 +32,10 @@ from ..hardening.test_driver_schedule import MS, PERIOD, run, World
 def test_the_warm_up_runs_its_lead_before_each_expected_observation() -> None:
     arrivals = [k * PERIOD + 5 * MS for k in range(20)]
     world = World(arrivals)
-    warm_times: List[int] = []
-    driver = TickDriver(world, world, ControlConfig(control_rate=100.0),
-                        sleep=world.sleep, clock=world.clock)
+    warm_times: list[int] = []
+    driver = TickDriver(
+        world, world, ControlConfig(control_rate=100.0), sleep=world.sleep, clock=world.clock
+    )
     driver.set_warm_up(lambda: warm_times.append(world.now), 0.0004)
     while world.now < arrivals[-1] + PERIOD:
         driver.run_once(stop_after_s=0.1)
@@ -51,8 +50,9 @@ def test_the_warm_up_runs_its_lead_before_each_expected_observation() -> None:
 def test_a_warm_up_that_declines_is_not_counted() -> None:
     arrivals = [k * PERIOD + 5 * MS for k in range(5)]
     world = World(arrivals)
-    driver = TickDriver(world, world, ControlConfig(control_rate=100.0),
-                        sleep=world.sleep, clock=world.clock)
+    driver = TickDriver(
+        world, world, ControlConfig(control_rate=100.0), sleep=world.sleep, clock=world.clock
+    )
     driver.set_warm_up(lambda: False, 0.0004)
     while world.now < arrivals[-1] + PERIOD:
         driver.run_once(stop_after_s=0.1)
@@ -63,8 +63,9 @@ def test_no_warm_up_keeps_the_schedule_unchanged() -> None:
     arrivals = [k * PERIOD + 5 * MS for k in range(20)]
     plain, warmed = World(arrivals), World(arrivals)
     run(plain, arrivals[-1] + PERIOD)
-    driver = TickDriver(warmed, warmed, ControlConfig(control_rate=100.0),
-                        sleep=warmed.sleep, clock=warmed.clock)
+    driver = TickDriver(
+        warmed, warmed, ControlConfig(control_rate=100.0), sleep=warmed.sleep, clock=warmed.clock
+    )
     driver.set_warm_up(None, 0.0004)
     while warmed.now < arrivals[-1] + PERIOD:
         driver.run_once(stop_after_s=0.1)
@@ -77,7 +78,7 @@ class CountingModel:
     needs_depth = False
 
     def __init__(self) -> None:
-        self.inputs: List[np.ndarray] = []
+        self.inputs: list[np.ndarray] = []
 
     def inference(self, model_io) -> None:
         self.inputs.append(model_io.observation.copy())

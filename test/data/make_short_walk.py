@@ -45,15 +45,28 @@ def main() -> int:
     parser.add_argument('--seconds', type=float, default=3.0)
     args = parser.parse_args()
     OUT.unlink(missing_ok=True)
-    sim = SimHal(SimHalConfig(observation_endpoint='inproc://make_obs',
-                              command_endpoint='inproc://make_cmd', pacing='lockstep',
-                              lockstep_timeout_s=1.0, depth_height=6, depth_width=8, seed=7))
+    sim = SimHal(
+        SimHalConfig(
+            observation_endpoint='inproc://make_obs',
+            command_endpoint='inproc://make_cmd',
+            pacing='lockstep',
+            lockstep_timeout_s=1.0,
+            depth_height=6,
+            depth_width=8,
+            seed=7,
+        )
+    )
     sim.bind()
     client = ParkourInferenceClient(
-        HalClientConfig(observation_endpoint=sim.observation_endpoint,
-                        command_endpoint=sim.command_endpoint),
-        '', device='cpu', transport_context=sim.transport_context,
-        runtime_config=replace(RuntimeConfig(), control=CONTROL), record_path=str(OUT))
+        HalClientConfig(
+            observation_endpoint=sim.observation_endpoint, command_endpoint=sim.command_endpoint
+        ),
+        '',
+        device='cpu',
+        transport_context=sim.transport_context,
+        runtime_config=replace(RuntimeConfig(), control=CONTROL),
+        record_path=str(OUT),
+    )
     client.initialize()
     running = threading.Event()
     running.set()
@@ -66,8 +79,10 @@ def main() -> int:
     client.stop_thread()
     client.close()
     sim.close()
-    print(f'wrote {OUT} ({OUT.stat().st_size} bytes): {sim.statistics()["commands_received"]} '
-          'commands')
+    print(
+        f'wrote {OUT} ({OUT.stat().st_size} bytes): {sim.statistics()["commands_received"]} '
+        'commands'
+    )
     return 0
 
 

@@ -95,8 +95,15 @@ def test_command_arrow_follows_the_arc() -> None:
 
 
 def test_merge_keeps_every_marker() -> None:
-    merged = dt.merge([dt.scan_markers(GRID, np.full(GRID.size, 0.3), 'base', 0),
-                       dt.command_arrow_marker(0.2, 0.1, 'base', 0)])
+    merged = dt.merge(
+        [
+            dt.scan_markers(GRID, np.full(GRID.size, 0.3), 'base', 0),
+            dt.command_arrow_marker(0.2, 0.1, 'base', 0),
+        ]
+    )
     assert isinstance(merged, MarkerArray)
-    assert [(m.ns, m.id) for m in merged.markers] == [('height_scan', 0), ('command', 0),
-                                                      ('command', 1)]
+    assert [(m.ns, m.id) for m in merged.markers] == [
+        ('height_scan', 0),
+        ('command', 0),
+        ('command', 1),
+    ]

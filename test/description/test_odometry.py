@@ -31,8 +31,14 @@ def _xyzw(roll: float, pitch: float, yaw: float) -> np.ndarray:
     cr, sr = math.cos(roll / 2), math.sin(roll / 2)
     cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
     cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    return np.array([sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
-                     cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy])
+    return np.array(
+        [
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+            cr * cp * cy + sr * sp * sy,
+        ]
+    )
 
 
 def _matrix(xyzw) -> np.ndarray:
@@ -44,36 +50,49 @@ def test_default_frames_are_rep_105() -> None:
     assert (FRAMES.odom, FRAMES.base, FRAMES.yaw) == ('odom', 'base_link', 'base_yaw')
 
 
-@pytest.mark.parametrize('kwargs, field', [
-    ({'odom': ''}, 'odom'), ({'base': '/base_link'}, 'base'), ({'yaw': 'base yaw'}, 'yaw'),
-    ({'yaw': 'base_link'}, 'frames'), ({'odom': 'base_link'}, 'frames')])
+@pytest.mark.parametrize(
+    'kwargs, field',
+    [
+        ({'odom': ''}, 'odom'),
+        ({'base': '/base_link'}, 'base'),
+        ({'yaw': 'base yaw'}, 'yaw'),
+        ({'yaw': 'base_link'}, 'frames'),
+        ({'odom': 'base_link'}, 'frames'),
+    ],
+)
 def test_unusable_frames_are_refused_with_the_name(kwargs, field: str) -> None:
     with pytest.raises(od.FrameError, match=field):
         od.OdometryFrames(**kwargs)
 
 
-@pytest.mark.parametrize('roll, pitch, yaw', [
-    (0.0, 0.0, 0.0), (0.1, -0.2, 0.3), (-0.3, 0.25, 2.9), (0.2, 0.1, -3.0), (0.0, 0.0, -1.2)])
+@pytest.mark.parametrize(
+    'roll, pitch, yaw',
+    [(0.0, 0.0, 0.0), (0.1, -0.2, 0.3), (-0.3, 0.25, 2.9), (0.2, 0.1, -3.0), (0.0, 0.0, -1.2)],
+)
 def test_yaw_frame_keeps_the_yaw_and_drops_roll_and_pitch(roll, pitch, yaw) -> None:
     q = _xyzw(roll, pitch, yaw)
     assert od.yaw_of(q) == pytest.approx(yaw, abs=1e-12)
     # world <- base <- base_yaw is a rotation about z by the yaw, nothing else.
     composed = _matrix(q) @ _matrix(od.base_to_yaw_rotation(q))
     c, s = math.cos(yaw), math.sin(yaw)
-    np.testing.assert_allclose(composed, [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]],
-                               atol=1e-12)
+    np.testing.assert_allclose(composed, [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], atol=1e-12)
 
 
 def test_odometry_pose_twist_and_frames() -> None:
     q = _xyzw(0.05, -0.1, 0.7) * 1.004  # within the decoder's norm tolerance
-    msg = od.odometry_message(FRAMES, 1_700_000_000_250_000_000, [1.5, -2.0, 0.31], q,
-                              [0.4, 0.01, -0.02], [0.0, 0.1, 0.5])
+    msg = od.odometry_message(
+        FRAMES,
+        1_700_000_000_250_000_000,
+        [1.5, -2.0, 0.31],
+        q,
+        [0.4, 0.01, -0.02],
+        [0.0, 0.1, 0.5],
+    )
     assert msg.header.frame_id == 'odom' and msg.child_frame_id == 'base_link'
     assert msg.header.stamp == Time(sec=1_700_000_000, nanosec=250_000_000)
     pose = msg.pose.pose
     assert (pose.position.x, pose.position.y, pose.position.z) == (1.5, -2.0, 0.31)
-    quaternion = [pose.orientation.x, pose.orientation.y, pose.orientation.z,
-                  pose.orientation.w]
+    quaternion = [pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w]
     np.testing.assert_allclose(quaternion, q / np.linalg.norm(q), atol=1e-15)
     assert np.linalg.norm(quaternion) == pytest.approx(1.0, abs=1e-15)
     twist = msg.twist.twist
@@ -85,8 +104,7 @@ def test_odometry_pose_twist_and_frames() -> None:
 
 
 def test_transforms_carry_the_pose_and_the_yaw() -> None:
-    frames = od.OdometryFrames(odom='robot1/odom', base='robot1/base_link',
-                               yaw='robot1/base_yaw')
+    frames = od.OdometryFrames(odom='robot1/odom', base='robot1/base_link', yaw='robot1/base_yaw')
     q = _xyzw(0.2, 0.1, -0.4)
     stamp = Time(sec=12, nanosec=5)
     base = od.base_transform(frames, stamp, [0.25, 0.5, 0.3], q)

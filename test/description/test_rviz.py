@@ -33,8 +33,7 @@ def _displays() -> dict:
 
 def test_displays_and_topics() -> None:
     displays = _displays()
-    assert set(displays) == {'Grid', 'RobotModel', 'TF', 'PointCloud2', 'MarkerArray',
-                             'Odometry'}
+    assert set(displays) == {'Grid', 'RobotModel', 'TF', 'PointCloud2', 'MarkerArray', 'Odometry'}
     assert displays['Odometry']['Topic']['Value'] == '/odom'
     assert displays['Odometry']['Topic']['Reliability Policy'] == 'Reliable'
     model = displays['RobotModel']

@@ -28,8 +28,10 @@ from krabby_parkour_ros.sim.go2_model import build_model, FOOT_POS, JOINT_NAMES,
 
 _OBJ = mujoco.mjtObj
 #: A floating joint above the root makes MuJoCo keep ``base_link`` as its own body.
-_FLOATING_ROOT = ('<link name="floating_root"/><joint name="floating_base" type="floating">'
-                  '<parent link="floating_root"/><child link="base_link"/></joint>')
+_FLOATING_ROOT = (
+    '<link name="floating_root"/><joint name="floating_base" type="floating">'
+    '<parent link="floating_root"/><child link="base_link"/></joint>'
+)
 
 
 @pytest.fixture(scope='module')
@@ -53,8 +55,11 @@ def _bodies(model) -> dict:
 
 
 def _joints(model) -> dict:
-    return {_name(model, _OBJ.mjOBJ_JOINT, i): i for i in range(model.njnt)
-            if model.jnt_type[i] == mujoco.mjtJoint.mjJNT_HINGE}
+    return {
+        _name(model, _OBJ.mjOBJ_JOINT, i): i
+        for i in range(model.njnt)
+        if model.jnt_type[i] == mujoco.mjtJoint.mjJNT_HINGE
+    }
 
 
 def test_packaged_file_equals_a_fresh_generation(text: str) -> None:
@@ -119,7 +124,8 @@ def test_mujoco_agrees_on_joints(models) -> None:
         np.testing.assert_allclose(from_urdf.jnt_range[a], sim.jnt_range[b], atol=1e-12)
         body_a, body_b = from_urdf.jnt_bodyid[a], sim.jnt_bodyid[b]
         assert _name(from_urdf, _OBJ.mjOBJ_BODY, body_a) == urdf.link_name(
-            _name(sim, _OBJ.mjOBJ_BODY, body_b))
+            _name(sim, _OBJ.mjOBJ_BODY, body_b)
+        )
         np.testing.assert_allclose(from_urdf.body_pos[body_a], sim.body_pos[body_b], atol=1e-12)
 
 
@@ -134,24 +140,32 @@ def test_mujoco_agrees_on_masses_and_inertias(models) -> None:
     from_urdf, sim = models
     urdf_bodies, sim_bodies = _bodies(from_urdf), _bodies(sim)
     robot = [name for name in sim_bodies if name != 'world']
-    assert sorted(robot) == sorted(n for n in urdf_bodies
-                                   if n not in ('world', 'floating_root'))
+    assert sorted(robot) == sorted(n for n in urdf_bodies if n not in ('world', 'floating_root'))
     for name in robot:
         a, b = urdf_bodies[name], sim_bodies[name]
         assert from_urdf.body_mass[a] == pytest.approx(sim.body_mass[b], abs=1e-12)
         np.testing.assert_allclose(from_urdf.body_ipos[a], sim.body_ipos[b], atol=1e-12)
-        np.testing.assert_allclose(_inertia_matrix(from_urdf, a), _inertia_matrix(sim, b),
-                                   atol=1e-9, rtol=1e-6)
-    assert from_urdf.body_mass.sum() == pytest.approx(sim.body_mass.sum()) == pytest.approx(
-        TOTAL_MASS)
+        np.testing.assert_allclose(
+            _inertia_matrix(from_urdf, a), _inertia_matrix(sim, b), atol=1e-9, rtol=1e-6
+        )
+    assert (
+        from_urdf.body_mass.sum()
+        == pytest.approx(sim.body_mass.sum())
+        == pytest.approx(TOTAL_MASS)
+    )
 
 
 def _collision_geoms(model, body: int) -> list:
     found = []
     for g in range(model.ngeom):
         if model.geom_bodyid[g] == body:
-            found.append((int(model.geom_type[g]), tuple(np.round(model.geom_size[g], 9)),
-                          tuple(np.round(model.geom_pos[g], 9))))
+            found.append(
+                (
+                    int(model.geom_type[g]),
+                    tuple(np.round(model.geom_size[g], 9)),
+                    tuple(np.round(model.geom_pos[g], 9)),
+                )
+            )
     return sorted(found)
 
 
@@ -166,8 +180,9 @@ def test_mujoco_agrees_on_collision_geometry(models) -> None:
 
 def test_foot_frames_sit_on_the_contact_spheres(text: str) -> None:
     root = ET.fromstring(text)
-    feet = {j.find('child').get('link'): j for j in root.findall('joint')
-            if j.get('type') == 'fixed'}
+    feet = {
+        j.find('child').get('link'): j for j in root.findall('joint') if j.get('type') == 'fixed'
+    }
     assert sorted(feet) == ['FL_foot', 'FR_foot', 'RL_foot', 'RR_foot']
     for foot, joint in feet.items():
         assert joint.find('parent').get('link') == foot.replace('_foot', '_calf')
@@ -176,13 +191,26 @@ def test_foot_frames_sit_on_the_contact_spheres(text: str) -> None:
 
 
 def test_rpy_round_trips_quaternions() -> None:
-    for quat in [(1, 0, 0, 0), (0.707107, 0.707107, 0, 0), (0.994493, 0, -0.104807, 0),
-                 (0.497014, 0.499245, 0.505462, 0.498237), (0, 0, 1, 0)]:
+    for quat in [
+        (1, 0, 0, 0),
+        (0.707107, 0.707107, 0, 0),
+        (0.994493, 0, -0.104807, 0),
+        (0.497014, 0.499245, 0.505462, 0.498237),
+        (0, 0, 1, 0),
+    ]:
         matrix = urdf.quat_to_matrix(quat)
         roll, pitch, yaw = urdf.matrix_to_rpy(matrix)
-        cr, sr, cp, sp, cy, sy = (np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch),
-                                  np.cos(yaw), np.sin(yaw))
-        rebuilt = (np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
-                   @ np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
-                   @ np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]]))
+        cr, sr, cp, sp, cy, sy = (
+            np.cos(roll),
+            np.sin(roll),
+            np.cos(pitch),
+            np.sin(pitch),
+            np.cos(yaw),
+            np.sin(yaw),
+        )
+        rebuilt = (
+            np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
+            @ np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
+            @ np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]])
+        )
         np.testing.assert_allclose(rebuilt, matrix, atol=1e-9)

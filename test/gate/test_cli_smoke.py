@@ -30,30 +30,56 @@ def test_smoke_matrix_writes_scorecard_report_recordings_and_gates(tmp_path: Pat
     thresholds = tmp_path / 'thresholds.yaml'
     # The correct deployment passes nominal; the 40 ms fault must score below it, so
     # demanding it pass makes the gate fail (exit 1).
-    thresholds.write_text('min_success_rate_by_perturbation: {nominal: 1.0, '
-                          'fault_latency_40ms: 1.0}\n')
+    thresholds.write_text(
+        'min_success_rate_by_perturbation: {nominal: 1.0, fault_latency_40ms: 1.0}\n'
+    )
     out = tmp_path / 'gate'
-    code = main(['--preset', 'smoke', '--terrains', 'flat,box', '--difficulties', '0.5',
-                 '--perturbations', 'nominal,fault_latency_40ms', '--duration', '8',
-                 '--workers', '2', '--out', str(out), '--gate', str(thresholds), '--quiet',
-                 '--compare', 'shipped'])
+    code = main(
+        [
+            '--preset',
+            'smoke',
+            '--terrains',
+            'flat,box',
+            '--difficulties',
+            '0.5',
+            '--perturbations',
+            'nominal,fault_latency_40ms',
+            '--duration',
+            '8',
+            '--workers',
+            '2',
+            '--out',
+            str(out),
+            '--gate',
+            str(thresholds),
+            '--quiet',
+            '--compare',
+            'shipped',
+        ]
+    )
     assert code == 1
     card = json.loads((out / 'scorecard.json').read_text())
     assert card['run']['episodes'] == 8 and card['run']['backend'] == 'local'
     candidate = card['summary']['candidate']
-    assert candidate['success_rate_by_perturbation'] == {'nominal': 1.0,
-                                                         'fault_latency_40ms': 0.0}
+    assert candidate['success_rate_by_perturbation'] == {'nominal': 1.0, 'fault_latency_40ms': 0.0}
     # The same shipped checkpoint as baseline gives the same episodes (deterministic).
     assert card['summary']['baseline']['outcomes'] == candidate['outcomes']
     assert card['gate']['violations'] == [
-        'success_rate_by_perturbation[fault_latency_40ms]: 0.0 < 1.0']
+        'success_rate_by_perturbation[fault_latency_40ms]: 0.0 < 1.0'
+    ]
     failures = [f for f in card['failures'] if f['label'] == 'candidate']
     assert len(failures) == 2
     for failure in failures:
         assert Path(failure['recording']).is_file()
     html = (out / 'report.html').read_text()
-    for name in ('heatmap_nominal.png', 'heatmap_fault_latency_40ms.png', 'latency.png',
-                 'clamps.png', 'distance.png', 'time_to_fall.png'):
+    for name in (
+        'heatmap_nominal.png',
+        'heatmap_fault_latency_40ms.png',
+        'latency.png',
+        'clamps.png',
+        'distance.png',
+        'time_to_fall.png',
+    ):
         assert (out / 'plots' / name).stat().st_size > 1000
         assert f'plots/{name}' in html
     assert 'recordings/candidate__box__d0.50__fault_latency_40ms__s0.mcap' in html

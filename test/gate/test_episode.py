@@ -42,9 +42,10 @@ def test_the_same_seed_gives_the_same_episode_twice() -> None:
 
 
 def test_the_teacher_climbs_a_half_metre_box_and_wrong_deployments_fail() -> None:
-    results = {p: run_episode(EpisodeSpec('box', 1.0, p, seed=0, duration_s=8.0))
-               for p in ('nominal', 'fault_swapped_legs', 'fault_transposed_scan',
-                         'fault_latency_40ms')}
+    results = {
+        p: run_episode(EpisodeSpec('box', 1.0, p, seed=0, duration_s=8.0))
+        for p in ('nominal', 'fault_swapped_legs', 'fault_transposed_scan', 'fault_latency_40ms')
+    }
     nominal = results['nominal']
     assert nominal['outcome'] == 'success', nominal['reason']
     assert nominal['course']['summary']['height_m'] == pytest.approx(0.5)
@@ -62,18 +63,23 @@ def test_a_missing_base_velocity_without_estimator_is_refused() -> None:
 
 
 def test_failures_keep_their_recording_and_successes_do_not(tmp_path: Path) -> None:
-    failed = run_episode(EpisodeSpec('flat', 0.0, 'fault_swapped_legs', seed=0, duration_s=4.0,
-                                     record_dir=str(tmp_path)))
+    failed = run_episode(
+        EpisodeSpec(
+            'flat', 0.0, 'fault_swapped_legs', seed=0, duration_s=4.0, record_dir=str(tmp_path)
+        )
+    )
     assert failed['outcome'] == 'fell'
     recording = Path(failed['recording'])
     assert recording.is_file() and recording.stat().st_size > 10_000
     from krabby_parkour_ros.recording.reader import RecordingReader
+
     reader = RecordingReader(recording)
     assert {'/hal/observation', '/hal/command'} <= set(reader.topics())
     assert reader.metadata()['episode'] == failed['key']
     assert sum(1 for _ in reader.commands()) > 100
-    passed = run_episode(EpisodeSpec('flat', 0.0, 'nominal', seed=0, duration_s=8.0,
-                                     record_dir=str(tmp_path)))
+    passed = run_episode(
+        EpisodeSpec('flat', 0.0, 'nominal', seed=0, duration_s=8.0, record_dir=str(tmp_path))
+    )
     assert passed['outcome'] == 'success' and passed['recording'] is None
     assert sorted(p.name for p in (tmp_path / 'recordings').iterdir()) == [recording.name]
 

@@ -20,9 +20,16 @@ import re
 import numpy as np
 import pytest
 
-from krabby_parkour_ros.gate.perturbations import (apply_physics, GateHooks, PerturbationError,
-                                                   PERTURBATIONS, realize, Realized,
-                                                   ScaledMotor, transpose_scan)
+from krabby_parkour_ros.gate.perturbations import (
+    apply_physics,
+    GateHooks,
+    PerturbationError,
+    PERTURBATIONS,
+    realize,
+    Realized,
+    ScaledMotor,
+    transpose_scan,
+)
 from krabby_parkour_ros.mapping.joint_map import load_joint_map
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig, SimHooks
 from krabby_parkour_ros.sim.robot import SimulatedRobot
@@ -82,23 +89,26 @@ def test_transpose_scan_is_the_y_fastest_order() -> None:
 
 def test_observation_delay_and_drops() -> None:
     robot = _robot()
-    hooks = GateHooks(Realized('x', {'observation_delay_periods': 2}),
-                      np.random.default_rng(0), _driven(robot))
+    hooks = GateHooks(
+        Realized('x', {'observation_delay_periods': 2}), np.random.default_rng(0), _driven(robot)
+    )
     times = []
     for _ in range(5):
         times.append(hooks.observation(robot, robot.observe()).sim_time)
         robot.step(2)
     np.testing.assert_allclose(times, [0.0, 0.0, 0.0, 0.01, 0.02], atol=1e-12)
-    dropper = GateHooks(Realized('x', {'drop_probability': 0.5}), np.random.default_rng(0),
-                        _driven(robot))
+    dropper = GateHooks(
+        Realized('x', {'drop_probability': 0.5}), np.random.default_rng(0), _driven(robot)
+    )
     dropped = sum(dropper.observation(robot, robot.observe()) is None for _ in range(400))
     assert dropped == dropper.counts['dropped'] and 150 < dropped < 250
 
 
 def test_action_delay_applies_commands_whole_periods_later() -> None:
     robot = _robot()
-    hooks = GateHooks(Realized('x', {'action_delay_periods': 2}), np.random.default_rng(0),
-                      _driven(robot))
+    hooks = GateHooks(
+        Realized('x', {'action_delay_periods': 2}), np.random.default_rng(0), _driven(robot)
+    )
     before = robot.hardware_targets()
     command = before.copy()
     command[0] += 0.1
@@ -113,8 +123,9 @@ def test_action_delay_applies_commands_whole_periods_later() -> None:
 def test_joint_offsets_bias_the_measurement_and_the_command_alike() -> None:
     robot = _robot()
     offsets = [0.01 * (i + 1) for i in range(12)]
-    hooks = GateHooks(Realized('x', {'joint_offsets': offsets}), np.random.default_rng(0),
-                      _driven(robot))
+    hooks = GateHooks(
+        Realized('x', {'joint_offsets': offsets}), np.random.default_rng(0), _driven(robot)
+    )
     true = robot.hardware_joint_positions()
     measured = hooks.observation(robot, robot.observe()).joint_positions
     driven = _driven(robot)
@@ -128,13 +139,23 @@ def test_joint_offsets_bias_the_measurement_and_the_command_alike() -> None:
 def test_imu_bias_missing_keys_and_transposed_scan() -> None:
     robot = _robot()
     clean = robot.observe().extensions
-    hooks = GateHooks(Realized('x', {'gyro_bias': [0.1, -0.1, 0.05],
-                                     'roll_pitch_bias': [0.05, 0.0],
-                                     'remove_keys': ['foot_contacts'], 'transpose_scan': True}),
-                      np.random.default_rng(0), _driven(robot))
+    hooks = GateHooks(
+        Realized(
+            'x',
+            {
+                'gyro_bias': [0.1, -0.1, 0.05],
+                'roll_pitch_bias': [0.05, 0.0],
+                'remove_keys': ['foot_contacts'],
+                'transpose_scan': True,
+            },
+        ),
+        np.random.default_rng(0),
+        _driven(robot),
+    )
     ext = hooks.observation(robot, robot.observe()).extensions
-    np.testing.assert_allclose(np.subtract(ext['imu_angular_velocity'],
-                                           clean['imu_angular_velocity']), [0.1, -0.1, 0.05])
+    np.testing.assert_allclose(
+        np.subtract(ext['imu_angular_velocity'], clean['imu_angular_velocity']), [0.1, -0.1, 0.05]
+    )
     x, y, z, w = ext['imu_orientation_xyzw']
     roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
     assert roll == pytest.approx(0.05, abs=1e-6)
@@ -144,8 +165,9 @@ def test_imu_bias_missing_keys_and_transposed_scan() -> None:
 
 def test_pushes_change_the_base_velocity_once_at_their_time() -> None:
     robot = _robot()
-    hooks = GateHooks(Realized('x', {'pushes': [[0.02, 0.5, -0.5]]}), np.random.default_rng(0),
-                      _driven(robot))
+    hooks = GateHooks(
+        Realized('x', {'pushes': [[0.02, 0.5, -0.5]]}), np.random.default_rng(0), _driven(robot)
+    )
     hooks.before_advance(robot)
     assert hooks.counts['pushes'] == 0
     robot.step(4)
@@ -158,9 +180,20 @@ def test_physics_changes() -> None:
     robot = _robot()
     base = robot.model.body('base').id
     mass, ipos = float(robot.model.body_mass[base]), robot.model.body_ipos[base].copy()
-    apply_physics(Realized('x', {'friction': 0.4, 'added_mass_kg': 2.0,
-                                 'com_shift_m': [0.03, -0.02, 0.0], 'kp_scale': 1.1,
-                                 'kd_scale': 0.9, 'strength': [1.2] * 12}), robot)
+    apply_physics(
+        Realized(
+            'x',
+            {
+                'friction': 0.4,
+                'added_mass_kg': 2.0,
+                'com_shift_m': [0.03, -0.02, 0.0],
+                'kp_scale': 1.1,
+                'kd_scale': 0.9,
+                'strength': [1.2] * 12,
+            },
+        ),
+        robot,
+    )
     assert np.all(robot.model.geom_friction[:, 0] == 0.4)
     assert robot.model.body_mass[base] == pytest.approx(mass + 2.0)
     np.testing.assert_allclose(robot.model.body_ipos[base] - ipos, [0.03, -0.02, 0.0])
@@ -173,13 +206,22 @@ def test_physics_changes() -> None:
 def test_sim_hal_with_do_nothing_hooks_publishes_the_same_bytes() -> None:
     # The hooks are an addition: without them, or with the base class, nothing changes.
     def run(hooks):
-        sim = SimHal(SimHalConfig(observation_endpoint='inproc://hooks_a',
-                                  command_endpoint='inproc://hooks_b', pacing='lockstep',
-                                  depth_height=2, depth_width=3, seed=4), hooks=hooks)
+        sim = SimHal(
+            SimHalConfig(
+                observation_endpoint='inproc://hooks_a',
+                command_endpoint='inproc://hooks_b',
+                pacing='lockstep',
+                depth_height=2,
+                depth_width=3,
+                seed=4,
+            ),
+            hooks=hooks,
+        )
         sent = []
         original = sim.server.publish_frames
-        sim.server.publish_frames = lambda frames: sent.append([bytes(f) for f in frames]) or \
-            original(frames)
+        sim.server.publish_frames = lambda frames: (
+            sent.append([bytes(f) for f in frames]) or original(frames)
+        )
         try:
             for _ in range(5):
                 sim.publish_observation()
@@ -188,4 +230,5 @@ def test_sim_hal_with_do_nothing_hooks_publishes_the_same_bytes() -> None:
             sim.close()
         # The metadata frame holds the timestamp (start wall clock + simulated time).
         return [[re.sub(rb'"timestamp_ns": [0-9]+', b'', f) for f in frames] for frames in sent]
+
     assert run(None) == run(SimHooks())

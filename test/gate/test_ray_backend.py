@@ -25,11 +25,17 @@ pytestmark = pytest.mark.slow
 
 def test_ray_backend_matches_local_results() -> None:
     pytest.importorskip('ray', reason='ray is not installed (optional: pip install ray)')
-    specs = [EpisodeSpec('flat', 0.0, 'nominal', 0, duration_s=2.0),
-             EpisodeSpec('gap', 0.5, 'latency', 1, duration_s=2.0)]
+    specs = [
+        EpisodeSpec('flat', 0.0, 'nominal', 0, duration_s=2.0),
+        EpisodeSpec('gap', 0.5, 'latency', 1, duration_s=2.0),
+    ]
     seen = []
-    results = run_specs(specs, backend='ray', workers=2,
-                        progress=lambda done, total, result: seen.append((done, total)))
+    results = run_specs(
+        specs,
+        backend='ray',
+        workers=2,
+        progress=lambda done, total, result: seen.append((done, total)),
+    )
     assert sorted(seen) == [(1, 2), (2, 2)]
     for spec, result in zip(specs, results):
         assert result['key'] == spec.key

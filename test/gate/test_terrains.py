@@ -59,8 +59,9 @@ def test_hurdle_and_step_follow_training_formulas() -> None:
         assert 1.2 <= hurdle['positions'][1] - hurdle['positions'][0] <= 2.2
         step = build_course('step', level, np.random.default_rng(1)).scenario_parameters
         height = 0.1 + 0.35 * level
-        assert step['heights'][:5] == pytest.approx([height, 2 * height, 3 * height,
-                                                     4 * height, 4 * height], abs=1e-3)
+        assert step['heights'][:5] == pytest.approx(
+            [height, 2 * height, 3 * height, 4 * height, 4 * height], abs=1e-3
+        )
         assert all(0.3 + height - 1e-3 <= n <= 1.5 + height + 1e-3 for n in step['lengths'])
 
 
@@ -97,14 +98,22 @@ def test_gap_depth_reaches_the_policy_observation_through_the_wire() -> None:
     scenario = make_scenario('gaps', gap_sizes=[0.6], platforms=[1.0], depth=0.5, distance=0.5)
     robot = SimulatedRobot(scenario, seed=0, camera=None)
     sample = robot.observe()
-    frames = encode_observation(1, sample.joint_positions, sample.rgb, sample.rgb, sample.depth,
-                                sample.confidence, sample.extensions)
+    frames = encode_observation(
+        1,
+        sample.joint_positions,
+        sample.rgb,
+        sample.rgb,
+        sample.depth,
+        sample.confidence,
+        sample.extensions,
+    )
     observation = decode_observation(frames, receive_time_ns=1)
-    builder = ObservationBuilder(GO2_PARKOUR_TEACHER, load_joint_map('go2_sim'),
-                                 ObservationConfig())
+    builder = ObservationBuilder(
+        GO2_PARKOUR_TEACHER, load_joint_map('go2_sim'), ObservationConfig()
+    )
     vector = builder.build(observation, NavigationCommand(0.5))
     layout = GO2_PARKOUR_TEACHER.layout
-    scan = vector[layout.proprio:layout.proprio + layout.scan].reshape(11, 12)
+    scan = vector[layout.proprio : layout.proprio + layout.scan].reshape(11, 12)
     xs = -0.45 + 0.15 * np.arange(12)
     over_gap = (xs > 0.5) & (xs < 1.1)
     base_z = robot.base_position()[2]
@@ -114,10 +123,14 @@ def test_gap_depth_reaches_the_policy_observation_through_the_wire() -> None:
 
 
 def test_new_scenarios_lay_out_their_boxes() -> None:
-    gaps = make_scenario('gaps', gap_sizes=[0.3, 0.5], platforms=[1.0, 1.2], depth=0.4,
-                         distance=1.5)
-    spans = [x for b in gaps.terrain for x in (b.center[0] - b.half_size[0],
-                                               b.center[0] + b.half_size[0])]
+    gaps = make_scenario(
+        'gaps', gap_sizes=[0.3, 0.5], platforms=[1.0, 1.2], depth=0.4, distance=1.5
+    )
+    spans = [
+        x
+        for b in gaps.terrain
+        for x in (b.center[0] - b.half_size[0], b.center[0] + b.half_size[0])
+    ]
     assert spans == pytest.approx([-1.5, 1.5, 1.8, 2.8, 3.3, 6.3])
     assert [b.top for b in gaps.terrain] == pytest.approx([0.4] * 3)
     down = make_scenario('stairs_down', step_height=0.1, steps=3, distance=1.0)

@@ -20,8 +20,9 @@ and socket created through ``zmq.Context`` is recorded, and a test fails if
 any is left open or any HAL receiver thread is still running at its end.
 """
 
+from collections.abc import Callable, Iterator
 import threading
-from typing import Any, Callable, Iterator, List
+from typing import Any
 
 import pytest
 import zmq
@@ -37,8 +38,8 @@ class ZmqTracker:
     """Record the contexts and sockets a test creates."""
 
     def __init__(self) -> None:
-        self.contexts: List[zmq.Context] = []
-        self.sockets: List[zmq.Socket] = []
+        self.contexts: list[zmq.Context] = []
+        self.sockets: list[zmq.Socket] = []
 
 
 @pytest.fixture(autouse=True)
@@ -62,15 +63,16 @@ def zmq_leak_check(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZmqTracker]:
     yield tracker
     open_sockets = [s for s in tracker.sockets if not s.closed]
     live_contexts = [c for c in tracker.contexts if not c.closed]
-    receivers = [t for t in threading.enumerate()
-                 if t.name == 'hal-client-receiver' and t.is_alive()]
+    receivers = [
+        t for t in threading.enumerate() if t.name == 'hal-client-receiver' and t.is_alive()
+    ]
     for socket in open_sockets:
         socket.close(linger=0)
     for context in live_contexts:
         context.term()
-    assert not open_sockets, 'sockets left open: %s' % open_sockets
-    assert not live_contexts, 'contexts left unterminated: %d' % len(live_contexts)
-    assert not receivers, 'receiver threads still running: %s' % receivers
+    assert not open_sockets, f'sockets left open: {open_sockets}'
+    assert not live_contexts, f'contexts left unterminated: {len(live_contexts)}'
+    assert not receivers, f'receiver threads still running: {receivers}'
 
 
 LinkFactory = Callable[..., Link]
@@ -79,16 +81,19 @@ LinkFactory = Callable[..., Link]
 @pytest.fixture
 def make_link() -> Iterator[LinkFactory]:
     """Return a factory of bound server + connected client pairs (closed at teardown)."""
-    created: List[Link] = []
+    created: list[Link] = []
 
     def factory(transport: str = 'inproc', **client_kwargs: Any) -> Link:
         observation, command = endpoints(transport)
-        server = HalServer(HalServerConfig(observation_endpoint=observation,
-                                           command_endpoint=command))
+        server = HalServer(
+            HalServerConfig(observation_endpoint=observation, command_endpoint=command)
+        )
         server.bind()
-        config = HalClientConfig(observation_endpoint=server.bound_observation_endpoint,
-                                 command_endpoint=server.bound_command_endpoint,
-                                 **client_kwargs)
+        config = HalClientConfig(
+            observation_endpoint=server.bound_observation_endpoint,
+            command_endpoint=server.bound_command_endpoint,
+            **client_kwargs,
+        )
         context = server.transport_context if transport == 'inproc' else None
         client = HalClient(config, context)
         link = Link(server, client)

@@ -16,7 +16,6 @@
 
 import socket
 import threading
-from typing import List, Optional
 
 import numpy as np
 import pytest
@@ -56,9 +55,16 @@ def test_invalid_commands_are_never_sent(make_link: LinkFactory, transport: str)
     observation = link.sync()
     send_until_received(link, np.zeros(18), observation.timestamp_ns)  # connected now
     sent_before = link.client.commands_sent
-    bad_commands: List[object] = [
-        np.full(18, np.nan), np.r_[np.zeros(17), np.inf], np.r_[np.zeros(17), -np.inf],
-        np.zeros(17), np.zeros(19), np.full(18, 1e39), ['a'] * 18, None]
+    bad_commands: list[object] = [
+        np.full(18, np.nan),
+        np.r_[np.zeros(17), np.inf],
+        np.r_[np.zeros(17), -np.inf],
+        np.zeros(17),
+        np.zeros(19),
+        np.full(18, 1e39),
+        ['a'] * 18,
+        None,
+    ]
     for joints in bad_commands:
         with pytest.raises(CommandError):
             link.client.put_joint_command(joints, observation.timestamp_ns)
@@ -91,8 +97,10 @@ def _free_tcp_port() -> int:
 
 def test_command_without_hal_is_dropped_and_counted() -> None:
     observation_port, command_port = _free_tcp_port(), _free_tcp_port()
-    config = HalClientConfig(observation_endpoint='tcp://127.0.0.1:%d' % observation_port,
-                             command_endpoint='tcp://127.0.0.1:%d' % command_port)
+    config = HalClientConfig(
+        observation_endpoint=f'tcp://127.0.0.1:{int(observation_port)}',
+        command_endpoint=f'tcp://127.0.0.1:{int(command_port)}',
+    )
     with HalClient(config) as client:
         client.put_joint_command(np.zeros(18), 1)  # never blocks, even with no HAL
         assert client.commands_dropped == 1
@@ -102,8 +110,9 @@ def test_command_without_hal_is_dropped_and_counted() -> None:
 
 
 @pytest.mark.parametrize('transport', TRANSPORTS)
-def test_poll_returns_only_the_newest_and_counts_superseded(make_link: LinkFactory,
-                                                            transport: str) -> None:
+def test_poll_returns_only_the_newest_and_counts_superseded(
+    make_link: LinkFactory, transport: str
+) -> None:
     link = make_link(transport)
     link.sync()
     before = link.client.superseded_count
@@ -133,8 +142,9 @@ def test_wait_returns_a_waiting_observation_without_blocking(make_link: LinkFact
         link.client.wait_for_observation(-1.0)
 
 
-def _waiter(client: HalClient, timeout_s: float, out: List[Optional[HalObservation]],
-            started: threading.Event) -> None:
+def _waiter(
+    client: HalClient, timeout_s: float, out: list[HalObservation | None], started: threading.Event
+) -> None:
     started.set()
     out.append(client.wait_for_observation(timeout_s))
 
@@ -143,7 +153,7 @@ def _waiter(client: HalClient, timeout_s: float, out: List[Optional[HalObservati
 def test_wait_wakes_on_arrival(make_link: LinkFactory, transport: str) -> None:
     link = make_link(transport)
     link.sync()
-    out: List[Optional[HalObservation]] = []
+    out: list[HalObservation | None] = []
     started = threading.Event()
     thread = threading.Thread(target=_waiter, args=(link.client, 30.0, out, started))
     thread.start()
@@ -157,7 +167,7 @@ def test_wait_wakes_on_arrival(make_link: LinkFactory, transport: str) -> None:
 def test_close_wakes_a_waiting_thread(make_link: LinkFactory) -> None:
     link = make_link('inproc')
     link.sync()
-    out: List[Optional[HalObservation]] = []
+    out: list[HalObservation | None] = []
     started = threading.Event()
     thread = threading.Thread(target=_waiter, args=(link.client, 30.0, out, started))
     thread.start()
@@ -169,8 +179,9 @@ def test_close_wakes_a_waiting_thread(make_link: LinkFactory) -> None:
 
 
 @pytest.mark.parametrize('transport', TRANSPORTS)
-def test_connect_close_restart_cycles(make_link: LinkFactory, zmq_leak_check: ZmqTracker,
-                                      transport: str) -> None:
+def test_connect_close_restart_cycles(
+    make_link: LinkFactory, zmq_leak_check: ZmqTracker, transport: str
+) -> None:
     link = make_link(transport)
     link.sync()
     link.client.connect()  # idempotent: no second receiver thread
@@ -194,8 +205,7 @@ def test_client_leaves_a_given_context_open(zmq_leak_check: ZmqTracker) -> None:
     context = zmq.Context()
     server = HalServer(HalServerConfig('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*'), context)
     with server:
-        config = HalClientConfig(server.bound_observation_endpoint,
-                                 server.bound_command_endpoint)
+        config = HalClientConfig(server.bound_observation_endpoint, server.bound_command_endpoint)
         with HalClient(config, context) as client:
             assert client.connected
         assert not context.closed
@@ -206,7 +216,7 @@ def test_client_leaves_a_given_context_open(zmq_leak_check: ZmqTracker) -> None:
 
 def test_hal_restart_with_earlier_clock_over_tcp(make_link: LinkFactory) -> None:
     link = make_link('tcp', timestamp_resync_count=3)
-    link.next_timestamp_ns = 10 ** 15
+    link.next_timestamp_ns = 10**15
     first = link.sync()
     endpoint = link.server.bound_observation_endpoint
     command_endpoint = link.server.bound_command_endpoint

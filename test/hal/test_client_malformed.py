@@ -14,25 +14,30 @@
 
 """Through a real client: every malformed class is counted and the stream goes on."""
 
-from typing import List, Tuple
-
 import pytest
 
 from .conftest import LinkFactory
 from .helpers import MALFORMED_CASES, malformed_frames, OVERSIZE_LIMIT, small_frames
 
-CLIENT_CASES: List[Tuple[str, str]] = MALFORMED_CASES + [
-    ('timestamp_backwards', 'timestamp'), ('timestamp_repeated', 'timestamp')]
-PARAMS = [(transport, case, reason) for transport in ('inproc', 'tcp')
-          for case, reason in CLIENT_CASES
-          # Over tcp ZeroMQ's MAXMSGSIZE drops the peer first: see the test below.
-          if not (transport == 'tcp' and case == 'oversize')]
+CLIENT_CASES: list[tuple[str, str]] = MALFORMED_CASES + [
+    ('timestamp_backwards', 'timestamp'),
+    ('timestamp_repeated', 'timestamp'),
+]
+PARAMS = [
+    (transport, case, reason)
+    for transport in ('inproc', 'tcp')
+    for case, reason in CLIENT_CASES
+    # Over tcp ZeroMQ's MAXMSGSIZE drops the peer first: see the test below.
+    if not (transport == 'tcp' and case == 'oversize')
+]
 
 
-@pytest.mark.parametrize('transport, case_id, reason', PARAMS,
-                         ids=['%s-%s' % (t, c) for t, c, _ in PARAMS])
-def test_client_counts_rejection_and_receives_next(make_link: LinkFactory, transport: str,
-                                                   case_id: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    'transport, case_id, reason', PARAMS, ids=[f'{t}-{c}' for t, c, _ in PARAMS]
+)
+def test_client_counts_rejection_and_receives_next(
+    make_link: LinkFactory, transport: str, case_id: str, reason: str
+) -> None:
     link = make_link(transport, max_message_bytes=OVERSIZE_LIMIT)
     first = link.sync()
     before = link.client.stats()
@@ -51,12 +56,14 @@ def test_client_counts_rejection_and_receives_next(make_link: LinkFactory, trans
     assert stats['rejected_count'] == 1
     assert stats['received_count'] == before['received_count'] + 2
     assert stats['accepted_count'] == before['accepted_count'] + 1
-    assert stats['last_rejection'] and 'expected' in stats['last_rejection'] \
+    assert (
+        stats['last_rejection']
+        and 'expected' in stats['last_rejection']
         or 'missing' in stats['last_rejection']
+    )
 
 
-def test_tcp_oversize_frame_is_dropped_by_zmq_and_client_recovers(
-        make_link: LinkFactory) -> None:
+def test_tcp_oversize_frame_is_dropped_by_zmq_and_client_recovers(make_link: LinkFactory) -> None:
     link = make_link('tcp', max_message_bytes=OVERSIZE_LIMIT)
     link.sync()
     before = link.client.stats()
@@ -71,7 +78,7 @@ def test_tcp_oversize_frame_is_dropped_by_zmq_and_client_recovers(
     assert stats['accepted_count'] > before['accepted_count']
 
 
-def _resync_link(make_link: LinkFactory, count: int) -> Tuple[object, int]:
+def _resync_link(make_link: LinkFactory, count: int) -> tuple[object, int]:
     link = make_link('inproc', timestamp_resync_count=count)
     return link, link.sync().timestamp_ns
 
@@ -92,8 +99,7 @@ def test_hal_restart_with_earlier_clock_resyncs_after_count(make_link: LinkFacto
     assert stats['rejections'] == {'timestamp': 2}
 
 
-def test_resync_needs_consecutive_increasing_backwards_messages(
-        make_link: LinkFactory) -> None:
+def test_resync_needs_consecutive_increasing_backwards_messages(make_link: LinkFactory) -> None:
     link, last = _resync_link(make_link, 3)
     for timestamp in (last - 100, last - 200, last - 150):  # the run restarts at -200
         link.publish_and_wait(small_frames(timestamp))

@@ -15,26 +15,54 @@
 """Every malformed class is rejected by the codec with its own error type and reason."""
 
 import json
-from typing import Any, Dict, List
+from typing import Any
 
 import numpy as np
 import pytest
 
 from krabby_parkour_ros.hal.codec import (
-    decode_command, decode_observation, encode_command, encode_observation)
+    decode_command,
+    decode_observation,
+    encode_command,
+    encode_observation,
+)
 from krabby_parkour_ros.hal.errors import (
-    ByteLengthError, CommandError, DECODER_REJECTION_REASONS, DtypeError, ExtensionError,
-    FrameCountError, FutureTimestampError, HalProtocolError, MetadataError, MissingKeyError,
-    NonFiniteError, OversizeError, REJECTION_REASONS, SchemaVersionError, ShapeError,
-    TimestampError, TooOldError, TopicError)
+    ByteLengthError,
+    CommandError,
+    DECODER_REJECTION_REASONS,
+    DtypeError,
+    ExtensionError,
+    FrameCountError,
+    FutureTimestampError,
+    HalProtocolError,
+    MetadataError,
+    MissingKeyError,
+    NonFiniteError,
+    OversizeError,
+    REJECTION_REASONS,
+    SchemaVersionError,
+    ShapeError,
+    TimestampError,
+    TooOldError,
+    TopicError,
+)
 
 from .helpers import MALFORMED_CASES, malformed_frames, OVERSIZE_LIMIT, small_frames
 
 ERROR_CLASSES = {
-    'frame_count': FrameCountError, 'topic': TopicError, 'schema_version': SchemaVersionError,
-    'json': MetadataError, 'missing_key': MissingKeyError, 'byte_length': ByteLengthError,
-    'dtype': DtypeError, 'shape': ShapeError, 'non_finite': NonFiniteError,
-    'oversize': OversizeError, 'extension': ExtensionError, 'timestamp': TimestampError}
+    'frame_count': FrameCountError,
+    'topic': TopicError,
+    'schema_version': SchemaVersionError,
+    'json': MetadataError,
+    'missing_key': MissingKeyError,
+    'byte_length': ByteLengthError,
+    'dtype': DtypeError,
+    'shape': ShapeError,
+    'non_finite': NonFiniteError,
+    'oversize': OversizeError,
+    'extension': ExtensionError,
+    'timestamp': TimestampError,
+}
 
 
 #: Reasons only the client reports (age versus the local clock, test_freshness.py).
@@ -92,8 +120,7 @@ def test_metadata_frame_size_is_bounded() -> None:
 def test_error_messages_name_field_expected_and_actual() -> None:
     with pytest.raises(ByteLengthError) as info:
         decode_observation(malformed_frames('depth_short', 7))
-    assert str(info.value) == \
-        'depth_map: expected 80 bytes for shape [4, 5] of float32, got 76'
+    assert str(info.value) == 'depth_map: expected 80 bytes for shape [4, 5] of float32, got 76'
     with pytest.raises(ShapeError) as info:
         decode_observation(malformed_frames('camera_shapes_differ', 7))
     assert str(info.value) == 'rgb_camera_2.shape: expected [4, 5, 3], got [5, 4, 3]'
@@ -101,50 +128,65 @@ def test_error_messages_name_field_expected_and_actual() -> None:
 
 # -- encoder input validation: it never emits what a reader rejects -------------
 
-def _inputs(**overrides: Any) -> Dict[str, Any]:
-    inputs = {'timestamp_ns': 10, 'joint_positions': np.zeros(18),
-              'rgb_camera_1': np.zeros((2, 3, 3), np.uint8),
-              'rgb_camera_2': np.zeros((2, 3, 3), np.uint8),
-              'depth_map': np.ones((2, 3)), 'confidence_map': np.ones((2, 3))}
+
+def _inputs(**overrides: Any) -> dict[str, Any]:
+    inputs = {
+        'timestamp_ns': 10,
+        'joint_positions': np.zeros(18),
+        'rgb_camera_1': np.zeros((2, 3, 3), np.uint8),
+        'rgb_camera_2': np.zeros((2, 3, 3), np.uint8),
+        'depth_map': np.ones((2, 3)),
+        'confidence_map': np.ones((2, 3)),
+    }
     inputs.update(overrides)
     return inputs
 
 
-@pytest.mark.parametrize('overrides, error', [
-    ({'timestamp_ns': -1}, TimestampError),
-    ({'timestamp_ns': 1.0}, TimestampError),
-    ({'timestamp_ns': True}, TimestampError),
-    ({'joint_positions': np.zeros(12)}, ShapeError),
-    ({'joint_positions': np.full(18, np.nan)}, NonFiniteError),
-    ({'joint_positions': np.full(18, 1e39)}, NonFiniteError),  # overflows float32
-    ({'joint_positions': ['a'] * 18}, DtypeError),
-    ({'rgb_camera_1': np.zeros((2, 3, 3), np.int8)}, DtypeError),
-    ({'rgb_camera_1': np.zeros((2, 3, 4), np.uint8)}, ShapeError),
-    ({'rgb_camera_2': np.zeros((2, 3, 3), np.uint16)}, DtypeError),
-    ({'rgb_camera_2': np.zeros((3, 2, 3), np.uint8)}, ShapeError),
-    ({'depth_map': np.ones((3, 2))}, ShapeError),
-    ({'depth_map': np.ones(6)}, ShapeError),
-    ({'confidence_map': np.full((2, 3), np.inf)}, NonFiniteError),
-    ({'rgb_camera_1': np.full((2, 3, 3), np.nan, np.float32),
-      'rgb_camera_2': np.zeros((2, 3, 3), np.float32)}, NonFiniteError),
-    ({'extensions': {'imu_orientation_xyzw': [0.0, 0.0, 1.0]}}, ExtensionError),
-    ({'extensions': {'foot_contacts': [0.5]}}, ExtensionError),
-    ({'extensions': {'foot_contacts': [True, False]}}, ExtensionError),
-    ({'extensions': {'height_scan': []}}, ExtensionError),
-    ({'extensions': {'height_scan': [[0.1, 0.2]]}}, ExtensionError),
-    ({'extensions': {'joint_velocities': [np.inf] * 18}}, ExtensionError),
-    ({'extensions': {'imu_orientaton_xyzw': [0.0, 0.0, 0.0, 1.0]}}, ExtensionError),
-    ({'extensions': [1, 2]}, ExtensionError),
-])
-def test_encoder_refuses_inputs_a_reader_would_reject(overrides: Dict[str, Any],
-                                                      error: type) -> None:
+@pytest.mark.parametrize(
+    'overrides, error',
+    [
+        ({'timestamp_ns': -1}, TimestampError),
+        ({'timestamp_ns': 1.0}, TimestampError),
+        ({'timestamp_ns': True}, TimestampError),
+        ({'joint_positions': np.zeros(12)}, ShapeError),
+        ({'joint_positions': np.full(18, np.nan)}, NonFiniteError),
+        ({'joint_positions': np.full(18, 1e39)}, NonFiniteError),  # overflows float32
+        ({'joint_positions': ['a'] * 18}, DtypeError),
+        ({'rgb_camera_1': np.zeros((2, 3, 3), np.int8)}, DtypeError),
+        ({'rgb_camera_1': np.zeros((2, 3, 4), np.uint8)}, ShapeError),
+        ({'rgb_camera_2': np.zeros((2, 3, 3), np.uint16)}, DtypeError),
+        ({'rgb_camera_2': np.zeros((3, 2, 3), np.uint8)}, ShapeError),
+        ({'depth_map': np.ones((3, 2))}, ShapeError),
+        ({'depth_map': np.ones(6)}, ShapeError),
+        ({'confidence_map': np.full((2, 3), np.inf)}, NonFiniteError),
+        (
+            {
+                'rgb_camera_1': np.full((2, 3, 3), np.nan, np.float32),
+                'rgb_camera_2': np.zeros((2, 3, 3), np.float32),
+            },
+            NonFiniteError,
+        ),
+        ({'extensions': {'imu_orientation_xyzw': [0.0, 0.0, 1.0]}}, ExtensionError),
+        ({'extensions': {'foot_contacts': [0.5]}}, ExtensionError),
+        ({'extensions': {'foot_contacts': [True, False]}}, ExtensionError),
+        ({'extensions': {'height_scan': []}}, ExtensionError),
+        ({'extensions': {'height_scan': [[0.1, 0.2]]}}, ExtensionError),
+        ({'extensions': {'joint_velocities': [np.inf] * 18}}, ExtensionError),
+        ({'extensions': {'imu_orientaton_xyzw': [0.0, 0.0, 0.0, 1.0]}}, ExtensionError),
+        ({'extensions': [1, 2]}, ExtensionError),
+    ],
+)
+def test_encoder_refuses_inputs_a_reader_would_reject(
+    overrides: dict[str, Any], error: type
+) -> None:
     with pytest.raises(error):
         encode_observation(**_inputs(**overrides))
 
 
 def test_encoder_casts_real_inputs_to_wire_types() -> None:
-    frames = encode_observation(**_inputs(joint_positions=list(range(18)),
-                                          depth_map=np.full((2, 3), 2, np.int64)))
+    frames = encode_observation(
+        **_inputs(joint_positions=list(range(18)), depth_map=np.full((2, 3), 2, np.int64))
+    )
     observation = decode_observation(frames)
     assert observation.joint_positions.dtype == np.float32
     np.testing.assert_array_equal(observation.joint_positions, np.arange(18))
@@ -157,7 +199,8 @@ def test_encoder_casts_real_inputs_to_wire_types() -> None:
 
 # -- commands -------------------------------------------------------------------
 
-def _command(**meta_overrides: Any) -> List[bytes]:
+
+def _command(**meta_overrides: Any) -> list[bytes]:
     frames = encode_command(np.zeros(18), 5, 6)
     meta = json.loads(frames[0])
     for key, value in meta_overrides.items():
@@ -168,33 +211,72 @@ def _command(**meta_overrides: Any) -> List[bytes]:
     return [json.dumps(meta).encode()] + frames[1:]
 
 
-@pytest.mark.parametrize('frames, error', [
-    (encode_command(np.zeros(18), 5, 6)[:1], FrameCountError),
-    (encode_command(np.zeros(18), 5, 6) + [b''], FrameCountError),
-    ([b'not json', np.zeros(18, np.float32).tobytes()], MetadataError),
-    ([b'"a string"', np.zeros(18, np.float32).tobytes()], MetadataError),
-    (_command(observation_timestamp_ns=None), TimestampError),
-    (_command(timestamp_ns=-5), TimestampError),
-    (_command(joint_positions=None), MissingKeyError),
-    (_command(joint_positions={'shape': [18], 'dtype': 'float64'}), DtypeError),
-    (_command(joint_positions={'shape': [12], 'dtype': 'float32'}), ShapeError),
-    (encode_command(np.zeros(18), 5, 6)[:1] + [b'\x00' * 68], ByteLengthError),
-    (encode_command(np.zeros(18), 5, 6)[:1]
-     + [np.full(18, np.nan, np.float32).tobytes()], NonFiniteError),
-], ids=['one_frame', 'three_frames', 'json', 'json_string', 'no_observation_timestamp',
-        'negative_timestamp', 'no_descriptor', 'float64', 'twelve_joints', 'short',
-        'nan'])
-def test_decode_command_rejects(frames: List[bytes], error: type) -> None:
+@pytest.mark.parametrize(
+    'frames, error',
+    [
+        (encode_command(np.zeros(18), 5, 6)[:1], FrameCountError),
+        (encode_command(np.zeros(18), 5, 6) + [b''], FrameCountError),
+        ([b'not json', np.zeros(18, np.float32).tobytes()], MetadataError),
+        ([b'"a string"', np.zeros(18, np.float32).tobytes()], MetadataError),
+        (_command(observation_timestamp_ns=None), TimestampError),
+        (_command(timestamp_ns=-5), TimestampError),
+        (_command(joint_positions=None), MissingKeyError),
+        (_command(joint_positions={'shape': [18], 'dtype': 'float64'}), DtypeError),
+        (_command(joint_positions={'shape': [12], 'dtype': 'float32'}), ShapeError),
+        (encode_command(np.zeros(18), 5, 6)[:1] + [b'\x00' * 68], ByteLengthError),
+        (
+            encode_command(np.zeros(18), 5, 6)[:1] + [np.full(18, np.nan, np.float32).tobytes()],
+            NonFiniteError,
+        ),
+    ],
+    ids=[
+        'one_frame',
+        'three_frames',
+        'json',
+        'json_string',
+        'no_observation_timestamp',
+        'negative_timestamp',
+        'no_descriptor',
+        'float64',
+        'twelve_joints',
+        'short',
+        'nan',
+    ],
+)
+def test_decode_command_rejects(frames: list[bytes], error: type) -> None:
     with pytest.raises(error):
         decode_command(frames)
 
 
-@pytest.mark.parametrize('joints', [
-    np.full(18, np.nan), np.r_[np.zeros(17), np.inf], np.r_[np.zeros(17), -np.inf],
-    np.zeros(17), np.zeros(19), np.zeros((18, 1)), np.full(18, 1e39), ['x'] * 18,
-    np.zeros(18, bool), None, [0.0] * 17 + [None],
-], ids=['nan', 'inf', '-inf', '17', '19', '2d', 'float32_overflow', 'strings', 'bool',
-        'none', 'object'])
+@pytest.mark.parametrize(
+    'joints',
+    [
+        np.full(18, np.nan),
+        np.r_[np.zeros(17), np.inf],
+        np.r_[np.zeros(17), -np.inf],
+        np.zeros(17),
+        np.zeros(19),
+        np.zeros((18, 1)),
+        np.full(18, 1e39),
+        ['x'] * 18,
+        np.zeros(18, bool),
+        None,
+        [0.0] * 17 + [None],
+    ],
+    ids=[
+        'nan',
+        'inf',
+        '-inf',
+        '17',
+        '19',
+        '2d',
+        'float32_overflow',
+        'strings',
+        'bool',
+        'none',
+        'object',
+    ],
+)
 def test_encode_command_refuses_bad_joints(joints: Any) -> None:
     with pytest.raises(CommandError, match='joint_positions'):
         encode_command(joints, 5)

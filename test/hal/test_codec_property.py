@@ -14,14 +14,19 @@
 
 """Property: encode -> decode -> encode is the identity for random valid observations."""
 
-from typing import Any, Dict
+from typing import Any
 
 from hypothesis import given, HealthCheck, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 import numpy as np
 
 from krabby_parkour_ros.hal.codec import (
-    decode_command, decode_observation, encode_command, encode_observation, EXTENSION_LIMITS)
+    decode_command,
+    decode_observation,
+    encode_command,
+    encode_observation,
+    EXTENSION_LIMITS,
+)
 from krabby_parkour_ros.hal.messages import EXTENSION_KEYS
 
 FINITE_32 = st.floats(-1e6, 1e6, allow_nan=False, width=32)
@@ -40,8 +45,9 @@ def _unit_quaternion(values: Any) -> Any:
 
 EXTENSION_STRATEGIES = {
     # Any direction, normalised: the decoder requires a unit quaternion.
-    'imu_orientation_xyzw': st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4).filter(
-        lambda q: np.linalg.norm(q) > 0.1).map(_unit_quaternion),
+    'imu_orientation_xyzw': st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4)
+    .filter(lambda q: np.linalg.norm(q) > 0.1)
+    .map(_unit_quaternion),
     'imu_angular_velocity': st.lists(_within('imu_angular_velocity'), min_size=3, max_size=3),
     'joint_velocities': st.lists(_within('joint_velocities'), min_size=18, max_size=18),
     'base_linear_velocity': st.lists(_within('base_linear_velocity'), min_size=3, max_size=3),
@@ -52,7 +58,7 @@ EXTENSION_STRATEGIES = {
 
 
 @st.composite
-def observations(draw: Any) -> Dict[str, Any]:
+def observations(draw: Any) -> dict[str, Any]:
     height, width = draw(st.integers(1, 6)), draw(st.integers(1, 7))
     dtype = draw(st.sampled_from(['uint8', 'uint16', 'float32']))
     elements = FINITE_32 if dtype == 'float32' else None
@@ -60,22 +66,23 @@ def observations(draw: Any) -> Dict[str, Any]:
     plane = hnp.arrays(np.float32, (height, width), elements=FINITE_32)
     keys = draw(st.lists(st.sampled_from(EXTENSION_KEYS), unique=True))
     return {
-        'timestamp_ns': draw(st.integers(0, 2 ** 63 - 1)),
+        'timestamp_ns': draw(st.integers(0, 2**63 - 1)),
         'joint_positions': draw(hnp.arrays(np.float32, 18, elements=FINITE_32)),
-        'rgb_camera_1': draw(image), 'rgb_camera_2': draw(image),
-        'depth_map': draw(plane), 'confidence_map': draw(plane),
+        'rgb_camera_1': draw(image),
+        'rgb_camera_2': draw(image),
+        'depth_map': draw(plane),
+        'confidence_map': draw(plane),
         'extensions': {key: draw(EXTENSION_STRATEGIES[key]) for key in keys},
     }
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(observations())
-def test_observation_round_trip(inputs: Dict[str, Any]) -> None:
+def test_observation_round_trip(inputs: dict[str, Any]) -> None:
     frames = encode_observation(**inputs)
     observation = decode_observation(frames)
     assert observation.timestamp_ns == inputs['timestamp_ns']
-    for key in ('joint_positions', 'rgb_camera_1', 'rgb_camera_2', 'depth_map',
-                'confidence_map'):
+    for key in ('joint_positions', 'rgb_camera_1', 'rgb_camera_2', 'depth_map', 'confidence_map'):
         decoded = getattr(observation, key)
         assert decoded.dtype == inputs[key].dtype
         np.testing.assert_array_equal(decoded, inputs[key])
@@ -86,15 +93,23 @@ def test_observation_round_trip(inputs: Dict[str, Any]) -> None:
         else:
             assert value is None
     again = encode_observation(
-        observation.timestamp_ns, observation.joint_positions, observation.rgb_camera_1,
-        observation.rgb_camera_2, observation.depth_map, observation.confidence_map,
-        observation.extensions)
+        observation.timestamp_ns,
+        observation.joint_positions,
+        observation.rgb_camera_1,
+        observation.rgb_camera_2,
+        observation.depth_map,
+        observation.confidence_map,
+        observation.extensions,
+    )
     assert again == frames
 
 
 @settings(max_examples=50, deadline=None)
-@given(hnp.arrays(np.float32, 18, elements=FINITE_32), st.integers(0, 2 ** 63 - 1),
-       st.integers(0, 2 ** 63 - 1))
+@given(
+    hnp.arrays(np.float32, 18, elements=FINITE_32),
+    st.integers(0, 2**63 - 1),
+    st.integers(0, 2**63 - 1),
+)
 def test_command_round_trip(joints: np.ndarray, observation_ns: int, sent_ns: int) -> None:
     frames = encode_command(joints, observation_ns, sent_ns)
     command = decode_command(frames)

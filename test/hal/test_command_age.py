@@ -25,9 +25,10 @@ raw PULL that does not check demonstrably receives stale commands
 (strict xfail below; ``benchmarks/bench_command_age.py`` measures both).
 """
 
+from collections.abc import Iterator
 import json
 import time
-from typing import Iterator, List, Optional, Tuple
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -68,7 +69,7 @@ class Receiver:
 
     def __init__(self, server: HalServer) -> None:
         self.server = server
-        self.ages: List[float] = []
+        self.ages: list[float] = []
 
     def take(self) -> None:
         for command in self.server.drain_commands():
@@ -84,16 +85,23 @@ class Receiver:
 
 
 @pytest.fixture
-def checking_link(request: pytest.FixtureRequest) -> Iterator[Tuple[HalServer, HalClient]]:
+def checking_link(request: pytest.FixtureRequest) -> Iterator[tuple[HalServer, HalClient]]:
     transport = request.param
-    endpoints = (('inproc://age_observation', 'inproc://age_commands') if transport == 'inproc'
-                 else ('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*'))
+    endpoints = (
+        ('inproc://age_observation', 'inproc://age_commands')
+        if transport == 'inproc'
+        else ('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*')
+    )
     server = HalServer(HalServerConfig(*endpoints, max_command_age_s=MAX_AGE_S))
     server.bind()
     client = HalClient(
-        HalClientConfig(server.bound_observation_endpoint, server.bound_command_endpoint,
-                        max_command_age_s=MAX_AGE_S),
-        context=server.transport_context if transport == 'inproc' else None)
+        HalClientConfig(
+            server.bound_observation_endpoint,
+            server.bound_command_endpoint,
+            max_command_age_s=MAX_AGE_S,
+        ),
+        context=server.transport_context if transport == 'inproc' else None,
+    )
     client.connect()
     yield server, client
     client.close()
@@ -109,14 +117,15 @@ def _wait_connected(server: HalServer, client: HalClient) -> None:
 
 @pytest.mark.parametrize('checking_link', ['tcp', 'inproc'], indirect=True)
 def test_checking_hal_takes_no_stale_command_after_a_stall(
-        checking_link: Tuple[HalServer, HalClient]) -> None:
+    checking_link: tuple[HalServer, HalClient],
+) -> None:
     server, client = checking_link
     _wait_connected(server, client)
     Receiver(server).take_until_quiet(0.1)  # commands of the handshake still in flight
     sent_before = client.commands_sent
     received_before = server.commands_received
     receiver = Receiver(server)
-    attempted = _send_for(client, STALL_S)              # the HAL does not read
+    attempted = _send_for(client, STALL_S)  # the HAL does not read
     attempted += _send_for(client, RESUME_S, receiver)  # it reads again
     receiver.take_until_quiet()
     stats = client.stats()
@@ -130,16 +139,19 @@ def test_checking_hal_takes_no_stale_command_after_a_stall(
     assert stats['commands_sent'] - sent_before == received + stale
 
 
-def _raw_pull_ages(stall_s: float) -> Tuple[List[float], int]:
+def _raw_pull_ages(stall_s: float) -> tuple[list[float], int]:
     """Run the stall against a raw PULL (default options) that decodes with json."""
     context = zmq.Context()
     pull = context.socket(zmq.PULL)
     pull.setsockopt(zmq.LINGER, 0)
     port = pull.bind_to_random_port('tcp://127.0.0.1')
-    client = HalClient(HalClientConfig('tcp://127.0.0.1:1', 'tcp://127.0.0.1:%d' % port,
-                                       max_command_age_s=MAX_AGE_S))
+    client = HalClient(
+        HalClientConfig(
+            'tcp://127.0.0.1:1', f'tcp://127.0.0.1:{int(port)}', max_command_age_s=MAX_AGE_S
+        )
+    )
     client.connect()
-    ages: List[float] = []
+    ages: list[float] = []
     try:
         while not pull.poll(10):
             client.put_joint_command(POSE, time.time_ns())
@@ -155,9 +167,12 @@ def _raw_pull_ages(stall_s: float) -> Tuple[List[float], int]:
     return ages, dropped
 
 
-@pytest.mark.xfail(strict=True, reason='a PULL that does not check timestamp_ns receives what '
-                   'its I/O thread buffered while it did not read; the client gets no signal '
-                   'before those buffers are full (docs/hal.md, "Commands")')
+@pytest.mark.xfail(
+    strict=True,
+    reason='a PULL that does not check timestamp_ns receives what '
+    'its I/O thread buffered while it did not read; the client gets no signal '
+    'before those buffers are full (docs/hal.md, "Commands")',
+)
 def test_hal_without_age_check_gets_no_stale_command() -> None:
     ages, dropped = _raw_pull_ages(stall_s=1.0)
     assert max(ages) <= MAX_AGE_S + TOLERANCE_S and dropped > 0, (max(ages), dropped)

@@ -31,7 +31,11 @@ import pytest
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.errors import FutureTimestampError, HalConfigError, TooOldError
 from krabby_parkour_ros.hal.freshness import (
-    INTERLEAVE_REVERSALS, INTERLEAVE_WINDOW_NS, RATE_WINDOW_NS, StreamMonitor)
+    INTERLEAVE_REVERSALS,
+    INTERLEAVE_WINDOW_NS,
+    RATE_WINDOW_NS,
+    StreamMonitor,
+)
 from krabby_parkour_ros.hal.server import HalServer
 
 from .conftest import LinkFactory
@@ -48,12 +52,13 @@ def _publish(link, stamp: int) -> None:
 
 
 def test_observations_older_or_newer_than_the_maximum_age_are_rejected(
-        make_link: LinkFactory) -> None:
+    make_link: LinkFactory,
+) -> None:
     link = make_link('inproc', max_observation_age_s=1.0)
     now = time.time_ns()
-    _publish(link, now - 60 * S)         # a stream stamped 60 s in the past
+    _publish(link, now - 60 * S)  # a stream stamped 60 s in the past
     _publish(link, now - 4_200_000_000)  # an observation 4.2 s old when answered
-    _publish(link, now + 5 * S)          # a HAL clock 5 s ahead
+    _publish(link, now + 5 * S)  # a HAL clock 5 s ahead
     stats = link.client.stats()
     assert stats['rejections'] == {'too_old': 2, 'from_future': 1}
     assert stats['accepted_count'] == 0
@@ -76,20 +81,30 @@ def test_without_a_maximum_age_old_stamps_are_accepted(make_link: LinkFactory) -
 
 def test_the_age_check_compares_with_the_wall_clock_at_reception() -> None:
     monitor = StreamMonitor(max_age_ns=S // 2)
-    monitor.check_age(10 * S, 10 * S + S // 2)        # exactly the limit: accepted
-    monitor.check_age(10 * S + S // 2, 10 * S)        # ahead by the limit: accepted
+    monitor.check_age(10 * S, 10 * S + S // 2)  # exactly the limit: accepted
+    monitor.check_age(10 * S + S // 2, 10 * S)  # ahead by the limit: accepted
     with pytest.raises(TooOldError, match='0.500 s old') as info:
         monitor.check_age(10 * S, 10 * S + S // 2 + 1)
     assert info.value.reason == 'too_old'
     with pytest.raises(FutureTimestampError, match='ahead') as info:
         monitor.check_age(10 * S + S // 2 + 1, 10 * S)
     assert info.value.reason == 'from_future'
-    StreamMonitor(None).check_age(0, 100 * S)          # off
+    StreamMonitor(None).check_age(0, 100 * S)  # off
 
 
-@pytest.mark.parametrize('value, ok', [(None, True), (0, True), (0.0, True), (0.25, True),
-                                       (-1.0, False), (float('inf'), False), ('1', False),
-                                       (True, False)])
+@pytest.mark.parametrize(
+    'value, ok',
+    [
+        (None, True),
+        (0, True),
+        (0.0, True),
+        (0.25, True),
+        (-1.0, False),
+        (float('inf'), False),
+        ('1', False),
+        (True, False),
+    ],
+)
 def test_max_observation_age_is_validated(value, ok: bool) -> None:
     if ok:
         config = HalClientConfig(max_observation_age_s=value)
@@ -138,8 +153,8 @@ def test_two_interleaved_publishers_are_detected(make_link: LinkFactory) -> None
     link = make_link('inproc')
     now = time.time_ns()
     for i in range(6):
-        _publish(link, now + i * 10_000_000)           # publisher A
-        _publish(link, now - 5 * S + i * 10_000_000)   # publisher B, 5 s behind
+        _publish(link, now + i * 10_000_000)  # publisher A
+        _publish(link, now - 5 * S + i * 10_000_000)  # publisher B, 5 s behind
     stats = link.client.stats()
     assert stats['interleaved_streams'] == 1
     assert stats['interleaved_streams_active'] is True
@@ -155,7 +170,7 @@ def test_a_hal_restart_is_not_taken_for_interleaved_streams(make_link: LinkFacto
     now = time.time_ns()
     for i in range(5):
         _publish(link, now + i)
-    for i in range(10):                                # restarted with an earlier clock
+    for i in range(10):  # restarted with an earlier clock
         _publish(link, now - 5 * S + i)
     stats = link.client.stats()
     assert stats['timestamp_resyncs'] == 1
@@ -170,7 +185,7 @@ def test_interleaving_needs_repeated_reversals_within_the_window() -> None:
     # Reversals further apart than the window: HAL restarts, not interleaving.
     for i in range(INTERLEAVE_REVERSALS + 2):
         monitor.on_decoded(100 * S + i, 0, t)
-        monitor.on_decoded(1 * S + i, 0, t)            # back
+        monitor.on_decoded(1 * S + i, 0, t)  # back
         t += INTERLEAVE_WINDOW_NS // 2 + 1
     assert monitor.stats(now_ns=t)['interleaved_streams'] == 0
     # Every pair but the first turns from rising to falling.
@@ -198,7 +213,7 @@ def test_interleaving_needs_repeated_reversals_within_the_window() -> None:
 def test_the_rate_is_valid_observations_per_second_over_the_window() -> None:
     monitor = StreamMonitor()
     assert monitor.stats(now_ns=0)['observation_rate_hz'] == 0.0
-    period = S // 20                                   # a 20 Hz HAL
+    period = S // 20  # a 20 Hz HAL
     t = 0
     for _ in range(100):
         t += period
@@ -222,8 +237,7 @@ def test_the_client_measures_the_rate_of_valid_observations(make_link: LinkFacto
 # -- (e) reconnects -------------------------------------------------------------------
 
 
-def test_a_hal_restart_on_the_same_port_is_counted_as_a_reconnect(
-        make_link: LinkFactory) -> None:
+def test_a_hal_restart_on_the_same_port_is_counted_as_a_reconnect(make_link: LinkFactory) -> None:
     link = make_link('tcp')
     link.sync()
     assert link.client.stats()['reconnects'] == 0
@@ -234,8 +248,9 @@ def test_a_hal_restart_on_the_same_port_is_counted_as_a_reconnect(
     while link.client.stats()['reconnects'] == 0:
         assert time.monotonic() < deadline, 'the disconnect was never noticed'
         time.sleep(0.01)
-    link.server = HalServer(replace(config, observation_endpoint=endpoints[0],
-                                    command_endpoint=endpoints[1]))
+    link.server = HalServer(
+        replace(config, observation_endpoint=endpoints[0], command_endpoint=endpoints[1])
+    )
     link.server.bind()
     link.sync()
     assert link.client.stats()['reconnects'] >= 1

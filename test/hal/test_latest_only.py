@@ -28,7 +28,6 @@ messages while the PUB dropped the newest.
 from collections import Counter
 import threading
 import time
-from typing import List
 
 import numpy as np
 import pytest
@@ -61,7 +60,8 @@ class Publisher(threading.Thread):
 
     def publish(self, seq: int) -> None:
         frames = encode_observation(
-            BASE_NS + seq, self.joints, self.cam, self.cam, self.depth, self.depth)
+            BASE_NS + seq, self.joints, self.cam, self.cam, self.depth, self.depth
+        )
         # Counted as published before the send: the client may have it before send returns.
         self.latest_seq = seq
         self.server.publish_frames(frames)
@@ -87,8 +87,8 @@ def test_latest_only_1khz_publish_100hz_poll(make_link: LinkFactory, transport: 
     # Ticks half a publish period after a publish: aligned, every tick would meet a
     # message in flight and read lag 1 by construction.
     next_tick = publisher.t0 + PUBLISH_PERIOD_S / 2
-    lags: List[int] = []
-    returned: List[int] = []
+    lags: list[int] = []
+    returned: list[int] = []
     held = None
     try:
         end = next_tick + RUN_S
@@ -112,8 +112,10 @@ def test_latest_only_1khz_publish_100hz_poll(make_link: LinkFactory, transport: 
     final = link.wait_for_timestamp(BASE_NS + last_seq)
     final_lag = last_seq - (final.timestamp_ns - BASE_NS)
     histogram = sorted(Counter(lags).items())
-    print('\n%s: %d published, %d polls with data, lag histogram %s, final lag %d'
-          % (transport, last_seq, len(lags), histogram, final_lag))
+    print(
+        f'\n{transport}: {int(last_seq)} published, {len(lags)} polls with data, lag histogram'
+        f' {histogram}, final lag {int(final_lag)}'
+    )
     assert final_lag == 0
     assert link.client.poll() is None
     assert returned == sorted(set(returned))  # strictly newer each time, never older

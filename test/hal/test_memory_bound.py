@@ -22,11 +22,11 @@ multipart message and a single 200 MB frame must not raise it by 100 MB,
 and the next good message must still be accepted.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 import subprocess
 import sys
 import time
-from typing import Iterator, List
 
 import pytest
 
@@ -78,7 +78,7 @@ def _status_kib(field: str) -> int:
         for line in status:
             if line.startswith(field + ':'):
                 return int(line.split()[1])
-    raise AssertionError('%s missing from /proc/self/status' % field)
+    raise AssertionError(f'{field} missing from /proc/self/status')
 
 
 def _reset_peak() -> None:
@@ -91,8 +91,12 @@ class HostileHal:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, '-c', HOSTILE_HAL], cwd=str(ROOT), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, text=True)
+            [sys.executable, '-c', HOSTILE_HAL],
+            cwd=str(ROOT),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         self.port, self.command_port = map(int, self.process.stdout.readline().split())
         self.timestamp_ns = 1_000_000
@@ -105,7 +109,7 @@ class HostileHal:
 
     def publish_good(self) -> int:
         self.timestamp_ns += 1_000_000
-        self.send('good %d' % self.timestamp_ns)
+        self.send(f'good {int(self.timestamp_ns)}')
         return self.timestamp_ns
 
     def close(self) -> None:
@@ -133,14 +137,17 @@ def _accept_good(hal: HostileHal, client: HalClient, timeout_s: float = 15.0) ->
         observation = client.wait_for_observation(0.02)
         if observation is not None:
             return observation.timestamp_ns
-    raise AssertionError('no good observation accepted within %.0f s' % timeout_s)
+    raise AssertionError(f'no good observation accepted within {timeout_s:.0f} s')
 
 
 @pytest.mark.parametrize('flood', ['flood', 'big'])
 def test_flood_does_not_grow_memory_and_next_good_message_is_accepted(
-        hostile_hal: HostileHal, flood: str) -> None:
-    config = HalClientConfig(observation_endpoint='tcp://127.0.0.1:%d' % hostile_hal.port,
-                             command_endpoint='tcp://127.0.0.1:%d' % hostile_hal.command_port)
+    hostile_hal: HostileHal, flood: str
+) -> None:
+    config = HalClientConfig(
+        observation_endpoint=f'tcp://127.0.0.1:{int(hostile_hal.port)}',
+        command_endpoint=f'tcp://127.0.0.1:{int(hostile_hal.command_port)}',
+    )
     client = HalClient(config)
     client.connect()
     try:
@@ -159,7 +166,7 @@ def test_flood_does_not_grow_memory_and_next_good_message_is_accepted(
     # libzmq dropped the HAL at the first frame over the limit; the client reconnected.
     assert stats['reconnects'] == before['reconnects'] + 1
     assert stats['rejections'] == {}
-    assert growth < MAX_GROWTH_BYTES, 'peak RSS grew by %.1f MiB' % (growth / MIB)
+    assert growth < MAX_GROWTH_BYTES, f'peak RSS grew by {growth / MIB:.1f} MiB'
 
 
 def test_frame_limit_defaults_to_the_deployed_camera() -> None:
@@ -169,11 +176,12 @@ def test_frame_limit_defaults_to_the_deployed_camera() -> None:
 
 
 @pytest.mark.parametrize('transport', ['inproc', 'tcp'])
-def test_too_many_frames_are_dropped_unread_and_rejected(make_link: LinkFactory,
-                                                         transport: str) -> None:
+def test_too_many_frames_are_dropped_unread_and_rejected(
+    make_link: LinkFactory, transport: str
+) -> None:
     link = make_link(transport)
     link.sync()
-    seen: List[int] = []
+    seen: list[int] = []
     link.client.set_taps(observation=lambda frames, *_: seen.append(len(frames)))
     link.publish_and_wait(small_frames(link.next_timestamp_ns) + [b'extra'] * 40)
     assert link.client.poll() is None

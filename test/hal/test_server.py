@@ -14,9 +14,9 @@
 
 """HalServer: binding, resolved endpoints, command reception and rejection counting."""
 
+from collections.abc import Iterator
 import json
 import logging
-from typing import Iterator, List
 
 import numpy as np
 import pytest
@@ -65,7 +65,7 @@ def test_inproc_endpoints_and_context_manager(zmq_leak_check: ZmqTracker) -> Non
     assert not hal.bound
     assert zmq_leak_check.contexts[0].closed
     with pytest.raises(HalNotConnectedError):
-        hal.bound_observation_endpoint
+        _ = hal.bound_observation_endpoint
     with pytest.raises(HalNotConnectedError):
         hal.publish_frames([b'observation'])
     with pytest.raises(HalNotConnectedError):
@@ -101,8 +101,9 @@ def test_recv_command_waits_up_to_the_timeout(server: HalServer, push: zmq.Socke
     assert server.commands_received == 1
 
 
-def test_drain_returns_every_queued_command_oldest_first(server: HalServer,
-                                                         push: zmq.Socket) -> None:
+def test_drain_returns_every_queued_command_oldest_first(
+    server: HalServer, push: zmq.Socket
+) -> None:
     for k in range(4):
         push.send_multipart(encode_command(np.full(18, k), 100 + k, 200 + k))
     commands = []
@@ -113,7 +114,7 @@ def test_drain_returns_every_queued_command_oldest_first(server: HalServer,
     np.testing.assert_array_equal(commands[3].joint_positions, np.full(18, 3.0))
 
 
-def _bad_commands() -> List[List[bytes]]:
+def _bad_commands() -> list[list[bytes]]:
     good = encode_command(np.zeros(18), 1, 2)
     meta = json.loads(good[0])
     meta['joint_positions']['shape'] = [12]
@@ -126,8 +127,7 @@ def _bad_commands() -> List[List[bytes]]:
     ]
 
 
-def test_invalid_commands_are_counted_and_never_raise(server: HalServer,
-                                                      push: zmq.Socket) -> None:
+def test_invalid_commands_are_counted_and_never_raise(server: HalServer, push: zmq.Socket) -> None:
     for frames in _bad_commands():
         push.send_multipart(frames)
     push.send_multipart(encode_command(np.ones(18), 7, 8))
@@ -137,8 +137,13 @@ def test_invalid_commands_are_counted_and_never_raise(server: HalServer,
         if command is not None:
             received.append(command)
     assert [c.observation_timestamp_ns for c in received] == [7]
-    assert server.rejections == {'frame_count': 1, 'json': 1, 'byte_length': 1,
-                                 'non_finite': 1, 'shape': 1}
+    assert server.rejections == {
+        'frame_count': 1,
+        'json': 1,
+        'byte_length': 1,
+        'non_finite': 1,
+        'shape': 1,
+    }
     assert 'joint_positions.shape: expected [18], got [12]' == server.last_rejection
     assert server.stats()['commands_received'] == 1
 
@@ -152,9 +157,14 @@ def test_publish_observation_sends_a_decodable_message(server: HalServer) -> Non
         frames = None
         for timestamp in range(1, 2000):
             assert server.publish_observation(
-                timestamp, np.zeros(18), np.zeros((2, 3, 3), np.uint8),
-                np.zeros((2, 3, 3), np.uint8), np.ones((2, 3)), np.ones((2, 3)),
-                {'foot_contacts': [1, 1, 0, 0, 1, 1]})
+                timestamp,
+                np.zeros(18),
+                np.zeros((2, 3, 3), np.uint8),
+                np.zeros((2, 3, 3), np.uint8),
+                np.ones((2, 3)),
+                np.ones((2, 3)),
+                {'foot_contacts': [1, 1, 0, 0, 1, 1]},
+            )
             if sub.poll(5):
                 frames = sub.recv_multipart(copy=False)
                 break
@@ -170,19 +180,21 @@ def test_publish_observation_sends_a_decodable_message(server: HalServer) -> Non
 class _Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.messages: List[str] = []
+        self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
 
 
 def test_closing_the_server_before_an_inproc_client_does_not_block(
-        zmq_leak_check: ZmqTracker) -> None:
+    zmq_leak_check: ZmqTracker,
+) -> None:
     server = HalServer(HalServerConfig('inproc://early_observation', 'inproc://early_commands'))
     server.bind()
     context = server.transport_context
-    client = HalClient(HalClientConfig('inproc://early_observation', 'inproc://early_commands'),
-                       context)
+    client = HalClient(
+        HalClientConfig('inproc://early_observation', 'inproc://early_commands'), context
+    )
     client.connect()
     records = _Records()
     logger = logging.getLogger('krabby_parkour_ros.hal.server')

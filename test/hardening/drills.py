@@ -42,6 +42,7 @@ times and writes ``benchmarks/results/fault_drills.json``. The tests in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import json
 import math
 import os
@@ -51,7 +52,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 if __name__ == '__main__':  # run as a script from a source checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -64,17 +65,28 @@ from krabby_parkour_ros.control.inference_client import ParkourInferenceClient  
 from krabby_parkour_ros.control.step import ControlMode  # noqa: E402
 from krabby_parkour_ros.hal.config import HalServerConfig  # noqa: E402
 from krabby_parkour_ros.policy.model import InferenceResponse  # noqa: E402
-from test.hardening.harness import (make_controller, MS, ObservationTemplate,  # noqa: E402
-                                    ScriptedHal, TickLog, wait_for)
+from test.hardening.harness import (
+    make_controller,
+    MS,
+    ObservationTemplate,  # noqa: E402
+    ScriptedHal,
+    TickLog,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / 'benchmarks' / 'results' / 'fault_drills.json'
 #: Controller timings of the drills (seconds): short ramps keep the drills quick.
 # The drills exercise the policy's stale/fault handling with a zero command:
 # the policy must run (stand_on_zero_command would stand the robot instead).
-DRILL_TIMINGS = {'soft_start_duration': 0.3, 'recovery_ramp_duration': 0.3,
-                 'stale_timeout': 0.1, 'stale_resume_window': 0.5,
-                 'max_consecutive_failures': 5, 'stand_on_zero_command': False}
+DRILL_TIMINGS = {
+    'soft_start_duration': 0.3,
+    'recovery_ramp_duration': 0.3,
+    'stale_timeout': 0.1,
+    'stale_resume_window': 0.5,
+    'max_consecutive_failures': 5,
+    'stand_on_zero_command': False,
+}
 RECOVERY_TIMEOUT_S = 5.0
 _ids = iter(range(1_000_000))
 
@@ -91,21 +103,23 @@ class Rig:
         if transport == 'inproc':
             n = next(_ids)
             endpoints = (f'inproc://drill_obs_{n}', f'inproc://drill_cmd_{n}')
-            self.context: Optional[zmq.Context] = zmq.Context()
+            self.context: zmq.Context | None = zmq.Context()
         else:
             endpoints = ('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*')
             self.context = None
         config = HalServerConfig(*endpoints, observation_sndhwm=sndhwm)
-        self.hal = ScriptedHal(template=ObservationTemplate(16, 24), context=self.context,
-                               server_config=config)
+        self.hal = ScriptedHal(
+            template=ObservationTemplate(16, 24), context=self.context, server_config=config
+        )
         self.log = TickLog()
         # No warm-up: its spare inferences would take some of the model
         # failures a drill injects per call (the policy steps would see fewer).
         self.client: ParkourInferenceClient = make_controller(
-            self.hal, on_tick=self.log, warm_up_lead_s=0.0, **DRILL_TIMINGS)
+            self.hal, on_tick=self.log, warm_up_lead_s=0.0, **DRILL_TIMINGS
+        )
         self.running = threading.Event()
 
-    def __enter__(self) -> 'Rig':
+    def __enter__(self) -> Rig:
         """Start the HAL and the controller; wait until the policy runs."""
         self.hal.start()
         self.running.set()
@@ -123,8 +137,12 @@ class Rig:
 
     # -- measurements -------------------------------------------------------------------
 
-    def recovery(self, cause_removed_ns: int, timeout_s: float = RECOVERY_TIMEOUT_S,
-                 ramp_expected: Optional[bool] = None) -> Dict[str, Any]:
+    def recovery(
+        self,
+        cause_removed_ns: int,
+        timeout_s: float = RECOVERY_TIMEOUT_S,
+        ramp_expected: bool | None = None,
+    ) -> dict[str, Any]:
         """
         Wait until the policy is back in control; return the recovery times.
 
@@ -134,20 +152,25 @@ class Rig:
         """
         published = self.hal.published
 
-        def fresh(stamp: Optional[int]) -> bool:
+        def fresh(stamp: int | None) -> bool:
             return published.get(stamp, -1) >= cause_removed_ns
 
         def policy_tick(entry: tuple) -> bool:
             return entry[1] == ControlMode.RUNNING and entry[3] and fresh(entry[5])
 
-        def link_ns() -> Optional[int]:
+        def link_ns() -> int | None:
             for command in list(self.hal.commands):
                 if fresh(command.observation_timestamp_ns):
                     return command.receive_ns
             return None
 
-        recovered = wait_for(lambda: link_ns() is not None and self.log.first_time(
-            cause_removed_ns, policy_tick) is not None, timeout_s)
+        recovered = wait_for(
+            lambda: (
+                link_ns() is not None
+                and self.log.first_time(cause_removed_ns, policy_tick) is not None
+            ),
+            timeout_s,
+        )
         link = link_ns()
         running_ns = self.log.first_time(cause_removed_ns, policy_tick)
         modes = [m.value for m in self.log.modes_since(cause_removed_ns)]
@@ -156,34 +179,50 @@ class Rig:
             'link_s': None if link is None else (link - cause_removed_ns) / 1e9,
             'running_s': None if running_ns is None else (running_ns - cause_removed_ns) / 1e9,
             'modes_after': modes,
-            'ramped': ControlMode.SOFT_START.value in modes[:modes.index('running')]
-            if 'running' in modes else None,
+            'ramped': (
+                ControlMode.SOFT_START.value in modes[: modes.index('running')]
+                if 'running' in modes
+                else None
+            ),
         }
         if ramp_expected is not None:
             result['ramp_expected'] = ramp_expected
         return result
 
-    def safety(self) -> Dict[str, Any]:
+    def safety(self) -> dict[str, Any]:
         """Return the safety checks over every command the HAL received so far."""
         commands = list(self.hal.commands)
-        finite = all(c.joint_positions.shape == (18,) and np.isfinite(c.joint_positions).all()
-                     for c in commands)
+        finite = all(
+            c.joint_positions.shape == (18,) and np.isfinite(c.joint_positions).all()
+            for c in commands
+        )
         stats = self.client.stats()
-        return {'commands': len(commands), 'all_finite': bool(finite),
-                'hal_rejections': self.hal.all_rejections(),
-                'non_finite_blocked': stats['counters']['non_finite_blocked'],
-                'client_rejections': stats['hal']['rejections'],
-                'controller_error': repr(self.client.error) if self.client.error else None,
-                'hal_error': repr(self.hal.error) if self.hal.error else None}
+        return {
+            'commands': len(commands),
+            'all_finite': bool(finite),
+            'hal_rejections': self.hal.all_rejections(),
+            'non_finite_blocked': stats['counters']['non_finite_blocked'],
+            'client_rejections': stats['hal']['rejections'],
+            'controller_error': repr(self.client.error) if self.client.error else None,
+            'hal_error': repr(self.hal.error) if self.hal.error else None,
+        }
 
     def holds_repeat_last_target(self, start_ns: int, end_ns: int) -> bool:
         """Return True when every command received in [start, end] repeats one target."""
-        window = [c.joint_positions for c in list(self.hal.commands)
-                  if start_ns <= c.receive_ns <= end_ns]
+        window = [
+            c.joint_positions
+            for c in list(self.hal.commands)
+            if start_ns <= c.receive_ns <= end_ns
+        ]
         return all(np.array_equal(window[0], c) for c in window[1:])
 
-    def outage(self, duration_s: float, stop: Callable[[], None], restore: Callable[[], None],
-               ramp_expected: bool) -> Dict[str, Any]:
+    def outage(
+        self,
+        duration_s: float,
+        stop: Callable[[], None],
+        restore: Callable[[], None],
+        ramp_expected: bool,
+    ) -> dict[str, Any]:
         """
         Run one outage: ``stop``, wait ``duration_s``, ``restore``; return the recovery.
 
@@ -198,14 +237,15 @@ class Rig:
         restore()
         restored = _now()
         recovery = self.recovery(restored, ramp_expected=ramp_expected)
-        recovery.update(modes_during=self.modes_between(stopped, restored),
-                        holds_repeat=self.holds_repeat_last_target(stopped + 120 * MS,
-                                                                   restored))
+        recovery.update(
+            modes_during=self.modes_between(stopped, restored),
+            holds_repeat=self.holds_repeat_last_target(stopped + 120 * MS, restored),
+        )
         return recovery
 
-    def modes_between(self, start_ns: int, end_ns: int) -> List[str]:
+    def modes_between(self, start_ns: int, end_ns: int) -> list[str]:
         """Return the distinct consecutive modes of the ticks in [start, end]."""
-        out: List[str] = []
+        out: list[str] = []
         for entry in list(self.log.entries):
             if start_ns <= entry[0] <= end_ns and (not out or out[-1] != entry[1].value):
                 out.append(entry[1].value)
@@ -218,44 +258,58 @@ def _now() -> int:
 
 # -- 1. HAL killed and restarted -----------------------------------------------------------
 
-def drill_hal_restart(outages_s=(0.2, 1.0, 0.2, 1.0)) -> Dict[str, Any]:
+
+def drill_hal_restart(outages_s=(0.2, 1.0, 0.2, 1.0)) -> dict[str, Any]:
     """Kill the HAL's sockets and rebind them on the same tcp ports, repeatedly."""
     cycles = []
     with Rig('tcp') as rig:
         for outage in outages_s:
-            recovery = rig.outage(outage, rig.hal.kill, rig.hal.restart,
-                                  ramp_expected=outage > 0.5)
+            recovery = rig.outage(
+                outage, rig.hal.kill, rig.hal.restart, ramp_expected=outage > 0.5
+            )
             recovery.update(outage_s=outage)
             cycles.append(recovery)
         time.sleep(0.2)
         stats = rig.client.stats()
-        result = {'cycles': cycles, 'safety': rig.safety(),
-                  'reconnects': stats['hal']['reconnects'],
-                  'commands_dropped': stats['hal']['commands_dropped'],
-                  'restarts': rig.hal.restarts}
+        result = {
+            'cycles': cycles,
+            'safety': rig.safety(),
+            'reconnects': stats['hal']['reconnects'],
+            'commands_dropped': stats['hal']['commands_dropped'],
+            'restarts': rig.hal.restarts,
+        }
     return result
 
 
 # -- 2. HAL paused -------------------------------------------------------------------------
 
-def drill_pause(pauses_s=(0.2, 1.5)) -> Dict[str, Any]:
+
+def drill_pause(pauses_s=(0.2, 1.5)) -> dict[str, Any]:
     """Stop publishing for a short and a long time."""
     cycles = []
     with Rig('tcp') as rig:
         for pause in pauses_s:
-            recovery = rig.outage(pause, rig.hal.pause, rig.hal.resume,
-                                  ramp_expected=pause > DRILL_TIMINGS['stale_resume_window'])
+            recovery = rig.outage(
+                pause,
+                rig.hal.pause,
+                rig.hal.resume,
+                ramp_expected=pause > DRILL_TIMINGS['stale_resume_window'],
+            )
             recovery.update(pause_s=pause)
             cycles.append(recovery)
         time.sleep(0.2)
-        result = {'cycles': cycles, 'safety': rig.safety(),
-                  'stale_events': rig.client.stats()['counters']['stale_events']}
+        result = {
+            'cycles': cycles,
+            'safety': rig.safety(),
+            'stale_events': rig.client.stats()['counters']['stale_events'],
+        }
     return result
 
 
 # -- 3. old and backwards timestamps -----------------------------------------------------
 
-def drill_timestamps(old_seconds: float = 1.0) -> Dict[str, Any]:
+
+def drill_timestamps(old_seconds: float = 1.0) -> dict[str, Any]:
     """Interleave old-stamped observations with good ones, then jump the clock back."""
     with Rig('inproc', sndhwm=100) as rig:
         hal = rig.hal
@@ -263,7 +317,7 @@ def drill_timestamps(old_seconds: float = 1.0) -> Dict[str, Any]:
         start = _now()
         end = time.monotonic() + old_seconds
         while time.monotonic() < end:
-            stamp = time.time_ns() - 10 * 10 ** 9 - len(old_stamps)
+            stamp = time.time_ns() - 10 * 10**9 - len(old_stamps)
             old_stamps.append(stamp)
             hal.inject(hal.template.frames(stamp))
             time.sleep(0.01)
@@ -271,63 +325,69 @@ def drill_timestamps(old_seconds: float = 1.0) -> Dict[str, Any]:
         interleaved = {
             'injected': len(old_stamps),
             'modes': rig.modes_between(start, _now()),
-            'answered_old': sum(1 for c in list(hal.commands)
-                                if c.observation_timestamp_ns in set(old_stamps)),
-            'timestamp_rejections': rig.client.stats()['hal']['rejections'].get('timestamp', 0)}
+            'answered_old': sum(
+                1 for c in list(hal.commands) if c.observation_timestamp_ns in set(old_stamps)
+            ),
+            'timestamp_rejections': rig.client.stats()['hal']['rejections'].get('timestamp', 0),
+        }
         # The HAL restarts with a clock one minute behind: the client re-syncs.
-        base = time.time_ns() - 60 * 10 ** 9
-        counter = iter(range(10 ** 9))
+        base = time.time_ns() - 60 * 10**9
+        counter = iter(range(10**9))
         jumped = _now()
         hal.stamp_source = lambda: base + next(counter) * 10 * MS
         recovery = rig.recovery(jumped)
         time.sleep(0.2)
         stats = rig.client.stats()
-        jump = dict(recovery, modes_during=rig.modes_between(jumped, _now()),
-                    timestamp_resyncs=stats['hal']['timestamp_resyncs'],
-                    resync_count=rig.client.runtime.hal.config.timestamp_resync_count)
-        result = {'interleaved_old': interleaved, 'clock_jump_back': jump,
-                  'safety': rig.safety()}
+        jump = dict(
+            recovery,
+            modes_during=rig.modes_between(jumped, _now()),
+            timestamp_resyncs=stats['hal']['timestamp_resyncs'],
+            resync_count=rig.client.runtime.hal.config.timestamp_resync_count,
+        )
+        result = {'interleaved_old': interleaved, 'clock_jump_back': jump, 'safety': rig.safety()}
     return result
 
 
 # -- 4. malformed bursts -----------------------------------------------------------------
 
-def malformed_messages(template: ObservationTemplate, stamp: int) -> List[List[bytes]]:
+
+def malformed_messages(template: ObservationTemplate, stamp: int) -> list[list[bytes]]:
     """Return one malformed message of each kind (stamped ``stamp`` where it has one)."""
     good = template.frames(stamp)
 
-    def with_meta(change: Callable[[Dict[str, Any]], None]) -> List[bytes]:
+    def with_meta(change: Callable[[dict[str, Any]], None]) -> list[bytes]:
         edited = json.loads(good[2])
         change(edited)
         return good[:2] + [json.dumps(edited).encode()] + good[3:]
 
-    def huge(edited: Dict[str, Any]) -> None:
+    def huge(edited: dict[str, Any]) -> None:
         for key in ('rgb_camera_1', 'rgb_camera_2'):
-            edited[key]['shape'] = [2 ** 40, 2 ** 40, 3]
+            edited[key]['shape'] = [2**40, 2**40, 3]
 
     nan_joints = np.frombuffer(good[3], dtype=np.float32).copy()
     nan_joints[3] = np.nan
     inf_depth = np.frombuffer(good[6], dtype=np.float32).copy()
     inf_depth[0] = np.inf
     return [
-        good[:7],                                                     # frame_count
-        good[:6] + [good[6][:-5]] + good[7:],                         # byte_length
-        good[:2] + [b'{"timestamp_ns": '] + good[3:],                 # json
-        [b'observation', b'2.0'] + good[2:],                          # schema_version
-        good[:3] + [nan_joints.tobytes()] + good[4:],                 # non_finite
-        good[:6] + [inf_depth.tobytes()] + good[7:],                  # non_finite
+        good[:7],  # frame_count
+        good[:6] + [good[6][:-5]] + good[7:],  # byte_length
+        good[:2] + [b'{"timestamp_ns": '] + good[3:],  # json
+        [b'observation', b'2.0'] + good[2:],  # schema_version
+        good[:3] + [nan_joints.tobytes()] + good[4:],  # non_finite
+        good[:6] + [inf_depth.tobytes()] + good[7:],  # non_finite
         with_meta(lambda m: m.update(imu_angular_velocity=[0.0, math.nan, 0.0])),
-        with_meta(lambda m: m.update(height_scan='flat')),           # extension
-        with_meta(lambda m: m.pop('depth_map')),                      # missing_key
+        with_meta(lambda m: m.update(height_scan='flat')),  # extension
+        with_meta(lambda m: m.pop('depth_map')),  # missing_key
         with_meta(lambda m: m['joint_positions'].update(shape=[12])),  # shape
-        with_meta(lambda m: m['depth_map'].update(dtype='float64')),   # dtype
-        with_meta(lambda m: m.update(timestamp_ns='now')),           # timestamp
-        with_meta(huge),                                              # oversize/shape
+        with_meta(lambda m: m['depth_map'].update(dtype='float64')),  # dtype
+        with_meta(lambda m: m.update(timestamp_ns='now')),  # timestamp
+        with_meta(huge),  # oversize/shape
     ]
 
 
-def drill_malformed(interleaved_s: float = 1.0, only_malformed_s: float = 0.3,
-                    per_good: int = 5) -> Dict[str, Any]:
+def drill_malformed(
+    interleaved_s: float = 1.0, only_malformed_s: float = 0.3, per_good: int = 5
+) -> dict[str, Any]:
     """Bursts of malformed messages between good ones, then only malformed ones."""
     with Rig('inproc', sndhwm=100) as rig:
         hal = rig.hal
@@ -351,11 +411,13 @@ def drill_malformed(interleaved_s: float = 1.0, only_malformed_s: float = 0.3,
             'injected': injected,
             'rejected': stats['hal']['rejected_count'] - rejected_before,
             'rejections': stats['hal']['rejections'],
-            'modes': rig.modes_between(start, interleaved_end)}
-        rotation = iter(range(10 ** 9))
+            'modes': rig.modes_between(start, interleaved_end),
+        }
+        rotation = iter(range(10**9))
         only_start = _now()
         hal.substitute = lambda stamp: malformed_messages(hal.template, stamp)[
-            next(rotation) % len(kinds)]
+            next(rotation) % len(kinds)
+        ]
         time.sleep(only_malformed_s)
         hal.substitute = None
         restored = _now()
@@ -363,14 +425,18 @@ def drill_malformed(interleaved_s: float = 1.0, only_malformed_s: float = 0.3,
         recovery.update(modes_during=rig.modes_between(only_start, restored))
         time.sleep(0.1)
         answered = {c.observation_timestamp_ns for c in list(hal.commands)}
-        result = {'interleaved': interleaved, 'only_malformed': recovery,
-                  'answered_malformed': len(answered & bad_stamps),
-                  'answered_unpublished': len(answered - set(hal.published) - bad_stamps),
-                  'safety': rig.safety()}
+        result = {
+            'interleaved': interleaved,
+            'only_malformed': recovery,
+            'answered_malformed': len(answered & bad_stamps),
+            'answered_unpublished': len(answered - set(hal.published) - bad_stamps),
+            'safety': rig.safety(),
+        }
     return result
 
 
 # -- 5. policy failures ------------------------------------------------------------------
+
 
 class FaultyPolicy:
     """Wrap a model's ``inference``: fail the next N calls by raising or returning NaN."""
@@ -398,12 +464,11 @@ class FaultyPolicy:
             self.last_failure_ns = _now()
             if self.mode == 'raise':
                 raise RuntimeError('injected inference failure')
-            return InferenceResponse(action=torch.full((self._dim,), float('nan')),
-                                     success=True)
+            return InferenceResponse(action=torch.full((self._dim,), float('nan')), success=True)
         return self._inference(model_io)
 
 
-def drill_policy(transient: int = 3) -> Dict[str, Any]:
+def drill_policy(transient: int = 3) -> dict[str, Any]:
     """Inference raises, then returns NaN (transient: hold and recover), then fails for good."""
     phases = []
     with Rig('inproc') as rig:
@@ -416,31 +481,37 @@ def drill_policy(transient: int = 3) -> Dict[str, Any]:
             faulty.fail(mode, transient)
             wait_for(lambda: faulty.remaining == 0, 5.0)
             recovery = rig.recovery(faulty.last_failure_ns)
-            recovery.update(mode=mode, injected=transient,
-                            failures=step.counters['failures'] - failures_before,
-                            modes_during=rig.modes_between(start, faulty.last_failure_ns),
-                            holds_repeat=rig.holds_repeat_last_target(
-                                start + 25 * MS, faulty.last_failure_ns),
-                            latched=step.fault_latched)
+            recovery.update(
+                mode=mode,
+                injected=transient,
+                failures=step.counters['failures'] - failures_before,
+                modes_during=rig.modes_between(start, faulty.last_failure_ns),
+                holds_repeat=rig.holds_repeat_last_target(start + 25 * MS, faulty.last_failure_ns),
+                latched=step.fault_latched,
+            )
             phases.append(recovery)
         time.sleep(0.3)
         before = step.counters['failures']
         last_good = rig.hal.commands[-1].joint_positions.copy()
-        faulty.fail('raise', 10 ** 6)
+        faulty.fail('raise', 10**6)
         thread_stopped = wait_for(lambda: not rig.client.running, 5.0)
         time.sleep(0.1)
         final = rig.hal.commands[-1].joint_positions
-        latch = {'latched': step.fault_latched, 'thread_stopped': thread_stopped,
-                 'failures_until_latch': step.counters['failures'] - before,
-                 'max_consecutive_failures': DRILL_TIMINGS['max_consecutive_failures'],
-                 'fault_latches': step.counters['fault_latches'],
-                 'final_command_is_last_good': bool(np.array_equal(final, last_good)),
-                 'failures_by_reason': dict(step.failures_by_reason)}
+        latch = {
+            'latched': step.fault_latched,
+            'thread_stopped': thread_stopped,
+            'failures_until_latch': step.counters['failures'] - before,
+            'max_consecutive_failures': DRILL_TIMINGS['max_consecutive_failures'],
+            'fault_latches': step.counters['fault_latches'],
+            'final_command_is_last_good': bool(np.array_equal(final, last_good)),
+            'failures_by_reason': dict(step.failures_by_reason),
+        }
         result = {'transient': phases, 'latch': latch, 'safety': rig.safety()}
     return result
 
 
 # -- the same through the ROS node process ---------------------------------------------
+
 
 class _ModeWatcher:
     """A ROS node in this process recording the parkour node's mode messages."""
@@ -450,14 +521,18 @@ class _ModeWatcher:
         from rclpy.executors import SingleThreadedExecutor
         from std_msgs.msg import String
         from krabby_parkour_ros.node.parkour_node import STATUS_QOS
+
         self._rclpy = rclpy
         self.context = rclpy.context.Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node = rclpy.create_node('parkour_drill', context=self.context)
-        self.modes: List[tuple] = []
+        self.modes: list[tuple] = []
         self.node.create_subscription(
-            String, '/parkour_node/mode',
-            lambda msg: self.modes.append((_now(), msg.data)), STATUS_QOS)
+            String,
+            '/parkour_node/mode',
+            lambda msg: self.modes.append((_now(), msg.data)),
+            STATUS_QOS,
+        )
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -466,14 +541,14 @@ class _ModeWatcher:
     def mode(self) -> str:
         return self.modes[-1][1] if self.modes else ''
 
-    def sequence_since(self, start_ns: int) -> List[str]:
-        out: List[str] = []
+    def sequence_since(self, start_ns: int) -> list[str]:
+        out: list[str] = []
         for stamp, mode in list(self.modes):
             if stamp >= start_ns and (not out or out[-1] != mode):
                 out.append(mode)
         return out
 
-    def first(self, start_ns: int, mode: str) -> Optional[int]:
+    def first(self, start_ns: int, mode: str) -> int | None:
         return next((t for t, m in list(self.modes) if t >= start_ns and m == mode), None)
 
     def close(self) -> None:
@@ -482,7 +557,7 @@ class _ModeWatcher:
         self._rclpy.try_shutdown(context=self.context)
 
 
-def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> Dict[str, Any]:
+def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> dict[str, Any]:
     """
     Pause, then kill and restart the HAL under the real ROS node process (tcp).
 
@@ -493,15 +568,30 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> Dict[str, Any]:
     hal = ScriptedHal(template=ObservationTemplate(16, 24)).start()
     watcher = _ModeWatcher(domain)
     timings = ['-p', 'diagnostics_period:=0.1'] + [
-        arg for key, value in DRILL_TIMINGS.items() for arg in ('-p', f'{key}:={value}')]
-    command = [sys.executable, '-m', 'krabby_parkour_ros.node.main', '--autostart',
-               '--params-file', str(REPO / 'config' / 'parkour.yaml'), '--ros-args',
-               '-p', f'hal.observation_endpoint:={hal.observation_endpoint}',
-               '-p', f'hal.command_endpoint:={hal.command_endpoint}'] + timings
-    process = subprocess.Popen(command, cwd=str(REPO), start_new_session=True,
-                               env=dict(os.environ, ROS_DOMAIN_ID=str(domain)),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    result: Dict[str, Any] = {}
+        arg for key, value in DRILL_TIMINGS.items() for arg in ('-p', f'{key}:={value}')
+    ]
+    command = [
+        sys.executable,
+        '-m',
+        'krabby_parkour_ros.node.main',
+        '--autostart',
+        '--params-file',
+        str(REPO / 'config' / 'parkour.yaml'),
+        '--ros-args',
+        '-p',
+        f'hal.observation_endpoint:={hal.observation_endpoint}',
+        '-p',
+        f'hal.command_endpoint:={hal.command_endpoint}',
+    ] + timings
+    process = subprocess.Popen(
+        command,
+        cwd=str(REPO),
+        start_new_session=True,
+        env=dict(os.environ, ROS_DOMAIN_ID=str(domain)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    result: dict[str, Any] = {}
     try:
         if not wait_for(lambda: watcher.mode() == 'running', 60.0, 0.05):
             raise RuntimeError(f'the node never reached running (exit {process.poll()})')
@@ -519,29 +609,49 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> Dict[str, Any]:
                 hal.restart()
             removed = _now()
 
-            def link_ns() -> Optional[int]:
-                return next((c.receive_ns for c in list(hal.commands)
-                             if hal.published.get(c.observation_timestamp_ns, -1) >= removed),
-                            None)
+            def link_ns(removed: int) -> int | None:
+                return next(
+                    (
+                        c.receive_ns
+                        for c in list(hal.commands)
+                        if hal.published.get(c.observation_timestamp_ns, -1) >= removed
+                    ),
+                    None,
+                )
 
-            recovered = wait_for(lambda: link_ns() is not None and watcher.first(
-                removed, 'running') is not None, RECOVERY_TIMEOUT_S)
+            recovered = wait_for(
+                lambda removed=removed: (
+                    link_ns(removed) is not None and watcher.first(removed, 'running') is not None
+                ),
+                RECOVERY_TIMEOUT_S,
+            )
             time.sleep(0.3)
             running = watcher.first(removed, 'running')
-            link = link_ns()
-            cycles.append({
-                'cause': kind, 'duration_s': pause_s if kind == 'pause' else outage_s,
-                'recovered': recovered, 'modes': watcher.sequence_since(start),
-                'link_s': None if link is None else (link - removed) / 1e9,
-                'running_s': None if running is None else (running - removed) / 1e9})
+            link = link_ns(removed)
+            cycles.append(
+                {
+                    'cause': kind,
+                    'duration_s': pause_s if kind == 'pause' else outage_s,
+                    'recovered': recovered,
+                    'modes': watcher.sequence_since(start),
+                    'link_s': None if link is None else (link - removed) / 1e9,
+                    'running_s': None if running is None else (running - removed) / 1e9,
+                }
+            )
         commands = list(hal.commands)
-        result = {'cycles': cycles, 'safety': {
-            'commands': len(commands),
-            'all_finite': bool(all(np.isfinite(c.joint_positions).all() for c in commands)),
-            'hal_rejections': hal.all_rejections(), 'non_finite_blocked': 0,
-            'controller_error': None if process.poll() is None else
-            f'node exited with {process.returncode}',
-            'hal_error': repr(hal.error) if hal.error else None}}
+        result = {
+            'cycles': cycles,
+            'safety': {
+                'commands': len(commands),
+                'all_finite': bool(all(np.isfinite(c.joint_positions).all() for c in commands)),
+                'hal_rejections': hal.all_rejections(),
+                'non_finite_blocked': 0,
+                'controller_error': (
+                    None if process.poll() is None else f'node exited with {process.returncode}'
+                ),
+                'hal_error': repr(hal.error) if hal.error else None,
+            },
+        }
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -556,12 +666,17 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> Dict[str, Any]:
     return result
 
 
-DRILLS: Dict[str, Callable[[], Dict[str, Any]]] = {
-    'hal_restart': drill_hal_restart, 'pause': drill_pause, 'timestamps': drill_timestamps,
-    'malformed': drill_malformed, 'policy': drill_policy, 'node': drill_node}
+DRILLS: dict[str, Callable[[], dict[str, Any]]] = {
+    'hal_restart': drill_hal_restart,
+    'pause': drill_pause,
+    'timestamps': drill_timestamps,
+    'malformed': drill_malformed,
+    'policy': drill_policy,
+    'node': drill_node,
+}
 
 
-def _recoveries(result: Any) -> List[Dict[str, Any]]:
+def _recoveries(result: Any) -> list[dict[str, Any]]:
     """Return every dict with a running_s key inside a drill result."""
     found = []
     if isinstance(result, dict):
@@ -577,19 +692,28 @@ def _recoveries(result: Any) -> List[Dict[str, Any]]:
 
 def main() -> int:
     """Run every drill; print recovery times; write the JSON."""
-    results: Dict[str, Any] = {}
+    results: dict[str, Any] = {}
     for name, drill in DRILLS.items():
         results[name] = drill()
         for recovery in _recoveries(results[name]):
-            cause = (f"outage {recovery['outage_s']} s" if 'outage_s' in recovery else
-                     f"pause {recovery['pause_s']} s" if 'pause_s' in recovery else
-                     recovery.get('cause', recovery.get('mode', '')))
+            cause = (
+                f'outage {recovery["outage_s"]} s'
+                if 'outage_s' in recovery
+                else (
+                    f'pause {recovery["pause_s"]} s'
+                    if 'pause_s' in recovery
+                    else recovery.get('cause', recovery.get('mode', ''))
+                )
+            )
             link = recovery['link_s']
-            print(f'{name:<12} {cause:<14} recovered={recovery["recovered"]} link '
-                  f'{"n/a" if link is None else "%.3f s" % link}  policy '
-                  f'{"n/a" if recovery["running_s"] is None else "%.3f s" % recovery["running_s"]}'
-                  f'  modes {" -> ".join(recovery.get("modes_after") or recovery["modes"])}',
-                  flush=True)
+            running_s = recovery['running_s']
+            print(
+                f'{name:<12} {cause:<14} recovered={recovery["recovered"]} link'
+                f' {"n/a" if link is None else f"{link:.3f} s"}  policy'
+                f' {"n/a" if running_s is None else f"{running_s:.3f} s"}'
+                f'  modes {" -> ".join(recovery.get("modes_after") or recovery["modes"])}',
+                flush=True,
+            )
         print(f'{name:<12} safety {results[name]["safety"]}', flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1, default=str))

@@ -26,29 +26,43 @@ with the shipped trained teacher, connected to a scripted HAL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 import time
-from typing import Callable, Dict, List, Optional
 
 from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.inference_client import ParkourInferenceClient
 from krabby_parkour_ros.control.runtime import RuntimeConfig
 from krabby_parkour_ros.control.step import ControlMode, TickResult
-from krabby_parkour_ros.hal.scripted_hal import (ObservationTemplate, ReceivedCommand,
-                                                 ScriptedHal, standing_extensions,
-                                                 standing_pose)
+from krabby_parkour_ros.hal.scripted_hal import (
+    ObservationTemplate,
+    ReceivedCommand,
+    ScriptedHal,
+    standing_extensions,
+    standing_pose,
+)
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
 
 from ..support.waiting import wait_for
 
-__all__ = ['make_controller', 'MS', 'ObservationTemplate', 'ReceivedCommand', 'ScriptedHal',
-           'standing_extensions', 'standing_pose', 'teacher_weights', 'TickLog', 'wait_for']
+__all__ = [
+    'make_controller',
+    'MS',
+    'ObservationTemplate',
+    'ReceivedCommand',
+    'ScriptedHal',
+    'standing_extensions',
+    'standing_pose',
+    'teacher_weights',
+    'TickLog',
+    'wait_for',
+]
 
 MS = 1_000_000
 
 
-_WEIGHTS: Dict[str, ModelWeights] = {}
+_WEIGHTS: dict[str, ModelWeights] = {}
 
 
 def teacher_weights() -> ModelWeights:
@@ -62,24 +76,31 @@ class TickLog:
     """Record (monotonic ns, mode, sent, policy ran, error, observation stamp) of every tick."""
 
     def __init__(self) -> None:
-        self.entries: List[tuple] = []
+        self.entries: list[tuple] = []
 
     def __call__(self, result: TickResult) -> None:
         """Record one tick (the controller's ``on_tick``)."""
         observation = result.observation
-        self.entries.append((time.monotonic_ns(), result.mode, result.sent, result.policy_ran,
-                             result.error,
-                             None if observation is None else observation.timestamp_ns))
+        self.entries.append(
+            (
+                time.monotonic_ns(),
+                result.mode,
+                result.sent,
+                result.policy_ran,
+                result.error,
+                None if observation is None else observation.timestamp_ns,
+            )
+        )
 
-    def modes_since(self, start_ns: int) -> List[ControlMode]:
+    def modes_since(self, start_ns: int) -> list[ControlMode]:
         """Return the sequence of distinct consecutive modes from ``start_ns``."""
-        out: List[ControlMode] = []
+        out: list[ControlMode] = []
         for entry in list(self.entries):
             if entry[0] >= start_ns and (not out or out[-1] != entry[1]):
                 out.append(entry[1])
         return out
 
-    def first_time(self, start_ns: int, predicate: Callable[[tuple], bool]) -> Optional[int]:
+    def first_time(self, start_ns: int, predicate: Callable[[tuple], bool]) -> int | None:
         """Return the time of the first tick after ``start_ns`` matching ``predicate``."""
         for entry in list(self.entries):
             if entry[0] >= start_ns and predicate(entry):
@@ -87,11 +108,15 @@ class TickLog:
         return None
 
 
-def make_controller(hal: ScriptedHal, control_rate: float = 100.0,
-                    policy_decimation: Optional[int] = None,
-                    on_tick: Optional[Callable[[TickResult], None]] = None,
-                    hal_kwargs: Optional[Dict] = None, warm_up_lead_s: Optional[float] = None,
-                    **control: object) -> ParkourInferenceClient:
+def make_controller(
+    hal: ScriptedHal,
+    control_rate: float = 100.0,
+    policy_decimation: int | None = None,
+    on_tick: Callable[[TickResult], None] | None = None,
+    hal_kwargs: dict | None = None,
+    warm_up_lead_s: float | None = None,
+    **control: object,
+) -> ParkourInferenceClient:
     """
     Return an initialized controller with the shipped teacher connected to ``hal``.
 
@@ -101,9 +126,15 @@ def make_controller(hal: ScriptedHal, control_rate: float = 100.0,
     control_config = replace(ControlConfig(), **control)
     runtime = RuntimeConfig(control=control_config)
     client = ParkourInferenceClient(
-        hal.client_config(**(hal_kwargs or {})), teacher_weights(), control_rate=control_rate,
-        device='cpu', transport_context=hal.context if hal.inproc else None,
-        runtime_config=runtime, policy_decimation=policy_decimation, on_tick=on_tick,
-        **({} if warm_up_lead_s is None else {'warm_up_lead_s': warm_up_lead_s}))
+        hal.client_config(**(hal_kwargs or {})),
+        teacher_weights(),
+        control_rate=control_rate,
+        device='cpu',
+        transport_context=hal.context if hal.inproc else None,
+        runtime_config=runtime,
+        policy_decimation=policy_decimation,
+        on_tick=on_tick,
+        **({} if warm_up_lead_s is None else {'warm_up_lead_s': warm_up_lead_s}),
+    )
     client.initialize()
     return client

@@ -27,10 +27,11 @@ unconfigured for good. Now the HAL client rejects them (counted under
 again on the next good observations.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 import itertools
 import json
-from typing import Any, Callable, Dict, List
+from typing import Any
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.control.runtime import deployment_hal_config
@@ -45,16 +46,16 @@ SCAN = GO2_PARKOUR_TEACHER.scan_grid.size
 BAD_COUNT = 20
 
 
-def _set(key: str, value: Any) -> Callable[[Dict[str, Any]], None]:
+def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return lambda meta: meta.__setitem__(key, value)
 
 
-def _set_item(key: str, index: int, value: Any) -> Callable[[Dict[str, Any]], None]:
+def _set_item(key: str, index: int, value: Any) -> Callable[[dict[str, Any]], None]:
     return lambda meta: meta[key].__setitem__(index, value)
 
 
 #: One bad extension value per message, in turn.
-BAD_EDITS: List[Callable[[Dict[str, Any]], None]] = [
+BAD_EDITS: list[Callable[[dict[str, Any]], None]] = [
     _set('height_scan', [0.32] * (SCAN - 1)),
     _set('foot_contacts', [1, 1, 1]),
     _set('imu_orientation_xyzw', [0.0, 0.0, 0.0, 0.0]),
@@ -67,11 +68,11 @@ BAD_EDITS: List[Callable[[Dict[str, Any]], None]] = [
 ]
 
 
-def bad_frames(template: ObservationTemplate) -> Callable[[int], List[bytes]]:
+def bad_frames(template: ObservationTemplate) -> Callable[[int], list[bytes]]:
     """Return a substitute publishing one bad extension value per message, in turn."""
     edits = itertools.cycle(BAD_EDITS)
 
-    def substitute(stamp: int) -> List[bytes]:
+    def substitute(stamp: int) -> list[bytes]:
         frames = template.frames(stamp)
         meta = json.loads(frames[2])
         next(edits)(meta)
@@ -82,13 +83,18 @@ def bad_frames(template: ObservationTemplate) -> Callable[[int], List[bytes]]:
 
 def test_the_runtime_passes_the_deployment_lengths_to_the_decoder() -> None:
     for name, feet in (('go2_sim', 4), ('krabby', 6)):
-        config = deployment_hal_config(HalClientConfig(), GO2_PARKOUR_TEACHER,
-                                       load_joint_map(name))
+        config = deployment_hal_config(
+            HalClientConfig(), GO2_PARKOUR_TEACHER, load_joint_map(name)
+        )
         assert config.expected_height_scan_length == SCAN == 132
         assert config.expected_foot_count == feet
     unchanged = replace(HalClientConfig(), max_observation_age_s=0.5)
-    assert deployment_hal_config(unchanged, GO2_PARKOUR_TEACHER,
-                                 load_joint_map('go2_sim')).max_observation_age_s == 0.5
+    assert (
+        deployment_hal_config(
+            unchanged, GO2_PARKOUR_TEACHER, load_joint_map('go2_sim')
+        ).max_observation_age_s
+        == 0.5
+    )
 
 
 def test_bad_extension_values_hold_then_resume_and_never_latch() -> None:
@@ -102,8 +108,9 @@ def test_bad_extension_values_hold_then_resume_and_never_latch() -> None:
         rig.hal.substitute = bad_frames(rig.hal.template)
         assert wait_for(lambda: rig.hal.injected_count - start >= BAD_COUNT, 10.0)
         # Let the client take the last bad ones before the good stream resumes.
-        assert wait_for(lambda: client.stats()['hal']['rejections'].get('extension', 0)
-                        >= BAD_COUNT, 5.0), client.stats()['hal']
+        assert wait_for(
+            lambda: client.stats()['hal']['rejections'].get('extension', 0) >= BAD_COUNT, 5.0
+        ), client.stats()['hal']
         rig.hal.substitute = None
         restored = _now()
         recovery = rig.recovery(restored)

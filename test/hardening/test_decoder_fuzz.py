@@ -32,7 +32,6 @@ import json
 import threading
 import time
 import tracemalloc
-from typing import Dict, List, Optional, Set
 
 from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
@@ -44,16 +43,27 @@ from krabby_parkour_ros.hal.client import HalClient
 from krabby_parkour_ros.hal.codec import decode_observation
 from krabby_parkour_ros.hal.config import HalClientConfig, HalServerConfig
 from krabby_parkour_ros.hal.errors import (
-    ByteLengthError, HalProtocolError, OversizeError, REJECTION_REASONS)
+    ByteLengthError,
+    HalProtocolError,
+    OversizeError,
+    REJECTION_REASONS,
+)
 from krabby_parkour_ros.hal.server import HalServer
 
-from .fuzz_strategies import (check_decoded, FUZZ_MAX_IMAGE_BYTES, hostile_messages,
-                              passes_subscription)
+from .fuzz_strategies import (
+    check_decoded,
+    FUZZ_MAX_IMAGE_BYTES,
+    hostile_messages,
+    passes_subscription,
+)
 from .harness import make_controller, ObservationTemplate, ScriptedHal, wait_for
 
 FUZZ_SETTINGS = settings(
-    max_examples=500, deadline=None, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    max_examples=500,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 #: Timestamp of every hostile message: older than any good one in the streams below.
 HOSTILE_STAMP = 1_000_000
 GOOD_BASE = 2_000_000_000_000
@@ -64,10 +74,11 @@ def test_decoder_returns_a_valid_observation_or_a_protocol_error() -> None:
 
     @FUZZ_SETTINGS
     @given(hostile_messages())
-    def run(frames: List[bytes]) -> None:
+    def run(frames: list[bytes]) -> None:
         try:
-            observation = decode_observation(frames, max_image_bytes=FUZZ_MAX_IMAGE_BYTES,
-                                             receive_time_ns=7)
+            observation = decode_observation(
+                frames, max_image_bytes=FUZZ_MAX_IMAGE_BYTES, receive_time_ns=7
+            )
         except HalProtocolError as exc:
             assert exc.reason in REJECTION_REASONS
             assert str(exc)
@@ -82,15 +93,22 @@ def test_decoder_returns_a_valid_observation_or_a_protocol_error() -> None:
     assert sum(outcomes.values()) >= 300
     reached = set(outcomes) - {'accepted'}
     assert len(reached) >= 9, outcomes
-    assert {'frame_count', 'json', 'byte_length', 'shape', 'dtype', 'non_finite',
-            'extension'} <= reached, outcomes
+    assert {
+        'frame_count',
+        'json',
+        'byte_length',
+        'shape',
+        'dtype',
+        'non_finite',
+        'extension',
+    } <= reached, outcomes
 
 
 @pytest.mark.parametrize('limit', [None, FUZZ_MAX_IMAGE_BYTES])
-def test_huge_declared_sizes_are_rejected_without_allocating(limit: Optional[int]) -> None:
+def test_huge_declared_sizes_are_rejected_without_allocating(limit: int | None) -> None:
     template = ObservationTemplate(2, 3).frames(HOSTILE_STAMP)
     meta = json.loads(template[2])
-    size = 2 ** 31
+    size = 2**31
     meta['camera_height'] = meta['camera_width'] = size
     for key in ('rgb_camera_1', 'rgb_camera_2'):
         meta[key]['shape'] = [size, size, 3]
@@ -112,11 +130,11 @@ class _Oracle:
     """What the client must do with each message: the decoder plus the timestamp rule."""
 
     def __init__(self) -> None:
-        self.last: Optional[int] = None
+        self.last: int | None = None
         self.expected: Counter = Counter()
-        self.accepted: Set[int] = set()
+        self.accepted: set[int] = set()
 
-    def feed(self, frames: List[bytes]) -> None:
+    def feed(self, frames: list[bytes]) -> None:
         try:
             observation = decode_observation(frames, max_image_bytes=FUZZ_MAX_IMAGE_BYTES)
         except HalProtocolError as exc:
@@ -142,18 +160,25 @@ def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
     context = zmq.Context()
     # SNDHWM 1 (the deployed HAL) drops a message sent within ~1 ms of the previous one
     # (docs/hal.md); this test counts every message, so the PUB gets room instead.
-    server = HalServer(HalServerConfig('inproc://fuzz_obs', 'inproc://fuzz_cmd',
-                                       observation_sndhwm=1000), context)
+    server = HalServer(
+        HalServerConfig('inproc://fuzz_obs', 'inproc://fuzz_cmd', observation_sndhwm=1000), context
+    )
     server.bind()
-    client = HalClient(HalClientConfig('inproc://fuzz_obs', 'inproc://fuzz_cmd',
-                                       max_message_bytes=FUZZ_MAX_IMAGE_BYTES,
-                                       timestamp_resync_count=10_000), context)
+    client = HalClient(
+        HalClientConfig(
+            'inproc://fuzz_obs',
+            'inproc://fuzz_cmd',
+            max_message_bytes=FUZZ_MAX_IMAGE_BYTES,
+            timestamp_resync_count=10_000,
+        ),
+        context,
+    )
     client.connect()
     good = ObservationTemplate(2, 3)
     oracle = _Oracle()
     sent = {'count': 0, 'filtered': 0, 'stamp': GOOD_BASE}
 
-    def publish(frames: List[bytes]) -> None:
+    def publish(frames: list[bytes]) -> None:
         before = client.received_count
         assert server.publish_frames(frames)
         if not passes_subscription(frames):
@@ -161,8 +186,9 @@ def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
             return
         sent['count'] += 1
         oracle.feed(frames)
-        assert wait_for(lambda: client.received_count > before, 5.0, 0.0002), \
+        assert wait_for(lambda: client.received_count > before, 5.0, 0.0002), (
             'a message that passes the subscription was never received'
+        )
 
     def publish_good() -> None:
         sent['stamp'] += 1000
@@ -206,13 +232,18 @@ def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
 
 def test_controller_never_answers_a_rejected_message() -> None:
     context = zmq.Context()
-    hal = ScriptedHal('inproc://fuzz_ctrl_obs', 'inproc://fuzz_ctrl_cmd',
-                      template=ObservationTemplate(8, 12), context=context)
+    hal = ScriptedHal(
+        'inproc://fuzz_ctrl_obs',
+        'inproc://fuzz_ctrl_cmd',
+        template=ObservationTemplate(8, 12),
+        context=context,
+    )
     server = hal.server
-    client = make_controller(hal, soft_start_duration=0.05, max_consecutive_failures=1000,
-                             stale_timeout=0.5)
-    good: Set[int] = set()
-    commands: List = []
+    client = make_controller(
+        hal, soft_start_duration=0.05, max_consecutive_failures=1000, stale_timeout=0.5
+    )
+    good: set[int] = set()
+    commands: list = []
     stamp = {'next': GOOD_BASE}
     running = threading.Event()
     running.set()
@@ -234,11 +265,16 @@ def test_controller_never_answers_a_rejected_message() -> None:
             time.sleep(0.004)
             drain()
 
-        @settings(max_examples=200, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-        @given(st.lists(hostile_messages(HOSTILE_STAMP, keep_timestamp=True), min_size=1,
-                        max_size=4))
-        def run(hostile: List[List[bytes]]) -> None:
+        @settings(
+            max_examples=200,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        )
+        @given(
+            st.lists(hostile_messages(HOSTILE_STAMP, keep_timestamp=True), min_size=1, max_size=4)
+        )
+        def run(hostile: list[list[bytes]]) -> None:
             publish_good()
             for frames in hostile:
                 time.sleep(0.0005)
@@ -265,5 +301,5 @@ def test_controller_never_answers_a_rejected_message() -> None:
     assert stats['counters']['policy_steps'] > 50
     rejected = stats['hal']['rejected_count']
     assert rejected >= 200, stats['hal']['rejections']
-    reasons: Dict[str, int] = stats['hal']['rejections']
+    reasons: dict[str, int] = stats['hal']['rejections']
     assert 'timestamp' in reasons or len(reasons) >= 5

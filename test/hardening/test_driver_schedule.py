@@ -22,8 +22,8 @@ HAL is held to the control rate (plus the jitter allowance) on average; a
 silent HAL gets deadline ticks half a period late.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -43,12 +43,13 @@ class FakeObservation:
 class World:
     """A simulated clock, a latest-only observation source and a recording step."""
 
-    def __init__(self, arrivals_ns: Sequence[int],
-                 wake_delay: Callable[[int], int] = lambda index: 0) -> None:
+    def __init__(
+        self, arrivals_ns: Sequence[int], wake_delay: Callable[[int], int] = lambda index: 0
+    ) -> None:
         self.now = 0
         self.arrivals = list(arrivals_ns)
         self.returned = -1
-        self.ticks: List[Tuple[int, Optional[int]]] = []
+        self.ticks: list[tuple[int, int | None]] = []
         self.wake_delay = wake_delay
 
     def clock(self) -> int:
@@ -60,18 +61,18 @@ class World:
     def _newest_arrived(self) -> int:
         return max((i for i, t in enumerate(self.arrivals) if t <= self.now), default=-1)
 
-    def poll(self) -> Optional[FakeObservation]:
+    def poll(self) -> FakeObservation | None:
         newest = self._newest_arrived()
         if newest <= self.returned:
             return None
         self.returned = newest
         return FakeObservation(newest, self.arrivals[newest])
 
-    def wait_for_observation(self, timeout_s: float) -> Optional[FakeObservation]:
+    def wait_for_observation(self, timeout_s: float) -> FakeObservation | None:
         observation = self.poll()
         if observation is not None:
             return observation
-        upcoming = [t for t in self.arrivals[self.returned + 1:] if t > self.now]
+        upcoming = [t for t in self.arrivals[self.returned + 1 :] if t > self.now]
         limit = self.now + int(round(timeout_s * 1e9))
         if upcoming and upcoming[0] <= limit:
             self.now = upcoming[0]
@@ -82,20 +83,20 @@ class World:
         self.now = limit
         return None
 
-    def tick(self, observation: Optional[FakeObservation] = None,
-             now_ns: Optional[int] = None) -> None:
+    def tick(self, observation: FakeObservation | None = None, now_ns: int | None = None) -> None:
         self.ticks.append((self.now, None if observation is None else observation.timestamp_ns))
 
 
 def run(world: World, until_ns: int) -> TickDriver:
-    driver = TickDriver(world, world, ControlConfig(control_rate=100.0),
-                        sleep=world.sleep, clock=world.clock)
+    driver = TickDriver(
+        world, world, ControlConfig(control_rate=100.0), sleep=world.sleep, clock=world.clock
+    )
     while world.now < until_ns:
         driver.run_once(stop_after_s=0.1)
     return driver
 
 
-def answer_delays(world: World) -> List[int]:
+def answer_delays(world: World) -> list[int]:
     """Return, per answered observation, tick time minus arrival time."""
     return [time - world.arrivals[stamp] for time, stamp in world.ticks if stamp is not None]
 

@@ -23,18 +23,25 @@ without help once the cause is gone (within 5 s: no other timing checks;
 the measured recovery times are in ``benchmarks/results/fault_drills.json``).
 """
 
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 
-from .drills import (drill_hal_restart, drill_malformed, drill_node, drill_pause, drill_policy,
-                     drill_timestamps, DRILL_TIMINGS)
+from .drills import (
+    drill_hal_restart,
+    drill_malformed,
+    drill_node,
+    drill_pause,
+    drill_policy,
+    drill_timestamps,
+    DRILL_TIMINGS,
+)
 
 #: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
 pytestmark = pytest.mark.slow
 
 
-def assert_safe(result: Dict[str, Any]) -> None:
+def assert_safe(result: dict[str, Any]) -> None:
     safety = result['safety']
     assert safety['commands'] > 50
     assert safety['all_finite'], 'a command with NaN/Inf or the wrong length reached the HAL'
@@ -44,7 +51,7 @@ def assert_safe(result: Dict[str, Any]) -> None:
     assert safety['hal_error'] is None, 'the scripted HAL failed: the drill is void'
 
 
-def assert_recovered(recovery: Dict[str, Any], ramp: bool) -> None:
+def assert_recovered(recovery: dict[str, Any], ramp: bool) -> None:
     assert recovery['recovered'], recovery
     assert recovery['link_s'] is not None and recovery['running_s'] is not None
     assert recovery['link_s'] < 5.0 and recovery['running_s'] < 5.0

@@ -28,7 +28,6 @@ Exposure and CurveZMQ: loopback defaults, and an encrypted, authenticated HAL li
 from pathlib import Path
 import socket
 import time
-from typing import List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -48,7 +47,7 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not zmq.has('curve'), reason='libzmq built without CURVE')
 
 
-def _keys() -> Tuple[str, str]:
+def _keys() -> tuple[str, str]:
     public, secret = zmq.curve_keypair()
     return public.decode(), secret.decode()
 
@@ -56,10 +55,17 @@ def _keys() -> Tuple[str, str]:
 def test_every_default_endpoint_is_loopback() -> None:
     from krabby_parkour_ros.node.parameters import SPECS
     from krabby_parkour_ros.sim.hal_server import SimHalConfig
-    defaults = [HalClientConfig().observation_endpoint, HalClientConfig().command_endpoint,
-                HalServerConfig().observation_endpoint, HalServerConfig().command_endpoint,
-                SimHalConfig().observation_endpoint, SimHalConfig().command_endpoint,
-                SPECS['hal.observation_endpoint'].default, SPECS['hal.command_endpoint'].default]
+
+    defaults = [
+        HalClientConfig().observation_endpoint,
+        HalClientConfig().command_endpoint,
+        HalServerConfig().observation_endpoint,
+        HalServerConfig().command_endpoint,
+        SimHalConfig().observation_endpoint,
+        SimHalConfig().command_endpoint,
+        SPECS['hal.observation_endpoint'].default,
+        SPECS['hal.command_endpoint'].default,
+    ]
     shipped = yaml.safe_load((REPO / 'config' / 'parkour.yaml').read_text())
     hal = shipped['/**']['ros__parameters']['hal']
     defaults += [hal['observation_endpoint'], hal['command_endpoint']]
@@ -67,7 +73,7 @@ def test_every_default_endpoint_is_loopback() -> None:
     assert not HalClientConfig().curve_enabled and not HalServerConfig().curve_enabled
 
 
-def _outward_address() -> Optional[str]:
+def _outward_address() -> str | None:
     """Return an IPv4 address of this host other than loopback, if it has one."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -89,8 +95,9 @@ def test_a_default_server_is_not_reachable_from_another_interface() -> None:
         probe = socket.socket()
         probe.settimeout(1.0)
         try:
-            assert probe.connect_ex((address, int(port))) != 0, \
+            assert probe.connect_ex((address, int(port))) != 0, (
                 f'{address}:{port} accepted a connection to a loopback-only HAL'
+            )
         finally:
             probe.close()
         with pytest.raises(HalConfigError, match='wildcard'):
@@ -100,13 +107,16 @@ def test_a_default_server_is_not_reachable_from_another_interface() -> None:
 class Link:
     """An encrypted (or not) HAL server and client over tcp loopback."""
 
-    def __init__(self, server_config: HalServerConfig,
-                 client_kwargs: Optional[dict] = None) -> None:
+    def __init__(self, server_config: HalServerConfig, client_kwargs: dict | None = None) -> None:
         self.server = HalServer(server_config)
         self.server.bind()
-        self.client = HalClient(HalClientConfig(
-            self.server.bound_observation_endpoint, self.server.bound_command_endpoint,
-            **(client_kwargs or {})))
+        self.client = HalClient(
+            HalClientConfig(
+                self.server.bound_observation_endpoint,
+                self.server.bound_command_endpoint,
+                **(client_kwargs or {}),
+            )
+        )
         self.client.connect()
         self.template = ObservationTemplate(2, 3)
 
@@ -114,9 +124,9 @@ class Link:
         self.client.close()
         self.server.close()
 
-    def exchange(self, seconds: float) -> Tuple[List[HalObservation], int]:
+    def exchange(self, seconds: float) -> tuple[list[HalObservation], int]:
         """Publish and command for ``seconds``; return (observations received, commands)."""
-        received: List[HalObservation] = []
+        received: list[HalObservation] = []
         commands = 0
         end = time.monotonic() + seconds
         stamp = time.time_ns()
@@ -132,16 +142,22 @@ class Link:
         return received, commands
 
 
-def _server_config(secret: str, clients: Tuple[str, ...]) -> HalServerConfig:
-    return HalServerConfig('tcp://127.0.0.1:*', 'tcp://127.0.0.1:*', curve_secret_key=secret,
-                           curve_authorized_keys=clients)
+def _server_config(secret: str, clients: tuple[str, ...]) -> HalServerConfig:
+    return HalServerConfig(
+        'tcp://127.0.0.1:*',
+        'tcp://127.0.0.1:*',
+        curve_secret_key=secret,
+        curve_authorized_keys=clients,
+    )
 
 
 def test_encrypted_link_with_z85_keys_carries_observations_and_commands() -> None:
     server_public, server_secret = _keys()
     client_public, client_secret = _keys()
-    link = Link(_server_config(server_secret, (client_public,)),
-                {'curve_server_key': server_public, 'curve_secret_key': client_secret})
+    link = Link(
+        _server_config(server_secret, (client_public,)),
+        {'curve_server_key': server_public, 'curve_secret_key': client_secret},
+    )
     try:
         received, commands = link.exchange(1.0)
         stats = link.client.stats()
@@ -157,8 +173,10 @@ def test_encrypted_link_with_certificate_files(tmp_path: Path) -> None:
     clients = tmp_path / 'clients'
     clients.mkdir()
     client_public, client_secret = zmq.auth.create_certificates(str(clients), 'robot')
-    link = Link(_server_config(server_secret, (str(clients),)),
-                {'curve_server_key': server_public, 'curve_secret_key': client_secret})
+    link = Link(
+        _server_config(server_secret, (str(clients),)),
+        {'curve_server_key': server_public, 'curve_secret_key': client_secret},
+    )
     try:
         received, commands = link.exchange(1.0)
     finally:
@@ -168,16 +186,15 @@ def test_encrypted_link_with_certificate_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize('case', ['wrong_server_key', 'unlisted_client', 'plain_client'])
-def test_a_client_without_the_right_keys_receives_nothing_and_cannot_command(
-        case: str) -> None:
+def test_a_client_without_the_right_keys_receives_nothing_and_cannot_command(case: str) -> None:
     server_public, server_secret = _keys()
     client_public, client_secret = _keys()
     other_public, other_secret = _keys()
-    kwargs = {'wrong_server_key': {'curve_server_key': other_public,
-                                   'curve_secret_key': client_secret},
-              'unlisted_client': {'curve_server_key': server_public,
-                                  'curve_secret_key': other_secret},
-              'plain_client': {}}[case]
+    kwargs = {
+        'wrong_server_key': {'curve_server_key': other_public, 'curve_secret_key': client_secret},
+        'unlisted_client': {'curve_server_key': server_public, 'curve_secret_key': other_secret},
+        'plain_client': {},
+    }[case]
     link = Link(_server_config(server_secret, (client_public,)), kwargs)
     try:
         received, commands = link.exchange(1.5)
@@ -201,19 +218,29 @@ def test_curve_settings_are_validated(tmp_path: Path) -> None:
     bad_client = [
         ({'curve_server_key': server_public}, 'curve_secret_key: expected both'),
         ({'curve_secret_key': server_secret}, 'curve_secret_key: expected both'),
-        ({'curve_server_key': 'x' * 39, 'curve_secret_key': server_secret},
-         'curve_server_key: expected a Z85 key or a certificate file'),
-        ({'curve_server_key': server_public, 'curve_secret_key': public_file},
-         'curve_secret_key: expected a secret key'),
-        ({'curve_server_key': str(tmp_path / 'missing.key'), 'curve_secret_key': secret_file},
-         'no such file'),
+        (
+            {'curve_server_key': 'x' * 39, 'curve_secret_key': server_secret},
+            'curve_server_key: expected a Z85 key or a certificate file',
+        ),
+        (
+            {'curve_server_key': server_public, 'curve_secret_key': public_file},
+            'curve_secret_key: expected a secret key',
+        ),
+        (
+            {'curve_server_key': str(tmp_path / 'missing.key'), 'curve_secret_key': secret_file},
+            'no such file',
+        ),
     ]
     for kwargs, message in bad_client:
         with pytest.raises(HalConfigError, match=message):
             HalClientConfig(*tcp, **kwargs)
     with pytest.raises(HalConfigError, match='needs tcp'):
-        HalClientConfig('inproc://a', 'inproc://b', curve_server_key=server_public,
-                        curve_secret_key=server_secret)
+        HalClientConfig(
+            'inproc://a',
+            'inproc://b',
+            curve_server_key=server_public,
+            curve_secret_key=server_secret,
+        )
     with pytest.raises(HalConfigError, match='at least one client'):
         HalServerConfig(*tcp, curve_secret_key=server_secret)
     with pytest.raises(HalConfigError, match='without curve_secret_key'):

@@ -24,8 +24,14 @@ import pytest
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.mapping.action import (
-    ActionMapper, ActionMapperConfig, ActionMappingError, REASON_BOTH, REASON_OK,
-    REASON_RATE_LIMIT, REASON_SOFT_LIMIT)
+    ActionMapper,
+    ActionMapperConfig,
+    ActionMappingError,
+    REASON_BOTH,
+    REASON_OK,
+    REASON_RATE_LIMIT,
+    REASON_SOFT_LIMIT,
+)
 from krabby_parkour_ros.mapping.joint_map import JointMap
 
 from .wire import captured_logs, scrambled_map_dict
@@ -39,18 +45,39 @@ CLIPPED = [1.0, -1.0, 4.8, -4.8, 0.4, 0.0, -4.8, 4.8, 2.0, -2.0, 4.8, -4.8]
 # target = default + 0.25 * clipped:
 # 0.35, -0.35, 1.3, -1.3, 0.9, 0.8, -0.2, 2.2, -1.0, -2.0, -0.3, -2.7
 # q_hw = sign * (target - offset), by slot; undriven slots 4 7 10 13 15 16 hold 0.25.
-UNCLAMPED = [1.3, -2.825, 0.3, 0.85, 0.25, 1.55, -1.0, 0.25, -0.3, 0.8, 0.25, 0.1, 1.0,
-             0.25, -1.95, 0.25, 0.25, 0.35]
+UNCLAMPED = [
+    1.3,
+    -2.825,
+    0.3,
+    0.85,
+    0.25,
+    1.55,
+    -1.0,
+    0.25,
+    -0.3,
+    0.8,
+    0.25,
+    0.1,
+    1.0,
+    0.25,
+    -1.95,
+    0.25,
+    0.25,
+    0.35,
+]
 UNDRIVEN = [4, 7, 10, 13, 15, 16]
 
 
 def make_mapper(max_delta=None, tight=True) -> ActionMapper:
     data = scrambled_map_dict()
     if tight:
-        data['hardware']['target_upper'][17] = 0.3   # FL_hip: 0.35 -> 0.3
-        data['hardware']['target_lower'][1] = -2.5   # RR_calf: -2.825 -> -2.5
-    return ActionMapper(GO2_PARKOUR_TEACHER, JointMap.from_dict(data),
-                        ActionMapperConfig(max_delta_per_step=max_delta))
+        data['hardware']['target_upper'][17] = 0.3  # FL_hip: 0.35 -> 0.3
+        data['hardware']['target_lower'][1] = -2.5  # RR_calf: -2.825 -> -2.5
+    return ActionMapper(
+        GO2_PARKOUR_TEACHER,
+        JointMap.from_dict(data),
+        ActionMapperConfig(max_delta_per_step=max_delta),
+    )
 
 
 def test_clip_scale_offset_sign_without_limits() -> None:
@@ -150,8 +177,26 @@ def test_default_command_and_reset() -> None:
     mapper = make_mapper()
     default = mapper.default_command()
     # Default pose: targets 0.1 -0.1 0.1 -0.1 0.8 0.8 1.0 1.0 -1.5 ... through the map.
-    expected = [0.1, -1.625, 1.5, 0.6, 0.25, 0.35, -1.5, 0.25, -1.5, 0.8, 0.25, 0.2, 0.5,
-                0.25, -0.75, 0.25, 0.25, 0.1]
+    expected = [
+        0.1,
+        -1.625,
+        1.5,
+        0.6,
+        0.25,
+        0.35,
+        -1.5,
+        0.25,
+        -1.5,
+        0.8,
+        0.25,
+        0.2,
+        0.5,
+        0.25,
+        -0.75,
+        0.25,
+        0.25,
+        0.1,
+    ]
     np.testing.assert_allclose(default, expected, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(mapper.last_safe_command, default)  # seeded at start
     seed = np.zeros(18)

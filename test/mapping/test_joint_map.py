@@ -16,9 +16,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import math
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -26,7 +26,12 @@ import yaml
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.mapping.joint_map import (
-    config_directory, JointMap, JointMapError, load_joint_map, SHIPPED_JOINT_MAPS)
+    config_directory,
+    JointMap,
+    JointMapError,
+    load_joint_map,
+    SHIPPED_JOINT_MAPS,
+)
 
 from .wire import JOINT_MAP_DIR, scrambled_map_dict
 
@@ -49,8 +54,9 @@ def test_go2_sim_map_values() -> None:
     assert joint_map.policy_foot_names == ('FL', 'FR', 'RL', 'RR')
     assert joint_map.driven_mask.tolist() == [True] * 12 + [False] * 6
     default = joint_map.hardware_from_policy(GO2_PARKOUR_TEACHER.default_joint_positions)
-    np.testing.assert_allclose(default[:12], [-0.1, 0.8, -1.5, 0.1, 0.8, -1.5,
-                                              -0.1, 1.0, -1.5, 0.1, 1.0, -1.5])
+    np.testing.assert_allclose(
+        default[:12], [-0.1, 0.8, -1.5, 0.1, 0.8, -1.5, -0.1, 1.0, -1.5, 0.1, 1.0, -1.5]
+    )
 
 
 def test_krabby_map_puts_the_default_pose_on_the_standing_pose() -> None:
@@ -113,6 +119,7 @@ def _set(path: str, value) -> Callable[[dict], None]:
             node[int(last)] = value
         else:
             node[last] = value
+
     return edit
 
 
@@ -120,57 +127,93 @@ def _delete(path: str) -> Callable[[dict], None]:
     def edit(data: dict) -> None:
         section, key = path.split('.')
         del data[section][key]
+
     return edit
 
 
 BAD_CASES = {
     'duplicate policy joint name': (
-        _set('policy.joints.1.name', 'FL_hip'), "duplicate policy joint names ['FL_hip']"),
+        _set('policy.joints.1.name', 'FL_hip'),
+        "duplicate policy joint names ['FL_hip']",
+    ),
     'duplicate hardware target': (
         _set('policy.joints.1.hardware', 'hw_17'),
-        "hardware joint hw_17 is the target of several policy joints ['FL_hip', 'FR_hip']"),
+        "hardware joint hw_17 is the target of several policy joints ['FL_hip', 'FR_hip']",
+    ),
     'unknown hardware name': (
-        _set('policy.joints.2.hardware', 'hw_99'), "unknown hardware joint 'hw_99'"),
+        _set('policy.joints.2.hardware', 'hw_99'),
+        "unknown hardware joint 'hw_99'",
+    ),
     'hardware slot out of range': (
-        _set('policy.joints.2.hardware', 18), 'hardware slot 18 is out of range 0..17'),
+        _set('policy.joints.2.hardware', 18),
+        'hardware slot 18 is out of range 0..17',
+    ),
     'negative hardware slot': (
-        _set('policy.joints.2.hardware', -1), 'hardware slot -1 is out of range 0..17'),
+        _set('policy.joints.2.hardware', -1),
+        'hardware slot -1 is out of range 0..17',
+    ),
     'too few hardware names': (
         _set('hardware.joint_names', [f'hw_{i}' for i in range(17)]),
-        'hardware.joint_names: expected 18 names'),
+        'hardware.joint_names: expected 18 names',
+    ),
     'duplicate hardware names': (
-        _set('hardware.joint_names.5', 'hw_4'), "hardware.joint_names: duplicate names ['hw_4']"),
+        _set('hardware.joint_names.5', 'hw_4'),
+        "hardware.joint_names: duplicate names ['hw_4']",
+    ),
     'target_lower too short': (
-        _set('hardware.target_lower', [-1.0] * 17), 'hardware.target_lower: expected 18 values'),
+        _set('hardware.target_lower', [-1.0] * 17),
+        'hardware.target_lower: expected 18 values',
+    ),
     'hold_position too long': (
-        _set('hardware.hold_position', [0.0] * 19), 'hardware.hold_position: expected 18'),
+        _set('hardware.hold_position', [0.0] * 19),
+        'hardware.hold_position: expected 18',
+    ),
     'sign not +-1': (
-        _set('policy.joints.3.sign', 0.5), 'policy joint RR_hip: sign must be +1 or -1, got 0.5'),
+        _set('policy.joints.3.sign', 0.5),
+        'policy joint RR_hip: sign must be +1 or -1, got 0.5',
+    ),
     'non-finite offset': (
-        _set('policy.joints.3.offset', math.inf), 'policy joint RR_hip: offset must be finite'),
+        _set('policy.joints.3.offset', math.inf),
+        'policy joint RR_hip: offset must be finite',
+    ),
     'non-finite soft limit': (
-        _set('hardware.target_upper.7', math.nan), 'hardware.target_upper: non-finite values'),
-    'non-numeric sign': (
-        _set('policy.joints.0.sign', 'plus'), "expected a number, got 'plus'"),
+        _set('hardware.target_upper.7', math.nan),
+        'hardware.target_upper: non-finite values',
+    ),
+    'non-numeric sign': (_set('policy.joints.0.sign', 'plus'), "expected a number, got 'plus'"),
     'lower above upper': (
-        _set('hardware.target_lower.6', 3.5), 'target limits of hw_6: lower 3.5 > upper 3.0'),
+        _set('hardware.target_lower.6', 3.5),
+        'target limits of hw_6: lower 3.5 > upper 3.0',
+    ),
     'hold outside soft limits': (
         _set('hardware.hold_position.9', 4.0),
-        'hold_position of hw_9: 4.0 is outside its target limits [-3.0, 3.0]'),
-    'unknown foot name': (
-        _set('policy.feet.2', 'f_z'), "policy.feet[2]: unknown foot 'f_z'"),
+        'hold_position of hw_9: 4.0 is outside its target limits [-3.0, 3.0]',
+    ),
+    'unknown foot name': (_set('policy.feet.2', 'f_z'), "policy.feet[2]: unknown foot 'f_z'"),
     'foot used twice': (
-        _set('policy.feet.2', 'f_a'), "the same hardware foot is used twice: ['f_a']"),
+        _set('policy.feet.2', 'f_a'),
+        "the same hardware foot is used twice: ['f_a']",
+    ),
     'missing hardware section': (
-        lambda d: d.pop('hardware'), 'hardware: expected a mapping, got NoneType'),
+        lambda d: d.pop('hardware'),
+        'hardware: expected a mapping, got NoneType',
+    ),
     'missing joints list': (
-        _delete('policy.joints'), 'policy.joints: expected a list, got nothing'),
+        _delete('policy.joints'),
+        'policy.joints: expected a list, got nothing',
+    ),
     'joint entry not a mapping': (
-        _set('policy.joints.4', 'FL_thigh'), 'policy.joints[4]: expected a mapping'),
+        _set('policy.joints.4', 'FL_thigh'),
+        'policy.joints[4]: expected a mapping',
+    ),
     'joint entry without hardware': (
-        _set('policy.joints.4', {'name': 'FL_thigh'}), '"name" and "hardware" are required'),
+        _set('policy.joints.4', {'name': 'FL_thigh'}),
+        '"name" and "hardware" are required',
+    ),
     'unknown key in a joint entry': (
-        _set('policy.joints.4.scale', 2.0), "policy.joints[4]: unknown keys ['scale']"),
+        _set('policy.joints.4.scale', 2.0),
+        "policy.joints[4]: unknown keys ['scale']",
+    ),
 }
 
 
@@ -208,10 +251,16 @@ def test_contract_joints_missing_are_listed_in_contract_order() -> None:
 
 
 def test_extra_joint_is_reported() -> None:
-    joint_map = _go2(lambda d: d['policy']['joints'].append(
-        {'name': 'tail', 'hardware': 'spare_0', 'sign': 1.0, 'offset': 0.0}))
-    with pytest.raises(JointMapError, match=r"joints not in contract 'go2_parkour_teacher': "
-                                            r"\['tail'\]"):
+    joint_map = _go2(
+        lambda d: d['policy']['joints'].append(
+            {'name': 'tail', 'hardware': 'spare_0', 'sign': 1.0, 'offset': 0.0}
+        )
+    )
+    with pytest.raises(
+        JointMapError,
+        match=r"joints not in contract 'go2_parkour_teacher': "
+        r"\['tail'\]",
+    ):
         joint_map.validate_against(GO2_PARKOUR_TEACHER)
 
 
@@ -219,6 +268,7 @@ def test_wrong_policy_order_is_refused() -> None:
     def swap(d: dict) -> None:
         joints = d['policy']['joints']
         joints[0], joints[4] = joints[4], joints[0]
+
     with pytest.raises(JointMapError, match='order must equal the contract order'):
         _go2(swap).validate_against(GO2_PARKOUR_TEACHER)
 
@@ -235,4 +285,5 @@ def test_default_pose_outside_soft_limits_is_refused() -> None:
     with pytest.raises(JointMapError) as info:
         joint_map.validate_against(GO2_PARKOUR_TEACHER)
     assert 'puts hardware joint FL_calf_joint at 1.5 rad, outside its target limits' in str(
-        info.value)
+        info.value
+    )

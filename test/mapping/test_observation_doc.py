@@ -26,8 +26,10 @@ from .wire import REPO_ROOT
 def test_every_term_has_a_row() -> None:
     text = (REPO_ROOT / 'docs' / 'observation.md').read_text(encoding='utf-8')
     # Proprio rows: index | term | source | scale | missing (five columns).
-    proprio = [int(m) for m in re.findall(r'^\| (\d+) \|[^|]+\|[^|]+\|[^|]*\|[^|]*\|$', text,
-                                          flags=re.MULTILINE)]
+    proprio = [
+        int(m)
+        for m in re.findall(r'^\| (\d+) \|[^|]+\|[^|]+\|[^|]*\|[^|]*\|$', text, flags=re.MULTILINE)
+    ]
     assert proprio == list(range(GO2_PARKOUR_TEACHER.layout.proprio))
     scan_rows = re.findall(r'^\| (\d+) \(y [+-]\d\.\d\d\) \| (.*) \|$', text, flags=re.MULTILINE)
     scan = [int(v) for _, row in scan_rows for v in row.split(' | ')]
@@ -39,5 +41,6 @@ def test_every_term_has_a_row() -> None:
         assert block in text
     slots = re.findall(r'^\| (\d) \| (\d+)–(\d+) \|', text, flags=re.MULTILINE)
     assert [(int(a), int(b)) for _, a, b in slots] == [
-        (223 + 53 * s, 275 + 53 * s) for s in range(10)]
+        (223 + 53 * s, 275 + 53 * s) for s in range(10)
+    ]
     assert 223 + 53 * 10 == GO2_PARKOUR_TEACHER.layout.total

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -51,7 +50,7 @@ def wrap(angle: float) -> float:
     return math.atan2(math.sin(angle), math.cos(angle))
 
 
-def map_params(data: dict) -> Dict[str, list]:
+def map_params(data: dict) -> dict[str, list]:
     """Slot, sign and offset per policy joint and foot index per policy foot."""
     hw_names = data['hardware']['joint_names']
     hw_feet = data['hardware']['foot_names']
@@ -65,16 +64,28 @@ def map_params(data: dict) -> Dict[str, list]:
     }
 
 
-def make_script(params: Dict[str, list], seed: int = 7) -> List[Optional[dict]]:
+def make_script(params: dict[str, list], seed: int = 7) -> list[dict | None]:
     """Return the scripted steps (None marks a reset)."""
     rng = random.Random(seed)
-    steps: List[Optional[dict]] = []
+    steps: list[dict | None] = []
     yaw = 2.9
     commands = [(0.0, 0.0)] * 3 + [(0.5, 0.0)] * 4 + [(0.6, 0.8)] * 5 + [(0.3, -1.0)] * 20
     contact_patterns = [
-        (1, 1, 1, 1), (1, 0, 1, 0), (0, 0, 1, 0), (0, 0, 0, 0), (0, 1, 0, 1), (1, 1, 0, 0),
-        (0, 0, 0, 0), (0, 0, 0, 0), (1, 0, 0, 1), (0, 1, 1, 0), (0, 0, 0, 0), (1, 1, 1, 1),
-        (0, 1, 0, 0), (0, 0, 0, 0)]
+        (1, 1, 1, 1),
+        (1, 0, 1, 0),
+        (0, 0, 1, 0),
+        (0, 0, 0, 0),
+        (0, 1, 0, 1),
+        (1, 1, 0, 0),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+        (1, 0, 0, 1),
+        (0, 1, 1, 0),
+        (0, 0, 0, 0),
+        (1, 1, 1, 1),
+        (0, 1, 0, 0),
+        (0, 0, 0, 0),
+    ]
     t = 1_000_000_000
     for segment, count in enumerate((14, 11)):
         if segment:
@@ -93,8 +104,11 @@ def make_script(params: Dict[str, list], seed: int = 7) -> List[Optional[dict]]:
             for j, slot in enumerate(params['slot']):
                 q_hw[slot] = params['sign'][j] * (q_pol[j] - params['offset'][j])
                 qd_hw[slot] = params['sign'][j] * qd_pol[j]
-            pattern = contact_patterns[k % len(contact_patterns)] if segment == 0 else (
-                contact_patterns[(k * 3 + 1) % len(contact_patterns)])
+            pattern = (
+                contact_patterns[k % len(contact_patterns)]
+                if segment == 0
+                else (contact_patterns[(k * 3 + 1) % len(contact_patterns)])
+            )
             wire_contacts = [float(rng.random() < 0.5) for _ in range(params['hw_feet'])]
             for f, index in enumerate(params['foot']):
                 wire_contacts[index] = float(pattern[f])
@@ -103,31 +117,44 @@ def make_script(params: Dict[str, list], seed: int = 7) -> List[Optional[dict]]:
             if segment == 0 and k == 9:
                 action[2] = 500.0  # recorded raw: 500 -> clipped to 100 in the output
             jv_missing = (segment == 0 and k in (3, 4)) or (segment == 1 and k in (0, 1, 2))
-            steps.append({
-                't': t, 'roll': roll, 'pitch': pitch, 'yaw': yaw,
-                'ang_vel': [rng.uniform(-2.0, 2.0) for _ in range(3)],
-                'q_hw': q_hw, 'qd_hw': None if jv_missing else qd_hw,
-                'lin_vel': None if k in (2, 7) else [rng.uniform(-1.0, 1.0) for _ in range(3)],
-                'contacts': wire_contacts,
-                'scan': [rng.uniform(-0.5, 1.8) for _ in range(132)],
-                'vx': vx, 'yaw_rate': yaw_rate, 'action': action,
-            })
+            steps.append(
+                {
+                    't': t,
+                    'roll': roll,
+                    'pitch': pitch,
+                    'yaw': yaw,
+                    'ang_vel': [rng.uniform(-2.0, 2.0) for _ in range(3)],
+                    'q_hw': q_hw,
+                    'qd_hw': None if jv_missing else qd_hw,
+                    'lin_vel': None if k in (2, 7) else [rng.uniform(-1.0, 1.0) for _ in range(3)],
+                    'contacts': wire_contacts,
+                    'scan': [rng.uniform(-0.5, 1.8) for _ in range(132)],
+                    'vx': vx,
+                    'yaw_rate': yaw_rate,
+                    'action': action,
+                }
+            )
     return steps
 
 
 def observation_of(step: dict):
     orientation = quat_from_rpy(step['roll'], step['pitch'], step['yaw'])
     return make_observation(
-        step['t'], step['q_hw'], orientation=orientation,
-        angular_velocity=step['ang_vel'], joint_velocities=step['qd_hw'],
-        base_velocity=step['lin_vel'], foot_contacts=step['contacts'],
-        height_scan=step['scan'])
+        step['t'],
+        step['q_hw'],
+        orientation=orientation,
+        angular_velocity=step['ang_vel'],
+        joint_velocities=step['qd_hw'],
+        base_velocity=step['lin_vel'],
+        foot_contacts=step['contacts'],
+        height_scan=step['scan'],
+    )
 
 
 class Reference:
     """The spec, literally, over python floats."""
 
-    def __init__(self, params: Dict[str, list], flags=(1.0, 0.0), yaw_frame='reset'):
+    def __init__(self, params: dict[str, list], flags=(1.0, 0.0), yaw_frame='reset'):
         self.params = params
         self.flags = flags
         self.yaw_frame = yaw_frame
@@ -135,17 +162,17 @@ class Reference:
 
     def reset(self) -> None:
         self.k = 0
-        self.proprios: List[List[float]] = []
+        self.proprios: list[list[float]] = []
         self.target = 0.0
         self.yaw_ref = 0.0
         self.delta = 0.0
         self.scan = [0.0] * 132
         self.prev_contact = [False] * 4
-        self.prev_q: Optional[List[float]] = None
+        self.prev_q: list[float] | None = None
         self.prev_t = 0
         self.last_action = [0.0] * 12
 
-    def build(self, step: dict) -> List[float]:
+    def build(self, step: dict) -> list[float]:
         par = self.params
         k = self.k
         q_wire = [float(v) for v in np.array(step['q_hw'], dtype=np.float32)]
@@ -207,7 +234,7 @@ class Reference:
         self.k += 1
         return [min(max(v, -100.0), 100.0) for v in obs]
 
-    def record(self, action: List[float]) -> None:
+    def record(self, action: list[float]) -> None:
         self.last_action = list(action)
 
 
@@ -220,8 +247,9 @@ def load_map(name: str) -> dict:
 def run_both(map_name: str, yaw_frame: str = 'reset'):
     data = load_map(map_name)
     params = map_params(data)
-    builder = ObservationBuilder(GO2_PARKOUR_TEACHER, JointMap.from_dict(data),
-                                 ObservationConfig(yaw_frame=yaw_frame))
+    builder = ObservationBuilder(
+        GO2_PARKOUR_TEACHER, JointMap.from_dict(data), ObservationConfig(yaw_frame=yaw_frame)
+    )
     reference = Reference(params, yaw_frame=yaw_frame)
     rows = []
     for step in make_script(params):
@@ -229,10 +257,20 @@ def run_both(map_name: str, yaw_frame: str = 'reset'):
             builder.reset()
             reference.reset()
             continue
-        built = builder.build(observation_of(step),
-                              NavigationCommand(vx=step['vx'], yaw_rate=step['yaw_rate']))
-        rows.append((step, built.copy(), np.array(reference.build(step)), builder.heading_target,
-                     reference.target, builder.substitutions, builder.base_velocity_measured))
+        built = builder.build(
+            observation_of(step), NavigationCommand(vx=step['vx'], yaw_rate=step['yaw_rate'])
+        )
+        rows.append(
+            (
+                step,
+                built.copy(),
+                np.array(reference.build(step)),
+                builder.heading_target,
+                reference.target,
+                builder.substitutions,
+                builder.base_velocity_measured,
+            )
+        )
         builder.record_action(np.array(step['action']))
         reference.record(step['action'])
     return rows
@@ -245,8 +283,9 @@ def test_every_element_matches_the_reference(map_name: str, yaw_frame: str) -> N
     assert len(rows) >= 15
     for index, (step, built, expected, target, ref_target, subs, measured) in enumerate(rows):
         assert built.dtype == np.float32 and built.shape == (753,)
-        np.testing.assert_allclose(built, expected, rtol=TOLERANCE, atol=TOLERANCE,
-                                   err_msg=f'observation {index}')
+        np.testing.assert_allclose(
+            built, expected, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f'observation {index}'
+        )
         assert target == pytest.approx(ref_target, abs=1e-12)
         assert measured == (step['lin_vel'] is not None)
         expected_subs = set()

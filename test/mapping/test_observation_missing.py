@@ -25,7 +25,6 @@ from __future__ import annotations
 from dataclasses import replace
 import logging
 import math
-from typing import Optional
 
 import numpy as np
 import pytest
@@ -34,8 +33,13 @@ from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER, ObservationLayout
 from krabby_parkour_ros.mapping.joint_map import JointMapError, load_joint_map
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.mapping.observation import (
-    MissingInputError, ObservationBuilder, ObservationConfig, ObservationConfigError,
-    ObservationError, ObservationInputError)
+    MissingInputError,
+    ObservationBuilder,
+    ObservationConfig,
+    ObservationConfigError,
+    ObservationError,
+    ObservationInputError,
+)
 
 from .wire import captured_logs, make_observation, quat_from_rpy
 
@@ -55,7 +59,8 @@ def full(k: int, **missing):
         'joint_velocities': rng.uniform(-3, 3, 18),
         'base_velocity': rng.uniform(-1, 1, 3),
         'foot_contacts': (rng.random(4) < 0.5).astype(float),
-        'height_scan': rng.uniform(0.0, 1.0, 132)}
+        'height_scan': rng.uniform(0.0, 1.0, 132),
+    }
     sources.update(missing)
     q = np.array(GO2_SIM.hardware_from_policy(GO2_PARKOUR_TEACHER.default_joint_positions))
     q[:12] += rng.uniform(-0.2, 0.2, 12)
@@ -66,8 +71,7 @@ def builder(**config) -> ObservationBuilder:
     return ObservationBuilder(GO2_PARKOUR_TEACHER, GO2_SIM, ObservationConfig(**config))
 
 
-def run(b: ObservationBuilder, ks, bad=None, bad_at: Optional[int] = None,
-        error=ObservationError):
+def run(b: ObservationBuilder, ks, bad=None, bad_at: int | None = None, error=ObservationError):
     outputs = []
     for k in ks:
         if bad is not None and k == bad_at:
@@ -76,8 +80,12 @@ def run(b: ObservationBuilder, ks, bad=None, bad_at: Optional[int] = None,
             with pytest.raises(error) as info:
                 b.build(bad, COMMAND)
             np.testing.assert_array_equal(b._obs, before)
-            assert state == (b.step_count, b.heading_target, b.substitutions,
-                             b.last_action.tolist())
+            assert state == (
+                b.step_count,
+                b.heading_target,
+                b.substitutions,
+                b.last_action.tolist(),
+            )
             bad = info.value
         outputs.append(b.build(full(k), COMMAND).copy())
         b.record_action(np.full(12, 0.1 * k))
@@ -104,8 +112,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize('source, drop, setting', REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_refuse_raises_naming_the_source_and_changes_nothing(source, drop, setting) -> None:
-    error = assert_untouched_by(full(5, **drop), error=MissingInputError,
-                                **{setting: 'refuse'})
+    error = assert_untouched_by(full(5, **drop), error=MissingInputError, **{setting: 'refuse'})
     assert error.source == source
     assert str(error).startswith(f'{source}: required but absent')
     assert f"{setting} is 'refuse'" in str(error)
@@ -124,8 +131,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize('field, make', MALFORMED, ids=[f'{m[0]}-{i}' for i, m in
-                                                        enumerate(MALFORMED)])
+@pytest.mark.parametrize(
+    'field, make', MALFORMED, ids=[f'{m[0]}-{i}' for i, m in enumerate(MALFORMED)]
+)
 def test_malformed_input_raises_naming_the_field_and_changes_nothing(field, make) -> None:
     error = assert_untouched_by(make(3), bad_at=3, error=ObservationInputError)
     assert error.field == field
@@ -133,8 +141,9 @@ def test_malformed_input_raises_naming_the_field_and_changes_nothing(field, make
 
 
 def test_non_finite_message_names_the_index() -> None:
-    error = assert_untouched_by(full(3, height_scan=np.r_[np.zeros(131), math.nan]), bad_at=3,
-                                error=ObservationInputError)
+    error = assert_untouched_by(
+        full(3, height_scan=np.r_[np.zeros(131), math.nan]), bad_at=3, error=ObservationInputError
+    )
     assert 'non-finite values at indices [131]' in str(error)
 
 
@@ -161,7 +170,9 @@ def test_assume_level() -> None:
     assert b.substitutions == {'imu_orientation_xyzw', 'imu_angular_velocity'}
     assert b.heading_target is None
     assert sorted(r.getMessage().split(' ')[0] for r in records) == [
-        'imu_angular_velocity', 'imu_orientation_xyzw']
+        'imu_angular_velocity',
+        'imu_orientation_xyzw',
+    ]
     assert all(r.levelno == logging.WARNING for r in records)
     # Orientation back: the heading target starts at the measured yaw.
     b.build(full(1), COMMAND)
@@ -206,15 +217,17 @@ def test_flat_ground(height: float, value: float) -> None:
     for k in range(2, 6):
         b.build(full(k), COMMAND)
     assert b.substitutions == set()
-    np.testing.assert_allclose(b.scan, np.clip(full(5).extensions.height_scan - 0.3, -1, 1),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        b.scan, np.clip(full(5).extensions.height_scan - 0.3, -1, 1), atol=1e-6
+    )
 
 
 def test_estimator_mode() -> None:
     b = builder()
     out = b.build(full(0), COMMAND)
-    np.testing.assert_allclose(out[185:188], 2.0 * full(0).extensions.base_linear_velocity,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out[185:188], 2.0 * full(0).extensions.base_linear_velocity, atol=1e-6
+    )
     assert out[188:223].tolist() == [0.0] * 35
     assert b.base_velocity_measured
     out = b.build(full(1, base_velocity=None), COMMAND)
@@ -232,7 +245,8 @@ def test_finite_differences() -> None:
     second = full(1, joint_velocities=None)
     out = b.build(second, COMMAND).copy()
     dq = GO2_SIM.policy_from_hardware(second.joint_positions) - GO2_SIM.policy_from_hardware(
-        first.joint_positions)
+        first.joint_positions
+    )
     np.testing.assert_allclose(out[25:37], 0.05 * dq / 0.02, rtol=1e-6, atol=1e-6)
     # The same observation again (no new sample): the estimate is kept.
     again = b.build(second, COMMAND)
@@ -295,21 +309,24 @@ def test_record_action_checks() -> None:
     assert b.build(full(1), COMMAND)[37:49].tolist() == [0.0] * 12
 
 
-@pytest.mark.parametrize('config, field', [
-    ({'missing_imu': 'ignore'}, 'missing_imu'),
-    ({'missing_joint_velocities': 'zero'}, 'missing_joint_velocities'),
-    ({'missing_foot_contacts': 'zero'}, 'missing_foot_contacts'),
-    ({'missing_height_scan': 'zero'}, 'missing_height_scan'),
-    ({'missing_base_velocity': 'zero'}, 'missing_base_velocity'),
-    ({'yaw_frame': 'body'}, 'yaw_frame'),
-    ({'terrain_flags': (1.0,)}, 'terrain_flags'),
-    ({'terrain_flags': (1.0, math.nan)}, 'terrain_flags'),
-    ({'terrain_flags': 'parkour'}, 'terrain_flags'),
-    ({'flat_ground_height': 0.0}, 'flat_ground_height'),
-    ({'flat_ground_height': math.inf}, 'flat_ground_height'),
-    ({'max_heading_lead': 0.0}, 'max_heading_lead'),
-    ({'max_heading_lead': 4.0}, 'max_heading_lead'),
-])
+@pytest.mark.parametrize(
+    'config, field',
+    [
+        ({'missing_imu': 'ignore'}, 'missing_imu'),
+        ({'missing_joint_velocities': 'zero'}, 'missing_joint_velocities'),
+        ({'missing_foot_contacts': 'zero'}, 'missing_foot_contacts'),
+        ({'missing_height_scan': 'zero'}, 'missing_height_scan'),
+        ({'missing_base_velocity': 'zero'}, 'missing_base_velocity'),
+        ({'yaw_frame': 'body'}, 'yaw_frame'),
+        ({'terrain_flags': (1.0,)}, 'terrain_flags'),
+        ({'terrain_flags': (1.0, math.nan)}, 'terrain_flags'),
+        ({'terrain_flags': 'parkour'}, 'terrain_flags'),
+        ({'flat_ground_height': 0.0}, 'flat_ground_height'),
+        ({'flat_ground_height': math.inf}, 'flat_ground_height'),
+        ({'max_heading_lead': 0.0}, 'max_heading_lead'),
+        ({'max_heading_lead': 4.0}, 'max_heading_lead'),
+    ],
+)
 def test_config_validation(config: dict, field: str) -> None:
     with pytest.raises(ObservationConfigError, match=field):
         ObservationConfig(**config)
@@ -319,14 +336,16 @@ def test_contract_that_does_not_fit_is_refused() -> None:
     wrong = replace(GO2_PARKOUR_TEACHER, layout=ObservationLayout(proprio=48))
     with pytest.raises(ObservationConfigError, match='layout.proprio: expected 13'):
         ObservationBuilder(wrong, GO2_SIM)
-    other_joints = replace(GO2_PARKOUR_TEACHER, joint_names=tuple(reversed(
-        GO2_PARKOUR_TEACHER.joint_names)))
+    other_joints = replace(
+        GO2_PARKOUR_TEACHER, joint_names=tuple(reversed(GO2_PARKOUR_TEACHER.joint_names))
+    )
     with pytest.raises(JointMapError):
         ObservationBuilder(other_joints, GO2_SIM)
 
 
 def test_slightly_non_unit_quaternion_is_normalised() -> None:
     unit = builder().build(full(0), COMMAND).copy()
-    scaled = full(0, orientation=tuple(1.05 * v for v in quat_from_rpy(
-        0.05 * math.sin(0), -0.03, 0.0)))
+    scaled = full(
+        0, orientation=tuple(1.05 * v for v in quat_from_rpy(0.05 * math.sin(0), -0.03, 0.0))
+    )
     np.testing.assert_allclose(builder().build(scaled, COMMAND)[3:5], unit[3:5], atol=1e-7)

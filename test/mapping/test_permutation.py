@@ -49,9 +49,17 @@ def permuted_map(perm, signs, offsets, foot_perm) -> dict:
     hw = data['hardware']
     old_names = list(hw['joint_names'])
     slot_of = {name: s for s, name in enumerate(old_names)}
-    new = {key: [None] * 18 for key in ('joint_names', 'target_lower', 'target_upper',
-                                        'position_lower', 'position_upper',
-                                        'hold_position')}
+    new = {
+        key: [None] * 18
+        for key in (
+            'joint_names',
+            'target_lower',
+            'target_upper',
+            'position_lower',
+            'position_upper',
+            'hold_position',
+        )
+    }
     transform = {}  # old slot -> (sign, offset)
     for j, entry in enumerate(data['policy']['joints']):
         transform[slot_of[entry['hardware']]] = (signs[j], offsets[j])
@@ -94,20 +102,25 @@ def grid(rng: np.random.Generator, low: float, high: float, size: int) -> np.nda
 
 
 @settings(max_examples=40, deadline=None)
-@given(perm=st.permutations(list(range(18))),
-       signs=st.lists(st.sampled_from([1.0, -1.0]), min_size=12, max_size=12),
-       offsets=st.lists(st.sampled_from(OFFSETS), min_size=12, max_size=12),
-       foot_perm=st.permutations([0, 1, 2, 3]),
-       seed=st.integers(0, 2 ** 16))
-def test_permuted_map_gives_identical_observation_and_command(perm, signs, offsets, foot_perm,
-                                                              seed) -> None:
+@given(
+    perm=st.permutations(list(range(18))),
+    signs=st.lists(st.sampled_from([1.0, -1.0]), min_size=12, max_size=12),
+    offsets=st.lists(st.sampled_from(OFFSETS), min_size=12, max_size=12),
+    foot_perm=st.permutations([0, 1, 2, 3]),
+    seed=st.integers(0, 2**16),
+)
+def test_permuted_map_gives_identical_observation_and_command(
+    perm, signs, offsets, foot_perm, seed
+) -> None:
     data, transform = permuted_map(perm, signs, offsets, foot_perm)
     reference_map = JointMap.from_dict(BASE)
     other_map = JointMap.from_dict(data)
     other_map.validate_against(GO2_PARKOUR_TEACHER)
     builders = [ObservationBuilder(GO2_PARKOUR_TEACHER, m) for m in (reference_map, other_map)]
-    mappers = [ActionMapper(GO2_PARKOUR_TEACHER, m, ActionMapperConfig(max_delta_per_step=0.5))
-               for m in (reference_map, other_map)]
+    mappers = [
+        ActionMapper(GO2_PARKOUR_TEACHER, m, ActionMapperConfig(max_delta_per_step=0.5))
+        for m in (reference_map, other_map)
+    ]
     rng = np.random.default_rng(seed)
     base_feet = BASE['hardware']['foot_names']
     new_feet = data['hardware']['foot_names']
@@ -115,17 +128,24 @@ def test_permuted_map_gives_identical_observation_and_command(perm, signs, offse
         q = grid(rng, -1.5, 1.5, 18)
         qd = grid(rng, -8.0, 8.0, 18)
         feet = (rng.random(4) < 0.5).astype(float)
-        common = {'orientation': quat_from_rpy(*rng.uniform(-0.3, 0.3, 3)),
-                  'angular_velocity': rng.uniform(-1, 1, 3),
-                  'base_velocity': rng.uniform(-1, 1, 3),
-                  'height_scan': rng.uniform(0.0, 1.0, 132)}
+        common = {
+            'orientation': quat_from_rpy(*rng.uniform(-0.3, 0.3, 3)),
+            'angular_velocity': rng.uniform(-1, 1, 3),
+            'base_velocity': rng.uniform(-1, 1, 3),
+            'height_scan': rng.uniform(0.0, 1.0, 132),
+        }
         observations = [
-            make_observation(10 ** 9 + k * 20_000_000, q, joint_velocities=qd,
-                             foot_contacts=feet, **common),
-            make_observation(10 ** 9 + k * 20_000_000, wire(q, perm, transform),
-                             joint_velocities=wire_velocity(qd, perm, transform),
-                             foot_contacts=[feet[base_feet.index(n)] for n in new_feet],
-                             **common)]
+            make_observation(
+                10**9 + k * 20_000_000, q, joint_velocities=qd, foot_contacts=feet, **common
+            ),
+            make_observation(
+                10**9 + k * 20_000_000,
+                wire(q, perm, transform),
+                joint_velocities=wire_velocity(qd, perm, transform),
+                foot_contacts=[feet[base_feet.index(n)] for n in new_feet],
+                **common,
+            ),
+        ]
         command = NavigationCommand(vx=0.5, yaw_rate=0.3)
         built = [b.build(o, command).copy() for b, o in zip(builders, observations)]
         np.testing.assert_array_equal(built[0], built[1])

@@ -23,23 +23,40 @@ import numpy as np
 import pytest
 
 from krabby_parkour_ros.mapping.navigation import (
-    NavigationCommand, NavigationError, NavigationLimits)
+    NavigationCommand,
+    NavigationError,
+    NavigationLimits,
+)
 from krabby_parkour_ros.mapping.rotation import euler_xyz_from_quat_xyzw, wrap_to_pi
 
 from .wire import quat_from_rpy
 
 
-@pytest.mark.parametrize('angle, wrapped', [
-    (0.0, 0.0), (math.pi, math.pi), (-math.pi, -math.pi), (3 * math.pi, math.pi),
-    (2 * math.pi, 0.0), (-3 * math.pi, -math.pi), (math.pi + 0.5, -math.pi + 0.5),
-    (-math.pi - 0.5, math.pi - 0.5), (7.0, 7.0 - 2 * math.pi)])
+@pytest.mark.parametrize(
+    'angle, wrapped',
+    [
+        (0.0, 0.0),
+        (math.pi, math.pi),
+        (-math.pi, -math.pi),
+        (3 * math.pi, math.pi),
+        (2 * math.pi, 0.0),
+        (-3 * math.pi, -math.pi),
+        (math.pi + 0.5, -math.pi + 0.5),
+        (-math.pi - 0.5, math.pi - 0.5),
+        (7.0, 7.0 - 2 * math.pi),
+    ],
+)
 def test_wrap_to_pi(angle: float, wrapped: float) -> None:
     assert wrap_to_pi(angle) == pytest.approx(wrapped, abs=1e-12)
 
 
 @settings(max_examples=200, deadline=None)
-@given(roll=st.floats(-3.1, 3.1), pitch=st.floats(-1.5, 1.5), yaw=st.floats(-3.1, 3.1),
-       flip=st.booleans())
+@given(
+    roll=st.floats(-3.1, 3.1),
+    pitch=st.floats(-1.5, 1.5),
+    yaw=st.floats(-3.1, 3.1),
+    flip=st.booleans(),
+)
 def test_euler_round_trip(roll: float, pitch: float, yaw: float, flip: bool) -> None:
     x, y, z, w = quat_from_rpy(roll, pitch, yaw)
     if flip:  # q and -q are the same rotation
@@ -68,7 +85,8 @@ def test_euler_against_rotation_matrix() -> None:
 def test_pitch_saturates_at_gimbal_lock() -> None:
     s = math.sqrt(0.5)
     assert euler_xyz_from_quat_xyzw(0.0, s * 1.0000001, 0.0, s * 1.0000001)[1] == pytest.approx(
-        math.pi / 2)
+        math.pi / 2
+    )
 
 
 def test_navigation_clamp() -> None:
@@ -82,22 +100,28 @@ def test_navigation_clamp() -> None:
     assert changed and clamped.vx == 0.0
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    ({'vx': math.nan}, 'vx: expected a finite number'),
-    ({'yaw_rate': math.inf}, 'yaw_rate: expected a finite number'),
-    ({'vy': 'fast'}, "vy: expected a finite number, got 'fast'"),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        ({'vx': math.nan}, 'vx: expected a finite number'),
+        ({'yaw_rate': math.inf}, 'yaw_rate: expected a finite number'),
+        ({'vy': 'fast'}, "vy: expected a finite number, got 'fast'"),
+    ],
+)
 def test_navigation_command_must_be_finite(kwargs: dict, message: str) -> None:
     with pytest.raises(NavigationError, match=message):
         NavigationCommand(**kwargs)
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    ({'vx': (0.5, 0.1)}, r'vx: expected low <= high, got \(0.5, 0.1\)'),
-    ({'vx': (0.2, 0.8)}, 'vx: the range must contain 0'),
-    ({'yaw_rate': (-1.0, math.nan)}, r'yaw_rate\[1\]: expected a finite number'),
-    ({'vy': 0.5}, r'vy: expected a \(low, high\) pair'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        ({'vx': (0.5, 0.1)}, r'vx: expected low <= high, got \(0.5, 0.1\)'),
+        ({'vx': (0.2, 0.8)}, 'vx: the range must contain 0'),
+        ({'yaw_rate': (-1.0, math.nan)}, r'yaw_rate\[1\]: expected a finite number'),
+        ({'vy': 0.5}, r'vy: expected a \(low, high\) pair'),
+    ],
+)
 def test_navigation_limits_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(NavigationError, match=message):
         NavigationLimits(**kwargs)

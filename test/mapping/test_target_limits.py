@@ -54,17 +54,17 @@ def test_go2_sim_map_clamps_no_target_the_policy_can_ask_for() -> None:
         result = mapper.map(action)
         assert result.ok and not result.limited, (action, result.reason)
         expected = np.asarray(GO2_PARKOUR_TEACHER.default_joint_positions) + 0.25 * np.clip(
-            action, -CLIP, CLIP)
+            action, -CLIP, CLIP
+        )
         joint_map = mapper.joint_map
-        np.testing.assert_allclose(result.command[joint_map.hardware_index], expected,
-                                   atol=1e-6)
+        np.testing.assert_allclose(result.command[joint_map.hardware_index], expected, atol=1e-6)
     assert mapper.clamp_counts() == {}
 
 
 def test_hardware_map_clamps_are_counted_per_joint() -> None:
     mapper = ActionMapper(GO2_PARKOUR_TEACHER, load_joint_map('krabby'))
     action = np.zeros(12)
-    action[8] = CLIP   # FL_calf -> lf_knee: default -1.2 + 1.2 = 0.0 > -0.1
+    action[8] = CLIP  # FL_calf -> lf_knee: default -1.2 + 1.2 = 0.0 > -0.1
     for _ in range(3):
         result = mapper.map(action)
         assert result.limited and result.command[2] == pytest.approx(-0.1)
@@ -80,7 +80,7 @@ def test_target_limits_and_position_ranges_are_separate_properties() -> None:
     assert joint_map.position_upper[2] == pytest.approx(0.0)
     pose = joint_map.hardware_from_policy(GO2_PARKOUR_TEACHER.default_joint_positions)
     assert joint_map.implausible_positions(pose, 0.1) == []
-    pose[2] = 0.05    # past the position range, inside the margin
+    pose[2] = 0.05  # past the position range, inside the margin
     assert joint_map.implausible_positions(pose, 0.1) == []
     pose[2] = 0.15
     (problem,) = joint_map.implausible_positions(pose, 0.1)

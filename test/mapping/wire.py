@@ -16,12 +16,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 import contextlib
 import copy
 import logging
 import math
 from pathlib import Path
-from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 
@@ -36,7 +36,7 @@ _IMAGE.setflags(write=False)
 _DEPTH.setflags(write=False)
 
 
-def _frozen(values: Optional[Sequence[float]]) -> Optional[np.ndarray]:
+def _frozen(values: Sequence[float] | None) -> np.ndarray | None:
     if values is None:
         return None
     array = np.array(values, dtype=np.float64)
@@ -44,13 +44,17 @@ def _frozen(values: Optional[Sequence[float]]) -> Optional[np.ndarray]:
     return array
 
 
-def make_observation(timestamp_ns: int, joint_positions: Sequence[float], *,
-                     orientation: Optional[Sequence[float]] = None,
-                     angular_velocity: Optional[Sequence[float]] = None,
-                     joint_velocities: Optional[Sequence[float]] = None,
-                     base_velocity: Optional[Sequence[float]] = None,
-                     foot_contacts: Optional[Sequence[float]] = None,
-                     height_scan: Optional[Sequence[float]] = None) -> HalObservation:
+def make_observation(
+    timestamp_ns: int,
+    joint_positions: Sequence[float],
+    *,
+    orientation: Sequence[float] | None = None,
+    angular_velocity: Sequence[float] | None = None,
+    joint_velocities: Sequence[float] | None = None,
+    base_velocity: Sequence[float] | None = None,
+    foot_contacts: Sequence[float] | None = None,
+    height_scan: Sequence[float] | None = None,
+) -> HalObservation:
     """Return a HalObservation with tiny images and the given extensions."""
     q = np.array(joint_positions, dtype=np.float32)
     q.setflags(write=False)
@@ -60,10 +64,18 @@ def make_observation(timestamp_ns: int, joint_positions: Sequence[float], *,
         joint_velocities=_frozen(joint_velocities),
         base_linear_velocity=_frozen(base_velocity),
         foot_contacts=_frozen(foot_contacts),
-        height_scan=_frozen(height_scan))
-    return HalObservation(timestamp_ns=int(timestamp_ns), joint_positions=q,
-                          rgb_camera_1=_IMAGE, rgb_camera_2=_IMAGE, depth_map=_DEPTH,
-                          confidence_map=_DEPTH, metadata={}, extensions=extensions)
+        height_scan=_frozen(height_scan),
+    )
+    return HalObservation(
+        timestamp_ns=int(timestamp_ns),
+        joint_positions=q,
+        rgb_camera_1=_IMAGE,
+        rgb_camera_2=_IMAGE,
+        depth_map=_DEPTH,
+        confidence_map=_DEPTH,
+        metadata={},
+        extensions=extensions,
+    )
 
 
 def quat_from_rpy(roll: float, pitch: float, yaw: float) -> tuple:
@@ -79,8 +91,20 @@ def quat_from_rpy(roll: float, pitch: float, yaw: float) -> tuple:
 
 
 #: A valid joint map (Go2 joints on a scrambled wire, signs and offsets).
-GO2_NAMES = ('FL_hip', 'FR_hip', 'RL_hip', 'RR_hip', 'FL_thigh', 'FR_thigh', 'RL_thigh',
-             'RR_thigh', 'FL_calf', 'FR_calf', 'RL_calf', 'RR_calf')
+GO2_NAMES = (
+    'FL_hip',
+    'FR_hip',
+    'RL_hip',
+    'RR_hip',
+    'FL_thigh',
+    'FR_thigh',
+    'RL_thigh',
+    'RR_thigh',
+    'FL_calf',
+    'FR_calf',
+    'RL_calf',
+    'RR_calf',
+)
 SCRAMBLED_MAP = {
     'name': 'scrambled',
     'hardware': {
@@ -98,7 +122,8 @@ SCRAMBLED_MAP = {
                 GO2_NAMES,
                 (17, 3, 5, 0, 11, 9, 2, 14, 6, 12, 8, 1),
                 (1.0, -1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0, 1.0),
-                (0.0, 0.5, -0.25, 0.0, 1.0, 0.0, -0.5, 0.25, 0.0, -1.0, 0.0, 0.125))
+                (0.0, 0.5, -0.25, 0.0, 1.0, 0.0, -0.5, 0.25, 0.0, -1.0, 0.0, 0.125),
+            )
         ],
         'feet': ['f_d', 'f_a', 'f_e', 'f_b'],
     },
@@ -113,14 +138,14 @@ def scrambled_map_dict() -> dict:
 class _ListHandler(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
-        self.records: List[logging.LogRecord] = []
+        self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
 
 @contextlib.contextmanager
-def captured_logs(logger_name: str) -> Iterator[List[logging.LogRecord]]:
+def captured_logs(logger_name: str) -> Iterator[list[logging.LogRecord]]:
     """
     Collect the records of one logger.
 

@@ -17,7 +17,6 @@
 import os
 import threading
 import time
-from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -53,8 +52,8 @@ class ScriptedHal:
         for i, index in enumerate(joint_map.hardware_index):
             pose[index] = GO2_PARKOUR_TEACHER.default_joint_positions[i]
         self.pose = pose
-        self.published: List[int] = []
-        self.commands: List[HalCommand] = []
+        self.published: list[int] = []
+        self.commands: list[HalCommand] = []
         self.paused = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -70,20 +69,29 @@ class ScriptedHal:
         self._thread.join(5.0)
 
     def _extensions(self) -> dict:
-        return {'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
-                'imu_angular_velocity': [0.0, 0.0, 0.0],
-                'joint_velocities': [0.0] * 18,
-                'base_linear_velocity': [0.0, 0.0, 0.0],
-                'foot_contacts': [1, 1, 1, 1],
-                'height_scan': [0.32] * 132}
+        return {
+            'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
+            'imu_angular_velocity': [0.0, 0.0, 0.0],
+            'joint_velocities': [0.0] * 18,
+            'base_linear_velocity': [0.0, 0.0, 0.0],
+            'foot_contacts': [1, 1, 1, 1],
+            'height_scan': [0.32] * 132,
+        }
 
     def _run(self) -> None:
         next_time = time.monotonic()
         while not self._stop.is_set():
             if not self.paused.is_set():
                 stamp = time.time_ns()
-                self.server.publish_observation(stamp, self.pose, self._image, self._image,
-                                                self._depth, self._depth, self._extensions())
+                self.server.publish_observation(
+                    stamp,
+                    self.pose,
+                    self._image,
+                    self._image,
+                    self._depth,
+                    self._depth,
+                    self._extensions(),
+                )
                 self.published.append(stamp)
             while True:
                 command = self.server.recv_command(timeout_ms=0)
@@ -139,7 +147,7 @@ class Spinner:
     """
 
     def __init__(self) -> None:
-        self._executors: Dict[int, Tuple[SingleThreadedExecutor, threading.Thread]] = {}
+        self._executors: dict[int, tuple[SingleThreadedExecutor, threading.Thread]] = {}
 
     def __call__(self, *nodes) -> None:
         """Spin ``nodes``, each in the executor of its context."""
@@ -182,11 +190,13 @@ def hal(request):
     """Yield a scripted HAL server over inproc (shared context) or tcp (random port)."""
     if request.param == 'inproc':
         name = f'inproc://hal_obs_{os.getpid()}_{id(request)}'
-        config = HalServerConfig(observation_endpoint=name,
-                                 command_endpoint=name.replace('obs', 'cmd'))
+        config = HalServerConfig(
+            observation_endpoint=name, command_endpoint=name.replace('obs', 'cmd')
+        )
     else:
-        config = HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
-                                 command_endpoint='tcp://127.0.0.1:*')
+        config = HalServerConfig(
+            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
+        )
     server = HalServer(config)
     server.bind()
     scripted = ScriptedHal(server).start()

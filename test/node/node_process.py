@@ -14,6 +14,7 @@
 
 """The node as its own process (``python -m krabby_parkour_ros.node.main``), for tests."""
 
+from collections.abc import Sequence
 import os
 from pathlib import Path
 import signal
@@ -21,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,16 +42,22 @@ class NodeProcess:
     :param parameters: extra ``name:=value`` parameter overrides.
     """
 
-    def __init__(self, hal=None, autostart: bool = False,
-                 parameters: Sequence[str] = ()) -> None:
-        arguments = [sys.executable, '-m', 'krabby_parkour_ros.node.main', '--params-file',
-                     str(ROOT / 'config' / 'parkour.yaml')]
+    def __init__(self, hal=None, autostart: bool = False, parameters: Sequence[str] = ()) -> None:
+        arguments = [
+            sys.executable,
+            '-m',
+            'krabby_parkour_ros.node.main',
+            '--params-file',
+            str(ROOT / 'config' / 'parkour.yaml'),
+        ]
         if autostart:
             arguments.append('--autostart')
         overrides = ['soft_start_duration:=0.3', 'diagnostics_period:=0.2']
         if hal is not None:
-            overrides += [f'hal.observation_endpoint:={hal.server.bound_observation_endpoint}',
-                          f'hal.command_endpoint:={hal.server.bound_command_endpoint}']
+            overrides += [
+                f'hal.observation_endpoint:={hal.server.bound_observation_endpoint}',
+                f'hal.command_endpoint:={hal.server.bound_command_endpoint}',
+            ]
         arguments.append('--ros-args')
         for override in overrides + list(parameters):
             arguments += ['-p', override]
@@ -59,9 +65,15 @@ class NodeProcess:
         env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id()), PYTHONUNBUFFERED='1')
         env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
         self.process = subprocess.Popen(
-            arguments, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True)
-        self.lines: List[str] = []
+            arguments,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -90,7 +102,7 @@ class NodeProcess:
         """Return True while the process runs."""
         return self.process.poll() is None
 
-    def signal_and_time_exit(self, signum: int, timeout: float = 10.0) -> Optional[float]:
+    def signal_and_time_exit(self, signum: int, timeout: float = 10.0) -> float | None:
         """Send ``signum`` to the node; return seconds until it exited (polled every 10 ms)."""
         start = time.monotonic()
         os.kill(self.process.pid, signum)

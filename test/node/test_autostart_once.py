@@ -45,8 +45,11 @@ STAY_INACTIVE_S = 5.0
 @pytest.fixture
 def tcp_hal():
     """Yield a scripted HAL over tcp on random loopback ports."""
-    server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
-                                       command_endpoint='tcp://127.0.0.1:*'))
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
+        )
+    )
     server.bind()
     hal = ScriptedHal(server).start()
     yield hal
@@ -91,15 +94,19 @@ def _lifecycle(install, verb: str, node: str, *rest: str, expect: str) -> str:
 @pytest.mark.skipif(bool(_tools_missing()), reason=_tools_missing() or 'ok')
 def test_ros2_launch_autostart_then_deactivate_stays_inactive(installed, tcp_hal):  # noqa: F811
     server = tcp_hal.server
-    launch = _shell(installed, 'ros2 launch krabby_parkour parkour.launch.py '
-                    f'observation_endpoint:={server.bound_observation_endpoint} '
-                    f'command_endpoint:={server.bound_command_endpoint} '
-                    'namespace:=krabby')
+    launch = _shell(
+        installed,
+        'ros2 launch krabby_parkour parkour.launch.py '
+        f'observation_endpoint:={server.bound_observation_endpoint} '
+        f'command_endpoint:={server.bound_command_endpoint} '
+        'namespace:=krabby',
+    )
     node = '/krabby/parkour_node'
     try:
         assert tcp_hal.wait_commands(100, timeout=90.0), 'ros2 launch did not reach active'
-        output = _lifecycle(installed, 'set', node, 'deactivate',
-                            expect='Transitioning successful')
+        output = _lifecycle(
+            installed, 'set', node, 'deactivate', expect='Transitioning successful'
+        )
         assert 'Transitioning successful' in output, output
         assert _commands_stop(tcp_hal), 'the node kept commanding after deactivate'
         stopped = len(tcp_hal.commands)
@@ -107,8 +114,7 @@ def test_ros2_launch_autostart_then_deactivate_stays_inactive(installed, tcp_hal
         state = _lifecycle(installed, 'get', node, expect='inactive')
         assert state.startswith('inactive'), state
         assert len(tcp_hal.commands) == stopped, 're-activated after a manual deactivate'
-        output = _lifecycle(installed, 'set', node, 'activate',
-                            expect='Transitioning successful')
+        output = _lifecycle(installed, 'set', node, 'activate', expect='Transitioning successful')
         assert 'Transitioning successful' in output, output
         assert tcp_hal.wait_commands(stopped + 50, timeout=30.0), 'activate did not resume'
         state = _lifecycle(installed, 'get', node, expect='active')
@@ -145,8 +151,9 @@ def _change_state(peer_context, transition_id: int) -> bool:
 
 
 def _state(peer_context) -> str:
-    return _call(peer_context, GetState, '/parkour_node/get_state',
-                 GetState.Request()).current_state.label
+    return _call(
+        peer_context, GetState, '/parkour_node/get_state', GetState.Request()
+    ).current_state.label
 
 
 @pytest.mark.slow

@@ -25,16 +25,19 @@ Every status names the robot in ``hardware_id``.
 import dataclasses
 import threading
 import time
-from typing import Optional
 
 from diagnostic_msgs.msg import DiagnosticStatus
 import numpy as np
 import pytest
 
 from krabby_parkour_ros.control.stats import RollingSamples
-from krabby_parkour_ros.node.diagnostics import (CONCERNS, DiagnosticThresholds,
-                                                 DiagnosticThresholdsError, robot_hardware_id,
-                                                 THRESHOLD_PREFIX)
+from krabby_parkour_ros.node.diagnostics import (
+    CONCERNS,
+    DiagnosticThresholds,
+    DiagnosticThresholdsError,
+    robot_hardware_id,
+    THRESHOLD_PREFIX,
+)
 from krabby_parkour_ros.node.parameters import SPECS
 
 from .test_launch_and_params import load_params_file
@@ -50,7 +53,7 @@ def listener(peer_context, spin):
     spin.retire(node.node)
 
 
-def _latest(listener: Listener, name: str) -> Optional[DiagnosticStatus]:
+def _latest(listener: Listener, name: str) -> DiagnosticStatus | None:
     for array in reversed(listener.messages['diagnostics']):
         for status in array.status:
             if status.name == name:
@@ -110,11 +113,18 @@ def test_recent_samples_are_the_newest_in_order_across_the_ring():
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_late_ticks_turn_the_control_loop_warn_then_ok(ros_context, spin, hal, listener):
     # ERROR thresholds out of reach: every tick is late while the delay is on.
-    node = make_node(ros_context, hal, robot_name='krabby_test', stand_on_zero_command=False,
-                     diagnostics_period=0.25,
-                     **{'diagnostics.late_tick_error_ratio': 1.0,
-                        'diagnostics.latency_p99_error_ms': 1000.0,
-                        'diagnostics.clear_periods': 2})
+    node = make_node(
+        ros_context,
+        hal,
+        robot_name='krabby_test',
+        stand_on_zero_command=False,
+        diagnostics_period=0.25,
+        **{
+            'diagnostics.late_tick_error_ratio': 1.0,
+            'diagnostics.latency_p99_error_ms': 1000.0,
+            'diagnostics.clear_periods': 2,
+        },
+    )
     slow = threading.Event()
     tick = node._on_tick
 
@@ -129,28 +139,41 @@ def test_late_ticks_turn_the_control_loop_warn_then_ok(ros_context, spin, hal, l
     try:
         assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
         assert hal.wait_commands(50)
-        assert wait_for(lambda: _level_is(listener, name, DiagnosticStatus.OK, 0)), \
-            _latest(listener, name)
+        assert wait_for(lambda: _level_is(listener, name, DiagnosticStatus.OK, 0)), _latest(
+            listener, name
+        )
         since = len(listener.messages['diagnostics'])
         slow.set()
-        assert wait_for(lambda: _level_is(listener, name, DiagnosticStatus.WARN, since)), \
-            _latest(listener, name)
-        warn = next(s for a in listener.messages['diagnostics'][since:] for s in a.status
-                    if s.name == name and s.level == DiagnosticStatus.WARN)
+        assert wait_for(lambda: _level_is(listener, name, DiagnosticStatus.WARN, since)), _latest(
+            listener, name
+        )
+        warn = next(
+            s
+            for a in listener.messages['diagnostics'][since:]
+            for s in a.status
+            if s.name == name and s.level == DiagnosticStatus.WARN
+        )
         values = {kv.key: kv.value for kv in warn.values}
         assert 'ticks late' in warn.message, warn.message
         assert float(values['period_late_tick_ratio']) > 0.05
         slow.clear()
         since = len(listener.messages['diagnostics'])
-        assert wait_for(lambda: _level_is(listener, name, DiagnosticStatus.OK, since)), \
-            _latest(listener, name)
+        assert wait_for(lambda: _level_is(listener, name, DiagnosticStatus.OK, since)), _latest(
+            listener, name
+        )
         last = listener.messages['diagnostics'][-1]
         assert {s.name for s in last.status} == NAMES
         assert {s.hardware_id for s in last.status} == {'krabby_test'}
         # The summary status keeps every key tools read (demo, soak).
         control = {kv.key: kv.value for kv in _latest(listener, 'parkour_node: control').values}
-        assert {'mode', 'late_ticks', 'loop_rate_hz', 'hal_received',
-                'cmd_vel_received', 'control_thread_scheduler'} <= set(control)
+        assert {
+            'mode',
+            'late_ticks',
+            'loop_rate_hz',
+            'hal_received',
+            'cmd_vel_received',
+            'control_thread_scheduler',
+        } <= set(control)
         print(f'WARN message: {warn.message}')
     finally:
         slow.clear()
@@ -160,7 +183,8 @@ def test_late_ticks_turn_the_control_loop_warn_then_ok(ros_context, spin, hal, l
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_default_hardware_id_is_the_joint_map_and_recording_is_reported(
-        ros_context, spin, hal, listener, tmp_path):
+    ros_context, spin, hal, listener, tmp_path
+):
     node = make_node(ros_context, hal, record_path=str(tmp_path / 'run.mcap'))
     spin(node, listener.node)
     try:

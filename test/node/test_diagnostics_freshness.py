@@ -66,9 +66,9 @@ def test_two_interleaved_publishers_are_a_warning() -> None:
     with Rig() as rig:
         template = rig.hal.template
         base = time.time_ns() - 5 * S
-        for i in range(6):   # a second publisher 5 s behind, between good messages
+        for i in range(6):  # a second publisher 5 s behind, between good messages
             rig.hal.inject(template.frames(base + i))
-            assert wait_for(lambda: rig.hal.injected_count > i, 5.0)
+            assert wait_for(lambda i=i: rig.hal.injected_count > i, 5.0)
         runtime = rig.client.runtime
         assert wait_for(lambda: runtime.hal.stats()['interleaved_streams'] == 1, 5.0)
         status = build_diagnostic_status('parkour', runtime, 'go2')
@@ -83,8 +83,7 @@ def test_two_interleaved_publishers_are_a_warning() -> None:
 def test_reconnects_and_the_clock_offset_are_on_diagnostics() -> None:
     with Rig('tcp') as rig:
         runtime = rig.client.runtime
-        assert _values(build_diagnostic_status('parkour', runtime, 'go2'))[
-            'hal_reconnects'] == '0'
+        assert _values(build_diagnostic_status('parkour', runtime, 'go2'))['hal_reconnects'] == '0'
         rig.hal.kill()
         assert wait_for(lambda: runtime.hal.stats()['reconnects'] >= 1, 5.0)
         rig.hal.restart()

@@ -42,7 +42,7 @@ def test_target_clamps_are_counted_per_joint_on_diagnostics(make_hal) -> None:  
 def test_a_refused_activation_is_an_error_naming_the_joint(make_hal) -> None:  # noqa: F811
     hal = make_hal('go2_sim')
     pose = standing_pose('go2_sim').astype(np.float32)
-    pose[5] = -3e38   # FL_calf_joint
+    pose[5] = -3e38  # FL_calf_joint
     runtime = run(hal, 'go2_sim', pose, ticks=5)
     status = build_diagnostic_status('parkour', runtime, 'go2')
     assert status.level == DiagnosticStatus.ERROR

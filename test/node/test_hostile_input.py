@@ -29,7 +29,6 @@ HAL and takes a valid ``cmd_vel``; the invalid input is counted in
 import math
 import random
 import time
-from typing import Dict, List, Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -76,7 +75,7 @@ def _value(type_: int, **fields) -> ParameterValue:
     return ParameterValue(type=type_, **fields)
 
 
-def hostile_values(default) -> List[ParameterValue]:
+def hostile_values(default) -> list[ParameterValue]:
     """Return values of the wrong type or out of every range for a parameter of ``default``."""
     values = [
         _value(ParameterType.PARAMETER_DOUBLE, double_value=math.nan),
@@ -107,13 +106,14 @@ class Peer:
         self.node = rclpy.create_node('hostile_peer', context=context)
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
-        self.diagnostics: List[DiagnosticArray] = []
-        self.node.create_subscription(DiagnosticArray, '/diagnostics', self.diagnostics.append,
-                                      STATUS_QOS)
+        self.diagnostics: list[DiagnosticArray] = []
+        self.node.create_subscription(
+            DiagnosticArray, '/diagnostics', self.diagnostics.append, STATUS_QOS
+        )
         reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         self.cmd_vel = self.node.create_publisher(Twist, '/cmd_vel', reliable)
         self.clock = self.node.create_publisher(Clock, '/clock', reliable)
-        self._clients: Dict[str, object] = {}
+        self._clients: dict[str, object] = {}
 
     def spin(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -133,11 +133,14 @@ class Peer:
         self.executor.spin_until_future_complete(future, timeout_sec=timeout)
         return future.result() if future.done() else None
 
-    def counters(self) -> Dict[str, str]:
-        return {kv.key: kv.value for kv in self.diagnostics[-1].status[0].values} \
-            if self.diagnostics else {}
+    def counters(self) -> dict[str, str]:
+        return (
+            {kv.key: kv.value for kv in self.diagnostics[-1].status[0].values}
+            if self.diagnostics
+            else {}
+        )
 
-    def fresh_counters(self) -> Dict[str, str]:
+    def fresh_counters(self) -> dict[str, str]:
         """Return the values of a /diagnostics message that arrives from now on."""
         count = len(self.diagnostics)
         deadline = time.monotonic() + 10.0
@@ -146,7 +149,7 @@ class Peer:
         assert len(self.diagnostics) > count, 'no /diagnostics'
         return self.counters()
 
-    def state(self) -> Optional[str]:
+    def state(self) -> str | None:
         response = self.call(GetState, '/parkour_node/get_state', GetState.Request())
         return None if response is None else response.current_state.label
 
@@ -169,7 +172,7 @@ def node(hal):
     process.close()
 
 
-def _set_parameters(peer: Peer, parameters: List[ParameterMsg], timeout: float = 10.0):
+def _set_parameters(peer: Peer, parameters: list[ParameterMsg], timeout: float = 10.0):
     request = SetParameters.Request(parameters=parameters)
     return peer.call(SetParameters, '/parkour_node/set_parameters', request, timeout)
 
@@ -199,8 +202,10 @@ def test_hostile_cmd_vel_parameters_and_clock_never_end_the_process(node, peer, 
     assert node.alive(), node.output[-3000:]
     values = peer.fresh_counters()
     received, invalid = int(values['cmd_vel_received']), int(values['invalid_cmd_vel'])
-    print(f'cmd_vel: sent {MESSAGES} ({sent_invalid} invalid in the used fields), '
-          f'received {received}, counted invalid {invalid}')
+    print(
+        f'cmd_vel: sent {MESSAGES} ({sent_invalid} invalid in the used fields), '
+        f'received {received}, counted invalid {invalid}'
+    )
     assert received > MESSAGES // 10 and invalid > 0, values
     assert invalid <= received
     _assert_running(node, peer, hal, 'after cmd_vel')
@@ -210,21 +215,32 @@ def test_hostile_cmd_vel_parameters_and_clock_never_end_the_process(node, peer, 
     for _ in range(20):
         peer.cmd_vel.publish(twist)
         peer.spin(0.02)
-    assert wait_for(lambda: peer.fresh_counters()['navigation_command'].startswith(
-        'vx=0.400'), 10.0), peer.counters()
+    assert wait_for(
+        lambda: peer.fresh_counters()['navigation_command'].startswith('vx=0.400'), 10.0
+    ), peer.counters()
 
     # 2. Parameters: every declared one, values of every wrong type and range.
     before = int(peer.fresh_counters()['parameters_refused'])
-    parameters = [ParameterMsg(name=spec.name, value=value)
-                  for spec in PARAMETERS for value in hostile_values(spec.default)]
-    parameters.append(ParameterMsg(name='not.declared', value=_value(
-        ParameterType.PARAMETER_DOUBLE, double_value=math.nan)))
+    parameters = [
+        ParameterMsg(name=spec.name, value=value)
+        for spec in PARAMETERS
+        for value in hostile_values(spec.default)
+    ]
+    parameters.append(
+        ParameterMsg(
+            name='not.declared',
+            value=_value(ParameterType.PARAMETER_DOUBLE, double_value=math.nan),
+        )
+    )
     response = _set_parameters(peer, parameters, timeout=30.0)
     assert response is not None, 'set_parameters did not answer'
     accepted = [p.name for p, r in zip(parameters, response.results) if r.successful]
     assert accepted == [] and len(response.results) == len(parameters), accepted
-    atomic = peer.call(SetParametersAtomically, '/parkour_node/set_parameters_atomically',
-                       SetParametersAtomically.Request(parameters=parameters[:20]))
+    atomic = peer.call(
+        SetParametersAtomically,
+        '/parkour_node/set_parameters_atomically',
+        SetParametersAtomically.Request(parameters=parameters[:20]),
+    )
     assert atomic is not None and not atomic.result.successful
     # A type rclpy cannot decode raises inside rclpy's own service: no answer,
     # the executor loop of the node logs and counts it.
@@ -233,16 +249,19 @@ def test_hostile_cmd_vel_parameters_and_clock_never_end_the_process(node, peer, 
     values = peer.fresh_counters()
     assert int(values['parameters_refused']) > before
     assert int(values['callback_errors']) >= 1, values
-    got = peer.call(GetParameters, '/parkour_node/get_parameters',
-                    GetParameters.Request(names=['stale_timeout', 'control_rate',
-                                                 'shadow_mode']))
+    got = peer.call(
+        GetParameters,
+        '/parkour_node/get_parameters',
+        GetParameters.Request(names=['stale_timeout', 'control_rate', 'shadow_mode']),
+    )
     assert [v.double_value for v in got.values[:2]] == [0.1, 100.0]
     assert got.values[2].type == ParameterType.PARAMETER_BOOL and not got.values[2].bool_value
     _assert_running(node, peer, hal, 'after hostile parameters')
 
     # 3. use_sim_time on (accepted: rclpy's own parameter), then garbage /clock.
-    sim_time = ParameterMsg(name='use_sim_time', value=_value(
-        ParameterType.PARAMETER_BOOL, bool_value=True))
+    sim_time = ParameterMsg(
+        name='use_sim_time', value=_value(ParameterType.PARAMETER_BOOL, bool_value=True)
+    )
     assert _set_parameters(peer, [sim_time]).results[0].successful
     assert wait_for(lambda: peer.clock.get_subscription_count() > 0, 20.0), 'no /clock sub'
     for index in range(500):

@@ -33,19 +33,37 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_autostart_then_signal_shuts_down_holding(signum):
-    server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
-                                       command_endpoint='tcp://127.0.0.1:*'))
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
+        )
+    )
     server.bind()
     hal = ScriptedHal(server).start()
     env = dict(os.environ, ROS_DOMAIN_ID=str(30 + os.getpid() % 60), PYTHONUNBUFFERED='1')
     process = subprocess.Popen(
-        [sys.executable, '-m', 'krabby_parkour_ros.node.main', '--autostart', '--params-file',
-         str(ROOT / 'config' / 'parkour.yaml'), '--ros-args',
-         '-p', f'hal.observation_endpoint:={server.bound_observation_endpoint}',
-         '-p', f'hal.command_endpoint:={server.bound_command_endpoint}',
-         '-p', 'soft_start_duration:=0.3'],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        [
+            sys.executable,
+            '-m',
+            'krabby_parkour_ros.node.main',
+            '--autostart',
+            '--params-file',
+            str(ROOT / 'config' / 'parkour.yaml'),
+            '--ros-args',
+            '-p',
+            f'hal.observation_endpoint:={server.bound_observation_endpoint}',
+            '-p',
+            f'hal.command_endpoint:={server.bound_command_endpoint}',
+            '-p',
+            'soft_start_duration:=0.3',
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert hal.wait_commands(150, timeout=60.0), 'autostart did not reach active'
         os.killpg(process.pid, signum)

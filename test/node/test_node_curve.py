@@ -35,10 +35,14 @@ def curve_hal(tmp_path):
     for folder, name in (('hal', 'hal'), ('clients', 'robot'), ('other', 'intruder')):
         (tmp_path / folder).mkdir()
         zmq.auth.create_certificates(str(tmp_path / folder), name)
-    server = HalServer(HalServerConfig(
-        observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*',
-        curve_secret_key=str(tmp_path / 'hal' / 'hal.key_secret'),
-        curve_authorized_keys=(str(tmp_path / 'clients'),)))
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='tcp://127.0.0.1:*',
+            command_endpoint='tcp://127.0.0.1:*',
+            curve_secret_key=str(tmp_path / 'hal' / 'hal.key_secret'),
+            curve_authorized_keys=(str(tmp_path / 'clients'),),
+        )
+    )
     server.bind()
     scripted = ScriptedHal(server).start()
     yield scripted, tmp_path
@@ -47,9 +51,14 @@ def curve_hal(tmp_path):
 
 
 def _node(ros_context, hal, keys, client: str):
-    return make_node(ros_context, hal,
-                     **{'hal.curve_server_key': str(keys / 'hal' / 'hal.key'),
-                        'hal.curve_secret_key': str(keys / client)})
+    return make_node(
+        ros_context,
+        hal,
+        **{
+            'hal.curve_server_key': str(keys / 'hal' / 'hal.key'),
+            'hal.curve_secret_key': str(keys / client),
+        },
+    )
 
 
 def test_authorized_node_commands_over_an_encrypted_link(ros_context, spin, curve_hal):
@@ -81,10 +90,10 @@ def test_unlisted_node_key_never_commands(ros_context, spin, curve_hal):
 
 def test_half_configured_curve_refuses_to_configure(ros_context, spin, curve_hal):
     hal, keys = curve_hal
-    node = make_node(ros_context, hal,
-                     **{'hal.curve_server_key': str(keys / 'hal' / 'hal.key')})
+    node = make_node(ros_context, hal, **{'hal.curve_server_key': str(keys / 'hal' / 'hal.key')})
     spin(node)
     from rclpy.lifecycle import TransitionCallbackReturn
+
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
     assert node._runtime is None
     spin.retire(node)

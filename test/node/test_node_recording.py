@@ -23,7 +23,6 @@ publisher offers it, and chunks compressed as ``record_compression`` says.
 """
 
 import time
-from typing import Dict, List
 
 from geometry_msgs.msg import Twist
 from mcap.reader import make_reader
@@ -34,8 +33,12 @@ import yaml
 
 from .test_parkour_node import Listener, make_node, SUCCESS, wait_for
 
-DEBUG_TOPICS = ('/parkour_node/height_scan', '/parkour_node/markers',
-                '/parkour_node/base_velocity', '/parkour_node/command_velocity')
+DEBUG_TOPICS = (
+    '/parkour_node/height_scan',
+    '/parkour_node/markers',
+    '/parkour_node/base_velocity',
+    '/parkour_node/command_velocity',
+)
 #: rosbag2 metadata enums (docs/recording.md).
 RELIABLE, BEST_EFFORT = 1, 2
 TRANSIENT_LOCAL, VOLATILE = 1, 2
@@ -48,15 +51,18 @@ def listener(peer_context, spin):
     spin.retire(node.node)
 
 
-def _chunk_compressions(path) -> List[str]:
+def _chunk_compressions(path) -> list[str]:
     with open(path, 'rb') as stream:
-        return [record.compression for record in StreamReader(stream, emit_chunks=True).records
-                if isinstance(record, Chunk)]
+        return [
+            record.compression
+            for record in StreamReader(stream, emit_chunks=True).records
+            if isinstance(record, Chunk)
+        ]
 
 
-def _read(path) -> Dict[str, dict]:
+def _read(path) -> dict[str, dict]:
     """Return per topic: the message count and the first offered QoS profile."""
-    topics: Dict[str, dict] = {}
+    topics: dict[str, dict] = {}
     with open(path, 'rb') as stream:
         reader = make_reader(stream)
         summary = reader.get_summary()
@@ -64,17 +70,22 @@ def _read(path) -> Dict[str, dict]:
             profiles = yaml.safe_load(channel.metadata.get('offered_qos_profiles', '[]'))
             topics[channel.topic] = {
                 'count': summary.statistics.channel_message_counts.get(channel_id, 0),
-                'qos': profiles[0] if profiles else None}
+                'qos': profiles[0] if profiles else None,
+            }
     return topics
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 @pytest.mark.parametrize('compression', ['', 'lz4'])
-def test_recording_has_debug_topics_qos_and_compression(ros_context, spin, hal, listener,
-                                                        tmp_path, compression):
+def test_recording_has_debug_topics_qos_and_compression(
+    ros_context, spin, hal, listener, tmp_path, compression
+):
     path = tmp_path / 'run.mcap'
-    overrides = {'record_path': str(path), 'publish_debug_topics': True,
-                 'stand_on_zero_command': False}
+    overrides = {
+        'record_path': str(path),
+        'publish_debug_topics': True,
+        'stand_on_zero_command': False,
+    }
     if compression:
         overrides['record_compression'] = compression
     node = make_node(ros_context, hal, **overrides)
@@ -115,5 +126,7 @@ def test_recording_has_debug_topics_qos_and_compression(ros_context, spin, hal, 
     assert topics['/parkour_node/mode']['qos']['durability'] == TRANSIENT_LOCAL
     assert topics['/joint_states']['qos']['reliability'] == RELIABLE
     assert topics['/parkour_node/joint_commands']['qos']['reliability'] == BEST_EFFORT
-    print({topic: info['count'] for topic, info in sorted(topics.items())},
-          f'chunks: {len(chunks)} x {expected}, {path.stat().st_size} bytes')
+    print(
+        {topic: info['count'] for topic, info in sorted(topics.items())},
+        f'chunks: {len(chunks)} x {expected}, {path.stat().st_size} bytes',
+    )

@@ -28,7 +28,8 @@ from ..support.hostile_models import write_crafted_archive
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_configure_refuses_a_crafted_torchscript_and_runs_none_of_it(
-        ros_context, spin, hal, tmp_path: Path) -> None:
+    ros_context, spin, hal, tmp_path: Path
+) -> None:
     archive, target = write_crafted_archive(tmp_path)
     node = make_node(ros_context, hal, checkpoint=str(archive))
     spin(node)
@@ -43,7 +44,8 @@ def test_configure_refuses_a_crafted_torchscript_and_runs_none_of_it(
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_configure_loads_torchscript_with_the_opt_in(
-        ros_context, spin, hal, tmp_path: Path) -> None:
+    ros_context, spin, hal, tmp_path: Path
+) -> None:
     path = tmp_path / 'policy.pt'
     write_checkpoint(CheckpointFormat.TORCHSCRIPT, path, seed=3)
     node = make_node(ros_context, hal, checkpoint=str(path), allow_torchscript=True)

@@ -29,7 +29,6 @@ import math
 import os
 import threading
 import time
-from typing import Dict, List, Tuple
 import xml.etree.ElementTree as ET
 
 from geometry_msgs.msg import Twist, TwistStamped
@@ -62,10 +61,10 @@ class StateLog(SimHooks):
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.positions: List[np.ndarray] = []
-        self.orientations: List[np.ndarray] = []
-        self.velocities: List[List[float]] = []
-        self.feet: List[np.ndarray] = []
+        self.positions: list[np.ndarray] = []
+        self.orientations: list[np.ndarray] = []
+        self.velocities: list[list[float]] = []
+        self.feet: list[np.ndarray] = []
         self._foot_geoms = None
 
     def observation(self, robot, observation):
@@ -90,17 +89,22 @@ class Listener:
 
     def __init__(self, context) -> None:
         self.node = rclpy.create_node('odometry_listener', context=context)
-        self.tf: List[TFMessage] = []
-        self.odom: List[Odometry] = []
-        self.joint_states: List[JointState] = []
+        self.tf: list[TFMessage] = []
+        self.odom: list[Odometry] = []
+        self.joint_states: list[JointState] = []
         self.node.create_subscription(TFMessage, '/tf', self.tf.append, TF_QOS)
         self.node.create_subscription(Odometry, '/odom', self.odom.append, ODOM_QOS)
-        self.node.create_subscription(JointState, '/joint_states', self.joint_states.append,
-                                      JOINT_STATES_QOS)
+        self.node.create_subscription(
+            JointState, '/joint_states', self.joint_states.append, JOINT_STATES_QOS
+        )
 
     def transforms(self, parent: str, child: str) -> list:
-        return [t for msg in list(self.tf) for t in msg.transforms
-                if t.header.frame_id == parent and t.child_frame_id == child]
+        return [
+            t
+            for msg in list(self.tf)
+            for t in msg.transforms
+            if t.header.frame_id == parent and t.child_frame_id == child
+        ]
 
 
 def _stamp_ns(stamp) -> int:
@@ -108,10 +112,13 @@ def _stamp_ns(stamp) -> int:
 
 
 def _quat_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def _homogeneous(rotation: np.ndarray, translation) -> np.ndarray:
@@ -129,9 +136,11 @@ def _transform_matrix(transform) -> np.ndarray:
 def _rpy_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
     cr, sr, cp, sp = math.cos(roll), math.sin(roll), math.cos(pitch), math.sin(pitch)
     cy, sy = math.cos(yaw), math.sin(yaw)
-    return (np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
-            @ np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
-            @ np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]]))
+    return (
+        np.array([[cy, -sy, 0], [sy, cy, 0], [0, 0, 1]])
+        @ np.array([[cp, 0, sp], [0, 1, 0], [-sp, 0, cp]])
+        @ np.array([[1, 0, 0], [0, cr, -sr], [0, sr, cr]])
+    )
 
 
 def _axis_matrix(axis, angle: float) -> np.ndarray:
@@ -140,7 +149,7 @@ def _axis_matrix(axis, angle: float) -> np.ndarray:
     return np.eye(3) + math.sin(angle) * cross + (1 - math.cos(angle)) * cross @ cross
 
 
-def _floats(text: str) -> List[float]:
+def _floats(text: str) -> list[float]:
     return [float(v) for v in text.split()]
 
 
@@ -154,14 +163,20 @@ class RobotStatePublisher:
         for joint in root.findall('joint'):
             origin = joint.find('origin')
             axis = joint.find('axis')
-            self.joints.append((joint.get('name'), joint.get('type'),
-                                joint.find('parent').get('link'),
-                                joint.find('child').get('link'),
-                                _homogeneous(_rpy_matrix(*_floats(origin.get('rpy'))),
-                                             _floats(origin.get('xyz'))),
-                                None if axis is None else _floats(axis.get('xyz'))))
+            self.joints.append(
+                (
+                    joint.get('name'),
+                    joint.get('type'),
+                    joint.find('parent').get('link'),
+                    joint.find('child').get('link'),
+                    _homogeneous(
+                        _rpy_matrix(*_floats(origin.get('rpy'))), _floats(origin.get('xyz'))
+                    ),
+                    None if axis is None else _floats(axis.get('xyz')),
+                )
+            )
 
-    def edges(self, joint_state: JointState) -> Dict[str, Tuple[str, np.ndarray]]:
+    def edges(self, joint_state: JointState) -> dict[str, tuple[str, np.ndarray]]:
         """Return child -> (parent, parent_T_child); movable joints only when in joint_state."""
         positions = dict(zip(joint_state.name, joint_state.position))
         edges = {}
@@ -174,7 +189,7 @@ class RobotStatePublisher:
         return edges
 
 
-def _pose_in(root: str, frame: str, edges: Dict[str, Tuple[str, np.ndarray]]) -> np.ndarray:
+def _pose_in(root: str, frame: str, edges: dict[str, tuple[str, np.ndarray]]) -> np.ndarray:
     """Return root_T_frame by composing edges from ``frame`` up to ``root`` (KeyError: no path)."""
     matrix = np.eye(4)
     while frame != root:
@@ -202,21 +217,28 @@ def walk():
     spin = Spinner()
     log = StateLog()
     name = f'inproc://odom_sim_obs_{os.getpid()}'
-    sim = SimHal(SimHalConfig(observation_endpoint=name,
-                              command_endpoint=name.replace('obs', 'cmd'),
-                              pacing='lockstep', lockstep_timeout_s=2.0, depth_height=4,
-                              depth_width=6), hooks=log)
+    sim = SimHal(
+        SimHalConfig(
+            observation_endpoint=name,
+            command_endpoint=name.replace('obs', 'cmd'),
+            pacing='lockstep',
+            lockstep_timeout_s=2.0,
+            depth_height=4,
+            depth_width=6,
+        ),
+        hooks=log,
+    )
     sim.bind()
     listener = Listener(peer_context)
-    node = make_node(ros_context, sim, stand_on_zero_command=False,
-                     publish_debug_topics=True)
+    node = make_node(ros_context, sim, stand_on_zero_command=False, publish_debug_topics=True)
     spin(node, listener.node)
     try:
         assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
         sim.start()
         started = time.monotonic()
-        assert wait_for(lambda: len(listener.transforms('odom', 'base_link'))
-                        >= WALK_TRANSFORMS, timeout=60.0)
+        assert wait_for(
+            lambda: len(listener.transforms('odom', 'base_link')) >= WALK_TRANSFORMS, timeout=60.0
+        )
         elapsed = time.monotonic() - started
         assert node.trigger_deactivate() == SUCCESS
         time.sleep(0.2)  # the last messages in flight
@@ -232,7 +254,7 @@ def walk():
         rclpy.shutdown(context=peer_context)
 
 
-def _match(walk) -> List[Tuple[object, int, float, float]]:
+def _match(walk) -> list[tuple[object, int, float, float]]:
     """Return (transform, observation index, position error m, angle error rad) per transform."""
     log = walk['log']
     with log.lock:
@@ -244,8 +266,7 @@ def _match(walk) -> List[Tuple[object, int, float, float]]:
         distance = np.linalg.norm(positions - [t.x, t.y, t.z], axis=1)
         index = int(np.argmin(distance))
         dot = abs(float(np.dot(orientations[index], [r.x, r.y, r.z, r.w])))
-        matches.append((transform, index, float(distance[index]),
-                        2.0 * math.acos(min(1.0, dot))))
+        matches.append((transform, index, float(distance[index]), 2.0 * math.acos(min(1.0, dot))))
     return matches
 
 
@@ -274,9 +295,11 @@ def test_tf_carries_the_simulator_base_pose_once_per_control_tick(walk) -> None:
         msg = odom[_stamp_ns(transform.header.stamp)]
         assert (msg.header.frame_id, msg.child_frame_id) == ('odom', 'base_link')
         p = msg.pose.pose.position
-        assert (p.x, p.y, p.z) == (transform.transform.translation.x,
-                                   transform.transform.translation.y,
-                                   transform.transform.translation.z)
+        assert (p.x, p.y, p.z) == (
+            transform.transform.translation.x,
+            transform.transform.translation.y,
+            transform.transform.translation.z,
+        )
         v = msg.twist.twist.linear
         assert [v.x, v.y, v.z] == pytest.approx(velocities[index], abs=1e-12)
 
@@ -302,8 +325,9 @@ def test_tree_is_complete_from_odom_to_every_foot_and_matches_mujoco(walk) -> No
             worst = max(worst, float(np.linalg.norm(position - walk['log'].feet[index][k])))
         # The yaw frame: base origin, z up, x along the base's heading.
         base_yaw = _pose_in('odom', 'base_yaw', edges)
-        np.testing.assert_allclose(base_yaw[:3, 3], _transform_matrix(transform)[:3, 3],
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            base_yaw[:3, 3], _transform_matrix(transform)[:3, 3], atol=1e-12
+        )
         np.testing.assert_allclose(base_yaw[:3, 2], [0.0, 0.0, 1.0], atol=1e-9)
     # joint_states carries float32 joint angles: micrometres, far below the few mm allowed.
     assert worst < 3e-3
@@ -312,13 +336,14 @@ def test_tree_is_complete_from_odom_to_every_foot_and_matches_mujoco(walk) -> No
 
 # -- the scripted HAL (no base_position key) ----------------------------------------------
 
+
 class Talker:
     """Publishes cmd_vel (one type per participant: DDS refuses two) and keeps /tf, odom."""
 
     def __init__(self, context) -> None:
         self.node = rclpy.create_node('cmd_vel_talker', context=context)
-        self.tf: List[TFMessage] = []
-        self.odom: List[Odometry] = []
+        self.tf: list[TFMessage] = []
+        self.odom: list[Odometry] = []
         self.node.create_subscription(TFMessage, '/tf', self.tf.append, TF_QOS)
         self.node.create_subscription(Odometry, '/odom', self.odom.append, ODOM_QOS)
 
@@ -384,8 +409,9 @@ def test_twist_stays_the_default(ros_context, spin, hal, talker) -> None:
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
-def test_without_a_base_pose_no_odometry_but_the_scan_frame(ros_context, spin, hal,
-                                                            talker) -> None:
+def test_without_a_base_pose_no_odometry_but_the_scan_frame(
+    ros_context, spin, hal, talker
+) -> None:
     # The scripted HAL sends the IMU orientation but no base_position.
     node = make_node(ros_context, hal)
     spin(node, talker.node)

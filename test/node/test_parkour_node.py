@@ -16,7 +16,6 @@
 
 import threading
 import time
-from typing import List
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist
@@ -40,17 +39,27 @@ SUCCESS = TransitionCallbackReturn.SUCCESS
 
 
 def make_node(ros_context, hal, **overrides) -> ParkourNode:
-    params = {'hal.observation_endpoint': hal.server.bound_observation_endpoint,
-              'hal.command_endpoint': hal.server.bound_command_endpoint,
-              'soft_start_duration': 0.2, 'recovery_ramp_duration': 0.1,
-              'diagnostics_period': 0.2,
-              # These tests follow the policy with a zero cmd_vel (no standing).
-              'stand_on_zero_command': False}
+    params = {
+        'hal.observation_endpoint': hal.server.bound_observation_endpoint,
+        'hal.command_endpoint': hal.server.bound_command_endpoint,
+        'soft_start_duration': 0.2,
+        'recovery_ramp_duration': 0.1,
+        'diagnostics_period': 0.2,
+        # These tests follow the policy with a zero cmd_vel (no standing).
+        'stand_on_zero_command': False,
+    }
     params.update(overrides)
-    context = hal.server.transport_context if params['hal.observation_endpoint'].startswith(
-        'inproc') else None
-    return ParkourNode('parkour_node', transport_context=context, context=ros_context,
-                       parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    context = (
+        hal.server.transport_context
+        if params['hal.observation_endpoint'].startswith('inproc')
+        else None
+    )
+    return ParkourNode(
+        'parkour_node',
+        transport_context=context,
+        context=ros_context,
+        parameter_overrides=[Parameter(k, value=v) for k, v in params.items()],
+    )
 
 
 class Listener:
@@ -58,16 +67,34 @@ class Listener:
 
     def __init__(self, ros_context) -> None:
         self.node = rclpy.create_node('listener', context=ros_context)
-        self.messages = {'joint_states': [], 'commands': [], 'actions': [], 'modes': [],
-                         'diagnostics': [], 'observations': []}
+        self.messages = {
+            'joint_states': [],
+            'commands': [],
+            'actions': [],
+            'modes': [],
+            'diagnostics': [],
+            'observations': [],
+        }
         sub = self.node.create_subscription
         sub(JointState, '/joint_states', self._keep('joint_states'), qos_profile_sensor_data)
-        sub(JointState, '/parkour_node/joint_commands', self._keep('commands'),
-            qos_profile_sensor_data)
-        sub(Float32MultiArray, '/parkour_node/policy_action', self._keep('actions'),
-            qos_profile_sensor_data)
-        sub(Float32MultiArray, '/parkour_node/policy_observation', self._keep('observations'),
-            qos_profile_sensor_data)
+        sub(
+            JointState,
+            '/parkour_node/joint_commands',
+            self._keep('commands'),
+            qos_profile_sensor_data,
+        )
+        sub(
+            Float32MultiArray,
+            '/parkour_node/policy_action',
+            self._keep('actions'),
+            qos_profile_sensor_data,
+        )
+        sub(
+            Float32MultiArray,
+            '/parkour_node/policy_observation',
+            self._keep('observations'),
+            qos_profile_sensor_data,
+        )
         sub(String, '/parkour_node/mode', self._keep('modes'), STATUS_QOS)
         sub(DiagnosticArray, '/diagnostics', self._keep('diagnostics'), STATUS_QOS)
         self.cmd_vel = self.node.create_publisher(Twist, '/cmd_vel', qos_profile_sensor_data)
@@ -76,6 +103,7 @@ class Listener:
     def _keep(self, key: str):
         def callback(msg) -> None:
             self.messages[key].append(msg)
+
         return callback
 
     def mode(self) -> str:
@@ -144,7 +172,8 @@ def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
 
 
 def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
-        ros_context, spin, hal, listener):
+    ros_context, spin, hal, listener
+):
     node = make_node(ros_context, hal, publish_observation=True)
     spin(node, listener.node)
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
@@ -154,8 +183,9 @@ def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
     for _ in range(30):
         listener.cmd_vel.publish(twist)
         time.sleep(0.02)
-    assert wait_for(lambda: any(abs(o.data[10] - 0.4) < 1e-6
-                                for o in listener.messages['observations']))
+    assert wait_for(
+        lambda: any(abs(o.data[10] - 0.4) < 1e-6 for o in listener.messages['observations'])
+    )
     states = listener.messages['joint_states']
     assert states and list(states[-1].name) == list(node._runtime.joint_map.hardware_joint_names)
     assert len(states[-1].position) == 18
@@ -164,11 +194,23 @@ def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
     assert listener.messages['actions'] and len(listener.messages['actions'][-1].data) == 12
     labels = [d.label for d in listener.messages['observations'][-1].layout.dim]
     assert [label.split(':')[0] for label in labels] == [
-        'proprio', 'scan', 'priv_explicit', 'priv_latent', 'history']
+        'proprio',
+        'scan',
+        'priv_explicit',
+        'priv_latent',
+        'history',
+    ]
     assert wait_for(lambda: listener.messages['diagnostics'])
     values = {kv.key: kv.value for kv in listener.messages['diagnostics'][-1].status[0].values}
-    for key in ('mode', 'loop_rate_hz', 'late_ticks', 'latency_p50_ms', 'latency_p99_ms',
-                'stale_events', 'commands_sent'):
+    for key in (
+        'mode',
+        'loop_rate_hz',
+        'late_ticks',
+        'latency_p50_ms',
+        'latency_p99_ms',
+        'stale_events',
+        'commands_sent',
+    ):
         assert key in values, key
     # realtime_priority defaults to 0: the control thread keeps the default scheduler.
     assert values['control_thread_scheduler'] == 'default'
@@ -207,7 +249,7 @@ def test_hold_release_services_and_shadow_mode(ros_context, spin, hal, listener)
     before = len(hal.commands)
     assert hal.wait_commands(before + 5)
     held = hal.commands[before].joint_positions
-    for command in hal.commands[before:before + 5]:
+    for command in hal.commands[before : before + 5]:
         np.testing.assert_array_equal(command.joint_positions, held)
     response = listener.call(Trigger, '/parkour_node/release', Trigger.Request(), attempts=3)
     assert response is not None and response.success
@@ -237,8 +279,9 @@ def test_change_state_service_from_another_node(ros_context, spin, hal):
     spin(node, listener.node)
 
     def state() -> str:
-        response = listener.call(GetState, '/parkour_node/get_state', GetState.Request(),
-                                 timeout=3.0, attempts=3)
+        response = listener.call(
+            GetState, '/parkour_node/get_state', GetState.Request(), timeout=3.0, attempts=3
+        )
         assert response is not None, 'get_state never answered'
         return response.current_state.label
 
@@ -247,8 +290,7 @@ def test_change_state_service_from_another_node(ros_context, spin, hal):
         request = ChangeState.Request()
         request.transition.id = transition_id
         # Generous: configure loads and warms the policy, slow on a busy machine.
-        response = listener.call(ChangeState, '/parkour_node/change_state', request,
-                                 timeout=60.0)
+        response = listener.call(ChangeState, '/parkour_node/change_state', request, timeout=60.0)
         if response is not None:
             return response.success and state() == target
         # Not retried (not idempotent): a lost response is judged by the state,
@@ -291,7 +333,7 @@ def test_repeated_policy_failures_take_the_error_transition(ros_context, spin, h
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
     assert wait_for(lambda: listener.mode() == 'running')
     runtime = node._runtime
-    calls: List[int] = []
+    calls: list[int] = []
     lock = threading.Lock()
     original = runtime.model.inference
 
@@ -317,14 +359,23 @@ def test_debug_topics_show_scan_markers_and_velocities(ros_context, spin, hal, l
     from geometry_msgs.msg import Vector3Stamped
     from sensor_msgs.msg import PointCloud2
     from visualization_msgs.msg import MarkerArray
+
     got = {'cloud': [], 'markers': [], 'velocity': [], 'command': []}
     sub = listener.node.create_subscription
     sub(PointCloud2, '/parkour_node/height_scan', got['cloud'].append, qos_profile_sensor_data)
     sub(MarkerArray, '/parkour_node/markers', got['markers'].append, qos_profile_sensor_data)
-    sub(Vector3Stamped, '/parkour_node/base_velocity', got['velocity'].append,
-        qos_profile_sensor_data)
-    sub(Vector3Stamped, '/parkour_node/command_velocity', got['command'].append,
-        qos_profile_sensor_data)
+    sub(
+        Vector3Stamped,
+        '/parkour_node/base_velocity',
+        got['velocity'].append,
+        qos_profile_sensor_data,
+    )
+    sub(
+        Vector3Stamped,
+        '/parkour_node/command_velocity',
+        got['command'].append,
+        qos_profile_sensor_data,
+    )
     node = make_node(ros_context, hal, publish_debug_topics=True)
     spin(node, listener.node)
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
@@ -342,6 +393,7 @@ def test_debug_topics_show_scan_markers_and_velocities(ros_context, spin, hal, l
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_node_records_hal_frames_and_its_topics(ros_context, spin, hal, listener, tmp_path):
     from krabby_parkour_ros.recording.reader import RecordingReader
+
     rosbags = pytest.importorskip('rosbags.highlevel', reason='rosbags is not installed')
     node = make_node(ros_context, hal, record_path=str(tmp_path))
     spin(node, listener.node)
@@ -371,7 +423,10 @@ def test_node_records_hal_frames_and_its_topics(ros_context, spin, hal, listener
         assert topics['/parkour_node/mode'] == 'std_msgs/msg/String'
         assert topics['/diagnostics'] == 'diagnostic_msgs/msg/DiagnosticArray'
         assert topics['/cmd_vel'] == 'geometry_msgs/msg/Twist'
-        modes = [bag.deserialize(raw, c.msgtype).data
-                 for c, _, raw in bag.messages([c for c in bag.connections
-                                                if c.topic == '/parkour_node/mode'])]
+        modes = [
+            bag.deserialize(raw, c.msgtype).data
+            for c, _, raw in bag.messages(
+                [c for c in bag.connections if c.topic == '/parkour_node/mode']
+            )
+        ]
         assert 'running' in modes

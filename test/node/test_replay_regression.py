@@ -51,12 +51,16 @@ class _FakeHal:
 
 def test_replayed_walk_gets_the_recorded_commands(ros_context, peer_context, spin, tmp_path):
     import rclpy
+
     recorded = {}
     for record in RecordingReader(RECORDING).commands():
         command = decode_command(record.frame_bytes())
         recorded.setdefault(command.observation_timestamp_ns, command.joint_positions)
-    server = HalServer(HalServerConfig(observation_endpoint='inproc://replay_obs',
-                                       command_endpoint='inproc://replay_cmd'))
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='inproc://replay_obs', command_endpoint='inproc://replay_cmd'
+        )
+    )
     server.bind()
     node = make_node(ros_context, _FakeHal(server), soft_start_duration=0.0, stale_timeout=0.5)
     driver = rclpy.create_node('replay_driver', context=peer_context)
@@ -80,8 +84,12 @@ def test_replayed_walk_gets_the_recorded_commands(ros_context, peer_context, spi
         # The navigation command must be in force before the first observation.
         assert wait_for(lambda: node._runtime.step.navigation_command.vx == 0.5)
         assert node.trigger_activate() == SUCCESS
-        replayer = Replayer(RecordingReader(RECORDING), server,
-                            ReplayConfig(pacing='lockstep', lockstep_timeout_s=1.0), recorder)
+        replayer = Replayer(
+            RecordingReader(RECORDING),
+            server,
+            ReplayConfig(pacing='lockstep', lockstep_timeout_s=1.0),
+            recorder,
+        )
         stats = replayer.run()
     finally:
         stop.set()

@@ -19,6 +19,7 @@ Runs where colcon-ros and the ROS 2 launch/CLI tools are installed (here:
 ``../shared/ros2-tools``; on a robot: the ROS distribution); skips otherwise.
 """
 
+from collections.abc import Sequence
 import os
 from pathlib import Path
 import shutil
@@ -27,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List, Sequence
 
 import numpy as np
 import pytest
@@ -50,8 +50,10 @@ def _tools_missing() -> str:
     return ''
 
 
-pytestmark = [pytest.mark.skipif(bool(_tools_missing()), reason=_tools_missing() or 'ok'),
-              pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(bool(_tools_missing()), reason=_tools_missing() or 'ok'),
+    pytest.mark.slow,
+]
 
 
 @pytest.fixture(scope='module')
@@ -60,27 +62,54 @@ def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp('colcon')
     env = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}')
     result = subprocess.run(
-        [str(BIN / 'colcon'), 'build', '--base-paths', str(ROOT),
-         '--build-base', str(work / 'build'), '--install-base', str(work / 'install'),
-         '--packages-select', 'krabby_parkour'],
-        cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        [
+            str(BIN / 'colcon'),
+            'build',
+            '--base-paths',
+            str(ROOT),
+            '--build-base',
+            str(work / 'build'),
+            '--install-base',
+            str(work / 'install'),
+            '--packages-select',
+            'krabby_parkour',
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (work / 'install' / 'krabby_parkour' / 'share' / 'krabby_parkour' / 'launch'
-            / 'parkour.launch.py').exists()
-    assert (work / 'install' / 'krabby_parkour' / 'lib' / 'krabby_parkour'
-            / 'parkour_node').exists()
+    assert (
+        work
+        / 'install'
+        / 'krabby_parkour'
+        / 'share'
+        / 'krabby_parkour'
+        / 'launch'
+        / 'parkour.launch.py'
+    ).exists()
+    assert (
+        work / 'install' / 'krabby_parkour' / 'lib' / 'krabby_parkour' / 'parkour_node'
+    ).exists()
     return work / 'install'
 
 
-def _shell(install: Path, command: str, unset: Sequence[str] = (),
-           **kwargs) -> subprocess.Popen:
+def _shell(install: Path, command: str, unset: Sequence[str] = (), **kwargs) -> subprocess.Popen:
     script = f'source "{install}/setup.bash" && exec {command}'
     env = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}', PYTHONUNBUFFERED='1')
     for name in unset:
         env.pop(name, None)
-    return subprocess.Popen(['bash', '-c', script], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            **kwargs)
+    return subprocess.Popen(
+        ['bash', '-c', script],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
 
 
 def _stop_launch(launch: subprocess.Popen) -> str:
@@ -94,27 +123,40 @@ def _stop_launch(launch: subprocess.Popen) -> str:
 
 
 def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
-    server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
-                                       command_endpoint='tcp://127.0.0.1:*'))
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
+        )
+    )
     server.bind()
-    launch = _shell(installed, 'ros2 launch krabby_parkour parkour.launch.py '
-                    f'observation_endpoint:={server.bound_observation_endpoint} '
-                    f'command_endpoint:={server.bound_command_endpoint} '
-                    'namespace:=krabby')
+    launch = _shell(
+        installed,
+        'ros2 launch krabby_parkour parkour.launch.py '
+        f'observation_endpoint:={server.bound_observation_endpoint} '
+        f'command_endpoint:={server.bound_command_endpoint} '
+        'namespace:=krabby',
+    )
     image = np.zeros((4, 6, 3), np.uint8)
     depth = np.ones((4, 6), np.float32)
-    pose = np.array([-0.1, 0.8, -1.5, 0.1, 0.8, -1.5, -0.1, 1.0, -1.5, 0.1, 1.0, -1.5]
-                    + [0.0] * 6, np.float32)
-    extensions = {'imu_orientation_xyzw': [0, 0, 0, 1], 'imu_angular_velocity': [0, 0, 0],
-                  'joint_velocities': [0.0] * 18, 'base_linear_velocity': [0, 0, 0],
-                  'foot_contacts': [1, 1, 1, 1], 'height_scan': [0.32] * 132}
+    pose = np.array(
+        [-0.1, 0.8, -1.5, 0.1, 0.8, -1.5, -0.1, 1.0, -1.5, 0.1, 1.0, -1.5] + [0.0] * 6, np.float32
+    )
+    extensions = {
+        'imu_orientation_xyzw': [0, 0, 0, 1],
+        'imu_angular_velocity': [0, 0, 0],
+        'joint_velocities': [0.0] * 18,
+        'base_linear_velocity': [0, 0, 0],
+        'foot_contacts': [1, 1, 1, 1],
+        'height_scan': [0.32] * 132,
+    }
     commands = []
     state = ''
     try:
         deadline = time.monotonic() + 90.0
         while time.monotonic() < deadline and len(commands) < 100:
-            server.publish_observation(time.time_ns(), pose, image, image, depth, depth,
-                                       extensions)
+            server.publish_observation(
+                time.time_ns(), pose, image, image, depth, depth, extensions
+            )
             command = server.recv_command(timeout_ms=10)
             if command is not None:
                 commands.append(command)
@@ -122,11 +164,13 @@ def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
         # Discovery of a fresh process can take a while on a loaded machine: no
         # daemon (it may belong to another domain), a generous spin time, retries.
         for _ in range(3):
-            get = _shell(installed, 'ros2 lifecycle get --no-daemon --spin-time 5 '
-                         '/krabby/parkour_node')
+            get = _shell(
+                installed, 'ros2 lifecycle get --no-daemon --spin-time 5 /krabby/parkour_node'
+            )
             while get.poll() is None:
-                server.publish_observation(time.time_ns(), pose, image, image, depth, depth,
-                                           extensions)
+                server.publish_observation(
+                    time.time_ns(), pose, image, image, depth, depth, extensions
+                )
                 time.sleep(0.01)
             state = get.communicate(timeout=30)[0]
             if state.startswith('active'):
@@ -141,18 +185,24 @@ def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
 
 def test_colcon_installs_config_models_and_description(installed):
     share = installed / 'krabby_parkour' / 'share' / 'krabby_parkour'
-    for relative in ('config/parkour.yaml', 'config/joint_maps/go2_sim.yaml',
-                     'config/joint_maps/krabby.yaml', 'config/parkour.rviz', 'urdf/go2.urdf',
-                     'models/go2_parkour_teacher/teacher_actor.safetensors',
-                     'models/go2_parkour_teacher/policy_card.yaml',
-                     'models/go2_parkour_teacher/NOTICE.md'):
+    for relative in (
+        'config/parkour.yaml',
+        'config/joint_maps/go2_sim.yaml',
+        'config/joint_maps/krabby.yaml',
+        'config/parkour.rviz',
+        'urdf/go2.urdf',
+        'models/go2_parkour_teacher/teacher_actor.safetensors',
+        'models/go2_parkour_teacher/policy_card.yaml',
+        'models/go2_parkour_teacher/NOTICE.md',
+    ):
         assert (share / relative).is_file(), relative
     assert (share / 'urdf' / 'go2.urdf').read_bytes() == (
-        ROOT / 'krabby_parkour_ros' / 'description' / 'go2.urdf').read_bytes()
+        ROOT / 'krabby_parkour_ros' / 'description' / 'go2.urdf'
+    ).read_bytes()
     assert shutil.which('bash')
 
 
-def _children(pid: int) -> List[int]:
+def _children(pid: int) -> list[int]:
     """Return the pids of every process below ``pid``."""
     parents = {}
     for entry in Path('/proc').iterdir():
@@ -183,13 +233,15 @@ def test_failed_launch_leaves_no_process_behind(installed):
     # unconfigured (no timer). Ctrl-C on launch must end the node at once.
     # The launch default must make discovery localhost-only: the variables
     # are removed from the environment launch starts in.
-    launch = _shell(installed, 'ros2 launch krabby_parkour parkour.launch.py '
-                    'checkpoint:=/nonexistent/model.pt',
-                    unset=('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_LOCALHOST_ONLY'))
-    lines: List[str] = []
+    launch = _shell(
+        installed,
+        'ros2 launch krabby_parkour parkour.launch.py checkpoint:=/nonexistent/model.pt',
+        unset=('ROS_AUTOMATIC_DISCOVERY_RANGE', 'ROS_LOCALHOST_ONLY'),
+    )
+    lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(launch.stdout), daemon=True)
     reader.start()
-    nodes: List[int] = []
+    nodes: list[int] = []
     try:
         # launch's own configure request can be lost right after discovery (a
         # volatile request before the match; launch does not resend it): the
@@ -220,5 +272,6 @@ def test_failed_launch_leaves_no_process_behind(installed):
     assert 'SIGINT received: shutting down' in output, output[-3000:]
     # launch escalates to SIGTERM after 5 s: the node ended on the first signal.
     assert 'SIGTERM' not in output and 'SIGKILL' not in output, output[-3000:]
-    print(f'launch (configure failed seen: {configure_failed}) exited {elapsed:.2f} s after '
-          'SIGINT')
+    print(
+        f'launch (configure failed seen: {configure_failed}) exited {elapsed:.2f} s after SIGINT'
+    )

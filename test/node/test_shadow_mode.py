@@ -46,19 +46,24 @@ def listener(peer_context, spin):
 
 
 def _set_shadow(listener: Listener, value: bool):
-    request = SetParameters.Request(parameters=[ParameterMsg(
-        name='shadow_mode', value=ParameterValue(type=ParameterType.PARAMETER_BOOL,
-                                                 bool_value=value))])
+    request = SetParameters.Request(
+        parameters=[
+            ParameterMsg(
+                name='shadow_mode',
+                value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value),
+            )
+        ]
+    )
     # Not retried: a lost response is judged by the node's state instead.
-    response = listener.call(SetParameters, '/parkour_node/set_parameters', request,
-                             timeout=10.0)
+    response = listener.call(SetParameters, '/parkour_node/set_parameters', request, timeout=10.0)
     assert response is not None, 'set_parameters did not answer'
     return response.results[0]
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_shadow_mode_is_refused_while_active_and_accepted_otherwise(
-        ros_context, spin, hal, listener):
+    ros_context, spin, hal, listener
+):
     node = make_node(ros_context, hal)
     spin(node, listener.node)
     # Unconfigured: accepted (read by the next configure), and back.
@@ -95,14 +100,17 @@ def test_shadow_mode_is_refused_while_active_and_accepted_otherwise(
     assert not node._runtime.step.shadow
     assert hal.wait_commands(count + 30), 'no commands after leaving shadow mode'
     assert wait_for(lambda: node._runtime.step.mode.value in CONTROLLING), (
-        node._runtime.step.mode, node._runtime.step.last_error)
+        node._runtime.step.mode,
+        node._runtime.step.last_error,
+    )
     node.trigger_shutdown()
     spin.retire(node)
 
 
 @pytest.mark.parametrize('hal', ['inproc'], indirect=True)
 def test_hold_and_release_are_logged_once_with_their_cause(
-        ros_context, spin, hal, listener, caplog):
+    ros_context, spin, hal, listener, caplog
+):
     # The launch_testing plugin makes every later logger non-propagating
     # (launch's LaunchLogger class): listen on the controller's logger itself.
     step_logger = logging.getLogger('krabby_parkour_ros.control.step')
@@ -114,10 +122,12 @@ def test_hold_and_release_are_logged_once_with_their_cause(
         step_logger.removeHandler(caplog.handler)
     messages = [r.getMessage() for r in caplog.records]
     # Each request once, each mode change once, with the cause.
-    for text in ('hold requested (~/hold service) in mode',
-                 'release requested (~/release service) in mode',
-                 '-> hold_user: hold requested (~/hold service)',
-                 'hold_user -> soft_start: released (~/release service)'):
+    for text in (
+        'hold requested (~/hold service) in mode',
+        'release requested (~/release service) in mode',
+        '-> hold_user: hold requested (~/hold service)',
+        'hold_user -> soft_start: released (~/release service)',
+    ):
         assert sum(text in m for m in messages) == 1, (text, messages)
 
 

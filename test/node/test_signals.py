@@ -56,8 +56,11 @@ class ImuLessHal(ScriptedHal):
 @pytest.fixture
 def tcp_hal(request):
     """Yield a scripted HAL over tcp (an ``ImuLessHal`` with the parameter ``imu_less``)."""
-    server = HalServer(HalServerConfig(observation_endpoint='tcp://127.0.0.1:*',
-                                       command_endpoint='tcp://127.0.0.1:*'))
+    server = HalServer(
+        HalServerConfig(
+            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
+        )
+    )
     server.bind()
     kind = ImuLessHal if getattr(request, 'param', '') == 'imu_less' else ScriptedHal
     hal = kind(server).start()
@@ -175,8 +178,11 @@ def test_signal_ends_an_active_node_holding(signum, tcp_hal):
 def test_signal_ends_a_node_after_its_error_transition(signum, tcp_hal):
     # No IMU keys with missing_imu: refuse -> every policy step fails -> the
     # fault latches -> lifecycle error transition -> unconfigured, no timer.
-    node = NodeProcess(hal=tcp_hal, autostart=True,
-                       parameters=['max_consecutive_failures:=2', 'missing_imu:=refuse'])
+    node = NodeProcess(
+        hal=tcp_hal,
+        autostart=True,
+        parameters=['max_consecutive_failures:=2', 'missing_imu:=refuse'],
+    )
     try:
         assert node.wait_output('error processed', timeout=90.0), node.output[-3000:]
         time.sleep(0.3)

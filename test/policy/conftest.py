@@ -15,7 +15,6 @@
 """Shared fixtures of the policy tests: the shared model folder and generated checkpoints."""
 
 from pathlib import Path
-from typing import Dict
 
 import pytest
 
@@ -28,18 +27,26 @@ SHARED_TEACHER = SHARED / 'models' / 'go2_parkour_teacher'
 
 needs_shared = pytest.mark.skipif(
     not (SHARED_TEACHER / 'policy.pt').is_file(),
-    reason='needs the reference TorchScript export of the trained teacher (policy.pt)')
+    reason='needs the reference TorchScript export of the trained teacher (policy.pt)',
+)
 
 
 @pytest.fixture(scope='session')
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Dict[CheckpointFormat, Path]:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[CheckpointFormat, Path]:
     """Return one generated checkpoint per format (seed 7), each in its own folder."""
     root = tmp_path_factory.mktemp('generated')
     out = {}
     for fmt in CheckpointFormat:
-        path = root / fmt.value / ('checkpoint.' + {'torchscript': 'pt', 'onnx': 'onnx',
-                                                    'safetensors': 'safetensors'}
-                                   .get(fmt.value, 'pt'))
+        path = (
+            root
+            / fmt.value
+            / (
+                'checkpoint.'
+                + {'torchscript': 'pt', 'onnx': 'onnx', 'safetensors': 'safetensors'}.get(
+                    fmt.value, 'pt'
+                )
+            )
+        )
         write_checkpoint(fmt, path, seed=7)
         out[fmt] = path
     return out

@@ -16,24 +16,36 @@
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 import yaml
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
-from krabby_parkour_ros.policy import (card_from_training_config, check_deployment,
-                                       CheckpointFormat, load_card, ModelWeights,
-                                       PolicyCardError, PolicyCardMismatchError, save_card)
+from krabby_parkour_ros.policy import (
+    card_from_training_config,
+    check_deployment,
+    CheckpointFormat,
+    load_card,
+    ModelWeights,
+    PolicyCardError,
+    PolicyCardMismatchError,
+    save_card,
+)
 from krabby_parkour_ros.policy.card import card_to_dict
 from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path, shipped_model_path
 from krabby_parkour_ros.policy.training_config import load_training_yaml
 
 from .conftest import needs_shared, SHARED_TEACHER
 
-GOOD = {'policy_joint_names': GO2_PARKOUR_TEACHER.joint_names, 'control_rate_hz': 100.0,
-        'policy_decimation': 2, 'scan_available': True, 'base_velocity_available': True,
-        'has_estimator': False}
+GOOD = {
+    'policy_joint_names': GO2_PARKOUR_TEACHER.joint_names,
+    'control_rate_hz': 100.0,
+    'policy_decimation': 2,
+    'scan_available': True,
+    'base_velocity_available': True,
+    'has_estimator': False,
+}
 
 
 def test_shipped_card_equals_the_go2_teacher_contract() -> None:
@@ -57,8 +69,10 @@ def test_card_from_the_shared_training_config() -> None:
 
 @needs_shared
 def test_shipped_weights_are_the_shared_file() -> None:
-    assert shipped_checkpoint_path().read_bytes() == \
-        (SHARED_TEACHER / 'teacher_actor.safetensors').read_bytes()
+    assert (
+        shipped_checkpoint_path().read_bytes()
+        == (SHARED_TEACHER / 'teacher_actor.safetensors').read_bytes()
+    )
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:
@@ -68,28 +82,31 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert load_card(path) == card
 
 
-def _card_dict() -> Dict[str, Any]:
+def _card_dict() -> dict[str, Any]:
     return card_to_dict(load_card(shipped_model_path() / 'policy_card.yaml'))
 
 
-def _write(tmp_path: Path, data: Dict[str, Any]) -> Path:
+def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
     path = tmp_path / 'policy_card.yaml'
     path.write_text(yaml.safe_dump(data))
     return path
 
 
-@pytest.mark.parametrize('edit, pattern', [
-    (lambda d: d['pd'].pop('kp'), "missing field 'pd.kp'"),
-    (lambda d: d['timing'].update(decimaton=4), r'unknown field\(s\) timing.decimaton'),
-    (lambda d: d['limits'].update(effort=[35.0] * 11), 'limits.effort must be a list of 12'),
-    (lambda d: d['joints'].update(names=['a'] * 12), 'unique'),
-    (lambda d: d.update(trained='yes'), 'trained must be true or false'),
-    (lambda d: d['scan'].update(nx=10), 'scan grid has 10 x 11'),
-    (lambda d: d.update(formats=['pickle']), 'formats'),
-    (lambda d: d['observation'].update(history_fill_rule='fill_once'), 'history_fill_rule'),
-    (lambda d: d['action'].update(scale=-0.25), 'action.scale must be a finite positive'),
-    (lambda d: d.update(card_version=2), 'card_version 2'),
-])
+@pytest.mark.parametrize(
+    'edit, pattern',
+    [
+        (lambda d: d['pd'].pop('kp'), "missing field 'pd.kp'"),
+        (lambda d: d['timing'].update(decimaton=4), r'unknown field\(s\) timing.decimaton'),
+        (lambda d: d['limits'].update(effort=[35.0] * 11), 'limits.effort must be a list of 12'),
+        (lambda d: d['joints'].update(names=['a'] * 12), 'unique'),
+        (lambda d: d.update(trained='yes'), 'trained must be true or false'),
+        (lambda d: d['scan'].update(nx=10), 'scan grid has 10 x 11'),
+        (lambda d: d.update(formats=['pickle']), 'formats'),
+        (lambda d: d['observation'].update(history_fill_rule='fill_once'), 'history_fill_rule'),
+        (lambda d: d['action'].update(scale=-0.25), 'action.scale must be a finite positive'),
+        (lambda d: d.update(card_version=2), 'card_version 2'),
+    ],
+)
 def test_invalid_cards_name_the_field(tmp_path: Path, edit: Any, pattern: str) -> None:
     data = _card_dict()
     edit(data)
@@ -125,7 +142,7 @@ def test_card_checkpoint_mismatch(tmp_path: Path) -> None:
         ModelWeights(tmp_path / 'w.safetensors')
 
 
-def test_generated_card_says_untrained(generated: Dict[CheckpointFormat, Path]) -> None:
+def test_generated_card_says_untrained(generated: dict[CheckpointFormat, Path]) -> None:
     for fmt, path in generated.items():
         weights = ModelWeights(path, allow_torchscript=fmt == CheckpointFormat.TORCHSCRIPT)
         assert weights.card is not None and weights.card.trained is False, fmt
@@ -133,8 +150,9 @@ def test_generated_card_says_untrained(generated: Dict[CheckpointFormat, Path]) 
         assert weights.card.formats == (fmt.value,)
 
 
-def test_trained_marker_contradicting_card(generated: Dict[CheckpointFormat, Path],
-                                           tmp_path: Path) -> None:
+def test_trained_marker_contradicting_card(
+    generated: dict[CheckpointFormat, Path], tmp_path: Path
+) -> None:
     data = card_to_dict(load_card(generated[CheckpointFormat.ONNX].parent / 'policy_card.yaml'))
     data['trained'] = True
     card = _write(tmp_path, data)
@@ -142,37 +160,44 @@ def test_trained_marker_contradicting_card(generated: Dict[CheckpointFormat, Pat
         ModelWeights(generated[CheckpointFormat.ONNX], card_path=card)
 
 
-def test_checkpoint_without_card_loads_with_card_none(generated: Dict[CheckpointFormat, Path],
-                                                      tmp_path: Path) -> None:
+def test_checkpoint_without_card_loads_with_card_none(
+    generated: dict[CheckpointFormat, Path], tmp_path: Path
+) -> None:
     path = tmp_path / 'lonely.onnx'
     path.write_bytes(generated[CheckpointFormat.ONNX].read_bytes())
     weights = ModelWeights(path)
     assert weights.card is None and weights.card_path is None
-    explicit = ModelWeights(path, card_path=generated[CheckpointFormat.ONNX].parent
-                            / 'policy_card.yaml')
+    explicit = ModelWeights(
+        path, card_path=generated[CheckpointFormat.ONNX].parent / 'policy_card.yaml'
+    )
     assert explicit.card is not None
 
 
 def test_check_deployment_accepts_the_trained_setup() -> None:
     check_deployment(GO2_PARKOUR_TEACHER, **GOOD)
-    check_deployment(GO2_PARKOUR_TEACHER, **{**GOOD, 'control_rate_hz': 50.0,
-                                             'policy_decimation': 1})
-    check_deployment(GO2_PARKOUR_TEACHER, **{**GOOD, 'base_velocity_available': False,
-                                             'has_estimator': True})
+    check_deployment(
+        GO2_PARKOUR_TEACHER, **{**GOOD, 'control_rate_hz': 50.0, 'policy_decimation': 1}
+    )
+    check_deployment(
+        GO2_PARKOUR_TEACHER, **{**GOOD, 'base_velocity_available': False, 'has_estimator': True}
+    )
 
 
 def test_check_deployment_wrong_joint_count() -> None:
     with pytest.raises(PolicyCardMismatchError) as info:
-        check_deployment(GO2_PARKOUR_TEACHER, **{
-            **GOOD, 'policy_joint_names': GO2_PARKOUR_TEACHER.joint_names[:11]})
+        check_deployment(
+            GO2_PARKOUR_TEACHER,
+            **{**GOOD, 'policy_joint_names': GO2_PARKOUR_TEACHER.joint_names[:11]},
+        )
     assert info.value.issues == (info.value.issues[0],)
     assert 'joint count: the policy has 12 joints' in info.value.issues[0]
     assert 'deployment gives 11' in info.value.issues[0]
 
 
 def test_check_deployment_leg_by_leg_order() -> None:
-    leg_by_leg = tuple('%s_%s' % (leg, part) for leg in ('FL', 'FR', 'RL', 'RR')
-                       for part in ('hip', 'thigh', 'calf'))
+    leg_by_leg = tuple(
+        f'{leg}_{part}' for leg in ('FL', 'FR', 'RL', 'RR') for part in ('hip', 'thigh', 'calf')
+    )
     with pytest.raises(PolicyCardMismatchError, match='joint order: same joints'):
         check_deployment(GO2_PARKOUR_TEACHER, **{**GOOD, 'policy_joint_names': leg_by_leg})
 
@@ -194,23 +219,33 @@ def test_check_deployment_scan_missing() -> None:
 
 def test_check_deployment_lists_every_difference() -> None:
     with pytest.raises(PolicyCardMismatchError) as info:
-        check_deployment(GO2_PARKOUR_TEACHER, policy_joint_names=('a', 'b'),
-                         control_rate_hz=100.0, policy_decimation=3, scan_available=False,
-                         base_velocity_available=False, has_estimator=False)
+        check_deployment(
+            GO2_PARKOUR_TEACHER,
+            policy_joint_names=('a', 'b'),
+            control_rate_hz=100.0,
+            policy_decimation=3,
+            scan_available=False,
+            base_velocity_available=False,
+            has_estimator=False,
+        )
     issues = info.value.issues
     assert len(issues) == 4
-    assert [i.split(':')[0] for i in issues] == ['joint count', 'policy period', 'height scan',
-                                                 'base velocity']
+    assert [i.split(':')[0] for i in issues] == [
+        'joint count',
+        'policy period',
+        'height scan',
+        'base velocity',
+    ]
     assert '4 mismatch(es)' in str(info.value)
 
 
 def test_training_yaml_loader_never_builds_python_objects(tmp_path: Path) -> None:
     marker = tmp_path / 'PWNED'
     path = tmp_path / 'env.yaml'
-    path.write_text('a: !!python/tuple [1, 2]\n'
-                    'b: !!python/object/apply:os.system ["touch %s"]\n'
-                    'c: !!python/name:os.system\n'
-                    'd: !!python/object/apply:builtins.slice [null, null, null]\n' % marker)
+    path.write_text(
+        f'a: !!python/tuple [1, 2]\nb: !!python/object/apply:os.system ["touch {marker}"]\nc:'
+        ' !!python/name:os.system\nd: !!python/object/apply:builtins.slice [null, null, null]\n'
+    )
     data = load_training_yaml(path)
     assert data == {'a': [1, 2], 'b': None, 'c': None, 'd': None}
     assert not marker.exists()
@@ -218,8 +253,11 @@ def test_training_yaml_loader_never_builds_python_objects(tmp_path: Path) -> Non
 
 def test_unknown_robot_needs_joint_names(tmp_path: Path) -> None:
     env = tmp_path / 'env.yaml'
-    env.write_text(yaml.safe_dump({'decimation': 4, 'scene': {'robot': {
-        'spawn': {'usd_path': '/robots/krabby.usd'}}}}))
+    env.write_text(
+        yaml.safe_dump(
+            {'decimation': 4, 'scene': {'robot': {'spawn': {'usd_path': '/robots/krabby.usd'}}}}
+        )
+    )
     agent = tmp_path / 'agent.yaml'
     agent.write_text(yaml.safe_dump({'policy': {'actor': {}}, 'algorithm': {}}))
     with pytest.raises(PolicyCardError, match="joint order of robot 'krabby' is unknown"):

@@ -15,7 +15,6 @@
 """The generate and export commands."""
 
 from pathlib import Path
-from typing import Dict
 
 import pytest
 import torch
@@ -30,10 +29,13 @@ def test_same_seed_same_weights_other_seed_other_weights() -> None:
     a, b, c = generate_networks(5), generate_networks(5), generate_networks(6)
     for key, tensor in a.actor.state_dict().items():
         assert torch.equal(tensor, b.actor.state_dict()[key]), key
-    assert any(not torch.equal(t, c.actor.state_dict()[k])
-               for k, t in a.actor.state_dict().items())
-    assert torch.equal(a.depth_encoder.state_dict()['rnn.weight_hh_l0'],
-                       b.depth_encoder.state_dict()['rnn.weight_hh_l0'])
+    assert any(
+        not torch.equal(t, c.actor.state_dict()[k]) for k, t in a.actor.state_dict().items()
+    )
+    assert torch.equal(
+        a.depth_encoder.state_dict()['rnn.weight_hh_l0'],
+        b.depth_encoder.state_dict()['rnn.weight_hh_l0'],
+    )
 
 
 @pytest.mark.parametrize('fmt', ['rsl_rl_teacher', 'torchscript', 'onnx', 'safetensors'])
@@ -57,21 +59,29 @@ def test_generate_command(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixtur
 def test_generated_files_hold_the_seeded_weights(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    assert generate_main(['--format', 'safetensors', '--out', str(tmp_path / 'w'),
-                          '--seed', '9']) == 0
+    assert (
+        generate_main(['--format', 'safetensors', '--out', str(tmp_path / 'w'), '--seed', '9'])
+        == 0
+    )
     tensors = load_file(str(tmp_path / 'w'))
     expected = generate_networks(9).actor.state_dict()
     for key, tensor in expected.items():
         assert torch.equal(tensors['actor.' + key], tensor)
 
 
-def test_export_refusals(generated: Dict[CheckpointFormat, Path], tmp_path: Path,
-                         capsys: pytest.CaptureFixture) -> None:
-    assert export_main([str(generated[CheckpointFormat.RSL_RL_STUDENT]),
-                        '--out-dir', str(tmp_path / 'a')]) == 2
+def test_export_refusals(
+    generated: dict[CheckpointFormat, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert (
+        export_main(
+            [str(generated[CheckpointFormat.RSL_RL_STUDENT]), '--out-dir', str(tmp_path / 'a')]
+        )
+        == 2
+    )
     assert 'students' in capsys.readouterr().err
-    assert export_main([str(generated[CheckpointFormat.ONNX]),
-                        '--out-dir', str(tmp_path / 'b')]) == 2
+    assert (
+        export_main([str(generated[CheckpointFormat.ONNX]), '--out-dir', str(tmp_path / 'b')]) == 2
+    )
     assert 'already an ONNX export' in capsys.readouterr().err
     lonely = tmp_path / 'lonely' / 'w.safetensors'
     lonely.parent.mkdir()
@@ -81,23 +91,39 @@ def test_export_refusals(generated: Dict[CheckpointFormat, Path], tmp_path: Path
 
 
 def test_export_of_the_shipped_teacher_and_of_torchscript(
-        generated: Dict[CheckpointFormat, Path], tmp_path: Path,
-        capsys: pytest.CaptureFixture) -> None:
+    generated: dict[CheckpointFormat, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert export_main([str(shipped_checkpoint_path()), '--out-dir', str(tmp_path / 's')]) == 0
     report = capsys.readouterr().out
     assert 'parity' in report and ' ok' in report and 'UNTRAINED' not in report
     card = load_card(tmp_path / 's' / 'policy_card.yaml')
     # ONNX by default: nothing an export writes by default needs allow_torchscript.
     assert card.trained and card.formats == ('onnx',)
-    assert sorted(p.name for p in (tmp_path / 's').iterdir()) == ['policy.onnx',
-                                                                  'policy_card.yaml']
+    assert sorted(p.name for p in (tmp_path / 's').iterdir()) == [
+        'policy.onnx',
+        'policy_card.yaml',
+    ]
     # A TorchScript source is code: refused without --allow-torchscript.
-    assert export_main([str(generated[CheckpointFormat.TORCHSCRIPT]),
-                        '--out-dir', str(tmp_path / 't')]) == 2
+    assert (
+        export_main(
+            [str(generated[CheckpointFormat.TORCHSCRIPT]), '--out-dir', str(tmp_path / 't')]
+        )
+        == 2
+    )
     assert 'allow_torchscript' in capsys.readouterr().err
     assert not (tmp_path / 't').exists()
-    assert export_main([str(generated[CheckpointFormat.TORCHSCRIPT]), '--allow-torchscript',
-                        '--out-dir', str(tmp_path / 't'), '--torchscript']) == 0
+    assert (
+        export_main(
+            [
+                str(generated[CheckpointFormat.TORCHSCRIPT]),
+                '--allow-torchscript',
+                '--out-dir',
+                str(tmp_path / 't'),
+                '--torchscript',
+            ]
+        )
+        == 0
+    )
     assert 'TorchScript/ONNX' in capsys.readouterr().out
     assert load_card(tmp_path / 't' / 'policy_card.yaml').formats == ('torchscript', 'onnx')
     assert ModelWeights(tmp_path / 't' / 'policy.onnx').trained is False

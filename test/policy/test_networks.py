@@ -18,23 +18,49 @@ import numpy as np
 import pytest
 import torch
 
-from krabby_parkour_ros.policy.networks import (Estimator, infer_actor_config,
-                                                NetworkConfig, ParkourActor,
-                                                RecurrentDepthEncoder)
+from krabby_parkour_ros.policy.networks import (
+    Estimator,
+    infer_actor_config,
+    NetworkConfig,
+    ParkourActor,
+    RecurrentDepthEncoder,
+)
 
 from .conftest import needs_shared, SHARED_TEACHER
 
 #: Teacher actor keys listed in parkour-policy.md (without the actor. prefix).
 DOC_ACTOR_KEYS = {
-    '%s.%s' % (layer, kind) for kind in ('weight', 'bias') for layer in (
-        'scan_encoder.0', 'scan_encoder.2', 'scan_encoder.4', 'priv_encoder.0',
-        'priv_encoder.2', 'history_encoder.encoder.0', 'history_encoder.conv_layers.0',
-        'history_encoder.conv_layers.2', 'history_encoder.linear_output.0',
-        'actor_backbone.0', 'actor_backbone.2', 'actor_backbone.4', 'actor_backbone.6')}
+    f'{layer}.{kind}'
+    for kind in ('weight', 'bias')
+    for layer in (
+        'scan_encoder.0',
+        'scan_encoder.2',
+        'scan_encoder.4',
+        'priv_encoder.0',
+        'priv_encoder.2',
+        'history_encoder.encoder.0',
+        'history_encoder.conv_layers.0',
+        'history_encoder.conv_layers.2',
+        'history_encoder.linear_output.0',
+        'actor_backbone.0',
+        'actor_backbone.2',
+        'actor_backbone.4',
+        'actor_backbone.6',
+    )
+}
 
-SMALL = NetworkConfig(num_prop=3, num_scan=4, num_priv_explicit=2, num_priv_latent=2,
-                      num_hist=10, num_actions=2, scan_encoder_dims=(3,),
-                      priv_encoder_dims=(2,), actor_hidden_dims=(5,), channel_size=1)
+SMALL = NetworkConfig(
+    num_prop=3,
+    num_scan=4,
+    num_priv_explicit=2,
+    num_priv_latent=2,
+    num_hist=10,
+    num_actions=2,
+    scan_encoder_dims=(3,),
+    priv_encoder_dims=(2,),
+    actor_hidden_dims=(5,),
+    channel_size=1,
+)
 
 
 def _elu(x: np.ndarray) -> np.ndarray:
@@ -44,26 +70,29 @@ def _elu(x: np.ndarray) -> np.ndarray:
 def _numpy_actor(sd: dict, obs: np.ndarray, c: NetworkConfig) -> np.ndarray:
     """Independent history-mode forward written from the doc's layer list."""
     w = {k: v.detach().numpy().astype(np.float64) for k, v in sd.items()}
-    prop = obs[:c.num_prop]
-    scan = obs[c.num_prop:c.num_prop + c.num_scan]
-    explicit = obs[c.num_prop + c.num_scan:c.num_prop + c.num_scan + c.num_priv_explicit]
-    history = obs[-c.num_hist * c.num_prop:].reshape(c.num_hist, c.num_prop)
+    prop = obs[: c.num_prop]
+    scan = obs[c.num_prop : c.num_prop + c.num_scan]
+    explicit = obs[c.num_prop + c.num_scan : c.num_prop + c.num_scan + c.num_priv_explicit]
+    history = obs[-c.num_hist * c.num_prop :].reshape(c.num_hist, c.num_prop)
     scan_latent = np.tanh(w['scan_encoder.0.weight'] @ scan + w['scan_encoder.0.bias'])
-    proj = _elu(history @ w['history_encoder.encoder.0.weight'].T
-                + w['history_encoder.encoder.0.bias'])          # [T, 3c]
-    x = proj.T                                                  # [3c, T]
+    proj = _elu(
+        history @ w['history_encoder.encoder.0.weight'].T + w['history_encoder.encoder.0.bias']
+    )  # [T, 3c]
+    x = proj.T  # [3c, T]
     for index, stride in ((0, 2), (2, 1)):
-        kernel = w['history_encoder.conv_layers.%d.weight' % index]   # [out, in, k]
-        bias = w['history_encoder.conv_layers.%d.bias' % index]
+        kernel = w[f'history_encoder.conv_layers.{int(index)}.weight']  # [out, in, k]
+        bias = w[f'history_encoder.conv_layers.{int(index)}.bias']
         out_len = (x.shape[1] - kernel.shape[2]) // stride + 1
         y = np.zeros((kernel.shape[0], out_len))
         for o in range(kernel.shape[0]):
             for t in range(out_len):
-                window = x[:, t * stride:t * stride + kernel.shape[2]]
+                window = x[:, t * stride : t * stride + kernel.shape[2]]
                 y[o, t] = np.sum(kernel[o] * window) + bias[o]
         x = _elu(y)
-    latent = _elu(w['history_encoder.linear_output.0.weight'] @ x.reshape(-1)
-                  + w['history_encoder.linear_output.0.bias'])
+    latent = _elu(
+        w['history_encoder.linear_output.0.weight'] @ x.reshape(-1)
+        + w['history_encoder.linear_output.0.bias']
+    )
     h = np.concatenate([prop, scan_latent, explicit, latent])
     h = _elu(w['actor_backbone.0.weight'] @ h + w['actor_backbone.0.bias'])
     return w['actor_backbone.2.weight'] @ h + w['actor_backbone.2.bias']
@@ -94,11 +123,17 @@ def test_default_actor_keys_and_shapes_are_the_documented_ones() -> None:
 
 def test_estimator_and_depth_encoder_keys() -> None:
     est = {k: tuple(v.shape) for k, v in Estimator(NetworkConfig()).state_dict().items()}
-    assert est == {'estimator.0.weight': (128, 53), 'estimator.0.bias': (128,),
-                   'estimator.2.weight': (64, 128), 'estimator.2.bias': (64,),
-                   'estimator.4.weight': (9, 64), 'estimator.4.bias': (9,)}
-    depth = {k: tuple(v.shape) for k, v in RecurrentDepthEncoder(NetworkConfig())
-             .state_dict().items()}
+    assert est == {
+        'estimator.0.weight': (128, 53),
+        'estimator.0.bias': (128,),
+        'estimator.2.weight': (64, 128),
+        'estimator.2.bias': (64,),
+        'estimator.4.weight': (9, 64),
+        'estimator.4.bias': (9,),
+    }
+    depth = {
+        k: tuple(v.shape) for k, v in RecurrentDepthEncoder(NetworkConfig()).state_dict().items()
+    }
     assert depth['base_backbone.image_compression.0.weight'] == (32, 1, 5, 5)
     assert depth['base_backbone.image_compression.3.weight'] == (64, 32, 3, 3)
     assert depth['base_backbone.image_compression.6.weight'] == (128, 64 * 25 * 39)
@@ -136,11 +171,12 @@ def test_history_mode_wiring(teacher_actor: ParkourActor) -> None:
     obs = torch.from_numpy(plausible_observations(16, seed=5))
     with torch.no_grad():
         base = teacher_actor(obs)
-        for block, must_change in ((config.priv_latent_slice, False),
-                                   (config.history_slice, True),
-                                   (slice(config.num_prop, config.num_prop + config.num_scan),
-                                    True),
-                                   (config.priv_explicit_slice, True)):
+        for block, must_change in (
+            (config.priv_latent_slice, False),
+            (config.history_slice, True),
+            (slice(config.num_prop, config.num_prop + config.num_scan), True),
+            (config.priv_explicit_slice, True),
+        ):
             changed = obs.clone()
             changed[:, block] += 0.5
             diff = (teacher_actor(changed) - base).abs().max().item()
@@ -148,8 +184,12 @@ def test_history_mode_wiring(teacher_actor: ParkourActor) -> None:
         # Privileged mode (training only) does read priv_latent: the slices are not mixed up.
         changed = obs.clone()
         changed[:, config.priv_latent_slice] += 0.5
-        priv_diff = (teacher_actor.forward_privileged(changed)
-                     - teacher_actor.forward_privileged(obs)).abs().max().item()
+        priv_diff = (
+            (teacher_actor.forward_privileged(changed) - teacher_actor.forward_privileged(obs))
+            .abs()
+            .max()
+            .item()
+        )
         assert priv_diff > 1e-3
 
 

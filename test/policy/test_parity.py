@@ -15,7 +15,6 @@
 """Parity of the shared trained teacher and of exports across runtimes."""
 
 from pathlib import Path
-from typing import Dict, List
 
 import numpy as np
 import pytest
@@ -37,7 +36,7 @@ def _shared_policy_pt() -> ModelWeights:
 
 
 def _actions(model: ParkourPolicyModel, observations: np.ndarray) -> np.ndarray:
-    out: List[np.ndarray] = []
+    out: list[np.ndarray] = []
     for row in observations:
         response = model.inference(ModelIO(observation=row))
         assert response.success, response.error_message
@@ -50,10 +49,8 @@ def _actions(model: ParkourPolicyModel, observations: np.ndarray) -> np.ndarray:
 @needs_shared
 def test_shared_torchscript_and_onnx_agree() -> None:
     obs = plausible_observations(300, seed=21)
-    script = ParkourPolicyModel(_shared_policy_pt(),
-                                backend='torchscript')
-    onnx = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.onnx'),
-                              backend='onnxruntime')
+    script = ParkourPolicyModel(_shared_policy_pt(), backend='torchscript')
+    onnx = ParkourPolicyModel(ModelWeights(SHARED_TEACHER / 'policy.onnx'), backend='onnxruntime')
     assert (script.backend, onnx.backend) == ('torchscript', 'onnxruntime')
     a, b = _actions(script, obs), _actions(onnx, obs)
     assert np.abs(a).max() > 0.5  # the trained policy really acts
@@ -78,8 +75,7 @@ def test_default_fast_backend_matches_policy_pt() -> None:
     obs = plausible_observations(200, seed=23)
     fast = ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()))
     assert fast.backend == 'onnxruntime'
-    script = ParkourPolicyModel(_shared_policy_pt(),
-                                backend='torchscript')
+    script = ParkourPolicyModel(_shared_policy_pt(), backend='torchscript')
     assert np.abs(_actions(fast, obs) - _actions(script, obs)).max() <= 1e-5
 
 
@@ -88,15 +84,17 @@ def test_torchscript_file_auto_backend_is_converted_and_verified() -> None:
     obs = plausible_observations(200, seed=26)
     auto = ParkourPolicyModel(_shared_policy_pt())
     assert auto.backend == 'onnxruntime'
-    script = ParkourPolicyModel(_shared_policy_pt(),
-                                backend='torchscript')
+    script = ParkourPolicyModel(_shared_policy_pt(), backend='torchscript')
     assert np.abs(_actions(auto, obs) - _actions(script, obs)).max() <= 1e-5
 
 
 @pytest.mark.parametrize('fmt', [CheckpointFormat.RSL_RL_TEACHER, CheckpointFormat.SAFETENSORS])
 def test_generated_state_dict_exported_to_torchscript_and_onnx(
-        generated: Dict[CheckpointFormat, Path], tmp_path: Path, fmt: CheckpointFormat,
-        capsys: pytest.CaptureFixture) -> None:
+    generated: dict[CheckpointFormat, Path],
+    tmp_path: Path,
+    fmt: CheckpointFormat,
+    capsys: pytest.CaptureFixture,
+) -> None:
     out = tmp_path / 'export'
     assert export_main([str(generated[fmt]), '--out-dir', str(out), '--torchscript']) == 0
     assert 'UNTRAINED' in capsys.readouterr().out
@@ -115,7 +113,7 @@ def test_generated_state_dict_exported_to_torchscript_and_onnx(
     assert np.abs(_actions(onnx, obs) - reference).max() <= 1e-5
 
 
-def test_every_backend_of_a_state_dict_agrees(generated: Dict[CheckpointFormat, Path]) -> None:
+def test_every_backend_of_a_state_dict_agrees(generated: dict[CheckpointFormat, Path]) -> None:
     weights = ModelWeights(generated[CheckpointFormat.RSL_RL_TEACHER])
     obs = plausible_observations(50, seed=25)
     results = {}

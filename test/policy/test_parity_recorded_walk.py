@@ -46,13 +46,19 @@ STEPS = 1100
 
 
 def _hal_observation(sim_observation, stamp_ns: int) -> HalObservation:
-    ext = {key: np.asarray(value, dtype=np.float64)
-           for key, value in sim_observation.extensions.items()}
-    return HalObservation(timestamp_ns=stamp_ns, joint_positions=sim_observation.joint_positions,
-                          rgb_camera_1=sim_observation.rgb, rgb_camera_2=sim_observation.rgb,
-                          depth_map=sim_observation.depth,
-                          confidence_map=sim_observation.confidence,
-                          extensions=ObservationExtensions(**ext))
+    ext = {
+        key: np.asarray(value, dtype=np.float64)
+        for key, value in sim_observation.extensions.items()
+    }
+    return HalObservation(
+        timestamp_ns=stamp_ns,
+        joint_positions=sim_observation.joint_positions,
+        rgb_camera_1=sim_observation.rgb,
+        rgb_camera_2=sim_observation.rgb,
+        depth_map=sim_observation.depth,
+        confidence_map=sim_observation.confidence,
+        extensions=ObservationExtensions(**ext),
+    )
 
 
 @pytest.fixture(scope='module')
@@ -98,8 +104,9 @@ def test_shipped_modules_match_shared_policy_pt_on_a_recorded_walk(walk_observat
     with quiet_torchscript_deprecation():
         reference = torch.jit.load(str(SHARED_TEACHER / 'policy.pt'), map_location='cpu').eval()
     with torch.inference_mode():
-        expected = np.stack([reference(torch.from_numpy(row[None]))[0].numpy()
-                             for row in walk_observations])
+        expected = np.stack(
+            [reference(torch.from_numpy(row[None]))[0].numpy() for row in walk_observations]
+        )
     project = ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()), backend='torch')
     actual = _actions(project, walk_observations)
     assert len(walk_observations) >= 1000
@@ -107,15 +114,24 @@ def test_shipped_modules_match_shared_policy_pt_on_a_recorded_walk(walk_observat
 
 
 def test_exports_match_project_modules_on_a_recorded_walk(walk_observations, tmp_path: Path):
-    assert export_main([str(shipped_checkpoint_path()), '--out-dir', str(tmp_path),
-                        '--torchscript']) == 0
-    project = _actions(ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()),
-                                          backend='torch'), walk_observations)
+    assert (
+        export_main([str(shipped_checkpoint_path()), '--out-dir', str(tmp_path), '--torchscript'])
+        == 0
+    )
+    project = _actions(
+        ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()), backend='torch'),
+        walk_observations,
+    )
     exported = [p for p in tmp_path.iterdir() if p.suffix in ('.pt', '.onnx')]
     assert {p.suffix for p in exported} == {'.pt', '.onnx'}
     for path in exported:
         backend = 'torchscript' if path.suffix == '.pt' else 'onnxruntime'
-        model = ParkourPolicyModel(ModelWeights(path, card_path=tmp_path / 'policy_card.yaml',
-                                                allow_torchscript=path.suffix == '.pt'),
-                                   backend=backend)
+        model = ParkourPolicyModel(
+            ModelWeights(
+                path,
+                card_path=tmp_path / 'policy_card.yaml',
+                allow_torchscript=path.suffix == '.pt',
+            ),
+            backend=backend,
+        )
         assert np.abs(_actions(model, walk_observations) - project).max() <= 1e-5, path.name

@@ -22,10 +22,10 @@ opts in (``allow_torchscript``), before ``torch.jit.load`` is called, and
 every load-time probe runs under a deadline.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 import threading
 import time
-from typing import Dict, Iterator, Tuple
 
 import pytest
 import torch
@@ -38,8 +38,11 @@ from krabby_parkour_ros.policy import model as model_module
 from krabby_parkour_ros.policy.backends import OnnxRuntimeBackend, TorchBackend
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.deadline import abandoned_threads, run_with_deadline
-from krabby_parkour_ros.policy.errors import (ProbeTimeoutError, TorchScriptNotAllowedError,
-                                              UnsafeCheckpointError)
+from krabby_parkour_ros.policy.errors import (
+    ProbeTimeoutError,
+    TorchScriptNotAllowedError,
+    UnsafeCheckpointError,
+)
 from krabby_parkour_ros.policy.formats import CheckpointFormat
 from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel
 from krabby_parkour_ros.policy.sampling import plausible_observations
@@ -51,7 +54,7 @@ _PROBE_TIMEOUT_S = 0.5
 
 
 @pytest.fixture
-def crafted(tmp_path: Path) -> Tuple[Path, Path]:
+def crafted(tmp_path: Path) -> tuple[Path, Path]:
     """Return (archive, target): loading the archive with torch.jit.load creates target."""
     return write_crafted_archive(tmp_path)
 
@@ -59,6 +62,7 @@ def crafted(tmp_path: Path) -> Tuple[Path, Path]:
 @pytest.fixture
 def no_jit_load(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if anything calls torch.jit.load."""
+
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError('torch.jit.load was called on a refused file')
 
@@ -87,8 +91,7 @@ def _assert_refusal_message(message: str) -> None:
 # -- refused without the opt-in ---------------------------------------------------------
 
 
-def test_the_crafted_archive_really_writes_a_file_when_allowed(
-        crafted: Tuple[Path, Path]) -> None:
+def test_the_crafted_archive_really_writes_a_file_when_allowed(crafted: tuple[Path, Path]) -> None:
     """Control: the archive of the refusal tests is a real threat (it did this by default)."""
     archive, target = crafted
     weights = ModelWeights(archive, allow_torchscript=True)
@@ -97,7 +100,8 @@ def test_the_crafted_archive_really_writes_a_file_when_allowed(
 
 
 def test_model_weights_refuses_torchscript_before_loading_it(
-        crafted: Tuple[Path, Path], no_jit_load: None) -> None:
+    crafted: tuple[Path, Path], no_jit_load: None
+) -> None:
     archive, target = crafted
     with pytest.raises(TorchScriptNotAllowedError) as refused:
         ModelWeights(archive)
@@ -111,8 +115,9 @@ def test_model_weights_refuses_torchscript_before_loading_it(
 
 
 @pytest.mark.parametrize('name', ['policy.safetensors', 'policy.onnx', 'policy.bin'])
-def test_a_renamed_archive_is_still_refused(crafted: Tuple[Path, Path], tmp_path: Path,
-                                            no_jit_load: None, name: str) -> None:
+def test_a_renamed_archive_is_still_refused(
+    crafted: tuple[Path, Path], tmp_path: Path, no_jit_load: None, name: str
+) -> None:
     archive, target = crafted
     renamed = tmp_path / name
     renamed.write_bytes(archive.read_bytes())
@@ -122,7 +127,8 @@ def test_a_renamed_archive_is_still_refused(crafted: Tuple[Path, Path], tmp_path
 
 
 def test_load_policy_refuses_torchscript_by_default(
-        crafted: Tuple[Path, Path], no_jit_load: None) -> None:
+    crafted: tuple[Path, Path], no_jit_load: None
+) -> None:
     archive, target = crafted
     config = RuntimeConfig(checkpoint=str(archive))
     assert config.allow_torchscript is False
@@ -133,7 +139,8 @@ def test_load_policy_refuses_torchscript_by_default(
 
 
 def test_node_parameters_refuse_torchscript_by_default(
-        crafted: Tuple[Path, Path], no_jit_load: None) -> None:
+    crafted: tuple[Path, Path], no_jit_load: None
+) -> None:
     """The node's settings come from these parameters (configure -> load_policy)."""
     archive, target = crafted
     values = {name: spec.default for name, spec in SPECS.items()}
@@ -145,7 +152,8 @@ def test_node_parameters_refuse_torchscript_by_default(
 
 
 def test_inference_client_refuses_torchscript_by_default(
-        crafted: Tuple[Path, Path], no_jit_load: None) -> None:
+    crafted: tuple[Path, Path], no_jit_load: None
+) -> None:
     archive, target = crafted
     client = ParkourInferenceClient(HalClientConfig(), str(archive), device='cpu')
     try:
@@ -160,7 +168,8 @@ def test_inference_client_refuses_torchscript_by_default(
 
 
 def test_torchscript_loads_and_runs_with_the_opt_in(
-        generated: Dict[CheckpointFormat, Path]) -> None:
+    generated: dict[CheckpointFormat, Path],
+) -> None:
     path = generated[CheckpointFormat.TORCHSCRIPT]
     weights = ModelWeights(path, allow_torchscript=True)
     assert weights.format == CheckpointFormat.TORCHSCRIPT and weights.torchscript is not None
@@ -174,13 +183,13 @@ def test_torchscript_loads_and_runs_with_the_opt_in(
     assert load_policy(runtime_config_from_values(values.__getitem__)).torchscript is not None
 
 
-def test_inference_client_passes_the_opt_in(generated: Dict[CheckpointFormat, Path]) -> None:
+def test_inference_client_passes_the_opt_in(generated: dict[CheckpointFormat, Path]) -> None:
     path = str(generated[CheckpointFormat.TORCHSCRIPT])
-    client = ParkourInferenceClient(HalClientConfig(), path, device='cpu',
-                                    allow_torchscript=True)
+    client = ParkourInferenceClient(HalClientConfig(), path, device='cpu', allow_torchscript=True)
     assert client._config.allow_torchscript is True
-    via_config = ParkourInferenceClient(HalClientConfig(), path, device='cpu',
-                                        runtime_config=RuntimeConfig(allow_torchscript=True))
+    via_config = ParkourInferenceClient(
+        HalClientConfig(), path, device='cpu', runtime_config=RuntimeConfig(allow_torchscript=True)
+    )
     assert via_config._config.allow_torchscript is True
     assert load_policy(client._config).format == CheckpointFormat.TORCHSCRIPT
 
@@ -196,7 +205,8 @@ def test_shipped_and_default_paths_need_no_opt_in() -> None:
 
 
 def test_a_looping_torchscript_forward_is_refused_in_time(
-        tmp_path: Path, joined_abandoned_threads: threading.Event) -> None:
+    tmp_path: Path, joined_abandoned_threads: threading.Event
+) -> None:
     path = write_looping_archive(tmp_path / 'loop.pt')
     start = time.monotonic()
     with pytest.raises(ProbeTimeoutError, match='did not finish within 0.5 s'):
@@ -206,23 +216,34 @@ def test_a_looping_torchscript_forward_is_refused_in_time(
 
 
 def test_a_looping_torchscript_is_refused_through_the_runtime_config(
-        tmp_path: Path, joined_abandoned_threads: threading.Event) -> None:
+    tmp_path: Path, joined_abandoned_threads: threading.Event
+) -> None:
     path = write_looping_archive(tmp_path / 'loop.pt')
-    config = RuntimeConfig(checkpoint=str(path), allow_torchscript=True,
-                           probe_timeout_s=_PROBE_TIMEOUT_S)
+    config = RuntimeConfig(
+        checkpoint=str(path), allow_torchscript=True, probe_timeout_s=_PROBE_TIMEOUT_S
+    )
     start = time.monotonic()
     with pytest.raises(ProbeTimeoutError):
         load_policy(config)
     assert time.monotonic() - start < _PROBE_TIMEOUT_S + 10.0
 
 
-@pytest.mark.parametrize('backend, slow_class', [
-    ('torch', TorchBackend), ('torchscript', TorchBackend),
-    ('onnxruntime', OnnxRuntimeBackend), ('student', model_module._StudentRuntime)])
-def test_every_backend_probe_is_bounded(generated: Dict[CheckpointFormat, Path],
-                                        monkeypatch: pytest.MonkeyPatch,
-                                        joined_abandoned_threads: threading.Event,
-                                        backend: str, slow_class: type) -> None:
+@pytest.mark.parametrize(
+    'backend, slow_class',
+    [
+        ('torch', TorchBackend),
+        ('torchscript', TorchBackend),
+        ('onnxruntime', OnnxRuntimeBackend),
+        ('student', model_module._StudentRuntime),
+    ],
+)
+def test_every_backend_probe_is_bounded(
+    generated: dict[CheckpointFormat, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    joined_abandoned_threads: threading.Event,
+    backend: str,
+    slow_class: type,
+) -> None:
     """A backend whose forward does not return is refused at load, whatever the backend."""
     release = joined_abandoned_threads
     original = slow_class.run

@@ -14,18 +14,17 @@
 
 """Fixtures of the recording tests: a short simulated recording with ROS topics."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 import time
-from typing import Dict, Iterator, List
 
 import pytest
 
 from .helpers import inproc_endpoints, RawHalPeer
 
 #: Observation indices at which the fake node changes its mode.
-MODE_CHANGES = {0: 'waiting', 5: 'soft_start', 40: 'running', 120: 'hold_stale',
-                125: 'running'}
+MODE_CHANGES = {0: 'waiting', 5: 'soft_start', 40: 'running', 120: 'hold_stale', 125: 'running'}
 #: Observation index before whose answer the peer pauses (an observation gap).
 GAP_INDEX = 120
 GAP_S = 0.15
@@ -39,8 +38,8 @@ class SimRecording:
 
     path: Path
     published: int
-    timestamps: List[int]
-    mode_walls: Dict[int, int]
+    timestamps: list[int]
+    mode_walls: dict[int, int]
     recorder_stats: dict
 
 
@@ -62,11 +61,13 @@ def _ros_hook(recorder, hardware_names, mode_walls):
             mode_walls[index] = wall
             recorder.record_ros('/parkour_node/mode', String(data=MODE_CHANGES[index]), wall)
         if index == ERROR_INDEX:
-            status = DiagnosticStatus(level=DiagnosticStatus.ERROR, name='parkour_node: control',
-                                      message='test fault')
+            status = DiagnosticStatus(
+                level=DiagnosticStatus.ERROR, name='parkour_node: control', message='test fault'
+            )
             recorder.record_ros('/diagnostics', DiagnosticArray(status=[status]), wall)
         if index == GAP_INDEX:
             time.sleep(GAP_S)
+
     return hook
 
 
@@ -80,13 +81,24 @@ def sim_recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimRecor
     path = tmp_path_factory.mktemp('sim') / 'sim_run.mcap'
     names = list(load_joint_map('go2_sim').hardware_joint_names)
     observation, command = inproc_endpoints('simrec')
-    sim = SimHal(SimHalConfig(observation_endpoint=observation, command_endpoint=command,
-                              pacing='lockstep', lockstep_timeout_s=2.0))
+    sim = SimHal(
+        SimHalConfig(
+            observation_endpoint=observation,
+            command_endpoint=command,
+            pacing='lockstep',
+            lockstep_timeout_s=2.0,
+        )
+    )
     sim.bind()
     recorder = HalRecorder(path, chunk_size=64 * 1024)
-    mode_walls: Dict[int, int] = {}
-    peer = RawHalPeer(sim.transport_context, observation, command, recorder,
-                      on_observation=_ros_hook(recorder, names, mode_walls))
+    mode_walls: dict[int, int] = {}
+    peer = RawHalPeer(
+        sim.transport_context,
+        observation,
+        command,
+        recorder,
+        on_observation=_ros_hook(recorder, names, mode_walls),
+    )
     try:
         peer.start()
         time.sleep(0.1)
@@ -95,5 +107,6 @@ def sim_recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimRecor
         peer.close()
         recorder_stats = recorder.close()
         sim.close()
-    yield SimRecording(path, stats['observations_published'], list(peer.timestamps),
-                       mode_walls, recorder_stats)
+    yield SimRecording(
+        path, stats['observations_published'], list(peer.timestamps), mode_walls, recorder_stats
+    )

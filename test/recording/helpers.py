@@ -14,10 +14,10 @@
 
 """Helpers of the recording tests: a raw HAL peer and a simulated recording."""
 
+from collections.abc import Callable, Sequence
 import json
 import threading
 import time
-from typing import Callable, List, Optional, Sequence
 import uuid
 
 import numpy as np
@@ -27,8 +27,29 @@ from krabby_parkour_ros.hal.codec import encode_command
 from krabby_parkour_ros.recording.recorder import HalRecorder
 
 #: Standing pose of the simulated Go2 in wire order (go2_sim.yaml hold_position).
-STANDING_POSE = np.array([-0.1, 0.8, -1.5, 0.1, 0.8, -1.5, -0.1, 1.0, -1.5, 0.1, 1.0, -1.5,
-                          0.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=np.float32)
+STANDING_POSE = np.array(
+    [
+        -0.1,
+        0.8,
+        -1.5,
+        0.1,
+        0.8,
+        -1.5,
+        -0.1,
+        1.0,
+        -1.5,
+        0.1,
+        1.0,
+        -1.5,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+    ],
+    dtype=np.float32,
+)
 
 ObservationHook = Callable[[int, int, dict], None]
 
@@ -36,7 +57,7 @@ ObservationHook = Callable[[int, int, dict], None]
 def inproc_endpoints(tag: str) -> Sequence[str]:
     """Return a unique pair of inproc endpoints."""
     unique = uuid.uuid4().hex[:8]
-    return ('inproc://%s_obs_%s' % (tag, unique), 'inproc://%s_cmd_%s' % (tag, unique))
+    return (f'inproc://{tag}_obs_{unique}', f'inproc://{tag}_cmd_{unique}')
 
 
 class RawHalPeer:
@@ -48,10 +69,15 @@ class RawHalPeer:
     received, and answers each one with ``pose``.
     """
 
-    def __init__(self, context: zmq.Context, observation_endpoint: str,
-                 command_endpoint: str, recorder: Optional[HalRecorder],
-                 pose: np.ndarray = STANDING_POSE,
-                 on_observation: Optional[ObservationHook] = None) -> None:
+    def __init__(
+        self,
+        context: zmq.Context,
+        observation_endpoint: str,
+        command_endpoint: str,
+        recorder: HalRecorder | None,
+        pose: np.ndarray = STANDING_POSE,
+        on_observation: ObservationHook | None = None,
+    ) -> None:
         self.sub = context.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.SUBSCRIBE, b'observation')
@@ -62,7 +88,7 @@ class RawHalPeer:
         self.recorder = recorder
         self.pose = pose
         self.on_observation = on_observation
-        self.timestamps: List[int] = []
+        self.timestamps: list[int] = []
         self.first_wall_ns = 0
         self.last_wall_ns = 0
         self.repeats = 0

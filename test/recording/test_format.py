@@ -26,16 +26,29 @@ from std_msgs.msg import Empty, Float32MultiArray, String
 
 from krabby_parkour_ros.recording.cdr import cdr_length, trim_serialized
 from krabby_parkour_ros.recording.format import (
-    decode_hal_frames, encode_hal_frames, HAL_FRAMES_MSGDEF, HAL_FRAMES_TYPE,
-    HalFramesFormatError)
+    decode_hal_frames,
+    encode_hal_frames,
+    HAL_FRAMES_MSGDEF,
+    HAL_FRAMES_TYPE,
+    HalFramesFormatError,
+)
 from krabby_parkour_ros.recording.msgdefs import (
-    DELIMITER, full_message_definition, message_type_name, MessageDefinitionError)
+    DELIMITER,
+    full_message_definition,
+    message_type_name,
+    MessageDefinitionError,
+)
 
 
 def test_hal_frames_golden_bytes() -> None:
     data = encode_hal_frames([b'ab', b'', memoryview(b'xyz')], 5, -7)
-    expected = (b'\x00\x01\x00\x00' + struct.pack('<qqI', 5, -7, 3) + struct.pack('<3I', 2, 0, 3)
-                + struct.pack('<I', 5) + b'abxyz')
+    expected = (
+        b'\x00\x01\x00\x00'
+        + struct.pack('<qqI', 5, -7, 3)
+        + struct.pack('<3I', 2, 0, 3)
+        + struct.pack('<I', 5)
+        + b'abxyz'
+    )
     assert data == expected
     monotonic, wall, frames = decode_hal_frames(data)
     assert (monotonic, wall) == (5, -7)
@@ -70,8 +83,12 @@ def test_inconsistent_total_is_rejected() -> None:
 def test_full_definition_lists_every_dependency_once() -> None:
     text = full_message_definition('diagnostic_msgs/msg/DiagnosticArray')
     headers = [line for line in text.splitlines() if line.startswith('MSG: ')]
-    assert headers == ['MSG: std_msgs/msg/Header', 'MSG: diagnostic_msgs/msg/DiagnosticStatus',
-                       'MSG: diagnostic_msgs/msg/KeyValue', 'MSG: builtin_interfaces/msg/Time']
+    assert headers == [
+        'MSG: std_msgs/msg/Header',
+        'MSG: diagnostic_msgs/msg/DiagnosticStatus',
+        'MSG: diagnostic_msgs/msg/KeyValue',
+        'MSG: builtin_interfaces/msg/Time',
+    ]
     assert text.count(DELIMITER) == 4
     assert text.startswith('# This message is used to send diagnostic information')
 
@@ -85,10 +102,19 @@ def test_unknown_type_is_reported() -> None:
 
 
 MESSAGES = [
-    JointState(), JointState(name=['a', 'bc'], position=[1.0, 2.0]), String(data='running'),
-    Float32MultiArray(data=[0.5] * 753), Twist(), Empty(),
-    DiagnosticArray(status=[DiagnosticStatus(level=DiagnosticStatus.WARN, name='x',
-                                             values=[KeyValue(key='k', value='vvv')])]),
+    JointState(),
+    JointState(name=['a', 'bc'], position=[1.0, 2.0]),
+    String(data='running'),
+    Float32MultiArray(data=[0.5] * 753),
+    Twist(),
+    Empty(),
+    DiagnosticArray(
+        status=[
+            DiagnosticStatus(
+                level=DiagnosticStatus.WARN, name='x', values=[KeyValue(key='k', value='vvv')]
+            )
+        ]
+    ),
 ]
 
 

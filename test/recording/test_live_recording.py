@@ -27,16 +27,26 @@ from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
 
 def test_library_client_records_every_observation_and_command(tmp_path):
-    sim = SimHal(SimHalConfig(observation_endpoint='inproc://rec_obs',
-                              command_endpoint='inproc://rec_cmd', depth_height=6,
-                              depth_width=8))
+    sim = SimHal(
+        SimHalConfig(
+            observation_endpoint='inproc://rec_obs',
+            command_endpoint='inproc://rec_cmd',
+            depth_height=6,
+            depth_width=8,
+        )
+    )
     sim.bind()
     sim.start()
     path = tmp_path / 'run.mcap'
     client = ParkourInferenceClient(
-        HalClientConfig(observation_endpoint=sim.observation_endpoint,
-                        command_endpoint=sim.command_endpoint),
-        '', device='cpu', transport_context=sim.transport_context, record_path=str(path))
+        HalClientConfig(
+            observation_endpoint=sim.observation_endpoint, command_endpoint=sim.command_endpoint
+        ),
+        '',
+        device='cpu',
+        transport_context=sim.transport_context,
+        record_path=str(path),
+    )
     try:
         client.initialize()
         running = threading.Event()

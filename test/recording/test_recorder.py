@@ -33,39 +33,62 @@ from krabby_parkour_ros.hal.codec import encode_command, encode_observation
 from krabby_parkour_ros.recording import recorder as recorder_module
 from krabby_parkour_ros.recording.reader import RecordingReader
 from krabby_parkour_ros.recording.recorder import (
-    COMMAND_TOPIC, HalRecorder, OBSERVATION_TOPIC, RecordingError)
+    COMMAND_TOPIC,
+    HalRecorder,
+    OBSERVATION_TOPIC,
+    RecordingError,
+)
 
 
 def observation_frames(index: int, height: int = 6, width: int = 8) -> list:
     rng = np.random.default_rng(index)
     cam = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
-    return encode_observation(1_000_000 + index, np.full(18, index * 0.01), cam, cam[::-1].copy(),
-                              rng.random((height, width)), np.ones((height, width)),
-                              {'base_linear_velocity': [0.1 * index, 0.0, 0.0]})
+    return encode_observation(
+        1_000_000 + index,
+        np.full(18, index * 0.01),
+        cam,
+        cam[::-1].copy(),
+        rng.random((height, width)),
+        np.ones((height, width)),
+        {'base_linear_velocity': [0.1 * index, 0.0, 0.0]},
+    )
 
 
 def ros_messages(index: int) -> dict:
-    joint_state = JointState(name=['FR_hip_joint', 'FR_thigh_joint'],
-                             position=[0.1 * index, -0.2])
+    joint_state = JointState(name=['FR_hip_joint', 'FR_thigh_joint'], position=[0.1 * index, -0.2])
     twist = Twist()
     twist.linear.x = 0.5
     twist.angular.z = -0.25
-    diagnostics = DiagnosticArray(status=[DiagnosticStatus(
-        level=DiagnosticStatus.WARN, name='parkour_node: control', message='slow',
-        values=[KeyValue(key='latency_ms', value='%d' % index)])])
-    return {'/joint_states': joint_state, '/parkour_node/policy_action':
-            Float32MultiArray(data=[float(index)] * 12), '/parkour_node/mode':
-            String(data='running'), '/diagnostics': diagnostics, '/cmd_vel': twist}
+    diagnostics = DiagnosticArray(
+        status=[
+            DiagnosticStatus(
+                level=DiagnosticStatus.WARN,
+                name='parkour_node: control',
+                message='slow',
+                values=[KeyValue(key='latency_ms', value=f'{int(index)}')],
+            )
+        ]
+    )
+    return {
+        '/joint_states': joint_state,
+        '/parkour_node/policy_action': Float32MultiArray(data=[float(index)] * 12),
+        '/parkour_node/mode': String(data='running'),
+        '/diagnostics': diagnostics,
+        '/cmd_vel': twist,
+    }
 
 
 def write_sample(path: Path, count: int = 10, **kwargs: Any) -> dict:
     recorder = HalRecorder(path, **kwargs)
     for index in range(count):
-        assert recorder.record_observation(observation_frames(index), 10_000 + index,
-                                           1_700_000_000_000_000_000 + index * 1000)
-        assert recorder.record_command(encode_command(np.zeros(18), 1_000_000 + index,
-                                                      2_000_000 + index),
-                                       20_000 + index, 1_700_000_000_000_000_500 + index * 1000)
+        assert recorder.record_observation(
+            observation_frames(index), 10_000 + index, 1_700_000_000_000_000_000 + index * 1000
+        )
+        assert recorder.record_command(
+            encode_command(np.zeros(18), 1_000_000 + index, 2_000_000 + index),
+            20_000 + index,
+            1_700_000_000_000_000_500 + index * 1000,
+        )
         for topic, msg in ros_messages(index).items():
             assert recorder.record_ros(topic, msg, 1_700_000_000_000_000_700 + index * 1000)
     return recorder.close()
@@ -81,10 +104,14 @@ def test_observations_and_commands_are_byte_exact(tmp_path: Path) -> None:
     assert [o.monotonic_time_ns for o in observations] == [10_000 + i for i in range(10)]
     assert observations[3].wall_time_ns == 1_700_000_000_000_003_000
     assert observations[4].observation().extensions.base_linear_velocity.tolist() == [
-        pytest.approx(0.4), 0.0, 0.0]
+        pytest.approx(0.4),
+        0.0,
+        0.0,
+    ]
     commands = list(reader.commands())
     assert [c.command().observation_timestamp_ns for c in commands] == [
-        1_000_000 + i for i in range(10)]
+        1_000_000 + i for i in range(10)
+    ]
     assert commands[0].frame_bytes() == encode_command(np.zeros(18), 1_000_000, 2_000_000)
     assert not reader.truncated and reader.problems == []
     assert reader.metadata()['format_version'] == '1'
@@ -99,7 +126,10 @@ def test_ros_messages_round_trip_through_rclpy(tmp_path: Path) -> None:
     for topic, msg in decoded:
         by_topic.setdefault(topic, []).append(msg)
     assert [list(m.position) for m in by_topic['/joint_states']] == [
-        [0.0, -0.2], [0.1, -0.2], [pytest.approx(0.2), -0.2]]
+        [0.0, -0.2],
+        [0.1, -0.2],
+        [pytest.approx(0.2), -0.2],
+    ]
     assert by_topic['/cmd_vel'][2].angular.z == -0.25
     assert by_topic['/diagnostics'][1].status[0].values[0].value == '1'
     assert list(by_topic['/parkour_node/policy_action'][2].data) == [2.0] * 12
@@ -118,7 +148,8 @@ def test_recording_opens_with_rosbags_and_mcap_ros2(tmp_path: Path) -> None:
             '/parkour_node/policy_action': 'std_msgs/msg/Float32MultiArray',
             '/parkour_node/mode': 'std_msgs/msg/String',
             '/diagnostics': 'diagnostic_msgs/msg/DiagnosticArray',
-            '/cmd_vel': 'geometry_msgs/msg/Twist'}
+            '/cmd_vel': 'geometry_msgs/msg/Twist',
+        }
         counts = {}
         for connection, _, raw in reader.messages():
             msg = reader.deserialize(raw, connection.msgtype)
@@ -130,16 +161,18 @@ def test_recording_opens_with_rosbags_and_mcap_ros2(tmp_path: Path) -> None:
                 assert msg.data[:11].tobytes() == b'observation'
         assert set(counts.values()) == {4}
     with open(path, 'rb') as stream:
-        decoded = list(make_reader(stream, decoder_factories=[DecoderFactory()])
-                       .iter_decoded_messages(topics=['/cmd_vel', COMMAND_TOPIC]))
+        decoded = list(
+            make_reader(stream, decoder_factories=[DecoderFactory()]).iter_decoded_messages(
+                topics=['/cmd_vel', COMMAND_TOPIC]
+            )
+        )
     assert len(decoded) == 8
     twists = [d.decoded_message for d in decoded if d.channel.topic == '/cmd_vel']
     assert twists[0].linear.x == 0.5
 
 
 def test_files_rotate_by_size_and_read_in_order(tmp_path: Path) -> None:
-    stats = write_sample(tmp_path / 'run', count=30, max_file_bytes=8 * 1024,
-                         chunk_size=2048)
+    stats = write_sample(tmp_path / 'run', count=30, max_file_bytes=8 * 1024, chunk_size=2048)
     assert len(stats['files']) > 2
     assert stats['files'][1] == str(tmp_path / 'run_001.mcap')
     assert stats['bytes_written'] == sum(Path(f).stat().st_size for f in stats['files'])
@@ -147,7 +180,8 @@ def test_files_rotate_by_size_and_read_in_order(tmp_path: Path) -> None:
     assert [str(p) for p in reader.parts] == stats['files']
     observations = list(reader.observations())
     assert [o.observation().timestamp_ns for o in observations] == [
-        1_000_000 + i for i in range(30)]
+        1_000_000 + i for i in range(30)
+    ]
     parts = {o.part for o in observations}
     assert len(parts) > 2 and parts <= set(range(len(stats['files'])))
     with AnyReader([Path(stats['files'][-1])]) as other:
@@ -166,6 +200,7 @@ class GatedWriter:
             self.entered.set()
             assert self.release.wait(10.0)
             original(mcap_file, *args)
+
         monkeypatch.setattr(recorder_module._McapFile, 'add', gated_add)
 
 
@@ -186,8 +221,7 @@ def test_full_queue_drops_and_counts(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(list(RecordingReader(tmp_path / 'run.mcap').observations())) == 3
 
 
-def test_byte_budget_drops_large_records(tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_byte_budget_drops_large_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gate = GatedWriter(monkeypatch)
     frames = observation_frames(0, 20, 20)
     size = sum(len(f) for f in frames)
@@ -233,11 +267,17 @@ def test_pending_data_is_flushed_periodically(tmp_path: Path) -> None:
     recorder.close()
 
 
-@pytest.mark.parametrize('kwargs, field', [
-    ({'queue_size': 0}, 'queue_size'), ({'max_file_bytes': -1}, 'max_file_bytes'),
-    ({'chunk_size': 10}, 'chunk_size'), ({'compression': 'gzip'}, 'compression'),
-    ({'flush_interval_s': 0}, 'flush_interval_s'),
-    ({'max_queue_bytes': True}, 'max_queue_bytes')])
+@pytest.mark.parametrize(
+    'kwargs, field',
+    [
+        ({'queue_size': 0}, 'queue_size'),
+        ({'max_file_bytes': -1}, 'max_file_bytes'),
+        ({'chunk_size': 10}, 'chunk_size'),
+        ({'compression': 'gzip'}, 'compression'),
+        ({'flush_interval_s': 0}, 'flush_interval_s'),
+        ({'max_queue_bytes': True}, 'max_queue_bytes'),
+    ],
+)
 def test_invalid_settings_are_refused(tmp_path: Path, kwargs: dict, field: str) -> None:
     with pytest.raises(RecordingError, match=field):
         HalRecorder(tmp_path / 'run.mcap', **kwargs)
@@ -258,4 +298,5 @@ def test_every_compression_reads_back(tmp_path: Path, compression: str) -> None:
     write_sample(tmp_path / 'run.mcap', count=3, compression=compression)
     reader = RecordingReader(tmp_path / 'run.mcap')
     assert [o.frame_bytes() for o in reader.observations()] == [
-        observation_frames(i) for i in range(3)]
+        observation_frames(i) for i in range(3)
+    ]

@@ -25,9 +25,20 @@ from krabby_parkour_ros.recording.recorder import HalRecorder
 from .conftest import ERROR_INDEX, GAP_INDEX, GAP_S, MODE_CHANGES
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-GO2_JOINTS = ['FR_hip_joint', 'FR_thigh_joint', 'FR_calf_joint', 'FL_hip_joint',
-              'FL_thigh_joint', 'FL_calf_joint', 'RR_hip_joint', 'RR_thigh_joint',
-              'RR_calf_joint', 'RL_hip_joint', 'RL_thigh_joint', 'RL_calf_joint']
+GO2_JOINTS = [
+    'FR_hip_joint',
+    'FR_thigh_joint',
+    'FR_calf_joint',
+    'FL_hip_joint',
+    'FL_thigh_joint',
+    'FL_calf_joint',
+    'RR_hip_joint',
+    'RR_thigh_joint',
+    'RR_calf_joint',
+    'RL_hip_joint',
+    'RL_thigh_joint',
+    'RL_calf_joint',
+]
 
 
 @pytest.fixture(scope='module')
@@ -43,8 +54,19 @@ def test_plots_and_summary_are_written(made_report) -> None:
         data = (out / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000
     assert json.loads((out / 'summary.json').read_text()) == json.loads(json.dumps(summary))
-    assert set(summary) >= {'duration_s', 'observations', 'commands', 'latency_ms', 'modes',
-                            'errors', 'base_velocity', 'joints', 'topics', 'recording', 'plots'}
+    assert set(summary) >= {
+        'duration_s',
+        'observations',
+        'commands',
+        'latency_ms',
+        'modes',
+        'errors',
+        'base_velocity',
+        'joints',
+        'topics',
+        'recording',
+        'plots',
+    }
 
 
 def test_counts_and_latency(made_report) -> None:
@@ -92,8 +114,20 @@ def test_joint_names_and_velocity(made_report) -> None:
 
 def test_cli_with_joint_map(sim_recording, tmp_path: Path, capsys) -> None:
     out = tmp_path / 'cli'
-    assert report.main([str(sim_recording.path), '--out', str(out), '--joint-map', 'go2_sim',
-                        '--gap-threshold', '0.5']) == 0
+    assert (
+        report.main(
+            [
+                str(sim_recording.path),
+                '--out',
+                str(out),
+                '--joint-map',
+                'go2_sim',
+                '--gap-threshold',
+                '0.5',
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert 'reading recording: 100%' in captured.err
     assert '200 observations' in captured.out
@@ -104,6 +138,7 @@ def test_cli_with_joint_map(sim_recording, tmp_path: Path, capsys) -> None:
 
 def test_recording_without_observations_fails(tmp_path: Path, capsys) -> None:
     from std_msgs.msg import String
+
     recorder = HalRecorder(tmp_path / 'empty.mcap')
     recorder.record_ros('/parkour_node/mode', String(data='waiting'))
     recorder.close()
@@ -115,6 +150,7 @@ def test_recording_without_observations_fails(tmp_path: Path, capsys) -> None:
 
 def test_twist_stamped_commands_are_read_as_navigation() -> None:
     from geometry_msgs.msg import Twist, TwistStamped
+
     series = report.RecordingSeries()
     stamped = TwistStamped()
     stamped.twist.linear.x = 0.5

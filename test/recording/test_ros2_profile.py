@@ -16,30 +16,49 @@
 """The MCAP ros2 profile as rosbag2 writes it: QoS metadata, compression, any topic."""
 
 from pathlib import Path
-from typing import Dict, List
 
 from mcap.reader import make_reader
 import pytest
 from rclpy.duration import Duration
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
-                       ReliabilityPolicy)
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    qos_profile_sensor_data,
+    QoSProfile,
+    ReliabilityPolicy,
+)
 from rosbags.highlevel import AnyReader
 from sensor_msgs.msg import JointState, PointCloud2
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from krabby_parkour_ros.recording.qos import (
-    DEFAULT_QOS, DURABILITY_TRANSIENT_LOCAL, offered_qos_profiles, parse_offered_qos_profiles,
-    QosFormatError, RELIABILITY_BEST_EFFORT, SENSOR_DATA_QOS, TopicQos)
+    DEFAULT_QOS,
+    DURABILITY_TRANSIENT_LOCAL,
+    offered_qos_profiles,
+    parse_offered_qos_profiles,
+    QosFormatError,
+    RELIABILITY_BEST_EFFORT,
+    SENSOR_DATA_QOS,
+    TopicQos,
+)
 from krabby_parkour_ros.recording.reader import RecordingReader
 from krabby_parkour_ros.recording.recorder import (
-    COMMAND_TOPIC, HAL_QOS, HalRecorder, OBSERVATION_TOPIC, RecordingError)
+    COMMAND_TOPIC,
+    HAL_QOS,
+    HalRecorder,
+    OBSERVATION_TOPIC,
+    RecordingError,
+)
 
 from .test_recorder import write_sample
 
-LATCHED = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
-                     reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+LATCHED = QoSProfile(
+    depth=1,
+    history=HistoryPolicy.KEEP_LAST,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 
 
 class FakePublisher:
@@ -50,13 +69,13 @@ class FakePublisher:
         self.qos_profile = qos_profile
 
 
-def channel_metadata(path: Path) -> Dict[str, Dict[str, str]]:
+def channel_metadata(path: Path) -> dict[str, dict[str, str]]:
     with open(path, 'rb') as stream:
         summary = make_reader(stream).get_summary()
     return {c.topic: dict(c.metadata) for c in summary.channels.values()}
 
 
-def chunk_compressions(path: Path) -> List[str]:
+def chunk_compressions(path: Path) -> list[str]:
     with open(path, 'rb') as stream:
         summary = make_reader(stream).get_summary()
     return sorted({c.compression for c in summary.chunk_indexes})
@@ -65,18 +84,32 @@ def chunk_compressions(path: Path) -> List[str]:
 def test_qos_yaml_is_rosbag2_v8_and_round_trips() -> None:
     text = offered_qos_profiles([qos_profile_sensor_data])
     assert text.splitlines() == [
-        '- history: 1', '  depth: 5', '  reliability: 2', '  durability: 2', '  deadline:',
-        '    sec: 0', '    nsec: 0', '  lifespan:', '    sec: 0', '    nsec: 0',
-        '  liveliness: 0', '  liveliness_lease_duration:', '    sec: 0', '    nsec: 0',
-        '  avoid_ros_namespace_conventions: false']
+        '- history: 1',
+        '  depth: 5',
+        '  reliability: 2',
+        '  durability: 2',
+        '  deadline:',
+        '    sec: 0',
+        '    nsec: 0',
+        '  lifespan:',
+        '    sec: 0',
+        '    nsec: 0',
+        '  liveliness: 0',
+        '  liveliness_lease_duration:',
+        '    sec: 0',
+        '    nsec: 0',
+        '  avoid_ros_namespace_conventions: false',
+    ]
     assert parse_offered_qos_profiles(text) == [SENSOR_DATA_QOS]
     deadline = QoSProfile(depth=3, deadline=Duration(seconds=1, nanoseconds=5))
     assert parse_offered_qos_profiles(offered_qos_profiles([deadline, LATCHED])) == [
         TopicQos(depth=3, deadline_ns=1_000_000_005),
-        TopicQos(depth=1, durability=DURABILITY_TRANSIENT_LOCAL)]
+        TopicQos(depth=1, durability=DURABILITY_TRANSIENT_LOCAL),
+    ]
     # rosbag2 metadata version 9 (Jazzy) spells the policies as strings.
     v9 = text.replace('history: 1', 'history: keep_last').replace(
-        'reliability: 2', 'reliability: best_effort')
+        'reliability: 2', 'reliability: best_effort'
+    )
     assert parse_offered_qos_profiles(v9) == [SENSOR_DATA_QOS]
     with pytest.raises(QosFormatError, match='offered_qos_profiles'):
         parse_offered_qos_profiles('- depth: 1')
@@ -90,30 +123,37 @@ def test_every_channel_carries_offered_qos_profiles(tmp_path: Path) -> None:
     recorder.record_ros('/parkour_node/mode', String(data='running'))
     assert recorder.record_published(
         FakePublisher('/parkour_node/joint_commands', qos_profile_sensor_data),
-        JointState(name=['a'], position=[1.0]))
+        JointState(name=['a'], position=[1.0]),
+    )
     recorder.record_ros('/cmd_vel_unregistered', String(data='x'))
     assert recorder.close()['errors'] == 0
     metadata = channel_metadata(path)
-    qos = {topic: parse_offered_qos_profiles(m['offered_qos_profiles'])
-           for topic, m in metadata.items()}
-    assert qos == {OBSERVATION_TOPIC: [HAL_QOS], '/parkour_node/mode': [TopicQos(
-        depth=1, durability=DURABILITY_TRANSIENT_LOCAL)],
+    qos = {
+        topic: parse_offered_qos_profiles(m['offered_qos_profiles'])
+        for topic, m in metadata.items()
+    }
+    assert qos == {
+        OBSERVATION_TOPIC: [HAL_QOS],
+        '/parkour_node/mode': [TopicQos(depth=1, durability=DURABILITY_TRANSIENT_LOCAL)],
         '/parkour_node/joint_commands': [SENSOR_DATA_QOS],
-        '/cmd_vel_unregistered': [DEFAULT_QOS]}
+        '/cmd_vel_unregistered': [DEFAULT_QOS],
+    }
     # rosbags reads the same profiles (it builds them for its own rosbag2 writer).
     with AnyReader([path]) as reader:
         by_topic = {c.topic: c.ext.offered_qos_profiles for c in reader.connections}
     assert by_topic['/parkour_node/mode'][0].durability.name == 'TRANSIENT_LOCAL'
     assert by_topic['/parkour_node/joint_commands'][0].reliability.value == (
-        RELIABILITY_BEST_EFFORT)
+        RELIABILITY_BEST_EFFORT
+    )
     assert by_topic['/parkour_node/joint_commands'][0].depth == 5
 
 
 def test_registered_topics_are_declared_in_every_part(tmp_path: Path) -> None:
     path = tmp_path / 'run.mcap'
     recorder = HalRecorder(path, max_file_bytes=4096, chunk_size=1024, compression='none')
-    recorder.register_topic('/parkour_node/height_scan', 'sensor_msgs/PointCloud2',
-                            qos_profile_sensor_data)
+    recorder.register_topic(
+        '/parkour_node/height_scan', 'sensor_msgs/PointCloud2', qos_profile_sensor_data
+    )
     recorder.register_topic('/parkour_node/markers', MarkerArray)
     for index in range(40):
         recorder.record_observation([b'observation', bytes(200 + index)])
@@ -138,10 +178,12 @@ def test_debug_topic_types_record_and_decode(tmp_path: Path) -> None:
     cloud.header.frame_id = 'base'
     marker = Marker(ns='contacts', id=3)
     marker.header.stamp = Time(sec=5, nanosec=7)
-    recorder.record_published(FakePublisher('/parkour_node/height_scan',
-                                            qos_profile_sensor_data), cloud)
-    recorder.record_published(FakePublisher('/parkour_node/markers', QoSProfile(depth=10)),
-                              MarkerArray(markers=[marker]))
+    recorder.record_published(
+        FakePublisher('/parkour_node/height_scan', qos_profile_sensor_data), cloud
+    )
+    recorder.record_published(
+        FakePublisher('/parkour_node/markers', QoSProfile(depth=10)), MarkerArray(markers=[marker])
+    )
     assert recorder.close()['written'] == 2
     decoded = {m.topic: m.decode() for m in RecordingReader(path).ros_messages()}
     assert bytes(decoded['/parkour_node/height_scan'].data) == bytes(range(24))
@@ -190,8 +232,7 @@ def test_a_real_rclpy_publisher_gives_its_topic_and_qos(tmp_path: Path) -> None:
     rclpy.init(context=context, domain_id=100 + os.getpid() % 100)
     try:
         node = rclpy.create_node('recorder_probe', namespace='/krabby', context=context)
-        publisher = node.create_publisher(JointState, '~/joint_commands',
-                                          qos_profile_sensor_data)
+        publisher = node.create_publisher(JointState, '~/joint_commands', qos_profile_sensor_data)
         recorder = HalRecorder(tmp_path / 'run.mcap')
         msg = JointState(name=['a'], position=[0.5])
         publisher.publish(msg)
@@ -202,8 +243,8 @@ def test_a_real_rclpy_publisher_gives_its_topic_and_qos(tmp_path: Path) -> None:
         rclpy.shutdown(context=context)
     metadata = channel_metadata(tmp_path / 'run.mcap')
     assert parse_offered_qos_profiles(
-        metadata['/krabby/recorder_probe/joint_commands']['offered_qos_profiles']) == [
-            SENSOR_DATA_QOS]
+        metadata['/krabby/recorder_probe/joint_commands']['offered_qos_profiles']
+    ) == [SENSOR_DATA_QOS]
 
 
 def test_recording_imports_without_mcap_until_a_file_is_written(tmp_path: Path) -> None:
@@ -217,9 +258,14 @@ def test_recording_imports_without_mcap_until_a_file_is_written(tmp_path: Path) 
         'try:\n'
         '    open_recorder(sys.argv[1], 0)\n'
         'except RecordingError as exc:\n'
-        '    print(exc)\n')
-    run = subprocess.run([sys.executable, '-c', code, str(tmp_path / 'run.mcap')],
-                         capture_output=True, text=True, timeout=60,
-                         cwd=str(Path(__file__).resolve().parents[2]))
+        '    print(exc)\n'
+    )
+    run = subprocess.run(
+        [sys.executable, '-c', code, str(tmp_path / 'run.mcap')],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     assert run.returncode == 0, run.stderr
     assert 'recording needs the mcap package' in run.stdout

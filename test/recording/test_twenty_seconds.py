@@ -24,10 +24,11 @@ uncompressed file at once. The sizes and MB per minute are printed (run
 with ``-s``) and written to ``twenty_seconds.json`` in the test folder.
 """
 
+from collections.abc import Sequence
 import json
 from pathlib import Path
 import time
-from typing import Any, Dict, Sequence
+from typing import Any
 
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
@@ -77,20 +78,25 @@ def _node_topics(tee: Tee, names: Sequence[str]):
 
     def hook(index: int, wall: int, meta: dict) -> None:
         position = [0.01 * ((index + j) % 100) for j in range(len(names))]
-        tee.record_published(joint_states, JointState(name=names, position=position,
-                                                      velocity=position), wall)
+        tee.record_published(
+            joint_states, JointState(name=names, position=position, velocity=position), wall
+        )
         tee.record_published(commands, JointState(name=names, position=position), wall)
         tee.record_published(action, Float32MultiArray(data=position[:12]), wall)
         if index % 100 == 0:
             tee.record_published(mode, String(data='running'), wall)
-            status = DiagnosticStatus(name='parkour_node: control', message='ok', values=[
-                KeyValue(key='ticks', value=str(index))])
+            status = DiagnosticStatus(
+                name='parkour_node: control',
+                message='ok',
+                values=[KeyValue(key='ticks', value=str(index))],
+            )
             tee.record_published(diagnostics, DiagnosticArray(status=[status]), wall)
+
     return hook
 
 
-def _read_everything(path: Path) -> Dict[str, Dict[str, int]]:
-    counts: Dict[str, Dict[str, int]] = {'mcap_ros2': {}, 'rosbags': {}}
+def _read_everything(path: Path) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {'mcap_ros2': {}, 'rosbags': {}}
     with open(path, 'rb') as stream:
         reader = make_reader(stream, decoder_factories=[DecoderFactory()])
         for _, channel, _, decoded in reader.iter_decoded_messages():
@@ -113,11 +119,12 @@ def test_twenty_second_compressed_recording(tmp_path: Path) -> None:
     observation, command = inproc_endpoints('twenty')
     sim = SimHal(SimHalConfig(observation_endpoint=observation, command_endpoint=command))
     sim.bind()
-    paths = {c: tmp_path / ('run_%s.mcap' % c) for c in ('zstd', 'none')}
+    paths = {c: tmp_path / (f'run_{c}.mcap') for c in ('zstd', 'none')}
     recorders = {c: HalRecorder(p, compression=c) for c, p in paths.items()}
     tee = Tee(list(recorders.values()))
-    peer = RawHalPeer(sim.transport_context, observation, command, tee,
-                      on_observation=_node_topics(tee, names))
+    peer = RawHalPeer(
+        sim.transport_context, observation, command, tee, on_observation=_node_topics(tee, names)
+    )
     try:
         peer.start()
         time.sleep(0.1)
@@ -127,17 +134,22 @@ def test_twenty_second_compressed_recording(tmp_path: Path) -> None:
         stats = {c: r.close() for c, r in recorders.items()}
         sim.close()
     duration_s = (peer.last_wall_ns - peer.first_wall_ns) / 1e9 if peer.timestamps else 0.0
-    figures = {'seconds_recorded': round(duration_s, 2),
-               'observations': len(peer.timestamps),
-               'observations_published': sim_stats['observations_published']}
+    figures = {
+        'seconds_recorded': round(duration_s, 2),
+        'observations': len(peer.timestamps),
+        'observations_published': sim_stats['observations_published'],
+    }
     for compression, path in paths.items():
         size = path.stat().st_size
         assert stats[compression]['dropped'] == 0 and stats[compression]['errors'] == 0
-        figures[compression] = {'bytes': size, 'mb': round(size / 1e6, 2),
-                                'mb_per_min': round(size / 1e6 * 60 / duration_s, 1)}
+        figures[compression] = {
+            'bytes': size,
+            'mb': round(size / 1e6, 2),
+            'mb_per_min': round(size / 1e6 * 60 / duration_s, 1),
+        }
     figures['zstd']['ratio'] = round(figures['none']['bytes'] / figures['zstd']['bytes'], 2)
     (tmp_path / 'twenty_seconds.json').write_text(json.dumps(figures, indent=1))
-    print('\n20 s recording: %s' % json.dumps(figures))
+    print(f'\n20 s recording: {json.dumps(figures)}')
     assert duration_s > SECONDS * 0.9 and len(peer.timestamps) > 500
     assert figures['zstd']['bytes'] < figures['none']['bytes']
     counts = _read_everything(paths['zstd'])

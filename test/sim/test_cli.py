@@ -37,26 +37,59 @@ def test_parse_size() -> None:
 
 
 def test_arguments_become_the_simulator_config() -> None:
-    args = build_parser().parse_args([
-        '--scenario', 'box', '--box-height', '0.4', '--seed', '5', '--rate', '50',
-        '--pacing', 'lockstep', '--depth-size', '60x80'])
+    args = build_parser().parse_args(
+        [
+            '--scenario',
+            'box',
+            '--box-height',
+            '0.4',
+            '--seed',
+            '5',
+            '--rate',
+            '50',
+            '--pacing',
+            'lockstep',
+            '--depth-size',
+            '60x80',
+        ]
+    )
     config = config_from_args(args)
     assert config.scenario == 'box' and config.scenario_parameters == {'height': 0.4}
     assert config.seed == 5 and config.rate_hz == 50.0 and config.pacing == 'lockstep'
     assert (config.depth_height, config.depth_width) == (60, 80)
     assert config.observation_endpoint == 'tcp://127.0.0.1:6001'
     assert config.command_endpoint == 'tcp://127.0.0.1:6002'
-    stairs = config_from_args(build_parser().parse_args(
-        ['--scenario', 'stairs', '--step-height', '0.12', '--box-height', '0.3']))
+    stairs = config_from_args(
+        build_parser().parse_args(
+            ['--scenario', 'stairs', '--step-height', '0.12', '--box-height', '0.3']
+        )
+    )
     assert stairs.scenario_parameters == {'step_height': 0.12}
 
 
-def test_runs_for_a_duration_and_prints_a_json_summary(
-        capsys: pytest.CaptureFixture) -> None:
-    code = main(['--duration', '0.1', '--pacing', 'lockstep', '--lockstep-timeout', '0.001',
-                 '--observation-endpoint', 'tcp://127.0.0.1:0',
-                 '--command-endpoint', 'tcp://127.0.0.1:0', '--depth-size', '6x8',
-                 '--status-period', '0', '--scenario', 'box', '--box-height', '0.3'])
+def test_runs_for_a_duration_and_prints_a_json_summary(capsys: pytest.CaptureFixture) -> None:
+    code = main(
+        [
+            '--duration',
+            '0.1',
+            '--pacing',
+            'lockstep',
+            '--lockstep-timeout',
+            '0.001',
+            '--observation-endpoint',
+            'tcp://127.0.0.1:0',
+            '--command-endpoint',
+            'tcp://127.0.0.1:0',
+            '--depth-size',
+            '6x8',
+            '--status-period',
+            '0',
+            '--scenario',
+            'box',
+            '--box-height',
+            '0.3',
+        ]
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert code == 0
     assert out[0].startswith('krabby-parkour-sim: box 0.30 m high')
@@ -78,12 +111,24 @@ def test_bad_settings_exit_2(capsys: pytest.CaptureFixture) -> None:
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_exits_0_with_a_summary(signum: int) -> None:
-    command = [sys.executable, '-m', 'krabby_parkour_ros.sim', '--duration', '0',
-               '--observation-endpoint', 'tcp://127.0.0.1:0',
-               '--command-endpoint', 'tcp://127.0.0.1:0', '--depth-size', '6x8',
-               '--status-period', '0.2']
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        '-m',
+        'krabby_parkour_ros.sim',
+        '--duration',
+        '0',
+        '--observation-endpoint',
+        'tcp://127.0.0.1:0',
+        '--command-endpoint',
+        'tcp://127.0.0.1:0',
+        '--depth-size',
+        '6x8',
+        '--status-period',
+        '0.2',
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         first = process.stdout.readline()
         assert first.startswith('krabby-parkour-sim: flat floor'), first

@@ -14,8 +14,8 @@
 
 """SimHal over ZeroMQ: observations decode, commands drive, pacing modes, statistics."""
 
+from collections.abc import Callable, Iterator
 import threading
-from typing import Callable, Iterator, List, Optional
 
 import numpy as np
 import pytest
@@ -27,7 +27,7 @@ from krabby_parkour_ros.sim.go2_model import JOINT_NAMES
 from krabby_parkour_ros.sim.hal_server import SimConfigError, SimHal, SimHalConfig
 from krabby_parkour_ros.sim.robot import SimulatedRobot
 
-FR_CALF_SLOT = 2     # go2_sim.yaml: slot 2 is FR_calf_joint
+FR_CALF_SLOT = 2  # go2_sim.yaml: slot 2 is FR_calf_joint
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ class Client:
         self.push.setsockopt(zmq.LINGER, 0)
         self.push.connect(sim.command_endpoint)
 
-    def receive(self, timeout_ms: int) -> Optional[HalObservation]:
+    def receive(self, timeout_ms: int) -> HalObservation | None:
         if not self.sub.poll(timeout_ms, zmq.POLLIN):
             return None
         return decode_observation(self.sub.recv_multipart(copy=False))
@@ -62,8 +62,13 @@ class Client:
         self.push.close(linger=0)
 
 
-def _serve(sim: SimHal, client: Client, answer: Callable[[HalObservation], Optional[np.ndarray]],
-           received: List[HalObservation], stop: threading.Event) -> None:
+def _serve(
+    sim: SimHal,
+    client: Client,
+    answer: Callable[[HalObservation], np.ndarray | None],
+    received: list[HalObservation],
+    stop: threading.Event,
+) -> None:
     while not stop.is_set():
         observation = client.receive(20)
         if observation is None:
@@ -74,10 +79,13 @@ def _serve(sim: SimHal, client: Client, answer: Callable[[HalObservation], Optio
             client.send(joints, observation.timestamp_ns)
 
 
-def _run_with_client(sim: SimHal, client: Client, seconds: float,
-                     answer: Callable[[HalObservation], Optional[np.ndarray]]
-                     ) -> List[HalObservation]:
-    received: List[HalObservation] = []
+def _run_with_client(
+    sim: SimHal,
+    client: Client,
+    seconds: float,
+    answer: Callable[[HalObservation], np.ndarray | None],
+) -> list[HalObservation]:
+    received: list[HalObservation] = []
     stop = threading.Event()
     thread = threading.Thread(target=_serve, args=(sim, client, answer, received, stop))
     thread.start()
@@ -93,14 +101,16 @@ def test_observation_frames_decode_with_the_project_codec() -> None:
     robot = SimulatedRobot('flat', seed=0)
     robot.step(40)
     obs = robot.observe()
-    frames = encode_observation(123, obs.joint_positions, obs.rgb, obs.rgb, obs.depth,
-                                obs.confidence, obs.extensions)
+    frames = encode_observation(
+        123, obs.joint_positions, obs.rgb, obs.rgb, obs.depth, obs.confidence, obs.extensions
+    )
     decoded = decode_observation(frames)
     assert decoded.timestamp_ns == 123
     assert decoded.depth_map.shape == (58, 87)
     assert decoded.rgb_camera_1.shape == (58, 87, 3)
-    np.testing.assert_array_equal(decoded.joint_positions,
-                                  robot.hardware_joint_positions().astype(np.float32))
+    np.testing.assert_array_equal(
+        decoded.joint_positions, robot.hardware_joint_positions().astype(np.float32)
+    )
     for key in EXTENSION_KEYS:
         assert key in decoded.metadata, key
     ext = decoded.extensions
@@ -112,11 +122,15 @@ def test_observation_frames_decode_with_the_project_codec() -> None:
     np.testing.assert_allclose(ext.imu_orientation_xyzw, robot.orientation_xyzw())
 
 
-def test_lockstep_applies_the_answers_and_is_paced_by_simulated_time(
-        context: zmq.Context) -> None:
-    config = SimHalConfig(observation_endpoint='inproc://sim_obs_a',
-                          command_endpoint='inproc://sim_cmd_a', pacing='lockstep',
-                          lockstep_timeout_s=0.2, depth_height=12, depth_width=16)
+def test_lockstep_applies_the_answers_and_is_paced_by_simulated_time(context: zmq.Context) -> None:
+    config = SimHalConfig(
+        observation_endpoint='inproc://sim_obs_a',
+        command_endpoint='inproc://sim_cmd_a',
+        pacing='lockstep',
+        lockstep_timeout_s=0.2,
+        depth_height=12,
+        depth_width=16,
+    )
     sim = SimHal(config, context=context)
     sim.bind()
     client = Client(context, sim)
@@ -137,8 +151,9 @@ def test_lockstep_applies_the_answers_and_is_paced_by_simulated_time(
     assert stats['physics_steps'] == 100
     # Only observations sent before the subscription settled can go unanswered.
     assert stats['lockstep_timeouts'] <= 3
-    assert stats['commands_received'] == stats['commands_applied'] == 50 - stats[
-        'lockstep_timeouts']
+    assert (
+        stats['commands_received'] == stats['commands_applied'] == 50 - stats['lockstep_timeouts']
+    )
     assert stats['latency_ms']['count'] == stats['commands_received']
     calf = JOINT_NAMES.index('FR_calf_joint')
     assert sim.robot.targets[calf] == pytest.approx(np.float32(-1.3))
@@ -150,10 +165,16 @@ def test_lockstep_applies_the_answers_and_is_paced_by_simulated_time(
 
 
 def test_when_commands_stop_the_last_target_is_held_and_publishing_goes_on(
-        context: zmq.Context) -> None:
-    config = SimHalConfig(observation_endpoint='inproc://sim_obs_b',
-                          command_endpoint='inproc://sim_cmd_b', pacing='lockstep',
-                          lockstep_timeout_s=0.01, depth_height=4, depth_width=6)
+    context: zmq.Context,
+) -> None:
+    config = SimHalConfig(
+        observation_endpoint='inproc://sim_obs_b',
+        command_endpoint='inproc://sim_cmd_b',
+        pacing='lockstep',
+        lockstep_timeout_s=0.01,
+        depth_height=4,
+        depth_width=6,
+    )
     sim = SimHal(config, context=context)
     sim.bind()
     client = Client(context, sim)
@@ -161,7 +182,7 @@ def test_when_commands_stop_the_last_target_is_held_and_publishing_goes_on(
     try:
         hold = sim.robot.hardware_targets()
 
-        def answer(observation: HalObservation) -> Optional[np.ndarray]:
+        def answer(observation: HalObservation) -> np.ndarray | None:
             if len(answered) >= 10:
                 return None
             joints = hold.copy()
@@ -186,10 +207,15 @@ def test_when_commands_stop_the_last_target_is_held_and_publishing_goes_on(
 
 
 def test_realtime_publishes_and_holds_the_reset_pose_without_commands(
-        context: zmq.Context) -> None:
-    config = SimHalConfig(observation_endpoint='inproc://sim_obs_c',
-                          command_endpoint='inproc://sim_cmd_c', pacing='realtime',
-                          depth_height=4, depth_width=6)
+    context: zmq.Context,
+) -> None:
+    config = SimHalConfig(
+        observation_endpoint='inproc://sim_obs_c',
+        command_endpoint='inproc://sim_cmd_c',
+        pacing='realtime',
+        depth_height=4,
+        depth_width=6,
+    )
     sim = SimHal(config, context=context)
     sim.bind()
     client = Client(context, sim)
@@ -214,9 +240,13 @@ def test_realtime_publishes_and_holds_the_reset_pose_without_commands(
 
 
 def test_background_loop_start_stop(context: zmq.Context) -> None:
-    config = SimHalConfig(observation_endpoint='inproc://sim_obs_d',
-                          command_endpoint='inproc://sim_cmd_d', pacing='realtime',
-                          depth_height=4, depth_width=6)
+    config = SimHalConfig(
+        observation_endpoint='inproc://sim_obs_d',
+        command_endpoint='inproc://sim_cmd_d',
+        pacing='realtime',
+        depth_height=4,
+        depth_width=6,
+    )
     sim = SimHal(config, context=context)
     try:
         sim.start(sim_seconds=0.1)
@@ -241,13 +271,16 @@ def test_background_loop_start_stop(context: zmq.Context) -> None:
         sim.close()
 
 
-@pytest.mark.parametrize('kwargs, match', [
-    ({'rate_hz': 70.0}, 'rate_hz'),
-    ({'rate_hz': 400.0}, 'rate_hz'),
-    ({'pacing': 'fast'}, 'pacing'),
-    ({'lockstep_timeout_s': 0.0}, 'lockstep_timeout_s'),
-    ({'depth_height': 0}, 'depth size'),
-])
+@pytest.mark.parametrize(
+    'kwargs, match',
+    [
+        ({'rate_hz': 70.0}, 'rate_hz'),
+        ({'rate_hz': 400.0}, 'rate_hz'),
+        ({'pacing': 'fast'}, 'pacing'),
+        ({'lockstep_timeout_s': 0.0}, 'lockstep_timeout_s'),
+        ({'depth_height': 0}, 'depth size'),
+    ],
+)
 def test_config_validation(kwargs: dict, match: str) -> None:
     with pytest.raises(SimConfigError, match=match):
         SimHalConfig(**kwargs)

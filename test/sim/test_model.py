@@ -15,7 +15,6 @@
 """The generated Go2 model matches the reference robot's numbers and training's settings."""
 
 from pathlib import Path
-from typing import Dict, Optional
 import xml.etree.ElementTree as ET
 
 import mujoco
@@ -23,27 +22,47 @@ import numpy as np
 import pytest
 
 from krabby_parkour_ros.sim import go2_model
-from krabby_parkour_ros.sim.go2_model import (ARMATURE, build_mjcf, build_model, JOINT_NAMES,
-                                              TERRAIN_GROUP, TerrainBox)
+from krabby_parkour_ros.sim.go2_model import (
+    ARMATURE,
+    build_mjcf,
+    build_model,
+    JOINT_NAMES,
+    TERRAIN_GROUP,
+    TerrainBox,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / '..' / 'shared'
 REFERENCE = SHARED / 'sim' / 'unitree_go2' / 'go2.xml'
-needs_reference = pytest.mark.skipif(not REFERENCE.is_file(),
-                                     reason='needs the reference Go2 MJCF model (go2.xml)')
+needs_reference = pytest.mark.skipif(
+    not REFERENCE.is_file(), reason='needs the reference Go2 MJCF model (go2.xml)'
+)
 
-BODIES = ('base', 'FL_hip', 'FL_thigh', 'FL_calf', 'FR_hip', 'FR_thigh', 'FR_calf',
-          'RL_hip', 'RL_thigh', 'RL_calf', 'RR_hip', 'RR_thigh', 'RR_calf')
+BODIES = (
+    'base',
+    'FL_hip',
+    'FL_thigh',
+    'FL_calf',
+    'FR_hip',
+    'FR_thigh',
+    'FR_calf',
+    'RL_hip',
+    'RL_thigh',
+    'RL_calf',
+    'RR_hip',
+    'RR_thigh',
+    'RR_calf',
+)
 
 
 def _floats(text: str) -> np.ndarray:
     return np.array([float(v) for v in text.split()])
 
 
-def _reference_joint_defaults(root: ET.Element) -> Dict[str, Dict[str, str]]:
+def _reference_joint_defaults(root: ET.Element) -> dict[str, dict[str, str]]:
     """Return the joint attributes of every default class (inherited) of the reference."""
-    out: Dict[str, Dict[str, str]] = {}
+    out: dict[str, dict[str, str]] = {}
 
-    def walk(node: ET.Element, inherited: Dict[str, str]) -> None:
+    def walk(node: ET.Element, inherited: dict[str, str]) -> None:
         for child in node.findall('default'):
             attrs = dict(inherited)
             joint = child.find('joint')
@@ -60,7 +79,7 @@ def _reference() -> ET.Element:
     return ET.parse(REFERENCE).getroot()
 
 
-def _body(root: ET.Element, name: str) -> Optional[ET.Element]:
+def _body(root: ET.Element, name: str) -> ET.Element | None:
     return next((b for b in root.iter('body') if b.get('name') == name), None)
 
 
@@ -70,7 +89,8 @@ def model() -> mujoco.MjModel:
 
 
 def test_compiles_with_training_timestep_and_no_passive_joint_losses(
-        model: mujoco.MjModel) -> None:
+    model: mujoco.MjModel,
+) -> None:
     assert model.opt.timestep == 0.005
     assert model.nq == 19 and model.nv == 18 and model.nu == 12
     leg_dofs = [model.jnt_dofadr[model.joint(n).id] for n in JOINT_NAMES]
@@ -113,10 +133,12 @@ def test_inertials_and_body_positions_match_the_reference(model: mujoco.MjModel)
         quat = _floats(inertial.get('quat'))
         quat /= np.linalg.norm(quat)
         # MuJoCo may flip the quaternion sign: same rotation either way.
-        assert min(np.abs(compiled.iquat - quat).max(),
-                   np.abs(compiled.iquat + quat).max()) < 1e-6, name
-        np.testing.assert_allclose(compiled.inertia, _floats(inertial.get('diaginertia')),
-                                   rtol=1e-9)
+        assert (
+            min(np.abs(compiled.iquat - quat).max(), np.abs(compiled.iquat + quat).max()) < 1e-6
+        ), name
+        np.testing.assert_allclose(
+            compiled.inertia, _floats(inertial.get('diaginertia')), rtol=1e-9
+        )
         if name != 'base':
             np.testing.assert_allclose(compiled.pos, _floats(body.get('pos')), atol=1e-12)
     assert float(np.sum(model.body_mass)) == pytest.approx(total, abs=1e-9)
@@ -162,9 +184,10 @@ def test_collision_primitives_match_the_reference(model: mujoco.MjModel) -> None
             kind = geom.get('type', 'sphere')
             assert model.geom_type[gid] == getattr(mujoco.mjtGeom, f'mjGEOM_{kind.upper()}')
             size = _floats(geom.get('size'))
-            np.testing.assert_allclose(model.geom_size[gid][:size.size], size)
-            np.testing.assert_allclose(model.geom_pos[gid], _floats(geom.get('pos', '0 0 0')),
-                                       atol=1e-12)
+            np.testing.assert_allclose(model.geom_size[gid][: size.size], size)
+            np.testing.assert_allclose(
+                model.geom_pos[gid], _floats(geom.get('pos', '0 0 0')), atol=1e-12
+            )
 
 
 def test_contacts_terrain_group_and_friction(model: mujoco.MjModel) -> None:

@@ -35,20 +35,23 @@ def test_parameters_per_joint_type() -> None:
     np.testing.assert_array_equal(motor.velocity_limit, [52.4, 30.1, 30.1] * 4)
 
 
-@pytest.mark.parametrize('qd, lower, upper', [
-    # At rest the band is the effort limit (saturation above it is clipped).
-    ((0.0, 0.0, 0.0), (-35.0, -40.0, -40.0), (35.0, 40.0, 40.0)),
-    # Half the velocity limit forward: drive torque halves, braking saturates.
-    ((26.2, 15.05, 15.05), (-35.0, -40.0, -40.0), (17.5, 22.5, 22.5)),
-    # Half the velocity limit backward: mirror image.
-    ((-26.2, -15.05, -15.05), (-17.5, -22.5, -22.5), (35.0, 40.0, 40.0)),
-    # At the velocity limit no more drive torque in the direction of motion.
-    ((52.4, 30.1, 30.1), (-35.0, -40.0, -40.0), (0.0, 0.0, 0.0)),
-    # Beyond it, still no drive (clipped at 0), only braking.
-    ((104.8, 60.2, 60.2), (-35.0, -40.0, -40.0), (0.0, 0.0, 0.0)),
-    # A quarter of the limit on the thigh: 45 * 0.75 = 33.75 < 40.
-    ((13.1, 7.525, -7.525), (-35.0, -40.0, -33.75), (26.25, 33.75, 40.0)),
-])
+@pytest.mark.parametrize(
+    'qd, lower, upper',
+    [
+        # At rest the band is the effort limit (saturation above it is clipped).
+        ((0.0, 0.0, 0.0), (-35.0, -40.0, -40.0), (35.0, 40.0, 40.0)),
+        # Half the velocity limit forward: drive torque halves, braking saturates.
+        ((26.2, 15.05, 15.05), (-35.0, -40.0, -40.0), (17.5, 22.5, 22.5)),
+        # Half the velocity limit backward: mirror image.
+        ((-26.2, -15.05, -15.05), (-17.5, -22.5, -22.5), (35.0, 40.0, 40.0)),
+        # At the velocity limit no more drive torque in the direction of motion.
+        ((52.4, 30.1, 30.1), (-35.0, -40.0, -40.0), (0.0, 0.0, 0.0)),
+        # Beyond it, still no drive (clipped at 0), only braking.
+        ((104.8, 60.2, 60.2), (-35.0, -40.0, -40.0), (0.0, 0.0, 0.0)),
+        # A quarter of the limit on the thigh: 45 * 0.75 = 33.75 < 40.
+        ((13.1, 7.525, -7.525), (-35.0, -40.0, -33.75), (26.25, 33.75, 40.0)),
+    ],
+)
 def test_torque_band(motor: DcMotorModel, qd: tuple, lower: tuple, upper: tuple) -> None:
     low, high = motor.torque_limits(np.array(qd))
     np.testing.assert_allclose(low, lower, rtol=0, atol=1e-12)

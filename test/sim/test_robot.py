@@ -20,14 +20,28 @@ import numpy as np
 import pytest
 
 from krabby_parkour_ros.sim.go2_model import JOINT_NAMES
-from krabby_parkour_ros.sim.robot import (default_joint_map_path, HardwareLayout, JointMapError,
-                                          SimulatedRobot)
+from krabby_parkour_ros.sim.robot import (
+    default_joint_map_path,
+    HardwareLayout,
+    JointMapError,
+    SimulatedRobot,
+)
 from krabby_parkour_ros.sim.scenarios import DEFAULT_JOINT_POSITIONS
 
-WIRE_ORDER = ('FR_hip_joint', 'FR_thigh_joint', 'FR_calf_joint',
-              'FL_hip_joint', 'FL_thigh_joint', 'FL_calf_joint',
-              'RR_hip_joint', 'RR_thigh_joint', 'RR_calf_joint',
-              'RL_hip_joint', 'RL_thigh_joint', 'RL_calf_joint')
+WIRE_ORDER = (
+    'FR_hip_joint',
+    'FR_thigh_joint',
+    'FR_calf_joint',
+    'FL_hip_joint',
+    'FL_thigh_joint',
+    'FL_calf_joint',
+    'RR_hip_joint',
+    'RR_thigh_joint',
+    'RR_calf_joint',
+    'RL_hip_joint',
+    'RL_thigh_joint',
+    'RL_calf_joint',
+)
 
 
 @pytest.fixture

@@ -17,15 +17,21 @@
 import numpy as np
 import pytest
 
-from krabby_parkour_ros.sim.scenarios import (box, box_course, DEFAULT_JOINT_POSITIONS,
-                                              make_scenario, reset_joint_positions, stairs)
+from krabby_parkour_ros.sim.scenarios import (
+    box,
+    box_course,
+    DEFAULT_JOINT_POSITIONS,
+    make_scenario,
+    reset_joint_positions,
+    stairs,
+)
 
 
 def test_default_pose_in_mujoco_order() -> None:
     # FL, FR, RL, RR legs; hip, thigh, calf (doc table, regrouped by leg).
-    np.testing.assert_array_equal(DEFAULT_JOINT_POSITIONS,
-                                  [0.1, 0.8, -1.5, -0.1, 0.8, -1.5,
-                                   0.1, 1.0, -1.5, -0.1, 1.0, -1.5])
+    np.testing.assert_array_equal(
+        DEFAULT_JOINT_POSITIONS, [0.1, 0.8, -1.5, -0.1, 0.8, -1.5, 0.1, 1.0, -1.5, -0.1, 1.0, -1.5]
+    )
 
 
 def test_reset_pose_is_seeded_and_within_five_percent() -> None:

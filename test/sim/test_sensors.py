@@ -29,11 +29,13 @@ from krabby_parkour_ros.sim.sensors import CameraConfig
 
 def _quat_from_rpy(roll: float, pitch: float, yaw: float) -> np.ndarray:
     """Return w, x, y, z of R = Rz(yaw) Ry(pitch) Rx(roll)."""
+
     def axis(angle: float, index: int) -> np.ndarray:
         q = np.zeros(4)
         q[0] = math.cos(angle / 2.0)
         q[1 + index] = math.sin(angle / 2.0)
         return q
+
     out = np.zeros(4)
     tmp = np.zeros(4)
     mujoco.mju_mulQuat(tmp, axis(yaw, 2), axis(pitch, 1))
@@ -64,12 +66,14 @@ def test_yaw_orientation_in_xyzw_and_euler() -> None:
 def test_velocities_are_in_the_body_frame() -> None:
     robot = SimulatedRobot('flat', seed=0, camera=None)
     robot.reset(yaw=math.pi / 2.0)
-    robot.set_base_state(position=[0.0, 0.0, 1.0], linear_velocity_world=[1.0, 0.0, 0.2],
-                         angular_velocity_body=[0.3, -0.2, 0.1])
+    robot.set_base_state(
+        position=[0.0, 0.0, 1.0],
+        linear_velocity_world=[1.0, 0.0, 0.2],
+        angular_velocity_body=[0.3, -0.2, 0.1],
+    )
     extensions = robot.extensions()
     # Facing +y, moving along world +x is moving to the robot's right (-y body).
-    np.testing.assert_allclose(extensions['base_linear_velocity'], [0.0, -1.0, 0.2],
-                               atol=1e-12)
+    np.testing.assert_allclose(extensions['base_linear_velocity'], [0.0, -1.0, 0.2], atol=1e-12)
     np.testing.assert_allclose(extensions['imu_angular_velocity'], [0.3, -0.2, 0.1])
     # MuJoCo's own body-frame velocity of the base frame agrees.
     res = np.zeros(6)
@@ -86,10 +90,10 @@ def test_scan_grid_order_is_x_fastest_right_to_left() -> None:
     points = GO2_PARKOUR_TEACHER.scan_grid.points_xy()
     assert len(points) == 132
     assert points[0] == pytest.approx((-0.45, -0.75))
-    assert points[11] == pytest.approx((1.2, -0.75))      # front right
+    assert points[11] == pytest.approx((1.2, -0.75))  # front right
     assert points[12] == pytest.approx((-0.45, -0.6))
-    assert points[120] == pytest.approx((-0.45, 0.75))    # back left
-    assert points[131] == pytest.approx((1.2, 0.75))      # front left
+    assert points[120] == pytest.approx((-0.45, 0.75))  # back left
+    assert points[131] == pytest.approx((1.2, 0.75))  # front left
 
 
 def test_height_scan_on_flat_ground_equals_base_height() -> None:
@@ -107,22 +111,24 @@ def _box_mask(scan_over: np.ndarray) -> np.ndarray:
 
 def test_height_scan_in_front_of_a_box() -> None:
     # Box 0.3 m high whose front face is 1.0 m ahead: scan x = 1.05 and 1.2 (ix 10, 11) over it.
-    robot = SimulatedRobot(_custom(TerrainBox('b', (2.0, 0.0, 0.15), (1.0, 3.0, 0.15))),
-                           seed=0, camera=None)
+    robot = SimulatedRobot(
+        _custom(TerrainBox('b', (2.0, 0.0, 0.15), (1.0, 3.0, 0.15))), seed=0, camera=None
+    )
     z = robot.base_position()[2]
     scan = robot.height_scan()
-    grid = scan.reshape(11, 12)            # [iy, ix]
+    grid = scan.reshape(11, 12)  # [iy, ix]
     np.testing.assert_allclose(grid[:, 10:], z - 0.3, atol=1e-9)
     np.testing.assert_allclose(grid[:, :10], z, atol=1e-9)
-    assert scan[11] == pytest.approx(z - 0.3)   # front right
-    assert scan[9] == pytest.approx(z)          # x = 0.9: short of the box
-    assert scan[120] == pytest.approx(z)        # back left
+    assert scan[11] == pytest.approx(z - 0.3)  # front right
+    assert scan[9] == pytest.approx(z)  # x = 0.9: short of the box
+    assert scan[120] == pytest.approx(z)  # back left
 
 
 def test_height_scan_rows_go_from_right_to_left() -> None:
     # Box on the robot's left only (y >= 0.4): rows iy >= 8 (y >= 0.45) over it.
-    robot = SimulatedRobot(_custom(TerrainBox('b', (0.0, 1.7, 0.15), (3.0, 1.3, 0.15))),
-                           seed=0, camera=None)
+    robot = SimulatedRobot(
+        _custom(TerrainBox('b', (0.0, 1.7, 0.15), (3.0, 1.3, 0.15))), seed=0, camera=None
+    )
     z = robot.base_position()[2]
     grid = robot.height_scan().reshape(11, 12)
     np.testing.assert_allclose(grid[8:, :], z - 0.3, atol=1e-9)
@@ -131,8 +137,9 @@ def test_height_scan_rows_go_from_right_to_left() -> None:
 
 def test_height_scan_follows_the_base_yaw() -> None:
     # Facing +y with the box 1.0 m ahead along world y.
-    robot = SimulatedRobot(_custom(TerrainBox('b', (0.0, 2.0, 0.15), (3.0, 1.0, 0.15))),
-                           seed=0, camera=None)
+    robot = SimulatedRobot(
+        _custom(TerrainBox('b', (0.0, 2.0, 0.15), (3.0, 1.0, 0.15))), seed=0, camera=None
+    )
     robot.reset(yaw=math.pi / 2.0)
     z = robot.base_position()[2]
     grid = robot.height_scan().reshape(11, 12)
@@ -141,8 +148,14 @@ def test_height_scan_follows_the_base_yaw() -> None:
 
 
 def test_depth_image_of_flat_ground_is_depth_along_the_optical_axis() -> None:
-    config = CameraConfig(height=31, width=41, horizontal_fov_deg=87.0,
-                          position=(0.33, 0.0, 0.03), pitch_down_deg=30.0, max_range=3.0)
+    config = CameraConfig(
+        height=31,
+        width=41,
+        horizontal_fov_deg=87.0,
+        position=(0.33, 0.0, 0.03),
+        pitch_down_deg=30.0,
+        max_range=3.0,
+    )
     robot = SimulatedRobot('flat', seed=0, camera=config)
     depth, hit = robot.depth_image()
     assert depth.shape == (31, 41) and depth.dtype == np.float32
@@ -150,13 +163,13 @@ def test_depth_image_of_flat_ground_is_depth_along_the_optical_axis() -> None:
     focal = 20.5 / math.tan(math.radians(43.5))
     s, c = math.sin(math.radians(30.0)), math.cos(math.radians(30.0))
     v = np.arange(31)[:, None] - 15.0
-    expected = h / (s + c * v / focal)       # depth of the floor plane per row
+    expected = h / (s + c * v / focal)  # depth of the floor plane per row
     expected = np.broadcast_to(expected, (31, 41))
     visible = (expected > 0) & (expected <= 3.0)
     np.testing.assert_array_equal(hit, visible)
     np.testing.assert_allclose(depth[hit], expected[hit], rtol=1e-5)
     np.testing.assert_array_equal(depth[~hit], 0.0)
-    assert depth[15, 20] == pytest.approx(2.0 * h, rel=1e-5)   # centre pixel: h / sin(30)
+    assert depth[15, 20] == pytest.approx(2.0 * h, rel=1e-5)  # centre pixel: h / sin(30)
     assert not hit[0].any() and hit[-1].all()
     observation = robot.observe()
     np.testing.assert_array_equal(observation.confidence, hit.astype(np.float32))
@@ -169,8 +182,9 @@ def test_depth_image_of_flat_ground_is_depth_along_the_optical_axis() -> None:
 def test_depth_camera_sees_a_box_nearer_than_the_floor() -> None:
     config = CameraConfig(height=31, width=41)
     flat = SimulatedRobot('flat', seed=0, camera=config)
-    boxed = SimulatedRobot(_custom(TerrainBox('b', (1.5, 0.0, 0.15), (0.5, 3.0, 0.15))),
-                           seed=0, camera=config)
+    boxed = SimulatedRobot(
+        _custom(TerrainBox('b', (1.5, 0.0, 0.15), (0.5, 3.0, 0.15))), seed=0, camera=config
+    )
     far, far_hit = flat.depth_image()
     near, hit = boxed.depth_image()
     both = hit & far_hit

@@ -22,13 +22,13 @@ neither uses the project's mapping code. Needs ``../shared`` (the TorchScript
 teacher); slow.
 """
 
+from collections.abc import Iterator
 import importlib.util
 import math
 from pathlib import Path
 import sys
 import threading
 from types import ModuleType
-from typing import Iterator, List, Optional
 
 import numpy as np
 import pytest
@@ -47,14 +47,16 @@ JOINT_MAP = REPO / 'config' / 'joint_maps' / 'go2_sim.yaml'
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not POLICY.is_file(),
-                       reason='needs the reference TorchScript export of the teacher'),
+    pytest.mark.skipif(
+        not POLICY.is_file(), reason='needs the reference TorchScript export of the teacher'
+    ),
 ]
 
 
 def _load_check() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        'sim_teacher_check', REPO / 'benchmarks' / 'sim_teacher_check.py')
+        'sim_teacher_check', REPO / 'benchmarks' / 'sim_teacher_check.py'
+    )
     module = importlib.util.module_from_spec(spec)
     # Dataclasses resolve their module through sys.modules while executing.
     sys.modules[spec.name] = module
@@ -79,7 +81,7 @@ def test_walks_on_flat_ground(check: ModuleType, policy: torch.jit.ScriptModule)
     assert run.distance_x >= 6.0
     # It overshoots its 0.5 m/s command (~0.6 m/s measured independently).
     assert 0.4 <= run.mean_speed <= 0.9
-    assert abs(run.final_position[1]) < 1.0           # kept its heading
+    assert abs(run.final_position[1]) < 1.0  # kept its heading
 
 
 @pytest.mark.parametrize('height', [0.2, 0.4])
@@ -87,21 +89,20 @@ def test_climbs_a_box(check: ModuleType, policy: torch.jit.ScriptModule, height:
     run = check.run_teacher(policy, 'box', duration_s=10.0, height=height)
     assert not run.fell
     assert run.past_obstacle
-    assert run.final_position[0] > 2.5               # box spans x 1.5 .. 2.5
-    assert run.max_base_z > height + 0.25            # it went over, not around
+    assert run.final_position[0] > 2.5  # box spans x 1.5 .. 2.5
+    assert run.max_base_z > height + 0.25  # it went over, not around
 
 
 def test_leg_by_leg_joint_order_fails(check: ModuleType, policy: torch.jit.ScriptModule) -> None:
-    run = check.run_teacher(policy, 'flat', duration_s=20.0,
-                            joint_order=check.LEG_BY_LEG_JOINTS)
+    run = check.run_teacher(policy, 'flat', duration_s=20.0, joint_order=check.LEG_BY_LEG_JOINTS)
     assert run.fell or run.distance_x < 6.0
 
 
 @pytest.mark.parametrize('scan_order, height', [('yx', 0.5), ('blind', 0.4)])
-def test_a_wrong_scan_fails_on_high_boxes(check: ModuleType, policy: torch.jit.ScriptModule,
-                                          scan_order: str, height: float) -> None:
-    run = check.run_teacher(policy, 'box', duration_s=10.0, height=height,
-                            scan_order=scan_order)
+def test_a_wrong_scan_fails_on_high_boxes(
+    check: ModuleType, policy: torch.jit.ScriptModule, scan_order: str, height: float
+) -> None:
+    run = check.run_teacher(policy, 'box', duration_s=10.0, height=height, scan_order=scan_order)
     assert not run.past_obstacle
 
 
@@ -120,7 +121,7 @@ class HalTeacher:
         self.targets[self.slots] = self.defaults
         self.last_action = np.zeros(12)
         self.history = np.zeros((10, 53))
-        self.previous_contacts: Optional[np.ndarray] = None
+        self.previous_contacts: np.ndarray | None = None
         self.policy_steps = 0
         self.observations = 0
         self.delta_yaw = 0.0
@@ -138,18 +139,30 @@ class HalTeacher:
         contacts = ext.foot_contacts[self.feet] > 0.5
         previous = contacts if self.previous_contacts is None else self.previous_contacts
         self.previous_contacts = contacts
-        return np.concatenate([
-            ext.imu_angular_velocity * 0.25, [roll, pitch],
-            [0.0, self.delta_yaw, self.delta_yaw, 0.0, 0.0, 0.5, 1.0, 0.0],
-            obs.joint_positions[self.slots].astype(np.float64) - self.defaults,
-            ext.joint_velocities[self.slots] * 0.05, self.last_action,
-            np.logical_or(contacts, previous) - 0.5])
+        return np.concatenate(
+            [
+                ext.imu_angular_velocity * 0.25,
+                [roll, pitch],
+                [0.0, self.delta_yaw, self.delta_yaw, 0.0, 0.0, 0.5, 1.0, 0.0],
+                obs.joint_positions[self.slots].astype(np.float64) - self.defaults,
+                ext.joint_velocities[self.slots] * 0.05,
+                self.last_action,
+                np.logical_or(contacts, previous) - 0.5,
+            ]
+        )
 
     def answer(self, obs: HalObservation) -> np.ndarray:
         if self.observations % 2 == 0:
             proprio = self._proprio(obs)
-            full = np.concatenate([proprio, self.scan, obs.extensions.base_linear_velocity * 2.0,
-                                   np.zeros(6 + 29), self.history.ravel()])
+            full = np.concatenate(
+                [
+                    proprio,
+                    self.scan,
+                    obs.extensions.base_linear_velocity * 2.0,
+                    np.zeros(6 + 29),
+                    self.history.ravel(),
+                ]
+            )
             stored = proprio.copy()
             stored[6:8] = 0.0
             if self.policy_steps <= 1:
@@ -173,8 +186,13 @@ def context() -> Iterator[zmq.Context]:
     ctx.term()
 
 
-def _client(context: zmq.Context, sim: SimHal, teacher: HalTeacher, stop: threading.Event,
-            errors: List[BaseException]) -> None:
+def _client(
+    context: zmq.Context,
+    sim: SimHal,
+    teacher: HalTeacher,
+    stop: threading.Event,
+    errors: list[BaseException],
+) -> None:
     sub = context.socket(zmq.SUB)
     push = context.socket(zmq.PUSH)
     try:
@@ -196,16 +214,23 @@ def _client(context: zmq.Context, sim: SimHal, teacher: HalTeacher, stop: thread
 
 
 def test_teacher_over_the_hal_climbs_a_box_in_lockstep(
-        check: ModuleType, policy: torch.jit.ScriptModule, context: zmq.Context) -> None:
-    config = SimHalConfig(scenario='box', scenario_parameters={'height': 0.3},
-                          observation_endpoint='inproc://fidelity_obs',
-                          command_endpoint='inproc://fidelity_cmd', pacing='lockstep',
-                          lockstep_timeout_s=0.5, depth_height=8, depth_width=10)
+    check: ModuleType, policy: torch.jit.ScriptModule, context: zmq.Context
+) -> None:
+    config = SimHalConfig(
+        scenario='box',
+        scenario_parameters={'height': 0.3},
+        observation_endpoint='inproc://fidelity_obs',
+        command_endpoint='inproc://fidelity_cmd',
+        pacing='lockstep',
+        lockstep_timeout_s=0.5,
+        depth_height=8,
+        depth_width=10,
+    )
     sim = SimHal(config, context=context)
     sim.bind()
     teacher = HalTeacher(check, policy)
     stop = threading.Event()
-    errors: List[BaseException] = []
+    errors: list[BaseException] = []
     thread = threading.Thread(target=_client, args=(context, sim, teacher, stop, errors))
     thread.start()
     try:
@@ -217,5 +242,5 @@ def test_teacher_over_the_hal_climbs_a_box_in_lockstep(
     assert not errors, errors
     assert stats['lockstep_timeouts'] <= 2
     assert not stats['fell']
-    assert stats['distance_x'] > 3.0                    # past the box (x 1.5 .. 2.5)
+    assert stats['distance_x'] > 3.0  # past the box (x 1.5 .. 2.5)
     assert max(p[3] for p in stats['trajectory']) > 0.3 + 0.25

@@ -24,11 +24,11 @@ loader cannot hide a command outside the limits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import json
 import math
 from pathlib import Path
 import struct
-from typing import List, Sequence, Tuple
 
 import yaml
 
@@ -36,7 +36,7 @@ JOINT_MAP_DIR = Path(__file__).resolve().parents[2] / 'config' / 'joint_maps'
 _FLOATS = struct.Struct('<18f')
 
 
-def target_limits(joint_map_name: str) -> Tuple[List[str], List[float], List[float]]:
+def target_limits(joint_map_name: str) -> tuple[list[str], list[float], list[float]]:
     """Return (names, lower, upper) of a shipped joint map, read straight from its YAML."""
     data = yaml.safe_load((JOINT_MAP_DIR / f'{joint_map_name}.yaml').read_text())
     hardware = data['hardware']
@@ -54,22 +54,23 @@ class CommandChecker:
     :param upper: the 18 upper target limits.
     """
 
-    def __init__(self, names: Sequence[str], lower: Sequence[float],
-                 upper: Sequence[float]) -> None:
+    def __init__(
+        self, names: Sequence[str], lower: Sequence[float], upper: Sequence[float]
+    ) -> None:
         self.names = list(names)
         self.lower = list(lower)
         self.upper = list(upper)
-        self.commands: List[Tuple[float, ...]] = []
-        self.malformed: List[str] = []
-        self.non_finite: List[Tuple[int, str, float]] = []
-        self.outside: List[Tuple[int, str, float]] = []
+        self.commands: list[tuple[float, ...]] = []
+        self.malformed: list[str] = []
+        self.non_finite: list[tuple[int, str, float]] = []
+        self.outside: list[tuple[int, str, float]] = []
 
     @classmethod
-    def for_joint_map(cls, joint_map_name: str) -> 'CommandChecker':
+    def for_joint_map(cls, joint_map_name: str) -> CommandChecker:
         """Return a checker with a shipped joint map's target limits."""
         return cls(*target_limits(joint_map_name))
 
-    def check(self, frames: Sequence[bytes]) -> Tuple[float, ...]:
+    def check(self, frames: Sequence[bytes]) -> tuple[float, ...]:
         """Decode one 2-frame command, record any violation, return its 18 values."""
         index = len(self.commands)
         if len(frames) != 2:
@@ -97,6 +98,8 @@ class CommandChecker:
 
     def summary(self) -> str:
         """Return a readable account of what was seen (for assertion messages)."""
-        return (f'{len(self.commands)} commands; malformed {self.malformed[:3]}; '
-                f'non-finite {self.non_finite[:3]}; outside {self.outside[:5]} '
-                f'({len(self.outside)} values)')
+        return (
+            f'{len(self.commands)} commands; malformed {self.malformed[:3]}; '
+            f'non-finite {self.non_finite[:3]}; outside {self.outside[:5]} '
+            f'({len(self.outside)} values)'
+        )

@@ -20,7 +20,6 @@ Both are valid policies (``[1, 753] -> [1, 12]``); one writes a file when
 """
 
 from pathlib import Path
-from typing import Tuple
 
 import torch
 
@@ -41,11 +40,11 @@ class WritesAtLoad(torch.nn.Module):
         self.weight = torch.zeros(1)
 
     @torch.jit.export
-    def __getstate__(self) -> Tuple[str, torch.Tensor, bool]:
+    def __getstate__(self) -> tuple[str, torch.Tensor, bool]:
         return (self.target, self.weight, self.training)
 
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, torch.Tensor, bool]) -> None:
+    def __setstate__(self, state: tuple[str, torch.Tensor, bool]) -> None:
         self.target = state[0]
         self.training = state[2]
         # torch.jit.load calls this: it creates (and writes) the file ``target``.
@@ -77,7 +76,7 @@ def save_script(module: torch.nn.Module, path: Path) -> Path:
     return path
 
 
-def write_crafted_archive(folder: Path) -> Tuple[Path, Path]:
+def write_crafted_archive(folder: Path) -> tuple[Path, Path]:
     """Return (archive, target): ``torch.jit.load(archive)`` creates ``target``."""
     target = folder / 'written_by_the_model.pth'
     archive = save_script(WritesAtLoad(str(target)), folder / 'policy.pt')

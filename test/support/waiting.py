@@ -14,12 +14,11 @@
 
 """Event-style waiting for tests: poll a predicate until it holds or a deadline passes."""
 
+from collections.abc import Callable
 import time
-from typing import Callable
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0,
-             step_s: float = 0.005) -> bool:
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, step_s: float = 0.005) -> bool:
     """
     Poll ``predicate`` until it holds or ``timeout`` seconds pass; return its last value.
 
