@@ -134,12 +134,11 @@ class ControlConfig:
         return self.policy_decimation / self.control_rate
 
     def __post_init__(self) -> None:
-        """Validate every field at construction (:meth:`validate`)."""
-        self.validate()
-
-    def validate(self) -> ControlConfig:
         """
-        Check every field against :data:`RANGES` (and the cross-field rules); return self.
+        Check every field against :data:`RANGES` (and the cross-field rules).
+
+        The one place these settings are validated: the instance is frozen, so
+        a constructed config (also one made by :func:`dataclasses.replace`) is valid.
 
         :raises ControlConfigError: naming the field, its value and the range.
         """
@@ -170,4 +169,3 @@ class ControlConfig:
             self.stale_timeout >= self.period,
             f'at least one tick period ({self.period:.4f} s)',
         )
-        return self

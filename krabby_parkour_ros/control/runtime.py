@@ -97,8 +97,16 @@ class RuntimeConfig:
     control: ControlConfig = field(default_factory=ControlConfig)
     navigation: NavigationLimits = field(default_factory=NavigationLimits)
 
-    def validate(self) -> RuntimeConfig:
-        """Check the settings that do not need the policy; return self."""
+    def __post_init__(self) -> None:
+        """
+        Check the settings that do not need the policy, once, at construction.
+
+        The nested configs (:class:`HalClientConfig`, :class:`ControlConfig`, ...)
+        validated themselves when they were made; the policy-dependent checks
+        happen in :meth:`ControlRuntime.build`.
+
+        :raises RuntimeConfigError: naming the field and the value.
+        """
         if self.height_scan_source not in HEIGHT_SCAN_SOURCES:
             raise RuntimeConfigError(
                 f'height_scan_source must be one of {HEIGHT_SCAN_SOURCES}, '
@@ -123,9 +131,6 @@ class RuntimeConfig:
             raise RuntimeConfigError(
                 f'probe_timeout_s must be a finite number > 0, got {self.probe_timeout_s!r}'
             )
-        self.hal.validate()
-        self.control.validate()
-        return self
 
     def effective_observation_config(self) -> ObservationConfig:
         """Return the observation config with the scan/velocity sources applied."""
@@ -214,7 +219,6 @@ class ControlRuntime:
         :raises RuntimeConfigError: bad settings or a policy/deployment mismatch.
         :raises ValueError: subclasses from the loaders (checkpoint, joint map).
         """
-        config.validate()
         if weights is None:
             weights = load_policy(config)
         elif weights.card is None:

@@ -135,7 +135,7 @@ class ControlStep:
     ) -> None:
         self._sink = sink
         self._pipeline = PolicyPipeline(builder, model, mapper)
-        self._config = config.validate()
+        self._config = config
         self._limits = limits if limits is not None else NavigationLimits()
         self._clock = clock
         # Ticks run in the control thread; hold/release/navigation/shadow come

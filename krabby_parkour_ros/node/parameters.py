@@ -40,7 +40,7 @@ from krabby_parkour_ros.control.config import ControlConfig, RANGES as CONTROL_R
 from krabby_parkour_ros.control.runtime import INFERENCE_THREADS_RANGE, RuntimeConfig
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.action import ActionMapperConfig
-from krabby_parkour_ros.mapping.navigation import NavigationLimits
+from krabby_parkour_ros.mapping.navigation import NavigationError, NavigationLimits
 from krabby_parkour_ros.mapping.observation import ObservationConfig
 from krabby_parkour_ros.policy.deadline import DEFAULT_PROBE_TIMEOUT_S
 
@@ -544,12 +544,7 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
         problem = spec.check(get(spec.name))
         if problem is not None:
             raise ValueError(problem)
-    if get('nav.vx_min') > get('nav.vx_max'):
-        raise ValueError(
-            f'nav.vx_min ({get("nav.vx_min")}) must not exceed nav.vx_max ({get("nav.vx_max")})'
-        )
     max_delta = float(get('max_joint_delta'))
-    yaw = float(get('nav.yaw_rate_max'))
     return RuntimeConfig(
         hal=HalClientConfig(
             observation_endpoint=get('hal.observation_endpoint'),
@@ -599,9 +594,18 @@ def runtime_config_from_values(get: Callable[[str], Any]) -> RuntimeConfig:
             stand_dwell=float(get('stand_dwell')),
             stand_ramp_duration=float(get('stand_ramp_duration')),
         ),
-        navigation=NavigationLimits(
+        navigation=_navigation_limits(get),
+    )
+
+
+def _navigation_limits(get: Callable[[str], Any]) -> NavigationLimits:
+    """Build the velocity limits; their own check's errors name the ROS parameters."""
+    yaw = float(get('nav.yaw_rate_max'))
+    try:
+        return NavigationLimits(
             vx=(float(get('nav.vx_min')), float(get('nav.vx_max'))),
             vy=(0.0, 0.0),
             yaw_rate=(-yaw, yaw),
-        ),
-    )
+        )
+    except NavigationError as exc:
+        raise ValueError(f'nav.vx_min / nav.vx_max / nav.yaw_rate_max: {exc}') from exc

@@ -202,7 +202,7 @@ def test_refused_realtime_priority_runs_on_with_a_warning(monkeypatch):
 @pytest.mark.parametrize('value', [-1, 100, 1.5, True])
 def test_realtime_priority_out_of_range_is_refused(value):
     with pytest.raises(ControlConfigError, match='realtime_priority'):
-        ControlConfig(realtime_priority=value).validate()
+        ControlConfig(realtime_priority=value)
 
 
 def test_a_callable_running_flag_works_like_an_event():

@@ -207,9 +207,9 @@ def run_to_policy(clock, step, pose=0.0):
 
 def test_config_validation_names_the_field():
     with pytest.raises(ControlConfigError, match='policy_decimation'):
-        ControlConfig(policy_decimation=0).validate()
+        ControlConfig(policy_decimation=0)
     with pytest.raises(ControlConfigError, match='stale_timeout'):
-        ControlConfig(control_rate=10.0, stale_timeout=0.05).validate()
+        ControlConfig(control_rate=10.0, stale_timeout=0.05)
 
 
 def test_nothing_is_sent_before_activation_or_first_observation(rig):

@@ -281,7 +281,7 @@ def test_probe_timeout_settings_are_validated() -> None:
     with pytest.raises(ValueError, match='probe timeout'):
         ModelWeights(shipped_checkpoint_path(), probe_timeout_s=0.0)
     with pytest.raises(RuntimeConfigError, match='probe_timeout_s'):
-        RuntimeConfig(probe_timeout_s=0.0).validate()
+        RuntimeConfig(probe_timeout_s=0.0)
     spec = SPECS['policy_probe_timeout']
     assert spec.check(0.0) is not None and spec.check(spec.default) is None
     values = {name: s.default for name, s in SPECS.items()}
