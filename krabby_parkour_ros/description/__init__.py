@@ -13,10 +13,11 @@
 # limitations under the License.
 
 """
-Robot description and visualisation helpers (no ROS node).
+Robot description, ROS-free.
 
 :mod:`~krabby_parkour_ros.description.urdf` generates the URDF of the
-simulated Go2 from the simulator's table (packaged as ``go2.urdf``);
-:mod:`~krabby_parkour_ros.description.debug_topics` builds the point cloud
-and markers the node publishes for rviz (needs the ROS message packages).
+simulated Go2 from the simulator's table (packaged as ``go2.urdf``). The
+ROS messages the node publishes for rviz (point cloud, markers, odometry,
+TF) are built in :mod:`krabby_parkour_ros.node`, the only package that
+imports ROS.
 """

@@ -36,14 +36,14 @@ from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from krabby_parkour_ros.control.step import TickResult
-from krabby_parkour_ros.description.debug_topics import (
+from krabby_parkour_ros.node.debug_topics import (
     command_arrow_marker,
     foot_contact_markers,
     height_scan_cloud,
     merge,
     scan_markers,
 )
-from krabby_parkour_ros.description.odometry import OdometryFrames
+from krabby_parkour_ros.node.odometry_messages import OdometryFrames
 
 #: Default frames (REP-105 base link, yaw-only scan frame); the node passes its parameters.
 BASE_FRAME = OdometryFrames().base

@@ -39,13 +39,13 @@ from nav_msgs.msg import Odometry
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from tf2_msgs.msg import TFMessage
 
-from krabby_parkour_ros.description.odometry import (
+from krabby_parkour_ros.hal.messages import HalObservation
+from krabby_parkour_ros.node.odometry_messages import (
     base_transform,
     odometry_message,
     OdometryFrames,
     yaw_transform,
 )
-from krabby_parkour_ros.hal.messages import HalObservation
 
 #: /tf as tf2_ros' TransformBroadcaster publishes it (reliable, volatile, depth 100).
 TF_QOS = QoSProfile(

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rosidl_parser import definition
-
 #: Bytes of each primitive type in CDR.
 PRIMITIVE_SIZES = {
     'boolean': 1,
@@ -61,6 +59,13 @@ class UnsupportedCdrTypeError(TypeError):
 Pads = list[tuple[int, int]]
 
 
+def _types() -> Any:
+    """Return rosidl's type classes, imported on first use: this module loads without ROS."""
+    from rosidl_parser import definition
+
+    return definition
+
+
 def _align(offset: int, size: int, pads: Pads) -> int:
     aligned = offset + (-offset % size)
     if aligned != offset:
@@ -70,6 +75,7 @@ def _align(offset: int, size: int, pads: Pads) -> int:
 
 def _elements(offset: int, value_type: Any, values: Any, pads: Pads) -> int:
     count = len(values)
+    definition = _types()
     if isinstance(value_type, definition.BasicType):
         size = PRIMITIVE_SIZES[value_type.typename]
         return _align(offset, size, pads) + count * size if count else offset
@@ -79,6 +85,7 @@ def _elements(offset: int, value_type: Any, values: Any, pads: Pads) -> int:
 
 
 def _field(offset: int, slot_type: Any, value: Any, pads: Pads) -> int:
+    definition = _types()
     if isinstance(slot_type, definition.BasicType):
         size = PRIMITIVE_SIZES.get(slot_type.typename)
         if size is None:

@@ -31,8 +31,6 @@ import sys
 import pytest
 
 #: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
-pytestmark = pytest.mark.slow
-
 REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = r"""
@@ -102,6 +100,54 @@ print(json.dumps({'distance': status['x'] - start['x'], 'fallen': status['fallen
 """
 
 
+#: Modules allowed to import ROS: the node package and the demo that drives a node.
+ROS_GLUE = ('krabby_parkour_ros.node', 'krabby_parkour_ros.demo')
+
+IMPORT_ALL = (
+    SCRIPT[: SCRIPT.index('import threading')]
+    + r"""
+import importlib
+import pkgutil
+
+import krabby_parkour_ros
+
+failed = {}
+names = []
+for info in pkgutil.walk_packages(krabby_parkour_ros.__path__, 'krabby_parkour_ros.'):
+    if info.name.startswith(tuple(sys.argv[1].split(','))):
+        continue
+    names.append(info.name)
+    try:
+        importlib.import_module(info.name)
+    except ImportError as exc:
+        failed[info.name] = str(exc)
+print(json.dumps({'modules': names, 'failed': failed}))
+"""
+)
+
+
+def test_every_module_outside_node_imports_without_ros() -> None:
+    done = subprocess.run(
+        [sys.executable, '-c', IMPORT_ALL, ','.join(ROS_GLUE)],
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result['failed'] == {}
+    # The walk saw the library (a broken walk would pass vacuously).
+    for module in (
+        'hal.client',
+        'control.inference_client',
+        'recording.recorder',
+        'sim.hal_server',
+    ):
+        assert f'krabby_parkour_ros.{module}' in result['modules']
+
+
+@pytest.mark.slow
 def test_readme_library_example_runs_with_ros_imports_blocked(tmp_path) -> None:
     record = tmp_path / 'library.mcap'
     done = subprocess.run(

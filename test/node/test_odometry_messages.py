@@ -20,7 +20,7 @@ from builtin_interfaces.msg import Time
 import numpy as np
 import pytest
 
-from krabby_parkour_ros.description import odometry as od
+from krabby_parkour_ros.node import odometry_messages as od
 from krabby_parkour_ros.sim.robot import quat_wxyz_to_rotation
 
 FRAMES = od.OdometryFrames()

@@ -24,7 +24,7 @@ from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import Marker, MarkerArray
 
 from krabby_parkour_ros.contract import ScanGrid
-from krabby_parkour_ros.description import debug_topics as dt
+from krabby_parkour_ros.node import debug_topics as dt
 
 GRID = ScanGrid()
 

@@ -44,8 +44,8 @@ from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from nav_msgs.msg import Odometry
 import numpy as np
 
-from krabby_parkour_ros.description.debug_topics import Stamp, to_time
 from krabby_parkour_ros.mapping.rotation import quaternion_multiply
+from krabby_parkour_ros.node.debug_topics import Stamp, to_time
 
 #: REP-105 names of the odometry frame and the base frame (the URDF's root link).
 ODOM_FRAME = 'odom'
