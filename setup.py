@@ -37,7 +37,7 @@ EXECUTABLES = {
     'parkour_sim': 'krabby_parkour_ros.sim.__main__:main',
     'parkour_generate_checkpoint': 'krabby_parkour_ros.policy.generate:main',
     'parkour_export': 'krabby_parkour_ros.policy.export:main',
-    'parkour_demo': 'krabby_parkour_ros.demo:main',
+    'parkour_demo': 'krabby_parkour_ros.node.demo:main',
     'parkour_replay': 'krabby_parkour_ros.recording.replay:main',
     'parkour_report': 'krabby_parkour_ros.recording.report:main',
     'parkour_gate': 'krabby_parkour_ros.gate.cli:main',

@@ -32,7 +32,7 @@ from pathlib import Path
 import platform
 import sys
 
-from krabby_parkour_ros.demo import DemoOptions, run_demo
+from krabby_parkour_ros.node.demo import DemoOptions, run_demo
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 

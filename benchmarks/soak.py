@@ -60,7 +60,7 @@ if str(REPO) not in sys.path:
     # Runnable from a source checkout without installing the package.
     sys.path.insert(0, str(REPO))
 
-from krabby_parkour_ros.demo import NodeMonitor  # noqa: E402
+from krabby_parkour_ros.node.demo import NodeMonitor  # noqa: E402
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig  # noqa: E402
 
 RESULTS = REPO / 'benchmarks' / 'results' / 'soak.json'

@@ -25,8 +25,8 @@ import os
 import pytest
 import yaml
 
-from krabby_parkour_ros.demo import DemoOptions, run_demo
 from krabby_parkour_ros.mapping.joint_map import config_directory
+from krabby_parkour_ros.node.demo import DemoOptions, run_demo
 
 pytestmark = pytest.mark.slow
 

@@ -100,8 +100,8 @@ print(json.dumps({'distance': status['x'] - start['x'], 'fallen': status['fallen
 """
 
 
-#: Modules allowed to import ROS: the node package and the demo that drives a node.
-ROS_GLUE = ('krabby_parkour_ros.node', 'krabby_parkour_ros.demo')
+#: The one package allowed to import ROS (the node, its message builders, the demo).
+ROS_GLUE = ('krabby_parkour_ros.node',)
 
 IMPORT_ALL = (
     SCRIPT[: SCRIPT.index('import threading')]
