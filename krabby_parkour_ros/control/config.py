@@ -75,7 +75,7 @@ class ControlConfig:
     :param command_timeout: seconds after the last navigation command before
         it falls back to zero (stand still).
     :param sync_to_observations: tick when a new observation arrives (within
-        the rate limit) instead of on the bare timer phase, so the command
+        the rate limit) instead of on the control thread's fixed clock grid, so the command
         answers the observation with minimal latency.
     :param late_threshold: a tick that runs more than this many seconds after
         its due time counts as late.

@@ -184,7 +184,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         'sync_to_observations',
         True,
         'Tick when an observation arrives (rate-limited '
-        'to control_rate) instead of on a fixed timer phase.',
+        "to control_rate) instead of on the control thread's fixed clock grid.",
         WIRING,
     ),
     ParamSpec(
