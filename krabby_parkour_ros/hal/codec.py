@@ -35,6 +35,11 @@ rejected whole (``ExtensionError``), so bad input is a counted rejection
 and never reaches the policy. The plausibility limits are a reader's
 policy: encoding does not apply them, so a simulator whose physics
 diverges keeps publishing and its client rejects and counts the messages.
+
+Length: about 670 lines, beyond the usual ~450. The codec is the wire
+contract (``hal-protocol.md``) byte for byte: framing, every field's decode
+and the extension checks are kept in one reviewed place, mirrored by the
+golden tests.
 """
 
 from collections.abc import Mapping, Sequence

@@ -149,7 +149,7 @@ class CommandGuard:
         finite = np.isfinite(command)
         if not np.all(finite):
             self._count_refused()
-            bad = [self._names[i] for i in np.flatnonzero(~finite)]
+            bad = [self._names[int(i)] for i in np.flatnonzero(~finite)]
             raise CommandError(
                 f'joint command: non-finite (or beyond float32) at {bad}: refused, nothing sent'
             )

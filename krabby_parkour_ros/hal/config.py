@@ -47,6 +47,17 @@ FRAME_LIMIT_MARGIN = 64 * 1024
 #: Commands older than this (own ``timestamp_ns``) must not be acted on.
 DEFAULT_MAX_COMMAND_AGE_S = 0.1
 
+#: Inclusive ranges of the numeric client settings, the one source of truth:
+#: :class:`HalClientConfig` checks them and the node's ROS parameter
+#: descriptors (``hal.*``) are built from them.
+CLIENT_RANGES: dict[str, tuple[int | float, int | float]] = {
+    'max_message_bytes': (0, 1 << 30),  # bytes; 0: derived from the camera size
+    'max_camera_height': (1, 16384),  # rows
+    'max_camera_width': (1, 16384),  # columns
+    'max_command_age_s': (0.001, 10.0),  # s
+    'max_observation_age_s': (0.0, 3600.0),  # s; 0 or None: off
+}
+
 _INPROC = re.compile(r'inproc://[^\s]+')
 _TCP = re.compile(r'tcp://(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\*|[0-9]{1,5})')
 
@@ -87,6 +98,18 @@ def validate_endpoint(field: str, endpoint: Any, bind: bool) -> None:
 def _require_int(field: str, value: Any, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise HalConfigError(f'{field}: expected an integer >= {int(minimum)}, got {value!r}')
+
+
+def _require_in_range(field: str, value: Any, *, integer: bool) -> None:
+    low, high = CLIENT_RANGES[field]
+    kind = 'an integer' if integer else 'a finite number'
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int if integer else (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        raise HalConfigError(f'{field}: expected {kind} in [{low}, {high}], got {value!r}')
 
 
 def _require_bool(field: str, value: Any) -> None:
@@ -210,7 +233,7 @@ class HalClientConfig:
     max_observation_age_s: float | None = None
 
     def __post_init__(self) -> None:
-        self.validate()
+        self._validate()
 
     @property
     def curve_enabled(self) -> bool:
@@ -238,22 +261,22 @@ class HalClientConfig:
             return None
         return int(self.max_observation_age_s * 1e9)
 
-    def validate(self) -> None:
+    def _validate(self) -> None:
         """
         Check every field.
 
         :raises HalConfigError: naming the first invalid field.
         """
         _validate_endpoint_pair(self.observation_endpoint, self.command_endpoint, bind=False)
-        _require_int('max_message_bytes', self.max_message_bytes, 0)
+        _require_in_range('max_message_bytes', self.max_message_bytes, integer=True)
         if 0 < self.max_message_bytes < 1024:
             raise HalConfigError(
                 'max_message_bytes: expected 0 (derive from the camera size) or an integer >='
                 f' 1024, got {self.max_message_bytes!r}'
             )
-        _require_int('max_camera_height', self.max_camera_height, 1)
-        _require_int('max_camera_width', self.max_camera_width, 1)
-        _require_positive_float('max_command_age_s', self.max_command_age_s)
+        _require_in_range('max_camera_height', self.max_camera_height, integer=True)
+        _require_in_range('max_camera_width', self.max_camera_width, integer=True)
+        _require_in_range('max_command_age_s', self.max_command_age_s, integer=False)
         _require_int('command_send_hwm', self.command_send_hwm, 1)
         _require_bool('require_monotonic_timestamps', self.require_monotonic_timestamps)
         _require_int('timestamp_resync_count', self.timestamp_resync_count, 1)
@@ -263,7 +286,8 @@ class HalClientConfig:
         _require_str('curve_secret_key', self.curve_secret_key)
         _require_optional_int('expected_height_scan_length', self.expected_height_scan_length, 1)
         _require_optional_int('expected_foot_count', self.expected_foot_count, 1)
-        _require_optional_age('max_observation_age_s', self.max_observation_age_s)
+        if self.max_observation_age_s is not None:
+            _require_in_range('max_observation_age_s', self.max_observation_age_s, integer=False)
         if bool(self.curve_server_key) != bool(self.curve_secret_key):
             raise HalConfigError(
                 'curve_secret_key: expected both curve_server_key and curve_secret_key or'
@@ -326,14 +350,14 @@ class HalServerConfig:
     curve_authorized_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        self.validate()
+        self._validate()
 
     @property
     def curve_enabled(self) -> bool:
         """Return True when the link is encrypted (CurveZMQ keys configured)."""
         return bool(self.curve_secret_key)
 
-    def validate(self) -> None:
+    def _validate(self) -> None:
         """
         Check every field.
 

@@ -131,7 +131,7 @@ class FutureTimestampError(TimestampError):
 
 
 #: Every rejection reason the decoder can report.
-DECODER_ERROR_CLASSES: tuple[type, ...] = (
+DECODER_ERROR_CLASSES: tuple[type[HalProtocolError], ...] = (
     FrameCountError,
     TopicError,
     SchemaVersionError,
@@ -147,7 +147,7 @@ DECODER_ERROR_CLASSES: tuple[type, ...] = (
 )
 DECODER_REJECTION_REASONS: tuple[str, ...] = tuple(c.reason for c in DECODER_ERROR_CLASSES)
 #: Every rejection reason a decoder or the client can report.
-PROTOCOL_ERROR_CLASSES: tuple[type, ...] = DECODER_ERROR_CLASSES + (
+PROTOCOL_ERROR_CLASSES: tuple[type[HalProtocolError], ...] = DECODER_ERROR_CLASSES + (
     TooOldError,
     FutureTimestampError,
 )

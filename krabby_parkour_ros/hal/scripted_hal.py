@@ -36,7 +36,7 @@ import json
 import logging
 import threading
 import time
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import zmq
@@ -87,14 +87,29 @@ class ObservationTemplate:
 
     :param height: image rows.
     :param width: image columns.
+    :param joint_positions: the 18 joint positions (None: :func:`standing_pose`).
+    :param extensions: the extension keys (None: :func:`standing_extensions`;
+        a HAL without some keys leaves them out).
     """
 
-    def __init__(self, height: int = 58, width: int = 87) -> None:
+    def __init__(
+        self,
+        height: int = 58,
+        width: int = 87,
+        joint_positions: np.ndarray | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
+        """Encode the observation once."""
         rgb = np.full((height, width, 3), 90, dtype=np.uint8)
         depth = np.full((height, width), 1.5, dtype=np.float32)
         confidence = np.ones((height, width), dtype=np.float32)
+        pose = standing_pose() if joint_positions is None else joint_positions
+        #: The joint positions every observation carries (float32, hardware order).
+        self.joint_positions = np.array(pose, dtype=np.float32)
+        #: The extension keys every observation carries.
+        self.extensions = dict(standing_extensions() if extensions is None else extensions)
         frames = encode_observation(
-            _SENTINEL, standing_pose(), rgb, rgb, depth, confidence, standing_extensions()
+            _SENTINEL, self.joint_positions, rgb, rgb, depth, confidence, self.extensions
         )
         marker = str(_SENTINEL).encode('ascii')
         prefix, found, suffix = frames[2].partition(marker)
@@ -204,7 +219,7 @@ class ScriptedHal:
         """Return the bound command endpoint."""
         return self._server_config.command_endpoint
 
-    def client_config(self, **kwargs) -> HalClientConfig:
+    def client_config(self, **kwargs: Any) -> HalClientConfig:
         """Return a HalClientConfig pointing at this HAL."""
         return HalClientConfig(
             observation_endpoint=self.observation_endpoint,
@@ -232,17 +247,26 @@ class ScriptedHal:
             self._thread = None
 
     def close(self) -> None:
-        """Stop, close the server and terminate an own context."""
+        """
+        Stop, close the server and terminate an own context.
+
+        An own context that inproc clients still use is left to them (with a
+        warning): terminating it would block until they close.
+        """
         self.stop()
         self.server.close()
-        if self._own_context:
-            self.context.term()
+        if not self._own_context:
+            return
+        if any(not socket.closed for socket in list(getattr(self.context, '_sockets', ()))):
+            _LOG.warning('scripted HAL: inproc clients still use its context; not terminated')
+            return
+        self.context.term()
 
     def __enter__(self) -> ScriptedHal:
         """Start on entering a with-block."""
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Close on leaving a with-block."""
         self.close()
 
@@ -366,6 +390,15 @@ class ScriptedHal:
             _LOG.exception('scripted HAL loop failed')
 
     # -- results ------------------------------------------------------------------------
+
+    def wait_commands(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until at least ``count`` commands arrived; False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.commands) < count:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def latencies_ns(self) -> list[int]:
         """Return publish -> first command received, per answered observation."""

@@ -106,18 +106,18 @@ def key_pair(field: str, value: str) -> tuple[bytes, bytes]:
     if _is_z85_literal(value):
         secret = _z85_key(field, value)
         return zmq.curve_public(secret), secret
-    public, secret = _certificate(field, value)
-    if secret is None:
+    public, stored_secret = _certificate(field, value)
+    if stored_secret is None:
         raise HalConfigError(
             f'{field}: expected a secret key (a .key_secret file), got {value!r}, which holds only'
             ' a public key'
         )
-    return _z85_key(field, public.decode('ascii')), _z85_key(field, secret.decode('ascii'))
+    return _z85_key(field, public.decode('ascii')), _z85_key(field, stored_secret.decode('ascii'))
 
 
 def authorized_keys(field: str, values: Iterable[str]) -> frozenset[bytes]:
     """Return the Z85 public keys of keys, certificate files and directories of ``.key`` files."""
-    keys = set()
+    keys: set[bytes] = set()
     for value in values:
         if not isinstance(value, str):
             raise HalConfigError(f'{field}: expected key strings or paths, got {value!r}')

@@ -55,7 +55,6 @@ class HalServer:
     """
 
     def __init__(self, config: HalServerConfig, context: zmq.Context | None = None) -> None:
-        config.validate()
         self._config = config
         self._external_context = context
         self._context: zmq.Context | None = context

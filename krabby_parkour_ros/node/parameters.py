@@ -28,6 +28,9 @@ Three kinds of parameter:
   timings); changes are refused while the node is configured (clean up,
   change, configure again).
 - *live*: applied at once (``shadow_mode``, ``publish_observation``).
+
+Length: about 610 lines, beyond the usual ~450: most of the file is the :data:`PARAMETERS`
+table (every declared parameter with its description); the logic is short.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 
 from krabby_parkour_ros.control.config import ControlConfig, RANGES as CONTROL_RANGES
 from krabby_parkour_ros.control.runtime import INFERENCE_THREADS_RANGE, RuntimeConfig
-from krabby_parkour_ros.hal.config import HalClientConfig
+from krabby_parkour_ros.hal.config import CLIENT_RANGES as HAL_RANGES, HalClientConfig
 from krabby_parkour_ros.mapping.action import ActionMapperConfig
 from krabby_parkour_ros.mapping.navigation import NavigationError, NavigationLimits
 from krabby_parkour_ros.mapping.observation import ObservationConfig
@@ -109,21 +112,21 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         'it from hal.max_camera_height/width (largest legal frame + 64 KiB). A peer '
         'sending a larger frame is dropped before it reaches memory.',
         WIRING,
-        (0, 1 << 30),
+        HAL_RANGES['max_message_bytes'],
     ),
     ParamSpec(
         'hal.max_camera_height',
         480,
         'Largest camera height (rows) the HAL may send; bounds memory per frame.',
         WIRING,
-        (1, 16384),
+        HAL_RANGES['max_camera_height'],
     ),
     ParamSpec(
         'hal.max_camera_width',
         640,
         'Largest camera width (columns) the HAL may send; bounds memory per frame.',
         WIRING,
-        (1, 16384),
+        HAL_RANGES['max_camera_width'],
     ),
     ParamSpec(
         'hal.max_command_age',
@@ -131,7 +134,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         'Seconds after which a command must not be acted on; a command refused for '
         'longer counts a command stall (docs/hal.md: the HAL must drop older ones).',
         WIRING,
-        (0.001, 10.0),
+        HAL_RANGES['max_command_age_s'],
     ),
     ParamSpec(
         'hal.curve_server_key',
@@ -156,7 +159,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         '(or newer) than the local wall clock at reception (rejection reasons too_old, '
         'from_future). Only for HALs with synced clocks (chrony/PTP); 0.0 = off.',
         WIRING,
-        (0.0, 3600.0),
+        HAL_RANGES['max_observation_age_s'],
     ),
     ParamSpec(
         'control_rate',

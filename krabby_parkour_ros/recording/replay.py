@@ -29,6 +29,9 @@ them. Pacing:
   so a client that connects late misses nothing. A correct client rejects
   the repeats (timestamps not newer).
 
+The loop is the shared :class:`~krabby_parkour_ros.hal.paced_server.PacedServer`
+(``original`` and ``fast`` are its ``free`` mode, with and without due times).
+
 The observation PUB socket uses SNDHWM 1 like the deployed HAL for
 ``original`` pacing. For ``lockstep`` and ``fast`` it defaults to 64: with
 SNDHWM 1 over tcp, libzmq drops a message published within about a
@@ -49,20 +52,16 @@ arguments or endpoints that cannot be bound.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 import json
 import logging
 import math
-import signal
 import sys
 import threading
 import time
-from typing import Any
 
-import numpy as np
-
-from krabby_parkour_ros.hal.codec import encode_command
+from krabby_parkour_ros.hal.codec import encode_command, Frame
 from krabby_parkour_ros.hal.config import (
     DEFAULT_COMMAND_ENDPOINT,
     DEFAULT_OBSERVATION_ENDPOINT,
@@ -70,6 +69,13 @@ from krabby_parkour_ros.hal.config import (
 )
 from krabby_parkour_ros.hal.errors import HalConfigError, HalTransportError
 from krabby_parkour_ros.hal.messages import HalCommand
+from krabby_parkour_ros.hal.paced_server import (
+    Beat,
+    install_stop_signals,
+    PacedServer,
+    PacedStats,
+    Pacing,
+)
 from krabby_parkour_ros.hal.server import HalServer
 from krabby_parkour_ros.recording.reader import RecordedFrames, RecordingReader
 from krabby_parkour_ros.recording.recorder import HalRecorder, OBSERVATION_TOPIC, RecordingError
@@ -129,36 +135,12 @@ class ReplayConfig:
 
 
 @dataclass
-class ReplayStats:
-    """What a replay did."""
+class ReplayStats(PacedStats):
+    """What a replay did (the paced loop's counters and the replay's own)."""
 
-    observations_published: int = 0
-    publish_refused: int = 0
-    first_resends: int = 0
-    commands_received: int = 0
-    answered: int = 0
-    lockstep_timeouts: int = 0
-    start_timed_out: bool = False
     skipped_malformed: int = 0
     wall_time_s: float = 0.0
-    latency_ms: list[float] = field(default_factory=list)
     stopped: bool = False
-
-    def summary(self) -> dict[str, Any]:
-        """Return a JSON-ready dict (latency as count/p50/p99/max in ms)."""
-        out = asdict(self)
-        values = np.asarray(self.latency_ms, dtype=float)
-        out['latency_ms'] = (
-            {'count': 0, 'p50': None, 'p99': None, 'max': None}
-            if values.size == 0
-            else {
-                'count': int(values.size),
-                'p50': float(np.percentile(values, 50)),
-                'p99': float(np.percentile(values, 99)),
-                'max': float(values.max()),
-            }
-        )
-        return out
 
 
 class Replayer:
@@ -178,13 +160,25 @@ class Replayer:
         config: ReplayConfig,
         recorder: HalRecorder | None = None,
     ) -> None:
+        """Prepare the paced loop; nothing is published before :meth:`run`."""
         self._reader = reader
-        self._server = server
         self._config = config
         self._recorder = recorder
         self._stop = threading.Event()
         self.stats = ReplayStats()
-        self._sent_at: dict[int, int] = {}
+        self._paced = PacedServer(
+            server,
+            Pacing(
+                mode='lockstep' if config.pacing == 'lockstep' else 'free',
+                answer_timeout_s=config.lockstep_timeout_s,
+                first_answer_timeout_s=config.start_timeout_s,
+                resend_period_s=FIRST_RESEND_PERIOD_S,
+            ),
+            self.stats,
+            on_command=self._record_command if recorder is not None else None,
+            on_publish=self._record_observation if recorder is not None else None,
+            stop=self._stop,
+        )
 
     def stop(self) -> None:
         """Ask :meth:`run` to return soon (thread safe)."""
@@ -195,36 +189,31 @@ class Replayer:
         config = self._config
         start = time.perf_counter()
         if config.pacing != 'lockstep' and config.start_delay_s > 0:
-            self._receive_until(time.monotonic_ns() + int(config.start_delay_s * 1e9))
+            self._paced.receive_until(time.monotonic_ns() + int(config.start_delay_s * 1e9))
+        self._paced.run(self._beats())
+        self.stats.stopped = self._stop.is_set()
+        if not self._stop.is_set():
+            self._paced.receive_until(time.monotonic_ns() + int(config.drain_s * 1e9))
+        self.stats.wall_time_s = time.perf_counter() - start
+        return self.stats
+
+    def _beats(self) -> Iterator[Beat]:
+        """Yield the recorded observations (due at their recorded times for ``original``)."""
+        config = self._config
         first_recorded: int | None = None
         first_local = 0
-        replayed = 0
         for index, record in enumerate(self._reader.observations()):
-            if self._stop.is_set():
-                self.stats.stopped = True
-                break
             if config.max_observations and index >= config.max_observations:
-                break
+                return
             timestamp = self._timestamp(record)
             if timestamp is None:
                 continue
+            due = None
             if config.pacing == 'original':
                 if first_recorded is None:
                     first_recorded, first_local = record.monotonic_time_ns, time.monotonic_ns()
                 due = first_local + int((record.monotonic_time_ns - first_recorded) / config.speed)
-                self._receive_until(due)
-            self._publish(record, timestamp)
-            replayed += 1
-            if config.pacing == 'lockstep':
-                self._await_answer(record, timestamp, first=replayed == 1)
-                if self.stats.start_timed_out:
-                    break
-            else:
-                self._drain()
-        if not self._stop.is_set():
-            self._receive_until(time.monotonic_ns() + int(config.drain_s * 1e9))
-        self.stats.wall_time_s = time.perf_counter() - start
-        return self.stats
+            yield Beat(timestamp, record.frames, due)
 
     def _timestamp(self, record: RecordedFrames) -> int | None:
         try:
@@ -237,80 +226,20 @@ class Replayer:
             return None
         return int(value)
 
-    def _publish(self, record: RecordedFrames, timestamp: int) -> None:
-        if self._server.publish_frames(record.frames):
-            self.stats.observations_published += 1
-        else:
-            self.stats.publish_refused += 1
-        now = time.monotonic_ns()
-        self._sent_at[timestamp] = now
+    def _record_observation(self, frames: Sequence[Frame], sent_ns: int) -> None:
         if self._recorder is not None:
-            self._recorder.record_frames(OBSERVATION_TOPIC, record.frames, now)
+            self._recorder.record_frames(OBSERVATION_TOPIC, frames, sent_ns)
 
-    def _take(self, command: HalCommand) -> None:
-        now, wall = time.monotonic_ns(), time.time_ns()
-        self.stats.commands_received += 1
-        sent = self._sent_at.pop(command.observation_timestamp_ns, None)
-        if sent is not None:
-            self.stats.answered += 1
-            self.stats.latency_ms.append((now - sent) / 1e6)
+    def _record_command(self, command: HalCommand, received_ns: int) -> None:
+        # The canonical encoding: byte-identical to what this project's client sends.
         if self._recorder is not None:
             self._recorder.record_command(
                 encode_command(
                     command.joint_positions, command.observation_timestamp_ns, command.timestamp_ns
                 ),
-                now,
-                wall,
+                received_ns,
+                time.time_ns(),
             )
-
-    def _drain(self) -> None:
-        for command in self._server.drain_commands():
-            self._take(command)
-
-    def _receive_until(self, deadline_ns: int) -> None:
-        while not self._stop.is_set():
-            remaining_ms = (deadline_ns - time.monotonic_ns()) / 1e6
-            if remaining_ms <= 0:
-                break
-            command = self._server.recv_command(timeout_ms=max(1, int(remaining_ms)))
-            if command is not None:
-                self._take(command)
-        self._drain()
-
-    def _await_answer(self, record: RecordedFrames, timestamp: int, first: bool) -> bool:
-        """Wait for the command answering ``timestamp``; return True when it came."""
-        limit_s = self._config.start_timeout_s if first else self._config.lockstep_timeout_s
-        deadline = time.monotonic_ns() + int(limit_s * 1e9)
-        resend = time.monotonic_ns() + int(FIRST_RESEND_PERIOD_S * 1e9)
-        while not self._stop.is_set():
-            now = time.monotonic_ns()
-            if now >= deadline:
-                break
-            if first and now >= resend:
-                self._server.publish_frames(record.frames)
-                self.stats.first_resends += 1
-                resend = now + int(FIRST_RESEND_PERIOD_S * 1e9)
-            wait_until = min(deadline, resend) if first else deadline
-            command = self._server.recv_command(
-                timeout_ms=max(1, int(math.ceil((wait_until - now) / 1e6)))
-            )
-            if command is None:
-                continue
-            self._take(command)
-            if command.observation_timestamp_ns == timestamp:
-                return True
-        if self._stop.is_set():
-            return False
-        if first:
-            self.stats.start_timed_out = True
-            logger.error(
-                'replay: no command answered the first observation within %.1f s; '
-                'is a client connected?',
-                limit_s,
-            )
-        else:
-            self.stats.lockstep_timeouts += 1
-        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -369,13 +298,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _install_sigterm(replayer: Replayer) -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: replayer.stop())
-        # Background jobs start with SIGINT ignored: make Ctrl-C stop it anyway.
-        signal.signal(signal.SIGINT, lambda signum, frame: replayer.stop())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a replay; return the process exit code."""
     args = build_parser().parse_args(argv)
@@ -420,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 metadata={'source': 'parkour_replay', 'replayed': str(reader.parts[0])},
             )
         replayer = Replayer(reader, server, config, recorder)
-        _install_sigterm(replayer)
+        install_stop_signals(replayer.stop)
         print(
             f'parkour_replay: {reader.parts[0]} -> observations on'
             f' {server.bound_observation_endpoint}, commands on {server.bound_command_endpoint},'

@@ -26,7 +26,6 @@ import argparse
 from collections.abc import Sequence
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -38,6 +37,7 @@ from krabby_parkour_ros.hal.config import (
     DEFAULT_OBSERVATION_ENDPOINT,
 )
 from krabby_parkour_ros.hal.errors import HalConfigError, HalTransportError
+from krabby_parkour_ros.hal.paced_server import install_stop_signals
 from krabby_parkour_ros.sim.hal_server import PACING_MODES, SimConfigError, SimHal, SimHalConfig
 from krabby_parkour_ros.sim.robot import JointMapError
 from krabby_parkour_ros.sim.scenarios import SCENARIOS
@@ -201,14 +201,6 @@ def format_status(status: dict[str, Any]) -> str:
     )
 
 
-def _install_sigterm(stop: threading.Event) -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-        # A shell starts background jobs with SIGINT ignored, and Python then
-        # keeps it ignored: Ctrl-C / SIGINT must always stop the simulator.
-        signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the simulator; return the process exit code."""
     args = build_parser().parse_args(argv)
@@ -230,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f'krabby-parkour-sim: {exc}', file=sys.stderr)
         return 2
     stop = threading.Event()
-    _install_sigterm(stop)
+    install_stop_signals(stop.set)
     print(
         f'krabby-parkour-sim: {sim.robot.scenario.description}; observations on '
         f'{sim.observation_endpoint}, commands on {sim.command_endpoint}, '

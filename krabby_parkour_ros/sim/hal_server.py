@@ -23,10 +23,10 @@ confidence and every extension key), takes commands as PD targets (newest
 wins; without commands the last target is held; the first target is the
 reset pose) and advances the physics.
 
-Pacing modes:
+The loop is the shared :class:`~krabby_parkour_ros.hal.paced_server.PacedServer`:
 
-- ``realtime``: observation ``k`` is published at wall time
-  ``t0 + k * period``; commands are received until the next deadline and
+- ``realtime`` (its ``grid``): observation ``k`` is published at wall time
+  ``t0 + k * period``; commands are received until the next grid point and
   the newest one drives the physics of that period. Timestamps are the
   host's wall clock (``time.time_ns()``, forced strictly increasing).
 - ``lockstep``: as fast as the client answers, deterministic: after
@@ -44,17 +44,21 @@ controller and the simulator deterministically in one thread.
 Optional :class:`SimHooks` perturb what the robot reports and receives
 (noise, latency, dropped observations, pushes; ``krabby_parkour_ros.gate``
 uses them). Without hooks nothing changes.
+
+Length: about 580 lines, beyond the usual ~450. It keeps the simulator's
+validated settings, hooks, statistics and lifecycle together, one class each.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+import itertools
 import logging
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import zmq
@@ -67,6 +71,7 @@ from krabby_parkour_ros.hal.config import (
     HalServerConfig,
 )
 from krabby_parkour_ros.hal.messages import HalCommand
+from krabby_parkour_ros.hal.paced_server import Beat, PacedServer, PacedStats, Pacing
 from krabby_parkour_ros.hal.server import HalServer
 from krabby_parkour_ros.sim.go2_model import TIMESTEP
 from krabby_parkour_ros.sim.robot import HardwareLayout, SimObservation, SimulatedRobot
@@ -76,10 +81,6 @@ from krabby_parkour_ros.sim.sensors import CameraConfig
 logger = logging.getLogger(__name__)
 
 PACING_MODES = ('realtime', 'lockstep')
-#: Observations whose publish time is remembered for latency measurement.
-_PUBLISH_MEMORY = 512
-#: Latency samples kept for the statistics (oldest dropped beyond).
-_LATENCY_MEMORY = 100_000
 
 
 class SimConfigError(ValueError):
@@ -202,50 +203,27 @@ class SimHalConfig:
         return int(round(1.0 / (self.rate_hz * TIMESTEP)))
 
 
-def _percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {'count': 0, 'p50': None, 'p99': None, 'max': None}
-    array = np.asarray(values)
-    return {
-        'count': int(array.size),
-        'p50': float(np.percentile(array, 50)),
-        'p99': float(np.percentile(array, 99)),
-        'max': float(array.max()),
-    }
-
-
 @dataclass
-class SimRunStats:
+class SimRunStats(PacedStats):
     """Counters and results of the simulator since the last reset of statistics."""
 
     sim_time_s: float = 0.0
     wall_time_s: float = 0.0
     physics_steps: int = 0
-    observations_published: int = 0
-    publish_refused: int = 0
-    commands_received: int = 0
     commands_applied: int = 0
-    commands_rejected: int = 0
-    lockstep_timeouts: int = 0
-    realtime_overruns: int = 0
     start_x: float = 0.0
     distance_x: float = 0.0
     min_base_height: float = math.inf
     fell: bool = False
     fall_time_s: float | None = None
-    latency_ms: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_MEMORY))
     trajectory: list[list[float]] = field(default_factory=list)
 
     def summary(self, max_trajectory_points: int | None = None) -> dict[str, Any]:
         """Return a JSON-ready dict (latency as count/p50/p99/max in ms)."""
-        out = asdict(self)
-        out['latency_ms'] = _percentiles(list(self.latency_ms))
-        out['sim_steps_per_s'] = (
-            self.physics_steps / self.wall_time_s if self.wall_time_s > 0.0 else None
-        )
-        out['real_time_factor'] = (
-            self.sim_time_s / self.wall_time_s if self.wall_time_s > 0.0 else None
-        )
+        out = super().summary()
+        wall = self.wall_time_s
+        out['sim_steps_per_s'] = self.physics_steps / wall if wall > 0.0 else None
+        out['real_time_factor'] = self.sim_time_s / wall if wall > 0.0 else None
         out['min_base_height'] = None if math.isinf(self.min_base_height) else self.min_base_height
         if max_trajectory_points is not None and len(self.trajectory) > max_trajectory_points:
             stride = math.ceil(len(self.trajectory) / max_trajectory_points)
@@ -300,7 +278,6 @@ class SimHal:
             context=context,
         )
         self._steps_per_obs = config.physics_steps_per_observation
-        self._period_s = self._steps_per_obs * self.robot.timestep
         self._lock = threading.Lock()
         self._stop = threading.Event()
         # Set when the background loop has ended. Waiting on it (not only on
@@ -308,15 +285,24 @@ class SimHal:
         self._done = threading.Event()
         self._done.set()
         self._thread: threading.Thread | None = None
-        self._published: dict[int, int] = {}
-        self._published_order: deque[int] = deque()
         self._last_timestamp_ns = 0
         self._start_wall_ns = time.time_ns()
-        self._last_latency_ms: float | None = None
         self._next_trajectory_time = 0.0
         #: The exception that ended the loop, if one did.
         self.error: BaseException | None = None
         self.stats = SimRunStats()
+        self._paced = PacedServer(
+            self.server,
+            Pacing(
+                mode='grid' if config.pacing == 'realtime' else 'lockstep',
+                period_s=self._steps_per_obs * self.robot.timestep,
+                answer_timeout_s=config.lockstep_timeout_s,
+            ),
+            self.stats,
+            on_command=self._apply,
+            stop=self._stop,
+            lock=self._lock,
+        )
         self.reset_statistics()
 
     # ------------------------------------------------------------ transport
@@ -378,6 +364,7 @@ class SimHal:
                 start_x=float(self.robot.base_position()[0]),
                 min_base_height=self.robot.base_clearance(),
             )
+            self._paced.stats = self.stats
             self._next_trajectory_time = self.robot.sim_time
             self._record_trajectory()
 
@@ -414,7 +401,7 @@ class SimHal:
                 'commands_received': stats.commands_received,
                 'commands_applied': stats.commands_applied,
                 'lockstep_timeouts': stats.lockstep_timeouts,
-                'last_latency_ms': self._last_latency_ms,
+                'last_latency_ms': self._paced.last_latency_ms,
                 'real_time_factor': (
                     stats.sim_time_s / stats.wall_time_s if stats.wall_time_s > 0.0 else None
                 ),
@@ -480,28 +467,31 @@ class SimHal:
         return self.statistics()
 
     def _loop(self, sim_seconds: float | None) -> None:
-        end_time = None if sim_seconds is None else self.robot.sim_time + sim_seconds
-        wall_start = time.perf_counter()
-        wall_base = self.stats.wall_time_s
-        deadline = wall_start
         try:
-            while not self._stop.is_set():
-                if end_time is not None and self.robot.sim_time >= end_time - 1e-9:
-                    break
-                timestamp = self._publish()
-                if timestamp is None:
-                    pass  # dropped by a hook: nothing to answer
-                elif self.config.pacing == 'lockstep':
-                    self._await_answer(timestamp)
-                else:
-                    deadline += self._period_s
-                    deadline = self._receive_until(deadline)
-                self._advance()
-                self.stats.wall_time_s = wall_base + time.perf_counter() - wall_start
+            self._paced.run(self._beats(sim_seconds))
         except Exception as exc:
             self.error = exc
             logger.exception('simulator loop failed; stopping')
             raise
+
+    def _beats(self, sim_seconds: float | None) -> Iterator[Beat]:
+        """
+        Yield the observation of every period until ``sim_seconds`` of simulated time.
+
+        The physics of a period runs when the loop asks for the next
+        observation: after that period's wait, so the commands that arrived
+        in it drive it.
+        """
+        end_time = None if sim_seconds is None else self.robot.sim_time + sim_seconds
+        wall_start = time.perf_counter()
+        wall_base = self.stats.wall_time_s
+        for period in itertools.count():
+            if period:
+                self._advance()
+                self.stats.wall_time_s = wall_base + time.perf_counter() - wall_start
+            if end_time is not None and self.robot.sim_time >= end_time - 1e-9:
+                return
+            yield self._observe()
 
     def _next_timestamp(self) -> int:
         if self.config.pacing == 'lockstep':
@@ -512,15 +502,17 @@ class SimHal:
         self._last_timestamp_ns = stamp
         return stamp
 
-    def _publish(self, use_hooks: bool = True) -> int | None:
+    def _observe(self, use_hooks: bool = True) -> Beat:
+        """Encode the current state (frames None when a hook dropped it)."""
         with self._lock:
-            observation: SimObservation | None = self.robot.observe()
+            observation = self.robot.observe()
             timestamp = self._next_timestamp()
             if use_hooks and self.hooks is not None:
-                observation = self.hooks.observation(self.robot, observation)
-                if observation is None:
+                altered = self.hooks.observation(self.robot, observation)
+                if altered is None:
                     self.hook_dropped += 1
-                    return None
+                    return Beat(timestamp, None)
+                observation = altered
         frames = encode_observation(
             timestamp,
             observation.joint_positions,
@@ -530,70 +522,18 @@ class SimHal:
             observation.confidence,
             observation.extensions,
         )
-        sent = self.server.publish_frames(frames)
-        self._published[timestamp] = time.perf_counter_ns()
-        self._published_order.append(timestamp)
-        if len(self._published_order) > _PUBLISH_MEMORY:
-            self._published.pop(self._published_order.popleft(), None)
-        if sent:
-            self.stats.observations_published += 1
-        else:
-            self.stats.publish_refused += 1
-        return timestamp
+        return Beat(timestamp, frames)
 
-    def _take(self, command: HalCommand) -> None:
-        """Count a received command, measure its latency and apply it."""
-        received = time.perf_counter_ns()
-        published = self._published.get(command.observation_timestamp_ns)
-        # Under the lock: statistics() iterates the latency deque from other
-        # threads, and a deque mutated during iteration raises.
+    def _apply(self, command: HalCommand, received_ns: int) -> None:
+        """Apply a received command (counted by the paced loop) as the PD targets."""
         with self._lock:
-            self.stats.commands_received += 1
-            if published is not None:
-                latency = (received - published) / 1e6
-                self.stats.latency_ms.append(latency)
-                self._last_latency_ms = round(latency, 3)
             targets: np.ndarray | None = command.joint_positions
             if self.hooks is not None:
-                targets = self.hooks.command(self.robot, targets)
+                targets = self.hooks.command(self.robot, command.joint_positions)
             if targets is not None:
-                self.robot.set_hardware_targets(targets)
+                # An (18,) array; the robot reads any float sequence.
+                self.robot.set_hardware_targets(cast(Sequence[float], targets))
             self.stats.commands_applied += 1
-
-    def _receive_until(self, deadline: float) -> float:
-        """Take commands until the wall deadline (realtime); return the next deadline base."""
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0.0:
-                break
-            command = self.server.recv_command(timeout_ms=max(1, int(remaining * 1000)))
-            if command is not None:
-                self._take(command)
-        for command in self.server.drain_commands():
-            self._take(command)
-        self.stats.commands_rejected = sum(self.server.rejections.values())
-        now = time.perf_counter()
-        if now - deadline > self._period_s:
-            # Too slow to keep up (or paused): resynchronise instead of bursting.
-            self.stats.realtime_overruns += 1
-            return now
-        return deadline
-
-    def _await_answer(self, timestamp: int) -> None:
-        """Wait for the command answering ``timestamp`` (lockstep)."""
-        limit = time.perf_counter() + self.config.lockstep_timeout_s
-        while True:
-            remaining = limit - time.perf_counter()
-            if remaining <= 0.0:
-                self.stats.lockstep_timeouts += 1
-                break
-            command = self.server.recv_command(timeout_ms=max(1, int(math.ceil(remaining * 1e3))))
-            if command is None:
-                continue
-            self._take(command)
-            if command.observation_timestamp_ns == timestamp:
-                break
-        self.stats.commands_rejected = sum(self.server.rejections.values())
 
     def _advance(self) -> None:
         with self._lock:
@@ -625,11 +565,15 @@ class SimHal:
         :return: the timestamp, or None when a hook dropped the observation.
         """
         self.bind()
-        return self._publish(use_hooks)
+        beat = self._observe(use_hooks)
+        if beat.frames is None:
+            return None
+        self._paced.publish(beat.timestamp_ns, beat.frames)
+        return beat.timestamp_ns
 
     def await_command(self, timestamp: int) -> None:
         """Apply commands until the one answering ``timestamp`` (lockstep timeout applies)."""
-        self._await_answer(timestamp)
+        self._paced.await_answer(timestamp)
 
     def advance(self) -> None:
         """Advance the physics by one observation period and update the statistics."""

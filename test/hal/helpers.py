@@ -12,10 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Helpers of the HAL tests: small valid messages, metadata edits, a linked pair."""
+"""Helpers of the HAL tests: small valid messages, malformed ones, a linked pair."""
 
-from collections.abc import Callable
-import json
 import time
 from typing import Any
 
@@ -25,6 +23,8 @@ from krabby_parkour_ros.hal.client import HalClient
 from krabby_parkour_ros.hal.codec import encode_observation
 from krabby_parkour_ros.hal.messages import HalObservation
 from krabby_parkour_ros.hal.server import HalServer
+
+from ..support import malformed
 
 
 def small_frames(
@@ -38,13 +38,6 @@ def small_frames(
     return encode_observation(
         timestamp_ns, joints, cam, cam[::-1].copy(), depth, confidence, extensions
     )
-
-
-def with_metadata(frames: list[bytes], mutate: Callable[[dict[str, Any]], None]) -> list[bytes]:
-    """Return a copy of the frames with the metadata JSON changed by ``mutate``."""
-    meta = json.loads(frames[2])
-    mutate(meta)
-    return frames[:2] + [json.dumps(meta).encode('utf-8')] + frames[3:]
 
 
 #: A PUB with SNDHWM 1 over tcp drops a message sent within about 1 ms of the previous
@@ -80,10 +73,10 @@ class Link:
 
     def publish_and_wait(self, frames: list[bytes], timeout_s: float = 5.0) -> None:
         """Publish one message and wait until the client has received it (valid or not)."""
-        before = self.client.received_count
+        before = self.client.stats()['received_count']
         self.publish(frames)
         deadline = time.monotonic() + timeout_s
-        while self.client.received_count == before:
+        while self.client.stats()['received_count'] == before:
             assert time.monotonic() < deadline, f'message not received within {timeout_s:.1f} s'
             time.sleep(0.0005)
 
@@ -121,117 +114,21 @@ def endpoints(transport: str) -> tuple[str, str]:
     return 'tcp://127.0.0.1:*', 'tcp://127.0.0.1:*'
 
 
-#: Images of the oversize case (24x32x3 = 2304 bytes) exceed this limit.
+#: Image limit of the malformed tests: the oversize case grows the 4x5 images of
+#: small_frames to 24x30 (camera 2160 bytes, depth 2880), over it; every other case
+#: stays under it.
 OVERSIZE_LIMIT = 2048
 
 
-def _replace(index: int, value: bytes) -> Callable[[list[bytes]], list[bytes]]:
-    def edit(frames: list[bytes]) -> list[bytes]:
-        return frames[:index] + [value] + frames[index + 1 :]
-
-    return edit
-
-
-def _meta(mutate: Callable[[dict[str, Any]], None]) -> Callable[[list[bytes]], list[bytes]]:
-    return lambda frames: with_metadata(frames, mutate)
-
-
-def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda meta: meta.__setitem__(key, value)
-
-
-def _delete(key: str) -> Callable[[dict[str, Any]], None]:
-    return lambda meta: meta.__delitem__(key)
-
-
-def _set_descriptor(key: str, field: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda meta: meta[key].__setitem__(field, value)
-
-
-def _nan_joint(frames: list[bytes]) -> list[bytes]:
-    joints = np.frombuffer(frames[3], np.float32).copy()
-    joints[7] = np.nan
-    return frames[:3] + [joints.tobytes()] + frames[4:]
-
-
-def _inf_depth(frames: list[bytes]) -> list[bytes]:
-    depth = np.frombuffer(frames[6], np.float32).copy()
-    depth[0] = -np.inf
-    return frames[:6] + [depth.tobytes()] + frames[7:]
-
-
-def _camera_2_transposed(frames: list[bytes]) -> list[bytes]:
-    # 5x4x3 has the same byte count as 4x5x3: only the shape check can catch it.
-    return with_metadata(frames, _set_descriptor('rgb_camera_2', 'shape', [5, 4, 3]))
-
-
-def _twelve_joints(frames: list[bytes]) -> list[bytes]:
-    edited = with_metadata(frames, _set_descriptor('joint_positions', 'shape', [12]))
-    return edited[:3] + [frames[3][:48]] + edited[4:]
-
-
-def _oversize(timestamp_ns: int) -> list[bytes]:
-    return small_frames(timestamp_ns, height=24, width=32)
-
-
-#: (id, expected reason, builder from a valid small message) of every malformed class.
-MALFORMED_EDITS: list[tuple[str, str, Callable[[list[bytes]], list[bytes]]]] = [
-    ('seven_frames', 'frame_count', lambda f: f[:7]),
-    ('nine_frames', 'frame_count', lambda f: f + [b'']),
-    ('topic', 'topic', _replace(0, b'observation_v2')),
-    ('schema_version', 'schema_version', _replace(1, b'2.0')),
-    ('json_syntax', 'json', _replace(2, b'{"joint_positions": ')),
-    ('json_not_object', 'json', _replace(2, b'[1, 2, 3]')),
-    ('json_not_utf8', 'json', _replace(2, b'{"a": "\xff"}')),
-    ('json_descriptor_not_object', 'json', _meta(_set('depth_map', [4, 5]))),
-    ('missing_depth_map', 'missing_key', _meta(_delete('depth_map'))),
-    ('missing_camera_width', 'missing_key', _meta(_delete('camera_width'))),
-    ('missing_dtype', 'missing_key', _meta(lambda m: m['confidence_map'].__delitem__('dtype'))),
-    ('depth_short', 'byte_length', lambda f: f[:6] + [f[6][:-4]] + f[7:]),
-    ('camera_long', 'byte_length', lambda f: f[:4] + [f[4] + b'\x00'] + f[5:]),
-    ('depth_float64', 'dtype', _meta(_set_descriptor('depth_map', 'dtype', 'float64'))),
-    (
-        'camera_int8',
-        'dtype',
-        _meta(
-            lambda m: [m[k].__setitem__('dtype', 'int8') for k in ('rgb_camera_1', 'rgb_camera_2')]
-        ),
-    ),
-    ('camera_dtypes_differ', 'dtype', _meta(_set_descriptor('rgb_camera_2', 'dtype', 'uint16'))),
-    ('camera_shapes_differ', 'shape', _camera_2_transposed),
-    ('depth_shape_vs_height_width', 'shape', _meta(_set_descriptor('depth_map', 'shape', [5, 4]))),
-    ('twelve_joints', 'shape', _twelve_joints),
-    ('negative_height', 'shape', _meta(_set('camera_height', -4))),
-    ('nan_joint', 'non_finite', _nan_joint),
-    ('inf_depth', 'non_finite', _inf_depth),
-    ('orientation_length_3', 'extension', _meta(_set('imu_orientation_xyzw', [0, 0, 1]))),
-    ('joint_velocities_length_12', 'extension', _meta(_set('joint_velocities', [0.0] * 12))),
-    ('foot_contact_2', 'extension', _meta(_set('foot_contacts', [1, 2, 0, 1]))),
-    ('height_scan_empty', 'extension', _meta(_set('height_scan', []))),
-    (
-        'angular_velocity_nan',
-        'extension',
-        _meta(_set('imu_angular_velocity', [0.0, float('nan'), 0.0])),
-    ),
-    ('linear_velocity_string', 'extension', _meta(_set('base_linear_velocity', 'fast'))),
-    ('timestamp_missing', 'timestamp', _meta(_delete('timestamp_ns'))),
-    ('timestamp_negative', 'timestamp', _meta(_set('timestamp_ns', -1))),
-    ('timestamp_float', 'timestamp', _meta(_set('timestamp_ns', 1.5e18))),
-]
-
-
 def malformed_frames(case_id: str, timestamp_ns: int) -> list[bytes]:
-    """Return the malformed message of one case (``oversize`` included)."""
-    if case_id == 'oversize':
-        return _oversize(timestamp_ns)
-    edit = {case: edit for case, _, edit in MALFORMED_EDITS}[case_id]
-    return edit(small_frames(timestamp_ns))
+    """Return the malformed message of one case of test/support/malformed.py."""
+    return malformed.case(case_id).build(small_frames(timestamp_ns))
 
 
-#: (id, reason) of every case, oversize included (decode with OVERSIZE_LIMIT).
+#: (id, reason) of every protocol case, oversize included (decode with OVERSIZE_LIMIT).
 MALFORMED_CASES: list[tuple[str, str]] = [
-    (case, reason) for case, reason, _ in MALFORMED_EDITS
-] + [('oversize', 'oversize')]
+    (c.case_id, c.reason) for c in (*malformed.PROTOCOL_CASES, malformed.OVERSIZE_CASE)
+]
 
 
 def send_until_received(

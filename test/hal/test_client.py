@@ -54,7 +54,7 @@ def test_invalid_commands_are_never_sent(make_link: LinkFactory, transport: str)
     link = make_link(transport)
     observation = link.sync()
     send_until_received(link, np.zeros(18), observation.timestamp_ns)  # connected now
-    sent_before = link.client.commands_sent
+    sent_before = link.client.stats()['commands_sent']
     bad_commands: list[object] = [
         np.full(18, np.nan),
         np.r_[np.zeros(17), np.inf],
@@ -76,7 +76,7 @@ def test_invalid_commands_are_never_sent(make_link: LinkFactory, transport: str)
     np.testing.assert_array_equal(command.joint_positions, np.full(18, 0.25, np.float32))
     assert link.server.drain_commands() == []
     assert link.server.rejections == {}
-    assert link.client.commands_sent == sent_before + 1
+    assert link.client.stats()['commands_sent'] == sent_before + 1
 
 
 def test_put_joint_command_needs_a_connection() -> None:
@@ -103,8 +103,8 @@ def test_command_without_hal_is_dropped_and_counted() -> None:
     )
     with HalClient(config) as client:
         client.put_joint_command(np.zeros(18), 1)  # never blocks, even with no HAL
-        assert client.commands_dropped == 1
-        assert client.commands_sent == 0
+        assert client.stats()['commands_dropped'] == 1
+        assert client.stats()['commands_sent'] == 0
         assert client.poll() is None
         assert client.wait_for_observation(0.01) is None
 
@@ -115,7 +115,7 @@ def test_poll_returns_only_the_newest_and_counts_superseded(
 ) -> None:
     link = make_link(transport)
     link.sync()
-    before = link.client.superseded_count
+    before = link.client.stats()['superseded_count']
     timestamps = []
     for _ in range(3):
         timestamps.append(link.next_timestamp_ns)
@@ -123,7 +123,7 @@ def test_poll_returns_only_the_newest_and_counts_superseded(
         link.next_timestamp_ns += 1
     observation = link.client.poll()
     assert observation is not None and observation.timestamp_ns == timestamps[-1]
-    assert link.client.superseded_count == before + 2
+    assert link.client.stats()['superseded_count'] == before + 2
     assert link.client.poll() is None
     assert link.client.wait_for_observation(0.0) is None
 

@@ -201,8 +201,8 @@ def test_without_deployment_lengths_only_the_protocol_is_checked() -> None:
         lambda meta: meta.update(height_scan=[0.3] * 131, foot_contacts=[1, 0, 1])
     )
     extensions = decode_observation(frames).extensions
-    assert extensions.height_scan.shape == (131,)
-    assert extensions.foot_contacts.shape == (3,)
+    assert extensions.height_scan is not None and extensions.height_scan.shape == (131,)
+    assert extensions.foot_contacts is not None and extensions.foot_contacts.shape == (3,)
     with pytest.raises(ExtensionError, match='height_scan: expected 132 values, got 131'):
         decode_observation(frames, height_scan_length=132)
     with pytest.raises(ExtensionError, match='foot_contacts: expected 6 values, got 3'):

@@ -133,12 +133,13 @@ def test_observation_with_extensions_golden_round_trip() -> None:
         ext.imu_orientation_xyzw, [0.0, 0.0, 0.7071067811865476, 0.7071067811865476]
     )
     np.testing.assert_array_equal(ext.imu_angular_velocity, [0.1, -0.2, 0.3])
-    assert ext.joint_velocities.shape == (18,)
+    assert ext.joint_velocities is not None and ext.joint_velocities.shape == (18,)
     assert ext.joint_velocities[1] == 0.5 and ext.joint_velocities[17] == 2.0
     np.testing.assert_array_equal(ext.base_linear_velocity, [0.8, 0.0, -0.05])
     np.testing.assert_array_equal(ext.foot_contacts, [1, 0, 1, 1, 0, 1])
     np.testing.assert_array_equal(ext.height_scan, [0.31, 0.3, 0.29, 0.35])
     for array in (ext.imu_orientation_xyzw, ext.foot_contacts, ext.height_scan):
+        assert array is not None
         assert array.dtype == np.float64 and not array.flags.writeable
     # Encoding writes the keys in EXTENSION_KEYS order whatever the mapping order.
     mapping = {

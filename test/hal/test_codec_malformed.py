@@ -121,9 +121,9 @@ def test_error_messages_name_field_expected_and_actual() -> None:
     with pytest.raises(ByteLengthError) as info:
         decode_observation(malformed_frames('depth_short', 7))
     assert str(info.value) == 'depth_map: expected 80 bytes for shape [4, 5] of float32, got 76'
-    with pytest.raises(ShapeError) as info:
+    with pytest.raises(ShapeError) as shape_info:
         decode_observation(malformed_frames('camera_shapes_differ', 7))
-    assert str(info.value) == 'rgb_camera_2.shape: expected [4, 5, 3], got [5, 4, 3]'
+    assert str(shape_info.value) == 'rgb_camera_2.shape: expected [4, 5, 3], got [5, 4, 3]'
 
 
 # -- encoder input validation: it never emits what a reader rejects -------------

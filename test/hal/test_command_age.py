@@ -122,7 +122,7 @@ def test_checking_hal_takes_no_stale_command_after_a_stall(
     server, client = checking_link
     _wait_connected(server, client)
     Receiver(server).take_until_quiet(0.1)  # commands of the handshake still in flight
-    sent_before = client.commands_sent
+    sent_before = client.stats()['commands_sent']
     received_before = server.commands_received
     receiver = Receiver(server)
     attempted = _send_for(client, STALL_S)  # the HAL does not read
@@ -159,7 +159,7 @@ def _raw_pull_ages(stall_s: float) -> tuple[list[float], int]:
         while pull.poll(300):
             metadata = pull.recv_multipart()[0]
             ages.append((time.time_ns() - json.loads(metadata)['timestamp_ns']) * 1e-9)
-        dropped = client.commands_dropped
+        dropped = client.stats()['commands_dropped']
     finally:
         client.close()
         pull.close(linger=0)

@@ -25,6 +25,7 @@ synthetic clocks (no timing in the asserts).
 
 from dataclasses import replace
 import time
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,8 @@ def test_without_a_maximum_age_old_stamps_are_accepted(make_link: LinkFactory) -
     stamp = time.time_ns() - 60 * S
     _publish(link, stamp)
     assert link.client.stats()['rejections'] == {}
-    assert link.client.poll().timestamp_ns == stamp
+    observation = link.client.poll()
+    assert observation is not None and observation.timestamp_ns == stamp
 
 
 def test_the_age_check_compares_with_the_wall_clock_at_reception() -> None:
@@ -86,9 +88,9 @@ def test_the_age_check_compares_with_the_wall_clock_at_reception() -> None:
     with pytest.raises(TooOldError, match='0.500 s old') as info:
         monitor.check_age(10 * S, 10 * S + S // 2 + 1)
     assert info.value.reason == 'too_old'
-    with pytest.raises(FutureTimestampError, match='ahead') as info:
+    with pytest.raises(FutureTimestampError, match='ahead') as future_info:
         monitor.check_age(10 * S + S // 2 + 1, 10 * S)
-    assert info.value.reason == 'from_future'
+    assert future_info.value.reason == 'from_future'
     StreamMonitor(None).check_age(0, 100 * S)  # off
 
 
@@ -116,10 +118,12 @@ def test_max_observation_age_is_validated(value, ok: bool) -> None:
 
 @pytest.mark.parametrize('field', ['expected_height_scan_length', 'expected_foot_count'])
 def test_deployment_lengths_are_validated(field: str) -> None:
-    assert getattr(HalClientConfig(**{field: 4}), field) == 4
+    good: dict[str, Any] = {field: 4}
+    assert getattr(HalClientConfig(**good), field) == 4
     for bad in (0, -1, 2.0, True):
+        values: dict[str, Any] = {field: bad}
         with pytest.raises(HalConfigError, match=field):
-            HalClientConfig(**{field: bad})
+            HalClientConfig(**values)
 
 
 # -- (b) clock offset -----------------------------------------------------------------

@@ -121,4 +121,4 @@ def test_latest_only_1khz_publish_100hz_poll(make_link: LinkFactory, transport: 
     assert returned == sorted(set(returned))  # strictly newer each time, never older
     assert len(returned) >= 10 and all(lag >= 0 for lag in lags)
     np.testing.assert_array_equal(final.rgb_camera_1, publisher.cam)
-    assert link.client.rejections == {}
+    assert link.client.stats()['rejections'] == {}

@@ -26,6 +26,7 @@ from krabby_parkour_ros.hal.client import HalClient
 from krabby_parkour_ros.hal.codec import decode_observation, encode_command
 from krabby_parkour_ros.hal.config import HalClientConfig, HalServerConfig
 from krabby_parkour_ros.hal.errors import HalNotConnectedError, HalTransportError
+from krabby_parkour_ros.hal.messages import HalCommand
 from krabby_parkour_ros.hal.server import HalServer
 
 from .conftest import ZmqTracker
@@ -82,6 +83,7 @@ def test_bind_conflict_raises_transport_error_naming_the_field(server: HalServer
 
 
 def test_server_sockets_are_configured_like_the_deployed_hal(server: HalServer) -> None:
+    assert server._pub is not None and server._pull is not None
     assert server._pub.getsockopt(zmq.SNDHWM) == 1
     assert server._pull.getsockopt(zmq.RCVHWM) == 5
     assert server._pub.getsockopt(zmq.LINGER) == 0
@@ -106,9 +108,9 @@ def test_drain_returns_every_queued_command_oldest_first(
 ) -> None:
     for k in range(4):
         push.send_multipart(encode_command(np.full(18, k), 100 + k, 200 + k))
-    commands = []
+    commands: list[HalCommand] = []
     while len(commands) < 4:
-        assert server._pull.poll(5000)
+        assert server._pull is not None and server._pull.poll(5000)
         commands += server.drain_commands()
     assert [c.observation_timestamp_ns for c in commands] == [100, 101, 102, 103]
     np.testing.assert_array_equal(commands[3].joint_positions, np.full(18, 3.0))

@@ -12,22 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Fixtures for node tests: a private ROS context and a scripted HAL server."""
+"""Fixtures for node tests: a private ROS context and the package's scripted HAL."""
 
 import os
 import threading
-import time
 
-import numpy as np
 import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
-from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.messages import HalCommand
-from krabby_parkour_ros.hal.server import HalServer
-from krabby_parkour_ros.mapping.joint_map import load_joint_map
+from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal
 
 
 def _domain_id() -> int:
@@ -36,78 +30,18 @@ def _domain_id() -> int:
     return base if base else 100 + os.getpid() % 100
 
 
-class ScriptedHal:
+def scripted_hal(template: ObservationTemplate | None = None, **kwargs) -> ScriptedHal:
     """
-    A HAL server publishing a standing Go2 at a fixed rate from a thread.
+    Return a started scripted HAL (tcp on random loopback ports unless told otherwise).
 
-    Observations carry every extension key; ``pause`` stops publishing (to
-    make data stale); every received command is kept with its receive time.
+    It publishes a standing Go2 with every extension key at 100 Hz and keeps
+    every command it receives; ``kwargs`` go to :class:`ScriptedHal`. The
+    default template has 4x6 images: the node reads proprioception and the
+    height scan, not the cameras.
     """
-
-    def __init__(self, server: HalServer, rate: float = 100.0) -> None:
-        self.server = server
-        self.period = 1.0 / rate
-        joint_map = load_joint_map('go2_sim')
-        pose = np.array(joint_map.hold_position, dtype=np.float32)
-        for i, index in enumerate(joint_map.hardware_index):
-            pose[index] = GO2_PARKOUR_TEACHER.default_joint_positions[i]
-        self.pose = pose
-        self.published: list[int] = []
-        self.commands: list[HalCommand] = []
-        self.paused = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._image = np.zeros((4, 6, 3), np.uint8)
-        self._depth = np.ones((4, 6), np.float32)
-
-    def start(self) -> 'ScriptedHal':
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5.0)
-
-    def _extensions(self) -> dict:
-        return {
-            'imu_orientation_xyzw': [0.0, 0.0, 0.0, 1.0],
-            'imu_angular_velocity': [0.0, 0.0, 0.0],
-            'joint_velocities': [0.0] * 18,
-            'base_linear_velocity': [0.0, 0.0, 0.0],
-            'foot_contacts': [1, 1, 1, 1],
-            'height_scan': [0.32] * 132,
-        }
-
-    def _run(self) -> None:
-        next_time = time.monotonic()
-        while not self._stop.is_set():
-            if not self.paused.is_set():
-                stamp = time.time_ns()
-                self.server.publish_observation(
-                    stamp,
-                    self.pose,
-                    self._image,
-                    self._image,
-                    self._depth,
-                    self._depth,
-                    self._extensions(),
-                )
-                self.published.append(stamp)
-            while True:
-                command = self.server.recv_command(timeout_ms=0)
-                if command is None:
-                    break
-                self.commands.append(command)
-            next_time += self.period
-            time.sleep(max(0.0, next_time - time.monotonic()))
-
-    def wait_commands(self, count: int, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.commands) >= count:
-                return True
-            time.sleep(0.01)
-        return False
+    if template is None:
+        template = ObservationTemplate(height=4, width=6)
+    return ScriptedHal(template=template, **kwargs).start()
 
 
 def _make_context():
@@ -187,19 +121,13 @@ def spin(ros_context, peer_context):
 
 @pytest.fixture(params=['inproc', 'tcp'])
 def hal(request):
-    """Yield a scripted HAL server over inproc (shared context) or tcp (random port)."""
+    """Yield a scripted HAL over inproc (shared context) or tcp (random port)."""
     if request.param == 'inproc':
         name = f'inproc://hal_obs_{os.getpid()}_{id(request)}'
-        config = HalServerConfig(
+        scripted = scripted_hal(
             observation_endpoint=name, command_endpoint=name.replace('obs', 'cmd')
         )
     else:
-        config = HalServerConfig(
-            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
-        )
-    server = HalServer(config)
-    server.bind()
-    scripted = ScriptedHal(server).start()
+        scripted = scripted_hal()
     yield scripted
-    scripted.stop()
-    server.close()
+    scripted.close()
