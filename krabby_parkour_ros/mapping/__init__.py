@@ -19,8 +19,16 @@ Observation builder and action mapper (pure Python + numpy, no ROS).
   command and its limits.
 - :mod:`~krabby_parkour_ros.mapping.joint_map`: policy joints and feet onto
   the 18 hardware slots of the wire (configuration, checked at start-up).
+- :mod:`~krabby_parkour_ros.mapping.joint_order`: the one joint-order check
+  (joint maps and policy-card deployment checks both ask it).
 - :mod:`~krabby_parkour_ros.mapping.observation`: HAL observation to the
-  training observation vector (``docs/observation.md``).
+  training observation vector (``docs/observation.md``); its settings and
+  errors in :mod:`~krabby_parkour_ros.mapping.observation_config`, the input
+  checks in :mod:`~krabby_parkour_ros.mapping.observation_checks`, the
+  heading target in :mod:`~krabby_parkour_ros.mapping.heading` and the
+  proprio history in :mod:`~krabby_parkour_ros.mapping.history`.
+- :mod:`~krabby_parkour_ros.mapping.checks`: allocation-free finiteness and
+  range checks shared by the builder and the mapper.
 - :mod:`~krabby_parkour_ros.mapping.action`: raw policy action to 18 safe
   hardware joint targets.
 - :mod:`~krabby_parkour_ros.mapping.rotation`: the angle conventions of

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 
 import numpy as np
+import numpy.typing as npt
 
 
 class FiniteCheck:
@@ -35,7 +36,7 @@ class FiniteCheck:
         return int(np.count_nonzero(buffer)) == buffer.shape[0]
 
 
-def constant(value: float, dtype=np.float64) -> np.ndarray:
+def constant(value: float, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
     """
     Return a read-only 0-d array holding ``value``.
 

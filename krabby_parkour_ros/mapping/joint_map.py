@@ -65,12 +65,15 @@ File format (YAML)::
 checks a map against a :class:`~krabby_parkour_ros.contract.PolicyContract`
 (same joints in the same order, foot count, default pose inside the target
 limits); run it at start-up.
+
+Length: about 740 lines, beyond the usual ~450. One concept: the YAML schema, its checks
+(one specific error per mistake) and the policy/hardware index arithmetic of a joint map.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import logging
 import math
 import os
@@ -79,10 +82,12 @@ import re
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import yaml
 
 from krabby_parkour_ros.contract import PolicyContract
 from krabby_parkour_ros.hal.messages import JOINT_COUNT
+from krabby_parkour_ros.mapping.joint_order import joint_order_problems
 
 #: ROS package whose share directory holds the installed joint maps.
 PACKAGE_NAME = 'krabby_parkour'
@@ -170,6 +175,11 @@ class JointMap:
     position_lower: np.ndarray | None = None
     position_upper: np.ndarray | None = None
     source: str = ''
+    #: (18,) True where a policy joint drives the wire slot; set by ``__post_init__``.
+    driven_mask: np.ndarray = field(init=False, repr=False)
+    #: Contracts this map was checked against (by identity): the runtime, the
+    #: observation builder and the action mapper each ask, the check runs once.
+    _fits: list[PolicyContract] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Validate every field and freeze the arrays."""
@@ -245,6 +255,7 @@ class JointMap:
                 lengths_ok = False
         if not lengths_ok:
             return problems
+        position_lower, position_upper = self._position_range()
         for i in range(JOINT_COUNT):
             label = names[i] if i < len(names) else f'slot {i}'
             lower, upper, hold = (
@@ -252,13 +263,13 @@ class JointMap:
                 self.target_upper[i],
                 self.hold_position[i],
             )
-            if self.position_lower[i] > self.position_upper[i] and (
-                self.position_lower[i],
-                self.position_upper[i],
+            if position_lower[i] > position_upper[i] and (
+                position_lower[i],
+                position_upper[i],
             ) != (lower, upper):
                 problems.append(
                     f'hardware position range of {label}: lower '
-                    f'{self.position_lower[i]} > upper {self.position_upper[i]}'
+                    f'{position_lower[i]} > upper {position_upper[i]}'
                 )
             if lower > upper:
                 problems.append(
@@ -347,6 +358,12 @@ class JointMap:
             )
         return problems
 
+    def _position_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the position ranges; an unset one is the target limits (as documented)."""
+        lower = self.target_lower if self.position_lower is None else self.position_lower
+        upper = self.target_upper if self.position_upper is None else self.position_upper
+        return lower, upper
+
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
@@ -370,7 +387,7 @@ class JointMap:
             raise JointMapError(where, problems)
         hardware = _renamed_limit_keys(hardware, where, problems)
         hw_names = _list(hardware, 'hardware', 'joint_names', problems)
-        lists = {
+        lists: dict[str, list[Any] | None] = {
             key: _list(hardware, 'hardware', key, problems)
             for key in ('target_lower', 'target_upper', 'hold_position', 'foot_names')
         }
@@ -381,11 +398,12 @@ class JointMap:
         if problems:
             raise JointMapError(where, problems)
         for key in _LIMIT_KEYS + ('hold_position',):
-            if lists[key] is not None:
-                lists[key] = _numbers(lists[key], f'hardware.{key}', problems)
+            given = lists[key]
+            if given is not None:
+                lists[key] = _numbers(given, f'hardware.{key}', problems)
         names, index, sign, offset = _parse_joints(joints, hw_names, problems)
-        foot_names = [str(f) for f in lists['foot_names']]
-        foot_index = []
+        foot_names = [str(f) for f in lists['foot_names'] or ()]
+        foot_index: list[int] = []
         for k, foot in enumerate(feet):
             if foot not in foot_names:
                 problems.append(
@@ -401,36 +419,36 @@ class JointMap:
             name=str(data.get('name', Path(source).stem if source else 'unnamed')),
             hardware_joint_names=tuple(str(n) for n in hw_names),
             policy_joint_names=tuple(names),
-            hardware_index=index,
-            sign=sign,
-            offset=offset,
-            target_lower=lists['target_lower'],
-            target_upper=lists['target_upper'],
-            hold_position=lists['hold_position'],
+            hardware_index=np.asarray(index, dtype=np.int64),
+            sign=np.asarray(sign, dtype=np.float64),
+            offset=np.asarray(offset, dtype=np.float64),
+            target_lower=_float_array(lists['target_lower']),
+            target_upper=_float_array(lists['target_upper']),
+            hold_position=_float_array(lists['hold_position']),
             hardware_foot_names=tuple(foot_names),
-            policy_foot_index=foot_index,
-            position_lower=lists['position_lower'],
-            position_upper=lists['position_upper'],
+            policy_foot_index=np.asarray(foot_index, dtype=np.int64),
+            position_lower=_optional_float_array(lists['position_lower']),
+            position_upper=_optional_float_array(lists['position_upper']),
             source=source,
         )
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> JointMap:
+    def from_yaml(cls, path: str | os.PathLike[str]) -> JointMap:
         """
         Read and validate a joint map file.
 
         :raises JointMapError: the file is missing, not YAML, or invalid.
         """
-        path = Path(path)
+        file = Path(path)
         try:
-            text = path.read_text(encoding='utf-8')
+            text = file.read_text(encoding='utf-8')
         except OSError as exc:
-            raise JointMapError(f'({path})', [f'cannot read the file: {exc}']) from None
+            raise JointMapError(f'({file})', [f'cannot read the file: {exc}']) from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise JointMapError(f'({path})', [f'not valid YAML: {exc}']) from None
-        return cls.from_dict(data, source=str(path))
+            raise JointMapError(f'({file})', [f'not valid YAML: {exc}']) from None
+        return cls.from_dict(data, source=str(file))
 
     # -- use -------------------------------------------------------------------------------
 
@@ -444,26 +462,26 @@ class JointMap:
         """Return the hardware foot name of each policy foot, policy order."""
         return tuple(self.hardware_foot_names[int(i)] for i in self.policy_foot_index)
 
-    def hardware_from_policy(self, q_policy: Sequence[float]) -> np.ndarray:
+    def hardware_from_policy(self, q_policy: npt.ArrayLike) -> np.ndarray:
         """
         Return (18,) hardware targets for policy positions; undriven joints hold.
 
         Not clamped to the target limits (the action mapper does that).
         """
-        q_policy = np.asarray(q_policy, dtype=np.float64)
-        if q_policy.shape != (self.policy_joint_count,):
+        q = np.asarray(q_policy, dtype=np.float64)
+        if q.shape != (self.policy_joint_count,):
             raise JointMapError(
                 self._where(),
                 [
                     f'hardware_from_policy: expected {self.policy_joint_count} policy '
-                    f'positions, got shape {q_policy.shape}'
+                    f'positions, got shape {q.shape}'
                 ],
             )
         out = np.array(self.hold_position, dtype=np.float64)
-        out[self.hardware_index] = self.sign * (q_policy - self.offset)
+        out[self.hardware_index] = self.sign * (q - self.offset)
         return out
 
-    def implausible_positions(self, q_hw: Sequence[float], margin: float) -> list[str]:
+    def implausible_positions(self, q_hw: npt.ArrayLike, margin: float) -> list[str]:
         """
         Return why a measured (18,) hardware pose cannot be true, one line per joint.
 
@@ -474,35 +492,39 @@ class JointMap:
         q = np.asarray(q_hw, dtype=np.float64).reshape(-1)
         if q.shape != (JOINT_COUNT,):
             return [f'expected {JOINT_COUNT} joint positions, got {q.shape[0]}']
+        position_lower, position_upper = self._position_range()
         out = []
         for i in range(JOINT_COUNT):
             value = q[i]
-            lower = self.position_lower[i] - margin
-            upper = self.position_upper[i] + margin
+            lower = position_lower[i] - margin
+            upper = position_upper[i] + margin
             if not math.isfinite(value) or not lower <= value <= upper:
                 out.append(
                     f'{self.hardware_joint_names[i]} measured at {value:.6g} rad, '
-                    f'outside its position range [{self.position_lower[i]:.6g}, '
-                    f'{self.position_upper[i]:.6g}] by more than {margin:g} rad'
+                    f'outside its position range [{position_lower[i]:.6g}, '
+                    f'{position_upper[i]:.6g}] by more than {margin:g} rad'
                 )
         return out
 
-    def policy_from_hardware(self, q_hw: Sequence[float]) -> np.ndarray:
+    def policy_from_hardware(self, q_hw: npt.ArrayLike) -> np.ndarray:
         """Return policy-order positions from (18,) hardware positions."""
-        q_hw = np.asarray(q_hw, dtype=np.float64)
-        if q_hw.shape != (JOINT_COUNT,):
+        q = np.asarray(q_hw, dtype=np.float64)
+        if q.shape != (JOINT_COUNT,):
             raise JointMapError(
                 self._where(),
                 [
                     f'policy_from_hardware: expected {JOINT_COUNT} hardware positions, '
-                    f'got shape {q_hw.shape}'
+                    f'got shape {q.shape}'
                 ],
             )
-        return self.sign * q_hw[self.hardware_index] + self.offset
+        result: np.ndarray = self.sign * q[self.hardware_index] + self.offset
+        return result
 
     def validate_against(self, contract: PolicyContract) -> None:
         """
         Check that this map fits a policy contract; run it at start-up.
+
+        A contract that passed once (the same object) is not checked again.
 
         Checks: the policy joints are exactly the contract's, in the contract's
         order; one policy foot per contract foot; the contract's default pose
@@ -510,26 +532,9 @@ class JointMap:
 
         :raises JointMapError: listing every mismatch.
         """
-        problems: list[str] = []
-        expected = tuple(contract.joint_names)
-        got = self.policy_joint_names
-        if got != expected:
-            missing = [n for n in expected if n not in got]
-            extra = [n for n in got if n not in expected]
-            if missing:
-                problems.append(
-                    f'policy.joints: contract {contract.name!r} joints not mapped '
-                    f'(in contract order): {missing}'
-                )
-            if extra:
-                problems.append(
-                    f'policy.joints: joints not in contract {contract.name!r}: {extra}'
-                )
-            if not missing and not extra:
-                problems.append(
-                    f'policy.joints: order must equal the contract order: expected '
-                    f'{list(expected)}, got {list(got)}'
-                )
+        if any(fitted is contract for fitted in self._fits):
+            return
+        problems = joint_order_problems(contract, self.policy_joint_names, 'policy.joints')
         if len(self.policy_foot_index) != len(contract.foot_names):
             problems.append(
                 f'policy.feet: expected {len(contract.foot_names)} feet (contract '
@@ -548,6 +553,7 @@ class JointMap:
                     )
         if problems:
             raise JointMapError(self._where(), problems)
+        self._fits.append(contract)
 
 
 def _hardware_name_problems(names: Sequence[Any]) -> list[str]:
@@ -620,6 +626,16 @@ def _numbers(values: list, label: str, problems: list[str]) -> list[float]:
     return out
 
 
+def _float_array(values: list[Any] | None) -> np.ndarray:
+    """Return a required limit list of the file as an array (``_list`` gives ``[]`` if absent)."""
+    return np.asarray(values if values is not None else [], dtype=np.float64)
+
+
+def _optional_float_array(values: list[Any] | None) -> np.ndarray | None:
+    """Return an optional limit list of the file as an array, None when absent."""
+    return None if values is None else np.asarray(values, dtype=np.float64)
+
+
 def _parse_joints(
     joints: list, hw_names: list, problems: list[str]
 ) -> tuple[list[str], list[int], list[float], list[float]]:
@@ -682,23 +698,21 @@ def config_directory() -> Path:
     ``ament_index_python``) when the package is installed, else the source
     tree's ``config/joint_maps``.
     """
+    source_tree = Path(__file__).resolve().parents[2] / 'config' / 'joint_maps'
     try:
         from ament_index_python.packages import get_package_share_directory
         from ament_index_python.packages import PackageNotFoundError
     except ImportError:
-        get_package_share_directory = None
-    if get_package_share_directory is not None:
-        try:
-            share = Path(get_package_share_directory(PACKAGE_NAME)) / 'config' / 'joint_maps'
-        except (PackageNotFoundError, LookupError, ValueError, OSError):
-            share = None
-        if share is not None and share.is_dir():
-            return share
-    return Path(__file__).resolve().parents[2] / 'config' / 'joint_maps'
+        return source_tree
+    try:
+        share = Path(get_package_share_directory(PACKAGE_NAME)) / 'config' / 'joint_maps'
+    except (PackageNotFoundError, LookupError, ValueError, OSError):
+        return source_tree
+    return share if share.is_dir() else source_tree
 
 
 def load_joint_map(
-    name_or_path: str | os.PathLike, directory: str | os.PathLike | None = None
+    name_or_path: str | os.PathLike[str], directory: str | os.PathLike[str] | None = None
 ) -> JointMap:
     """
     Load a joint map by shipped name (``'go2_sim'``, ``'krabby'``) or file path.

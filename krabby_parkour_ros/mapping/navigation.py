@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+from typing import Any
 
 #: Default ``vx`` range (m/s): 0 (stand) up to the top of the training range.
 DEFAULT_VX_RANGE = (0.0, 0.8)
@@ -77,7 +78,7 @@ class NavigationCommand:
             object.__setattr__(self, name, _check_finite(name, getattr(self, name)))
 
 
-def _check_range(field_name: str, value) -> tuple[float, float]:
+def _check_range(field_name: str, value: Any) -> tuple[float, float]:
     try:
         low, high = value
     except (TypeError, ValueError):

@@ -64,7 +64,9 @@ def euler_xyz_from_quat_xyzw(x: float, y: float, z: float, w: float) -> tuple[fl
     return (wrap_to_pi(roll % TWO_PI), wrap_to_pi(pitch % TWO_PI), wrap_to_pi(yaw % TWO_PI))
 
 
-def quaternion_multiply(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
+def quaternion_multiply(
+    a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray
+) -> np.ndarray:
     """Return the Hamilton product ``a * b`` of two (x, y, z, w) quaternions."""
     ax, ay, az, aw = a
     bx, by, bz, bw = b

@@ -19,8 +19,11 @@ Parkour policy runtime: load every checkpoint format safely and run it fast.
   key/shape/dimension checks, policy-card resolution).
 - :mod:`.model`: :class:`ParkourPolicyModel`, :class:`ModelIO`,
   :class:`InferenceResponse` (the 100 Hz-loop inference path).
-- :mod:`.card`: policy cards (:class:`PolicyCard`, :func:`load_card`,
-  :func:`check_deployment` ...).
+- :mod:`.card` / :mod:`.card_reader`: policy cards (:class:`PolicyCard`,
+  :func:`load_card` ...) and their strict YAML reader.
+- :mod:`.card_checks`: a card against the deployment
+  (:func:`check_deployment`) and against its checkpoint.
+- :mod:`.card_from_training`: a card derived from Isaac Lab training configs.
 - :mod:`.networks`: the extreme-parkour networks with training state-dict keys.
 - :mod:`.generate` / :mod:`.export`: the ``krabby-parkour-generate-checkpoint``
   and ``krabby-parkour-export`` commands.
@@ -30,13 +33,8 @@ Parkour policy runtime: load every checkpoint format safely and run it fast.
 No ROS here: plain Python, NumPy and torch (onnxruntime for ONNX).
 """
 
-from krabby_parkour_ros.policy.card import (
-    check_deployment,
-    DepthPreprocessing,
-    load_card,
-    PolicyCard,
-    save_card,
-)
+from krabby_parkour_ros.policy.card import DepthPreprocessing, load_card, PolicyCard, save_card
+from krabby_parkour_ros.policy.card_checks import check_deployment
 from krabby_parkour_ros.policy.card_from_training import card_from_training_config
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.errors import (

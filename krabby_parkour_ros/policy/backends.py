@@ -38,6 +38,7 @@ from collections.abc import Iterator
 import contextlib
 import io
 import logging
+from typing import Any, TypeVar
 import warnings
 
 import numpy as np
@@ -111,6 +112,23 @@ class TeacherBackend:
         raise NotImplementedError
 
 
+_Graph = TypeVar('_Graph')
+
+
+def _estimator_graph(graph: _Graph | None) -> _Graph:
+    """
+    Return the with-estimator graph of a backend.
+
+    :raises CheckpointError: the checkpoint has no estimator (callers check
+        ``has_estimator`` first).
+    """
+    if graph is None:
+        raise CheckpointError(
+            'use_estimator: expected a checkpoint with an estimator network, got none'
+        )
+    return graph
+
+
 class TorchBackend(TeacherBackend):
     """Eager or TorchScript execution of torch modules."""
 
@@ -131,7 +149,7 @@ class TorchBackend(TeacherBackend):
 
     def run(self, use_estimator: bool) -> np.ndarray:
         """Return the action for :attr:`input`."""
-        graph = self._with_estimator if use_estimator else self._plain
+        graph = _estimator_graph(self._with_estimator) if use_estimator else self._plain
         with torch.inference_mode():
             if self._device_input is not self.input:
                 self._device_input.copy_(self.input, non_blocking=False)
@@ -155,7 +173,7 @@ class OnnxRuntimeBackend(TeacherBackend):
         self.has_estimator = self._with_estimator is not None
 
     @staticmethod
-    def _session(model: bytes, num_threads: int) -> tuple[object, list[str], str]:
+    def _session(model: bytes, num_threads: int) -> tuple[Any, list[str], str]:
         import onnxruntime as ort  # deferred: heavy import, only this backend needs it
 
         options = ort.SessionOptions()
@@ -175,8 +193,11 @@ class OnnxRuntimeBackend(TeacherBackend):
 
     def run(self, use_estimator: bool) -> np.ndarray:
         """Return the action for :attr:`input`."""
-        session, outputs, input_name = self._with_estimator if use_estimator else self._plain
-        return session.run(outputs, {input_name: self.input_numpy})[0].reshape(-1)
+        session, outputs, input_name = (
+            _estimator_graph(self._with_estimator) if use_estimator else self._plain
+        )
+        action: np.ndarray = session.run(outputs, {input_name: self.input_numpy})[0]
+        return action.reshape(-1)
 
 
 @contextlib.contextmanager
@@ -211,7 +232,8 @@ def onnx_bytes_of(module: nn.Module, obs_dim: int) -> bytes:
             torch.onnx.export(
                 module,
                 (example,),
-                buffer,
+                # torch's annotation omits the binary file object that export writes to.
+                buffer,  # type: ignore[arg-type]
                 dynamo=False,
                 input_names=['obs'],
                 output_names=['actions'],

@@ -20,20 +20,22 @@ observation layout and scales, history length and fill rule, joint order
 and default pose, action scale and clip, physics dt and decimation (the
 policy period), PD gains, effort and velocity limits, the scan grid and
 whether a scan is required, the trained flag, the checkpoint formats it
-describes and the weights' source and license. :func:`load_card` validates
-it strictly (every field present, typed and consistent; unknown fields
-refused), ``card_from_training_config``
-(:mod:`krabby_parkour_ros.policy.card_from_training`) derives it from an
-Isaac Lab run's ``env.yaml`` + ``agent.yaml``, and :func:`check_deployment`
-compares a card's contract with what the node is about to do, listing every
-difference at once.
+describes and the weights' source and license. This module holds the schema
+(:class:`PolicyCard`), its YAML form and reader: :func:`load_card` validates
+a card strictly (every field present, typed and consistent; unknown fields
+refused, through :class:`~krabby_parkour_ros.policy.card_reader.CardReader`).
+
+Elsewhere: :mod:`krabby_parkour_ros.policy.card_from_training` derives a
+card from an Isaac Lab run's ``env.yaml`` + ``agent.yaml``, and
+:mod:`krabby_parkour_ros.policy.card_checks` compares a card with the
+deployment (:func:`check_deployment`) and with its checkpoint, listing
+every difference at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-import math
 import os
 from pathlib import Path
 from typing import Any, Union
@@ -46,15 +48,15 @@ from krabby_parkour_ros.contract import (
     PolicyContract,
     ScanGrid,
 )
-from krabby_parkour_ros.policy.errors import PolicyCardError, PolicyCardMismatchError
+from krabby_parkour_ros.policy.card_reader import CardReader
+from krabby_parkour_ros.policy.errors import PolicyCardError
+from krabby_parkour_ros.policy.formats import CheckpointFormat
 
 PathLike = Union[str, 'os.PathLike[str]']
 
 CARD_VERSION = 1
 CARD_FILENAME = 'policy_card.yaml'
-#: Tolerance of the policy-period check (seconds).
-PERIOD_TOLERANCE = 1e-9
-_FORMAT_NAMES = ('torchscript', 'onnx', 'rsl_rl_teacher', 'rsl_rl_student', 'safetensors')
+_FORMAT_NAMES = tuple(f.value for f in CheckpointFormat)
 
 
 @dataclass(frozen=True)
@@ -212,112 +214,13 @@ def load_card(path: PathLike) -> PolicyCard:
     return card_from_dict(data, str(path))
 
 
-class _Reader:
-    """Typed, strict access to one mapping of a card (errors name the field path)."""
-
-    def __init__(self, data: Any, where: str, section: str) -> None:
-        if not isinstance(data, dict):
-            raise PolicyCardError(
-                f'{where}: {section or "the card"} must be a mapping, got {type(data).__name__}'
-            )
-        self.data = data
-        self.where = where
-        self.section = section
-        self.used: set = set()
-
-    def _name(self, key: str) -> str:
-        return f'{self.section}.{key}' if self.section else key
-
-    def get(self, key: str) -> Any:
-        if key not in self.data:
-            raise PolicyCardError(f'{self.where}: missing field {self._name(key)!r}')
-        self.used.add(key)
-        return self.data[key]
-
-    def optional(self, key: str, default: Any) -> Any:
-        if key not in self.data:
-            return default
-        return self.get(key)
-
-    def integer(self, key: str, minimum: int = 0) -> int:
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise PolicyCardError(
-                f'{self.where}: {self._name(key)} must be an integer >= {int(minimum)}, got'
-                f' {value!r}'
-            )
-        return value
-
-    def number(self, key: str, positive: bool = False) -> float:
-        value = self.get(key)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or (positive and value <= 0)
-        ):
-            raise PolicyCardError(
-                f'{self.where}: {self._name(key)} must be a finite'
-                f' {"positive " if positive else ""}number, got {value!r}'
-            )
-        return float(value)
-
-    def boolean(self, key: str) -> bool:
-        value = self.get(key)
-        if not isinstance(value, bool):
-            raise PolicyCardError(
-                f'{self.where}: {self._name(key)} must be true or false, got {value!r}'
-            )
-        return value
-
-    def text(self, key: str, default: str | None = None) -> str:
-        value = self.get(key) if default is None else self.optional(key, default)
-        if not isinstance(value, str):
-            raise PolicyCardError(
-                f'{self.where}: {self._name(key)} must be a string, got {value!r}'
-            )
-        return value
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise PolicyCardError(
-                f'{self.where}: {self._name(key)} must be a list of strings, got {value!r}'
-            )
-        return tuple(value)
-
-    def numbers(self, key: str, length: int) -> tuple[float, ...]:
-        value = self.get(key)
-        ok = isinstance(value, list) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            for v in value
-        )
-        if not ok or len(value) != length:
-            raise PolicyCardError(
-                f'{self.where}: {self._name(key)} must be a list of {int(length)} finite numbers'
-                f' (one per joint), got {value!r}'
-            )
-        return tuple(float(v) for v in value)
-
-    def section_reader(self, key: str) -> _Reader:
-        return _Reader(self.get(key), self.where, self._name(key))
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise PolicyCardError(
-                f'{self.where}: unknown field(s) {", ".join(self._name(k) for k in unknown)} in'
-                f' {self.section or "the card"} (misspelt?)'
-            )
-
-
 def card_from_dict(data: Any, where: str = 'policy card') -> PolicyCard:
     """
     Build a :class:`PolicyCard` from its YAML mapping, validating every field.
 
     :raises PolicyCardError: for a missing, unknown, mistyped or inconsistent field.
     """
-    top = _Reader(data, where, '')
+    top = CardReader(data, where, '')
     version = top.integer('card_version', 1)
     if version != CARD_VERSION:
         raise PolicyCardError(
@@ -382,7 +285,7 @@ def card_from_dict(data: Any, where: str = 'policy card') -> PolicyCard:
     return card
 
 
-def _read_observation(obs: _Reader) -> dict[str, Any]:
+def _read_observation(obs: CardReader) -> dict[str, Any]:
     layout = ObservationLayout(
         proprio=obs.integer('proprio', 1),
         scan=obs.integer('scan'),
@@ -409,7 +312,7 @@ def _read_observation(obs: _Reader) -> dict[str, Any]:
     return out
 
 
-def _read_timing(top: _Reader, count: int) -> dict[str, Any]:
+def _read_timing(top: CardReader, count: int) -> dict[str, Any]:
     action = top.section_reader('action')
     timing = top.section_reader('timing')
     pd = top.section_reader('pd')
@@ -430,7 +333,7 @@ def _read_timing(top: _Reader, count: int) -> dict[str, Any]:
     return out
 
 
-def _read_depth(depth: _Reader) -> DepthPreprocessing:
+def _read_depth(depth: CardReader) -> DepthPreprocessing:
     out = DepthPreprocessing(
         crop_top=depth.integer('crop_top'),
         crop_bottom=depth.integer('crop_bottom'),
@@ -448,7 +351,7 @@ def _read_depth(depth: _Reader) -> DepthPreprocessing:
     return out
 
 
-# -- from a training run ----------------------------------------------------------------
+# -- generated weights -------------------------------------------------------------------
 
 
 def untrained_card(
@@ -468,132 +371,6 @@ def untrained_card(
     )
 
 
-# -- checks -----------------------------------------------------------------------------
-
-
-def check_deployment(
-    contract: PolicyContract,
-    *,
-    policy_joint_names: Sequence[str],
-    control_rate_hz: float,
-    policy_decimation: int,
-    scan_available: bool,
-    base_velocity_available: bool,
-    has_estimator: bool,
-) -> None:
-    """
-    Check that a deployment matches ``contract``; list every difference.
-
-    :param policy_joint_names: the joint names the deployment feeds the
-        policy, in the order it uses for observation and action.
-    :param control_rate_hz: the node's control rate (ticks per second).
-    :param policy_decimation: run the policy every this many control ticks.
-    :param scan_available: a height scan source is configured.
-    :param base_velocity_available: a measured base velocity is configured.
-    :param has_estimator: the checkpoint carries a trained velocity estimator.
-    :raises PolicyCardMismatchError: with one line per difference.
-    """
-    issues: list[str] = []
-    issues.extend(_joint_issues(contract, tuple(policy_joint_names)))
-    if not control_rate_hz > 0 or not math.isfinite(control_rate_hz):
-        issues.append(f'control rate must be a positive number of Hz, got {control_rate_hz!r}')
-    elif (
-        isinstance(policy_decimation, bool)
-        or not isinstance(policy_decimation, int)
-        or policy_decimation < 1
-    ):
-        issues.append(f'policy decimation must be an integer >= 1, got {policy_decimation!r}')
-    else:
-        period = policy_decimation / control_rate_hz
-        if abs(period - contract.policy_period) > PERIOD_TOLERANCE:
-            suggestion = contract.policy_period * control_rate_hz
-            if abs(suggestion - round(suggestion)) < 1e-6:
-                hint = f' (use policy decimation {round(suggestion)})'
-            else:
-                hint = ' (no integer decimation fits this control rate)'
-            issues.append(
-                f'policy period: the policy was trained at {contract.policy_period:.6g} s'
-                f' ({contract.policy_rate:.6g} Hz: physics dt {contract.physics_dt:g} x'
-                f' decimation {contract.decimation}) but the deployment runs it every'
-                f' {policy_decimation} tick(s) of {control_rate_hz:.6g} Hz = {period:.6g} s{hint}'
-            )
-    if contract.scan_required and not scan_available:
-        issues.append(
-            f'height scan: the policy requires a {int(contract.scan_grid.size)}-point height scan'
-            ' but none is provided'
-        )
-    if not base_velocity_available and not has_estimator:
-        issues.append(
-            'base velocity: no measured base velocity is provided and the '
-            'checkpoint has no estimator to fill priv_explicit'
-        )
-    if issues:
-        raise PolicyCardMismatchError(
-            f'deployment does not match policy {contract.name!r}', issues
-        )
-
-
-def _joint_issues(contract: PolicyContract, names: tuple[str, ...]) -> list[str]:
-    expected = contract.joint_names
-    if len(names) != len(expected):
-        return [
-            f'joint count: the policy has {len(expected)} joints {list(expected)} but the'
-            f' deployment gives {len(names)} {list(names)}'
-        ]
-    if names == expected:
-        return []
-    if sorted(names) == sorted(expected):
-        wrong = [i for i, (a, b) in enumerate(zip(names, expected)) if a != b]
-        return [
-            f'joint order: same joints in a different order; positions {wrong} hold'
-            f' {[names[i] for i in wrong]} but the policy expects {[expected[i] for i in wrong]}'
-        ]
-    unknown = [n for n in names if n not in expected]
-    absent = [n for n in expected if n not in names]
-    return [f'joint names: {unknown} are not policy joints and {absent} are missing']
-
-
-def check_card_against_checkpoint(
-    card: PolicyCard,
-    *,
-    obs_dim: int,
-    action_dim: int,
-    format_name: str,
-    trained_marker: bool | None,
-    where: str,
-) -> None:
-    """
-    Check that ``card`` describes the loaded checkpoint; list every difference.
-
-    :param trained_marker: the trained flag written into the checkpoint by
-        this project's tools (None when the checkpoint carries none).
-    :raises PolicyCardMismatchError: with one line per difference.
-    """
-    issues = []
-    contract = card.contract
-    if contract.layout.total != obs_dim:
-        issues.append(
-            f'observation size: card layout totals {int(contract.layout.total)} but the checkpoint'
-            f' takes {int(obs_dim)}'
-        )
-    if contract.action_dim != action_dim:
-        issues.append(
-            f'action size: card lists {int(contract.action_dim)} joints but the checkpoint outputs'
-            f' {int(action_dim)}'
-        )
-    if card.formats and format_name not in card.formats:
-        issues.append(
-            f'format: card describes {list(card.formats)} but the checkpoint is {format_name}'
-        )
-    if trained_marker is not None and trained_marker != contract.trained:
-        issues.append(
-            f'trained flag: card says trained={contract.trained} but the checkpoint is marked'
-            f' trained={trained_marker}'
-        )
-    if issues:
-        raise PolicyCardMismatchError(f'policy card {where}', issues)
-
-
 def find_card(checkpoint_path: PathLike, card_path: PathLike | None) -> Path | None:
     """Return ``card_path`` or ``<checkpoint dir>/policy_card.yaml`` when it exists."""
     if card_path is not None:
@@ -608,8 +385,6 @@ __all__ = [
     'PolicyCard',
     'card_from_dict',
     'card_to_dict',
-    'check_card_against_checkpoint',
-    'check_deployment',
     'find_card',
     'load_card',
     'save_card',

@@ -32,6 +32,7 @@ from typing import Any
 
 from krabby_parkour_ros.contract import (
     FILL_RULE_EXTREME_PARKOUR,
+    GO2_PARKOUR_TEACHER,
     ObservationLayout,
     PolicyContract,
     ScanGrid,
@@ -52,22 +53,7 @@ from krabby_parkour_ros.policy.training_config import (
 
 #: Isaac Lab articulation (policy) joint order of robots whose USD is known.
 #: The order is not in env.yaml: it comes from the USD's articulation tree.
-KNOWN_JOINT_ORDERS: dict[str, tuple[str, ...]] = {
-    'go2': (
-        'FL_hip',
-        'FR_hip',
-        'RL_hip',
-        'RR_hip',
-        'FL_thigh',
-        'FR_thigh',
-        'RL_thigh',
-        'RR_thigh',
-        'FL_calf',
-        'FR_calf',
-        'RL_calf',
-        'RR_calf',
-    ),
-}
+KNOWN_JOINT_ORDERS: dict[str, tuple[str, ...]] = {'go2': GO2_PARKOUR_TEACHER.joint_names}
 
 # Constants of the extreme-parkour observation and terrain code (not in env.yaml).
 _CODE_SCAN_OFFSET = 0.3

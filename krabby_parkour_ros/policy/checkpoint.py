@@ -20,6 +20,10 @@ Load a parkour policy checkpoint of any supported format, safely and checked.
 unless told to, rebuilds the project's networks (:mod:`.networks`) and checks
 every tensor name and shape, checks the observation and action sizes, and
 resolves the policy card. Every problem raises a specific :class:`CheckpointError`.
+
+Length: about 590 lines, beyond the usual ~450. The key and shape checks that every
+checkpoint format shares make up most of it; format detection lives in :mod:`.formats`, the
+networks in :mod:`.networks`.
 """
 
 from __future__ import annotations
@@ -37,12 +41,8 @@ from typing import Any, Union
 import torch
 
 from krabby_parkour_ros.policy.backends import quiet_torchscript_deprecation
-from krabby_parkour_ros.policy.card import (
-    check_card_against_checkpoint,
-    find_card,
-    load_card,
-    PolicyCard,
-)
+from krabby_parkour_ros.policy.card import find_card, load_card, PolicyCard
+from krabby_parkour_ros.policy.card_checks import check_card_against_checkpoint
 from krabby_parkour_ros.policy.deadline import (
     check_probe_timeout,
     DEFAULT_PROBE_TIMEOUT_S,

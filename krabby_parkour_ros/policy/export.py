@@ -139,7 +139,7 @@ def export_policy(
         action_dim=weights.action_dim,
     )
     paths = {'onnx': out_dir / 'policy.onnx', 'card': out_dir / CARD_FILENAME}
-    formats = ('onnx',)
+    formats: tuple[str, ...] = ('onnx',)
     if torchscript:
         paths['torchscript'] = out_dir / 'policy.pt'
         formats = ('torchscript', 'onnx')

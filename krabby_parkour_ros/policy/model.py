@@ -22,6 +22,9 @@ time: a model that does not answer is refused, see :mod:`.deadline`).
 :meth:`ParkourPolicyModel.inference` turns every failure (bad input, a
 missing base-velocity source, a non-finite output ...) into
 ``InferenceResponse(success=False, error_message=...)``.
+
+Length: about 580 lines, beyond the usual ~450. One runtime whose input checks, warm-up and
+failure handling every backend shares; the backends themselves live in :mod:`.backends`.
 """
 
 from __future__ import annotations
@@ -126,6 +129,11 @@ class _StudentRuntime:
         depth: DepthPreprocessing,
     ) -> None:
         assert weights.depth_encoder is not None and weights.actor is not None
+        if weights.network_config is None:
+            raise CheckpointError(
+                f'{weights.path}: a student (depth) checkpoint needs its network '
+                'configuration, got none'
+            )
         self.config = weights.network_config
         self.encoder = weights.depth_encoder.to(device)
         self.actor = weights.actor.to(device)
@@ -361,12 +369,13 @@ class ParkourPolicyModel:
             depth = (
                 card.depth if card is not None and card.depth is not None else DepthPreprocessing()
             )
-            self._student = _StudentRuntime(weights, self._device, int(refresh), depth)
+            student = _StudentRuntime(weights, self._device, int(refresh), depth)
+            self._student = student
+            self._input_numpy = student.input_numpy
         else:
-            self._teacher = self._build_teacher(self._backend_name)
-        self._input_numpy = (
-            self._student.input_numpy if self._student is not None else self._teacher.input_numpy
-        )
+            teacher = self._build_teacher(self._backend_name)
+            self._teacher = teacher
+            self._input_numpy = teacher.input_numpy
         self._warm_up()
 
     def _build_teacher(self, backend: str) -> TeacherBackend:

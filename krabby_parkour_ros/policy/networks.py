@@ -35,12 +35,17 @@ training ones:
 friends recover it from a state dict's shapes when no training config is at
 hand, and :func:`check_state_dict` names every missing, unexpected or
 mis-shaped tensor.
+
+Length: about 570 lines, beyond the usual ~450. One class per training network (actor,
+encoders, estimator, depth backbones), each small; they stay together because their state-
+dict keys must mirror the training code's module tree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -66,6 +71,7 @@ _CONV_STACKS: dict[int, tuple[tuple[int, int, int, int], ...]] = {
     20: ((3, 2, 6, 2), (2, 1, 4, 2)),
     50: ((3, 2, 8, 4), (2, 1, 5, 1), (1, 1, 5, 1)),
 }
+_Module = TypeVar('_Module', bound=nn.Module)
 
 
 def activation_module(name: str) -> nn.Module:
@@ -150,7 +156,7 @@ def _mlp(
     activation: str,
     last_activation: nn.Module | None,
 ) -> nn.Sequential:
-    layers = []
+    layers: list[nn.Module] = []
     for index in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[index], sizes[index + 1]))
         if index < len(sizes) - 2:
@@ -182,7 +188,7 @@ class StateHistoryEncoder(nn.Module):
         self.encoder = nn.Sequential(
             nn.Linear(config.num_prop, 3 * channel), activation_module(config.activation)
         )
-        layers = []
+        layers: list[nn.Module] = []
         length = config.num_hist
         out_channels = 3 * channel
         for in_factor, out_factor, kernel, stride in _CONV_STACKS[config.num_hist]:
@@ -382,6 +388,10 @@ class ObservationNormalizer(nn.Module):
     the training runner normalised every observation it stored.
     """
 
+    # Buffers (register_buffer): declared so that they type as tensors, not modules.
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: torch.Tensor, std: torch.Tensor, eps: float = 1e-2) -> None:
         super().__init__()
         self.register_buffer('mean', mean.reshape(1, -1).to(torch.float32).clone())
@@ -556,7 +566,7 @@ def check_state_dict(
     return out
 
 
-def load_module(module: nn.Module, state: Mapping[str, torch.Tensor], where: str) -> nn.Module:
+def load_module(module: _Module, state: Mapping[str, torch.Tensor], where: str) -> _Module:
     """Check ``state`` with :func:`check_state_dict`, load it and set eval mode."""
     module.load_state_dict(check_state_dict(module, state, where), strict=True)
     module.eval()

@@ -102,7 +102,8 @@ def network_config_from_agent(
     """
     policy = data['policy']
     actor = policy.get('actor') if isinstance(policy.get('actor'), dict) else {}
-    estimator = data.get('estimator') if isinstance(data.get('estimator'), dict) else {}
+    given_estimator = data.get('estimator')
+    estimator = given_estimator if isinstance(given_estimator, dict) else {}
     history = actor.get('state_history_encoder') or {}
 
     def number(source: Mapping[str, Any], key: str, default: int) -> int:

@@ -121,6 +121,8 @@ def test_permuted_map_gives_identical_observation_and_command(
         ActionMapper(GO2_PARKOUR_TEACHER, m, ActionMapperConfig(max_delta_per_step=0.5))
         for m in (reference_map, other_map)
     ]
+    # Each caller holds its own last command (the rate limit's reference).
+    previous = [m.default_command() for m in mappers]
     rng = np.random.default_rng(seed)
     base_feet = BASE['hardware']['foot_names']
     new_feet = data['hardware']['foot_names']
@@ -150,10 +152,11 @@ def test_permuted_map_gives_identical_observation_and_command(
         built = [b.build(o, command).copy() for b, o in zip(builders, observations)]
         np.testing.assert_array_equal(built[0], built[1])
         action = rng.uniform(-6.0, 6.0, 12)
-        results = [m.map(action) for m in mappers]
+        results = [m.map(action, p) for m, p in zip(mappers, previous)]
         assert all(r.ok for r in results)
         assert results[0].limited == results[1].limited
         expected = wire(results[0].command.astype(np.float64), perm, transform)
         np.testing.assert_allclose(results[1].command, expected, rtol=0, atol=2e-6)
         for b, r in zip(builders, results):
             b.record_action(r.raw_action)
+        previous = [r.command.copy() for r in results]

@@ -48,11 +48,12 @@ def _corner_actions():
 
 def test_go2_sim_map_clamps_no_target_the_policy_can_ask_for() -> None:
     mapper = ActionMapper(GO2_PARKOUR_TEACHER, load_joint_map('go2_sim'))
+    previous = mapper.default_command()  # no rate limit: the reference is unused
     rng = np.random.default_rng(7)
     actions = list(_corner_actions()) + [rng.uniform(-CLIP, CLIP, 12) for _ in range(2000)]
     for action in actions:
-        result = mapper.map(action)
-        assert result.ok and not result.limited, (action, result.reason)
+        result = mapper.map(action, previous)
+        assert result.ok and not result.target_limited and not result.rate_limited, action
         expected = np.asarray(GO2_PARKOUR_TEACHER.default_joint_positions) + 0.25 * np.clip(
             action, -CLIP, CLIP
         )
@@ -63,14 +64,16 @@ def test_go2_sim_map_clamps_no_target_the_policy_can_ask_for() -> None:
 
 def test_hardware_map_clamps_are_counted_per_joint() -> None:
     mapper = ActionMapper(GO2_PARKOUR_TEACHER, load_joint_map('krabby'))
+    previous = mapper.default_command()
     action = np.zeros(12)
     action[8] = CLIP  # FL_calf -> lf_knee: default -1.2 + 1.2 = 0.0 > -0.1
     for _ in range(3):
-        result = mapper.map(action)
-        assert result.limited and result.command[2] == pytest.approx(-0.1)
+        result = mapper.map(action, previous)
+        assert result.target_limited and not result.rate_limited
+        assert result.command[2] == pytest.approx(-0.1)
     action[:] = 0.0
     action[0] = -CLIP  # FL_hip -> lf_hip_yaw: 0 - 1.2 = -1.2, inside +-1.35
-    assert not mapper.map(action).limited
+    assert not mapper.map(action, previous).limited
     assert mapper.clamp_counts() == {'lf_knee': 3}
 
 

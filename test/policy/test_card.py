@@ -12,9 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Policy cards: shipped card, derivation from training configs, validation, deployment."""
+"""Policy cards: shipped card, derivation from training configs, validation, checkpoint fit."""
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ import yaml
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.policy import (
     card_from_training_config,
-    check_deployment,
     CheckpointFormat,
     load_card,
     ModelWeights,
@@ -37,15 +35,6 @@ from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path, shipped_m
 from krabby_parkour_ros.policy.training_config import load_training_yaml
 
 from .conftest import needs_shared, SHARED_TEACHER
-
-GOOD = {
-    'policy_joint_names': GO2_PARKOUR_TEACHER.joint_names,
-    'control_rate_hz': 100.0,
-    'policy_decimation': 2,
-    'scan_available': True,
-    'base_velocity_available': True,
-    'has_estimator': False,
-}
 
 
 def test_shipped_card_equals_the_go2_teacher_contract() -> None:
@@ -171,72 +160,6 @@ def test_checkpoint_without_card_loads_with_card_none(
         path, card_path=generated[CheckpointFormat.ONNX].parent / 'policy_card.yaml'
     )
     assert explicit.card is not None
-
-
-def test_check_deployment_accepts_the_trained_setup() -> None:
-    check_deployment(GO2_PARKOUR_TEACHER, **GOOD)
-    check_deployment(
-        GO2_PARKOUR_TEACHER, **{**GOOD, 'control_rate_hz': 50.0, 'policy_decimation': 1}
-    )
-    check_deployment(
-        GO2_PARKOUR_TEACHER, **{**GOOD, 'base_velocity_available': False, 'has_estimator': True}
-    )
-
-
-def test_check_deployment_wrong_joint_count() -> None:
-    with pytest.raises(PolicyCardMismatchError) as info:
-        check_deployment(
-            GO2_PARKOUR_TEACHER,
-            **{**GOOD, 'policy_joint_names': GO2_PARKOUR_TEACHER.joint_names[:11]},
-        )
-    assert info.value.issues == (info.value.issues[0],)
-    assert 'joint count: the policy has 12 joints' in info.value.issues[0]
-    assert 'deployment gives 11' in info.value.issues[0]
-
-
-def test_check_deployment_leg_by_leg_order() -> None:
-    leg_by_leg = tuple(
-        f'{leg}_{part}' for leg in ('FL', 'FR', 'RL', 'RR') for part in ('hip', 'thigh', 'calf')
-    )
-    with pytest.raises(PolicyCardMismatchError, match='joint order: same joints'):
-        check_deployment(GO2_PARKOUR_TEACHER, **{**GOOD, 'policy_joint_names': leg_by_leg})
-
-
-def test_check_deployment_wrong_policy_period() -> None:
-    with pytest.raises(PolicyCardMismatchError) as info:
-        check_deployment(GO2_PARKOUR_TEACHER, **{**GOOD, 'policy_decimation': 1})
-    message = str(info.value)
-    assert 'policy period' in message and '0.02 s' in message and '0.01 s' in message
-    assert 'use policy decimation 2' in message
-
-
-def test_check_deployment_scan_missing() -> None:
-    with pytest.raises(PolicyCardMismatchError, match='requires a 132-point height scan'):
-        check_deployment(GO2_PARKOUR_TEACHER, **{**GOOD, 'scan_available': False})
-    student = dataclasses.replace(GO2_PARKOUR_TEACHER, scan_required=False)
-    check_deployment(student, **{**GOOD, 'scan_available': False})
-
-
-def test_check_deployment_lists_every_difference() -> None:
-    with pytest.raises(PolicyCardMismatchError) as info:
-        check_deployment(
-            GO2_PARKOUR_TEACHER,
-            policy_joint_names=('a', 'b'),
-            control_rate_hz=100.0,
-            policy_decimation=3,
-            scan_available=False,
-            base_velocity_available=False,
-            has_estimator=False,
-        )
-    issues = info.value.issues
-    assert len(issues) == 4
-    assert [i.split(':')[0] for i in issues] == [
-        'joint count',
-        'policy period',
-        'height scan',
-        'base velocity',
-    ]
-    assert '4 mismatch(es)' in str(info.value)
 
 
 def test_training_yaml_loader_never_builds_python_objects(tmp_path: Path) -> None:

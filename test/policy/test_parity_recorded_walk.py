@@ -70,6 +70,7 @@ def walk_observations() -> np.ndarray:
     model = ParkourPolicyModel(ModelWeights(shipped_checkpoint_path()))
     robot = SimulatedRobot(scenario='box', seed=3)
     command = NavigationCommand(vx=0.5)
+    sent = mapper.default_command()  # what the robot was last sent
     kept = []
     for step in range(STEPS):
         observation = _hal_observation(robot.observe(), (step + 1) * 20_000_000)
@@ -77,10 +78,11 @@ def walk_observations() -> np.ndarray:
         kept.append(vector.copy())
         response = model.inference(ModelIO(observation=vector))
         assert response.success, response.error_message
-        result = mapper.map(response.action_numpy())
-        assert result.ok, result.reason
+        result = mapper.map(response.action_numpy(), sent)
+        assert result.command is not None, (result.refusal, result.detail)
         builder.record_action(result.raw_action)
-        robot.set_hardware_targets(result.command)
+        sent = result.command.copy()
+        robot.set_hardware_targets(sent)
         robot.step(4)
     assert not robot.has_fallen(), 'the recorded walk itself must be a good walk'
     assert robot.base_position()[0] > 5.0
