@@ -168,7 +168,7 @@ class TickDriver:
             deadline = min(deadline, self._clock() + int(stop_after_s * 1e9))
         obs = self._source.poll()
         if obs is None and self._warm_up is not None:
-            obs = self._wait_and_warm(deadline)
+            obs = self._wait_and_warm(deadline, self._warm_up)
         if obs is None:
             timeout = (deadline - self._clock()) * 1e-9
             obs = self._source.wait_for_observation(max(timeout, 0.0))
@@ -188,7 +188,9 @@ class TickDriver:
                 obs = newer
         return obs
 
-    def _wait_and_warm(self, deadline: int) -> HalObservation | None:
+    def _wait_and_warm(
+        self, deadline: int, warm_up: Callable[[], bool | None]
+    ) -> HalObservation | None:
         """Wait until the warm-up moment, then warm up (unless an observation came)."""
         expected = self._expected_ns
         if expected is None:
@@ -201,7 +203,7 @@ class TickDriver:
         obs = self._source.wait_for_observation((warm_at - now) * 1e-9)
         if obs is None:
             start = time.thread_time()
-            if self._warm_up() is not False:
+            if warm_up() is not False:
                 self.warm_ups += 1
             self.warm_up_cpu_s += time.thread_time() - start
         return obs

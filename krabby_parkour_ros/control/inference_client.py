@@ -46,6 +46,7 @@ from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.messages import HalObservation
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
+from krabby_parkour_ros.recording.recorder import HalRecorder
 from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
 
 _LOG = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class ParkourInferenceClient:
         self._on_tick = on_tick
         self._record_path = record_path
         self._warm_up_lead_s = float(warm_up_lead_s)
-        self.recorder = None
+        self.recorder: HalRecorder | None = None
         self._runtime: ControlRuntime | None = None
         self._loop: ControlLoop | None = None
         self.last_result: TickResult | None = None
@@ -269,6 +270,6 @@ class ParkourInferenceClient:
         self.initialize()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         """Close on leaving a with-block."""
         self.close()

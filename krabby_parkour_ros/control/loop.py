@@ -51,11 +51,12 @@ import logging
 import os
 import threading
 import time
+from typing import Any, Protocol
 
 import numpy as np
 
 from krabby_parkour_ros.control.driver import TickDriver
-from krabby_parkour_ros.control.step import ControlStep, TickResult
+from krabby_parkour_ros.control.step import CommandSink, ControlStep, TickResult
 from krabby_parkour_ros.policy.model import ModelIO
 
 _LOG = logging.getLogger(__name__)
@@ -168,6 +169,25 @@ def freeze_heap() -> float:
     return time.perf_counter() - start
 
 
+class WarmUpModel(Protocol):
+    """The part of a policy model a warm-up uses (a ``ParkourPolicyModel``)."""
+
+    @property
+    def obs_dim(self) -> int:
+        """Return the policy observation length."""
+
+    @property
+    def is_recurrent(self) -> bool:
+        """Return True when an inference changes the model's state."""
+
+    @property
+    def needs_depth(self) -> bool:
+        """Return True when an inference needs a depth image."""
+
+    def inference(self, model_io: ModelIO) -> Any:
+        """Run the policy on ``model_io``."""
+
+
 class PolicyWarmUp:
     """
     A spare inference on the last policy input, to warm the caches before a tick.
@@ -181,7 +201,7 @@ class PolicyWarmUp:
     :param model: the policy model (``inference(ModelIO)``).
     """
 
-    def __init__(self, model) -> None:
+    def __init__(self, model: WarmUpModel) -> None:
         self._model = model
         self._io = ModelIO(
             observation=np.zeros(model.obs_dim, dtype=np.float32),
@@ -220,7 +240,7 @@ class PolicyWarmUp:
         return True
 
 
-def make_warm_up(model) -> PolicyWarmUp | None:
+def make_warm_up(model: WarmUpModel | None) -> PolicyWarmUp | None:
     """Return a warm-up for a stateless policy, None for a recurrent or depth policy."""
     if (
         model is None
@@ -257,12 +277,12 @@ class ControlLoop:
         self,
         step: ControlStep,
         driver: TickDriver,
-        sink,
+        sink: CommandSink,
         on_tick: Callable[[TickResult], None] | None = None,
         on_fault: Callable[[], None] | None = None,
         name: str = 'parkour-control',
         realtime_priority: int = 0,
-        model=None,
+        model: WarmUpModel | None = None,
         warm_up_lead_s: float = WARM_UP_LEAD_S,
         freeze_gc: bool = True,
     ) -> None:

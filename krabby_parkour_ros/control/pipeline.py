@@ -17,10 +17,13 @@ One policy step as a few named calls: build the observation, infer, map the acti
 
 :class:`PolicyPipeline` is the data path of the controller (rl_sar's deploy
 loop has the same shape: state -> observation -> forward -> output). It
-holds no safety state: it returns either the mapped command or why there is
-none (a :class:`FailureKind` and a message), and the control step
-(:mod:`krabby_parkour_ros.control.step`), the mode machine around it, decides
-what the robot gets.
+holds no safety state: the control step
+(:mod:`krabby_parkour_ros.control.step`), the mode machine around it, owns
+the last safe target and passes it in as ``previous_command`` (the rate
+limit's reference); the pipeline returns either the mapped command or why
+there is none (a :class:`FailureKind`, the mapper's
+:class:`~krabby_parkour_ros.mapping.action.MappingRefusal` when it refused,
+and a message), and the step decides what the robot gets.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from krabby_parkour_ros.hal.messages import HalObservation
+from krabby_parkour_ros.mapping.action import MappingRefusal
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.policy.model import ModelIO
 
@@ -61,6 +65,8 @@ class PolicyOutcome:
     :ivar command: (18,) float32 hardware targets; None on failure.
     :ivar failure: why there is no command; None on success.
     :ivar message: the failure's detail (empty on success).
+    :ivar mapping_refusal: why the mapper refused (with ``failure``
+        :attr:`FailureKind.MAPPING`); None otherwise.
     :ivar action: the clipped raw action (policy order) on success.
     :ivar limited: True when the target limits or the rate limit acted.
     :ivar observation: a copy of the observation vector, when it was built.
@@ -70,6 +76,7 @@ class PolicyOutcome:
     command: np.ndarray | None = None
     failure: FailureKind | None = None
     message: str = ''
+    mapping_refusal: MappingRefusal | None = None
     action: np.ndarray | None = None
     limited: bool = False
     observation: np.ndarray | None = None
@@ -95,16 +102,17 @@ class PolicyPipeline:
         self._model = model
         self._mapper = mapper
 
-    def reset(self, start_command: np.ndarray) -> None:
-        """Forget the history (observation, recurrent state); seed the mapper's rate limit."""
+    def reset(self) -> None:
+        """Forget the history (observation, recurrent state, action buffers)."""
         self._builder.reset()
         self._model.reset()
-        self._mapper.reset(start_command)
+        self._mapper.reset()
 
     def run(
         self,
         observation: HalObservation,
         navigation: NavigationCommand,
+        previous_command: np.ndarray,
         first_of_failures: bool = True,
     ) -> PolicyOutcome:
         """
@@ -112,6 +120,9 @@ class PolicyPipeline:
 
         :param observation: the newest HAL observation.
         :param navigation: the navigation command in force.
+        :param previous_command: (18,) the command the caller last sent or
+            holds: the mapper's rate limit moves each target at most
+            ``max_delta_per_step`` from it.
         :param first_of_failures: log a traceback for an unexpected exception
             (only for the first of a run of failures).
         """
@@ -132,7 +143,7 @@ class PolicyPipeline:
             t2 = time.perf_counter()
             if not response.success:
                 return self._failed(outcome, FailureKind.INFERENCE, response.error_message)
-            mapped = self._mapper.map(response.action_numpy())
+            mapped = self._mapper.map(response.action_numpy(), previous_command)
             outcome.stage_times = {
                 'build': t1 - t0,
                 'infer': t2 - t1,
@@ -144,8 +155,9 @@ class PolicyPipeline:
             if first_of_failures:
                 _LOG.exception('policy step raised (traceback of the first of a run)')
             return self._failed(outcome, FailureKind.EXCEPTION, f'{type(exc).__name__}: {exc}')
-        if not mapped.ok:
-            return self._failed(outcome, FailureKind.MAPPING, mapped.reason)
+        if mapped.command is None:
+            outcome.mapping_refusal = mapped.refusal
+            return self._failed(outcome, FailureKind.MAPPING, mapped.detail)
         # Training feeds back the policy's raw (unclipped) output as the previous
         # action (extreme-parkour's action_history_buf); clipping only shapes targets.
         self._builder.record_action(mapped.raw_action)

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 import logging
+from typing import TYPE_CHECKING
 
 import zmq
 
+from krabby_parkour_ros.contract import PolicyContract
 from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.driver import TickDriver
 from krabby_parkour_ros.control.step import ControlStep
@@ -39,12 +41,15 @@ from krabby_parkour_ros.mapping.action import ActionMapper, ActionMapperConfig
 from krabby_parkour_ros.mapping.joint_map import JointMap, load_joint_map
 from krabby_parkour_ros.mapping.navigation import NavigationLimits
 from krabby_parkour_ros.mapping.observation import ObservationBuilder, ObservationConfig
-from krabby_parkour_ros.policy.card import check_deployment
+from krabby_parkour_ros.policy.card_checks import check_deployment
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.policy.deadline import DEFAULT_PROBE_TIMEOUT_S
 from krabby_parkour_ros.policy.errors import PolicyCardError
 from krabby_parkour_ros.policy.model import ParkourPolicyModel
 from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
+
+if TYPE_CHECKING:
+    from krabby_parkour_ros.recording.recorder import HalRecorder
 
 _LOG = logging.getLogger(__name__)
 
@@ -145,7 +150,9 @@ class RuntimeConfig:
         )
 
 
-def deployment_hal_config(hal: HalClientConfig, contract, joint_map: JointMap) -> HalClientConfig:
+def deployment_hal_config(
+    hal: HalClientConfig, contract: PolicyContract, joint_map: JointMap
+) -> HalClientConfig:
     """
     Return the HAL client settings with the deployment's extension lengths.
 
@@ -182,6 +189,21 @@ def load_policy(config: RuntimeConfig) -> ModelWeights:
     return weights
 
 
+def _card_contract(model: ParkourPolicyModel) -> PolicyContract:
+    """
+    Return the training contract of the model's policy card.
+
+    :raises RuntimeConfigError: the checkpoint has no card (no contract).
+    """
+    contract = model.contract
+    if contract is None:
+        raise RuntimeConfigError(
+            f'checkpoint {str(model.weights.path)!r}: expected a policy card with the '
+            'training contract, got none'
+        )
+    return contract
+
+
 @dataclass
 class ControlRuntime:
     """The assembled, connected controller; :meth:`close` releases it."""
@@ -197,9 +219,9 @@ class ControlRuntime:
     driver: TickDriver
 
     @property
-    def contract(self):
+    def contract(self) -> PolicyContract:
         """Return the policy's training contract."""
-        return self.model.contract
+        return _card_contract(self.model)
 
     @classmethod
     def build(
@@ -207,7 +229,7 @@ class ControlRuntime:
         config: RuntimeConfig,
         context: zmq.Context | None = None,
         weights: ModelWeights | None = None,
-        recorder=None,
+        recorder: HalRecorder | None = None,
     ) -> ControlRuntime:
         """
         Load, check and connect everything.
@@ -232,7 +254,7 @@ class ControlRuntime:
             num_threads=config.inference_threads,
             probe_timeout_s=config.probe_timeout_s,
         )
-        contract = model.contract
+        contract = _card_contract(model)
         try:
             check_deployment(
                 contract,

@@ -23,14 +23,23 @@ alike. It owns the safety state machine (``docs/safety.md``):
 
 ``WAITING`` -> ``SOFT_START`` -> ``RUNNING``, with ``HOLD_STALE`` (inputs
 stale), ``HOLD_USER`` (hold requested) and ``HOLD_FAULT`` (the last policy
-step failed). Every command it sends is finite, inside the joint map's target
-limits and continuous with the previous one: holds repeat the last safe
-target, and every return to the policy goes through a ramp to the default
+step failed). It is the only owner of the last safe target (the last
+command sent; the measured pose or the ramp before any): holds repeat it, and
+each policy step gets it as the mapper's rate-limit reference, so the limit
+is continuous across the ramp -> policy hand-over (the ramp ends on the
+default pose, which is then the last command). Every command it sends is
+finite, inside the joint map's target limits and continuous with the
+previous one: every return to the policy goes through a ramp to the default
 pose first. A ramp never starts from a measured pose that cannot be true
 (non-finite, or further than ``activation_margin`` outside a joint's
 position range): activation is refused and the step keeps waiting. The HAL
 client enforces finiteness and the target limits once more at the wire
 (:class:`~krabby_parkour_ros.hal.command_guard.CommandGuard`).
+
+Length: about 630 lines, beyond the usual ~450. It is the mode machine
+(wait, soft start, policy, hold, fault) and every transition's safety rule;
+splitting the transitions apart would scatter the invariants stated above.
+The policy's build, infer and map live in :mod:`.pipeline`.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ import enum
 import logging
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -126,9 +135,9 @@ class ControlStep:
     def __init__(
         self,
         sink: CommandSink,
-        builder,
-        mapper,
-        model,
+        builder: Any,
+        mapper: Any,
+        model: Any,
         config: ControlConfig,
         limits: NavigationLimits | None = None,
         clock: Callable[[], int] = time.monotonic_ns,
@@ -536,7 +545,7 @@ class ControlStep:
         self._set_mode(ControlMode.STAND, cause)
 
     def _begin_policy(self) -> None:
-        self._pipeline.reset(self._default_command)
+        self._pipeline.reset()
         self._policy_ticks = 0
         self._consecutive_failures = 0
         self._set_mode(ControlMode.RUNNING, 'ramp done: the policy takes over')
@@ -544,8 +553,11 @@ class ControlStep:
     # -- policy --------------------------------------------------------------------------
 
     def _policy_step(self, obs: HalObservation, result: TickResult) -> np.ndarray | None:
+        # The rate limit's reference is what the HAL tracks: the last command
+        # sent (after a ramp, its end: the default pose).
+        previous = self._last_command if self._last_command is not None else self._default_command
         outcome = self._pipeline.run(
-            obs, self._nav, first_of_failures=self._consecutive_failures == 0
+            obs, self._nav, previous, first_of_failures=self._consecutive_failures == 0
         )
         result.policy_ran = True
         result.policy_observation = outcome.observation

@@ -17,26 +17,33 @@ Map a raw policy action to 18 safe hardware joint targets.
 
 Steps (``docs/observation.md``, "Actions"), all in preallocated buffers:
 
-1. reject a non-finite raw action (no command is produced from it: the
-   result carries the last safe target, ``ok`` False and the reason);
+1. refuse a non-finite raw action: no command is produced from it (the
+   result's ``command`` is None, ``refusal`` is
+   :attr:`MappingRefusal.NON_FINITE_ACTION` and ``detail`` names the joints);
 2. clip the raw action to +-``contract.action_clip`` (training: 4.8);
 3. ``target = default_pos + contract.action_scale * clipped`` (policy order);
 4. to hardware order: ``q_hw = sign * (target - offset)``; hardware joints
    that no policy joint drives get ``joint_map.hold_position``;
 5. clamp to the joint map's target limits (each clamp counted per joint:
    training clamped no target, so every clamp departs from it);
-6. optionally limit the change per call relative to the last sent command
-   (``max_delta_per_step``), then clamp to the target limits again;
-7. a final finiteness check; the result becomes the last safe command.
+6. optionally limit the change relative to ``previous_command``, the
+   command the caller last sent (``max_delta_per_step``), then clamp to the
+   target limits again;
+7. a final finiteness check (:attr:`MappingRefusal.NON_FINITE_TARGET`).
 
 Every command this mapper returns is finite, float32, inside the target
-limits, and (with a rate limit) continuous with the previous one.
+limits, and (with a rate limit) within ``max_delta_per_step`` of the
+``previous_command`` it was given. The mapper keeps no last command: the
+control step (:mod:`krabby_parkour_ros.control.step`) owns the last safe
+target, holds it when a step is refused, and passes it in. Its only state
+is the preallocated buffers and the per-joint clamp and rate-limit counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import enum
 import logging
 import math
 
@@ -49,10 +56,15 @@ from krabby_parkour_ros.mapping.joint_map import JointMap
 
 _LOG = logging.getLogger(__name__)
 
-REASON_OK = ''
-REASON_SOFT_LIMIT = 'clamped to target limits'
-REASON_RATE_LIMIT = 'rate limited'
-REASON_BOTH = 'clamped to target limits; rate limited'
+
+class MappingRefusal(str, enum.Enum):
+    """Why :meth:`ActionMapper.map` produced no command."""
+
+    #: The raw policy action holds NaN or +-Inf.
+    NON_FINITE_ACTION = 'non_finite_action'
+    #: A hardware target came out non-finite (e.g. a non-finite previous
+    #: command under a rate limit).
+    NON_FINITE_TARGET = 'non_finite_target'
 
 
 class ActionMappingError(ValueError):
@@ -97,8 +109,8 @@ class ActionResult:
     The arrays are read-only views of the mapper's buffers, valid until the
     next call (copy them to keep them).
 
-    :ivar command: (18,) float32 hardware targets to send (the last safe
-        target when ``ok`` is False).
+    :ivar command: (18,) float32 hardware targets to send; None when the
+        action was refused (the caller holds its last safe target).
     :ivar clipped_action: (n,) the raw action clipped to +-action_clip,
         policy order.
     :ivar raw_action: (n,) the finite raw action before clipping: what the
@@ -106,17 +118,29 @@ class ActionResult:
         (:meth:`~krabby_parkour_ros.mapping.observation.ObservationBuilder.record_action`).
         Both action arrays are meaningful only when ``ok`` is True (a refused
         action is not applied, so it must not be recorded).
-    :ivar ok: False when no command could be produced from this action.
-    :ivar reason: why not ok, or which limit acted; empty when neither.
-    :ivar limited: True when the target limits or the rate limit changed a target.
+    :ivar refusal: why no command was produced; None when one was.
+    :ivar detail: the refusal for people (which joints); empty when none.
+    :ivar target_limited: True when the target limits changed a target.
+    :ivar rate_limited: True when the rate limit changed a target.
     """
 
-    command: np.ndarray
+    command: np.ndarray | None
     clipped_action: np.ndarray
     raw_action: np.ndarray
-    ok: bool
-    reason: str
-    limited: bool
+    refusal: MappingRefusal | None = None
+    detail: str = ''
+    target_limited: bool = False
+    rate_limited: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Return True when a command was produced."""
+        return self.refusal is None
+
+    @property
+    def limited(self) -> bool:
+        """Return True when the target limits or the rate limit changed a target."""
+        return self.target_limited or self.rate_limited
 
 
 def _readonly_view(array: np.ndarray) -> np.ndarray:
@@ -167,7 +191,6 @@ class ActionMapper:
         self._delta = np.zeros(JOINT_COUNT, dtype=np.float64)
         self._changed = np.zeros(JOINT_COUNT, dtype=bool)
         self._command = np.zeros(JOINT_COUNT, dtype=np.float32)
-        self._last_safe = np.zeros(JOINT_COUNT, dtype=np.float32)
         self._finite = FiniteCheck()
         # 0-d operands: a Python scalar costs a temporary array per ufunc call.
         self._k_clip_low = constant(-self._clip)
@@ -182,16 +205,15 @@ class ActionMapper:
             _readonly_view(self._clipped),
             _readonly_view(self._raw),
         )
-        self._last_safe_view = _readonly_view(self._last_safe)
         command, clipped, raw = self._views
         # Results are reused: map() allocates nothing on the good path.
         self._results = {
-            (False, False): ActionResult(command, clipped, raw, True, REASON_OK, False),
-            (True, False): ActionResult(command, clipped, raw, True, REASON_SOFT_LIMIT, True),
-            (False, True): ActionResult(command, clipped, raw, True, REASON_RATE_LIMIT, True),
-            (True, True): ActionResult(command, clipped, raw, True, REASON_BOTH, True),
+            (target, rate): ActionResult(
+                command, clipped, raw, target_limited=target, rate_limited=rate
+            )
+            for target in (False, True)
+            for rate in (False, True)
         }
-        self.reset()
 
     def _compute_default_command(self) -> np.ndarray:
         target = np.array(self._hold, dtype=np.float64)
@@ -218,11 +240,6 @@ class ActionMapper:
         """Return the safety settings."""
         return self._config
 
-    @property
-    def last_safe_command(self) -> np.ndarray:
-        """Return a read-only view of the last safe (18,) float32 command."""
-        return self._last_safe_view
-
     def clamp_counts(self) -> dict[str, int]:
         """Return, per hardware joint name, the policy steps clamped to its target limits."""
         names = self._map.hardware_joint_names
@@ -233,59 +250,29 @@ class ActionMapper:
         names = self._map.hardware_joint_names
         return {names[i]: int(n) for i, n in enumerate(self._rate_counts) if n}
 
-    def hold_command(self) -> np.ndarray:
-        """Return a copy of the last safe command: the target to hold on a fault."""
-        return self._last_safe.copy()
-
     def default_command(self) -> np.ndarray:
         """Return (a copy of) the default pose in hardware order, for the soft start."""
         return self._default_command.copy()
 
-    def reset(self, initial_command: Sequence[float] | None = None) -> None:
-        """
-        Seed the last safe command (e.g. with the measured pose or the ramp's end).
-
-        The seed is clamped into the target limits (logged when it had to be),
-        so that every command, holds included, lies inside them.
-
-        :param initial_command: (18,) hardware targets; None: the default pose.
-        :raises ActionMappingError: wrong shape or non-finite values.
-        """
-        if initial_command is None:
-            seed = self._default_command.astype(np.float64)
-        else:
-            seed = np.array(initial_command, dtype=np.float64).reshape(-1)
-            if seed.shape != (JOINT_COUNT,):
-                raise ActionMappingError(
-                    f'initial_command: expected shape ({JOINT_COUNT},), '
-                    f'got {np.shape(initial_command)}'
-                )
-            if not np.all(np.isfinite(seed)):
-                raise ActionMappingError(
-                    'initial_command: expected finite values, got non-finite at slots '
-                    f'{np.flatnonzero(~np.isfinite(seed)).tolist()}'
-                )
-        clamped = np.clip(seed, self._lower, self._upper)
-        outside = np.flatnonzero(clamped != seed)
-        if outside.size:
-            _LOG.warning(
-                'initial command outside the target limits at %s: clamped',
-                [self._map.hardware_joint_names[i] for i in outside],
-            )
-        np.copyto(self._last_safe, clamped)
-        np.copyto(self._command, self._last_safe)
+    def reset(self) -> None:
+        """Clear the action buffers (the counts are kept; there is no command state)."""
         self._raw.fill(0.0)
         self._clipped.fill(0.0)
+        self._command.fill(0.0)
 
     # -- map -------------------------------------------------------------------------------
 
-    def map(self, raw_action: np.ndarray) -> ActionResult:  # noqa: A003 (API name)
+    def map(  # noqa: A003 (API name)
+        self, raw_action: np.ndarray, previous_command: np.ndarray
+    ) -> ActionResult:
         """
         Map one raw policy action to hardware targets.
 
         :param raw_action: (n,) or (1, n) policy output, policy order.
-        :return: the result; ``ok`` False (with the last safe target as the
-            command) when the action or an intermediate value is not finite.
+        :param previous_command: (18,) the command the caller last sent (or
+            holds): the rate limit's reference. Unused without a rate limit.
+        :return: the result; ``command`` None (with ``refusal`` and
+            ``detail``) when the action or a target is not finite.
         :raises ActionMappingError: wrong shape (a wiring bug, not a fault).
         """
         action = (
@@ -299,8 +286,20 @@ class ActionMapper:
             raise ActionMappingError(
                 f'raw_action: expected shape ({self._n},) or (1, {self._n}), got {action.shape}'
             )
+        previous = (
+            previous_command
+            if isinstance(previous_command, np.ndarray)
+            else np.asarray(previous_command, dtype=np.float64)
+        )
+        if previous.shape != (JOINT_COUNT,):
+            raise ActionMappingError(
+                f'previous_command: expected shape ({JOINT_COUNT},), got {previous.shape}'
+            )
         if not self._finite(action):
-            return self._refuse('raw action', action, self._map.policy_joint_names)
+            return self._refuse(
+                MappingRefusal.NON_FINITE_ACTION,
+                f'raw action non-finite at {self._names(action, self._map.policy_joint_names)}',
+            )
         np.copyto(self._raw, action)
         np.maximum(self._raw, self._k_clip_low, out=self._clipped)
         np.minimum(self._clipped, self._k_clip_high, out=self._clipped)
@@ -320,7 +319,12 @@ class ActionMapper:
             self._clamp_counts += self._changed
         rate_limited = False
         if self._config.max_delta_per_step is not None:
-            np.subtract(self._target, self._last_safe, out=self._delta)
+            np.subtract(self._target, previous, out=self._delta)
+            if not self._finite(self._delta):
+                return self._refuse(
+                    MappingRefusal.NON_FINITE_TARGET,
+                    f'previous_command non-finite at {self._hardware_names(self._delta)}',
+                )
             np.copyto(self._before, self._delta)
             np.maximum(self._delta, self._k_rate_low, out=self._delta)
             np.minimum(self._delta, self._k_rate_high, out=self._delta)
@@ -328,21 +332,28 @@ class ActionMapper:
             rate_limited = int(np.count_nonzero(self._changed)) > 0
             if rate_limited:
                 self._rate_counts += self._changed
-            np.add(self._last_safe, self._delta, out=self._target)
+            np.add(previous, self._delta, out=self._target)
             self._clamp_to_target_limits()
         if not self._finite(self._target):
-            return self._refuse('hardware target', self._target, self._map.hardware_joint_names)
+            return self._refuse(
+                MappingRefusal.NON_FINITE_TARGET,
+                f'hardware target non-finite at {self._hardware_names(self._target)}',
+            )
         np.copyto(self._command, self._target)
-        np.copyto(self._last_safe, self._command)
         return self._results[(target_limited, rate_limited)]
 
     def _clamp_to_target_limits(self) -> None:
         np.maximum(self._target, self._lower, out=self._target)
         np.minimum(self._target, self._upper, out=self._target)
 
-    def _refuse(self, what: str, values: np.ndarray, labels: Sequence[str]) -> ActionResult:
-        names = [labels[i] for i in non_finite_indices(values)]
-        reason = f'{what} non-finite at {names}: holding the last safe target'
-        _LOG.error('action mapping refused: %s', reason)
+    def _hardware_names(self, values: np.ndarray) -> list[str]:
+        return self._names(values, self._map.hardware_joint_names)
+
+    @staticmethod
+    def _names(values: np.ndarray, labels: Sequence[str]) -> list[str]:
+        return [labels[i] for i in non_finite_indices(values)]
+
+    def _refuse(self, refusal: MappingRefusal, detail: str) -> ActionResult:
+        _LOG.error('action mapping refused (%s): %s', refusal.value, detail)
         _, clipped, raw = self._views
-        return ActionResult(self._last_safe_view, clipped, raw, False, reason, False)
+        return ActionResult(None, clipped, raw, refusal=refusal, detail=detail)

@@ -20,9 +20,11 @@ import logging
 import numpy as np
 import pytest
 
+from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.control.config import ControlConfig, ControlConfigError
 from krabby_parkour_ros.control.step import ControlMode, ControlStep, ShadowModeError
 from krabby_parkour_ros.hal.messages import HalObservation
+from krabby_parkour_ros.mapping.action import ActionMapper, ActionMapperConfig, MappingRefusal
 from krabby_parkour_ros.mapping.joint_map import JointMap
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
 
@@ -111,11 +113,11 @@ class Model:
 
 @dataclass
 class Mapped:
-    command: np.ndarray
+    command: np.ndarray | None
     clipped_action: np.ndarray
     raw_action: np.ndarray
-    ok: bool = True
-    reason: str = ''
+    refusal: MappingRefusal | None = None
+    detail: str = ''
     limited: bool = False
 
 
@@ -134,20 +136,29 @@ class Mapper:
     """Command = default + sum(action) so each policy step is recognisable."""
 
     def __init__(self) -> None:
-        self.reset_with: np.ndarray | None = None
+        self.resets = 0
+        #: The previous command the step passed with each map() call.
+        self.previous: list[np.ndarray] = []
         self.poison = False
         self.joint_map = JOINT_MAP
 
     def default_command(self):
         return DEFAULT.copy()
 
-    def map(self, raw):  # noqa: A003 - the ActionMapper API
+    def map(self, raw, previous_command):  # noqa: A003 - the ActionMapper API
+        self.previous.append(np.array(previous_command))
         if self.poison:
-            return Mapped(DEFAULT.copy(), raw, raw, ok=False, reason='non-finite action')
+            return Mapped(
+                None,
+                raw,
+                raw,
+                refusal=MappingRefusal.NON_FINITE_ACTION,
+                detail="raw action non-finite at ['FL_hip']",
+            )
         return Mapped(DEFAULT + float(np.sum(raw)), np.clip(raw, -0.15, 0.15), raw)
 
-    def reset(self, initial):
-        self.reset_with = np.array(initial)
+    def reset(self):
+        self.resets += 1
 
 
 def observation(clock: FakeClock, stamp: int, pose: float = 0.0) -> HalObservation:
@@ -236,9 +247,13 @@ def test_soft_start_ramps_from_measured_pose_to_default_with_smoothstep(rig):
     # alpha reaches 1: the default pose, and the policy state is reset.
     np.testing.assert_allclose(sink.sent[10][0], DEFAULT, atol=1e-7)
     assert step.mode == ControlMode.RUNNING
-    assert builder.resets == 1 and model.resets == 1
-    np.testing.assert_array_equal(mapper.reset_with, DEFAULT)
+    assert builder.resets == 1 and model.resets == 1 and mapper.resets == 1
     assert model.calls == 1 and results[11].policy_ran
+    # The first policy step is rate limited from the ramp's end (the step's
+    # last command), the next from the policy command sent before it.
+    np.testing.assert_array_equal(mapper.previous[0], DEFAULT)
+    advance(clock, step, 2)
+    np.testing.assert_array_equal(mapper.previous[1], results[11].command)
 
 
 def test_policy_runs_every_decimation_ticks_and_a_command_goes_out_every_tick(rig):
@@ -451,8 +466,18 @@ def test_failures_hold_then_latch(rig):
     model.fail = False
     advance(clock, step, 2)
     assert step.mode == ControlMode.RUNNING and step.consecutive_failures == 0
+    good = sink.sent[-1][0].copy()
     mapper.poison = True
-    advance(clock, step, 6)
+    results = advance(clock, step, 6)
+    assert [r.error for r in results if r.policy_ran] == [
+        "mapping: raw action non-finite at ['FL_hip']"
+    ] * 3
+    # Every refused step holds the step's own last command, and passes it on.
+    for command, _ in sink.sent[-6:]:
+        np.testing.assert_array_equal(command, good)
+    for previous in mapper.previous[-3:]:
+        np.testing.assert_array_equal(previous, good)
+    np.testing.assert_array_equal(step.last_command, good)
     assert step.fault_latched and step.counters['fault_latches'] == 1
     assert step.failures_by_reason == {'inference': 2, 'mapping': 3}
     builder.fail = 'missing imu'
@@ -491,3 +516,112 @@ def test_deactivate_returns_hold_target_and_stops_commands(rig):
     count = len(sink.sent)
     advance(clock, step, 5)
     assert len(sink.sent) == count
+
+
+class ScriptedModel(Model):
+    """Returns the scripted actions in turn (the last one for ever)."""
+
+    def __init__(self, actions: list[np.ndarray]) -> None:
+        super().__init__()
+        self.actions = actions
+
+    def inference(self, model_io):
+        self.calls += 1
+        action = self.actions[min(self.calls, len(self.actions)) - 1]
+        return Response(np.asarray(action, dtype=np.float32))
+
+
+RATE = 0.05
+#: +1.0 rad on every policy joint: far more than one rate-limited step.
+REACH = np.full(12, 4.0)
+
+
+def _rate_limited_rig(actions: list[np.ndarray]):
+    clock, sink, builder = FakeClock(), Sink(), Builder()
+    mapper = ActionMapper(
+        GO2_PARKOUR_TEACHER, JOINT_MAP, ActionMapperConfig(max_delta_per_step=RATE)
+    )
+    model = ScriptedModel(actions)
+    config = ControlConfig(
+        control_rate=100.0,
+        policy_decimation=2,
+        stale_timeout=0.05,
+        soft_start_duration=0.1,
+        recovery_ramp_duration=0.04,
+        max_consecutive_failures=3,
+        command_timeout=0.2,
+    )
+    step = ControlStep(sink, builder, mapper, model, config, clock=clock)
+    return clock, sink, model, mapper, step
+
+
+def _reach_target() -> np.ndarray:
+    """Return REACH's hardware targets, computed from the joint map alone."""
+    policy = np.asarray(GO2_PARKOUR_TEACHER.default_joint_positions) + 0.25 * REACH
+    return JOINT_MAP.hardware_from_policy(policy)
+
+
+def _limited_from(previous: np.ndarray, steps: int) -> np.ndarray:
+    """Return where ``steps`` rate-limited policy steps from ``previous`` lead."""
+    previous = np.asarray(previous, dtype=np.float64)
+    return previous + np.clip(_reach_target() - previous, -RATE * steps, RATE * steps)
+
+
+def _policy_commands(results) -> list[np.ndarray]:
+    return [r.command for r in results if r.policy_ran]
+
+
+def test_rate_limit_is_continuous_across_the_ramp_to_policy_hand_over():
+    clock, sink, model, mapper, step = _rate_limited_rig([REACH])
+    default = mapper.default_command()
+    step.activate()
+    ramp = advance(clock, step, 11, pose=1.0)
+    assert step.mode == ControlMode.RUNNING
+    np.testing.assert_array_equal(ramp[10].command, default)  # the ramp's end
+    assert not any(r.policy_ran for r in ramp)
+    results = advance(clock, step, 8)
+    # Policy steps 1..4 walk from the ramp's end towards the target, 0.05 at a time.
+    commands = _policy_commands(results)
+    assert len(commands) == 4
+    for k, command in enumerate(commands, start=1):
+        np.testing.assert_allclose(command, _limited_from(default, k), rtol=0, atol=1e-6)
+    # No sent target jumps by more than the limit, ramp end included.
+    sent = np.array([command for command, _ in sink.sent[10:]], dtype=np.float64)
+    assert np.max(np.abs(np.diff(sent, axis=0))) <= RATE + 1e-6
+    # A hold, a release and a ramp: the policy starts again from the ramp's
+    # end (the default pose), exactly as at activation.
+    step.hold()
+    advance(clock, step, 2)
+    step.release()
+    results = advance(clock, step, 5)  # a 40 ms ramp: 4 ticks, then the policy
+    assert [r.mode for r in results[:3]] == [ControlMode.SOFT_START] * 3
+    np.testing.assert_array_equal(results[3].command, default)
+    assert [r.policy_ran for r in results] == [False] * 4 + [True]
+    np.testing.assert_allclose(results[4].command, _limited_from(default, 1), rtol=0, atol=1e-6)
+    assert mapper.rate_limit_counts() != {}
+
+
+def test_a_refused_action_holds_the_steps_last_command_and_the_limit_resumes_from_it():
+    nan = np.full(12, np.nan)
+    clock, sink, model, mapper, step = _rate_limited_rig([REACH, REACH, nan, REACH])
+    default = mapper.default_command()
+    step.activate()
+    results = advance(clock, step, 11) + advance(clock, step, 7)
+    policy = [r for r in results if r.policy_ran]
+    assert len(policy) == 4
+    second = _limited_from(default, 2)
+    np.testing.assert_allclose(policy[1].command, second, rtol=0, atol=1e-6)
+    # The NaN step: refused by the mapper, the step holds its own last command.
+    assert policy[2].error == (
+        "mapping: raw action non-finite at ['FL_hip', 'FR_hip', 'RL_hip', 'RR_hip', "
+        "'FL_thigh', 'FR_thigh', 'RL_thigh', 'RR_thigh', 'FL_calf', 'FR_calf', 'RL_calf', "
+        "'RR_calf']"
+    )
+    assert policy[2].mode == ControlMode.HOLD_FAULT and policy[2].action is None
+    np.testing.assert_array_equal(policy[2].command, policy[1].command)
+    assert step.failures_by_reason == {'mapping': 1}
+    # The next good action moves one limited step from the held command.
+    assert policy[3].mode == ControlMode.RUNNING
+    np.testing.assert_allclose(policy[3].command, _limited_from(second, 1), atol=1e-6)
+    for command in (r.command for r in results[10:]):
+        assert np.all(np.isfinite(command))
