@@ -96,7 +96,7 @@ def encode_hal_frames(frames: Sequence[Frame], monotonic_time_ns: int, wall_time
         raise HalFramesFormatError(
             f'frames: expected at most {int(_FRAME_LIMIT)} bytes in total, got {int(total)}'
         )
-    head = [
+    head: list[bytes | bytearray | memoryview] = [
         CDR_LE_HEADER,
         _TIMES.pack(monotonic_time_ns, wall_time_ns, len(lengths)),
         struct.pack(f'<{len(lengths)}I', *lengths),

@@ -176,10 +176,10 @@ def full_message_definition(type_name: str) -> str:
     package, name = normalize_type_name(type_name)
     top = find_msg_file(package, name).read_text(encoding='utf-8')
     seen: dict[tuple[str, str], str] = {}
-    stack: list[tuple[str, str, str]] = [(package, name, top)]
+    stack: list[tuple[str, str]] = [(package, top)]  # (package, .msg text) to expand
     order: list[tuple[str, str]] = []
     while stack:
-        pkg, _, text = stack.pop()
+        pkg, text = stack.pop()
         for field_type in _field_types(text):
             key = _resolve(field_type, pkg)
             if key in seen or key == (package, name):
@@ -187,10 +187,9 @@ def full_message_definition(type_name: str) -> str:
             dep_text = find_msg_file(*key).read_text(encoding='utf-8')
             seen[key] = dep_text
             order.append(key)
-            stack.append((key[0], key[1], dep_text))
+            stack.append((key[0], dep_text))
     parts = [top.rstrip('\n')]
     for key in order:
-        parts.append(
-            '{}\nMSG: {}/msg/{}\n{}'.format(DELIMITER, key[0], key[1], seen[key].rstrip('\n'))
-        )
+        body = seen[key].rstrip('\n')
+        parts.append(f'{DELIMITER}\nMSG: {key[0]}/msg/{key[1]}\n{body}')
     return '\n'.join(parts) + '\n'

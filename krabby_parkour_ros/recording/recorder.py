@@ -15,16 +15,18 @@
 """
 Record HAL traffic and ROS messages into MCAP files without blocking the caller.
 
-:class:`HalRecorder` takes references to the frames of every HAL
-observation and command and to serialized ROS messages, puts them on a
-bounded in-memory queue and returns at once; a background thread writes
-them into an MCAP file (``profile ros2``) that Foxglove, rosbag2 tools and
-``rosbags`` open. When the queue is full (by count or by bytes) a record is
-dropped and counted, never waited for. The file is written in chunks
-straight to the operating system (no user-space buffer): if the process is
+:class:`HalRecorder` hands every HAL observation and command (its frames
+by reference) and every serialized ROS message to a writer process
+(:mod:`~krabby_parkour_ros.recording.writer_process`) and returns at once:
+the encoding, the MCAP framing, the compression and the disk run there,
+under their own interpreter lock, never beside the control thread. At most
+``queue_size`` records (and ``max_queue_bytes``) are in flight; past that
+a record is dropped and counted, never waited for. The writer writes
+chunks straight to the operating system (no user-space buffer): if it is
 killed, everything up to the last completed chunk stays readable
-(:mod:`~krabby_parkour_ros.recording.reader` reads such a file). A chunk
-is completed at ``chunk_size`` bytes and at least every
+(:mod:`~krabby_parkour_ros.recording.reader` reads such a file); if the
+recording process dies, the writer writes what it received and finishes
+the file. A chunk is completed at ``chunk_size`` bytes and at least every
 ``flush_interval_s`` while data is pending. Files rotate by size:
 ``run.mcap``, ``run_001.mcap``, ``run_002.mcap`` ...
 
@@ -38,13 +40,16 @@ carries the ``offered_qos_profiles`` metadata rosbag2 writes
 :meth:`HalRecorder.register_topic` (or the publisher's, through
 :meth:`HalRecorder.record_published`), else rclpy's default profile.
 Chunks are zstd-compressed by default (``compression``).
+
+Length: about 520 lines, beyond the usual ~450. The recorder API has one
+method per kind of record (HAL frames, ROS topics, published messages,
+QoS registration) plus their counters; the writer process, file and wire
+formats live in their own modules.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 import logging
 import os
 from pathlib import Path
@@ -55,181 +60,65 @@ from typing import Any
 try:  # ROS messages are optional: HAL traffic records without rclpy.
     from rclpy.serialization import serialize_message
 except ImportError:  # pragma: no cover - rclpy is installed wherever the node runs
-    serialize_message = None
+    serialize_message = None  # type: ignore[assignment]
 
-from krabby_parkour_ros.recording.format import (
-    encode_hal_frames,
-    Frame,
-    HAL_FRAMES_MSGDEF,
-    HAL_FRAMES_TYPE,
-    HalFramesFormatError,
+from krabby_parkour_ros.recording import wire
+from krabby_parkour_ros.recording.format import Frame, HAL_FRAMES_TYPE
+from krabby_parkour_ros.recording.handover import WriterProcess
+from krabby_parkour_ros.recording.mcap_file import (
+    check_settings,
+    COMMAND_TOPIC,
+    COMPRESSIONS,
+    DEFAULT_COMPRESSION,
+    HAL_QOS,
+    import_mcap_writer,
+    METADATA_NAME,
+    OBSERVATION_TOPIC,
+    part_path,
+    RECORDING_FORMAT_VERSION,
+    recording_parts,
+    RecordingError,
 )
 from krabby_parkour_ros.recording.msgdefs import (
-    full_message_definition,
     message_type_name,
     MessageDefinitionError,
     normalize_type_name,
 )
 from krabby_parkour_ros.recording.qos import (
     DEFAULT_QOS,
-    offered_qos_profiles,
     qos_from_profile,
     QosFormatError,
-    SENSOR_DATA_QOS,
-    TopicQos,
 )
+from krabby_parkour_ros.recording.recorder_stats import RecorderStats
+
+__all__ = [
+    'COMMAND_TOPIC',
+    'COMPRESSIONS',
+    'DEFAULT_COMPRESSION',
+    'HAL_QOS',
+    'HalRecorder',
+    'METADATA_NAME',
+    'OBSERVATION_TOPIC',
+    'part_path',
+    'RECORDING_FORMAT_VERSION',
+    'RecorderStats',
+    'recording_parts',
+    'RecordingError',
+    'WRITER_NICE',
+]
 
 logger = logging.getLogger(__name__)
 
-#: Channel of the received HAL observations (8 frames each).
-OBSERVATION_TOPIC = '/hal/observation'
-#: Channel of the sent HAL commands (2 frames each).
-COMMAND_TOPIC = '/hal/command'
-#: Version of the recording layout, stored in every file's metadata.
-RECORDING_FORMAT_VERSION = '1'
-#: Name of the MCAP metadata record describing the recording.
-METADATA_NAME = 'krabby_parkour.recording'
-#: Chunk compressions, by name (the ``record_compression`` parameter's choices).
-COMPRESSIONS = ('none', 'lz4', 'zstd')
-#: Default chunk compression: files of the simulated robot's traffic are
-#: 4.8 times smaller than uncompressed (``docs/recording.md``).
-DEFAULT_COMPRESSION = 'zstd'
-#: Offered QoS recorded for the HAL channels (they are not ROS topics; a
-#: replay publishes them as sensor data would be).
-HAL_QOS = SENSOR_DATA_QOS
-_LIBRARY = f'krabby_parkour recording {RECORDING_FORMAT_VERSION}'
 _JOIN_TIMEOUT_S = 30.0
-_KIND_HAL = 0
-_KIND_ROS = 1
-_KIND_DECLARE = 2
-
-
-def _import_mcap_writer() -> Any:
-    """Return ``mcap.writer`` (imported here: the rest of the package runs without it)."""
-    try:
-        from mcap import writer
-    except ImportError as exc:  # pragma: no cover - mcap is installed with the package
-        raise RecordingError(
-            f'recording needs the mcap package (pip install mcap mcap-ros2-support): {exc}'
-        ) from exc
-    return writer
-
-
-class RecordingError(RuntimeError):
-    """A recording cannot be created or written (path, settings, disk)."""
-
-
-def part_path(base: Path, index: int) -> Path:
-    """
-    Return the path of part ``index`` of a recording.
-
-    :param base: the first file (``run.mcap``).
-    :param index: 0 for the first file, then 1, 2 ... (``run_001.mcap`` ...).
-    """
-    if index == 0:
-        return base
-    return base.with_name(f'{base.stem}_{int(index):03}{base.suffix}')
-
-
-class _DirectFile:
-    """
-    A write-only file without a user-space buffer, counting its bytes.
-
-    The MCAP writer hands it whole records (a chunk and its indexes), so
-    each write is one system call and lands in the operating system at once:
-    a killed process loses nothing that was written.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        self._position = 0
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        view = memoryview(data)
-        total = view.nbytes
-        while view.nbytes:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self._position += total
-        return total
-
-    def tell(self) -> int:
-        return self._position
-
-    def flush(self) -> None:
-        """Do nothing: every write already reached the operating system."""
-
-    def fsync(self) -> None:
-        os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-@dataclass
-class _Item:
-    """One queued record."""
-
-    kind: int
-    topic: str
-    payload: Any
-    nbytes: int
-    monotonic_ns: int
-    wall_ns: int
-    type_name: str = HAL_FRAMES_TYPE
-    msg_class: Any = None
-
-
-@dataclass
-class RecorderStats:
-    """
-    Counters of a :class:`HalRecorder` (a snapshot).
-
-    :param enqueued: records accepted onto the queue.
-    :param written: records written to a file.
-    :param dropped: records refused (queue full, recorder closed or failed).
-    :param dropped_bytes: payload bytes of the dropped records.
-    :param queued: records waiting now.
-    :param queued_bytes: payload bytes waiting now.
-    :param max_queued: the most records that ever waited at once.
-    :param bytes_written: bytes written to all files so far.
-    :param files: every file of the recording, in order.
-    :param per_topic: records written per topic.
-    :param errors: records that could not be encoded (e.g. unknown type).
-    :param error: why the writer stopped, if it failed.
-    """
-
-    enqueued: int = 0
-    written: int = 0
-    dropped: int = 0
-    dropped_bytes: int = 0
-    queued: int = 0
-    queued_bytes: int = 0
-    max_queued: int = 0
-    bytes_written: int = 0
-    files: list[str] = field(default_factory=list)
-    per_topic: dict[str, int] = field(default_factory=dict)
-    errors: int = 0
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the counters as a JSON-ready dict."""
-        return {
-            'enqueued': self.enqueued,
-            'written': self.written,
-            'dropped': self.dropped,
-            'dropped_bytes': self.dropped_bytes,
-            'queued': self.queued,
-            'queued_bytes': self.queued_bytes,
-            'max_queued': self.max_queued,
-            'bytes_written': self.bytes_written,
-            'files': list(self.files),
-            'per_topic': dict(self.per_topic),
-            'errors': self.errors,
-            'error': self.error,
-        }
+_START_TIMEOUT_S = 30.0
+#: CPU priority increment of the writer process (``nice``; 0: as this process). A
+#: niced writer starved on a loaded 2-core machine and dropped records (issue #16).
+WRITER_NICE = 0
+#: A record offered within this long after a kick waits for the next kick (the
+#: control loop kicks every tick); later, or without kicks, it is sent at once.
+_KICK_WINDOW_NS = 50_000_000
+#: Most records waiting for a kick; one more sends them all at once.
+_KICKED_BACKLOG = 64
 
 
 def _frames_nbytes(frames: Sequence[Frame]) -> int:
@@ -239,79 +128,6 @@ def _frames_nbytes(frames: Sequence[Frame]) -> int:
     return total
 
 
-#: Records that wake the writer without a kick once kicks drive it (~0.3 s at 100 Hz).
-_KICKED_BACKLOG = 64
-
-
-class _McapFile:
-    """One open part of a recording: the MCAP writer, its schemas and channels."""
-
-    def __init__(
-        self, path: Path, chunk_size: int, compression: str, metadata: Mapping[str, str]
-    ) -> None:
-        mcap_writer = _import_mcap_writer()
-        self.path = path
-        self.stream = _DirectFile(path)
-        self.writer = mcap_writer.Writer(
-            self.stream,
-            chunk_size=chunk_size,
-            compression=mcap_writer.CompressionType[compression.upper()],
-        )
-        self.writer.start(profile='ros2', library=_LIBRARY)
-        self.writer.add_metadata(METADATA_NAME, dict(metadata))
-        self.schemas: dict[str, int] = {}
-        self.channels: dict[str, int] = {}
-        self.channel_types: dict[str, str] = {}
-        self.sequences: dict[int, int] = {}
-        self.pending = 0
-        self.pending_since_ns: int | None = None
-
-    def channel(self, topic: str, type_name: str, definition: str, qos: TopicQos) -> int | None:
-        """Return the topic's channel id (created now if new), None for another type."""
-        channel_id = self.channels.get(topic)
-        if channel_id is not None and self.channel_types[topic] != type_name:
-            return None
-        if channel_id is None:
-            schema_id = self.schemas.get(type_name)
-            if schema_id is None:
-                schema_id = self.writer.register_schema(
-                    type_name, 'ros2msg', definition.encode('utf-8')
-                )
-                self.schemas[type_name] = schema_id
-            channel_id = self.writer.register_channel(
-                topic, 'cdr', schema_id, {'offered_qos_profiles': offered_qos_profiles([qos])}
-            )
-            self.channels[topic] = channel_id
-            self.channel_types[topic] = type_name
-        return channel_id
-
-    def add(self, channel_id: int, log_time: int, data: bytes) -> None:
-        before = self.stream.tell()
-        sequence = self.sequences.get(channel_id, 0)
-        self.sequences[channel_id] = sequence + 1
-        self.writer.add_message(channel_id, log_time, data, log_time, sequence)
-        if self.stream.tell() != before:
-            self.pending = 0
-            self.pending_since_ns = None
-        else:
-            if self.pending_since_ns is None:
-                self.pending_since_ns = time.monotonic_ns()
-            self.pending += len(data)
-
-    def flush(self) -> None:
-        self.writer.flush()
-        self.pending = 0
-        self.pending_since_ns = None
-
-    def finish(self, fsync: bool) -> None:
-        try:
-            self.writer.finish()
-            if fsync:
-                self.stream.fsync()
-        finally:
-            self.stream.close()
-
-
 class HalRecorder:
     """
     Record HAL observations, HAL commands and ROS messages into MCAP files.
@@ -319,16 +135,16 @@ class HalRecorder:
     Every ``record_*`` method is thread safe, never blocks on the disk and
     returns False when the record was dropped (queue full by count or
     bytes, recorder closed or failed); drops are counted in :meth:`stats`.
-    Frames are queued by reference: pass immutable buffers (``bytes``,
-    ``zmq.Frame`` received with ``copy=False``) or buffers that are not
-    reused afterwards.
+    A record is handed to the writer process at once (libzmq copies its
+    frames, or shares a received ``zmq.Frame``), so the caller may reuse
+    its buffers afterwards.
 
     :param path: the first file (``.mcap`` is appended when missing); it
         must not exist; further parts are ``<stem>_001.mcap`` ...
     :param max_file_bytes: rotate to a new part once a file reaches this
         size (at a chunk boundary); 0 for a single file.
-    :param queue_size: most records waiting for the writer.
-    :param max_queue_bytes: most payload bytes waiting for the writer.
+    :param queue_size: most records handed over and not yet written.
+    :param max_queue_bytes: most payload bytes handed over and not yet written.
     :param chunk_size: uncompressed bytes per MCAP chunk (a crash loses at
         most the chunk in progress).
     :param compression: per chunk: ``'zstd'`` (default), ``'lz4'`` or
@@ -340,7 +156,10 @@ class HalRecorder:
         (robot, joint map, policy ...).
     :param fsync: call ``fsync`` when a file is finished (power-loss safety
         of finished files; a killed process needs no fsync).
-    :raises RecordingError: if a setting is invalid or the file cannot be created.
+    :param writer_nice: CPU priority increment of the writer process
+        (``nice``; 0 keeps this process's).
+    :raises RecordingError: if a setting is invalid, the file cannot be
+        created or the writer process cannot start.
     """
 
     def __init__(
@@ -354,74 +173,45 @@ class HalRecorder:
         flush_interval_s: float = 1.0,
         metadata: Mapping[str, str] | None = None,
         fsync: bool = True,
+        writer_nice: int = WRITER_NICE,
     ) -> None:
         base = Path(path)
         if base.suffix != '.mcap':
             base = base.with_name(base.name + '.mcap')
-        self._check_settings(
+        check_settings(
             max_file_bytes, queue_size, max_queue_bytes, chunk_size, compression, flush_interval_s
         )
+        # Fail here, not in the writer, when mcap is missing (the writer needs it).
+        import_mcap_writer()
         self._base = base
-        self._max_file_bytes = int(max_file_bytes)
         self._queue_size = int(queue_size)
         self._max_queue_bytes = int(max_queue_bytes)
-        self._chunk_size = int(chunk_size)
-        self._compression = compression
-        self._flush_interval_ns = int(flush_interval_s * 1e9)
-        self._fsync = bool(fsync)
-        self._metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
-        self._created_wall_ns = time.time_ns()
-        self._queue: deque[_Item] = deque()
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._stats = RecorderStats()
+        self._enqueued_bytes = 0
         self._open = True
-        self._failed = False
-        # Once kick() is called, the writer wakes on kicks (after each control
-        # tick) instead of on every record, so its GIL time falls between ticks.
-        self._kicked = False
+        self._lost: str | None = None
+        self._final: tuple[tuple[int, ...], dict[str, Any]] | None = None
         self._type_names: dict[type, str] = {}
-        #: topic -> (type name or None until the first message, offered QoS)
-        self._topics: dict[str, tuple[str | None, TopicQos]] = {
-            OBSERVATION_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS),
-            COMMAND_TOPIC: (HAL_FRAMES_TYPE, HAL_QOS),
-        }
-        self._definitions: dict[str, str] = {HAL_FRAMES_TYPE: HAL_FRAMES_MSGDEF}
+        self._topics: set[str] = {OBSERVATION_TOPIC, COMMAND_TOPIC}
+        self._suffixes: dict[str, bytes] = {}
         self._logged_errors: set[str] = set()
-        self._part_index = 0
-        self._finished_bytes = 0
-        self._file_done = False
-        self._file = self._open_part(0)
-        self._thread = threading.Thread(target=self._run, name='krabby-hal-recorder', daemon=True)
-        self._thread.start()
-
-    @staticmethod
-    def _check_settings(
-        max_file_bytes: int,
-        queue_size: int,
-        max_queue_bytes: int,
-        chunk_size: int,
-        compression: str,
-        flush_interval_s: float,
-    ) -> None:
-        checks = (
-            ('max_file_bytes', max_file_bytes, 0),
-            ('queue_size', queue_size, 1),
-            ('max_queue_bytes', max_queue_bytes, 1),
-            ('chunk_size', chunk_size, 1024),
-        )
-        for name, value, minimum in checks:
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise RecordingError(
-                    f'{name}: expected an integer >= {int(minimum)}, got {value!r}'
-                )
-        if compression not in COMPRESSIONS:
-            raise RecordingError(
-                f'compression: expected one of {", ".join(COMPRESSIONS)}, got {compression!r}'
-            )
-        if not isinstance(flush_interval_s, (int, float)) or not flush_interval_s > 0:
-            raise RecordingError(
-                f'flush_interval_s: expected a number > 0, got {flush_interval_s!r}'
-            )
+        self._deferred: list[tuple[list[Any], int]] = []
+        self._last_kick_ns = 0
+        settings = {
+            'path': str(base),
+            'max_file_bytes': int(max_file_bytes),
+            'chunk_size': int(chunk_size),
+            'compression': compression,
+            'flush_interval_s': float(flush_interval_s),
+            'fsync': bool(fsync),
+            'metadata': {str(k): str(v) for k, v in (metadata or {}).items()},
+            'created_wall_ns': time.time_ns(),
+            'nice': int(writer_nice),
+            'log_level': logger.getEffectiveLevel(),
+            'preload_ros': serialize_message is not None,
+        }
+        self._writer = WriterProcess(settings, _START_TIMEOUT_S)
 
     # -- public API ----------------------------------------------------------------------
 
@@ -430,6 +220,11 @@ class HalRecorder:
         """Return the first file of the recording."""
         return self._base
 
+    @property
+    def writer_pid(self) -> int:
+        """Return the process id of the writer process."""
+        return self._writer.pid
+
     def record_observation(
         self,
         frames: Sequence[Frame],
@@ -437,9 +232,10 @@ class HalRecorder:
         receive_wall_time_ns: int | None = None,
     ) -> bool:
         """
-        Queue one received HAL observation (its 8 frames as received).
+        Hand one received HAL observation over (its 8 frames as received).
 
-        :param frames: the frames, by reference (not copied here).
+        :param frames: the frames (``zmq.Frame`` received with ``copy=False``
+            are shared with the writer, not copied).
         :param receive_time_ns: local ``time.monotonic_ns()`` at receipt
             (``HalObservation.receive_time_ns``); now when None.
         :param receive_wall_time_ns: local ``time.time_ns()`` at receipt; now
@@ -455,9 +251,9 @@ class HalRecorder:
         send_wall_time_ns: int | None = None,
     ) -> bool:
         """
-        Queue one sent HAL command (its 2 frames as sent).
+        Hand one sent HAL command over (its 2 frames as sent).
 
-        :param frames: the frames, by reference.
+        :param frames: the frames.
         :param send_time_ns: local ``time.monotonic_ns()`` at send; now when None.
         :param send_wall_time_ns: local ``time.time_ns()`` at send; now when None.
         :return: False if the record was dropped.
@@ -471,17 +267,16 @@ class HalRecorder:
         monotonic_time_ns: int | None = None,
         wall_time_ns: int | None = None,
     ) -> bool:
-        """Queue any multipart ZeroMQ message on ``topic`` as a HalFrames record."""
+        """Hand any multipart ZeroMQ message over as a HalFrames record on ``topic``."""
         if monotonic_time_ns is None:
             monotonic_time_ns = time.monotonic_ns()
         if wall_time_ns is None:
             wall_time_ns = time.time_ns()
-        frames = tuple(frames)
-        return self._put(
-            _Item(
-                _KIND_HAL, topic, frames, _frames_nbytes(frames), monotonic_time_ns, wall_time_ns
-            )
-        )
+        suffix = self._suffixes.get(topic)
+        if suffix is None:
+            suffix = self._suffixes[topic] = wire.header_suffix(topic, HAL_FRAMES_TYPE)
+        header = wire.pack_times(wire.KIND_HAL, monotonic_time_ns, wall_time_ns) + suffix
+        return self._put(header, frames, _frames_nbytes(frames))
 
     def register_topic(self, topic: str, msg_type: Any = None, qos: Any = None) -> None:
         """
@@ -508,12 +303,12 @@ class HalRecorder:
             type_name = None if msg_type is None else self._type_name_of(msg_type)
         except (MessageDefinitionError, QosFormatError) as exc:
             raise RecordingError(f'{topic}: {exc}') from exc
-        with self._cond:
-            self._topics[topic] = (type_name, topic_qos)
+        header = wire.pack_header(wire.KIND_DECLARE, topic, type_name or '', 0, 0)
+        with self._lock:
+            self._topics.add(topic)
             # A declaration is not a record: it bypasses the limits and the counters.
-            if type_name is not None and self._open and not self._failed:
-                self._queue.append(_Item(_KIND_DECLARE, topic, None, 0, 0, 0, type_name))
-                self._cond.notify()
+            if self._open:
+                self._writer.send([header, wire.qos_to_bytes(topic_qos)])
 
     def record_published(self, publisher: Any, msg: Any, stamp_ns: int | None = None) -> bool:
         """
@@ -548,7 +343,7 @@ class HalRecorder:
 
     def record_ros(self, topic: str, msg: Any, stamp_ns: int | None = None) -> bool:
         """
-        Serialize (CDR, here) and queue one ROS message.
+        Serialize (CDR, here) and hand one ROS message over.
 
         The message is serialized in the caller's thread (a few microseconds
         for the node's topics), so the caller may reuse ``msg`` at once. The
@@ -577,13 +372,37 @@ class HalRecorder:
             self._type_names[cls] = type_name
         data = serialize_message(msg)
         stamp = time.time_ns() if stamp_ns is None else int(stamp_ns)
-        return self._put(_Item(_KIND_ROS, topic, data, len(data), 0, stamp, type_name, cls))
+        header = wire.pack_header(wire.KIND_ROS, topic, type_name, 0, stamp)
+        return self._put(header, (data,), len(data))
 
     def stats(self) -> dict[str, Any]:
         """Return a snapshot of the counters (see :class:`RecorderStats`) as a dict."""
-        with self._cond:
-            self._stats.queued = len(self._queue)
-            return self._stats.as_dict()
+        with self._lock:
+            if self._final is not None:
+                counters, snapshot = self._final
+            else:
+                counters, snapshot = self._writer.status.counters(), {}
+                if self._open and self._lost is None and not self._writer.alive():
+                    self._lost = f'writer process exited with code {self._writer.exit_code()}'
+                    logger.error('recorder: the %s; recording stopped', self._lost)
+            return self._snapshot(counters, snapshot or self._writer.status.read_snapshot())
+
+    def _snapshot(self, counters: tuple[int, ...], snapshot: dict[str, Any]) -> dict[str, Any]:
+        own = self._stats
+        return RecorderStats(
+            enqueued=own.enqueued,
+            written=counters[wire.WRITTEN],
+            dropped=own.dropped + counters[wire.DROPPED],
+            dropped_bytes=own.dropped_bytes + counters[wire.DROPPED_BYTES],
+            queued=max(0, own.enqueued - counters[wire.CONSUMED]),
+            queued_bytes=max(0, self._enqueued_bytes - counters[wire.CONSUMED_BYTES]),
+            max_queued=own.max_queued,
+            bytes_written=counters[wire.BYTES_WRITTEN],
+            files=list(snapshot.get('files') or []),
+            per_topic=dict(snapshot.get('per_topic') or {}),
+            errors=own.errors + counters[wire.ERRORS],
+            error=snapshot.get('error') or self._lost,
+        ).as_dict()
 
     @property
     def closed(self) -> bool:
@@ -592,24 +411,40 @@ class HalRecorder:
 
     def close(self, timeout_s: float = _JOIN_TIMEOUT_S) -> dict[str, Any]:
         """
-        Write everything queued, finish the file (indexes, summary) and stop.
+        Write everything handed over, finish the file (indexes, summary) and stop the writer.
 
         Idempotent. Records offered afterwards are dropped.
 
-        :param timeout_s: longest wait for the writer to drain.
+        :param timeout_s: longest wait for the writer to finish; it is
+            killed then (the file stays readable up to its last chunk).
         :return: the final counters.
         """
-        with self._cond:
+        with self._lock:
+            if not self._open:
+                return self._snapshot(*self._final) if self._final else self._stats.as_dict()
             self._open = False
-            self._cond.notify_all()
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
+            self._send_deferred()
+            self._writer.send_close()
+        if not self._writer.wait(timeout_s):
             logger.error(
                 'recorder: the writer did not finish within %.1f s; %s is left '
                 'without its summary (still readable up to its last chunk)',
                 timeout_s,
-                self._file.path if self._file else self._base,
+                self._base,
             )
+        with self._lock:
+            counters = self._writer.status.counters()
+            snapshot = self._writer.status.read_snapshot()
+            lost = self._stats.enqueued - counters[wire.CONSUMED]
+            if lost > 0:
+                # Handed over, never written: the writer was killed or did not finish.
+                self._stats.dropped += lost
+                self._stats.dropped_bytes += self._enqueued_bytes - counters[wire.CONSUMED_BYTES]
+                self._stats.enqueued -= lost
+                self._enqueued_bytes = counters[wire.CONSUMED_BYTES]
+                self._lost = self._lost or 'writer process stopped before writing everything'
+            self._final = (counters, snapshot)
+            self._writer.release()
         return self.stats()
 
     def __enter__(self) -> HalRecorder:
@@ -618,251 +453,73 @@ class HalRecorder:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    # -- queue ---------------------------------------------------------------------------
-
-    def _put(self, item: _Item) -> bool:
-        with self._cond:
-            stats = self._stats
-            if (
-                not self._open
-                or self._failed
-                or len(self._queue) >= self._queue_size
-                or stats.queued_bytes + item.nbytes > self._max_queue_bytes
-            ):
-                stats.dropped += 1
-                stats.dropped_bytes += item.nbytes
-                return False
-            self._queue.append(item)
-            stats.enqueued += 1
-            stats.queued_bytes += item.nbytes
-            depth = len(self._queue)
-            if depth > stats.max_queued:
-                stats.max_queued = depth
-            if (depth == 1 and not self._kicked) or depth == _KICKED_BACKLOG:
-                self._cond.notify()
-        return True
-
     def kick(self) -> None:
         """
-        Wake the writer now; from the first kick on, records no longer wake it.
+        Hand the records offered since the last kick over now (call after each control tick).
 
-        The control loop kicks right after a tick's command went out, so the
-        writer's Python work (encoding, MCAP framing) holds the GIL between
-        ticks instead of competing with the tick that answers an
-        observation. Without kicks the writer still wakes at a backlog of
-        :data:`_KICKED_BACKLOG` records and at the flush interval.
+        Sending a record costs tens of microseconds (libzmq copies its
+        frames); the control loop kicks right after a tick's command went
+        out, so records offered during the tick (the observation it
+        answers, its command) are sent between ticks instead of on the
+        observation -> command path. Without a kick for
+        :data:`_KICK_WINDOW_NS`, records are sent as they come.
         """
-        with self._cond:
-            self._kicked = True
-            if self._queue:
-                self._cond.notify()
+        with self._lock:
+            self._last_kick_ns = time.monotonic_ns()
+            self._send_deferred()
+
+    # -- hand-over -----------------------------------------------------------------------
+
+    def _put(self, header: bytes, payload: Sequence[Any], nbytes: int) -> bool:
+        with self._lock:
+            stats = self._stats
+            consumed, consumed_bytes, state = (
+                self._writer.status.progress() if self._open else (0, 0, wire.FINISHED)
+            )
+            depth = stats.enqueued - consumed
+            if (
+                not self._open
+                or state == wire.FAILED
+                or self._lost is not None
+                or depth >= self._queue_size
+                or self._enqueued_bytes - consumed_bytes + nbytes > self._max_queue_bytes
+            ):
+                stats.dropped += 1
+                stats.dropped_bytes += nbytes
+                return False
+            stats.enqueued += 1
+            self._enqueued_bytes += nbytes
+            if depth >= stats.max_queued:
+                stats.max_queued = depth + 1
+            parts = [header, *payload]
+            kicked = time.monotonic_ns() - self._last_kick_ns < _KICK_WINDOW_NS
+            if kicked and len(self._deferred) < _KICKED_BACKLOG:
+                self._deferred.append((parts, nbytes))
+                return True
+            self._send_deferred()
+            return self._send(parts, nbytes)
+
+    def _send_deferred(self) -> None:
+        """Send the records waiting for a kick, in order (holding the lock)."""
+        deferred, self._deferred = self._deferred, []
+        for parts, nbytes in deferred:
+            self._send(parts, nbytes)
+
+    def _send(self, parts: list[Any], nbytes: int) -> bool:
+        """Send one admitted record (holding the lock); a refusal turns it into a drop."""
+        if self._writer.send(parts):
+            return True
+        stats = self._stats
+        stats.enqueued -= 1
+        self._enqueued_bytes -= nbytes
+        stats.dropped += 1
+        stats.dropped_bytes += nbytes
+        return False
 
     def _count_error(self, message: str) -> None:
-        with self._cond:
+        with self._lock:
             self._stats.errors += 1
             first = message not in self._logged_errors
             self._logged_errors.add(message)
         if first:
             logger.error('recorder: %s', message)
-
-    # -- writer thread -------------------------------------------------------------------
-
-    def _open_part(self, index: int) -> _McapFile:
-        path = part_path(self._base, index)
-        metadata = dict(self._metadata)
-        metadata.update(
-            {
-                'format_version': RECORDING_FORMAT_VERSION,
-                'hal_schema': '1.0',
-                'part': str(index),
-                'first_part': self._base.name,
-                'created_wall_time_ns': str(self._created_wall_ns),
-            }
-        )
-        try:
-            mcap_file = _McapFile(path, self._chunk_size, self._compression, metadata)
-        except FileExistsError as exc:
-            raise RecordingError(f'path: expected a new file, got existing {path}') from exc
-        except OSError as exc:
-            raise RecordingError(f'path: could not create {path}: {exc}') from exc
-        with self._cond:
-            self._stats.files.append(str(path))
-        logger.info('recording to %s', path)
-        return mcap_file
-
-    def _next_item(self) -> tuple[_Item | None, bool]:
-        """Return ``(item or None, finished)``, waiting at most until the flush deadline."""
-        with self._cond:
-            if not self._queue:
-                if not self._open:
-                    return None, True
-                pending_since = self._file.pending_since_ns
-                if pending_since is None:
-                    timeout = self._flush_interval_ns / 1e9
-                else:
-                    deadline = pending_since + self._flush_interval_ns
-                    timeout = max(0.0, (deadline - time.monotonic_ns()) / 1e9)
-                self._cond.wait(timeout)
-            if not self._queue:
-                return None, False
-            return self._queue.popleft(), False
-
-    def _run(self) -> None:
-        try:
-            while True:
-                item, finished = self._next_item()
-                if finished:
-                    break
-                if item is not None:
-                    try:
-                        self._write(item)
-                    finally:
-                        with self._cond:
-                            self._stats.queued_bytes -= item.nbytes
-                pending_since = self._file.pending_since_ns
-                if (
-                    pending_since is not None
-                    and time.monotonic_ns() - pending_since >= self._flush_interval_ns
-                ):
-                    self._file.flush()
-                self._update_size()
-            self._file.finish(self._fsync)
-            self._finished_bytes += self._file.stream.tell()
-            self._file_done = True
-            self._update_size()
-        except Exception as exc:  # noqa: B902 - any writer failure must stop recording cleanly
-            self._fail(exc)
-
-    def _fail(self, exc: Exception) -> None:
-        logger.exception('recorder: writing %s failed; recording stopped', self._file.path)
-        with self._cond:
-            self._failed = True
-            self._stats.error = f'{type(exc).__name__}: {exc}'
-            self._stats.dropped += len(self._queue)
-            self._stats.dropped_bytes += sum(i.nbytes for i in self._queue)
-            self._queue.clear()
-            self._stats.queued_bytes = 0
-        try:
-            self._file.stream.close()
-        except OSError:
-            pass
-
-    def _definition(self, type_name: str) -> str | None:
-        definition = self._definitions.get(type_name)
-        if definition is None:
-            try:
-                definition = full_message_definition(type_name)
-            except MessageDefinitionError as exc:
-                self._count_error(f'{exc} (records of this type are skipped)')
-                return None
-            self._definitions[type_name] = definition
-        return definition
-
-    def _topic_qos(self, topic: str, type_name: str) -> TopicQos | None:
-        """Return the topic's QoS, or None (counted) if it was registered with another type."""
-        with self._cond:
-            registered_type, qos = self._topics.get(topic, (None, DEFAULT_QOS))
-        if registered_type is not None and registered_type != type_name:
-            self._count_error(
-                f'{topic}: expected {registered_type} records (as registered), got {type_name};'
-                ' skipped'
-            )
-            return None
-        return qos
-
-    def _declare_registered(self) -> None:
-        """Create the channel of every registered ROS topic in the current file."""
-        with self._cond:
-            topics = [
-                (t, n, q)
-                for t, (n, q) in self._topics.items()
-                if n is not None and n != HAL_FRAMES_TYPE
-            ]
-        for topic, type_name, qos in topics:
-            definition = self._definition(type_name)
-            if definition is not None:
-                self._file.channel(topic, type_name, definition, qos)
-
-    def _write(self, item: _Item) -> None:
-        definition = self._definition(item.type_name)
-        if definition is None:
-            return
-        qos = self._topic_qos(item.topic, item.type_name)
-        if qos is None:
-            return
-        if item.kind == _KIND_DECLARE:
-            if item.topic not in self._file.channels:
-                self._file.channel(item.topic, item.type_name, definition, qos)
-            return
-        if item.kind == _KIND_HAL:
-            try:
-                data = encode_hal_frames(item.payload, item.monotonic_ns, item.wall_ns)
-            except HalFramesFormatError as exc:
-                self._count_error(f'{item.topic}: {exc}')
-                return
-        else:
-            # ROS message tooling only when a ROS message is recorded (the
-            # library records HAL frames without rosidl installed).
-            from krabby_parkour_ros.recording.cdr import trim_serialized
-
-            data = trim_serialized(item.payload, item.msg_class)
-            if data is None:
-                self._count_error(
-                    f'{item.topic}: could not measure the CDR length of {item.type_name}; stored'
-                    ' the serializer buffer as is'
-                )
-                data = item.payload
-        self._maybe_rotate(len(data))
-        channel_id = self._file.channel(item.topic, item.type_name, definition, qos)
-        if channel_id is None:
-            self._count_error(
-                f'{item.topic}: expected {self._file.channel_types[item.topic]} records (the type'
-                f' of the channel), got {item.type_name}; skipped'
-            )
-            return
-        self._file.add(channel_id, item.wall_ns, data)
-        with self._cond:
-            self._stats.written += 1
-            self._stats.per_topic[item.topic] = self._stats.per_topic.get(item.topic, 0) + 1
-
-    def _maybe_rotate(self, next_bytes: int) -> None:
-        if not self._max_file_bytes:
-            return
-        current = self._file
-        size = current.stream.tell() + current.pending
-        if not current.channels or size + next_bytes <= self._max_file_bytes:
-            return
-        current.finish(self._fsync)
-        self._finished_bytes += current.stream.tell()
-        self._part_index += 1
-        self._file = self._open_part(self._part_index)
-        self._declare_registered()
-
-    def _update_size(self) -> None:
-        current = 0 if self._file_done else self._file.stream.tell()
-        with self._cond:
-            self._stats.bytes_written = self._finished_bytes + current
-
-
-def recording_parts(path: str | os.PathLike) -> tuple[Path, ...]:
-    """
-    Return the existing parts of a recording, in order.
-
-    :param path: the first file (``run.mcap``) or any part of it
-        (``run_002.mcap``: the first file is ``run.mcap`` when that exists).
-    :raises FileNotFoundError: if the file does not exist.
-    """
-    base = Path(path)
-    stem = base.stem
-    if len(stem) > 4 and stem[-4] == '_' and stem[-3:].isdigit():
-        first = base.with_name(stem[:-4] + base.suffix)
-        if first.is_file():
-            base = first
-    if not base.is_file():
-        raise FileNotFoundError(f'recording: expected a file at {base}, found none')
-    parts = [base]
-    index = 1
-    while part_path(base, index).is_file():
-        parts.append(part_path(base, index))
-        index += 1
-    return tuple(parts)

@@ -36,6 +36,9 @@ Every time axis is seconds since the first observation (local wall clock).
 Holds are shaded on every time plot (orange: stale inputs, blue: user
 hold, red: fault), observation gaps longer than ``--gap-threshold`` are
 grey bands, diagnostics errors are red ticks.
+
+Length: about 740 lines, beyond the usual ~450. One short plotting function per picture of
+the report, after one extraction pass.
 """
 
 from __future__ import annotations
@@ -166,7 +169,7 @@ def _level(value: Any) -> int:
 
 def _ros(series: RecordingSeries, topic: str, type_name: str, stamp: int, message: Any) -> None:
     if type_name == 'std_msgs/msg/String' and topic.endswith('/mode'):
-        series.modes.append((stamp, str(message.data)))  # type: ignore[arg-type]
+        series.modes.append((stamp, str(message.data)))
     elif type_name in _TWIST_TYPES:
         twist = message.twist if type_name == 'geometry_msgs/msg/TwistStamped' else message
         series.nav.append((stamp, float(twist.linear.x), float(twist.angular.z)))
@@ -225,7 +228,7 @@ def _to_seconds(series: RecordingSeries) -> None:
     series.t0_ns = t0
     series.obs_t = [(w - t0) / 1e9 for w in obs_walls]
     series.cmd_t = [(w - t0) / 1e9 for w in cmd_walls]
-    series.modes = [((w - t0) / 1e9, m) for w, m in series.modes]  # type: ignore[misc]
+    series.modes = [((w - t0) / 1e9, m) for w, m in series.modes]
     series.nav = [((w - t0) / 1e9, vx, wz) for w, vx, wz in series.nav]
     series.policy_vx = [((w - t0) / 1e9, vx) for w, vx in series.policy_vx]
     series.errors = [((w - t0) / 1e9, text) for w, text in series.errors]
@@ -235,7 +238,7 @@ def _to_seconds(series: RecordingSeries) -> None:
 # -- analysis -----------------------------------------------------------------------------
 
 
-def _stats(values: Sequence[float]) -> dict[str, float | None]:
+def _stats(values: Sequence[float] | np.ndarray) -> dict[str, float | None]:
     array = np.asarray(values, dtype=float)
     if array.size == 0:
         return {'count': 0, 'p50': None, 'p99': None, 'max': None, 'mean': None}
@@ -265,7 +268,7 @@ def latencies_ms(series: RecordingSeries) -> list[float]:
 def mode_spans(series: RecordingSeries) -> list[dict[str, Any]]:
     """Return ``[{mode, start_s, end_s}]`` from the mode messages (last one to the end)."""
     end = series.obs_t[-1] if series.obs_t else 0.0
-    spans = []
+    spans: list[dict[str, Any]] = []
     modes = sorted(series.modes)
     for index, (start, mode) in enumerate(modes):
         stop = modes[index + 1][0] if index + 1 < len(modes) else max(end, start)

@@ -25,8 +25,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 import time
+from typing import Any, TYPE_CHECKING
 
 from krabby_parkour_ros.recording.recorder import DEFAULT_COMPRESSION, HalRecorder
+
+if TYPE_CHECKING:
+    from krabby_parkour_ros.hal.client import HalClient
 
 
 def recording_file(path: str) -> Path:
@@ -63,7 +67,7 @@ def open_recorder(
     )
 
 
-def detach_recorder(hal, recorder: HalRecorder) -> dict:
+def detach_recorder(hal: HalClient | None, recorder: HalRecorder) -> dict[str, Any]:
     """Stop tapping, flush and close; return the recorder's final statistics."""
     if hal is not None:
         hal.set_taps(observation=None, command=None)

@@ -14,8 +14,11 @@
 
 """HalRecorder: byte-exact records, ROS interop, rotation, drops and errors."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+import os
 from pathlib import Path
-import threading
+import signal
 import time
 from typing import Any
 
@@ -30,7 +33,6 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32MultiArray, String
 
 from krabby_parkour_ros.hal.codec import encode_command, encode_observation
-from krabby_parkour_ros.recording import recorder as recorder_module
 from krabby_parkour_ros.recording.reader import RecordingReader
 from krabby_parkour_ros.recording.recorder import (
     COMMAND_TOPIC,
@@ -103,7 +105,9 @@ def test_observations_and_commands_are_byte_exact(tmp_path: Path) -> None:
     assert [o.frame_bytes() for o in observations] == [observation_frames(i) for i in range(10)]
     assert [o.monotonic_time_ns for o in observations] == [10_000 + i for i in range(10)]
     assert observations[3].wall_time_ns == 1_700_000_000_000_003_000
-    assert observations[4].observation().extensions.base_linear_velocity.tolist() == [
+    velocity = observations[4].observation().extensions.base_linear_velocity
+    assert velocity is not None
+    assert velocity.tolist() == [
         pytest.approx(0.4),
         0.0,
         0.0,
@@ -122,7 +126,7 @@ def test_ros_messages_round_trip_through_rclpy(tmp_path: Path) -> None:
     reader = RecordingReader(tmp_path / 'run.mcap')
     decoded = [(m.topic, m.decode()) for m in reader.ros_messages()]
     assert len(decoded) == 15
-    by_topic = {}
+    by_topic: dict[str, list] = {}
     for topic, msg in decoded:
         by_topic.setdefault(topic, []).append(msg)
     assert [list(m.position) for m in by_topic['/joint_states']] == [
@@ -150,9 +154,9 @@ def test_recording_opens_with_rosbags_and_mcap_ros2(tmp_path: Path) -> None:
             '/diagnostics': 'diagnostic_msgs/msg/DiagnosticArray',
             '/cmd_vel': 'geometry_msgs/msg/Twist',
         }
-        counts = {}
+        counts: dict[str, int] = {}
         for connection, _, raw in reader.messages():
-            msg = reader.deserialize(raw, connection.msgtype)
+            msg: Any = reader.deserialize(raw, connection.msgtype)
             counts[connection.topic] = counts.get(connection.topic, 0) + 1
             if connection.topic == '/joint_states':
                 assert list(msg.name) == ['FR_hip_joint', 'FR_thigh_joint']
@@ -188,53 +192,60 @@ def test_files_rotate_by_size_and_read_in_order(tmp_path: Path) -> None:
         assert other.message_count > 0
 
 
-class GatedWriter:
-    """Block the recorder's writer thread inside its first write until released."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-        original = recorder_module._McapFile.add
-
-        def gated_add(mcap_file: Any, *args: Any) -> None:
-            self.entered.set()
-            assert self.release.wait(10.0)
-            original(mcap_file, *args)
-
-        monkeypatch.setattr(recorder_module._McapFile, 'add', gated_add)
+@contextmanager
+def paused_writer(recorder: HalRecorder) -> Iterator[None]:
+    """Stop the recorder's writer process (SIGSTOP) for the block: nothing is written meanwhile."""
+    os.kill(recorder.writer_pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(recorder.writer_pid, signal.SIGCONT)
 
 
-def test_full_queue_drops_and_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gate = GatedWriter(monkeypatch)
+def test_full_queue_drops_and_counts(tmp_path: Path) -> None:
     recorder = HalRecorder(tmp_path / 'run.mcap', queue_size=2)
     frames = observation_frames(0)
-    assert recorder.record_observation(frames)
-    assert gate.entered.wait(5.0)  # the writer holds item 0; the queue is empty
-    results = [recorder.record_observation(frames) for _ in range(5)]
-    assert results == [True, True, False, False, False]
-    stats = recorder.stats()
-    assert (stats['dropped'], stats['queued'], stats['enqueued']) == (3, 2, 3)
-    assert stats['dropped_bytes'] == 3 * sum(len(f) for f in frames)
-    gate.release.set()
+    with paused_writer(recorder):
+        results = [recorder.record_observation(frames) for _ in range(5)]
+        assert results == [True, True, False, False, False]
+        stats = recorder.stats()
+        assert (stats['dropped'], stats['queued'], stats['enqueued']) == (3, 2, 2)
+        assert stats['dropped_bytes'] == 3 * sum(len(f) for f in frames)
+        assert stats['max_queued'] == 2
     final = recorder.close()
-    assert (final['written'], final['dropped'], final['queued']) == (3, 3, 0)
-    assert len(list(RecordingReader(tmp_path / 'run.mcap').observations())) == 3
+    assert (final['written'], final['dropped'], final['queued']) == (2, 3, 0)
+    assert len(list(RecordingReader(tmp_path / 'run.mcap').observations())) == 2
 
 
-def test_byte_budget_drops_large_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gate = GatedWriter(monkeypatch)
+def test_byte_budget_drops_large_records(tmp_path: Path) -> None:
     frames = observation_frames(0, 20, 20)
     size = sum(len(f) for f in frames)
-    # The record being written still counts: its frames are held until written.
     recorder = HalRecorder(tmp_path / 'run.mcap', max_queue_bytes=int(size * 2.5))
+    with paused_writer(recorder):
+        assert recorder.record_observation(frames)
+        assert recorder.record_observation(frames)
+        assert recorder.stats()['queued_bytes'] == 2 * size
+        assert not recorder.record_observation(frames)
+        assert recorder.record_command(encode_command(np.zeros(18), 1))  # small: still fits
+    # Written records free their budget again.
+    deadline = time.monotonic() + 10.0
+    while recorder.stats()['queued'] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert recorder.stats()['queued_bytes'] == 0
     assert recorder.record_observation(frames)
-    assert gate.entered.wait(5.0)
-    assert recorder.record_observation(frames)
-    assert recorder.stats()['queued_bytes'] == 2 * size
-    assert not recorder.record_observation(frames)
-    assert recorder.record_command(encode_command(np.zeros(18), 1))  # small: still fits
-    gate.release.set()
     assert recorder.close()['dropped'] == 1
+
+
+def test_caller_may_reuse_its_buffer_at_once(tmp_path: Path) -> None:
+    frames = [bytearray(f) for f in observation_frames(1)]
+    recorder = HalRecorder(tmp_path / 'run.mcap')
+    with paused_writer(recorder):
+        assert recorder.record_observation(frames, 1, 2)
+        for frame in frames:
+            frame[:] = bytes(len(frame))
+    recorder.close()
+    (record,) = RecordingReader(tmp_path / 'run.mcap').observations()
+    assert record.frame_bytes() == observation_frames(1)
 
 
 def test_closed_recorder_drops(tmp_path: Path) -> None:
