@@ -48,12 +48,12 @@ the command answering it being received and decoded, both on
 
 Writes ``benchmarks/results/latency.json`` and ``latency.png`` and prints a
 summary with p50/p99/max. ``--quick``: every part for a few seconds.
+``--compare-baseline``: ratios to ``benchmarks/baselines/latency.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import json
 import os
 from pathlib import Path
@@ -64,37 +64,36 @@ import threading
 import time
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-for _path in (REPO, REPO / 'benchmarks'):
-    if str(_path) not in sys.path:
-        # Runnable from a source checkout without installing the package.
-        sys.path.insert(0, str(_path))
-
-from common import (  # noqa: E402 (after the sys.path set-up)
+from common import (
+    add_baseline_arguments,
     BareThreadProbe,
     BusyCore,
+    figures,
+    handle_baseline,
     machine,
+    make_controller,
     percentiles,
-    ratio,  # noqa: E402
+    ratio,
+    REPO,
     RESULTS,
+    source,
     summary,
+    teacher_weights,
     ThreadCpu,
+    wait_for,
     write_json,
 )
-import numpy as np  # noqa: E402
-import zmq  # noqa: E402
+import numpy as np
+import zmq
 
-from krabby_parkour_ros.control.config import ControlConfig  # noqa: E402
-from krabby_parkour_ros.control.inference_client import ParkourInferenceClient  # noqa: E402
-import krabby_parkour_ros.control.loop as loop_module  # noqa: E402
-import krabby_parkour_ros.control.runtime as runtime_module  # noqa: E402
-from krabby_parkour_ros.control.stats import RollingSamples  # noqa: E402
-from krabby_parkour_ros.control.step import ControlMode  # noqa: E402
-from krabby_parkour_ros.hal.codec import encode_command  # noqa: E402
-from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal  # noqa: E402
-from krabby_parkour_ros.policy.checkpoint import ModelWeights  # noqa: E402
-from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel  # noqa: E402
-from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path  # noqa: E402
+from krabby_parkour_ros.control.inference_client import ParkourInferenceClient
+import krabby_parkour_ros.control.loop as loop_module
+import krabby_parkour_ros.control.runtime as runtime_module
+from krabby_parkour_ros.control.stats import RollingSamples
+from krabby_parkour_ros.control.step import ControlMode
+from krabby_parkour_ros.hal.codec import encode_command
+from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal
+from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel
 
 STAGES = ('transport', 'decode', 'schedule', 'build', 'infer', 'map', 'step', 'send', 'return')
 _ids = iter(range(1_000_000))
@@ -117,49 +116,6 @@ TARGETS = {
     'lateness_max_vs_bare': (2.0, 'max tick lateness / bare thread max'),
     'late_ticks_over_bare': (2.0, 'late ticks (> 2 ms) - bare thread late wake-ups'),
 }
-_WEIGHTS: dict[str, ModelWeights] = {}
-
-
-def teacher_weights() -> ModelWeights:
-    """Return the shipped trained teacher (loaded once per process)."""
-    if 'teacher' not in _WEIGHTS:
-        _WEIGHTS['teacher'] = ModelWeights(str(shipped_checkpoint_path('go2_parkour_teacher')))
-    return _WEIGHTS['teacher']
-
-
-def make_controller(
-    hal: Any,
-    control_rate: float = 100.0,
-    policy_decimation: int | None = None,
-    record_path: str = '',
-    warm_up_lead_s: float = loop_module.WARM_UP_LEAD_S,
-    **control: Any,
-) -> ParkourInferenceClient:
-    """Return an initialized controller with the shipped teacher connected to ``hal``."""
-    runtime = runtime_module.RuntimeConfig(control=replace(ControlConfig(), **control))
-    client = ParkourInferenceClient(
-        hal.client_config(),
-        teacher_weights(),
-        control_rate=control_rate,
-        device='cpu',
-        transport_context=hal.context if hal.inproc else None,
-        runtime_config=runtime,
-        policy_decimation=policy_decimation,
-        record_path=record_path,
-        warm_up_lead_s=warm_up_lead_s,
-    )
-    client.initialize()
-    return client
-
-
-def wait_for(predicate, timeout_s: float, step_s: float = 0.005) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout_s`` passes; return its last value."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return bool(predicate())
 
 
 def _endpoints(transport: str) -> tuple[str, str]:
@@ -263,21 +219,14 @@ def _stage_rows(hal: ScriptedHal, probe: Probe, since_ns: int) -> list[dict[str,
 
 
 def _budget(rows: list[dict[str, float]]) -> dict[str, Any]:
-    """Return p50/p99 per stage, for policy ticks and for repeat ticks separately."""
+    """Return the summary (microseconds) per stage, for policy and repeat ticks separately."""
     out: dict[str, Any] = {}
     for name, subset in (
         ('policy_ticks', [r for r in rows if r['policy_ran']]),
         ('repeat_ticks', [r for r in rows if not r['policy_ran']]),
     ):
         out[name] = (
-            {
-                stage: {
-                    'p50_us': float(np.percentile([r[stage] for r in subset], 50)),
-                    'p99_us': float(np.percentile([r[stage] for r in subset], 99)),
-                    'mean_us': float(np.mean([r[stage] for r in subset])),
-                }
-                for stage in STAGES + ('total',)
-            }
+            {stage: percentiles([r[stage] for r in subset]) for stage in STAGES + ('total',)}
             if subset
             else {}
         )
@@ -295,8 +244,7 @@ class ProcessHal:
 
     def __init__(self, rate: float, height: int, width: int) -> None:
         code = (
-            'import sys, time\n'
-            f'sys.path.insert(0, {str(REPO)!r})\n'
+            'import sys\n'
             'from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, '
             'ScriptedHal\n'
             f'hal = ScriptedHal(rate_hz={rate}, '
@@ -788,10 +736,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         # A negative median (the HAL thread took the GIL right after the send and
         # stamped its receive before the sender's own clock read) is drawn as 0.
         values = np.array(
-            [
-                max(0.0, results['cases'][n]['budget']['policy_ticks'][stage]['p50_us'])
-                for n in names
-            ]
+            [max(0.0, results['cases'][n]['budget']['policy_ticks'][stage]['p50']) for n in names]
         )
         right.barh(names, values, left=bottom, color=colors(i), label=stage)
         bottom += values
@@ -944,6 +889,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true', help='every part for a few seconds')
     parser.add_argument('--out', default=str(RESULTS / 'latency.json'))
     parser.add_argument('--plot-only', default='', help='redraw the PNG of this JSON and exit')
+    add_baseline_arguments(parser, 'latency')
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.large_seconds, args.ramp_seconds = 8.0, 5.0, 0.0
@@ -1000,18 +946,41 @@ def _print_floors(floors: dict[str, Any]) -> None:
         print(summary(f'floor: round trip {key[10:]}', floors[key]['round_trip_us']))
 
 
+def baseline_figures(results: dict[str, Any]) -> dict[str, float]:
+    """Return the figures a baseline keeps: floors, latency, tick lateness and CPU per case."""
+    out: dict[str, float] = {}
+    floors = results.get('floors') or {}
+    if floors:
+        out.update(figures('floor_us.inference_100hz', floors['inference']['at_100hz_us']))
+        for key in ('transport_inproc_58x87', 'transport_tcp_58x87', 'transport_inproc_480x640'):
+            out.update(figures(f'floor_us.{key[10:]}', floors[key]['round_trip_us']))
+    cases = dict(results['cases'])
+    for key in ('long_busy_core', 'node_tcp'):
+        if key in results:
+            cases[key] = results[key]
+    for name, case in cases.items():
+        label = name.replace(' ', '_')
+        out.update(figures(f'latency_us.{label}', case['latency_us']))
+        if 'tick_lateness_us' in case:
+            out.update(figures(f'tick_lateness_us.{label}', case['tick_lateness_us']))
+        if 'cpu_fraction' in case:
+            out[f'cpu_fraction.{label}'] = case['cpu_fraction']
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; write JSON and PNG; print the summary."""
     args = _parse(argv)
     if args.plot_only:
-        source = Path(args.plot_only)
-        plot(json.loads(source.read_text()), source.with_suffix('.png'))
+        recorded = Path(args.plot_only)
+        plot(json.loads(recorded.read_text()), recorded.with_suffix('.png'))
         return 0
     if args.no_gc_freeze:
         loop_module.freeze_heap = lambda: 0.0
     results: dict[str, Any] = {
         'benchmark': 'latency',
         'machine': machine(),
+        'source': source(),
         'arguments': vars(args),
         'targets': {k: {'limit': v[0], 'what': v[1]} for k, v in TARGETS.items()},
         'cases': {},
@@ -1066,6 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(results, out.with_suffix('.png'))
     print(ratio_table(results['ratios']))
     print(f'wrote {out} and {out.with_suffix(".png")}')
+    handle_baseline(args, 'latency', baseline_figures(results))
     return 0
 
 

@@ -27,36 +27,38 @@ temporary array would add about 1.2 kB) and the net growth over the run
 (leaks), for all allocations and for numpy's data buffers alone (numpy's
 tracemalloc domain).
 
-Usage: ``python benchmarks/bench_mapping.py [--steps N] [--alloc-steps N]``;
-writes ``benchmarks/results/mapping.json`` and prints a summary.
+Usage: ``python benchmarks/bench_mapping.py [--steps N] [--alloc-steps N]
+[--compare-baseline]``; writes ``benchmarks/results/mapping.json`` and
+prints a summary (p50/p99/max).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-import platform
 import sys
 import time
 import tracemalloc
 
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    RESULTS,
+    source,
+    summary,
+    write_json,
+)
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    # Runnable from a source checkout without installing the package.
-    sys.path.insert(0, str(REPO))
-
-from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER  # noqa: E402
-from krabby_parkour_ros.hal.messages import (  # noqa: E402
-    HalObservation,
-    ObservationExtensions,
-)
-from krabby_parkour_ros.mapping.action import ActionMapper, ActionMapperConfig  # noqa: E402
-from krabby_parkour_ros.mapping.joint_map import load_joint_map  # noqa: E402
-from krabby_parkour_ros.mapping.navigation import NavigationCommand  # noqa: E402
-from krabby_parkour_ros.mapping.observation import ObservationBuilder  # noqa: E402
+from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
+from krabby_parkour_ros.hal.messages import HalObservation, ObservationExtensions
+from krabby_parkour_ros.mapping.action import ActionMapper, ActionMapperConfig
+from krabby_parkour_ros.mapping.joint_map import load_joint_map
+from krabby_parkour_ros.mapping.navigation import NavigationCommand
+from krabby_parkour_ros.mapping.observation import ObservationBuilder
 
 POOL = 64
 NUMPY_DOMAIN = np.lib.tracemalloc_domain
@@ -113,29 +115,28 @@ class Loop:
             np.random.default_rng(k).uniform(-6, 6, 12).astype(np.float32) for k in range(POOL)
         ]
         self.command = NavigationCommand(vx=0.5, yaw_rate=0.2)
+        # The last sent command (the rate limit's reference), as the control step keeps it.
+        self.previous = np.zeros(18, dtype=np.float32)
         self.k = 0
+
+    def map_action(self, i: int) -> None:
+        """Map action ``i`` against the last command; keep the new one and record it."""
+        result = self.mapper.map(self.actions[i], self.previous)
+        if result.command is not None:
+            np.copyto(self.previous, result.command)
+        self.builder.record_action(result.raw_action)
 
     def step(self) -> None:
         i = self.k % POOL
         if i == 0 and self.k:
             self.builder.reset()  # timestamps restart with the pool
         self.builder.build(self.pool[i], self.command)
-        result = self.mapper.map(self.actions[i])
-        self.builder.record_action(result.raw_action)
+        self.map_action(i)
         self.k += 1
 
 
-def _stats(samples_ns: np.ndarray) -> dict[str, float]:
-    us = samples_ns / 1e3
-    return {
-        'p50_us': float(np.percentile(us, 50)),
-        'p99_us': float(np.percentile(us, 99)),
-        'max_us': float(us.max()),
-        'mean_us': float(us.mean()),
-    }
-
-
 def time_steps(steps: int) -> dict[str, dict[str, float]]:
+    """Return the summary (microseconds) of build, map + record, and the whole step."""
     loop = Loop()
     for _ in range(500):
         loop.step()
@@ -150,17 +151,21 @@ def time_steps(steps: int) -> dict[str, dict[str, float]]:
         t0 = clock()
         loop.builder.build(loop.pool[i], loop.command)
         t1 = clock()
-        result = loop.mapper.map(loop.actions[i])
-        loop.builder.record_action(result.raw_action)
+        loop.map_action(i)
         t2 = clock()
         loop.k += 1
         build[n] = t1 - t0
         mapped[n] = t2 - t1
         total[n] = t2 - t0
-    return {'build': _stats(build), 'map_and_record': _stats(mapped), 'step': _stats(total)}
+    return {
+        'build': percentiles(build, 1e-3),
+        'map_and_record': percentiles(mapped, 1e-3),
+        'step': percentiles(total, 1e-3),
+    }
 
 
 def measure_allocations(steps: int) -> dict[str, float]:
+    """Return the transient peak and the net growth of allocations per step."""
     loop = Loop()
     for _ in range(2 * POOL):
         loop.step()
@@ -193,13 +198,24 @@ def measure_allocations(steps: int) -> dict[str, float]:
     }
 
 
-def main(argv=None) -> int:
+def baseline_figures(report: dict) -> dict[str, float]:
+    """Return the figures a baseline keeps: p50/p99/max per stage, allocations."""
+    out: dict[str, float] = {}
+    for name, stats in report['timings_us'].items():
+        out.update(figures(f'timings_us.{name}', stats))
+    allocations = report['allocations']
+    for key in ('transient_peak_bytes_p50', 'transient_peak_bytes_max', 'net_bytes_per_step_all'):
+        out[f'allocations.{key}'] = allocations[key]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, write the JSON and print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--steps', type=int, default=20_000)
-    parser.add_argument('--alloc-steps', type=int, default=2_000)
-    parser.add_argument(
-        '--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'mapping.json'
-    )
+    parser.add_argument('--steps', type=int, default=20_000, help='timed steps')
+    parser.add_argument('--alloc-steps', type=int, default=2_000, help='steps under tracemalloc')
+    parser.add_argument('--output', type=Path, default=RESULTS / 'mapping.json')
+    add_baseline_arguments(parser, 'mapping')
     args = parser.parse_args(argv)
     timings = time_steps(args.steps)
     allocations = measure_allocations(args.alloc_steps)
@@ -208,26 +224,15 @@ def main(argv=None) -> int:
         'description': 'ObservationBuilder.build + ActionMapper.map + record_action per '
         'policy step (Go2 teacher contract, go2_sim map, all sources)',
         'steps': args.steps,
-        'timings': timings,
+        'timings_us': timings,
         'allocations': allocations,
-        'machine': {
-            'python': platform.python_version(),
-            'numpy': np.__version__,
-            'platform': platform.platform(),
-            'processor': platform.processor(),
-        },
+        'machine': dict(machine(), numpy=np.__version__),
+        'source': source(),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + '\n')
-    print(
-        f'mapping benchmark, {args.steps} steps ({platform.python_version()}, numpy '
-        f'{np.__version__})'
-    )
+    write_json(report, args.output)
+    print(f'mapping benchmark, {args.steps} steps (numpy {np.__version__})')
     for name, stats in timings.items():
-        print(
-            f'  {name:15s} p50 {stats["p50_us"]:7.1f} us  p99 {stats["p99_us"]:7.1f} us  '
-            f'max {stats["max_us"]:8.1f} us'
-        )
+        print(summary(f'  {name}', stats, digits=1))
     print(
         f'  allocations over {allocations["steps"]} steps: transient peak p50 '
         f'{allocations["transient_peak_bytes_p50"]:.0f} B, max '
@@ -236,6 +241,7 @@ def main(argv=None) -> int:
         f'{allocations["net_numpy_buffer_bytes"]:.0f} B'
     )
     print(f'  written to {args.output}')
+    handle_baseline(args, 'mapping', baseline_figures(report))
     return 0
 
 

@@ -21,77 +21,120 @@ seconds of walking and reports, from the node's own diagnostics and from the
 HAL side: tick period p50/p99/max, late ticks (> 2 ms after due), latency
 observation->command p50/p99/max. JSON to benchmarks/results/node.json.
 
-Usage: python benchmarks/bench_node.py [--seconds 60]
+Usage: python benchmarks/bench_node.py [--seconds 60] [--compare-baseline]
 """
+
+from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-import json
 import os
 from pathlib import Path
-import platform
 import sys
+from typing import Any
+
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    REPO,
+    RESULTS,
+    source,
+    summary,
+    write_json,
+)
 
 from krabby_parkour_ros.node.demo import DemoOptions, run_demo
 
-RESULTS = Path(__file__).resolve().parent / 'results'
+#: The node's diagnostics kept in the JSON.
+DIAGNOSTICS = (
+    'loop_rate_hz',
+    'tick_period_p50_ms',
+    'tick_period_p99_ms',
+    'tick_period_max_ms',
+    'late_ticks',
+    'deadline_ticks',
+    'latency_p50_ms',
+    'latency_p99_ms',
+    'latency_max_ms',
+    'inference_p50_ms',
+    'inference_p99_ms',
+    'ticks',
+    'commands_sent',
+    'stale_events',
+)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--seconds', type=float, default=60.0)
-    parser.add_argument('--out', default=str(RESULTS / 'node.json'))
-    args = parser.parse_args()
-    os.environ.setdefault('ROS_DOMAIN_ID', str(90 + os.getpid() % 9))
-    summary = run_demo(DemoOptions(duration=args.seconds, vx=0.5, quiet=True))
-    diag = summary.node_diagnostics
-    result = {
-        'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()},
-        'transport': 'tcp loopback (HAL in another process)',
-        'seconds': summary.sim_time_s,
-        'walk_ok': summary.ok,
-        'node': {
-            key: diag.get(key)
-            for key in (
-                'loop_rate_hz',
-                'tick_period_p50_ms',
-                'tick_period_p99_ms',
-                'tick_period_max_ms',
-                'late_ticks',
-                'deadline_ticks',
-                'latency_p50_ms',
-                'latency_p99_ms',
-                'latency_max_ms',
-                'inference_p50_ms',
-                'inference_p99_ms',
-                'ticks',
-                'commands_sent',
-                'stale_events',
-            )
-        },
-        'hal_side_latency_ms': summary.latency_ms,
-        'summary': asdict(summary),
+def _number(value: Any) -> float | None:
+    """Return a diagnostics value as a number (None when it is not one)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def node_summary(diagnostics: dict[str, Any], name: str) -> dict[str, float | None]:
+    """Return the node's own ``<name>_p50/p99/max_ms`` as a summary dict (count: ticks)."""
+    out: dict[str, float | None] = {
+        key: _number(diagnostics.get(f'{name}_{key}_ms')) for key in ('p50', 'p99', 'max')
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
-    node = result['node']
-    print(f'node at 100 Hz for {summary.sim_time_s:.0f} s (walk ok: {summary.ok})')
-    print(
-        f'  tick period p50/p99/max: {node["tick_period_p50_ms"]} / '
-        f'{node["tick_period_p99_ms"]} / {node["tick_period_max_ms"]} ms, late ticks '
-        f'{node["late_ticks"]} of {node["ticks"]}'
+    ticks = _number(diagnostics.get('ticks'))
+    out['count'] = int(ticks) if ticks is not None else 0
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo, write the JSON and print the summary; 1 when the robot did not walk."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--seconds', type=float, default=60.0, help='simulated seconds')
+    parser.add_argument('--out', type=Path, default=RESULTS / 'node.json')
+    add_baseline_arguments(parser, 'node')
+    args = parser.parse_args(argv)
+    os.environ.setdefault('ROS_DOMAIN_ID', str(90 + os.getpid() % 9))
+    # This checkout's parameters, as soak.py passes them (not the demo's lookup).
+    options = DemoOptions(
+        duration=args.seconds,
+        vx=0.5,
+        quiet=True,
+        params_file=str(REPO / 'config' / 'parkour.yaml'),
     )
-    print(
-        f'  obs->command in the node p50/p99/max: {node["latency_p50_ms"]} / '
-        f'{node["latency_p99_ms"]} / {node["latency_max_ms"]} ms'
+    demo = run_demo(options)
+    diag = demo.node_diagnostics
+    result = {
+        'benchmark': 'node',
+        'machine': machine(),
+        'source': source(),
+        'transport': 'tcp loopback (HAL in another process)',
+        'seconds': demo.sim_time_s,
+        'walk_ok': demo.ok,
+        'node': {key: diag.get(key) for key in DIAGNOSTICS},
+        'tick_period_ms': node_summary(diag, 'tick_period'),
+        'node_latency_ms': node_summary(diag, 'latency'),
+        'hal_side_latency_ms': demo.latency_ms,
+        'summary': asdict(demo),
+    }
+    write_json(result, args.out)
+    print(f'node at 100 Hz for {demo.sim_time_s:.0f} s (walk ok: {demo.ok})')
+    nan = float('nan')
+    lines = (
+        ('tick period', result['tick_period_ms'], f'late ticks {diag.get("late_ticks")}'),
+        ('obs->command in the node', result['node_latency_ms'], ''),
+        ('obs->command at the HAL', demo.latency_ms or {}, ''),
     )
-    hal = summary.latency_ms or {}
-    print(
-        f'  obs published -> command received at the HAL p50/p99/max: {hal.get("p50")} / '
-        f'{hal.get("p99")} / {hal.get("max")} ms'
-    )
+    for name, stats, extra in lines:
+        shown = {k: nan if stats.get(k) is None else stats[k] for k in ('p50', 'p99', 'max')}
+        shown['count'] = stats.get('count', 0)
+        print(summary(f'  {name}', shown, unit='ms', extra=extra, digits=2))
     print(f'  written to {args.out}')
-    return 0 if summary.ok else 1
+    values: dict[str, float] = {}
+    for key in ('tick_period_ms', 'node_latency_ms', 'hal_side_latency_ms'):
+        values.update(figures(key, result[key] or {}))
+    late = _number(diag.get('late_ticks'))
+    if late is not None:
+        values['late_ticks'] = late
+    handle_baseline(args, 'node', values)
+    return 0 if demo.ok else 1
 
 
 if __name__ == '__main__':

@@ -29,39 +29,44 @@ caller's side over a pool of 256 plausible observations. Cases:
 - a bare onnxruntime session on ``policy.onnx`` (no checks, no copies) as
   the floor the runtime's overhead is measured against.
 
-Usage: ``python benchmarks/bench_policy.py [--calls N] [--threads N]``; writes
-``benchmarks/results/policy.json`` and prints p50 / p99 / max in microseconds.
+Usage: ``python benchmarks/bench_policy.py [--calls N] [--threads N]
+[--compare-baseline]``; writes ``benchmarks/results/policy.json`` and prints
+p50 / p99 / max in microseconds.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-import json
 from pathlib import Path
-import platform
+import re
 import sys
 import tempfile
 import time
 from typing import Any
 
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    REPO,
+    RESULTS,
+    source,
+    write_json,
+)
 import numpy as np
+import onnxruntime
+import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from krabby_parkour_ros.policy import ModelIO, ModelWeights, ParkourPolicyModel
+from krabby_parkour_ros.policy.formats import CheckpointFormat
+from krabby_parkour_ros.policy.generate import write_checkpoint
+from krabby_parkour_ros.policy.sampling import plausible_observations
+from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path
 
-import onnxruntime  # noqa: E402,I100 (after the path set-up)
-import torch  # noqa: E402
-
-from krabby_parkour_ros.policy import ModelIO, ModelWeights, ParkourPolicyModel  # noqa: E402
-from krabby_parkour_ros.policy.formats import CheckpointFormat  # noqa: E402
-from krabby_parkour_ros.policy.generate import write_checkpoint  # noqa: E402
-from krabby_parkour_ros.policy.model import timing_summary  # noqa: E402
-from krabby_parkour_ros.policy.sampling import plausible_observations  # noqa: E402
-from krabby_parkour_ros.policy.shipped import shipped_checkpoint_path  # noqa: E402
-
-SHARED_TEACHER = (ROOT / '..' / 'shared' / 'models' / 'go2_parkour_teacher').resolve()
-RESULTS = ROOT / 'benchmarks' / 'results' / 'policy.json'
+SHARED_TEACHER = (REPO / '..' / 'shared' / 'models' / 'go2_parkour_teacher').resolve()
 DEPTH = np.linspace(0.3, 2.5, 60 * 106, dtype=np.float32).reshape(60, 106)
 _DISCARD = 500
 
@@ -121,7 +126,7 @@ def bench_model(
         'trained': model.trained,
         'load_s': load_s,
     }
-    result.update(timing_summary(samples))
+    result['latency_us'] = percentiles(samples, 1e6)
     result['forward_p50_us'] = float(np.percentile(np.array(forward[_DISCARD:]) * 1e6, 50))
     return result
 
@@ -142,7 +147,7 @@ def bench_bare_onnxruntime(path: Path, calls: int, threads: int) -> dict[str, An
         'trained': True,
         'load_s': 0.0,
     }
-    result.update(timing_summary(samples))
+    result['latency_us'] = percentiles(samples, 1e6)
     return result
 
 
@@ -187,11 +192,22 @@ def _cases(folder: Path) -> list[dict[str, Any]]:
     return cases
 
 
+def baseline_figures(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Return the figures a baseline keeps: p50/p99/max of every case."""
+    out: dict[str, float] = {}
+    for row in results:
+        label = re.sub(r'[^a-z0-9]+', '_', row['name'].lower()).strip('_')
+        out.update(figures(f'latency_us.{label}', row['latency_us']))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every case, write the JSON and print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--calls', type=int, default=10000, help='timed calls per case')
     parser.add_argument('--threads', type=int, default=1, help='intra-op threads')
+    parser.add_argument('--output', type=Path, default=RESULTS / 'policy.json')
+    add_baseline_arguments(parser, 'policy')
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,18 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         'benchmark': 'policy',
         'calls': args.calls,
         'threads': args.threads,
-        'machine': {
-            'processor': platform.processor() or platform.machine(),
-            'cpu_count': __import__('os').cpu_count(),
-            'python': platform.python_version(),
-            'torch': torch.__version__,
-            'onnxruntime': onnxruntime.__version__,
-        },
+        'machine': dict(machine(), torch=torch.__version__, onnxruntime=onnxruntime.__version__),
+        'source': source(),
         'shared_models': SHARED_TEACHER.is_dir(),
         'results': results,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + '\n')
+    write_json(report, args.output)
     print(
         f'policy inference latency, {int(args.calls)} calls each, {int(args.threads)} thread(s),'
         ' caller side (us):'
@@ -234,11 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f'{"case":<52} {"backend":<12} {"p50":>8} {"p99":>8} {"max":>8} {"fwd p50":>9}')
     for row in results:
         forward = f'{row["forward_p50_us"]:.1f}' if 'forward_p50_us' in row else '-'
+        stats = row['latency_us']
         print(
-            f'{row["name"][:52]:<52} {row["backend"][:12]:<12} {row["p50_us"]:8.1f}'
-            f' {row["p99_us"]:8.1f} {row["max_us"]:8.1f} {forward:>9}'
+            f'{row["name"][:52]:<52} {row["backend"][:12]:<12} {stats["p50"]:8.1f}'
+            f' {stats["p99"]:8.1f} {stats["max"]:8.1f} {forward:>9}'
         )
-    print(f'written {RESULTS.relative_to(ROOT)}')
+    print(f'written {args.output}')
+    handle_baseline(args, 'policy', baseline_figures(results))
     return 0
 
 

@@ -31,29 +31,35 @@ Benchmark of the recorder: hot-path enqueue cost and writer throughput.
    to); depth and confidence are smooth float maps.
 
 Usage: ``python benchmarks/bench_recording.py [--enqueues N]
-[--throughput-observations N]``; writes ``benchmarks/results/recording.json``
-and prints a summary with p50/p99/max.
+[--throughput-observations N] [--compare-baseline]``; writes
+``benchmarks/results/recording.json`` and prints a summary with p50/p99/max.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-import json
 from pathlib import Path
-import platform
 import sys
 import tempfile
 import time
 from typing import Any
 
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    RESULTS,
+    source,
+    summary,
+    write_json,
+)
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from krabby_parkour_ros.hal.codec import encode_command, encode_observation  # noqa: E402
-from krabby_parkour_ros.recording.recorder import HalRecorder  # noqa: E402
+from krabby_parkour_ros.hal.codec import encode_command, encode_observation
+from krabby_parkour_ros.recording.recorder import HalRecorder
 
 HEIGHT, WIDTH = 480, 640
 
@@ -76,17 +82,8 @@ def make_observation(index: int, rng: np.random.Generator) -> list[bytes]:
     )
 
 
-def _summary(samples_us: Sequence[float]) -> dict[str, float]:
-    values = np.asarray(samples_us, dtype=float)
-    return {
-        'count': int(values.size),
-        'p50_us': float(np.percentile(values, 50)),
-        'p99_us': float(np.percentile(values, 99)),
-        'max_us': float(values.max()),
-    }
-
-
 def _timed(call: Callable[[], Any], count: int, period_s: float) -> list[float]:
+    """Return the duration (microseconds) of ``count`` calls, one every ``period_s``."""
     samples = []
     next_time = time.perf_counter()
     for _ in range(count):
@@ -121,16 +118,16 @@ def bench_enqueue(folder: Path, count: int) -> dict[str, Any]:
     recorder.record_ros('/parkour_node/policy_observation', policy_observation)
     try:
         results = {
-            'record_observation_480x640': _summary(
+            'record_observation_480x640': percentiles(
                 _timed(lambda: recorder.record_observation(frames), count, 0.01)
             ),
-            'record_command': _summary(
+            'record_command': percentiles(
                 _timed(lambda: recorder.record_command(command), count, 0.001)
             ),
-            'record_ros_joint_state': _summary(
+            'record_ros_joint_state': percentiles(
                 _timed(lambda: recorder.record_ros('/joint_states', joint_state), count, 0.001)
             ),
-            'record_ros_policy_observation_753': _summary(
+            'record_ros_policy_observation_753': percentiles(
                 _timed(
                     lambda: recorder.record_ros(
                         '/parkour_node/policy_observation', policy_observation
@@ -176,11 +173,29 @@ def bench_throughput(folder: Path, count: int, compression: str) -> dict[str, An
     }
 
 
+def baseline_figures(result: dict[str, Any]) -> dict[str, float]:
+    """Return the figures a baseline keeps: enqueue p50/p99/max, writer rates."""
+    out: dict[str, float] = {}
+    for name, values in result['enqueue_us'].items():
+        if isinstance(values, dict):
+            out.update(figures(f'enqueue_us.{name}', values))
+    for compression, values in result['throughput'].items():
+        out[f'throughput.{compression}.observations_per_s'] = values['observations_per_s']
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write the JSON and print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--enqueues', type=int, default=400)
-    parser.add_argument('--throughput-observations', type=int, default=150)
+    parser.add_argument('--enqueues', type=int, default=400, help='timed calls per message')
+    parser.add_argument(
+        '--throughput-observations',
+        type=int,
+        default=150,
+        help='observations queued per compression',
+    )
+    parser.add_argument('--output', type=Path, default=RESULTS / 'recording.json')
+    add_baseline_arguments(parser, 'recording')
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -190,24 +205,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             for c in ('none', 'lz4', 'zstd')
         }
     result = {
-        'machine': {
-            'python': platform.python_version(),
-            'cpu_count': _cpus(),
-            'platform': platform.platform(),
-        },
+        'benchmark': 'recording',
+        'machine': machine(),
+        'source': source(),
         'enqueue_us': enqueue,
         'throughput': throughput,
     }
-    out = ROOT / 'benchmarks' / 'results' / 'recording.json'
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + '\n', encoding='utf-8')
-    print(f'recording benchmark ({out})')
+    write_json(result, args.output)
+    print(f'recording benchmark ({args.output})')
     for name, values in enqueue.items():
         if isinstance(values, dict):
-            print(
-                f'  {name:36} p50 {values["p50_us"]:7.1f} us  p99 {values["p99_us"]:7.1f} us  max'
-                f' {values["max_us"]:7.1f} us'
-            )
+            print(summary(f'  {name}', values, digits=1))
     print(
         f'  first record_ros of a type: {enqueue["first_record_ros_us"]:.0f} us; drops while'
         f' enqueuing at 100 Hz: {int(enqueue["dropped"])} (observation'
@@ -218,13 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f'  writer {compression:5} {values["observations_per_s"]:6.1f} obs/s '
             f' {values["input_mb_per_s"]:7.1f} MB/s in  ratio {values["compression_ratio"]:.2f}'
         )
+    handle_baseline(args, 'recording', baseline_figures(result))
     return 0
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 if __name__ == '__main__':

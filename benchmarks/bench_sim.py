@@ -26,30 +26,35 @@ Cases (box scenario, robot standing under PD):
   + encoding to schema 1.0 frames. ``sim_steps_per_s`` of a cycle case is
   the physics rate that observation building leaves.
 
-Usage: ``python benchmarks/bench_sim.py [--quick]``; writes
-``benchmarks/results/sim.json`` and prints a summary (p50/p99/max).
+Usage: ``python benchmarks/bench_sim.py [--quick] [--compare-baseline]``;
+writes ``benchmarks/results/sim.json`` and prints a summary (p50/p99/max).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-import json
 from pathlib import Path
-import platform
 import sys
 import time
+from typing import Any
 
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    RESULTS,
+    source,
+    summary,
+    write_json,
+)
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    # Runnable from a source checkout without installing the package.
-    sys.path.insert(0, str(REPO))
-
-from krabby_parkour_ros.hal.codec import encode_observation  # noqa: E402
-from krabby_parkour_ros.sim.robot import SimulatedRobot  # noqa: E402
-from krabby_parkour_ros.sim.sensors import CameraConfig  # noqa: E402
+from krabby_parkour_ros.hal.codec import encode_observation
+from krabby_parkour_ros.sim.robot import SimulatedRobot
+from krabby_parkour_ros.sim.sensors import CameraConfig
 
 
 def _time(fn: Callable[[], None], repeats: int, warmup: int = 5) -> np.ndarray:
@@ -63,18 +68,11 @@ def _time(fn: Callable[[], None], repeats: int, warmup: int = 5) -> np.ndarray:
     return samples / 1e3  # microseconds
 
 
-def _stats(samples_us: np.ndarray, steps_per_call: int) -> dict[str, float]:
-    p50 = float(np.percentile(samples_us, 50))
-    return {
-        'count': int(samples_us.size),
-        'p50_us': p50,
-        'p99_us': float(np.percentile(samples_us, 99)),
-        'max_us': float(samples_us.max()),
-        'mean_us': float(samples_us.mean()),
-        'sim_steps_per_s': (
-            steps_per_call * 1e6 / float(samples_us.mean()) if steps_per_call else None
-        ),
-    }
+def _stats(samples_us: np.ndarray, steps_per_call: int) -> dict[str, Any]:
+    """Return the summary (microseconds) and the physics steps per second it allows."""
+    out: dict[str, Any] = percentiles(samples_us)
+    out['sim_steps_per_s'] = steps_per_call * 1e6 / out['mean'] if steps_per_call else None
+    return out
 
 
 def _cycle(robot: SimulatedRobot) -> Callable[[], None]:
@@ -116,11 +114,10 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, write JSON, print a summary."""
-    parser = argparse.ArgumentParser(description='simulator benchmark')
-    parser.add_argument('--quick', action='store_true', help='fewer repeats')
-    parser.add_argument(
-        '--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'sim.json'
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--quick', action='store_true', help='a tenth of the repeats')
+    parser.add_argument('--output', type=Path, default=RESULTS / 'sim.json')
+    add_baseline_arguments(parser, 'sim')
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else 1.0
     results = run(
@@ -131,20 +128,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     report = {
         'benchmark': 'sim',
-        'machine': platform.platform(),
-        'python': platform.python_version(),
-        'cases': results,
+        'machine': machine(),
+        'source': source(),
+        'cases_us': results,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=1))
-    print(f'{"case":18s} {"p50 us":>10s} {"p99 us":>10s} {"max us":>10s} {"steps/s":>10s}')
+    write_json(report, args.output)
     for name, stats in results.items():
         rate = stats['sim_steps_per_s']
-        print(
-            f'{name:18s} {stats["p50_us"]:10.1f} {stats["p99_us"]:10.1f} '
-            f'{stats["max_us"]:10.1f} {"-" if rate is None else f"{rate:10.0f}":>10s}'
-        )
+        print(summary(name, stats, digits=1, extra='' if rate is None else f'{rate:.0f} steps/s'))
     print(f'written {args.output}')
+    figures_now: dict[str, float] = {}
+    for name, stats in results.items():
+        figures_now.update(figures(f'cases_us.{name}', stats))
+    handle_baseline(args, 'sim', figures_now)
     return 0
 
 

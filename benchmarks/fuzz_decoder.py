@@ -29,8 +29,13 @@ finite values, read-only arrays, extension lengths) or raises a
   ``--seconds``; a crash leaves the crashing input in the working folder.
 
 Writes ``benchmarks/results/fuzz_decoder.json`` (examples run, outcome
-counts by rejection reason, failures) and prints a summary; exit code 1
-when a failure was found.
+counts by rejection reason, decode time p50/p99/max, failures) and prints a
+summary; exit code 1 when a failure was found. ``--compare-baseline``:
+ratios to ``benchmarks/baselines/fuzz_decoder.json``.
+
+The hostile-message generator and the oracle live beside this script
+(``benchmarks/fuzz_strategies.py``); ``test/hardening/test_decoder_fuzz.py``
+runs the same strategies, bounded.
 """
 
 from __future__ import annotations
@@ -47,47 +52,65 @@ import time
 import traceback
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    # Runnable from a source checkout without installing the package.
-    sys.path.insert(0, str(REPO))
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    RESULTS,
+    source,
+    summary,
+    write_json,
+)
+import fuzz_strategies
 
-RESULTS = REPO / 'benchmarks' / 'results' / 'fuzz_decoder.json'
 
+def check_one(frames: list[bytes], outcomes: Counter, times_ns: list[int] | None = None) -> None:
+    """
+    Decode once; count the outcome; raise AssertionError on a property violation.
 
-def check_one(frames: list[bytes], outcomes: Counter) -> None:
-    """Decode once; count the outcome; raise AssertionError on a property violation."""
+    :param times_ns: where to append the decode time (None: not timed).
+    """
+    # Imported here, not at the top: the atheris child instruments the codec
+    # while importing it, which a module imported earlier would escape.
     from krabby_parkour_ros.hal.codec import decode_observation
     from krabby_parkour_ros.hal.errors import HalProtocolError, REJECTION_REASONS
-    from test.hardening.fuzz_strategies import check_decoded, FUZZ_MAX_IMAGE_BYTES
 
+    strategies = fuzz_strategies
+    start = time.perf_counter_ns()
     try:
-        observation = decode_observation(frames, max_image_bytes=FUZZ_MAX_IMAGE_BYTES)
+        observation = decode_observation(frames, max_image_bytes=strategies.FUZZ_MAX_IMAGE_BYTES)
     except HalProtocolError as exc:
+        if times_ns is not None:
+            times_ns.append(time.perf_counter_ns() - start)
         if exc.reason not in REJECTION_REASONS:
             raise AssertionError(f'unknown rejection reason {exc.reason!r}') from exc
         outcomes[exc.reason] += 1
         return
-    check_decoded(observation)
+    if times_ns is not None:
+        times_ns.append(time.perf_counter_ns() - start)
+    strategies.check_decoded(observation)
     outcomes['accepted'] += 1
 
 
 def run_hypothesis(seconds: float, batch: int) -> dict[str, Any]:
     """Run hypothesis batches until the time is up; return counts and failures."""
     from hypothesis import given, HealthCheck, settings
-    from test.hardening.fuzz_strategies import hostile_messages
 
     outcomes: Counter = Counter()
     failures: list[dict[str, str]] = []
+    times_ns: list[int] = []
 
     @settings(
         max_examples=batch, deadline=None, database=None, suppress_health_check=list(HealthCheck)
     )
-    @given(hostile_messages())
+    @given(fuzz_strategies.hostile_messages())
     def fuzz(frames: list[bytes]) -> None:
-        check_one(frames, outcomes)
+        check_one(frames, outcomes, times_ns)
 
-    end = time.monotonic() + seconds
+    started = time.monotonic()
+    end = started + seconds
     batches = 0
     while time.monotonic() < end:
         batches += 1
@@ -97,10 +120,13 @@ def run_hypothesis(seconds: float, batch: int) -> dict[str, Any]:
             failures.append({'error': repr(exc), 'traceback': traceback.format_exc()[-4000:]})
             if len(failures) >= 5:
                 break
+    examples = sum(outcomes.values())
     return {
         'engine': 'hypothesis',
         'batches': batches,
-        'examples': sum(outcomes.values()),
+        'examples': examples,
+        'examples_per_s': examples / max(time.monotonic() - started, 1e-9),
+        'decode_us': percentiles(times_ns, 1e-3),
         'outcomes': dict(outcomes),
         'failures': failures,
     }
@@ -115,7 +141,7 @@ def _atheris_child(seconds: float, stats_path: str) -> None:
 
     with atheris.instrument_imports():
         import krabby_parkour_ros.hal.codec  # noqa: F401 - instrumented for coverage
-    from test.hardening.harness import ObservationTemplate
+    from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate
 
     template = ObservationTemplate(3, 4).frames(1_000_000)
     outcomes: Counter = Counter()
@@ -197,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument('--batch', type=int, default=2000, help='hypothesis examples per batch')
     parser.add_argument('--atheris-child', default='', help=argparse.SUPPRESS)
-    parser.add_argument('--out', default=str(RESULTS))
+    parser.add_argument('--out', type=Path, default=RESULTS / 'fuzz_decoder.json')
+    add_baseline_arguments(parser, 'fuzz_decoder')
     args = parser.parse_args(argv)
     if args.atheris_child:
         _atheris_child(args.seconds, args.atheris_child)
@@ -207,11 +234,16 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run_hypothesis(args.seconds, args.batch))
     if args.engine in ('atheris', 'both'):
         runs.append(run_atheris(args.seconds))
-    result = {'benchmark': 'fuzz_decoder', 'seconds_per_engine': args.seconds, 'runs': runs}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    result = {
+        'benchmark': 'fuzz_decoder',
+        'machine': machine(),
+        'source': source(),
+        'seconds_per_engine': args.seconds,
+        'runs': runs,
+    }
+    out = write_json(result, args.out)
     failed = False
+    values: dict[str, float] = {}
     for run in runs:
         if 'skipped' in run:
             print(f'{run["engine"]}: skipped ({run["skipped"]})')
@@ -222,9 +254,14 @@ def main(argv: list[str] | None = None) -> int:
             f'{run["engine"]}: {run["examples"]} messages in {args.seconds:.0f} s, '
             f'{len(run["failures"])} failures; outcomes: {top}'
         )
+        if 'decode_us' in run:
+            print(summary(f'{run["engine"]}: decode', run['decode_us'], digits=1))
+            values.update(figures(f'{run["engine"]}.decode_us', run['decode_us']))
+            values[f'{run["engine"]}.examples_per_s'] = run['examples_per_s']
         for failure in run['failures']:
             print(failure.get('traceback') or failure.get('log', ''))
     print(f'wrote {out}')
+    handle_baseline(args, 'fuzz_decoder', values)
     return 1 if failed else 0
 
 

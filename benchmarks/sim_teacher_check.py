@@ -25,9 +25,10 @@ and climb boxes; a wrong joint order makes it fail.
 
 Usage::
 
-    python benchmarks/sim_teacher_check.py [--policy PATH] [--quick]
+    python benchmarks/sim_teacher_check.py [--policy PATH] [--quick] [--compare-baseline]
 
-Writes ``benchmarks/results/sim_teacher_check.json`` and prints a summary.
+Writes ``benchmarks/results/sim_teacher_check.json`` and prints a summary
+(per case; wall time of a policy step p50/p99/max).
 """
 
 from __future__ import annotations
@@ -35,23 +36,30 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-import json
 import math
 from pathlib import Path
 import sys
 import time
+from typing import Any
 
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    REPO,
+    RESULTS,
+    source,
+    summary,
+    write_json,
+)
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    # Runnable from a source checkout without installing the package.
-    sys.path.insert(0, str(REPO))
-
-from krabby_parkour_ros.sim.go2_model import FOOT_NAMES, JOINT_NAMES  # noqa: E402
-from krabby_parkour_ros.sim.robot import SimulatedRobot  # noqa: E402
-from krabby_parkour_ros.sim.scenarios import make_scenario  # noqa: E402
+from krabby_parkour_ros.sim.go2_model import FOOT_NAMES, JOINT_NAMES
+from krabby_parkour_ros.sim.robot import SimulatedRobot
+from krabby_parkour_ros.sim.scenarios import make_scenario
 
 DEFAULT_POLICY = REPO / '..' / 'shared' / 'models' / 'go2_parkour_teacher' / 'policy.pt'
 
@@ -117,6 +125,8 @@ class TeacherRun:
     obstacle_end_x: float
     past_obstacle: bool
     wall_s: float
+    #: Wall time of one policy step (observation, inference, 4 physics steps).
+    step_us: dict[str, float] = field(default_factory=dict)
     trajectory: list[list[float]] = field(default_factory=list)
 
 
@@ -238,11 +248,14 @@ def run_teacher(
     fall_time = None
     trajectory = []
     wall = time.perf_counter()
+    step_ns: list[int] = []
     for k in range(steps):
+        start_ns = time.perf_counter_ns()
         obs = torch.from_numpy(driver.observation()).float().unsqueeze(0)
         with torch.no_grad():
             action = policy(obs).squeeze(0).numpy().astype(np.float64)
         driver.apply(action)
+        step_ns.append(time.perf_counter_ns() - start_ns)
         min_height = min(min_height, robot.base_clearance())
         max_tilt = max(max_tilt, math.degrees(robot.tilt()))
         max_z = max(max_z, float(robot.data.qpos[2]))
@@ -273,8 +286,33 @@ def run_teacher(
         obstacle_end_x=end_x,
         past_obstacle=bool(end_x > 0.0 and end[0] > end_x and fall_time is None),
         wall_s=time.perf_counter() - wall,
+        step_us=percentiles(step_ns, 1e-3),
         trajectory=trajectory,
     )
+
+
+def case_label(run: TeacherRun, case: dict[str, Any]) -> str:
+    """Return a short name of a case for a baseline (scenario, height, orders)."""
+    label = run.scenario
+    if 'height' in case:
+        label += f'_{case["height"]:.1f}m'
+    if run.joint_order != 'grouped':
+        label += '_leg_by_leg'
+    if run.scan_order != 'xy':
+        label += f'_scan_{run.scan_order}'
+    return label
+
+
+def baseline_figures(runs: list[TeacherRun], cases: list[dict[str, Any]]) -> dict[str, float]:
+    """Return the figures a baseline keeps: distance, speed, tilt and step time per case."""
+    out: dict[str, float] = {}
+    for run, case in zip(runs, cases):
+        label = case_label(run, case)
+        out[f'{label}.distance_m'] = run.distance_x
+        out[f'{label}.mean_speed_mps'] = run.mean_speed
+        out[f'{label}.max_tilt_deg'] = run.max_tilt_deg
+        out.update(figures(f'{label}.step_us', run.step_us))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,9 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--policy', type=Path, default=DEFAULT_POLICY)
     parser.add_argument('--quick', action='store_true', help='flat and 0.2 m box only')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument(
-        '--output', type=Path, default=REPO / 'benchmarks' / 'results' / 'sim_teacher_check.json'
-    )
+    parser.add_argument('--output', type=Path, default=RESULTS / 'sim_teacher_check.json')
+    add_baseline_arguments(parser, 'sim_teacher_check')
     args = parser.parse_args(argv)
     if not args.policy.is_file():
         print(f'policy not found: {args.policy} (needs ../shared)', file=sys.stderr)
@@ -320,8 +357,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f'tilt_max={run.max_tilt_deg:5.1f} '
             f'fell={run.fell} past={run.past_obstacle} wall={run.wall_s:5.1f}s'
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({'runs': [asdict(r) for r in runs]}, indent=1))
+        print(summary('  policy step (wall)', run.step_us))
+    report = {
+        'benchmark': 'sim_teacher_check',
+        'machine': machine(),
+        'source': source(),
+        'runs': [asdict(r) for r in runs],
+    }
+    write_json(report, args.output)
+    print(f'written {args.output}')
+    handle_baseline(args, 'sim_teacher_check', baseline_figures(runs, cases))
     return 0
 
 

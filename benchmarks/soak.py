@@ -33,8 +33,9 @@ latency percentiles over the whole run (a 10 us histogram, so an hour costs
 no memory). Partial results are flushed to the JSON every
 ``--flush-period`` seconds and on Ctrl-C.
 
-Usage: ``python benchmarks/soak.py [--minutes 10] [--vx 0.0]``; writes
-``benchmarks/results/soak.json``.
+Usage: ``python benchmarks/soak.py [--minutes 10] [--vx 0.0]
+[--compare-baseline]``; writes ``benchmarks/results/soak.json`` and prints a
+summary with p50/p99/max.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ import argparse
 import json
 import os
 from pathlib import Path
-import platform
 import signal
 import subprocess
 import sys
@@ -51,19 +51,24 @@ import threading
 import time
 from typing import Any
 
+from common import (
+    add_baseline_arguments,
+    figures,
+    handle_baseline,
+    machine,
+    percentiles,
+    REPO,
+    RESULTS,
+    source,
+    summary,
+)
 import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    # Runnable from a source checkout without installing the package.
-    sys.path.insert(0, str(REPO))
+from krabby_parkour_ros.node.demo import NodeMonitor
+from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
-from krabby_parkour_ros.node.demo import NodeMonitor  # noqa: E402
-from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig  # noqa: E402
-
-RESULTS = REPO / 'benchmarks' / 'results' / 'soak.json'
 #: Latency histogram: 10 us bins up to 100 ms (beyond: the last bin).
 _BIN_US = 10.0
 _BINS = 10_000
@@ -96,7 +101,13 @@ def slope_per_hour(times_s: list[float], values: list[float]) -> float | None:
 
 
 def histogram_percentiles(histogram: np.ndarray) -> dict[str, float | None]:
-    """Return count and p50/p99/p99.9 (ms, bin upper edges) of the latency histogram."""
+    """
+    Return count and p50/p99/p99.9 (ms, bin upper edges) of the latency histogram.
+
+    The whole run's latency lives in a histogram (an hour of samples would
+    not), so its percentiles come from the bins; a window's samples are
+    summarized by :func:`common.percentiles`.
+    """
     total = int(histogram.sum())
     if total == 0:
         return {'count': 0, 'p50': None, 'p99': None, 'p999': None}
@@ -130,11 +141,8 @@ class Soak:
         self.result: dict[str, Any] = {
             'benchmark': 'soak',
             'arguments': vars(args),
-            'machine': {
-                'platform': platform.platform(),
-                'cpu_count': os.cpu_count(),
-                'python': platform.python_version(),
-            },
+            'machine': machine(),
+            'source': source(),
         }
 
     def node_command(self) -> list[str]:
@@ -175,12 +183,8 @@ class Soak:
         bins = np.minimum((window * 1e3 / _BIN_US).astype(np.int64), _BINS - 1)
         np.add.at(self.histogram, bins, 1)
         self.latency_max_ms = max(self.latency_max_ms, float(window.max()))
-        return {
-            'count': int(window.size),
-            'p50': float(np.percentile(window, 50)),
-            'p99': float(np.percentile(window, 99)),
-            'max': float(window.max()),
-        }
+        stats = percentiles(window)
+        return {key: stats[key] for key in ('count', 'p50', 'p99', 'max')}
 
     def sample(self, monitor: NodeMonitor) -> dict[str, Any]:
         """Record one sample of the node process, the HAL and the diagnostics."""
@@ -368,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument('--diagnostics-period', type=float, default=1.0)
     parser.add_argument('--startup-timeout', type=float, default=90.0)
-    parser.add_argument('--out', default=str(RESULTS))
+    parser.add_argument('--out', default=str(RESULTS / 'soak.json'))
     parser.add_argument('--verbose', action='store_true', help="show the node's log")
     parser.add_argument(
         '--node-param',
@@ -382,25 +386,33 @@ def main(argv: list[str] | None = None) -> int:
         default='',
         help='run this script instead of the node module (experiments)',
     )
+    add_baseline_arguments(parser, 'soak')
     args = parser.parse_args(argv)
     result = run(args)
-    summary = result['summary']
-    latency = summary['latency_ms']
+    totals = result['summary']
+    latency = totals['latency_ms']
 
     def fmt(value: Any, pattern: str = '{:.2f}') -> str:
         return 'n/a' if value is None else pattern.format(value)
 
     print(
-        f'soak {summary["duration_s"]:.0f} s: rss {fmt(summary["rss_mb_first"], "{:.1f}")} -> '
-        f'{fmt(summary["rss_mb_last"], "{:.1f}")} MB (slope '
-        f'{fmt(summary["rss_slope_mb_per_h"])} MB/h), fds {summary["fds_first"]} -> '
-        f'{summary["fds_last"]} (slope {fmt(summary["fd_slope_per_h"])}/h), commands per '
-        f'observation {fmt(summary["commands_per_observation"], "{:.4f}")}, late ticks '
-        f'{summary["late_ticks"]} of {summary["ticks"]}, latency p50 '
+        f'soak {totals["duration_s"]:.0f} s: rss {fmt(totals["rss_mb_first"], "{:.1f}")} -> '
+        f'{fmt(totals["rss_mb_last"], "{:.1f}")} MB (slope '
+        f'{fmt(totals["rss_slope_mb_per_h"])} MB/h), fds {totals["fds_first"]} -> '
+        f'{totals["fds_last"]} (slope {fmt(totals["fd_slope_per_h"])}/h), commands per '
+        f'observation {fmt(totals["commands_per_observation"], "{:.4f}")}, late ticks '
+        f'{totals["late_ticks"]} of {totals["ticks"]}, latency p50 '
         f'{fmt(latency["p50"])} ms p99 {fmt(latency["p99"])} ms max {fmt(latency["max"])} ms,'
         f' node exit code {result.get("node_exit_code")}'
     )
+    if latency['count']:
+        print(summary('latency, observation -> command', latency, unit='ms', digits=2))
     print(f'wrote {args.out}')
+    values = figures('latency_ms', latency)
+    for key in ('rss_mb_last', 'cpu_pct_mean', 'commands_per_observation', 'late_ticks'):
+        if totals.get(key) is not None:
+            values[key] = totals[key]
+    handle_baseline(args, 'soak', values)
     return 0 if result.get('node_exit_code') == 0 and 'problem' not in result else 1
 
 

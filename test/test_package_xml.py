@@ -67,8 +67,11 @@ OPTIONAL_TEST_MODULES = {
     'ament_flake8',
     'ament_pep257',
 }
-# benchmarks/common.py is imported as ``common`` by the benchmark scripts.
-FIRST_PARTY = {'krabby_parkour_ros', 'test', 'benchmarks', 'common'}
+# The benchmark scripts import each other by module name (``common``,
+# ``bench_latency``, ``fuzz_strategies``): their folder is first on sys.path.
+FIRST_PARTY = {'krabby_parkour_ros', 'test', 'benchmarks'} | {
+    path.stem for path in (ROOT / 'benchmarks').glob('*.py')
+}
 
 
 def _python_files(*folders: str) -> Iterator[Path]:

@@ -32,7 +32,14 @@ import json
 import threading
 import time
 import tracemalloc
+from typing import Any
 
+from benchmarks.fuzz_strategies import (
+    check_decoded,
+    FUZZ_MAX_IMAGE_BYTES,
+    hostile_messages,
+    passes_subscription,
+)
 from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
 import pytest
@@ -50,12 +57,6 @@ from krabby_parkour_ros.hal.errors import (
 )
 from krabby_parkour_ros.hal.server import HalServer
 
-from .fuzz_strategies import (
-    check_decoded,
-    FUZZ_MAX_IMAGE_BYTES,
-    hostile_messages,
-    passes_subscription,
-)
 from .harness import make_controller, ObservationTemplate, ScriptedHal, wait_for
 
 FUZZ_SETTINGS = settings(
@@ -179,14 +180,14 @@ def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
     sent = {'count': 0, 'filtered': 0, 'stamp': GOOD_BASE}
 
     def publish(frames: list[bytes]) -> None:
-        before = client.received_count
+        before = client.stats()['received_count']
         assert server.publish_frames(frames)
         if not passes_subscription(frames):
             sent['filtered'] += 1  # ZeroMQ's prefix filter drops it: never received
             return
         sent['count'] += 1
         oracle.feed(frames)
-        assert wait_for(lambda: client.received_count > before, 5.0, 0.0002), (
+        assert wait_for(lambda: client.stats()['received_count'] > before, 5.0, 0.0002), (
             'a message that passes the subscription was never received'
         )
 
@@ -204,7 +205,7 @@ def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
 
     try:
         deadline = time.monotonic() + 5.0
-        while client.received_count == 0:  # slow joiner
+        while client.stats()['received_count'] == 0:  # slow joiner
             assert time.monotonic() < deadline, 'the client never received the HAL'
             sent['stamp'] += 1000
             server.publish_frames(good.frames(sent['stamp']))
@@ -213,14 +214,14 @@ def test_client_counters_match_the_oracle_for_a_hostile_stream() -> None:
         # From here on the oracle and the client start from the same last timestamp.
         sent['stamp'] += 1000
         oracle.last = sent['stamp']
-        before = client.received_count
+        before = client.stats()['received_count']
         server.publish_frames(good.frames(sent['stamp']))
-        assert wait_for(lambda: client.received_count > before, 5.0, 0.0002)
+        assert wait_for(lambda: client.stats()['received_count'] > before, 5.0, 0.0002)
         baseline = _client_counts(client)
-        received0 = client.received_count
+        received0 = client.stats()['received_count']
         run()
         counts = _client_counts(client) - baseline
-        received = client.received_count - received0
+        received = client.stats()['received_count'] - received0
     finally:
         client.close()
         server.close()
@@ -285,7 +286,7 @@ def test_controller_never_answers_a_rejected_message() -> None:
         run()
         time.sleep(0.05)
         drain()
-        stats = client.stats()
+        stats: dict[str, Any] = client.stats()
     finally:
         client.stop_thread()
         client.close()

@@ -54,6 +54,11 @@ pytestmark = [
 
 
 def _load_check() -> ModuleType:
+    # The script imports its neighbour ``common`` as it does when run (its
+    # folder first on sys.path).
+    benchmarks = str(REPO / 'benchmarks')
+    if benchmarks not in sys.path:
+        sys.path.append(benchmarks)
     spec = importlib.util.spec_from_file_location(
         'sim_teacher_check', REPO / 'benchmarks' / 'sim_teacher_check.py'
     )
