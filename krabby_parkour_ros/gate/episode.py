@@ -34,6 +34,10 @@ controller reads and sends goes through the real wire code.
 
 A pilot steers the heading target toward the course's waypoints (yaw-rate
 commands, as an operator would); the forward command is constant.
+
+Length: about 520 lines, beyond the usual ~450. One episode's wire-level
+driving, its pilot and its outcome measures (fall, progress, tracking) stay
+together because each measure reads the same per-step state.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from pathlib import Path
 import re
 import tempfile
 import time
-from typing import Any
+from typing import Any, TYPE_CHECKING
 import uuid
 import zlib
 
@@ -60,13 +64,17 @@ from krabby_parkour_ros.control.runtime import (
     RuntimeConfigError,
 )
 from krabby_parkour_ros.control.step import ControlStep
-from krabby_parkour_ros.gate.perturbations import apply_physics, GateHooks, realize
+from krabby_parkour_ros.gate.perturbations import apply_physics, GateHooks, realize, Realized
 from krabby_parkour_ros.gate.terrains import build_course, Course
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.navigation import NavigationCommand
 from krabby_parkour_ros.mapping.observation import ObservationConfig
 from krabby_parkour_ros.policy.checkpoint import ModelWeights
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
+
+if TYPE_CHECKING:  # recording is imported at run time only when an episode records
+    from krabby_parkour_ros.recording.format import Frame
+    from krabby_parkour_ros.recording.recorder import HalRecorder
 
 _LOG = logging.getLogger(__name__)
 
@@ -179,7 +187,7 @@ class SimulatedTimeTaps:
     :param clock: one-element list holding the simulated monotonic time (ns).
     """
 
-    def __init__(self, recorder, clock: list[int]) -> None:
+    def __init__(self, recorder: HalRecorder, clock: list[int]) -> None:
         self._recorder = recorder
         self._clock = clock
         self._wall_origin = time.time_ns() - clock[0]
@@ -193,11 +201,11 @@ class SimulatedTimeTaps:
         simulated = self._clock[0] + max(0, monotonic_ns - self._published)
         return simulated, self._wall_origin + simulated
 
-    def observation(self, frames, monotonic_ns: int, wall_ns: int) -> None:
+    def observation(self, frames: Sequence[Frame], monotonic_ns: int, wall_ns: int) -> None:
         """Record a received observation."""
         self._recorder.record_observation(frames, *self._times(monotonic_ns))
 
-    def command(self, frames, monotonic_ns: int, wall_ns: int) -> None:
+    def command(self, frames: Sequence[Frame], monotonic_ns: int, wall_ns: int) -> None:
         """Record a sent command."""
         self._recorder.record_command(frames, *self._times(monotonic_ns))
 
@@ -308,7 +316,9 @@ def _recording_path(spec: EpisodeSpec) -> Path | None:
     return Path(spec.record_dir) / 'recordings' / f'{safe}.mcap'
 
 
-def _simulate(spec: EpisodeSpec, course: Course, realized, result: dict[str, Any]) -> None:
+def _simulate(
+    spec: EpisodeSpec, course: Course, realized: Realized, result: dict[str, Any]
+) -> None:
     uid = uuid.uuid4().hex[:12]
     obs_ep, cmd_ep = f'inproc://gate-obs-{uid}', f'inproc://gate-cmd-{uid}'
     sim = SimHal(
@@ -393,7 +403,7 @@ def _lockstep(
     sim: SimHal,
     runtime: ControlRuntime,
     result: dict[str, Any],
-    recorder=None,
+    recorder: HalRecorder | None = None,
 ) -> None:
     clock = [_CLOCK_ORIGIN_NS]
     taps = None
@@ -440,7 +450,7 @@ def _lockstep(
         tick = step.tick(observation, now)
         if observation is not None:
             tick_s.append(time.perf_counter() - started)
-        if observation is not None and tick.sent:
+        if stamp is not None and observation is not None and tick.sent:
             sim.await_command(stamp)
         sim.advance()
         x = float(robot.base_position()[0])
@@ -507,7 +517,9 @@ def _summarize(
                 int(result['perturbation_values'].get('observation_delay_periods', 0))
                 + int(result['perturbation_values'].get('action_delay_periods', 0))
             ),
-            'observations_dropped': sim.hooks.counts['dropped'] if sim.hooks else 0,
+            'observations_dropped': (
+                sim.hooks.counts['dropped'] if isinstance(sim.hooks, GateHooks) else 0
+            ),
             'observations_lost': lost,
             'lockstep_timeouts': stats['lockstep_timeouts'],
             'hal_rejections': dict(hal.get('rejections', {})),

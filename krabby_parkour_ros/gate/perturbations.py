@@ -49,8 +49,9 @@ import numpy as np
 import yaml
 
 from krabby_parkour_ros.mapping.joint_map import config_directory
+from krabby_parkour_ros.mapping.rotation import quaternion_multiply
 from krabby_parkour_ros.sim.hal_server import SimHooks
-from krabby_parkour_ros.sim.motor import DcMotorModel
+from krabby_parkour_ros.sim.motor import DcMotorModel, MotorModel
 from krabby_parkour_ros.sim.robot import SimObservation, SimulatedRobot
 
 #: Simulated HAL observation period (s): latencies are whole periods.
@@ -222,6 +223,10 @@ def apply_physics(realized: Realized, robot: SimulatedRobot) -> None:
         model.body_ipos[base] += np.asarray(v['com_shift_m'], dtype=np.float64)
     if 'kp_scale' in v:
         motor = robot.motor
+        if not isinstance(motor, DcMotorModel):
+            raise PerturbationError(
+                f'kp_scale: expected the robot to have a DcMotorModel, got {type(motor).__name__}'
+            )
         robot.motor = replace(
             motor, kp=motor.kp * float(v['kp_scale']), kd=motor.kd * float(v.get('kd_scale', 1.0))
         )
@@ -237,7 +242,7 @@ class ScaledMotor:
     joint's output multiplied by its strength.
     """
 
-    def __init__(self, motor: DcMotorModel, strength: np.ndarray) -> None:
+    def __init__(self, motor: MotorModel, strength: np.ndarray) -> None:
         """Wrap ``motor``; ``strength`` has one factor per joint (MuJoCo order)."""
         self.motor = motor
         self.strength = strength
@@ -245,19 +250,6 @@ class ScaledMotor:
     def torque(self, target: np.ndarray, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
         """Return the wrapped motor's torque times the strength."""
         return self.strength * self.motor.torque(target, q, qd)
-
-
-def _quat_mul_xyzw(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return np.array(
-        [
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ]
-    )
 
 
 def _roll_pitch_quat_xyzw(roll: float, pitch: float) -> np.ndarray:
@@ -340,12 +332,12 @@ class GateHooks(SimHooks):
                 + rng.uniform(-1, 1, len(ext['height_scan'])) * n['height_scan']
             ).tolist()
             wobble = rng.uniform(-1, 1, 2) * n['gravity']
-            ext['imu_orientation_xyzw'] = _quat_mul_xyzw(
+            ext['imu_orientation_xyzw'] = quaternion_multiply(
                 np.asarray(ext['imu_orientation_xyzw']),
                 _roll_pitch_quat_xyzw(float(wobble[0]), float(wobble[1])),
             ).tolist()
         if self._has_tilt:
-            ext['imu_orientation_xyzw'] = _quat_mul_xyzw(
+            ext['imu_orientation_xyzw'] = quaternion_multiply(
                 np.asarray(ext['imu_orientation_xyzw']), self._tilt
             ).tolist()
         if np.any(self._gyro_bias):

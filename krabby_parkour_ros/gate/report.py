@@ -35,17 +35,22 @@ from collections.abc import Sequence
 import html
 import os
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 
 from krabby_parkour_ros.gate.perturbations import FAULTS, PERTURBATIONS
 from krabby_parkour_ros.gate.terrains import TERRAINS
 
+if TYPE_CHECKING:  # matplotlib is imported at run time only when a report is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 _COLORS = ('#1f77b4', '#ff7f0e', '#2ca02c', '#d62728')
 
 
-def _pyplot():
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use('Agg')
@@ -58,7 +63,7 @@ def _ordered(values: Sequence[str], order: Sequence[str]) -> list[str]:
     return sorted(set(values), key=lambda v: order.index(v) if v in order else len(order))
 
 
-def _axes_of(card: dict[str, Any]):
+def _axes_of(card: dict[str, Any]) -> tuple[list[str], list[float], list[str]]:
     cells = card['cells']
     terrains = _ordered([c['terrain'] for c in cells], list(TERRAINS))
     difficulties = sorted({float(c['difficulty']) for c in cells})
@@ -103,7 +108,7 @@ def plot_heatmap(card: dict[str, Any], perturbation: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _grouped_bars(ax, groups: list[str], series: dict[str, list[float | None]]) -> None:
+def _grouped_bars(ax: Axes, groups: list[str], series: dict[str, list[float | None]]) -> None:
     width = 0.8 / max(1, len(series))
     x = np.arange(len(groups))
     for k, (label, values) in enumerate(series.items()):
@@ -126,7 +131,7 @@ def _by_label(card: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return by_label
 
 
-def _save(plt, fig, path: Path) -> str:
+def _save(plt: ModuleType, fig: Figure, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -275,12 +280,12 @@ def _mean_of(
     episodes: list[dict[str, Any]], key: str, terrain: str = '', perturbation: str = ''
 ) -> float | None:
     values = [
-        e.get(key)
+        value
         for e in episodes
         if (not terrain or e['spec']['terrain'] == terrain)
         and (not perturbation or e['spec']['perturbation'] == perturbation)
         and (perturbation or e['spec']['perturbation'] not in FAULTS)
-        and e.get(key) is not None
+        and (value := e.get(key)) is not None
     ]
     return float(np.mean(values)) if values else None
 

@@ -25,7 +25,7 @@ Ray is optional (``pip install ray``) and imported only for ``backend='ray'``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 import logging
 import multiprocessing
 import os
@@ -119,13 +119,15 @@ def run_local(
     return [r for r in results if r is not None]
 
 
-def _run_indexed(item):
+def _run_indexed(item: tuple[int, EpisodeSpec]) -> tuple[int, dict[str, Any]]:
     index, spec = item
     return index, run_episode(spec)
 
 
 def _collect(
-    indexed: Iterable, results: list[dict[str, Any] | None], progress: ProgressCallback | None
+    indexed: Iterable[tuple[int, dict[str, Any]]],
+    results: list[dict[str, Any] | None],
+    progress: ProgressCallback | None,
 ) -> None:
     done = 0
     for index, result in indexed:
@@ -185,7 +187,7 @@ def run_ray(
         pending = {task.remote(spec): i for i, spec in enumerate(specs)}
         results: list[dict[str, Any] | None] = [None] * len(specs)
 
-        def finished():
+        def finished() -> Iterator[tuple[int, dict[str, Any]]]:
             waiting = list(pending)
             while waiting:
                 ready, waiting = ray.wait(waiting, num_returns=1)

@@ -72,12 +72,19 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return round(float(np.mean(numbers)), 4) if numbers else None
 
 
+def _success_rate(episodes: list[dict[str, Any]]) -> float:
+    """
+    Return the success rate of some episodes, rounded to 4 decimals.
+
+    :raises ValueError: for no episodes (no rate).
+    """
+    if not episodes:
+        raise ValueError('episodes: expected at least one for a success rate, got none')
+    return round(sum(1 for e in episodes if e.get('success')) / len(episodes), 4)
+
+
 def _rate(episodes: list[dict[str, Any]]) -> float | None:
-    return (
-        round(sum(1 for e in episodes if e.get('success')) / len(episodes), 4)
-        if episodes
-        else None
-    )
+    return _success_rate(episodes) if episodes else None
 
 
 def _clamps(episode: dict[str, Any]) -> int:
@@ -201,7 +208,8 @@ def summarize(episodes: list[dict[str, Any]]) -> dict[str, Any]:
             for p, r in perturbation_rates.items()
             if p not in FAULTS and r is not None and nominal is not None and r < nominal
         ),
-        'failing_terrains': sorted(t for t, v in by_terrain.items() if _rate(v) < 1.0),
+        # Every list of by_terrain holds at least the episode that created it.
+        'failing_terrains': sorted(t for t, v in by_terrain.items() if _success_rate(v) < 1.0),
         'fault_detection': {
             f: {'success_rate': perturbation_rates[f], 'nominal': nominal}
             for f in FAULTS

@@ -30,11 +30,16 @@ Debug topics of the node (off by default): what the policy sees, for rviz and rq
 
 from __future__ import annotations
 
+from typing import Any
+
 from geometry_msgs.msg import Vector3Stamped
+from rclpy.lifecycle import LifecycleNode
+from rclpy.publisher import Publisher
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import MarkerArray
 
+from krabby_parkour_ros.control.runtime import ControlRuntime
 from krabby_parkour_ros.control.step import TickResult
 from krabby_parkour_ros.node.debug_topics import (
     command_arrow_marker,
@@ -44,6 +49,7 @@ from krabby_parkour_ros.node.debug_topics import (
     scan_markers,
 )
 from krabby_parkour_ros.node.odometry_messages import OdometryFrames
+from krabby_parkour_ros.recording.recorder import HalRecorder
 
 #: Default frames (REP-105 base link, yaw-only scan frame); the node passes its parameters.
 BASE_FRAME = OdometryFrames().base
@@ -62,7 +68,11 @@ class DebugPublishers:
     """
 
     def __init__(
-        self, node, runtime, recorder=None, frames: OdometryFrames = OdometryFrames()
+        self,
+        node: LifecycleNode,
+        runtime: ControlRuntime,
+        recorder: HalRecorder | None = None,
+        frames: OdometryFrames = OdometryFrames(),
     ) -> None:
         self._node = node
         self._runtime = runtime
@@ -77,11 +87,12 @@ class DebugPublishers:
             create(Vector3Stamped, '~/command_velocity', qos_profile_sensor_data),
         ]
         self._cloud, self._markers, self._velocity, self._command = self.publishers
-        for publisher in self.publishers if recorder is not None else ():
-            # Listed in the recording with their QoS even before a first message.
-            recorder.register_topic(
-                publisher.topic_name, publisher.msg_type, publisher.qos_profile
-            )
+        if recorder is not None:
+            for publisher in self.publishers:
+                # Listed in the recording with their QoS even before a first message.
+                recorder.register_topic(
+                    publisher.topic_name, publisher.msg_type, publisher.qos_profile
+                )
         self._foot_frames = [f'{name}_foot' for name in runtime.joint_map.hardware_foot_names]
         self._refresh = max(1, runtime.contract.scan_refresh_steps)
         self._policy_steps = 0
@@ -119,7 +130,7 @@ class DebugPublishers:
             arrays.append(foot_contact_markers(ext.foot_contacts, self._foot_frames, stamp))
         self._publish(self._markers, merge(arrays))
 
-    def _publish(self, publisher, msg) -> None:
+    def _publish(self, publisher: Publisher, msg: Any) -> None:
         publisher.publish(msg)
         if self._recorder is not None:
             self._recorder.record_published(publisher, msg)

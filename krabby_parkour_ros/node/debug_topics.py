@@ -36,17 +36,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 import math
+from typing import TypeAlias
 
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point
 import numpy as np
+import numpy.typing as npt
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from krabby_parkour_ros.contract import ScanGrid
 
-Stamp = Time | int
+#: A message stamp: ``builtin_interfaces/Time`` or integer nanoseconds.
+Stamp: TypeAlias = Time | int
 #: Default lifetime of every marker (s).
 MARKER_LIFETIME_S = 0.5
 CONTACT_COLOUR = (0.1, 0.8, 0.2, 0.9)
@@ -79,7 +82,7 @@ def _colour(rgba: Sequence[float]) -> ColorRGBA:
     return ColorRGBA(r=float(rgba[0]), g=float(rgba[1]), b=float(rgba[2]), a=float(rgba[3]))
 
 
-def scan_points(scan_grid: ScanGrid, heights: Sequence[float]) -> np.ndarray:
+def scan_points(scan_grid: ScanGrid, heights: npt.ArrayLike) -> np.ndarray:
     """
     Return the (N, 3) terrain points of a height scan in the base frame.
 
@@ -99,7 +102,7 @@ def scan_points(scan_grid: ScanGrid, heights: Sequence[float]) -> np.ndarray:
 
 
 def height_scan_cloud(
-    scan_grid: ScanGrid, heights: Sequence[float], frame_id: str, stamp: Stamp
+    scan_grid: ScanGrid, heights: npt.ArrayLike, frame_id: str, stamp: Stamp
 ) -> PointCloud2:
     """
     Return the height scan as a PointCloud2 (fields x, y, z float32).
@@ -139,7 +142,7 @@ def _height_colours(z: np.ndarray) -> list[ColorRGBA]:
 
 def scan_markers(
     scan_grid: ScanGrid,
-    heights: Sequence[float],
+    heights: npt.ArrayLike,
     frame_id: str,
     stamp: Stamp,
     diameter: float = 0.03,
@@ -165,7 +168,7 @@ def scan_markers(
 
 
 def foot_contact_markers(
-    contacts: Sequence[float],
+    contacts: Sequence[float] | np.ndarray,
     foot_frames: Sequence[str],
     stamp: Stamp,
     diameter: float = 0.06,

@@ -32,6 +32,9 @@ The concern statuses judge what happened *in the last diagnostics period*
 since), against thresholds that are node parameters (``diagnostics.*``),
 and a raised level holds for ``diagnostics.clear_periods`` clean periods
 before it drops, so a status does not flap.
+
+Length: about 710 lines, beyond the usual ~450. One short function per diagnostic status
+(control, loop, HAL link, policy, ...) over shared key and level helpers.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
 
+from krabby_parkour_ros.control.runtime import ControlRuntime
 from krabby_parkour_ros.control.step import ControlMode
 
 #: Level per mode: running is OK; ramps, waits and user holds are WARN (the
@@ -108,7 +112,7 @@ def _flatten(prefix: str, counts: dict[str, int]) -> Iterable[tuple[str, str]]:
         yield f'{prefix}{key}', str(counts[key])
 
 
-def diagnostic_values(runtime) -> list[tuple[str, str]]:
+def diagnostic_values(runtime: ControlRuntime) -> list[tuple[str, str]]:
     """Return the (key, value) pairs describing the controller's health."""
     step = runtime.step
     driver = runtime.driver
@@ -165,7 +169,7 @@ def diagnostic_values(runtime) -> list[tuple[str, str]]:
 
 
 def build_diagnostic_status(
-    name: str, runtime, hardware_id: str, extra: Iterable[tuple[str, str]] = ()
+    name: str, runtime: ControlRuntime, hardware_id: str, extra: Iterable[tuple[str, str]] = ()
 ) -> DiagnosticStatus:
     """Build the status message: level from the mode, counters (and ``extra``) as key/values."""
     step = runtime.step
@@ -301,7 +305,7 @@ def _above(value: float, warn: float, error: float) -> bytes:
     return _ERROR if value > error else _WARN if value > warn else _OK
 
 
-def _p99_ms(samples) -> float:
+def _p99_ms(samples: Sequence[float] | np.ndarray) -> float:
     return float('nan') if len(samples) == 0 else float(np.percentile(samples, 99.0)) * 1e3
 
 
@@ -387,7 +391,7 @@ class DiagnosticsMonitor:
 
     def statuses(
         self,
-        runtime,
+        runtime: ControlRuntime,
         extra: Iterable[tuple[str, str]] = (),
         recorder_stats: Mapping[str, Any] | None = None,
     ) -> list[DiagnosticStatus]:
@@ -437,7 +441,9 @@ class DiagnosticsMonitor:
 
     @staticmethod
     def _counts(
-        runtime, values: Mapping[str, str], recorder_stats: Mapping[str, Any] | None
+        runtime: ControlRuntime,
+        values: Mapping[str, str],
+        recorder_stats: Mapping[str, Any] | None,
     ) -> dict[str, int]:
         """Return the cumulative counters whose per-period difference is judged."""
         step, driver = runtime.step, runtime.driver
@@ -475,7 +481,7 @@ class DiagnosticsMonitor:
 
     def _control_loop(
         self,
-        runtime,
+        runtime: ControlRuntime,
         values: Mapping[str, str],
         window: Mapping[str, int],
         recorder_stats: Mapping[str, Any] | None,
@@ -523,7 +529,7 @@ class DiagnosticsMonitor:
 
     def _hal_link(
         self,
-        runtime,
+        runtime: ControlRuntime,
         values: Mapping[str, str],
         window: Mapping[str, int],
         recorder_stats: Mapping[str, Any] | None,
@@ -571,7 +577,7 @@ class DiagnosticsMonitor:
 
     def _policy(
         self,
-        runtime,
+        runtime: ControlRuntime,
         values: Mapping[str, str],
         window: Mapping[str, int],
         recorder_stats: Mapping[str, Any] | None,
@@ -621,7 +627,7 @@ class DiagnosticsMonitor:
 
     def _limits(
         self,
-        runtime,
+        runtime: ControlRuntime,
         values: Mapping[str, str],
         window: Mapping[str, int],
         recorder_stats: Mapping[str, Any] | None,
@@ -683,7 +689,7 @@ class DiagnosticsMonitor:
 
     def _recording(
         self,
-        runtime,
+        runtime: ControlRuntime,
         values: Mapping[str, str],
         window: Mapping[str, int],
         recorder_stats: Mapping[str, Any] | None,

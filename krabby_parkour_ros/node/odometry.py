@@ -36,6 +36,8 @@ from collections.abc import Callable
 from typing import Any
 
 from nav_msgs.msg import Odometry
+from rclpy.lifecycle import LifecycleNode
+from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from tf2_msgs.msg import TFMessage
 
@@ -63,7 +65,7 @@ ODOM_QOS = QoSProfile(
 )
 
 
-def frames_from_parameters(node) -> OdometryFrames:
+def frames_from_parameters(node: Node) -> OdometryFrames:
     """
     Return the frame names of the node's ``odom_frame``, ``base_frame``, ``yaw_frame``.
 
@@ -88,7 +90,7 @@ class OdometryPublishers:
 
     def __init__(
         self,
-        node,
+        node: LifecycleNode,
         frames: OdometryFrames,
         publish_odometry: bool,
         publish_yaw_frame: bool,

@@ -43,6 +43,7 @@ import math
 from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from nav_msgs.msg import Odometry
 import numpy as np
+import numpy.typing as npt
 
 from krabby_parkour_ros.mapping.rotation import quaternion_multiply
 from krabby_parkour_ros.node.debug_topics import Stamp, to_time
@@ -95,7 +96,7 @@ class OdometryFrames:
             )
 
 
-def unit_quaternion(xyzw: Sequence[float]) -> np.ndarray:
+def unit_quaternion(xyzw: npt.ArrayLike) -> np.ndarray:
     """
     Return ``xyzw`` normalised (float64).
 
@@ -108,13 +109,13 @@ def unit_quaternion(xyzw: Sequence[float]) -> np.ndarray:
     return q / norm
 
 
-def yaw_of(xyzw: Sequence[float]) -> float:
+def yaw_of(xyzw: npt.ArrayLike) -> float:
     """Return the yaw (rad, ZYX Euler) of an (x, y, z, w) quaternion."""
     x, y, z, w = unit_quaternion(xyzw)
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
-def base_to_yaw_rotation(xyzw: Sequence[float]) -> np.ndarray:
+def base_to_yaw_rotation(xyzw: npt.ArrayLike) -> np.ndarray:
     """
     Return the rotation of the yaw frame in the base frame, (x, y, z, w).
 
@@ -127,12 +128,12 @@ def base_to_yaw_rotation(xyzw: Sequence[float]) -> np.ndarray:
     return quaternion_multiply(conjugate, (0.0, 0.0, math.sin(half), math.cos(half)))
 
 
-def _quaternion(xyzw: Sequence[float]) -> Quaternion:
+def _quaternion(xyzw: npt.ArrayLike) -> Quaternion:
     x, y, z, w = (float(v) for v in unit_quaternion(xyzw))
     return Quaternion(x=x, y=y, z=z, w=w)
 
 
-def _vector(values: Sequence[float] | None) -> Vector3:
+def _vector(values: Sequence[float] | np.ndarray | None) -> Vector3:
     if values is None:
         return Vector3()
     x, y, z = (float(v) for v in values)
@@ -142,10 +143,10 @@ def _vector(values: Sequence[float] | None) -> Vector3:
 def odometry_message(
     frames: OdometryFrames,
     stamp: Stamp,
-    position: Sequence[float],
-    orientation_xyzw: Sequence[float],
-    linear_velocity: Sequence[float] | None = None,
-    angular_velocity: Sequence[float] | None = None,
+    position: Sequence[float] | np.ndarray,
+    orientation_xyzw: npt.ArrayLike,
+    linear_velocity: Sequence[float] | np.ndarray | None = None,
+    angular_velocity: Sequence[float] | np.ndarray | None = None,
 ) -> Odometry:
     """
     Return the base's odometry: pose in the odom frame, twist in the base frame.
@@ -170,8 +171,8 @@ def odometry_message(
 def base_transform(
     frames: OdometryFrames,
     stamp: Stamp,
-    position: Sequence[float],
-    orientation_xyzw: Sequence[float],
+    position: Sequence[float] | np.ndarray,
+    orientation_xyzw: npt.ArrayLike,
 ) -> TransformStamped:
     """Return ``odom`` -> ``base_link``: the base pose in the odom frame."""
     transform = TransformStamped()
@@ -184,7 +185,7 @@ def base_transform(
 
 
 def yaw_transform(
-    frames: OdometryFrames, stamp: Stamp, orientation_xyzw: Sequence[float]
+    frames: OdometryFrames, stamp: Stamp, orientation_xyzw: npt.ArrayLike
 ) -> TransformStamped:
     """Return ``base_link`` -> ``base_yaw``: same origin, the base's yaw only."""
     transform = TransformStamped()

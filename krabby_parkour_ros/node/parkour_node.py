@@ -39,6 +39,10 @@ messages are ignored, counted (``invalid_cmd_vel`` in ``/diagnostics``) and
 logged rate-limited; hostile parameter values are refused with a reason; an
 unexpected exception in any callback is logged and counted
 (``callback_errors``), never propagated (docs/safety.md).
+
+Length: about 710 lines, beyond the usual ~450. The lifecycle callbacks of one node with
+their ROS entities and guarded callbacks; everything that is not ROS wiring lives in
+:mod:`krabby_parkour_ros.control`, publishing helpers in the sibling modules.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from typing import Any, TypeVar
 
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
+import numpy as np
 from rcl_interfaces.msg import (
     FloatingPointRange,
     IntegerRange,
@@ -58,6 +63,7 @@ from rcl_interfaces.msg import (
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -72,7 +78,7 @@ from std_srvs.srv import Trigger
 import zmq
 
 from krabby_parkour_ros.control.loop import ControlLoop
-from krabby_parkour_ros.control.runtime import ControlRuntime
+from krabby_parkour_ros.control.runtime import ControlRuntime, RuntimeConfig
 from krabby_parkour_ros.control.step import ShadowModeError, TickResult
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationError
 from krabby_parkour_ros.node.debug_publishers import DebugPublishers
@@ -91,6 +97,7 @@ from krabby_parkour_ros.node.parameters import (
     SPECS,
     WIRING,
 )
+from krabby_parkour_ros.recording.recorder import HalRecorder
 from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
 
 #: joint_states: reliable like joint_state_publisher, so robot_state_publisher,
@@ -112,6 +119,24 @@ STATUS_QOS = QoSProfile(
 LOG_THROTTLE_S = 5.0
 
 _Result = TypeVar('_Result')
+_Resource = TypeVar('_Resource')
+
+
+class NodeNotConfiguredError(RuntimeError):
+    """A resource that exists only while the node is configured was used without it."""
+
+
+def _configured(resource: _Resource | None, what: str) -> _Resource:
+    """
+    Return ``resource``, created by ``on_configure``.
+
+    :raises NodeNotConfiguredError: naming ``what`` when it is None.
+    """
+    if resource is None:
+        raise NodeNotConfiguredError(
+            f'{what}: expected it created by on_configure, got None (node not configured)'
+        )
+    return resource
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
@@ -174,10 +199,10 @@ class ParkourNode(LifecycleNode):
         self._diagnostics_timer: Timer | None = None
         self._fault_timer: Timer | None = None
         self._entities: list[Any] = []
-        self._mode_pub = None
+        self._mode_pub: Publisher | None = None
         self._debug: DebugPublishers | None = None
         self._odometry: OdometryPublishers | None = None
-        self._recorder = None
+        self._recorder: HalRecorder | None = None
         self._diagnostics: DiagnosticsMonitor | None = None
         self._publish_observation = bool(self.get_parameter('publish_observation').value)
         self._joint_state_msg: JointState | None = None
@@ -287,15 +312,15 @@ class ParkourNode(LifecycleNode):
         try:
             config = runtime_config_from_values(lambda n: self.get_parameter(n).value)
             self._open_recording(config)
-            self._runtime = ControlRuntime.build(
+            runtime = ControlRuntime.build(
                 config, context=self._transport_context, recorder=self._recorder
             )
-            self._create_ros_entities()
+            self._runtime = runtime
+            self._create_ros_entities(runtime)
         except (ValueError, OSError, RuntimeError, zmq.ZMQError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
             self._release()
             return TransitionCallbackReturn.FAILURE
-        runtime = self._runtime
         self.get_logger().info(
             f'configured: policy {runtime.contract.name} ({runtime.model.backend}, '
             f'{"trained" if runtime.model.trained else "UNTRAINED"}), joint map '
@@ -309,7 +334,7 @@ class ParkourNode(LifecycleNode):
         result = super().on_activate(state)
         if result != TransitionCallbackReturn.SUCCESS:
             return result
-        self._loop.start()
+        _configured(self._loop, 'control loop').start()
         self._publish_mode()
         self.get_logger().info('activated: soft start towards the default pose')
         return TransitionCallbackReturn.SUCCESS
@@ -370,8 +395,7 @@ class ParkourNode(LifecycleNode):
 
     # -- resources -----------------------------------------------------------------------
 
-    def _create_ros_entities(self) -> None:
-        runtime = self._runtime
+    def _create_ros_entities(self, runtime: ControlRuntime) -> None:
         frames = frames_from_parameters(self)  # checked before anything is created
         self._joint_state_pub = self.create_lifecycle_publisher(
             JointState, 'joint_states', JOINT_STATES_QOS
@@ -463,11 +487,11 @@ class ParkourNode(LifecycleNode):
             self._diagnostics_timer,
         ]
 
-    def _open_recording(self, config) -> None:
+    def _open_recording(self, config: RuntimeConfig) -> None:
         path = self.get_parameter('record_path').value
         if not path:
             return
-        self._recorder = open_recorder(
+        recorder = open_recorder(
             path,
             int(self.get_parameter('record_max_file_mb').value) << 20,
             metadata={
@@ -480,9 +504,10 @@ class ParkourNode(LifecycleNode):
             },
             compression=self.get_parameter('record_compression').value,
         )
-        self.get_logger().info(f'recording to {self._recorder.path}')
+        self._recorder = recorder
+        self.get_logger().info(f'recording to {recorder.path}')
 
-    def _record(self, publisher, msg) -> None:
+    def _record(self, publisher: Publisher, msg: Any) -> None:
         """Publish ``msg`` and, when recording, record it under the publisher's topic."""
         publisher.publish(msg)
         if self._recorder is not None:
@@ -574,7 +599,7 @@ class ParkourNode(LifecycleNode):
         stamp = self.get_clock().now().to_msg()
         obs = result.observation
         if result.new_observation and obs is not None:
-            msg = self._joint_state_msg
+            msg = _configured(self._joint_state_msg, 'joint_states message')
             msg.header.stamp = stamp
             msg.position = obs.joint_positions.tolist()
             velocities = obs.extensions.joint_velocities
@@ -584,7 +609,7 @@ class ParkourNode(LifecycleNode):
                 # Same stamp as joint_states: robot_state_publisher's leg transforms match.
                 self._odometry.publish(obs, stamp)
         if result.command is not None:
-            msg = self._command_msg
+            msg = _configured(self._command_msg, 'joint_commands message')
             msg.header.stamp = stamp
             msg.position = result.command.tolist()
             self._record(self._command_pub, msg)
@@ -598,13 +623,14 @@ class ParkourNode(LifecycleNode):
         if self._debug is not None:
             self._debug.publish(result)
 
-    def _observation_message(self, vector) -> Float32MultiArray:
+    def _observation_message(self, vector: np.ndarray) -> Float32MultiArray:
+        contract = _configured(self._runtime, 'control runtime').contract
         msg = Float32MultiArray()
         msg.layout.dim = [
             MultiArrayDimension(
                 label=f'{name}:{s.start}:{s.stop}', size=s.stop - s.start, stride=s.stop - s.start
             )
-            for name, s in self._runtime.contract.layout.slices().items()
+            for name, s in contract.layout.slices().items()
         ]
         msg.data = vector.tolist()
         return msg

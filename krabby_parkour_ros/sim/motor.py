@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -54,6 +55,13 @@ def joint_type(joint_name: str) -> str:
     raise ValueError(
         f'joint name: expected one containing _hip, _thigh or _calf, got {joint_name!r}'
     )
+
+
+class MotorModel(Protocol):
+    """What the simulated robot asks of a motor model (:class:`DcMotorModel` or a wrapper)."""
+
+    def torque(self, target: np.ndarray, q: np.ndarray, qd: np.ndarray) -> np.ndarray:
+        """Return the joint torques for position targets, positions and velocities."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ every physics step (0.005 s), as training did.
 Frames: world z up; base (body) frame x forward, y left, z up. MuJoCo
 stores the free joint as position, quaternion (w, x, y, z), linear velocity
 in the world frame and angular velocity in the body frame.
+
+Length: about 540 lines, beyond the usual ~450. One class over one MuJoCo model and data
+(physics step, PD and motor model calls, sensors, the hardware view); the sensor and motor
+models already live in :mod:`.sensors` and :mod:`.motor`.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from krabby_parkour_ros.sim.go2_model import (
     FOOT_RADIUS,
     JOINT_NAMES,
 )
-from krabby_parkour_ros.sim.motor import DcMotorModel
+from krabby_parkour_ros.sim.motor import DcMotorModel, MotorModel
 from krabby_parkour_ros.sim.scenarios import make_scenario, reset_joint_positions, Scenario
 from krabby_parkour_ros.sim.sensors import (
     CameraConfig,
@@ -218,14 +222,16 @@ class SimulatedRobot:
         layout: HardwareLayout | None = None,
         camera: CameraConfig | None = CameraConfig(),
         scan_grid: ScanGrid = GO2_PARKOUR_TEACHER.scan_grid,
-        motor: DcMotorModel | None = None,
+        motor: MotorModel | None = None,
     ) -> None:
         """Build the model of the scenario and reset to the seeded pose."""
         self.scenario = make_scenario(scenario) if isinstance(scenario, str) else scenario
         self.layout = layout if layout is not None else HardwareLayout.default()
         self.model = build_model(self.scenario.terrain)
         self.data = mujoco.MjData(self.model)
-        self.motor = motor if motor is not None else DcMotorModel.for_joints(JOINT_NAMES)
+        self.motor: MotorModel = (
+            motor if motor is not None else DcMotorModel.for_joints(JOINT_NAMES)
+        )
         self._slots = self.layout.joint_slots()
         self._driven = self._slots >= 0
         self._feet = self.layout.foot_indices()
@@ -313,7 +319,7 @@ class SimulatedRobot:
             )
         self._targets = values.copy()
 
-    def set_hardware_targets(self, targets: Sequence[float]) -> None:
+    def set_hardware_targets(self, targets: Sequence[float] | np.ndarray) -> None:
         """
         Set position targets from an 18-slot hardware vector (spare slots ignored).
 

@@ -38,13 +38,15 @@ control again), and the safety checks (every command the HAL received is
 ``python test/hardening/drills.py`` runs every drill, prints the recovery
 times and writes ``benchmarks/results/fault_drills.json``. The tests in
 ``test_fault_drills.py`` run the same drills and check their results.
+The module is longer than most because the drills share one rig and one
+report and run as one script; the malformed messages come from
+``test/support/malformed.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 import json
-import math
 import os
 from pathlib import Path
 import signal
@@ -65,21 +67,22 @@ from krabby_parkour_ros.control.inference_client import ParkourInferenceClient  
 from krabby_parkour_ros.control.step import ControlMode  # noqa: E402
 from krabby_parkour_ros.hal.config import HalServerConfig  # noqa: E402
 from krabby_parkour_ros.policy.model import InferenceResponse  # noqa: E402
-from test.hardening.harness import (
+from test.hardening.harness import (  # noqa: E402
     make_controller,
     MS,
-    ObservationTemplate,  # noqa: E402
+    ObservationTemplate,
     ScriptedHal,
     TickLog,
     wait_for,
 )
+from test.support import malformed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / 'benchmarks' / 'results' / 'fault_drills.json'
 #: Controller timings of the drills (seconds): short ramps keep the drills quick.
 # The drills exercise the policy's stale/fault handling with a zero command:
 # the policy must run (stand_on_zero_command would stand the robot instead).
-DRILL_TIMINGS = {
+DRILL_TIMINGS: dict[str, Any] = {
     'soft_start_duration': 0.3,
     'recovery_ramp_duration': 0.3,
     'stale_timeout': 0.1,
@@ -125,7 +128,9 @@ class Rig:
         self.running.set()
         self.client.start_thread(self.running)
         if not wait_for(lambda: self.client.mode == ControlMode.RUNNING, 10.0):
-            raise RuntimeError(f'the controller never reached running: {self.client.stats()}')
+            raise RuntimeError(
+                f'the controller never reached running: {controller_stats(self.client)}'
+            )
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -153,7 +158,7 @@ class Rig:
         published = self.hal.published
 
         def fresh(stamp: int | None) -> bool:
-            return published.get(stamp, -1) >= cause_removed_ns
+            return stamp is not None and published.get(stamp, -1) >= cause_removed_ns
 
         def policy_tick(entry: tuple) -> bool:
             return entry[1] == ControlMode.RUNNING and entry[3] and fresh(entry[5])
@@ -196,7 +201,7 @@ class Rig:
             c.joint_positions.shape == (18,) and np.isfinite(c.joint_positions).all()
             for c in commands
         )
-        stats = self.client.stats()
+        stats = controller_stats(self.client)
         return {
             'commands': len(commands),
             'all_finite': bool(finite),
@@ -252,6 +257,11 @@ class Rig:
         return out
 
 
+def controller_stats(client: ParkourInferenceClient) -> dict[str, Any]:
+    """Return the controller's stats (nested dicts: ``['hal']['rejections']`` ...)."""
+    return client.stats()
+
+
 def _now() -> int:
     return time.monotonic_ns()
 
@@ -270,7 +280,7 @@ def drill_hal_restart(outages_s=(0.2, 1.0, 0.2, 1.0)) -> dict[str, Any]:
             recovery.update(outage_s=outage)
             cycles.append(recovery)
         time.sleep(0.2)
-        stats = rig.client.stats()
+        stats = controller_stats(rig.client)
         result = {
             'cycles': cycles,
             'safety': rig.safety(),
@@ -301,7 +311,7 @@ def drill_pause(pauses_s=(0.2, 1.5)) -> dict[str, Any]:
         result = {
             'cycles': cycles,
             'safety': rig.safety(),
-            'stale_events': rig.client.stats()['counters']['stale_events'],
+            'stale_events': controller_stats(rig.client)['counters']['stale_events'],
         }
     return result
 
@@ -313,7 +323,7 @@ def drill_timestamps(old_seconds: float = 1.0) -> dict[str, Any]:
     """Interleave old-stamped observations with good ones, then jump the clock back."""
     with Rig('inproc', sndhwm=100) as rig:
         hal = rig.hal
-        old_stamps = []
+        old_stamps: list[int] = []
         start = _now()
         end = time.monotonic() + old_seconds
         while time.monotonic() < end:
@@ -328,7 +338,9 @@ def drill_timestamps(old_seconds: float = 1.0) -> dict[str, Any]:
             'answered_old': sum(
                 1 for c in list(hal.commands) if c.observation_timestamp_ns in set(old_stamps)
             ),
-            'timestamp_rejections': rig.client.stats()['hal']['rejections'].get('timestamp', 0),
+            'timestamp_rejections': controller_stats(rig.client)['hal']['rejections'].get(
+                'timestamp', 0
+            ),
         }
         # The HAL restarts with a clock one minute behind: the client re-syncs.
         base = time.time_ns() - 60 * 10**9
@@ -337,7 +349,7 @@ def drill_timestamps(old_seconds: float = 1.0) -> dict[str, Any]:
         hal.stamp_source = lambda: base + next(counter) * 10 * MS
         recovery = rig.recovery(jumped)
         time.sleep(0.2)
-        stats = rig.client.stats()
+        stats = controller_stats(rig.client)
         jump = dict(
             recovery,
             modes_during=rig.modes_between(jumped, _now()),
@@ -351,38 +363,31 @@ def drill_timestamps(old_seconds: float = 1.0) -> dict[str, Any]:
 # -- 4. malformed bursts -----------------------------------------------------------------
 
 
+#: One malformed message of each kind the drill rotates through (test/support/malformed.py).
+DRILL_MALFORMED_CASES = tuple(
+    malformed.case(case_id)
+    for case_id in (
+        'seven_frames',
+        'depth_short_partial_item',
+        'json_syntax',
+        'schema_version',
+        'nan_joint',
+        'inf_depth_positive',
+        'angular_velocity_nan',
+        'height_scan_string',
+        'missing_depth_map',
+        'twelve_joints_declared',
+        'depth_float64',
+        'timestamp_string',
+        'camera_shapes_huge',
+    )
+)
+
+
 def malformed_messages(template: ObservationTemplate, stamp: int) -> list[list[bytes]]:
     """Return one malformed message of each kind (stamped ``stamp`` where it has one)."""
     good = template.frames(stamp)
-
-    def with_meta(change: Callable[[dict[str, Any]], None]) -> list[bytes]:
-        edited = json.loads(good[2])
-        change(edited)
-        return good[:2] + [json.dumps(edited).encode()] + good[3:]
-
-    def huge(edited: dict[str, Any]) -> None:
-        for key in ('rgb_camera_1', 'rgb_camera_2'):
-            edited[key]['shape'] = [2**40, 2**40, 3]
-
-    nan_joints = np.frombuffer(good[3], dtype=np.float32).copy()
-    nan_joints[3] = np.nan
-    inf_depth = np.frombuffer(good[6], dtype=np.float32).copy()
-    inf_depth[0] = np.inf
-    return [
-        good[:7],  # frame_count
-        good[:6] + [good[6][:-5]] + good[7:],  # byte_length
-        good[:2] + [b'{"timestamp_ns": '] + good[3:],  # json
-        [b'observation', b'2.0'] + good[2:],  # schema_version
-        good[:3] + [nan_joints.tobytes()] + good[4:],  # non_finite
-        good[:6] + [inf_depth.tobytes()] + good[7:],  # non_finite
-        with_meta(lambda m: m.update(imu_angular_velocity=[0.0, math.nan, 0.0])),
-        with_meta(lambda m: m.update(height_scan='flat')),  # extension
-        with_meta(lambda m: m.pop('depth_map')),  # missing_key
-        with_meta(lambda m: m['joint_positions'].update(shape=[12])),  # shape
-        with_meta(lambda m: m['depth_map'].update(dtype='float64')),  # dtype
-        with_meta(lambda m: m.update(timestamp_ns='now')),  # timestamp
-        with_meta(huge),  # oversize/shape
-    ]
+    return [case.build(good) for case in DRILL_MALFORMED_CASES]
 
 
 def drill_malformed(
@@ -392,7 +397,7 @@ def drill_malformed(
     with Rig('inproc', sndhwm=100) as rig:
         hal = rig.hal
         bad_stamps = set()
-        rejected_before = rig.client.stats()['hal']['rejected_count']
+        rejected_before = controller_stats(rig.client)['hal']['rejected_count']
         start = _now()
         end = time.monotonic() + interleaved_s
         injected = 0
@@ -406,7 +411,7 @@ def drill_malformed(
             time.sleep(0.01)
         interleaved_end = _now()
         time.sleep(0.05)
-        stats = rig.client.stats()
+        stats = controller_stats(rig.client)
         interleaved = {
             'injected': injected,
             'rejected': stats['hal']['rejected_count'] - rejected_before,
@@ -619,12 +624,12 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> dict[str, Any]:
                     None,
                 )
 
-            recovered = wait_for(
-                lambda removed=removed: (
+            def linked_and_running(removed: int = removed) -> bool:
+                return (
                     link_ns(removed) is not None and watcher.first(removed, 'running') is not None
-                ),
-                RECOVERY_TIMEOUT_S,
-            )
+                )
+
+            recovered = wait_for(linked_and_running, RECOVERY_TIMEOUT_S)
             time.sleep(0.3)
             running = watcher.first(removed, 'running')
             link = link_ns(removed)

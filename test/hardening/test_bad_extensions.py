@@ -30,8 +30,6 @@ again on the next good observations.
 from collections.abc import Callable
 from dataclasses import replace
 import itertools
-import json
-from typing import Any
 
 from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER
 from krabby_parkour_ros.control.runtime import deployment_hal_config
@@ -39,44 +37,24 @@ from krabby_parkour_ros.control.step import ControlMode
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.mapping.joint_map import load_joint_map
 
-from .drills import _now, Rig
+from .drills import _now, controller_stats, Rig
 from .harness import ObservationTemplate, wait_for
+from ..support import malformed
 
 SCAN = GO2_PARKOUR_TEACHER.scan_grid.size
 BAD_COUNT = 20
 
 
-def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda meta: meta.__setitem__(key, value)
-
-
-def _set_item(key: str, index: int, value: Any) -> Callable[[dict[str, Any]], None]:
-    return lambda meta: meta[key].__setitem__(index, value)
-
-
-#: One bad extension value per message, in turn.
-BAD_EDITS: list[Callable[[dict[str, Any]], None]] = [
-    _set('height_scan', [0.32] * (SCAN - 1)),
-    _set('foot_contacts', [1, 1, 1]),
-    _set('imu_orientation_xyzw', [0.0, 0.0, 0.0, 0.0]),
-    _set('imu_orientation_xyzw', [1e308, 1e308, 1e308, 1e308]),
-    _set('imu_orientation_xyzw', [0.0, 0.0, 0.0, 1.2]),
-    _set_item('height_scan', 7, float('nan')),
-    _set_item('joint_velocities', 3, float('nan')),
-    _set('foot_contacts', [1, 2, 1, 1]),
-    _set_item('imu_angular_velocity', 0, 1e308),
-]
+#: One bad extension value per message, in turn (test/support/malformed.py).
+BAD_CASES = malformed.extension_cases(SCAN, foot_count=4)
 
 
 def bad_frames(template: ObservationTemplate) -> Callable[[int], list[bytes]]:
     """Return a substitute publishing one bad extension value per message, in turn."""
-    edits = itertools.cycle(BAD_EDITS)
+    cases = itertools.cycle(BAD_CASES)
 
     def substitute(stamp: int) -> list[bytes]:
-        frames = template.frames(stamp)
-        meta = json.loads(frames[2])
-        next(edits)(meta)
-        return frames[:2] + [json.dumps(meta).encode('utf-8')] + frames[3:]
+        return next(cases).build(template.frames(stamp))
 
     return substitute
 
@@ -103,18 +81,19 @@ def test_bad_extension_values_hold_then_resume_and_never_latch() -> None:
         hal_config = client.runtime.hal.config
         assert hal_config.expected_height_scan_length == SCAN
         assert hal_config.expected_foot_count == 4
-        steps_before = client.stats()['counters']['policy_steps']
+        steps_before = controller_stats(client)['counters']['policy_steps']
         start = rig.hal.injected_count
         rig.hal.substitute = bad_frames(rig.hal.template)
         assert wait_for(lambda: rig.hal.injected_count - start >= BAD_COUNT, 10.0)
         # Let the client take the last bad ones before the good stream resumes.
         assert wait_for(
-            lambda: client.stats()['hal']['rejections'].get('extension', 0) >= BAD_COUNT, 5.0
-        ), client.stats()['hal']
+            lambda: controller_stats(client)['hal']['rejections'].get('extension', 0) >= BAD_COUNT,
+            5.0,
+        ), controller_stats(client)['hal']
         rig.hal.substitute = None
         restored = _now()
         recovery = rig.recovery(restored)
-        stats = client.stats()
+        stats = controller_stats(client)
         step = client.runtime.step
         assert recovery['recovered'], recovery
         assert recovery['modes_after'][-1] == ControlMode.RUNNING.value

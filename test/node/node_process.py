@@ -36,7 +36,7 @@ class NodeProcess:
     """
     ``parkour_node`` in a subprocess of its own session; its output is collected.
 
-    :param hal: a scripted HAL (``test/node/conftest.py``) to connect to, or
+    :param hal: a scripted HAL (:mod:`krabby_parkour_ros.hal.scripted_hal`) to connect to, or
         None (the node is never configured against a real endpoint).
     :param autostart: pass ``--autostart``.
     :param parameters: extra ``name:=value`` parameter overrides.
@@ -55,8 +55,8 @@ class NodeProcess:
         overrides = ['soft_start_duration:=0.3', 'diagnostics_period:=0.2']
         if hal is not None:
             overrides += [
-                f'hal.observation_endpoint:={hal.server.bound_observation_endpoint}',
-                f'hal.command_endpoint:={hal.server.bound_command_endpoint}',
+                f'hal.observation_endpoint:={hal.observation_endpoint}',
+                f'hal.command_endpoint:={hal.command_endpoint}',
             ]
         arguments.append('--ros-args')
         for override in overrides + list(parameters):

@@ -31,10 +31,9 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.server import HalServer
+from krabby_parkour_ros.hal.scripted_hal import ScriptedHal
 
-from .conftest import ScriptedHal
+from .conftest import scripted_hal
 from .node_process import NodeProcess
 from .test_ros2_launch import _shell, _stop_launch, _tools_missing, installed  # noqa: F401
 
@@ -45,16 +44,9 @@ STAY_INACTIVE_S = 5.0
 @pytest.fixture
 def tcp_hal():
     """Yield a scripted HAL over tcp on random loopback ports."""
-    server = HalServer(
-        HalServerConfig(
-            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
-        )
-    )
-    server.bind()
-    hal = ScriptedHal(server).start()
+    hal = scripted_hal()
     yield hal
-    hal.stop()
-    server.close()
+    hal.close()
 
 
 def _commands_stop(hal: ScriptedHal, quiet_s: float = 0.5, timeout: float = 10.0) -> bool:

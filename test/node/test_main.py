@@ -23,23 +23,14 @@ import time
 
 import pytest
 
-from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.server import HalServer
-
-from .conftest import ScriptedHal
+from .conftest import scripted_hal
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
 def test_autostart_then_signal_shuts_down_holding(signum):
-    server = HalServer(
-        HalServerConfig(
-            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
-        )
-    )
-    server.bind()
-    hal = ScriptedHal(server).start()
+    hal = scripted_hal()
     env = dict(os.environ, ROS_DOMAIN_ID=str(30 + os.getpid() % 60), PYTHONUNBUFFERED='1')
     process = subprocess.Popen(
         [
@@ -51,9 +42,9 @@ def test_autostart_then_signal_shuts_down_holding(signum):
             str(ROOT / 'config' / 'parkour.yaml'),
             '--ros-args',
             '-p',
-            f'hal.observation_endpoint:={server.bound_observation_endpoint}',
+            f'hal.observation_endpoint:={hal.observation_endpoint}',
             '-p',
-            f'hal.command_endpoint:={server.bound_command_endpoint}',
+            f'hal.command_endpoint:={hal.command_endpoint}',
             '-p',
             'soft_start_duration:=0.3',
         ],
@@ -75,8 +66,7 @@ def test_autostart_then_signal_shuts_down_holding(signum):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-        hal.stop()
-        server.close()
+        hal.close()
     assert process.returncode == 0, output
     assert 'activated' in output and 'shut down' in output, output
     assert 'ERROR' not in output, output

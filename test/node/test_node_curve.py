@@ -21,9 +21,8 @@ import zmq
 import zmq.auth
 
 from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.server import HalServer
 
-from .conftest import ScriptedHal
+from .conftest import scripted_hal
 from .test_parkour_node import make_node, SUCCESS
 
 pytestmark = pytest.mark.skipif(not zmq.has('curve'), reason='libzmq built without CURVE')
@@ -35,19 +34,16 @@ def curve_hal(tmp_path):
     for folder, name in (('hal', 'hal'), ('clients', 'robot'), ('other', 'intruder')):
         (tmp_path / folder).mkdir()
         zmq.auth.create_certificates(str(tmp_path / folder), name)
-    server = HalServer(
-        HalServerConfig(
+    scripted = scripted_hal(
+        server_config=HalServerConfig(
             observation_endpoint='tcp://127.0.0.1:*',
             command_endpoint='tcp://127.0.0.1:*',
             curve_secret_key=str(tmp_path / 'hal' / 'hal.key_secret'),
             curve_authorized_keys=(str(tmp_path / 'clients'),),
         )
     )
-    server.bind()
-    scripted = ScriptedHal(server).start()
     yield scripted, tmp_path
-    scripted.stop()
-    server.close()
+    scripted.close()
 
 
 def _node(ros_context, hal, keys, client: str):

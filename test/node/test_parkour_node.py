@@ -31,17 +31,22 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import Trigger
 
+from krabby_parkour_ros.hal.scripted_hal import ScriptedHal
+from krabby_parkour_ros.hal.server import HalServer
 from krabby_parkour_ros.node.parkour_node import ParkourNode, STATUS_QOS
+from krabby_parkour_ros.sim.hal_server import SimHal
 
 from ..support.waiting import wait_for
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
 
 
-def make_node(ros_context, hal, **overrides) -> ParkourNode:
+def make_node(ros_context, hal: ScriptedHal | SimHal | HalServer, **overrides) -> ParkourNode:
+    """Return a node connected to a scripted HAL, a simulator or a bound HAL server (a replay)."""
+    server = hal if isinstance(hal, HalServer) else hal.server
     params = {
-        'hal.observation_endpoint': hal.server.bound_observation_endpoint,
-        'hal.command_endpoint': hal.server.bound_command_endpoint,
+        'hal.observation_endpoint': server.bound_observation_endpoint,
+        'hal.command_endpoint': server.bound_command_endpoint,
         'soft_start_duration': 0.2,
         'recovery_ramp_duration': 0.1,
         'diagnostics_period': 0.2,
@@ -50,8 +55,8 @@ def make_node(ros_context, hal, **overrides) -> ParkourNode:
     }
     params.update(overrides)
     context = (
-        hal.server.transport_context
-        if params['hal.observation_endpoint'].startswith('inproc')
+        server.transport_context
+        if str(params['hal.observation_endpoint']).startswith('inproc')
         else None
     )
     return ParkourNode(
@@ -189,7 +194,7 @@ def test_topics_carry_names_sizes_and_cmd_vel_reaches_observation(
     states = listener.messages['joint_states']
     assert states and list(states[-1].name) == list(node._runtime.joint_map.hardware_joint_names)
     assert len(states[-1].position) == 18
-    np.testing.assert_allclose(states[-1].position, hal.pose, atol=1e-6)
+    np.testing.assert_allclose(states[-1].position, hal.template.joint_positions, atol=1e-6)
     assert listener.messages['commands'] and len(listener.messages['commands'][-1].position) == 18
     assert listener.messages['actions'] and len(listener.messages['actions'][-1].data) == 12
     labels = [d.label for d in listener.messages['observations'][-1].layout.dim]
@@ -223,13 +228,13 @@ def test_stale_hold_and_recovery(ros_context, spin, hal, listener):
     spin(node, listener.node)
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
     assert wait_for(lambda: listener.mode() == 'running')
-    hal.paused.set()
+    hal.pause()
     assert wait_for(lambda: node._runtime.step.mode.value == 'hold_stale')
     assert node._runtime.step.counters['stale_events'] >= 1
     held = node._runtime.step.last_command
     time.sleep(0.2)
     np.testing.assert_array_equal(node._runtime.step.last_command, held)
-    hal.paused.clear()
+    hal.resume()
     # Back in control: the policy runs, or the robot stands on the zero command.
     assert wait_for(lambda: node._runtime.step.mode.value in ('running', 'stand'))
     node.trigger_shutdown()

@@ -44,15 +44,10 @@ from .test_parkour_node import make_node, SUCCESS, wait_for
 RECORDING = Path(__file__).resolve().parents[1] / 'data' / 'short_walk.mcap'
 
 
-class _FakeHal:
-    def __init__(self, server: HalServer) -> None:
-        self.server = server
-
-
 def test_replayed_walk_gets_the_recorded_commands(ros_context, peer_context, spin, tmp_path):
     import rclpy
 
-    recorded = {}
+    recorded: dict[int, np.ndarray] = {}
     for record in RecordingReader(RECORDING).commands():
         command = decode_command(record.frame_bytes())
         recorded.setdefault(command.observation_timestamp_ns, command.joint_positions)
@@ -62,7 +57,7 @@ def test_replayed_walk_gets_the_recorded_commands(ros_context, peer_context, spi
         )
     )
     server.bind()
-    node = make_node(ros_context, _FakeHal(server), soft_start_duration=0.0, stale_timeout=0.5)
+    node = make_node(ros_context, server, soft_start_duration=0.0, stale_timeout=0.5)
     driver = rclpy.create_node('replay_driver', context=peer_context)
     cmd_vel = driver.create_publisher(Twist, '/cmd_vel', qos_profile_sensor_data)
     spin(node, driver)
@@ -100,7 +95,7 @@ def test_replayed_walk_gets_the_recorded_commands(ros_context, peer_context, spi
         spin.retire(driver)
         server.close()
     assert stats.lockstep_timeouts == 0
-    replayed = {}
+    replayed: dict[int, np.ndarray] = {}
     for record in RecordingReader(output).commands():
         command = decode_command(record.frame_bytes())
         replayed.setdefault(command.observation_timestamp_ns, command.joint_positions)

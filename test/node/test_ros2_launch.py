@@ -32,8 +32,7 @@ import time
 import numpy as np
 import pytest
 
-from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.server import HalServer
+from .conftest import scripted_hal
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -123,63 +122,31 @@ def _stop_launch(launch: subprocess.Popen) -> str:
 
 
 def test_ros2_launch_autostarts_the_node_against_a_hal(installed):
-    server = HalServer(
-        HalServerConfig(
-            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
-        )
-    )
-    server.bind()
+    hal = scripted_hal()
     launch = _shell(
         installed,
         'ros2 launch krabby_parkour parkour.launch.py '
-        f'observation_endpoint:={server.bound_observation_endpoint} '
-        f'command_endpoint:={server.bound_command_endpoint} '
+        f'observation_endpoint:={hal.observation_endpoint} '
+        f'command_endpoint:={hal.command_endpoint} '
         'namespace:=krabby',
     )
-    image = np.zeros((4, 6, 3), np.uint8)
-    depth = np.ones((4, 6), np.float32)
-    pose = np.array(
-        [-0.1, 0.8, -1.5, 0.1, 0.8, -1.5, -0.1, 1.0, -1.5, 0.1, 1.0, -1.5] + [0.0] * 6, np.float32
-    )
-    extensions = {
-        'imu_orientation_xyzw': [0, 0, 0, 1],
-        'imu_angular_velocity': [0, 0, 0],
-        'joint_velocities': [0.0] * 18,
-        'base_linear_velocity': [0, 0, 0],
-        'foot_contacts': [1, 1, 1, 1],
-        'height_scan': [0.32] * 132,
-    }
-    commands = []
     state = ''
     try:
-        deadline = time.monotonic() + 90.0
-        while time.monotonic() < deadline and len(commands) < 100:
-            server.publish_observation(
-                time.time_ns(), pose, image, image, depth, depth, extensions
-            )
-            command = server.recv_command(timeout_ms=10)
-            if command is not None:
-                commands.append(command)
-        assert len(commands) >= 100, 'ros2 launch did not bring the node to active'
+        assert hal.wait_commands(100, timeout=90.0), 'ros2 launch did not bring the node to active'
         # Discovery of a fresh process can take a while on a loaded machine: no
         # daemon (it may belong to another domain), a generous spin time, retries.
         for _ in range(3):
             get = _shell(
                 installed, 'ros2 lifecycle get --no-daemon --spin-time 5 /krabby/parkour_node'
             )
-            while get.poll() is None:
-                server.publish_observation(
-                    time.time_ns(), pose, image, image, depth, depth, extensions
-                )
-                time.sleep(0.01)
             state = get.communicate(timeout=30)[0]
             if state.startswith('active'):
                 break
         assert state.startswith('active'), state
     finally:
         output = _stop_launch(launch)
-        server.close()
-    assert all(np.all(np.isfinite(c.joint_positions)) for c in commands)
+        hal.close()
+    assert all(np.all(np.isfinite(c.joint_positions)) for c in hal.commands)
     assert 'configured: policy go2_parkour_teacher' in output, output[-3000:]
 
 

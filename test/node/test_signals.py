@@ -30,10 +30,9 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from krabby_parkour_ros.hal.config import HalServerConfig
-from krabby_parkour_ros.hal.server import HalServer
+from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, standing_extensions
 
-from .conftest import ScriptedHal
+from .conftest import scripted_hal
 from .node_process import NodeProcess
 
 #: Multi-second runs: behind the slow marker (colcon test skips it; CI runs it).
@@ -44,29 +43,20 @@ EXIT_LIMIT_S = 1.0
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
 
 
-class ImuLessHal(ScriptedHal):
-    """A HAL without IMU keys: with ``missing_imu: refuse`` every policy step fails."""
-
-    def _extensions(self) -> dict:
-        extensions = super()._extensions()
-        del extensions['imu_orientation_xyzw'], extensions['imu_angular_velocity']
-        return extensions
+def imu_less_template() -> ObservationTemplate:
+    """Return observations without IMU keys: with ``missing_imu: refuse`` every step fails."""
+    extensions = standing_extensions()
+    del extensions['imu_orientation_xyzw'], extensions['imu_angular_velocity']
+    return ObservationTemplate(height=4, width=6, extensions=extensions)
 
 
 @pytest.fixture
 def tcp_hal(request):
-    """Yield a scripted HAL over tcp (an ``ImuLessHal`` with the parameter ``imu_less``)."""
-    server = HalServer(
-        HalServerConfig(
-            observation_endpoint='tcp://127.0.0.1:*', command_endpoint='tcp://127.0.0.1:*'
-        )
-    )
-    server.bind()
-    kind = ImuLessHal if getattr(request, 'param', '') == 'imu_less' else ScriptedHal
-    hal = kind(server).start()
+    """Yield a scripted HAL over tcp (without IMU keys with the parameter ``imu_less``)."""
+    imu_less = getattr(request, 'param', '') == 'imu_less'
+    hal = scripted_hal(template=imu_less_template() if imu_less else None)
     yield hal
-    hal.stop()
-    server.close()
+    hal.close()
 
 
 def _exits_in_time(node: NodeProcess, signum: int) -> None:
