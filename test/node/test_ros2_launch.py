@@ -222,7 +222,17 @@ def test_failed_launch_leaves_no_process_behind(installed):
         assert nodes, 'no node process under launch'
         start = time.monotonic()
         os.kill(launch.pid, signal.SIGINT)  # launch only: it signals its processes
-        launch.wait(timeout=30)
+        try:
+            # launch escalates to SIGTERM after 5 s and SIGKILL 5 s later: a
+            # minute is only reached when launch itself hangs.
+            launch.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            reader.join(1.0)
+            tree = {pid: _alive(pid) for pid in nodes}
+            pytest.fail(
+                f'launch did not exit within 60 s of SIGINT (node alive: {tree})\n'
+                + ''.join(lines)[-3000:]
+            )
         elapsed = time.monotonic() - start
     finally:
         if launch.poll() is None:
