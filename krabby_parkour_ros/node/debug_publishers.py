@@ -35,7 +35,6 @@ from typing import Any
 from geometry_msgs.msg import Vector3Stamped
 from rclpy.lifecycle import LifecycleNode
 from rclpy.publisher import Publisher
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import MarkerArray
 
@@ -49,6 +48,7 @@ from krabby_parkour_ros.node.debug_topics import (
     scan_markers,
 )
 from krabby_parkour_ros.node.odometry_messages import OdometryFrames
+from krabby_parkour_ros.node.qos import SENSOR_QOS
 from krabby_parkour_ros.recording.recorder import HalRecorder
 
 #: Default frames (REP-105 base link, yaw-only scan frame); the node passes its parameters.
@@ -81,10 +81,10 @@ class DebugPublishers:
         self._recorder = recorder
         create = node.create_lifecycle_publisher
         self.publishers = [
-            create(PointCloud2, '~/height_scan', qos_profile_sensor_data),
-            create(MarkerArray, '~/markers', qos_profile_sensor_data),
-            create(Vector3Stamped, '~/base_velocity', qos_profile_sensor_data),
-            create(Vector3Stamped, '~/command_velocity', qos_profile_sensor_data),
+            create(PointCloud2, '~/height_scan', SENSOR_QOS),
+            create(MarkerArray, '~/markers', SENSOR_QOS),
+            create(Vector3Stamped, '~/base_velocity', SENSOR_QOS),
+            create(Vector3Stamped, '~/command_velocity', SENSOR_QOS),
         ]
         self._cloud, self._markers, self._velocity, self._command = self.publishers
         if recorder is not None:

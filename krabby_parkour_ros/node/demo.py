@@ -51,10 +51,9 @@ from geometry_msgs.msg import Twist
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import qos_profile_sensor_data
 from std_msgs.msg import String
 
-from krabby_parkour_ros.node.parkour_node import STATUS_QOS
+from krabby_parkour_ros.node.qos import SENSOR_QOS, STATUS_QOS
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
 
 SCENARIO_CHOICES = ('flat', 'box', 'box_course', 'stairs')
@@ -133,7 +132,7 @@ class NodeMonitor:
 
     def __init__(self, context: Context, node_name: str = 'parkour_demo', vx: float = 0.0) -> None:
         self.node = rclpy.create_node(node_name, context=context)
-        self.cmd_vel = self.node.create_publisher(Twist, 'cmd_vel', qos_profile_sensor_data)
+        self.cmd_vel = self.node.create_publisher(Twist, 'cmd_vel', SENSOR_QOS)
         self.mode = ''
         self.diagnostics: dict[str, str] = {}
         self.node.create_subscription(String, '/parkour_node/mode', self._on_mode, STATUS_QOS)

@@ -38,7 +38,6 @@ from typing import Any
 from nav_msgs.msg import Odometry
 from rclpy.lifecycle import LifecycleNode
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from tf2_msgs.msg import TFMessage
 
 from krabby_parkour_ros.hal.messages import HalObservation
@@ -48,21 +47,7 @@ from krabby_parkour_ros.node.odometry_messages import (
     OdometryFrames,
     yaw_transform,
 )
-
-#: /tf as tf2_ros' TransformBroadcaster publishes it (reliable, volatile, depth 100).
-TF_QOS = QoSProfile(
-    depth=100,
-    history=HistoryPolicy.KEEP_LAST,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-#: odom: reliable, as robot_localization and nav2 publish and expect it.
-ODOM_QOS = QoSProfile(
-    depth=10,
-    history=HistoryPolicy.KEEP_LAST,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
+from krabby_parkour_ros.node.qos import ODOM_QOS, TF_QOS
 
 
 def frames_from_parameters(node: Node) -> OdometryFrames:

@@ -64,13 +64,6 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.publisher import Publisher
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    qos_profile_sensor_data,
-    QoSProfile,
-    ReliabilityPolicy,
-)
 from rclpy.timer import Timer
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
@@ -97,24 +90,10 @@ from krabby_parkour_ros.node.parameters import (
     SPECS,
     WIRING,
 )
+from krabby_parkour_ros.node.qos import JOINT_STATES_QOS, SENSOR_QOS, STATUS_QOS
 from krabby_parkour_ros.recording.recorder import HalRecorder
 from krabby_parkour_ros.recording.session import detach_recorder, open_recorder
 
-#: joint_states: reliable like joint_state_publisher, so robot_state_publisher,
-#: rviz and best-effort tools all receive it.
-JOINT_STATES_QOS = QoSProfile(
-    depth=10,
-    history=HistoryPolicy.KEEP_LAST,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-#: Status topics: late joiners get the last value.
-STATUS_QOS = QoSProfile(
-    depth=1,
-    history=HistoryPolicy.KEEP_LAST,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.TRANSIENT_LOCAL,
-)
 #: Seconds between two log lines of the same rate-limited warning.
 LOG_THROTTLE_S = 5.0
 
@@ -401,13 +380,13 @@ class ParkourNode(LifecycleNode):
             JointState, 'joint_states', JOINT_STATES_QOS
         )
         self._command_pub = self.create_lifecycle_publisher(
-            JointState, '~/joint_commands', qos_profile_sensor_data
+            JointState, '~/joint_commands', SENSOR_QOS
         )
         self._action_pub = self.create_lifecycle_publisher(
-            Float32MultiArray, '~/policy_action', qos_profile_sensor_data
+            Float32MultiArray, '~/policy_action', SENSOR_QOS
         )
         self._observation_pub = self.create_lifecycle_publisher(
-            Float32MultiArray, '~/policy_observation', qos_profile_sensor_data
+            Float32MultiArray, '~/policy_observation', SENSOR_QOS
         )
         self._mode_pub = self.create_publisher(String, '~/mode', STATUS_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics', STATUS_QOS)
@@ -415,7 +394,7 @@ class ParkourNode(LifecycleNode):
             TwistStamped if self.get_parameter('cmd_vel_stamped').value else Twist,
             'cmd_vel',
             self._on_cmd_vel,
-            qos_profile_sensor_data,
+            SENSOR_QOS,
             callback_group=self._status_group,
         )
         self._hold_srv = self.create_service(

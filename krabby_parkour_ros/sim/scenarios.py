@@ -110,6 +110,11 @@ def _check_positive(name: str, value: float) -> None:
         raise ValueError(f'{name}: expected a positive value, got {value!r}')
 
 
+def _check_all_positive(**values: float) -> None:
+    for name, value in values.items():
+        _check_positive(name, value)
+
+
 def flat() -> Scenario:
     """Return the empty floor."""
     return Scenario('flat', (), {}, 'flat floor')
@@ -122,13 +127,7 @@ def box(
     width: float = 2 * DEFAULT_HALF_WIDTH,
 ) -> Scenario:
     """Return one box of ``height`` whose front face is ``distance`` ahead."""
-    for name, value in (
-        ('height', height),
-        ('distance', distance),
-        ('depth', depth),
-        ('width', width),
-    ):
-        _check_positive(name, value)
+    _check_all_positive(height=height, distance=distance, depth=depth, width=width)
     obstacle = TerrainBox(
         'box_0',
         (distance + depth / 2.0, 0.0, height / 2.0),
@@ -189,14 +188,13 @@ def stairs(
     width: float = 2 * DEFAULT_HALF_WIDTH,
 ) -> Scenario:
     """Return ``steps`` steps up from ``distance`` ahead, then a landing."""
-    for name, value in (
-        ('step_height', step_height),
-        ('step_depth', step_depth),
-        ('distance', distance),
-        ('landing', landing),
-        ('width', width),
-    ):
-        _check_positive(name, value)
+    _check_all_positive(
+        step_height=step_height,
+        step_depth=step_depth,
+        distance=distance,
+        landing=landing,
+        width=width,
+    )
     if steps < 1:
         raise ValueError(f'steps: expected at least 1, got {steps}')
     boxes = []
@@ -258,13 +256,12 @@ def stairs_down(
     width: float = 2 * DEFAULT_HALF_WIDTH,
 ) -> Scenario:
     """Return a platform ``steps * step_height`` high with ``steps`` steps down ahead."""
-    for name, value in (
-        ('step_height', step_height),
-        ('step_depth', step_depth),
-        ('distance', distance),
-        ('width', width),
-    ):
-        _check_positive(name, value)
+    _check_all_positive(
+        step_height=step_height,
+        step_depth=step_depth,
+        distance=distance,
+        width=width,
+    )
     if steps < 1:
         raise ValueError(f'steps: expected at least 1, got {steps}')
     half = width / 2.0

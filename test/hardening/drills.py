@@ -525,7 +525,7 @@ class _ModeWatcher:
         import rclpy
         from rclpy.executors import SingleThreadedExecutor
         from std_msgs.msg import String
-        from krabby_parkour_ros.node.parkour_node import STATUS_QOS
+        from krabby_parkour_ros.node.qos import STATUS_QOS
 
         self._rclpy = rclpy
         self.context = rclpy.context.Context()

@@ -42,7 +42,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
 from krabby_parkour_ros.node.parameters import PARAMETERS
-from krabby_parkour_ros.node.parkour_node import STATUS_QOS
+from krabby_parkour_ros.node.qos import STATUS_QOS
 
 from .node_process import NodeProcess
 from ..support.waiting import wait_for

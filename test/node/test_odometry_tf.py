@@ -43,8 +43,7 @@ from sensor_msgs.msg import JointState
 from tf2_msgs.msg import TFMessage
 
 from krabby_parkour_ros.description.urdf import PACKAGED_URDF
-from krabby_parkour_ros.node.odometry import ODOM_QOS, TF_QOS
-from krabby_parkour_ros.node.parkour_node import JOINT_STATES_QOS
+from krabby_parkour_ros.node.qos import JOINT_STATES_QOS, ODOM_QOS, TF_QOS
 from krabby_parkour_ros.sim.go2_model import FOOT_NAMES
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig, SimHooks
 

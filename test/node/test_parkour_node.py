@@ -33,7 +33,8 @@ from std_srvs.srv import Trigger
 
 from krabby_parkour_ros.hal.scripted_hal import ScriptedHal
 from krabby_parkour_ros.hal.server import HalServer
-from krabby_parkour_ros.node.parkour_node import ParkourNode, STATUS_QOS
+from krabby_parkour_ros.node.parkour_node import ParkourNode
+from krabby_parkour_ros.node.qos import STATUS_QOS
 from krabby_parkour_ros.sim.hal_server import SimHal
 
 from ..support.waiting import wait_for
