@@ -296,7 +296,6 @@ class ControlLoop:
         self._keep_running: Callable[[], bool] = _always
         self._thread: threading.Thread | None = None
         self._realtime_priority = int(realtime_priority)
-        self.last_result: TickResult | None = None
         self.error: BaseException | None = None
         #: The scheduler the control thread got: 'default' or 'fifo:<priority>'.
         self.scheduler = 'default'
@@ -373,7 +372,6 @@ class ControlLoop:
         try:
             while not self._stop.is_set() and self._keep_running():
                 result = self._driver.run_once(stop_after_s=_STOP_CHECK_S)
-                self.last_result = result
                 if self._warm_up is not None:
                     self._warm_up.remember(result)
                 if self._on_tick is not None:

@@ -400,19 +400,6 @@ class ScriptedHal:
             time.sleep(0.01)
         return True
 
-    def latencies_ns(self) -> list[int]:
-        """Return publish -> first command received, per answered observation."""
-        seen = set()
-        out = []
-        for command in self.commands:
-            stamp = command.observation_timestamp_ns
-            published = self.published.get(stamp)
-            if published is None or stamp in seen:
-                continue
-            seen.add(stamp)
-            out.append(command.receive_ns - published)
-        return out
-
     def all_rejections(self) -> dict[str, int]:
         """Return the command rejections of every server incarnation."""
         merged = dict(self.command_rejections)

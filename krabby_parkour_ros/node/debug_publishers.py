@@ -51,10 +51,6 @@ from krabby_parkour_ros.node.odometry_messages import OdometryFrames
 from krabby_parkour_ros.node.qos import SENSOR_QOS
 from krabby_parkour_ros.recording.recorder import HalRecorder
 
-#: Default frames (REP-105 base link, yaw-only scan frame); the node passes its parameters.
-BASE_FRAME = OdometryFrames().base
-SCAN_FRAME = OdometryFrames().yaw
-
 
 class DebugPublishers:
     """

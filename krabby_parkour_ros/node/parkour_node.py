@@ -186,7 +186,6 @@ class ParkourNode(LifecycleNode):
         self._publish_observation = bool(self.get_parameter('publish_observation').value)
         self._joint_state_msg: JointState | None = None
         self._command_msg: JointState | None = None
-        self.last_tick: TickResult | None = None
         #: The node's own counters (shown in /diagnostics next to the controller's).
         self.node_counters: dict[str, int] = {
             'cmd_vel_received': 0,
@@ -545,7 +544,6 @@ class ParkourNode(LifecycleNode):
         with self._tick_lock:
             if self._runtime is None:
                 return
-            self.last_tick = result
             self._publish_tick(result)
             if self._recorder is not None:
                 # The writer runs between ticks, not during them (HalRecorder.kick).

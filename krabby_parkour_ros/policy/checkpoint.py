@@ -583,11 +583,3 @@ class ModelWeights:
                 f'{self.path}: {self.format.value} checkpoints have no teacher actor modules'
             )
         return self.actor, self.normalizer
-
-    def describe(self) -> str:
-        """Return a one-line human summary."""
-        return (
-            f'{self.path}: {self.format.value}, obs {int(self.obs_dim)} -> actions'
-            f' {int(self.action_dim)}, estimator {self.has_estimator}, recurrent'
-            f' {self.is_recurrent}, card {self.card_path}, trained {self.trained}'
-        )

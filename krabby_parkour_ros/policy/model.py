@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 import logging
-import math
 import time
 
 import numpy as np
@@ -576,16 +575,3 @@ class ParkourPolicyModel:
                 'total': done - start,
             },
         )
-
-
-def timing_summary(samples_seconds: np.ndarray) -> dict[str, float]:
-    """Return p50 / p99 / max / mean in microseconds of latency samples in seconds."""
-    micro = np.asarray(samples_seconds, dtype=np.float64) * 1e6
-    if micro.size == 0 or not math.isfinite(float(micro.max())):
-        raise ValueError('timing_summary needs finite samples')
-    return {
-        'p50_us': float(np.percentile(micro, 50)),
-        'p99_us': float(np.percentile(micro, 99)),
-        'max_us': float(micro.max()),
-        'mean_us': float(micro.mean()),
-    }

@@ -50,7 +50,6 @@ from krabby_parkour_ros.contract import GO2_PARKOUR_TEACHER, ScanGrid
 from krabby_parkour_ros.hal.messages import JOINT_COUNT
 from krabby_parkour_ros.mapping.joint_map import config_directory
 from krabby_parkour_ros.sim.go2_model import (
-    BASE_BODY,
     build_model,
     FOOT_NAMES,
     FOOT_RADIUS,
@@ -245,7 +244,6 @@ class SimulatedRobot:
             [self.model.actuator(n.replace('_joint', '')).id for n in JOINT_NAMES]
         )
         self._foot_geoms = np.array([self.model.geom(n).id for n in FOOT_NAMES])
-        self._base_id = self.model.body(BASE_BODY).id
         self._hip_ids = [self.model.body(f'{leg}_hip').id for leg in FOOT_NAMES]
         self._ground = TerrainRayCaster(self.model)
         self.scanner = HeightScanner(self.model, scan_grid)
