@@ -87,6 +87,7 @@ setup(
         'pyyaml',
         'torch',
         'onnxruntime',
+        'orjson',
         'safetensors',
         'mcap',
         'mcap-ros2-support',

@@ -41,6 +41,7 @@ PYTHON_KEYS = {
     'numpy': 'python3-numpy',
     'yaml': 'python3-yaml',
     'zmq': 'python3-zmq',
+    'orjson': 'python3-orjson',
     'torch': 'python3-torch',
     'mujoco': 'python3-mujoco-pip',
     'matplotlib': 'python3-matplotlib',
