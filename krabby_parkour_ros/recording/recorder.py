@@ -116,6 +116,9 @@ _START_TIMEOUT_S = 30.0
 WRITER_NICE = 0
 #: A record offered within this long after a kick waits for the next kick (the
 #: control loop kicks every tick); later, or without kicks, it is sent at once.
+#: Records still waiting when kicks stop go out with the next record,
+#: :meth:`HalRecorder.stats` (the node's diagnostics call it every period) or
+#: :meth:`HalRecorder.close`.
 _KICK_WINDOW_NS = 50_000_000
 #: Most records waiting for a kick; one more sends them all at once.
 _KICKED_BACKLOG = 64
@@ -376,11 +379,20 @@ class HalRecorder:
         return self._put(header, (data,), len(data))
 
     def stats(self) -> dict[str, Any]:
-        """Return a snapshot of the counters (see :class:`RecorderStats`) as a dict."""
+        """
+        Return a snapshot of the counters (see :class:`RecorderStats`) as a dict.
+
+        Also hands over records that waited longer than the kick window for a
+        kick that did not come.
+        """
         with self._lock:
             if self._final is not None:
                 counters, snapshot = self._final
             else:
+                if self._deferred and time.monotonic_ns() - self._last_kick_ns >= _KICK_WINDOW_NS:
+                    # The kick these records waited for never came (the loop
+                    # stopped): hand them over now.
+                    self._send_deferred()
                 counters, snapshot = self._writer.status.counters(), {}
                 if self._open and self._lost is None and not self._writer.alive():
                     self._lost = f'writer process exited with code {self._writer.exit_code()}'

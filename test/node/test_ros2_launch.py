@@ -95,6 +95,13 @@ def installed(tmp_path_factory):
     return work / 'install'
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and an ignored
+    # signal stays ignored through bash and exec: a suite run in the
+    # background (CI scripts, `.ci/run &`) would start launch deaf to Ctrl-C.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _shell(install: Path, command: str, unset: Sequence[str] = (), **kwargs) -> subprocess.Popen:
     script = f'source "{install}/setup.bash" && exec {command}'
     env = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}', PYTHONUNBUFFERED='1')
@@ -107,6 +114,7 @@ def _shell(install: Path, command: str, unset: Sequence[str] = (), **kwargs) -> 
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=_default_sigint,
         **kwargs,
     )
 
