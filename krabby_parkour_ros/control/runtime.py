@@ -63,6 +63,8 @@ BASE_VELOCITY_SOURCES = ('hal', 'estimator')
 
 #: Inclusive range of ``inference_threads`` (the node's parameter range too).
 INFERENCE_THREADS_RANGE = (1, 16)
+#: Seconds the policy may take to load, verify and warm up (``policy_probe_timeout``).
+PROBE_TIMEOUT_RANGE = (0.1, 600.0)
 
 
 class RuntimeConfigError(ValueError):
@@ -132,9 +134,15 @@ class RuntimeConfig:
                 f'inference_threads must be an integer in [{low}, {high}], '
                 f'got {self.inference_threads!r}'
             )
-        if not 0.0 < float(self.probe_timeout_s) < float('inf'):
+        low_s, high_s = PROBE_TIMEOUT_RANGE
+        if (
+            isinstance(self.probe_timeout_s, bool)
+            or not isinstance(self.probe_timeout_s, (int, float))
+            or not low_s <= self.probe_timeout_s <= high_s
+        ):
             raise RuntimeConfigError(
-                f'probe_timeout_s must be a finite number > 0, got {self.probe_timeout_s!r}'
+                f'probe_timeout_s must be a number in [{low_s}, {high_s}] s, '
+                f'got {self.probe_timeout_s!r}'
             )
 
     def effective_observation_config(self) -> ObservationConfig:

@@ -67,6 +67,12 @@ class MappingRefusal(str, enum.Enum):
     NON_FINITE_TARGET = 'non_finite_target'
 
 
+#: Largest rate limit (rad per policy step) :class:`ActionMapperConfig` takes;
+#: the node's ``max_joint_delta`` range is ``[0, MAX_DELTA_PER_STEP_MAX]``
+#: (0 there means None: no limit).
+MAX_DELTA_PER_STEP_MAX = 1.0
+
+
 class ActionMappingError(ValueError):
     """A mapper input has the wrong shape, or a setting is invalid."""
 
@@ -94,10 +100,11 @@ class ActionMapperConfig:
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, float))
-            or not (math.isfinite(value) and value > 0.0)
+            or not (math.isfinite(value) and 0.0 < value <= MAX_DELTA_PER_STEP_MAX)
         ):
             raise ActionMappingError(
-                f'max_delta_per_step: expected None or a finite number > 0 rad, got {value!r}'
+                f'max_delta_per_step: expected None or a number in (0, '
+                f'{MAX_DELTA_PER_STEP_MAX}] rad, got {value!r}'
             )
 
 

@@ -40,9 +40,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from krabby_parkour_ros.control.config import ControlConfig, RANGES as CONTROL_RANGES
-from krabby_parkour_ros.control.runtime import INFERENCE_THREADS_RANGE, RuntimeConfig
+from krabby_parkour_ros.control.runtime import (
+    INFERENCE_THREADS_RANGE,
+    PROBE_TIMEOUT_RANGE,
+    RuntimeConfig,
+)
 from krabby_parkour_ros.hal.config import CLIENT_RANGES as HAL_RANGES, HalClientConfig
-from krabby_parkour_ros.mapping.action import ActionMapperConfig
+from krabby_parkour_ros.mapping.action import ActionMapperConfig, MAX_DELTA_PER_STEP_MAX
 from krabby_parkour_ros.mapping.navigation import NavigationError, NavigationLimits
 from krabby_parkour_ros.mapping.observation import ObservationConfig
 from krabby_parkour_ros.policy.deadline import DEFAULT_PROBE_TIMEOUT_S
@@ -225,7 +229,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         'Seconds the policy may take '
         'to load, verify and warm up on configure; a slower (or looping) model is '
         'refused.',
-        value_range=(0.1, 600.0),
+        value_range=PROBE_TIMEOUT_RANGE,
     ),
     ParamSpec(
         'device',
@@ -361,7 +365,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         'max_joint_delta',
         0.0,
         'Largest change of a joint target per tick (rad); 0 disables the rate limit.',
-        value_range=(0.0, 1.0),
+        value_range=(0.0, MAX_DELTA_PER_STEP_MAX),
     ),
     ParamSpec(
         'cmd_vel_timeout',

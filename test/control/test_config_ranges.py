@@ -19,7 +19,8 @@ import math
 import pytest
 
 from krabby_parkour_ros.control.config import BOOLEANS, ControlConfig, ControlConfigError, RANGES
-from krabby_parkour_ros.control.runtime import INFERENCE_THREADS_RANGE
+from krabby_parkour_ros.control.runtime import INFERENCE_THREADS_RANGE, PROBE_TIMEOUT_RANGE
+from krabby_parkour_ros.mapping.action import MAX_DELTA_PER_STEP_MAX
 from krabby_parkour_ros.node.parameters import SPECS
 
 #: Node parameter name -> ControlConfig field, where they differ.
@@ -31,6 +32,8 @@ def test_every_control_range_is_the_parameter_range() -> None:
     for field, bounds in RANGES.items():
         assert by_field[field].value_range == bounds, field
     assert SPECS['inference_threads'].value_range == INFERENCE_THREADS_RANGE
+    assert SPECS['policy_probe_timeout'].value_range == PROBE_TIMEOUT_RANGE
+    assert SPECS['max_joint_delta'].value_range == (0.0, MAX_DELTA_PER_STEP_MAX)
 
 
 @pytest.mark.parametrize('field', sorted(RANGES))

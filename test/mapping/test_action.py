@@ -273,7 +273,7 @@ def test_default_command_and_reset() -> None:
         assert not hasattr(mapper, name), name
 
 
-@pytest.mark.parametrize('value', [0.0, -0.1, math.nan, math.inf, True, '0.1'])
+@pytest.mark.parametrize('value', [0.0, -0.1, 1.0001, math.nan, math.inf, True, '0.1'])
 def test_config_validation(value) -> None:
     with pytest.raises(ActionMappingError, match='max_delta_per_step'):
         ActionMapperConfig(max_delta_per_step=value)
