@@ -174,19 +174,23 @@ def observation(clock: FakeClock, stamp: int, pose: float = 0.0) -> HalObservati
     )
 
 
+#: The control settings of the rigs: short ramps and timeouts, fast tests.
+RIG_CONFIG = ControlConfig(
+    control_rate=100.0,
+    policy_decimation=2,
+    stale_timeout=0.05,
+    soft_start_duration=0.1,
+    recovery_ramp_duration=0.04,
+    max_consecutive_failures=3,
+    command_timeout=0.2,
+)
+
+
 @pytest.fixture
 def rig():
     clock = FakeClock()
     sink, builder, model, mapper = Sink(), Builder(), Model(), Mapper()
-    config = ControlConfig(
-        control_rate=100.0,
-        policy_decimation=2,
-        stale_timeout=0.05,
-        soft_start_duration=0.1,
-        recovery_ramp_duration=0.04,
-        max_consecutive_failures=3,
-        command_timeout=0.2,
-    )
+    config = RIG_CONFIG
     step = ControlStep(
         sink,
         builder,
@@ -542,15 +546,7 @@ def _rate_limited_rig(actions: list[np.ndarray]):
         GO2_PARKOUR_TEACHER, JOINT_MAP, ActionMapperConfig(max_delta_per_step=RATE)
     )
     model = ScriptedModel(actions)
-    config = ControlConfig(
-        control_rate=100.0,
-        policy_decimation=2,
-        stale_timeout=0.05,
-        soft_start_duration=0.1,
-        recovery_ramp_duration=0.04,
-        max_consecutive_failures=3,
-        command_timeout=0.2,
-    )
+    config = RIG_CONFIG
     step = ControlStep(sink, builder, mapper, model, config, clock=clock)
     return clock, sink, model, mapper, step
 
