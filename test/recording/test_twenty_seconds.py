@@ -47,22 +47,34 @@ SECONDS = 20.0
 
 
 class Tee:
-    """Record every HAL record and ROS message into several recorders."""
+    """
+    Record every HAL record and ROS message into several recorders.
+
+    Counts what it offered to each recorder and what each refused (a record
+    method returns False for a dropped record), so the test can check the
+    recorder's own accounting: a bounded queue may drop when the machine
+    starves the writer process, but never silently.
+    """
 
     def __init__(self, recorders: Sequence[HalRecorder]) -> None:
         self.recorders = recorders
+        self.offered = [0] * len(recorders)
+        self.refused = [0] * len(recorders)
+
+    def _offer(self, method: str, args: tuple[Any, ...]) -> None:
+        for index, recorder in enumerate(self.recorders):
+            self.offered[index] += 1
+            if getattr(recorder, method)(*args) is False:
+                self.refused[index] += 1
 
     def record_observation(self, *args: Any) -> None:
-        for recorder in self.recorders:
-            recorder.record_observation(*args)
+        self._offer('record_observation', args)
 
     def record_command(self, *args: Any) -> None:
-        for recorder in self.recorders:
-            recorder.record_command(*args)
+        self._offer('record_command', args)
 
     def record_published(self, *args: Any) -> None:
-        for recorder in self.recorders:
-            recorder.record_published(*args)
+        self._offer('record_published', args)
 
 
 def _node_topics(tee: Tee, names: Sequence[str]):
@@ -139,9 +151,18 @@ def test_twenty_second_compressed_recording(tmp_path: Path) -> None:
         'observations': len(peer.timestamps),
         'observations_published': sim_stats['observations_published'],
     }
-    for compression, path in paths.items():
+    for index, (compression, path) in enumerate(paths.items()):
         size = path.stat().st_size
-        assert stats[compression]['dropped'] == 0 and stats[compression]['errors'] == 0
+        offered, refused = tee.offered[index], tee.refused[index]
+        got = stats[compression]
+        # Every offered record is written or counted as dropped (never lost
+        # silently); the writer process keeps up on a loaded machine (a drop
+        # here means it was starved for over queue_size records: at most 1 %).
+        assert got['errors'] == 0, got
+        assert got['dropped'] == refused and got['written'] == offered - refused, (got, offered)
+        assert sum(got['per_topic'].values()) == got['written'], got
+        assert refused <= offered // 100, (compression, refused, offered)
+        figures[f'{compression}_dropped'] = refused
         figures[compression] = {
             'bytes': size,
             'mb': round(size / 1e6, 2),
