@@ -216,3 +216,29 @@ def test_command_timestamp_defaults_to_wall_clock() -> None:
     command = decode_command(frames)
     assert before <= command.timestamp_ns <= after
     assert command.observation_timestamp_ns == 5
+
+
+@pytest.mark.parametrize(
+    ('sent', 'answers'),
+    [(0, 0), (1, (1 << 63) - 1), ((1 << 63) - 1, 1732480000000000000), (np.int64(7), 8)],
+)
+def test_command_metadata_is_what_json_writes(sent: Any, answers: int) -> None:
+    # The encoder fills a template instead of running json.dumps on every tick:
+    # the bytes must be those json.dumps writes for the same dict, at the extremes too.
+    import json
+
+    expected = json.dumps(
+        {
+            'joint_positions': {'shape': [18], 'dtype': 'float32'},
+            'timestamp_ns': int(sent),
+            'observation_timestamp_ns': answers,
+        }
+    ).encode('utf-8')
+    float32_input = np.array(JOINTS, dtype=np.float32)
+    for joints in (JOINTS, float32_input, float32_input.astype('>f4')):
+        frames = encode_command(joints, answers, sent)
+        assert frames == [expected, JOINT_BYTES]
+    # float32 input is not aliased: the frame holds a copy.
+    frames = encode_command(float32_input, answers, sent)
+    float32_input[0] = 99.0
+    assert frames[1] == JOINT_BYTES
