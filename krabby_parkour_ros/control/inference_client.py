@@ -186,6 +186,7 @@ class ParkourInferenceClient:
                 realtime_priority=runtime.config.control.realtime_priority,
                 model=runtime.model,
                 warm_up_lead_s=self._warm_up_lead_s,
+                warm_decoder=runtime.hal.warm_decoder,
             )
         self._loop.start(running_flag)
 

@@ -37,10 +37,12 @@ Two things keep whole-process stalls off the control path:
   itself allocates (microseconds). :class:`GcMonitor` times every
   collection (``gc.callbacks``) for diagnostics and benchmarks.
 - Cold caches. With ``warm_up_lead_s`` and a stateless policy (the
-  teacher), the driver runs a spare inference on the previous policy input
-  that long before the next observation is expected (see
-  :mod:`~krabby_parkour_ros.control.driver`); recurrent students are never
-  warmed (their state would advance).
+  teacher), the driver decodes the previous HAL message again (when the
+  loop is given the client's ``warm_decoder``) and runs a spare inference
+  on the previous policy input that long before the next observation is
+  expected (see :mod:`~krabby_parkour_ros.control.driver`); both are pure
+  and their results discarded. Recurrent students are never warmed (their
+  state would advance).
 """
 
 from __future__ import annotations
@@ -90,8 +92,11 @@ def running_predicate(running_flag: RunningFlag) -> Callable[[], bool]:
 
 #: Longest wait inside one tick before the stop flag is checked again.
 _STOP_CHECK_S = 0.1
-#: Default lead of the warm-up inference before the expected observation.
-WARM_UP_LEAD_S = 0.0004
+#: Default lead of the warm-up before the expected observation. It must
+#: exceed the warm-up itself (a cold inference and decode: 0.3-0.5 ms on the
+#: development VM), or the observation arrives during it and waits: with
+#: 0.4 ms the wait was the p99 of the transport stage (docs/hardening.md).
+WARM_UP_LEAD_S = 0.0008
 
 
 class GcMonitor:
@@ -190,19 +195,24 @@ class WarmUpModel(Protocol):
 
 class PolicyWarmUp:
     """
-    A spare inference on the last policy input, to warm the caches before a tick.
+    A spare inference and decode, to warm the caches before a policy tick.
 
     The teacher's inference has no state, so running it again changes
     nothing but the caches; :func:`make_warm_up` refuses recurrent models.
     It warms only before ticks expected to run the policy (it learns the
     policy decimation from the ticks it sees), so with the policy every
-    second tick it costs one spare inference per policy step.
+    second tick it costs one spare inference and one spare decode per policy
+    step. (Warming the decoder before the other ticks too was measured: ~2 %
+    of a core more for no gain in p99, docs/hardening.md.)
 
     :param model: the policy model (``inference(ModelIO)``).
+    :param decoder: called first, to decode the last HAL message again
+        (``HalClient.warm_decoder``); None: only the inference is warmed.
     """
 
-    def __init__(self, model: WarmUpModel) -> None:
+    def __init__(self, model: WarmUpModel, decoder: Callable[[], object] | None = None) -> None:
         self._model = model
+        self._decoder = decoder
         self._io = ModelIO(
             observation=np.zeros(model.obs_dim, dtype=np.float32),
             base_velocity_measured=True,
@@ -225,30 +235,41 @@ class PolicyWarmUp:
             np.copyto(self._io.observation, vector)
 
     def __call__(self) -> bool:
-        """Run the spare inference if the next tick should run the policy; return if it ran."""
+        """Warm the inference and the decoder before a policy tick; return if it did."""
         if self._since_policy + 1 < self._gap:
             return False
         try:
+            # The inference first: the decoder's smaller working set, warmed
+            # last, then survives next to the model's ~1 MB of weights.
             self._model.inference(self._io)
+            if self._decoder is not None:
+                self._decoder()
         except Exception:  # noqa: B902 - a spare call must never end the control thread
-            # The model's own failures surface (and are handled) in the policy
-            # step; here they only mean no warm-up.
+            # The model's (and the decoder's) own failures surface, and are
+            # handled, in the policy step and the client; here they only mean
+            # no warm-up.
             self.failures += 1
             if self.failures == 1:
-                _LOG.exception('warm-up inference raised; the policy step will report it')
+                _LOG.exception('warm-up raised; the policy step or the client will report it')
             return False
         return True
 
 
-def make_warm_up(model: WarmUpModel | None) -> PolicyWarmUp | None:
-    """Return a warm-up for a stateless policy, None for a recurrent or depth policy."""
+def make_warm_up(
+    model: WarmUpModel | None, decoder: Callable[[], object] | None = None
+) -> PolicyWarmUp | None:
+    """
+    Return a warm-up for a stateless policy, None for a recurrent or depth policy.
+
+    :param decoder: the HAL client's ``warm_decoder`` (None: inference only).
+    """
     if (
         model is None
         or getattr(model, 'is_recurrent', True)
         or getattr(model, 'needs_depth', True)
     ):
         return None
-    return PolicyWarmUp(model)
+    return PolicyWarmUp(model, decoder)
 
 
 class ControlLoop:
@@ -269,6 +290,8 @@ class ControlLoop:
         stateless policy, a spare inference warms the caches that long
         before each expected observation.
     :param warm_up_lead_s: the warm-up lead (0: off).
+    :param warm_decoder: with the warm-up, decode the last HAL message again
+        first (``HalClient.warm_decoder``); None: inference only.
     :param freeze_gc: collect and :func:`gc.freeze` the heap on every start
         (see the module doc).
     """
@@ -284,6 +307,7 @@ class ControlLoop:
         realtime_priority: int = 0,
         model: WarmUpModel | None = None,
         warm_up_lead_s: float = WARM_UP_LEAD_S,
+        warm_decoder: Callable[[], object] | None = None,
         freeze_gc: bool = True,
     ) -> None:
         self._step = step
@@ -303,7 +327,7 @@ class ControlLoop:
         #: Seconds the last start spent collecting and freezing the heap.
         self.gc_freeze_s = 0.0
         self.gc = GC_MONITOR.install()
-        self._warm_up = make_warm_up(model) if warm_up_lead_s > 0 else None
+        self._warm_up = make_warm_up(model, warm_decoder) if warm_up_lead_s > 0 else None
         if self._warm_up is not None:
             driver.set_warm_up(self._warm_up, warm_up_lead_s)
 

@@ -305,6 +305,15 @@ class HalClient:
 
     # -- commands ----------------------------------------------------------
 
+    def warm_decoder(self) -> bool:
+        """
+        Decode the last accepted observation again, to warm the caches (no effect otherwise).
+
+        See :meth:`~krabby_parkour_ros.hal.intake.ObservationIntake.warm_decoder`;
+        the control loop's warm-up calls it before an expected observation.
+        """
+        return self._intake.warm_decoder()
+
     def put_joint_command(
         self, joint_positions: Any, observation_timestamp_ns: int | None = None
     ) -> np.ndarray:

@@ -411,6 +411,7 @@ class ParkourNode(LifecycleNode):
             name='parkour-control',
             realtime_priority=runtime.config.control.realtime_priority,
             model=runtime.model,
+            warm_decoder=runtime.hal.warm_decoder,
         )
         self._diagnostics_timer = self.create_timer(
             float(self.get_parameter('diagnostics_period').value),

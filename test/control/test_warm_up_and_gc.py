@@ -113,6 +113,32 @@ def test_a_raising_model_never_ends_the_warm_up_caller() -> None:
     assert warm.failures == 2
 
 
+def test_the_decoder_is_warmed_with_the_inference_before_policy_ticks() -> None:
+    calls: list[str] = []
+
+    class Model(CountingModel):
+        def inference(self, model_io) -> None:
+            calls.append('infer')
+
+    warm = PolicyWarmUp(Model(), decoder=lambda: calls.append('decode'))
+    # Policy every second tick, as above: warmed before ticks 0, 1, 2 and 4,
+    # the decoder last (closest to the observation it prepares for).
+    ran = []
+    for index in range(5):
+        ran.append(warm())
+        warm.remember(tick(index % 2 == 0))
+    assert ran == [True, True, True, False, True]
+    assert calls == ['infer', 'decode'] * 4
+
+    def broken_decoder() -> None:
+        raise RuntimeError('decoder bug')
+
+    warm = PolicyWarmUp(Model(), decoder=broken_decoder)
+    assert warm() is False  # counted, never raised into the control thread
+    assert warm.failures == 1
+    assert make_warm_up(SimpleNamespace(is_recurrent=True, needs_depth=False), print) is None
+
+
 def test_recurrent_or_depth_policies_are_never_warmed() -> None:
     assert make_warm_up(SimpleNamespace(is_recurrent=True, needs_depth=False)) is None
     assert make_warm_up(SimpleNamespace(is_recurrent=False, needs_depth=True)) is None

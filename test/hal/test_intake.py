@@ -233,3 +233,34 @@ def test_rejections_are_logged_once_per_period() -> None:
         "HAL client rejected an observation (topic): topic: expected b'observation', got"
         " b'observation_v2'"
     ]
+
+
+def test_warm_decoder_decodes_the_last_accepted_message_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    intake = make_intake()
+    assert intake.warm_decoder() is False  # nothing accepted yet
+    accepted = small_frames(WALL_NS - 2_000_000)
+    assert deliver(intake, accepted, 55, wall_time_ns=WALL_NS) is not None
+    rejected = list(accepted)
+    rejected[2] = b'not json'
+    assert deliver(intake, rejected, 56, wall_time_ns=WALL_NS) is None
+    before = intake.stats()
+    decoded: list[Any] = []
+    real = intake_module.decode_observation
+
+    def spy(frames: Any, **kwargs: Any) -> Any:
+        decoded.append(frames)
+        return real(frames, **kwargs)
+
+    monkeypatch.setattr(intake_module, 'decode_observation', spy)
+    assert intake.warm_decoder() is True
+    # It decoded the last *accepted* message, not the rejected one after it,
+    # and counted, ordered and timed nothing.
+    assert decoded == [accepted]
+    assert intake.stats() == before
+    # The same timestamp is still the newest accepted: a re-send is refused.
+    assert deliver(intake, accepted, 57, wall_time_ns=WALL_NS) is None
+    assert intake.stats()['rejections'] == {'timestamp': 1, **before['rejections']}
+    intake.reset()
+    assert intake.warm_decoder() is False  # a new connection forgets the message
