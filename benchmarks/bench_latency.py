@@ -102,6 +102,8 @@ from krabby_parkour_ros.hal.codec import encode_command
 from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal
 from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel
 
+#: Key of the raw samples a floor keeps until :func:`design_floors` has used them.
+SAMPLES = '_samples_us'
 STAGES = ('transport', 'decode', 'schedule', 'build', 'infer', 'map', 'step', 'send', 'return')
 _ids = iter(range(1_000_000))
 #: Latency cases: key -> (name, transport, height, width, busy core, options).
@@ -307,7 +309,7 @@ def run_case(
     realtime_priority: int = 0,
     record: bool = False,
     warm_up: bool = True,
-    warm_up_lead_s: float = 0.0004,
+    warm_up_lead_s: float = loop_module.WARM_UP_LEAD_S,
     bare_probe: bool = True,
 ) -> dict[str, Any]:
     """Run the controller against a scripted HAL; return latency, budget and tick timing."""
@@ -537,10 +539,13 @@ def transport_floor(
         'round_trip_us': percentiles(samples, 1e-3),
         'lost': lost,
         'message_bytes': sum(len(f) for f in frames),
+        SAMPLES: {'round_trip': np.asarray(samples) * 1e-3},
     }
 
 
-def inference_floor(count: int, period_s: float = 0.01, lead_s: float = 0.0004) -> dict[str, Any]:
+def inference_floor(
+    count: int, period_s: float = 0.01, lead_s: float = loop_module.WARM_UP_LEAD_S
+) -> dict[str, Any]:
     """
     Return bare teacher inference: paced (cold caches), back to back, paced and warmed.
 
@@ -573,11 +578,13 @@ def inference_floor(count: int, period_s: float = 0.01, lead_s: float = 0.0004) 
         start = time.perf_counter_ns()
         model.inference(io)
         packed.append(time.perf_counter_ns() - start)
+    cold, warmed = paced(False), paced(True)
     return {
-        'at_100hz_us': percentiles(paced(False), 1e-3),
+        'at_100hz_us': percentiles(cold, 1e-3),
         'back_to_back_us': percentiles(packed, 1e-3),
-        'warmed_at_100hz_us': percentiles(paced(True), 1e-3),
+        'warmed_at_100hz_us': percentiles(warmed, 1e-3),
         'warm_up_lead_s': lead_s,
+        SAMPLES: {'cold': np.asarray(cold) * 1e-3, 'warmed': np.asarray(warmed) * 1e-3},
     }
 
 
@@ -652,7 +659,9 @@ def controller_work_floor(count: int, period_s: float = 0.01) -> dict[str, Any]:
         time.sleep(max(0.0, due - time.monotonic()))
         one(time.monotonic_ns(), keep=True)
         due += period_s
-    return {f'{key}_us': percentiles(values, 1e-3) for key, values in rows.items()}
+    out: dict[str, Any] = {f'{key}_us': percentiles(values, 1e-3) for key, values in rows.items()}
+    out[SAMPLES] = {key: np.asarray(values) * 1e-3 for key, values in rows.items()}
+    return out
 
 
 def handoff_floor(count: int, period_s: float = 0.01) -> dict[str, Any]:
@@ -792,6 +801,14 @@ def case_ratios(
         out['p99_vs_floor'] = ratio(lat['p99'], inference['p99'] + trip['p99'])
         out['floor_p50_us'] = inference['p50'] + trip['p50']
         out['floor_p99_us'] = inference['p99'] + trip['p99']
+        design = floors.get('design_' + key.removeprefix('transport_'))
+        if design is not None:
+            # The controller warms its inference (unless the case turns it off).
+            name = 'warmed' if case.get('warm_up_lead_s') else 'cold'
+            out['design_floor_p50_us'] = design[f'{name}_inference_us']['p50']
+            out['design_floor_p99_us'] = design[f'{name}_inference_us']['p99']
+            out['p50_vs_design_floor'] = ratio(lat['p50'], out['design_floor_p50_us'])
+            out['p99_vs_design_floor'] = ratio(lat['p99'], out['design_floor_p99_us'])
         if 'controller_work' in floors and 'handoff' in floors:
             work, wake = floors['controller_work']['work_us'], floors['handoff']['wake_us']
             out['all_floors_p50_us'] = out['floor_p50_us'] + work['p50'] + wake['p50']
@@ -936,6 +953,11 @@ def ratio_table(ratios: dict[str, dict[str, float]]) -> str:
         every = values.get('p50_vs_all_floors')
         if every is not None and every == every:
             cells.append(f'p50 / all floors (not a target) {every:.2f}')
+        if 'p99_vs_design_floor' in values:
+            cells.append(
+                'p50 / p99 vs design floor (not a target)'
+                f' {values["p50_vs_design_floor"]:.2f} / {values["p99_vs_design_floor"]:.2f}'
+            )
         lines.append(f'{case}: ' + ', '.join(cells))
     return '\n'.join(lines)
 
@@ -1026,10 +1048,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def measure_floors(count: int, lead_s: float) -> dict[str, Any]:
-    """Return every floor at the control rate (see the module doc)."""
+    """Return every floor at the control rate (see the module doc) and the design floors."""
     small = ObservationTemplate(58, 87).frames(time.time_ns())
     large = ObservationTemplate(480, 640).frames(time.time_ns())
-    return {
+    floors = {
         'inference': inference_floor(count, lead_s=lead_s),
         'transport_inproc_58x87': transport_floor('inproc', small, count),
         'transport_tcp_58x87': transport_floor('tcp', small, count),
@@ -1037,6 +1059,50 @@ def measure_floors(count: int, lead_s: float) -> dict[str, Any]:
         'controller_work': controller_work_floor(count),
         'handoff': handoff_floor(count),
     }
+    floors.update(design_floors(floors))
+    for floor in floors.values():
+        floor.pop(SAMPLES, None)
+    return floors
+
+
+def design_floors(
+    floors: dict[str, Any], decimation: int = 2, draws: int = 200_000, seed: int = 16
+) -> dict[str, Any]:
+    """
+    Return the latency distribution of a controller that is exactly its floors.
+
+    Per transport: each answered observation costs a paced round trip plus,
+    on a policy tick (every ``decimation``-th), a paced inference and the
+    controller's paced Python work on a policy tick, on the others only the
+    decode and encode (a repeat tick's step is left out: a lower bound).
+    Samples are drawn independently from the floors measured in this run
+    (``draws`` Monte Carlo sums), once with the inference cold and once
+    with it warmed (the controller's warm-up). Its p50 / p99 say what the
+    design costs with no scheduling, hand-off or contention at all; the
+    measured latency's ratio to it is what those add.
+    """
+    rng = np.random.default_rng(seed)
+    inference, work = floors['inference'][SAMPLES], floors['controller_work'][SAMPLES]
+
+    def pick(values: np.ndarray, size: int) -> np.ndarray:
+        return values[rng.integers(0, values.size, size)]
+
+    policy = np.arange(draws) % decimation == 0
+    n_policy = int(policy.sum())
+    rows = rng.integers(0, work['work'].size, draws)
+    out: dict[str, Any] = {}
+    for key, floor in floors.items():
+        if not key.startswith('transport_') or floor[SAMPLES]['round_trip'].size == 0:
+            continue
+        trip = pick(floor[SAMPLES]['round_trip'], draws)
+        repeat = trip + work['decode'][rows] + work['encode'][rows]
+        entry: dict[str, Any] = {'decimation': decimation, 'draws': draws}
+        for name, infer in (('cold', inference['cold']), ('warmed', inference['warmed'])):
+            total = repeat.copy()
+            total[policy] = trip[policy] + work['work'][rows[policy]] + pick(infer, n_policy)
+            entry[f'{name}_inference_us'] = percentiles(total)
+        out['design_' + key.removeprefix('transport_')] = entry
+    return out
 
 
 def _run_ramp(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -1076,6 +1142,15 @@ def _print_floors(floors: dict[str, Any]) -> None:
         print(summary(f'floor: controller {key} (no inference), paced', work[f'{key}_us']))
     handoff = floors['handoff']['wake_us']
     print(summary('floor: thread hand-off (Condition wake-up), paced', handoff))
+    for key, design in floors.items():
+        if key.startswith('design_'):
+            for name in ('cold', 'warmed'):
+                print(
+                    summary(
+                        f'design floor {key[7:]}, {name} inference',
+                        design[f'{name}_inference_us'],
+                    )
+                )
 
 
 def baseline_figures(results: dict[str, Any]) -> dict[str, float]:
@@ -1124,7 +1199,9 @@ def main(argv: list[str] | None = None) -> int:
         'floors': {},
     }
     if args.floor_count > 0:
-        results['floors'] = measure_floors(args.floor_count, args.warm_up_lead or 0.0004)
+        results['floors'] = measure_floors(
+            args.floor_count, args.warm_up_lead or loop_module.WARM_UP_LEAD_S
+        )
         _print_floors(results['floors'])
     chosen = set(CASES) if args.cases == 'all' else set(args.cases.split(','))
     for key, (name, transport, height, width, busy, options) in CASES.items():
