@@ -34,9 +34,10 @@ Every tick's period and lateness are measured (``late`` = more than
 
 Warm-up (sync mode, :meth:`TickDriver.set_warm_up`): after 10 ms of idling
 the caches are cold and a tick costs several times its warm cost; a
-callable (a spare inference of a stateless policy) can run once a short
-lead before the next observation is expected (the previous one's arrival
-plus one period), so the tick that answers it finds its working set warm.
+callable (a spare inference and decode for a stateless policy) can run
+once a short lead before the next observation is expected (one period after
+the previous arrival, on the HAL's phase: see :meth:`TickDriver._expect_next`),
+so the tick that answers it finds its working set warm.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.stats import RollingSamples
 from krabby_parkour_ros.control.step import ControlStep, TickResult
 from krabby_parkour_ros.hal.messages import HalObservation
+
+#: Largest step, per observation, by which the predicted arrival follows
+#: arrivals later than predicted (100 us per period: a HAL whose clock runs
+#: 1 % slow is followed; a late receive moves the prediction by little).
+_PHASE_FOLLOW_NS = 100_000
 
 
 class ObservationSource(Protocol):
@@ -158,7 +164,7 @@ class TickDriver:
                 wait if stop_after_s is None else min(wait, stop_after_s)
             )
             if first is not None:
-                self._expected_ns = first.receive_time_ns + self._period_ns
+                self._expect_next(first.receive_time_ns)
             return first
         earliest = (
             self._last_tick_ns if self._tat_ns is None else self._tat_ns - self._tolerance_ns
@@ -173,7 +179,7 @@ class TickDriver:
             timeout = (deadline - self._clock()) * 1e-9
             obs = self._source.wait_for_observation(max(timeout, 0.0))
         if obs is not None:
-            self._expected_ns = obs.receive_time_ns + self._period_ns
+            self._expect_next(obs.receive_time_ns)
         if obs is None:
             self.deadline_ticks += 1
             self._this_due_ns = deadline
@@ -187,6 +193,24 @@ class TickDriver:
             if newer is not None:
                 obs = newer
         return obs
+
+    def _expect_next(self, receive_ns: int) -> None:
+        """
+        Predict the next arrival: one period after this one, on the HAL's phase.
+
+        An observation received later than predicted (by less than half a
+        period) was delayed by jitter or by this thread itself: it sits in
+        the socket while a warm-up runs. Predicting from its late receive
+        time would move the next warm-up later, onto the next arrival, and
+        so on (each overlap causing the next). The prediction keeps the
+        phase instead and follows a real shift by at most
+        ``_PHASE_FOLLOW_NS`` per observation; an early arrival is followed
+        at once.
+        """
+        predicted = self._expected_ns
+        if predicted is not None and 0 < receive_ns - predicted < self._grace_ns:
+            receive_ns = min(receive_ns, predicted + _PHASE_FOLLOW_NS)
+        self._expected_ns = receive_ns + self._period_ns
 
     def _wait_and_warm(
         self, deadline: int, warm_up: Callable[[], bool | None]
