@@ -37,9 +37,9 @@ Two things keep whole-process stalls off the control path:
   itself allocates (microseconds). :class:`GcMonitor` times every
   collection (``gc.callbacks``) for diagnostics and benchmarks.
 - Cold caches. With ``warm_up_lead_s`` and a stateless policy (the
-  teacher), the driver decodes the previous HAL message again (when the
-  loop is given the client's ``warm_decoder``) and runs a spare inference
-  on the previous policy input that long before the next observation is
+  teacher), the driver runs a spare inference on the previous policy input
+  and then decodes the previous HAL message again (when the loop is given
+  the client's ``warm_decoder``) that long before the next observation is
   expected (see :mod:`~krabby_parkour_ros.control.driver`); both are pure
   and their results discarded. Recurrent students are never warmed (their
   state would advance).
@@ -206,8 +206,9 @@ class PolicyWarmUp:
     of a core more for no gain in p99, docs/hardening.md.)
 
     :param model: the policy model (``inference(ModelIO)``).
-    :param decoder: called first, to decode the last HAL message again
-        (``HalClient.warm_decoder``); None: only the inference is warmed.
+    :param decoder: called after the inference, to decode the last HAL
+        message again (``HalClient.warm_decoder``); None: only the
+        inference is warmed.
     """
 
     def __init__(self, model: WarmUpModel, decoder: Callable[[], object] | None = None) -> None:
@@ -287,11 +288,12 @@ class ControlLoop:
     :param realtime_priority: 0: default scheduler; 1..99: ``SCHED_FIFO`` at
         this priority for the control thread, if the system allows it.
     :param model: the policy model; with ``warm_up_lead_s`` > 0 and a
-        stateless policy, a spare inference warms the caches that long
-        before each expected observation.
+        stateless policy, a spare inference (and decode, with
+        ``warm_decoder``) warms the caches that long before each expected
+        observation.
     :param warm_up_lead_s: the warm-up lead (0: off).
     :param warm_decoder: with the warm-up, decode the last HAL message again
-        first (``HalClient.warm_decoder``); None: inference only.
+        after the inference (``HalClient.warm_decoder``); None: inference only.
     :param freeze_gc: collect and :func:`gc.freeze` the heap on every start
         (see the module doc).
     """
