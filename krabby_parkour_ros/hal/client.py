@@ -303,8 +303,6 @@ class HalClient:
             self._slot_seq += 1
             self._cond.notify_all()
 
-    # -- commands ----------------------------------------------------------
-
     def warm_decoder(self) -> bool:
         """
         Decode the last accepted observation again, to warm the caches (no effect otherwise).
@@ -313,6 +311,8 @@ class HalClient:
         the control loop's warm-up calls it before an expected observation.
         """
         return self._intake.warm_decoder()
+
+    # -- commands ----------------------------------------------------------
 
     def put_joint_command(
         self, joint_positions: Any, observation_timestamp_ns: int | None = None

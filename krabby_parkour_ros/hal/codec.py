@@ -42,7 +42,7 @@ and the extension checks are kept in one reviewed place, mirrored by the
 golden tests.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 import functools
 import json
 import math
@@ -300,11 +300,13 @@ def _check_plausible(key: str, array: np.ndarray) -> None:
                 f'{key}: expected |values| <= {limit:g}, got {float(array[worst])!r} at index'
                 f' {int(worst)}'
             )
-    elif key == 'imu_orientation_xyzw' and not _is_unit_quaternion(array.tolist()):
-        raise ExtensionError(
-            f'{key}: expected a unit quaternion (norm within {QUATERNION_NORM_TOLERANCE:g} of'
-            f' 1), got norm {_norm4(array.tolist()):.6g}'
-        )
+    elif key == 'imu_orientation_xyzw':
+        xyzw = array.tolist()
+        if not _is_unit_quaternion(xyzw):
+            raise ExtensionError(
+                f'{key}: expected a unit quaternion (norm within'
+                f' {QUATERNION_NORM_TOLERANCE:g} of 1), got norm {_norm4(xyzw):.6g}'
+            )
 
 
 def _extension_array(
@@ -337,7 +339,7 @@ def _extension_array(
         raise ExtensionError(f'{key}: expected finite values, got an overflowing number') from exc
     if not np.isfinite(array).all():
         raise ExtensionError(f'{key}: expected finite values, got {value!r}')
-    if key in _BINARY_EXTENSIONS and not ((array == 0.0) | (array == 1.0)).all():
+    if key in _BINARY_EXTENSIONS and not _is_binary(array.tolist()):
         raise ExtensionError(f'{key}: expected values 0 or 1, got {value!r}')
     if plausible:
         _check_plausible(key, array)
@@ -405,8 +407,7 @@ def _parse_extensions(
     if not np.less_equal(np.abs(array), bounds).all():
         return _parse_extensions_per_key(meta, present, lengths)
     for key in _BINARY_EXTENSIONS:
-        # 0.0 == 0 and 1.0 == 1 (also -0.0): the same test as (a == 0) | (a == 1).
-        if key in meta and not _BINARY_VALUES.issuperset(meta[key]):
+        if key in meta and not _is_binary(meta[key]):
             return _parse_extensions_per_key(meta, present, lengths)
     array.flags.writeable = False
     values: dict[str, np.ndarray] = {}
@@ -418,6 +419,12 @@ def _parse_extensions(
     if quaternion is not None and not _is_unit_quaternion(quaternion.tolist()):
         return _parse_extensions_per_key(meta, present, lengths)
     return ObservationExtensions(**values)
+
+
+def _is_binary(values: Iterable[float]) -> bool:
+    """Return True if every value is 0 or 1 (``0.0``, ``-0.0`` and ``1.0`` included)."""
+    # A set test: 0.0 == 0 and 1.0 == 1 hash alike; NaN equals nothing.
+    return _BINARY_VALUES.issuperset(values)
 
 
 def _norm4(xyzw: Sequence[float]) -> float:

@@ -200,14 +200,7 @@ class ObservationIntake:
         frames = self._last_frames
         if frames is None:
             return False
-        config = self._config
-        decode_observation(
-            frames,
-            max_image_bytes=config.frame_limit_bytes,
-            receive_time_ns=0,
-            height_scan_length=config.expected_height_scan_length,
-            foot_count=config.expected_foot_count,
-        )
+        self._decode_frames(frames, 0)
         return True
 
     def check(
@@ -259,15 +252,19 @@ class ObservationIntake:
             self._received += count
             self._accepted += count
 
-    def _decode(self, frames: Sequence[Frame], receive_ns: int, wall_ns: int) -> HalObservation:
+    def _decode_frames(self, frames: Sequence[Frame], receive_ns: int) -> HalObservation:
+        """Decode ``frames`` with this deployment's limits (pure: nothing counted)."""
         config = self._config
-        observation = decode_observation(
+        return decode_observation(
             frames,
             max_image_bytes=config.frame_limit_bytes,
             receive_time_ns=receive_ns,
             height_scan_length=config.expected_height_scan_length,
             foot_count=config.expected_foot_count,
         )
+
+    def _decode(self, frames: Sequence[Frame], receive_ns: int, wall_ns: int) -> HalObservation:
+        observation = self._decode_frames(frames, receive_ns)
         self._stream.on_decoded(observation.timestamp_ns, wall_ns, receive_ns)
         self._stream.check_age(observation.timestamp_ns, wall_ns)
         if self._order.check(observation.timestamp_ns):
