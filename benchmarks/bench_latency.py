@@ -383,6 +383,8 @@ def run_case(
         late = driver.late_ticks - late_before
         warm_ups = driver.warm_ups - warm_before[0]
         warm_cpu = driver.warm_up_cpu_s - warm_before[1]
+        warm_lead, warm_pauses = driver.warm_up_lead_s, driver.warm_up_pauses
+        warm_durations = driver.warm_up_durations.summary()
         gc_after = gc_monitor.stats()
         hal_after = runtime.hal.stats()
         scheduler = client.control_thread_scheduler
@@ -431,6 +433,9 @@ def run_case(
         'warm_ups': warm_ups,
         'warm_up_cpu_fraction': warm_cpu / elapsed,
         'warm_up_cpu_us_each': 1e6 * warm_cpu / warm_ups if warm_ups else 0.0,
+        'warm_up_lead_final_s': warm_lead,
+        'warm_up_pauses': warm_pauses,
+        'warm_up_wall_last_s': warm_durations,
         'gc': {k: gc_after[k] - gc_before[k] for k in gc_after if not k.endswith('max_ms')},
         'gc_window_max_ms': gc_after['gc_window_max_ms'],
         'gc_freeze_s': freeze_s,
@@ -519,6 +524,7 @@ def transport_floor(
                 pull.recv_multipart()
                 break
         next_t = time.monotonic()
+        cpu_start, wall_start = time.process_time(), time.monotonic()
         for _ in range(count):
             next_t += period_s
             time.sleep(max(0.0, next_t - time.monotonic()))
@@ -529,6 +535,7 @@ def transport_floor(
                 samples.append(time.monotonic_ns() - start)
             else:
                 lost += 1
+        cpu_fraction = (time.process_time() - cpu_start) / (time.monotonic() - wall_start)
     finally:
         stop.set()
         thread.join(2.0)
@@ -537,6 +544,8 @@ def transport_floor(
         context.term()
     return {
         'round_trip_us': percentiles(samples, 1e-3),
+        # Both ends, their I/O threads included: what moving the bytes costs.
+        'cpu_fraction_both_ends': cpu_fraction,
         'lost': lost,
         'message_bytes': sum(len(f) for f in frames),
         SAMPLES: {'round_trip': np.asarray(samples) * 1e-3},
@@ -1137,6 +1146,10 @@ def _print_floors(floors: dict[str, Any]) -> None:
     print(summary('floor: inference back to back', inference['back_to_back_us']))
     for key in ('transport_inproc_58x87', 'transport_tcp_58x87', 'transport_inproc_480x640'):
         print(summary(f'floor: round trip {key[10:]}', floors[key]['round_trip_us']))
+        print(
+            f'floor: round trip {key[10:]} CPU, both ends: '
+            f'{100 * floors[key]["cpu_fraction_both_ends"]:.1f} % of a core'
+        )
     work = floors['controller_work']
     for key in ('decode', 'step', 'encode', 'work'):
         print(summary(f'floor: controller {key} (no inference), paced', work[f'{key}_us']))

@@ -37,7 +37,16 @@ the caches are cold and a tick costs several times its warm cost; a
 callable (a spare inference and decode for a stateless policy) can run
 once a short lead before the next observation is expected (one period after
 the previous arrival, on the HAL's phase: see :meth:`TickDriver._expect_next`),
-so the tick that answers it finds its working set warm.
+so the tick that answers it finds its working set warm. The lead must
+outlast the warm-up, or the observation arrives during it and waits (for
+the GIL, in the socket); the warm-up's own wall time depends on the machine
+and its load (0.2 ms on an idle workstation, 0.7-1.4 ms on the shared
+development VM), so the driver measures it and sets the lead to the 95th
+percentile of the last :data:`WARM_UP_WINDOW` warm-ups plus
+:data:`WARM_UP_MARGIN_NS`, never shorter than the configured lead. A
+warm-up that needs more than a quarter period would only delay answers
+(an overloaded machine): it pauses for :data:`WARM_UP_PAUSE` expected
+observations (counted in ``warm_up_pauses``) and is then measured afresh.
 """
 
 from __future__ import annotations
@@ -55,6 +64,17 @@ from krabby_parkour_ros.hal.messages import HalObservation
 #: arrivals later than predicted (100 us per period: a HAL whose clock runs
 #: 1 % slow is followed; a late receive moves the prediction by little).
 _PHASE_FOLLOW_NS = 100_000
+#: Warm-ups whose durations set the lead (one second of a 50 Hz policy).
+WARM_UP_WINDOW = 50
+#: The lead is recomputed after this many warm-ups.
+_WARM_UP_REFIT = 10
+#: Percentile of the warm-up's duration the lead covers.
+WARM_UP_PERCENTILE = 99.0
+#: Added to that duration: the arrival jitter the warm-up must also clear.
+WARM_UP_MARGIN_NS = 200_000
+#: Expected observations without warm-up after the warm-up outgrew the
+#: longest lead (5 s at 100 Hz); then it is measured afresh.
+WARM_UP_PAUSE = 500
 
 
 class ObservationSource(Protocol):
@@ -109,22 +129,39 @@ class TickDriver:
         self.deadline_ticks = 0
         self._warm_up: Callable[[], bool | None] | None = None
         self._warm_lead_ns = 0
+        self._min_lead_ns = 0
+        self._max_lead_ns = self._period_ns // 4
         self._expected_ns: int | None = None
+        #: Wall time of the recent warm-ups (seconds), which sets the lead.
+        self.warm_up_durations = RollingSamples(WARM_UP_WINDOW)
+        self._warm_paused = 0
         #: Warm-ups run and the CPU seconds of this thread they took.
         self.warm_ups = 0
         self.warm_up_cpu_s = 0.0
+        #: Times the warm-up outgrew a quarter period and paused.
+        self.warm_up_pauses = 0
 
     def set_warm_up(self, warm_up: Callable[[], bool | None] | None, lead_s: float) -> None:
         """
-        Run ``warm_up`` once ``lead_s`` before each expected observation (sync mode).
+        Run ``warm_up`` once a lead before each expected observation (sync mode).
 
         :param warm_up: no-argument callable (None: no warm-up) returning
             False when it chose not to warm. Exceptions propagate: it must
             not raise.
-        :param lead_s: how long before the expected arrival it starts.
+        :param lead_s: the shortest lead: how long before the expected
+            arrival it starts at least (0: no warm-up). The driver lengthens
+            it to the warm-up's measured duration (module doc); at most a
+            quarter period.
         """
         self._warm_up = warm_up if lead_s > 0 else None
-        self._warm_lead_ns = int(lead_s * 1e9)
+        self._min_lead_ns = min(int(lead_s * 1e9), self._max_lead_ns)
+        self._warm_lead_ns = self._min_lead_ns
+        self.warm_up_durations.clear()
+
+    @property
+    def warm_up_lead_s(self) -> float:
+        """Return the current warm-up lead in seconds (0 without a warm-up)."""
+        return self._warm_lead_ns * 1e-9 if self._warm_up is not None else 0.0
 
     def reset(self) -> None:
         """Forget the schedule (on activation) and the timing statistics."""
@@ -138,6 +175,10 @@ class TickDriver:
         self._expected_ns = None
         self.warm_ups = 0
         self.warm_up_cpu_s = 0.0
+        self.warm_up_durations.clear()
+        self._warm_lead_ns = self._min_lead_ns
+        self._warm_paused = 0
+        self.warm_up_pauses = 0
 
     def run_once(self, stop_after_s: float | None = None) -> TickResult:
         """
@@ -219,6 +260,9 @@ class TickDriver:
         expected = self._expected_ns
         if expected is None:
             return None
+        if self._warm_paused:
+            self._warm_paused -= 1
+            return None
         warm_at = min(expected - self._warm_lead_ns, deadline)
         now = self._clock()
         if warm_at <= now:
@@ -227,10 +271,27 @@ class TickDriver:
         obs = self._source.wait_for_observation((warm_at - now) * 1e-9)
         if obs is None:
             start = time.thread_time()
+            start_ns = self._clock()
             if warm_up() is not False:
                 self.warm_ups += 1
+                self._fit_lead(self._clock() - start_ns)
             self.warm_up_cpu_s += time.thread_time() - start
         return obs
+
+    def _fit_lead(self, duration_ns: int) -> None:
+        """Record one warm-up's wall time; every few, refit the lead to the recent ones."""
+        durations = self.warm_up_durations
+        durations.add(duration_ns * 1e-9)
+        if durations.total_count % _WARM_UP_REFIT:
+            return
+        fitted = int(durations.percentile(WARM_UP_PERCENTILE) * 1e9) + WARM_UP_MARGIN_NS
+        if fitted > self._max_lead_ns:
+            self._warm_paused = WARM_UP_PAUSE
+            self.warm_up_pauses += 1
+            durations.clear()
+            self._warm_lead_ns = self._min_lead_ns
+            return
+        self._warm_lead_ns = max(fitted, self._min_lead_ns)
 
     def _grid_wait(self, stop_after_s: float | None) -> HalObservation | None:
         now = self._clock()

@@ -76,9 +76,10 @@ class ParkourInferenceClient:
         runs at load and at every inference: trusted files only). Also
         allowed when ``runtime_config.allow_torchscript`` is True; without
         either, a TorchScript file is refused at :meth:`initialize`.
-    :param warm_up_lead_s: a spare inference of a stateless policy this long
-        before each expected observation warms the caches (0: off; see
-        :mod:`~krabby_parkour_ros.control.loop`).
+    :param warm_up_lead_s: a spare inference and decode for a stateless
+        policy at least this long before each expected observation warms
+        the caches; the lead grows to the warm-up's measured duration (0:
+        off; see :mod:`~krabby_parkour_ros.control.driver`).
     """
 
     def __init__(
@@ -252,6 +253,12 @@ class ParkourInferenceClient:
             'tick_lateness_s': driver.lateness.summary(),
             'late_ticks': driver.late_ticks,
             'deadline_ticks': driver.deadline_ticks,
+            'warm_up': {
+                'count': driver.warm_ups,
+                'lead_s': driver.warm_up_lead_s,
+                'pauses': driver.warm_up_pauses,
+                'cpu_s': driver.warm_up_cpu_s,
+            },
             'hal': runtime.hal.stats(),
         }
 

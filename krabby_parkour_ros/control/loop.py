@@ -92,11 +92,13 @@ def running_predicate(running_flag: RunningFlag) -> Callable[[], bool]:
 
 #: Longest wait inside one tick before the stop flag is checked again.
 _STOP_CHECK_S = 0.1
-#: Default lead of the warm-up before the expected observation. It must
-#: exceed the warm-up itself (a cold inference and decode: 0.3-0.5 ms on the
-#: development VM), or the observation arrives during it and waits: with
-#: 0.4 ms the wait was the p99 of the transport stage (docs/hardening.md).
-WARM_UP_LEAD_S = 0.0008
+#: Default shortest lead of the warm-up before the expected observation. The
+#: driver lengthens it to the warm-up's measured duration plus a margin
+#: (:mod:`~krabby_parkour_ros.control.driver`): on the development VM a cold
+#: inference and decode take 0.7-1.4 ms at p90-p99, and a fixed 0.8 ms lead
+#: left the observation waiting (policy-tick transport p99 ~600 us against
+#: ~200 us at a 1.6 ms lead, docs/hardening.md).
+WARM_UP_LEAD_S = 0.0004
 
 
 class GcMonitor:
@@ -291,7 +293,8 @@ class ControlLoop:
         stateless policy, a spare inference (and decode, with
         ``warm_decoder``) warms the caches that long before each expected
         observation.
-    :param warm_up_lead_s: the warm-up lead (0: off).
+    :param warm_up_lead_s: the shortest warm-up lead (0: off); the driver
+        lengthens it to the warm-up's measured duration.
     :param warm_decoder: with the warm-up, decode the last HAL message again
         after the inference (``HalClient.warm_decoder``); None: inference only.
     :param freeze_gc: collect and :func:`gc.freeze` the heap on every start

@@ -20,6 +20,7 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.driver import TickDriver
@@ -227,3 +228,55 @@ def test_a_late_receive_does_not_drag_the_next_warm_ups_onto_the_arrivals() -> N
     # The warm-up after the hiccup starts 0.8 ms before the grid arrival, less
     # the 0.1 ms by which the prediction follows a late arrival.
     assert starts[5] == arrivals[6] - 800_000 + 100_000
+
+
+def _run_with_warm_up(duration_ns: int, lead_s: float, count: int) -> tuple[list[int], TickDriver]:
+    """Return the answer delays of ``count`` arrivals with a warm-up of fixed duration."""
+    arrivals = [k * PERIOD + 5 * MS for k in range(count)]
+    world = BusyWorld(arrivals)
+
+    def warm_up() -> None:
+        world.now += duration_ns
+
+    driver = TickDriver(
+        world, world, ControlConfig(control_rate=100.0), sleep=world.sleep, clock=world.clock
+    )
+    driver.set_warm_up(warm_up, lead_s)
+    while world.now < arrivals[-1] + PERIOD:
+        driver.run_once(stop_after_s=0.1)
+    delays = [t - arrivals[s] for t, s in world.ticks if s is not None]
+    return delays, driver
+
+
+def test_the_lead_grows_to_the_warm_ups_own_duration() -> None:
+    # A warm-up of 1.2 ms with a configured lead of 0.4 ms: each arrival waits
+    # 0.8 ms for it until the driver has measured 10 warm-ups; from then on the
+    # lead is their duration plus the 0.2 ms margin and nothing waits.
+    delays, driver = _run_with_warm_up(1_200_000, 0.0004, 40)
+    assert driver.warm_up_lead_s == pytest.approx(0.0014)
+    assert delays[1:5] == [800_000, 900_000, 1_000_000, 1_100_000]
+    assert delays[13:] == [0] * 27
+    assert driver.warm_up_durations.percentile(50) == pytest.approx(0.0012)
+
+
+def test_a_fast_warm_up_keeps_the_configured_lead() -> None:
+    delays, fast = _run_with_warm_up(100_000, 0.0008, 30)
+    assert fast.warm_up_lead_s == pytest.approx(0.0008)
+    assert delays == [0] * 30
+
+
+def test_a_warm_up_longer_than_a_quarter_period_pauses() -> None:
+    # 4 ms of warm-up at 100 Hz would need a 4.2 ms lead (more than the 2.5 ms
+    # allowed): after 10 measured warm-ups it pauses, and nothing waits.
+    delays, slow = _run_with_warm_up(4_000_000, 0.0004, 40)
+    assert slow.warm_up_pauses == 1 and slow.warm_ups == 10
+    assert delays[1:5] == [3_600_000, 3_700_000, 3_800_000, 3_900_000]
+    assert delays[13:] == [0] * 27
+
+
+def test_reset_returns_to_the_configured_lead() -> None:
+    _, driver = _run_with_warm_up(1_200_000, 0.0004, 30)
+    assert driver.warm_up_lead_s == pytest.approx(0.0014)
+    driver.reset()
+    assert driver.warm_up_lead_s == pytest.approx(0.0004)
+    assert len(driver.warm_up_durations) == 0
