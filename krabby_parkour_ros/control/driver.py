@@ -40,9 +40,8 @@ the previous arrival, on the HAL's phase: see :meth:`TickDriver._expect_next`),
 so the tick that answers it finds its working set warm. The lead must
 outlast the warm-up, or the observation arrives during it and waits (for
 the GIL, in the socket); the warm-up's own wall time depends on the machine
-and its load (0.2 ms on an idle workstation, 0.7-1.4 ms on the shared
-development VM), so the driver measures it and sets the lead to the 95th
-percentile of the last :data:`WARM_UP_WINDOW` warm-ups plus
+and its load (0.7-1.4 ms at p90-p99 on the shared 2-core development VM),
+so the driver measures it and sets the lead to the 99th percentile of the last :data:`WARM_UP_WINDOW` warm-ups plus
 :data:`WARM_UP_MARGIN_NS`, never shorter than the configured lead. A
 warm-up that needs more than a quarter period would only delay answers
 (an overloaded machine): it pauses for :data:`WARM_UP_PAUSE` expected
