@@ -795,6 +795,15 @@ def case_ratios(
     out: dict[str, float] = {}
     if 'cpu_fraction' in case:
         out['cpu_fraction'] = case['cpu_fraction']
+        design_cpu = (floors or {}).get('design_cpu')
+        # The controller-work floor decodes 58x87 observations.
+        if design_cpu is not None and list(case.get('image', [58, 87])) == [58, 87]:
+            # The warm-up is extra work the design floor has not got.
+            without_warm_up = case['cpu_fraction'] - case.get('warm_up_cpu_fraction', 0.0)
+            out['cpu_design_floor'] = design_cpu['cpu_fraction_at_100hz']
+            out['cpu_without_warm_up_vs_design_floor'] = ratio(
+                without_warm_up, design_cpu['cpu_fraction_at_100hz']
+            )
     bare = case.get('bare_thread_lateness_us')
     if bare:
         out['lateness_max_vs_bare'] = ratio(case['tick_lateness_us']['max'], bare['max'])
@@ -962,6 +971,12 @@ def ratio_table(ratios: dict[str, dict[str, float]]) -> str:
         every = values.get('p50_vs_all_floors')
         if every is not None and every == every:
             cells.append(f'p50 / all floors (not a target) {every:.2f}')
+        if 'cpu_without_warm_up_vs_design_floor' in values:
+            cells.append(
+                'CPU without warm-up vs design CPU floor'
+                f' {100 * values["cpu_design_floor"]:.1f} % (not a target)'
+                f' {values["cpu_without_warm_up_vs_design_floor"]:.2f}'
+            )
         if 'p99_vs_design_floor' in values:
             cells.append(
                 'p50 / p99 vs design floor (not a target)'
@@ -1099,7 +1114,22 @@ def design_floors(
     policy = np.arange(draws) % decimation == 0
     n_policy = int(policy.sum())
     rows = rng.integers(0, work['work'].size, draws)
-    out: dict[str, Any] = {}
+    # CPU of the same controller at 100 Hz without warm-up or transport
+    # (single-threaded paced work: its wall time is its CPU time, slightly
+    # more when it was descheduled). A lower bound for the CPU target.
+    per_policy_tick = float(np.mean(inference['cold']) + np.mean(work['work']))
+    per_repeat_tick = float(np.mean(work['decode']) + np.mean(work['encode']))
+    out: dict[str, Any] = {
+        'design_cpu': {
+            'cpu_fraction_at_100hz': (per_policy_tick + (decimation - 1) * per_repeat_tick)
+            * 1e-6
+            * 100.0
+            / decimation,
+            'policy_tick_us': per_policy_tick,
+            'repeat_tick_us': per_repeat_tick,
+            'decimation': decimation,
+        }
+    }
     for key, floor in floors.items():
         if not key.startswith('transport_') or floor[SAMPLES]['round_trip'].size == 0:
             continue
@@ -1155,8 +1185,16 @@ def _print_floors(floors: dict[str, Any]) -> None:
         print(summary(f'floor: controller {key} (no inference), paced', work[f'{key}_us']))
     handoff = floors['handoff']['wake_us']
     print(summary('floor: thread hand-off (Condition wake-up), paced', handoff))
+    design_cpu = floors.get('design_cpu')
+    if design_cpu is not None:
+        print(
+            f'design CPU floor at 100 Hz (no warm-up, no transport): '
+            f'{100 * design_cpu["cpu_fraction_at_100hz"]:.1f} % of a core '
+            f'(policy tick {design_cpu["policy_tick_us"]:.0f} us, '
+            f'repeat tick {design_cpu["repeat_tick_us"]:.0f} us)'
+        )
     for key, design in floors.items():
-        if key.startswith('design_'):
+        if key.startswith('design_') and key != 'design_cpu':
             for name in ('cold', 'warmed'):
                 print(
                     summary(
