@@ -41,11 +41,13 @@ so the tick that answers it finds its working set warm. The lead must
 outlast the warm-up, or the observation arrives during it and waits (for
 the GIL, in the socket); the warm-up's own wall time depends on the machine
 and its load (0.7-1.4 ms at p90-p99 on the shared 2-core development VM),
-so the driver measures it and sets the lead to the 99th percentile of the last :data:`WARM_UP_WINDOW` warm-ups plus
-:data:`WARM_UP_MARGIN_NS`, never shorter than the configured lead. A
-warm-up that needs more than a quarter period would only delay answers
-(an overloaded machine): it pauses for :data:`WARM_UP_PAUSE` expected
-observations (counted in ``warm_up_pauses``) and is then measured afresh.
+so the driver measures it and sets the lead to the 99th percentile of
+the last :data:`WARM_UP_WINDOW` warm-ups plus :data:`WARM_UP_MARGIN_NS`,
+never shorter than the configured lead nor longer than a quarter period.
+A warm-up whose *median* duration needs more than a quarter period would
+only delay answers (an overloaded machine): it pauses for
+:data:`WARM_UP_PAUSE` expected observations (counted in
+``warm_up_pauses``) and is then measured afresh.
 """
 
 from __future__ import annotations
@@ -283,14 +285,16 @@ class TickDriver:
         durations.add(duration_ns * 1e-9)
         if durations.total_count % _WARM_UP_REFIT:
             return
-        fitted = int(durations.percentile(WARM_UP_PERCENTILE) * 1e9) + WARM_UP_MARGIN_NS
-        if fitted > self._max_lead_ns:
+        typical = int(durations.percentile(50.0) * 1e9) + WARM_UP_MARGIN_NS
+        if typical > self._max_lead_ns:
+            # Most warm-ups no longer fit; one slow one (a VM stall) only caps the lead.
             self._warm_paused = WARM_UP_PAUSE
             self.warm_up_pauses += 1
             durations.clear()
             self._warm_lead_ns = self._min_lead_ns
             return
-        self._warm_lead_ns = max(fitted, self._min_lead_ns)
+        fitted = int(durations.percentile(WARM_UP_PERCENTILE) * 1e9) + WARM_UP_MARGIN_NS
+        self._warm_lead_ns = min(max(fitted, self._min_lead_ns), self._max_lead_ns)
 
     def _grid_wait(self, stop_after_s: float | None) -> HalObservation | None:
         now = self._clock()
