@@ -795,7 +795,7 @@ def case_ratios(
     out: dict[str, float] = {}
     if 'cpu_fraction' in case:
         out['cpu_fraction'] = case['cpu_fraction']
-        design_cpu = (floors or {}).get('design_cpu')
+        design_cpu = (floors or {}).get('cpu_design')
         # The controller-work floor decodes 58x87 observations.
         if design_cpu is not None and list(case.get('image', [58, 87])) == [58, 87]:
             # The warm-up is extra work the design floor has not got.
@@ -1120,7 +1120,7 @@ def design_floors(
     per_policy_tick = float(np.mean(inference['cold']) + np.mean(work['work']))
     per_repeat_tick = float(np.mean(work['decode']) + np.mean(work['encode']))
     out: dict[str, Any] = {
-        'design_cpu': {
+        'cpu_design': {
             'cpu_fraction_at_100hz': (per_policy_tick + (decimation - 1) * per_repeat_tick)
             * 1e-6
             * 100.0
@@ -1185,7 +1185,7 @@ def _print_floors(floors: dict[str, Any]) -> None:
         print(summary(f'floor: controller {key} (no inference), paced', work[f'{key}_us']))
     handoff = floors['handoff']['wake_us']
     print(summary('floor: thread hand-off (Condition wake-up), paced', handoff))
-    design_cpu = floors.get('design_cpu')
+    design_cpu = floors.get('cpu_design')
     if design_cpu is not None:
         print(
             f'design CPU floor at 100 Hz (no warm-up, no transport): '
@@ -1194,7 +1194,7 @@ def _print_floors(floors: dict[str, Any]) -> None:
             f'repeat tick {design_cpu["repeat_tick_us"]:.0f} us)'
         )
     for key, design in floors.items():
-        if key.startswith('design_') and key != 'design_cpu':
+        if key.startswith('design_'):
             for name in ('cold', 'warmed'):
                 print(
                     summary(

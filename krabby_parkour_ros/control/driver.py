@@ -73,8 +73,8 @@ _WARM_UP_REFIT = 10
 WARM_UP_PERCENTILE = 99.0
 #: Added to that duration: the arrival jitter the warm-up must also clear.
 WARM_UP_MARGIN_NS = 200_000
-#: Expected observations without warm-up after the warm-up outgrew the
-#: longest lead (5 s at 100 Hz); then it is measured afresh.
+#: Expected observations without warm-up after the median warm-up outgrew
+#: the longest lead (5 s at 100 Hz); then it is measured afresh.
 WARM_UP_PAUSE = 500
 
 
@@ -139,7 +139,7 @@ class TickDriver:
         #: Warm-ups run and the CPU seconds of this thread they took.
         self.warm_ups = 0
         self.warm_up_cpu_s = 0.0
-        #: Times the warm-up outgrew a quarter period and paused.
+        #: Times the median warm-up outgrew a quarter period and paused.
         self.warm_up_pauses = 0
 
     def set_warm_up(self, warm_up: Callable[[], bool | None] | None, lead_s: float) -> None:
