@@ -30,13 +30,13 @@ restamped per publish for a few microseconds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 import json
 import logging
 import threading
 import time
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 import zmq
@@ -132,17 +132,56 @@ class ObservationTemplate:
 
 
 class ReceivedCommand(NamedTuple):
-    """
-    One command as the HAL received it.
-
-    A tuple of an int, an int and an array: the collector stops tracking it
-    after its first collection, so an hour of commands does not make every
-    full collection of the process longer (a dataclass did: 125 ms).
-    """
+    """One command as the HAL received it (a view :class:`CommandLog` makes on access)."""
 
     receive_ns: int
     observation_timestamp_ns: int
     joint_positions: np.ndarray
+
+
+class CommandLog(Sequence[ReceivedCommand]):
+    """
+    The commands a :class:`ScriptedHal` received, oldest first, kept out of the collector's reach.
+
+    An in-process HAL keeps every command for the test or benchmark to
+    check, and a full garbage collection walks every object the collector
+    tracks. A :class:`ReceivedCommand` stays tracked for life (the collector
+    untracks only exact tuples of untracked items: a named tuple is a
+    subclass), so 60 000 of them (10 minutes at 100 Hz) made one full
+    collection of the benchmark process take 18 ms, in the middle of the
+    controller's ticks. Each command is therefore kept as a plain tuple of
+    two ints and an array, which the collector untracks at its next
+    collection, and becomes a :class:`ReceivedCommand` only when read.
+
+    Appended by the HAL thread (one ``list.append``), read by any thread.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[int, int, np.ndarray]] = []
+
+    def append(self, receive_ns: int, stamp_ns: int, joint_positions: np.ndarray) -> None:
+        """Add one received command."""
+        self._rows.append((receive_ns, stamp_ns, joint_positions))
+
+    def __len__(self) -> int:
+        """Return the number of commands received."""
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> ReceivedCommand: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ReceivedCommand]: ...
+
+    def __getitem__(self, index: int | slice) -> ReceivedCommand | list[ReceivedCommand]:
+        """Return one command, or a list of them for a slice."""
+        if isinstance(index, slice):
+            return [ReceivedCommand._make(row) for row in self._rows[index]]
+        return ReceivedCommand._make(self._rows[index])
+
+    def __iter__(self) -> Iterator[ReceivedCommand]:
+        """Iterate over a snapshot (commands received meanwhile are not included)."""
+        return map(ReceivedCommand._make, self._rows[:])
 
 
 class ScriptedHal:
@@ -200,7 +239,7 @@ class ScriptedHal:
         self._published_order: deque[int] = deque()
         #: Every good observation published: (timestamp_ns, monotonic publish ns).
         self.publish_log: list[tuple] = []
-        self.commands: list[ReceivedCommand] = []
+        self.commands = CommandLog()
         self.injected_count = 0
         self.late_publishes = 0
         self.restarts = 0
@@ -356,11 +395,9 @@ class ScriptedHal:
         received = time.monotonic_ns()
         while command is not None:
             self.commands.append(
-                ReceivedCommand(
-                    received,
-                    command.observation_timestamp_ns,
-                    np.array(command.joint_positions, dtype=np.float32),
-                )
+                received,
+                command.observation_timestamp_ns,
+                np.array(command.joint_positions, dtype=np.float32),
             )
             command = self.server.recv_command(timeout_ms=0)
             received = time.monotonic_ns()

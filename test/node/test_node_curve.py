@@ -77,7 +77,7 @@ def test_unlisted_node_key_never_commands(ros_context, spin, curve_hal):
     spin(node)
     assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
     time.sleep(1.5)
-    assert hal.commands == []
+    assert len(hal.commands) == 0
     assert node._runtime.step.mode.value == 'waiting'
     assert node._runtime.step.counters['commands_sent'] == 0
     assert node.trigger_shutdown() == SUCCESS

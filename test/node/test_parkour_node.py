@@ -152,7 +152,7 @@ def test_lifecycle_through_trigger_methods(ros_context, spin, hal, listener):
     spin(node, listener.node)
     assert node.trigger_configure() == SUCCESS
     time.sleep(0.3)
-    assert hal.commands == [], 'inactive node sent commands'
+    assert len(hal.commands) == 0, 'inactive node sent commands'
     assert not node._loop.running, 'control thread running while inactive'
     assert node.trigger_activate() == SUCCESS
     assert node._loop.running, 'no control thread while active'

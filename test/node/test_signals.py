@@ -146,7 +146,7 @@ def test_signal_ends_an_inactive_node(signum, tcp_hal, peer_context):
         assert _change_state(peer_context, Transition.TRANSITION_CONFIGURE), node.output
         assert 'configured: policy' in node.output
         time.sleep(0.3)
-        assert tcp_hal.commands == [], 'an inactive node commanded the HAL'
+        assert len(tcp_hal.commands) == 0, 'an inactive node commanded the HAL'
     finally:
         _exits_in_time(node, signum)
 
