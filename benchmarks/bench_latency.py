@@ -61,6 +61,8 @@ summary with p50/p99/max. ``--quick``: every part for a few seconds.
 from __future__ import annotations
 
 import argparse
+import array
+import gc
 import json
 import os
 from pathlib import Path
@@ -77,6 +79,7 @@ from common import (
     BusyCore,
     figures,
     handle_baseline,
+    LATE_US,
     machine,
     make_controller,
     percentiles,
@@ -347,6 +350,7 @@ def run_case(
     running.set()
     load = BusyCore() if busy else None
     bare: BareThreadProbe | None = None
+    stalls: _StallLog | None = None
     gc_monitor = loop_module.GC_MONITOR
     try:
         if load is not None:
@@ -362,6 +366,8 @@ def run_case(
         driver.periods.clear()
         recorder = _LatenessRecorder()
         driver.lateness = recorder
+        stalls = _StallLog()
+        stalls.install(driver)
         late_before, ticks_before = driver.late_ticks, runtime.step.counters['ticks']
         warm_before = (driver.warm_ups, driver.warm_up_cpu_s)
         gc_monitor.reset_window()
@@ -370,7 +376,7 @@ def run_case(
         published_before = len(hal.publish_log)
         rec_before = _recording_counts(client)
         if bare_probe:
-            bare = BareThreadProbe(seconds)
+            bare = BareThreadProbe(seconds, realtime_priority=realtime_priority)
         others = ThreadCpu(_cpu_threads(hal))
         others_before, process_before = others.seconds(), time.process_time()
         since = time.monotonic_ns()
@@ -391,6 +397,8 @@ def run_case(
         bare_result = bare.result() if bare is not None else None
         freeze_s = client._loop.gc_freeze_s if client._loop is not None else None
     finally:
+        if stalls is not None:
+            stalls.uninstall()
         if bare is not None:
             bare.kill()
         client.stop_thread()
@@ -429,6 +437,9 @@ def run_case(
         'late_fraction': late / max(ticks, 1),
         'tick_lateness_us': percentiles(lateness, 1e6),
         'bare_thread_lateness_us': bare_result,
+        'late_tick_causes': late_tick_causes(
+            recorder.late, bare_result['late_wakeups'] if bare_result else [], stalls
+        ),
         'cpu_fraction': cpu / elapsed,
         'warm_ups': warm_ups,
         'warm_up_cpu_fraction': warm_cpu / elapsed,
@@ -468,16 +479,116 @@ def _recording_counts(client: ParkourInferenceClient) -> dict[str, int]:
 
 
 class _LatenessRecorder(RollingSamples):
-    """The driver's lateness ring, also keeping every sample for the distribution."""
+    """
+    The driver's lateness ring, also keeping every sample for the distribution.
+
+    It is called at the start of each tick, so a late tick's stall is the
+    interval from ``time.monotonic_ns() - lateness`` to now: ``late`` keeps
+    (now, lateness in microseconds) of each tick later than ``LATE_US``.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.samples: list[float] = []
+        self.late: list[tuple[int, float]] = []
 
     def add(self, value: float) -> None:
         """Record one sample."""
         super().add(value)
         self.samples.append(value)
+        if value * 1e6 > LATE_US:
+            self.late.append((time.monotonic_ns(), value * 1e6))
+
+
+class _StallLog:
+    """
+    When the controller's process was busy with something else than a tick.
+
+    Intervals (start, end) in ``time.monotonic_ns()``: garbage collections
+    over ``min_ns`` (``gc.callbacks``) and warm-ups over ``min_ns`` (the
+    driver's warm-up callable, wrapped). Kept in ``array`` columns, out of
+    the collector's reach.
+    """
+
+    def __init__(self, min_ns: int = 500_000) -> None:
+        self._min_ns = min_ns
+        self._gc_start = 0
+        self.gc = array.array('q')
+        self.warm_ups = array.array('q')
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.monotonic_ns()
+        if phase == 'start':
+            self._gc_start = now
+        elif now - self._gc_start > self._min_ns:
+            self.gc.extend((self._gc_start, now))
+
+    def install(self, driver: Any) -> None:
+        """Start logging collections and the driver's warm-ups."""
+        gc.callbacks.append(self._on_gc)
+        warm_up = driver._warm_up  # the benchmark's only reach into the driver
+        if warm_up is None:
+            return
+
+        def timed() -> bool | None:
+            start = time.monotonic_ns()
+            result = warm_up()
+            end = time.monotonic_ns()
+            if end - start > self._min_ns:
+                self.warm_ups.extend((start, end))
+            return result
+
+        driver._warm_up = timed
+
+    def uninstall(self) -> None:
+        """Stop logging collections."""
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+
+
+def late_tick_causes(
+    late: list[tuple[int, float]],
+    bare_late: list[list[float]],
+    stalls: _StallLog | None,
+) -> dict[str, Any]:
+    """
+    Line each late tick's stall up with what else was stalled at the time.
+
+    A late tick at ``t``, ``L`` microseconds late, was stalled over
+    ``[t - L, t]``. It counts as ``machine`` when a late wake-up of the bare
+    thread (another process: the VM or the host stalled both) overlaps it,
+    ``gc`` when a collection does, ``warm_up`` when a warm-up over 0.5 ms
+    does (categories may overlap); ``own`` counts the ones none explains.
+    """
+
+    def intervals(flat: Any) -> list[tuple[int, int]]:
+        return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    bare = [(int(at - v * 1e3), int(at)) for at, v in bare_late]
+    gcs = intervals(stalls.gc) if stalls else []
+    warm = intervals(stalls.warm_ups) if stalls else []
+
+    def overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
+        return any(start < b and end > a for start, end in spans)
+
+    counts = {'late_ticks': len(late), 'machine': 0, 'gc': 0, 'warm_up': 0, 'own': 0}
+    own: list[float] = []
+    for at, lateness_us in late:
+        a, b = at - int(lateness_us * 1e3), at
+        hits = {
+            'machine': overlaps(a, b, bare),
+            'gc': overlaps(a, b, gcs),
+            'warm_up': overlaps(a, b, warm),
+        }
+        for name, hit in hits.items():
+            counts[name] += hit
+        if not any(hits.values()):
+            counts['own'] += 1
+            own.append(lateness_us)
+    counts['own_lateness_us'] = percentiles(own)
+    counts['collections_over_0_5_ms'] = len(gcs)
+    counts['warm_ups_over_0_5_ms'] = len(warm)
+    return counts
 
 
 # -- floors -------------------------------------------------------------------------
@@ -952,6 +1063,15 @@ def lateness_line(name: str, case: dict[str, Any]) -> str:
     bare = case.get('bare_thread_lateness_us')
     if bare:
         line += '\n' + summary(f'{name}: bare thread', bare, extra=f'late {bare["late"]}')
+    causes = case.get('late_tick_causes')
+    if causes and causes['late_ticks']:
+        line += (
+            f'\n{name}: late ticks {causes["late_ticks"]}: during a bare-thread stall'
+            f' {causes["machine"]}, a collection {causes["gc"]}, a warm-up over 0.5 ms'
+            f' {causes["warm_up"]}, none of these {causes["own"]}'
+            f' (their lateness p50 {causes["own_lateness_us"]["p50"]:.0f} us,'
+            f' max {causes["own_lateness_us"]["max"]:.0f} us)'
+        )
     return line
 
 
@@ -1038,7 +1158,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         '--realtime-priority',
         type=int,
         default=0,
-        help='SCHED_FIFO priority of the control thread (0: default scheduler)',
+        help='SCHED_FIFO priority of the control and HAL receiver threads, and of the bare'
+        ' thread beside them (0: default scheduler)',
     )
     parser.add_argument(
         '--warm-up-lead',

@@ -35,7 +35,7 @@ robot-less user needs it too, in the package, like
 :mod:`krabby_parkour_ros.hal.scripted_hal`.
 
 Run as a script, ``python benchmarks/common.py bare-thread SECONDS
-[PERIOD_S]`` is the bare-thread floor in a process of its own: a plain
+[PERIOD_S [REALTIME_PRIORITY]]`` is the bare-thread floor in a process of its own: a plain
 Python thread sleeping to a fixed grid, printing its lateness samples
 (microseconds) as JSON when done; :class:`BareThreadProbe` starts it next
 to a measurement so both see the same machine at the same time.
@@ -318,11 +318,27 @@ class BusyCore:
             self._process = None
 
 
-def bare_thread_lateness(seconds: float, period_s: float = 0.01) -> list[float]:
-    """Return the lateness (microseconds) of a Python thread sleeping to a fixed grid."""
+def bare_thread_lateness(
+    seconds: float, period_s: float = 0.01, realtime_priority: int = 0
+) -> tuple[list[float], list[int]]:
+    """
+    Return the lateness (microseconds) of a Python thread sleeping to a fixed grid.
+
+    :param realtime_priority: 1..99: the thread runs ``SCHED_FIFO`` at this
+        priority, as the controller's threads do with the same setting.
+
+    :return: (every wake-up's lateness, the ``time.monotonic_ns()`` of each
+        late one, more than :data:`LATE_US` after its grid point; the clock
+        is system-wide, so other processes can line their events up with it).
+    """
     samples: list[float] = []
+    late_at: list[int] = []
 
     def run() -> None:
+        if realtime_priority > 0:
+            os.sched_setscheduler(
+                threading.get_native_id(), os.SCHED_FIFO, os.sched_param(realtime_priority)
+            )
         period_ns = int(period_s * 1e9)
         due = time.monotonic_ns() + period_ns
         end = due + int(seconds * 1e9)
@@ -331,7 +347,10 @@ def bare_thread_lateness(seconds: float, period_s: float = 0.01) -> list[float]:
             if remaining > 0:
                 time.sleep(remaining / 1e9)
             now = time.monotonic_ns()
-            samples.append(max(0, now - due) / 1e3)
+            lateness = max(0, now - due) / 1e3
+            samples.append(lateness)
+            if lateness > LATE_US:
+                late_at.append(now)
             due += period_ns
             if due < now:
                 # Skip missed grid points, as the control driver does.
@@ -340,7 +359,7 @@ def bare_thread_lateness(seconds: float, period_s: float = 0.01) -> list[float]:
     thread = threading.Thread(target=run, name='bare-thread', daemon=True)
     thread.start()
     thread.join()
-    return samples
+    return samples, late_at
 
 
 def lateness_summary(samples_us: Sequence[float]) -> dict[str, Any]:
@@ -359,9 +378,14 @@ class BareThreadProbe:
     :param period_s: the grid period.
     :param nice: niceness of the probe process (the same as the caller's
         by default, so both compete alike).
+    :param realtime_priority: 1..99: the probe's thread runs ``SCHED_FIFO``
+        at this priority (give it the controller's, so both are scheduled
+        alike).
     """
 
-    def __init__(self, seconds: float, period_s: float = 0.01, nice: int = 0) -> None:
+    def __init__(
+        self, seconds: float, period_s: float = 0.01, nice: int = 0, realtime_priority: int = 0
+    ) -> None:
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -369,6 +393,7 @@ class BareThreadProbe:
                 'bare-thread',
                 str(seconds),
                 str(period_s),
+                str(realtime_priority),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -376,9 +401,18 @@ class BareThreadProbe:
         )
 
     def result(self, timeout_s: float = 60.0) -> dict[str, Any]:
-        """Wait for the probe; return :func:`lateness_summary` of its samples."""
+        """
+        Wait for the probe; return :func:`lateness_summary` of its samples.
+
+        Also ``late_wakeups``: (``time.monotonic_ns()``, lateness in
+        microseconds) of each late wake-up.
+        """
         out, _ = self._process.communicate(timeout=timeout_s)
-        return lateness_summary(json.loads(out))
+        data = json.loads(out)
+        summary = lateness_summary(data['samples'])
+        late = [v for v in data['samples'] if v > LATE_US]
+        summary['late_wakeups'] = [[at, round(v, 1)] for at, v in zip(data['late_at_ns'], late)]
+        return summary
 
     def kill(self) -> None:
         """Stop the probe early (on errors)."""
@@ -485,12 +519,14 @@ def wait_for(
 def _bare_thread_main(argv: list[str]) -> int:
     seconds = float(argv[0])
     period = float(argv[1]) if len(argv) > 1 else 0.01
-    print(json.dumps(bare_thread_lateness(seconds, period)))
+    priority = int(argv[2]) if len(argv) > 2 else 0
+    samples, late_at = bare_thread_lateness(seconds, period, priority)
+    print(json.dumps({'samples': samples, 'late_at_ns': late_at}))
     return 0
 
 
 if __name__ == '__main__':
     if len(sys.argv) >= 3 and sys.argv[1] == 'bare-thread':
         sys.exit(_bare_thread_main(sys.argv[2:]))
-    print('usage: common.py bare-thread SECONDS [PERIOD_S]', file=sys.stderr)
+    print('usage: common.py bare-thread SECONDS [PERIOD_S [REALTIME_PRIORITY]]', file=sys.stderr)
     sys.exit(2)

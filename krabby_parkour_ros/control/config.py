@@ -98,10 +98,11 @@ class ControlConfig:
     :param stand_dwell: seconds the command must stay below the threshold.
     :param stand_ramp_duration: seconds of the ramp from the gait to the
         standing pose.
-    :param realtime_priority: 0: the control thread keeps the default
-        scheduler; 1..99: it asks for ``SCHED_FIFO`` at this priority (needs
-        CAP_SYS_NICE or an rtprio limit; when refused it runs on with the
-        default scheduler and says so once).
+    :param realtime_priority: 0: the control thread and the HAL client's
+        receiver thread keep the default scheduler; 1..99: both ask for
+        ``SCHED_FIFO`` at this priority (needs CAP_SYS_NICE or an rtprio
+        limit; when refused they run on with the default scheduler and say
+        so once).
     """
 
     control_rate: float = 100.0

@@ -50,7 +50,6 @@ from __future__ import annotations
 from collections.abc import Callable
 import gc
 import logging
-import os
 import threading
 import time
 from typing import Any, Protocol
@@ -60,6 +59,7 @@ import numpy as np
 from krabby_parkour_ros.control.driver import TickDriver
 from krabby_parkour_ros.control.step import CommandSink, ControlStep, TickResult
 from krabby_parkour_ros.policy.model import ModelIO
+from krabby_parkour_ros.scheduling import DEFAULT, request_fifo
 
 _LOG = logging.getLogger(__name__)
 
@@ -288,7 +288,9 @@ class ControlLoop:
         just before the thread stops.
     :param name: thread name.
     :param realtime_priority: 0: default scheduler; 1..99: ``SCHED_FIFO`` at
-        this priority for the control thread, if the system allows it.
+        this priority for the control thread, if the system allows it
+        (:mod:`~krabby_parkour_ros.scheduling`; the HAL client's receiver
+        asks for the same).
     :param model: the policy model; with ``warm_up_lead_s`` > 0 and a
         stateless policy, a spare inference (and decode, with
         ``warm_decoder``) warms the caches that long before each expected
@@ -327,7 +329,7 @@ class ControlLoop:
         self._realtime_priority = int(realtime_priority)
         self.error: BaseException | None = None
         #: The scheduler the control thread got: 'default' or 'fifo:<priority>'.
-        self.scheduler = 'default'
+        self.scheduler = DEFAULT
         self._freeze_gc = freeze_gc
         #: Seconds the last start spent collecting and freezing the heap.
         self.gc_freeze_s = 0.0
@@ -377,27 +379,8 @@ class ControlLoop:
                 raise RuntimeError(f'control thread did not stop within {timeout_s} s')
         self._thread = None
 
-    def _set_scheduler(self) -> None:
-        if self._realtime_priority <= 0:
-            self.scheduler = 'default'
-            return
-        try:
-            os.sched_setscheduler(
-                threading.get_native_id(), os.SCHED_FIFO, os.sched_param(self._realtime_priority)
-            )
-        except (OSError, AttributeError) as exc:
-            self.scheduler = 'default'
-            _LOG.warning(
-                'control thread: SCHED_FIFO priority %d refused (%s); running with '
-                'the default scheduler (grant CAP_SYS_NICE or an rtprio limit)',
-                self._realtime_priority,
-                exc,
-            )
-            return
-        self.scheduler = f'fifo:{self._realtime_priority}'
-
     def _run(self) -> None:
-        self._set_scheduler()
+        self.scheduler = request_fifo(self._realtime_priority, 'control thread')
         try:
             while not self._stop.is_set() and self._keep_running():
                 result = self._driver.run_once(stop_after_s=_STOP_CHECK_S)

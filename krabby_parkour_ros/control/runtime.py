@@ -286,6 +286,7 @@ class ControlRuntime:
             deployment_hal_config(config.hal, contract, joint_map),
             context=context,
             command_limits=CommandLimits.from_joint_map(joint_map),
+            realtime_priority=config.control.realtime_priority,
         )
         if recorder is not None:
             hal.set_taps(observation=recorder.record_observation, command=recorder.record_command)

@@ -77,6 +77,10 @@ class HalClient:
     :param command_limits: target limits every command is clamped into
         (:class:`~krabby_parkour_ros.hal.command_guard.CommandGuard`); None
         enforces size and finiteness only (a client without a joint map).
+    :param realtime_priority: 0: the receiver thread keeps the default
+        scheduler; 1..99: it asks for ``SCHED_FIFO`` at this priority, as
+        the control thread does (validated by the control settings;
+        :mod:`~krabby_parkour_ros.scheduling`).
     """
 
     def __init__(
@@ -84,6 +88,7 @@ class HalClient:
         config: HalClientConfig,
         context: zmq.Context | None = None,
         command_limits: CommandLimits | None = None,
+        realtime_priority: int = 0,
     ) -> None:
         self._config = config
         # The last line before the wire (docs/safety.md): every command is
@@ -91,7 +96,9 @@ class HalClient:
         self._guard = CommandGuard(command_limits)
         # Decode, order, freshness and rejection counts (docs/hal.md, "Errors and counters").
         self._intake = ObservationIntake(config)
-        self._receiver = ObservationReceiver(config, self._intake, self._publish)
+        self._receiver = ObservationReceiver(
+            config, self._intake, self._publish, realtime_priority
+        )
         self._external_context = context
         self._context: zmq.Context | None = None
         self._push: zmq.Socket | None = None

@@ -52,6 +52,7 @@ from krabby_parkour_ros.hal.codec import OBSERVATION_FRAME_COUNT
 from krabby_parkour_ros.hal.config import HalClientConfig
 from krabby_parkour_ros.hal.intake import ObservationIntake, RateLimitedLog
 from krabby_parkour_ros.hal.messages import HalObservation, OBSERVATION_TOPIC
+from krabby_parkour_ros.scheduling import DEFAULT, request_fifo
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +110,24 @@ class ObservationReceiver:
     :param config: the client settings (endpoint, socket options, keys).
     :param intake: checks and counts every received message.
     :param publish: takes the newest valid observation of each batch.
+    :param realtime_priority: 0: the thread keeps the default scheduler;
+        1..99: it asks for ``SCHED_FIFO`` at this priority (it is on the
+        control path: :mod:`~krabby_parkour_ros.scheduling`).
     """
 
     def __init__(
-        self, config: HalClientConfig, intake: ObservationIntake, publish: Publish
+        self,
+        config: HalClientConfig,
+        intake: ObservationIntake,
+        publish: Publish,
+        realtime_priority: int = 0,
     ) -> None:
         self._config = config
         self._intake = intake
         self._publish = publish
+        self._realtime_priority = realtime_priority
+        #: The scheduler the thread got: 'default' or 'fifo:<priority>'.
+        self.scheduler = DEFAULT
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._control: zmq.Socket | None = None
@@ -214,17 +225,23 @@ class ObservationReceiver:
         return thread is None or not thread.is_alive()
 
     def stats(self) -> dict[str, Any]:
-        """Return ``reconnects``, ``handshake_failures`` and ``receiver_error``."""
+        """
+        Return ``reconnects``, ``handshake_failures``, ``receiver_error``.
+
+        Also ``receiver_scheduler``: ``'default'`` or ``'fifo:<priority>'``.
+        """
         with self._lock:
             return {
                 'reconnects': self._reconnects,
                 'handshake_failures': self._handshake_failures,
                 'receiver_error': self._error,
+                'receiver_scheduler': self.scheduler,
             }
 
     # -- the thread ----------------------------------------------------------
 
     def _run(self, sub: zmq.Socket, monitor: zmq.Socket, control: zmq.Socket) -> None:
+        self.scheduler = request_fifo(self._realtime_priority, 'HAL client receiver')
         poller = zmq.Poller()
         for socket in (sub, monitor, control):
             poller.register(socket, zmq.POLLIN)

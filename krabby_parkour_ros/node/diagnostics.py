@@ -151,6 +151,7 @@ def diagnostic_values(runtime: ControlRuntime) -> list[tuple[str, str]]:
         # Freshness beyond arrival time (docs/hal.md): the HAL clock versus
         # ours, its delivered rate versus the policy's, interleaved streams.
         ('hal_reconnects', str(hal.get('reconnects', 0))),
+        ('hal_receiver_scheduler', str(hal.get('receiver_scheduler', 'default'))),
         ('hal_clock_offset_ms', _offset(hal.get('clock_offset_ms'))),
         ('hal_observation_rate_hz', f'{float(hal.get("observation_rate_hz") or 0.0):.2f}'),
         ('policy_rate_hz', f'{1.0 / runtime.config.control.policy_period:.2f}'),
@@ -567,6 +568,7 @@ class DiagnosticsMonitor:
                 'hal_superseded',
                 'hal_commands_dropped',
                 'hal_reconnects',
+                'hal_receiver_scheduler',
                 'hal_clock_offset_ms',
                 'hal_timestamp_reversals',
                 'hal_interleaved_streams',

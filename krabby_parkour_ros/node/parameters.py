@@ -397,8 +397,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec(
         'realtime_priority',
         0,
-        '0: the control thread uses the default scheduler; '
-        '1-99: SCHED_FIFO at this priority (needs CAP_SYS_NICE or an rtprio limit; '
+        '0: the control thread and the HAL receiver thread use the default scheduler; '
+        '1-99: both SCHED_FIFO at this priority (needs CAP_SYS_NICE or an rtprio limit; '
         'refused -> default scheduler and a warning; see docs/node.md).',
         value_range=CONTROL_RANGES['realtime_priority'],
     ),

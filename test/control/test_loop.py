@@ -23,12 +23,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from krabby_parkour_ros.control import loop as loop_module
 from krabby_parkour_ros.control.config import ControlConfig, ControlConfigError
 from krabby_parkour_ros.control.loop import ControlLoop
 from krabby_parkour_ros.control.step import ControlMode, TickResult
+from krabby_parkour_ros import scheduling
 
 from ..hardening.harness import wait_for
+from ..support.scheduling import fifo_allowed
 
 HOLD = np.arange(18, dtype=np.float32) * 0.01
 
@@ -140,24 +141,8 @@ def test_shadow_mode_sends_no_hold():
     assert sink.sent == []
 
 
-def _fifo_allowed() -> bool:
-    allowed = []
-
-    def probe():
-        try:
-            os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(1))
-            allowed.append(True)
-        except (OSError, AttributeError):
-            allowed.append(False)
-
-    thread = threading.Thread(target=probe)
-    thread.start()
-    thread.join()
-    return allowed[0]
-
-
-def test_realtime_priority_applies_to_the_control_thread_only():
-    if not _fifo_allowed():
+def test_realtime_priority_applies_to_the_control_thread_not_the_caller():
+    if not fifo_allowed():
         pytest.skip('SCHED_FIFO not permitted here (no CAP_SYS_NICE / rtprio limit)')
     step = FakeStep()
     policies = []
@@ -181,11 +166,11 @@ def test_refused_realtime_priority_runs_on_with_a_warning(monkeypatch):
     def refuse(*args):
         raise PermissionError(1, 'Operation not permitted')
 
-    monkeypatch.setattr(loop_module.os, 'sched_setscheduler', refuse)
+    monkeypatch.setattr(scheduling.os, 'sched_setscheduler', refuse)
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append
-    logger = logging.getLogger(loop_module.__name__)
+    logger = logging.getLogger(scheduling.__name__)
     logger.addHandler(handler)
     try:
         step = FakeStep()
@@ -196,7 +181,7 @@ def test_refused_realtime_priority_runs_on_with_a_warning(monkeypatch):
     finally:
         logger.removeHandler(handler)
     assert control.scheduler == 'default'
-    assert any('SCHED_FIFO priority 50 refused' in r.getMessage() for r in records)
+    assert any('control thread: SCHED_FIFO priority 50 refused' in r.getMessage() for r in records)
 
 
 @pytest.mark.parametrize('value', [-1, 100, 1.5, True])
