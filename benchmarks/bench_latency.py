@@ -382,6 +382,7 @@ def run_case(
         since = time.monotonic_ns()
         time.sleep(seconds)
         lateness = list(recorder.samples)
+        late_ticks_at = list(recorder.late)
         elapsed = (time.monotonic_ns() - since) / 1e9
         cpu = (time.process_time() - process_before) - (others.seconds() - others_before)
         stats = client.stats()
@@ -438,7 +439,7 @@ def run_case(
         'tick_lateness_us': percentiles(lateness, 1e6),
         'bare_thread_lateness_us': bare_result,
         'late_tick_causes': late_tick_causes(
-            recorder.late, bare_result['late_wakeups'] if bare_result else [], stalls
+            late_ticks_at, bare_result['late_wakeups'] if bare_result else [], stalls
         ),
         'cpu_fraction': cpu / elapsed,
         'warm_ups': warm_ups,
