@@ -83,7 +83,9 @@ def make_link() -> Iterator[LinkFactory]:
     """Return a factory of bound server + connected client pairs (closed at teardown)."""
     created: list[Link] = []
 
-    def factory(transport: str = 'inproc', **client_kwargs: Any) -> Link:
+    def factory(
+        transport: str = 'inproc', realtime_priority: int = 0, **client_kwargs: Any
+    ) -> Link:
         observation, command = endpoints(transport)
         server = HalServer(
             HalServerConfig(observation_endpoint=observation, command_endpoint=command)
@@ -95,7 +97,7 @@ def make_link() -> Iterator[LinkFactory]:
             **client_kwargs,
         )
         context = server.transport_context if transport == 'inproc' else None
-        client = HalClient(config, context)
+        client = HalClient(config, context, realtime_priority=realtime_priority)
         link = Link(server, client)
         created.append(link)
         client.connect()

@@ -14,7 +14,6 @@
 
 """The receiver thread is on the control path: it takes the control thread's real-time priority."""
 
-from collections.abc import Iterator
 import logging
 import os
 import threading
@@ -23,54 +22,33 @@ import pytest
 
 from krabby_parkour_ros import scheduling
 from krabby_parkour_ros.hal.client import HalClient
-from krabby_parkour_ros.hal.config import HalClientConfig, HalServerConfig
 from krabby_parkour_ros.hal.receiver import THREAD_NAME
-from krabby_parkour_ros.hal.server import HalServer
 
 from ..support.scheduling import fifo_allowed
 from ..support.waiting import wait_for
-from .helpers import endpoints
+from .conftest import LinkFactory
 
 
-@pytest.fixture
-def make_client() -> Iterator:
-    made: list[tuple[HalServer, HalClient]] = []
-
-    def make(priority: int) -> HalClient:
-        observation, command = endpoints('inproc')
-        server = HalServer(
-            HalServerConfig(observation_endpoint=observation, command_endpoint=command)
-        )
-        server.bind()
-        config = HalClientConfig(
-            observation_endpoint=server.bound_observation_endpoint,
-            command_endpoint=server.bound_command_endpoint,
-        )
-        client = HalClient(config, server.transport_context, realtime_priority=priority)
-        made.append((server, client))
-        client.connect()
-        return client
-
-    yield make
-    for server, client in made:
-        client.close()
-        server.close()
+def _client(make_link: LinkFactory, priority: int) -> HalClient:
+    return make_link('inproc', realtime_priority=priority).client
 
 
 def _receiver() -> threading.Thread:
     return next(t for t in threading.enumerate() if t.name == THREAD_NAME)
 
 
-def test_default_priority_leaves_the_receiver_on_the_default_scheduler(make_client) -> None:
-    client = make_client(0)
+def test_default_priority_leaves_the_receiver_on_the_default_scheduler(
+    make_link: LinkFactory,
+) -> None:
+    client = _client(make_link, 0)
     assert wait_for(lambda: client.stats()['receiver_scheduler'] == 'default', 2.0)
     assert os.sched_getscheduler(_receiver().native_id) == os.SCHED_OTHER
 
 
-def test_realtime_priority_raises_the_receiver_thread(make_client) -> None:
+def test_realtime_priority_raises_the_receiver_thread(make_link: LinkFactory) -> None:
     if not fifo_allowed():
         pytest.skip('SCHED_FIFO not permitted here (no CAP_SYS_NICE / rtprio limit)')
-    client = make_client(12)
+    client = _client(make_link, 12)
     assert wait_for(lambda: client.stats()['receiver_scheduler'] == 'fifo:12', 2.0)
     tid = _receiver().native_id
     assert os.sched_getscheduler(tid) == os.SCHED_FIFO
@@ -78,7 +56,9 @@ def test_realtime_priority_raises_the_receiver_thread(make_client) -> None:
     assert os.sched_getscheduler(0) != os.SCHED_FIFO, 'the caller thread was changed'
 
 
-def test_a_refused_priority_runs_on_with_a_warning(make_client, monkeypatch) -> None:
+def test_a_refused_priority_runs_on_with_a_warning(
+    make_link: LinkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def refuse(*args: object) -> None:
         raise PermissionError(1, 'Operation not permitted')
 
@@ -89,7 +69,7 @@ def test_a_refused_priority_runs_on_with_a_warning(make_client, monkeypatch) -> 
     logger = logging.getLogger(scheduling.__name__)
     logger.addHandler(handler)
     try:
-        client = make_client(40)
+        client = _client(make_link, 40)
         assert wait_for(lambda: bool(records), 2.0)
     finally:
         logger.removeHandler(handler)
