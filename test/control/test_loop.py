@@ -23,10 +23,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from krabby_parkour_ros import scheduling
 from krabby_parkour_ros.control.config import ControlConfig, ControlConfigError
 from krabby_parkour_ros.control.loop import ControlLoop
 from krabby_parkour_ros.control.step import ControlMode, TickResult
-from krabby_parkour_ros import scheduling
 
 from ..hardening.harness import wait_for
 from ..support.scheduling import fifo_allowed

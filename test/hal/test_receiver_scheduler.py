@@ -24,9 +24,9 @@ from krabby_parkour_ros import scheduling
 from krabby_parkour_ros.hal.client import HalClient
 from krabby_parkour_ros.hal.receiver import THREAD_NAME
 
+from .conftest import LinkFactory
 from ..support.scheduling import fifo_allowed
 from ..support.waiting import wait_for
-from .conftest import LinkFactory
 
 
 def _client(make_link: LinkFactory, priority: int) -> HalClient:
