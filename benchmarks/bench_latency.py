@@ -825,8 +825,12 @@ def handoff_floor(count: int, period_s: float = 0.01) -> dict[str, Any]:
 # -- node process -------------------------------------------------------------------
 
 
-def run_node_case(seconds: float) -> dict[str, Any]:
-    """Run the ROS node process against a scripted HAL over tcp; latency at the HAL."""
+def run_node_case(seconds: float, realtime_priority: int = 0) -> dict[str, Any]:
+    """
+    Run the ROS node process against a scripted HAL over tcp; latency at the HAL.
+
+    :param realtime_priority: the node's ``realtime_priority`` parameter.
+    """
     hal = ScriptedHal(template=ObservationTemplate(58, 87)).start()
     command = [
         sys.executable,
@@ -842,6 +846,8 @@ def run_node_case(seconds: float) -> dict[str, Any]:
         f'hal.command_endpoint:={hal.command_endpoint}',
         '-p',
         'soft_start_duration:=0.2',
+        '-p',
+        f'realtime_priority:={int(realtime_priority)}',
     ]
     env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50))
     process = subprocess.Popen(
@@ -884,6 +890,7 @@ def run_node_case(seconds: float) -> dict[str, Any]:
         'latency_us': percentiles(totals),
         'answered': len(totals),
         'cpu_fraction': cpu,
+        'realtime_priority': realtime_priority,
     }
 
 
@@ -1413,7 +1420,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     if args.node_seconds > 0:
-        results['node_tcp'] = run_node_case(args.node_seconds)
+        results['node_tcp'] = run_node_case(args.node_seconds, args.realtime_priority)
         print(summary_line('node process tcp 58x87', results['node_tcp']), flush=True)
     results['ratios'] = all_ratios(results)
     results['machine']['load_average_at_end'] = os.getloadavg()
