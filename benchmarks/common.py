@@ -320,19 +320,20 @@ class BusyCore:
 
 def bare_thread_lateness(
     seconds: float, period_s: float = 0.01, realtime_priority: int = 0
-) -> tuple[list[float], list[int]]:
+) -> tuple[list[float], list[tuple[int, float]]]:
     """
     Return the lateness (microseconds) of a Python thread sleeping to a fixed grid.
 
     :param realtime_priority: 1..99: the thread runs ``SCHED_FIFO`` at this
         priority, as the controller's threads do with the same setting.
 
-    :return: (every wake-up's lateness, the ``time.monotonic_ns()`` of each
-        late one, more than :data:`LATE_US` after its grid point; the clock
-        is system-wide, so other processes can line their events up with it).
+    :return: (every wake-up's lateness, (``time.monotonic_ns()``, lateness)
+        of each late one, more than :data:`LATE_US` after its grid point; the
+        clock is system-wide, so other processes can line their events up
+        with it).
     """
     samples: list[float] = []
-    late_at: list[int] = []
+    late: list[tuple[int, float]] = []
 
     def run() -> None:
         if realtime_priority > 0:
@@ -350,7 +351,7 @@ def bare_thread_lateness(
             lateness = max(0, now - due) / 1e3
             samples.append(lateness)
             if lateness > LATE_US:
-                late_at.append(now)
+                late.append((now, lateness))
             due += period_ns
             if due < now:
                 # Skip missed grid points, as the control driver does.
@@ -359,7 +360,7 @@ def bare_thread_lateness(
     thread = threading.Thread(target=run, name='bare-thread', daemon=True)
     thread.start()
     thread.join()
-    return samples, late_at
+    return samples, late
 
 
 def lateness_summary(samples_us: Sequence[float]) -> dict[str, Any]:
@@ -410,8 +411,7 @@ class BareThreadProbe:
         out, _ = self._process.communicate(timeout=timeout_s)
         data = json.loads(out)
         summary = lateness_summary(data['samples'])
-        late = [v for v in data['samples'] if v > LATE_US]
-        summary['late_wakeups'] = [[at, round(v, 1)] for at, v in zip(data['late_at_ns'], late)]
+        summary['late_wakeups'] = [[at, round(v, 1)] for at, v in data['late']]
         return summary
 
     def kill(self) -> None:
@@ -520,8 +520,8 @@ def _bare_thread_main(argv: list[str]) -> int:
     seconds = float(argv[0])
     period = float(argv[1]) if len(argv) > 1 else 0.01
     priority = int(argv[2]) if len(argv) > 2 else 0
-    samples, late_at = bare_thread_lateness(seconds, period, priority)
-    print(json.dumps({'samples': samples, 'late_at_ns': late_at}))
+    samples, late = bare_thread_lateness(seconds, period, priority)
+    print(json.dumps({'samples': samples, 'late': late}))
     return 0
 
 
