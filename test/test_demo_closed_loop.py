@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(autouse=True)
 def private_domain(monkeypatch):
     # The node subprocess inherits it: parallel runs never cross-talk.
-    monkeypatch.setenv('ROS_DOMAIN_ID', str(150 + os.getpid() % 80))
+    monkeypatch.setenv('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))
     monkeypatch.setenv('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 
 

@@ -569,7 +569,7 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> dict[str, Any]:
     Modes come from ``~/mode`` (published every diagnostics period, 0.1 s);
     recovery times from the commands the HAL receives.
     """
-    domain = int(os.environ.get('ROS_DOMAIN_ID', '0') or 0) or 100 + os.getpid() % 100
+    domain = int(os.environ.get('ROS_DOMAIN_ID', '0') or 0) or 1 + os.getpid() % 101
     hal = ScriptedHal(template=ObservationTemplate(16, 24)).start()
     watcher = _ModeWatcher(domain)
     timings = ['-p', 'diagnostics_period:=0.1'] + [

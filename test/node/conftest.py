@@ -23,11 +23,7 @@ from rclpy.executors import SingleThreadedExecutor
 
 from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal
 
-
-def _domain_id() -> int:
-    # One domain per test process, so parallel runs on a host never cross-talk.
-    base = int(os.environ.get('ROS_DOMAIN_ID', '0') or 0)
-    return base if base else 100 + os.getpid() % 100
+from .node_process import domain_id
 
 
 def scripted_hal(template: ObservationTemplate | None = None, **kwargs) -> ScriptedHal:
@@ -46,7 +42,7 @@ def scripted_hal(template: ObservationTemplate | None = None, **kwargs) -> Scrip
 
 def _make_context():
     context = rclpy.context.Context()
-    rclpy.init(context=context, domain_id=_domain_id())
+    rclpy.init(context=context, domain_id=domain_id())
     return context
 
 

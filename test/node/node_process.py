@@ -27,9 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def domain_id() -> int:
-    """Return this test process's ROS domain (the one its peer contexts use)."""
+    """
+    Return this test process's ROS domain (the one its contexts and node processes use).
+
+    ``ROS_DOMAIN_ID`` when set (``scripts/test`` sets one per run), else one
+    derived from the process id. Either way within 1..101: on Linux a higher
+    domain's DDS ports fall into the ephemeral port range, where a socket of
+    any other program (the scripted HAL's tcp ports) can take them.
+    """
     base = int(os.environ.get('ROS_DOMAIN_ID', '0') or 0)
-    return base if base else 100 + os.getpid() % 100
+    return base if base else 1 + os.getpid() % 101
 
 
 class NodeProcess:

@@ -198,11 +198,6 @@ def _pose_in(root: str, frame: str, edges: dict[str, tuple[str, np.ndarray]]) ->
     return matrix
 
 
-def _domain_id() -> int:
-    base = int(os.environ.get('ROS_DOMAIN_ID', '0') or 0)
-    return base if base else 100 + os.getpid() % 100
-
-
 @pytest.fixture(scope='module')
 def walk():
     """

@@ -105,6 +105,8 @@ class Listener:
         sub(DiagnosticArray, '/diagnostics', self._keep('diagnostics'), STATUS_QOS)
         self.cmd_vel = self.node.create_publisher(Twist, '/cmd_vel', qos_profile_sensor_data)
         self._clients = {}
+        #: Services that wait_for_service never reported available (called anyway).
+        self.unavailable: list[str] = []
 
     def _keep(self, key: str):
         def callback(msg) -> None:
@@ -122,6 +124,15 @@ class Listener:
         ``attempts`` > 1 only for idempotent requests: a new client's first
         response can be lost while DDS discovery of the response topic is
         still under way (wait_for_service only sees the request side).
+
+        The call goes out even when ``wait_for_service`` keeps saying no.
+        rmw_fastrtps reports a server available only while the request
+        readers and the response writers of that name are equal in number
+        across the whole domain (rmw_service_server_is_available.cpp), so
+        another participant's half-discovered or half-removed server of the
+        same name holds it false, while a server in this participant still
+        receives the request. Whether one answered is the test's judgement:
+        a missing server gives no response (None).
         """
         client = self._clients.get(name)
         if client is None:
@@ -132,7 +143,8 @@ class Listener:
         if not client.wait_for_service(timeout_sec=discovery / 2):
             self.node.destroy_client(client)
             client = self._clients[name] = self.node.create_client(srv_type, name)
-            assert client.wait_for_service(timeout_sec=discovery), f'{name} not available'
+            if not client.wait_for_service(timeout_sec=discovery / 2):
+                self.unavailable.append(name)
         for _ in range(attempts):
             future = client.call_async(request)
             if wait_for(future.done, timeout):
