@@ -235,7 +235,7 @@ class PolicyWarmUp:
         self._since_policy = 0
         vector = result.policy_observation
         if vector is not None and vector.shape == self._io.observation.shape:
-            np.copyto(self._io.observation, vector)
+            self._io.observation[...] = vector
 
     def __call__(self) -> bool:
         """Warm the inference and the decoder before a policy tick; return if it did."""

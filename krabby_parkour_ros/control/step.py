@@ -58,6 +58,7 @@ from krabby_parkour_ros.control.config import ControlConfig
 from krabby_parkour_ros.control.pipeline import PolicyOutcome, PolicyPipeline
 from krabby_parkour_ros.control.stand import StandGate
 from krabby_parkour_ros.control.stats import RollingSamples
+from krabby_parkour_ros.finite import all_finite
 from krabby_parkour_ros.hal.messages import HalObservation, JOINT_COUNT
 from krabby_parkour_ros.mapping.navigation import NavigationCommand, NavigationLimits
 
@@ -610,7 +611,7 @@ class ControlStep:
             _LOG.info('navigation command timed out: zero command')
 
     def _send(self, command: np.ndarray, obs: HalObservation, result: TickResult) -> None:
-        if command.shape != (JOINT_COUNT,) or not np.all(np.isfinite(command)):
+        if command.shape != (JOINT_COUNT,) or not all_finite(command):
             # Last line of defence: the mapper never produces this.
             self.counters['non_finite_blocked'] += 1
             _LOG.error('blocked a non-finite or mis-sized command %r', command)

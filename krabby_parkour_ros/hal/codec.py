@@ -53,6 +53,7 @@ import numpy as np
 import orjson
 import zmq
 
+from krabby_parkour_ros.finite import all_finite
 from krabby_parkour_ros.hal.errors import (
     ByteLengthError,
     CommandError,
@@ -138,6 +139,8 @@ _JSON_NUMBER_TYPES = frozenset((int, float))
 #: Values of a binary extension (contacts): 0 and 1 (equal to 0.0, -0.0 and 1.0).
 _BINARY_VALUES = frozenset((0, 1))
 _FLOAT64_MAX = float(np.finfo(np.float64).max)
+#: ``ndarray.all`` without its Python wrapper (the extension check runs every tick).
+_all_true = np.logical_and.reduce
 
 
 def _view(frame: Frame) -> memoryview:
@@ -256,12 +259,8 @@ def _array(
 
 
 def _require_finite(key: str, array: np.ndarray) -> None:
-    """Raise NonFiniteError unless every value is finite (min/max propagate NaN)."""
-    if (
-        array.dtype.kind == 'f'
-        and array.size
-        and not (math.isfinite(array.min()) and math.isfinite(array.max()))
-    ):
+    """Raise NonFiniteError unless every value is finite (``finite.all_finite``)."""
+    if array.dtype.kind == 'f' and not all_finite(array):
         bad = int(np.count_nonzero(~np.isfinite(array)))
         raise NonFiniteError(
             f'{key}: expected finite values, got {int(bad)} NaN/Inf of {int(array.size)}'
@@ -404,7 +403,7 @@ def _parse_extensions(
     except OverflowError:
         return _parse_extensions_per_key(meta, present, lengths)
     bounds = _bound_vector(tuple(layout))
-    if not np.less_equal(np.abs(array), bounds).all():
+    if not _all_true(np.less_equal(np.abs(array), bounds)):
         return _parse_extensions_per_key(meta, present, lengths)
     for key in _BINARY_EXTENSIONS:
         if key in meta and not _is_binary(meta[key]):
@@ -663,7 +662,7 @@ def _command_joints(joint_positions: Any) -> np.ndarray:
     if array.dtype != _FLOAT32:
         with np.errstate(over='ignore', invalid='ignore'):
             array = array.astype(_FLOAT32)
-    if not np.isfinite(array).all():
+    if not all_finite(array):
         raise CommandError(
             f'joint_positions: expected finite float32 values, got {array.tolist()}'
         )

@@ -50,8 +50,9 @@ import math
 import numpy as np
 
 from krabby_parkour_ros.contract import PolicyContract
+from krabby_parkour_ros.finite import all_finite
 from krabby_parkour_ros.hal.messages import JOINT_COUNT
-from krabby_parkour_ros.mapping.checks import constant, FiniteCheck, non_finite_indices
+from krabby_parkour_ros.mapping.checks import constant, non_finite_indices
 from krabby_parkour_ros.mapping.joint_map import JointMap
 
 _LOG = logging.getLogger(__name__)
@@ -198,7 +199,6 @@ class ActionMapper:
         self._delta = np.zeros(JOINT_COUNT, dtype=np.float64)
         self._changed = np.zeros(JOINT_COUNT, dtype=bool)
         self._command = np.zeros(JOINT_COUNT, dtype=np.float32)
-        self._finite = FiniteCheck()
         # 0-d operands: a Python scalar costs a temporary array per ufunc call.
         self._k_clip_low = constant(-self._clip)
         self._k_clip_high = constant(self._clip)
@@ -302,12 +302,12 @@ class ActionMapper:
             raise ActionMappingError(
                 f'previous_command: expected shape ({JOINT_COUNT},), got {previous.shape}'
             )
-        if not self._finite(action):
+        if not all_finite(action):
             return self._refuse(
                 MappingRefusal.NON_FINITE_ACTION,
                 f'raw action non-finite at {self._names(action, self._map.policy_joint_names)}',
             )
-        np.copyto(self._raw, action)
+        self._raw[...] = action
         np.maximum(self._raw, self._k_clip_low, out=self._clipped)
         np.minimum(self._clipped, self._k_clip_high, out=self._clipped)
         np.multiply(self._clipped, self._k_scale, out=self._policy_target)
@@ -315,10 +315,10 @@ class ActionMapper:
         # q_hw = sign * (q_policy - offset); 1 / sign == sign for +-1.
         np.subtract(self._policy_target, self._offset, out=self._policy_target)
         np.multiply(self._policy_target, self._sign, out=self._policy_target)
-        np.copyto(self._target, self._hold)
+        self._target[...] = self._hold
         # mode='clip': indices were validated by the joint map; 'raise' buffers.
         np.put(self._target, self._hw_index, self._policy_target, mode='clip')
-        np.copyto(self._before, self._target)
+        self._before[...] = self._target
         self._clamp_to_target_limits()
         np.not_equal(self._before, self._target, out=self._changed)
         target_limited = int(np.count_nonzero(self._changed)) > 0
@@ -327,12 +327,12 @@ class ActionMapper:
         rate_limited = False
         if self._config.max_delta_per_step is not None:
             np.subtract(self._target, previous, out=self._delta)
-            if not self._finite(self._delta):
+            if not all_finite(self._delta):
                 return self._refuse(
                     MappingRefusal.NON_FINITE_TARGET,
                     f'previous_command non-finite at {self._hardware_names(self._delta)}',
                 )
-            np.copyto(self._before, self._delta)
+            self._before[...] = self._delta
             np.maximum(self._delta, self._k_rate_low, out=self._delta)
             np.minimum(self._delta, self._k_rate_high, out=self._delta)
             np.not_equal(self._before, self._delta, out=self._changed)
@@ -341,12 +341,12 @@ class ActionMapper:
                 self._rate_counts += self._changed
             np.add(previous, self._delta, out=self._target)
             self._clamp_to_target_limits()
-        if not self._finite(self._target):
+        if not all_finite(self._target):
             return self._refuse(
                 MappingRefusal.NON_FINITE_TARGET,
                 f'hardware target non-finite at {self._hardware_names(self._target)}',
             )
-        np.copyto(self._command, self._target)
+        self._command[...] = self._target
         return self._results[(target_limited, rate_limited)]
 
     def _clamp_to_target_limits(self) -> None:

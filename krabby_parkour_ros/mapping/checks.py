@@ -16,24 +16,8 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import numpy.typing as npt
-
-
-class FiniteCheck:
-    """Finiteness tests of 1-D arrays into preallocated boolean buffers (one per length)."""
-
-    def __init__(self) -> None:
-        self._buffers: dict[int, np.ndarray] = {}
-
-    def __call__(self, array: np.ndarray) -> bool:
-        """Return True when every element of a 1-D array is finite."""
-        buffer = self._buffers.get(array.shape[0])
-        if buffer is None:
-            buffer = self._buffers[array.shape[0]] = np.zeros(array.shape[0], dtype=bool)
-        np.isfinite(array, out=buffer)
-        return int(np.count_nonzero(buffer)) == buffer.shape[0]
 
 
 def constant(value: float, dtype: npt.DTypeLike = np.float64) -> np.ndarray:

@@ -64,15 +64,15 @@ class ProprioHistory:
     def write(self) -> None:
         """Copy the history, oldest first, into the output block."""
         for destination, source in self._plans[self._head]:
-            np.copyto(destination, source)
+            destination[...] = source
 
     def update(self, proprio: np.ndarray, step: int) -> None:
         """Store the proprio of episode step ``step`` (call after the build)."""
         if step <= 1:
-            np.copyto(self._ring, proprio)
+            self._ring[...] = proprio
             self._ring_masked.fill(0.0)
             self._head = 0
         else:
-            np.copyto(self._rows[self._head], proprio)
+            self._rows[self._head][...] = proprio
             self._rows_masked[self._head].fill(0.0)
             self._head = (self._head + 1) % self._length

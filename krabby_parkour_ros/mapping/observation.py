@@ -38,8 +38,10 @@ in :mod:`~krabby_parkour_ros.mapping.history`.
 
 The per-step path is allocation-free in the numpy sense, which
 ``bench_mapping`` shows matters (``docs/observation.md``, "Performance"):
-every array is preallocated and written with ``out=``/``copyto``; the
-returned vector is the builder's own buffer (copy it to keep it).
+every array is preallocated and written with ``out=`` or ``buffer[...] =``
+(not ``np.copyto``, whose Python dispatcher costs ~10 us per call on the cold
+caches of a 100 Hz tick); the returned vector is the builder's own buffer
+(copy it to keep it).
 
 Length: about 460 lines, at the usual ~450: one term function per
 observation block plus the builder that writes them into one buffer.
@@ -267,7 +269,7 @@ class ObservationBuilder:
 
         :raises ObservationInputError: wrong length or non-finite values.
         """
-        np.copyto(self._last_action, self._inputs.checked(action, 'action', self._n))
+        self._last_action[...] = self._inputs.checked(action, 'action', self._n)
 
     # -- build -----------------------------------------------------------------------------
 
@@ -375,8 +377,8 @@ class ObservationBuilder:
             )
             self._finite_difference(t)
         np.multiply(self._qd, self._k_joint_vel, out=self._p_vel)
-        np.copyto(self._fd_prev_q, self._q)
-        np.copyto(self._fd_prev_qd, self._qd)
+        self._fd_prev_q[...] = self._q
+        self._fd_prev_qd[...] = self._qd
         self._fd_prev_t = t
 
     def _finite_difference(self, t: int) -> None:
@@ -390,32 +392,32 @@ class ObservationBuilder:
             np.multiply(self._qd, self._fd_factor, out=self._qd)
         else:
             # The same observation again: keep the previous estimate.
-            np.copyto(self._qd, self._fd_prev_qd)
+            self._qd[...] = self._fd_prev_qd
 
     def _to_policy_order(self, hw: np.ndarray, out: np.ndarray) -> None:
         """Write ``sign * hw[slot]`` per policy joint into ``out``."""
-        np.copyto(self._hw_scratch, hw)
+        self._hw_scratch[...] = hw
         # mode='clip': indices were validated by the joint map; 'raise' buffers.
-        np.take(self._hw_scratch, self._hw_index, out=out, mode='clip')
+        self._hw_scratch.take(self._hw_index, out=out, mode='clip')
         np.multiply(out, self._sign, out=out)
 
     def _previous_action(self) -> None:
         """Proprio 37:49: the raw action recorded since the last build (0 after a reset)."""
-        np.copyto(self._p_act, self._last_action)
+        self._p_act[...] = self._last_action
 
     def _foot_contacts(self, contacts: np.ndarray | None) -> None:
         """Proprio 49:53: contact now OR at the previous build, minus 0.5 (FL, FR, RL, RR)."""
         if contacts is not None:
-            np.copyto(self._feet_scratch, contacts)
-            np.take(self._feet_scratch, self._foot_index, out=self._policy_feet, mode='clip')
+            self._feet_scratch[...] = contacts
+            self._feet_scratch.take(self._foot_index, out=self._policy_feet, mode='clip')
             np.greater(self._policy_feet, self._k_contact, out=self._contact_flags)
-            np.copyto(self._contact_now, self._contact_flags)
+            self._contact_now[...] = self._contact_flags
         else:
             self._substitute(SOURCE_FOOT_CONTACTS, 'assume_stance: every foot in contact')
             self._contact_now.fill(1.0)
         np.maximum(self._contact_now, self._contact_prev, out=self._p_contact)
         np.subtract(self._p_contact, self._k_half, out=self._p_contact)
-        np.copyto(self._contact_prev, self._contact_now)
+        self._contact_prev[...] = self._contact_now
 
     def _height_scan(self, scan: np.ndarray | None, refresh: bool) -> None:
         """Scan: clip(h - 0.3, -1, 1) per grid point, read on refresh steps, held between."""
@@ -451,9 +453,9 @@ class ObservationBuilder:
 
     def _join(self) -> None:
         """Copy the blocks and the history into the output once, then clip it."""
-        np.copyto(self._out_proprio, self._proprio)
-        np.copyto(self._out_scan, self._scan)
-        np.copyto(self._out_priv_explicit, self._priv_explicit)
+        self._out_proprio[...] = self._proprio
+        self._out_scan[...] = self._scan
+        self._out_priv_explicit[...] = self._priv_explicit
         self._out_priv_latent.fill(0.0)
         self._history.write()
         np.maximum(self._obs, self._k_obs_low, out=self._obs)

@@ -33,8 +33,9 @@ import numpy as np
 import numpy.typing as npt
 
 from krabby_parkour_ros.contract import FILL_RULE_EXTREME_PARKOUR, PolicyContract
+from krabby_parkour_ros.finite import all_finite
 from krabby_parkour_ros.hal.messages import HalObservation, JOINT_COUNT
-from krabby_parkour_ros.mapping.checks import FiniteCheck, non_finite_indices
+from krabby_parkour_ros.mapping.checks import non_finite_indices
 from krabby_parkour_ros.mapping.observation_config import (
     MissingInputError,
     ObservationConfig,
@@ -127,7 +128,6 @@ class InputCheck:
         self._config = config
         self._foot_count = foot_count
         self._scan_size = scan_size
-        self._finite = FiniteCheck()
 
     def __call__(
         self, observation: HalObservation, refresh: bool, previous_timestamp_ns: int | None
@@ -201,7 +201,7 @@ class InputCheck:
         array = value if isinstance(value, np.ndarray) else np.asarray(value, np.float64)
         if array.shape != (length,):
             raise ObservationInputError(field, f'shape ({length},)', f'shape {array.shape}')
-        if not self._finite(array):
+        if not all_finite(array):
             raise ObservationInputError(
                 field, 'finite values', f'non-finite values at indices {non_finite_indices(array)}'
             )

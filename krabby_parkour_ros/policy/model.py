@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as functional
 
 from krabby_parkour_ros.contract import PolicyContract
+from krabby_parkour_ros.finite import all_finite
 from krabby_parkour_ros.policy.backends import (
     BACKENDS,
     onnx_bytes_of,
@@ -498,7 +499,7 @@ class ParkourPolicyModel:
         if observation.shape != (self._obs_dim,):
             return f'observation shape {observation.shape}, expected ({int(self._obs_dim)},)'
         np.copyto(self._input_numpy[0], observation, casting='same_kind')
-        if not np.isfinite(self._input_numpy).all():
+        if not all_finite(self._input_numpy):
             index = int(np.flatnonzero(~np.isfinite(self._input_numpy[0]))[0])
             return (
                 f'observation[{int(index)}] ({self._block_of(index)}) is'
@@ -559,7 +560,7 @@ class ParkourPolicyModel:
             done = time.perf_counter()
         except Exception as exc:  # noqa: B902 - the runtime must never raise into the loop
             return self._fail(f'{type(exc).__name__}: {exc}', start, time.perf_counter())
-        if action.shape != (self._action_dim,) or not np.isfinite(action).all():
+        if action.shape != (self._action_dim,) or not all_finite(action):
             return self._fail(
                 f'policy output is not {int(self._action_dim)} finite values: {action.tolist()}',
                 start,

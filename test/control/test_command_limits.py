@@ -244,3 +244,64 @@ def test_float32_limits_are_rounded_inwards() -> None:
     assert np.all(out.astype(np.float64) <= 0.94248)
     out = guard.enforce(np.full(18, -5.0))
     assert np.all(out.astype(np.float64) >= -0.94248)
+
+
+def _reference_enforce(values: np.ndarray, low32: np.ndarray, high32: np.ndarray):
+    """Return what the guard must do, written plainly: cast, refuse non-finite, clip, count."""
+    with np.errstate(over='ignore', invalid='ignore'):
+        cast = values.astype(np.float32)
+    if not np.isfinite(cast).all():
+        return None, None
+    clipped = np.clip(cast, low32, high32)
+    return clipped, clipped != cast
+
+
+def test_the_wire_guard_matches_a_plain_reference_on_edge_values() -> None:
+    names = [f'j{i}' for i in range(18)]
+    lower = np.linspace(-2.0, -0.1, 18)
+    lower[3] = 0.0  # a limit at zero: -0.0 and 0.0 are the same value
+    upper = lower + 1.5
+    guard = CommandGuard(CommandLimits(lower, upper, names))
+    low32, high32 = guard._low32, guard._high32
+    largest_finite = np.nextafter(2.0**128 - 2.0**103, 0.0)  # casts to float32 max
+    edges = [
+        np.nan,
+        np.inf,
+        -np.inf,
+        1e39,
+        -1e39,
+        2.0**128 - 2.0**103,
+        -(2.0**128 - 2.0**103),
+        largest_finite,
+        -largest_finite,
+        -0.0,
+        0.0,
+        5.0,
+        -5.0,
+        1e-45,
+    ]
+    rng = np.random.default_rng(16)
+    counts = np.zeros(18, np.int64)
+    refused = clamped_commands = 0
+    for trial in range(400):
+        values = rng.uniform(lower - 0.5, upper + 0.5)
+        if trial % 2:
+            values = np.clip(values, lower, upper)  # mostly inside: the common case
+        for _ in range(trial % 3):
+            values[rng.integers(18)] = edges[rng.integers(len(edges))]
+        expected, changed = _reference_enforce(values, low32, high32)
+        if expected is None:
+            refused += 1
+            with pytest.raises(CommandError, match='non-finite'):
+                guard.enforce(values)
+            continue
+        out = guard.enforce(values)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out, expected)
+        counts += changed
+        clamped_commands += bool(changed.any())
+    stats = guard.stats()
+    assert refused > 20 and clamped_commands > 20
+    assert stats['wire_refused_commands'] == refused
+    assert stats['wire_clamped_commands'] == clamped_commands
+    assert guard.clamp_counts() == {names[i]: int(n) for i, n in enumerate(counts) if n}
