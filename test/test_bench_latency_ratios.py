@@ -1,0 +1,82 @@
+# Copyright 2026 Krabby parkour maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The latency benchmark's ratios on synthetic floors: targets, design floor, out of reach."""
+
+import importlib.util
+from pathlib import Path
+import sys
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope='module')
+def bench() -> ModuleType:
+    # The script imports its neighbour ``common`` as it does when run.
+    benchmarks = str(REPO / 'benchmarks')
+    if benchmarks not in sys.path:
+        sys.path.append(benchmarks)
+    spec = importlib.util.spec_from_file_location(
+        'bench_latency', REPO / 'benchmarks' / 'bench_latency.py'
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _floors(design_p50: float) -> dict:
+    return {
+        'inference': {'at_100hz_us': {'p50': 400.0, 'p99': 700.0}},
+        'transport_inproc_58x87': {'round_trip_us': {'p50': 250.0, 'p99': 500.0}},
+        'design_inproc_58x87': {
+            'warmed_inference_us': {'p50': design_p50, 'p99': 1500.0},
+            'cold_inference_us': {'p50': design_p50 + 250.0, 'p99': 1800.0},
+        },
+    }
+
+
+def _case(p50: float, p99: float) -> dict:
+    return {
+        'transport': 'inproc',
+        'image': [58, 87],
+        'warm_up_lead_s': 0.0004,
+        'latency_us': {'p50': p50, 'p99': p99},
+    }
+
+
+def test_ratios_against_the_floors_and_the_design_floor(bench: ModuleType) -> None:
+    ratios = bench.case_ratios(_case(780.0, 1700.0), _floors(786.0))
+    assert ratios['floor_p50_us'] == 650.0 and ratios['floor_p99_us'] == 1200.0
+    assert ratios['p50_vs_floor'] == pytest.approx(1.2)
+    assert ratios['p99_vs_floor'] == pytest.approx(1700.0 / 1200.0)
+    assert ratios['met'] == {'p50_vs_floor': False, 'p99_vs_floor': True}
+    # The warmed-inference design floor (the case warms), against the target's floors.
+    assert ratios['design_floor_p50_vs_floor'] == pytest.approx(786.0 / 650.0)
+    assert ratios['design_floor_p99_vs_floor'] == pytest.approx(1500.0 / 1200.0)
+    assert bench.out_of_reach(ratios) == ['p50_vs_floor']
+    assert 'beyond p50_vs_floor before any scheduling' in bench.ratio_table({'c': ratios})
+
+
+def test_a_design_floor_inside_the_target_is_not_out_of_reach(bench: ModuleType) -> None:
+    ratios = bench.case_ratios(_case(700.0, 1100.0), _floors(700.0))
+    assert ratios['design_floor_p50_vs_floor'] == pytest.approx(700.0 / 650.0)
+    assert bench.out_of_reach(ratios) == []
+    assert 'before any scheduling' not in bench.ratio_table({'c': ratios})
+    cold = dict(_case(700.0, 1100.0), warm_up_lead_s=0.0)
+    # Without the warm-up the cold-inference design floor applies: 950 / 650 > 1.15.
+    assert bench.out_of_reach(bench.case_ratios(cold, _floors(700.0))) == ['p50_vs_floor']
