@@ -14,29 +14,16 @@
 
 """The latency benchmark's ratios on synthetic floors: targets, design floor, out of reach."""
 
-import importlib.util
-from pathlib import Path
-import sys
 from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from .support.benchmarks import load_benchmark
 
 
 @pytest.fixture(scope='module')
 def bench() -> ModuleType:
-    # The script imports its neighbour ``common`` as it does when run.
-    benchmarks = str(REPO / 'benchmarks')
-    if benchmarks not in sys.path:
-        sys.path.append(benchmarks)
-    spec = importlib.util.spec_from_file_location(
-        'bench_latency', REPO / 'benchmarks' / 'bench_latency.py'
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark('bench_latency')
 
 
 def _floors(design_p50: float) -> dict:

@@ -23,10 +23,8 @@ teacher); slow.
 """
 
 from collections.abc import Iterator
-import importlib.util
 import math
 from pathlib import Path
-import sys
 import threading
 from types import ModuleType
 
@@ -39,6 +37,8 @@ import zmq
 from krabby_parkour_ros.hal.codec import decode_observation, encode_command
 from krabby_parkour_ros.hal.messages import HalObservation
 from krabby_parkour_ros.sim.hal_server import SimHal, SimHalConfig
+
+from ..support.benchmarks import load_benchmark
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO / '..' / 'shared'
@@ -53,25 +53,9 @@ pytestmark = [
 ]
 
 
-def _load_check() -> ModuleType:
-    # The script imports its neighbour ``common`` as it does when run (its
-    # folder first on sys.path).
-    benchmarks = str(REPO / 'benchmarks')
-    if benchmarks not in sys.path:
-        sys.path.append(benchmarks)
-    spec = importlib.util.spec_from_file_location(
-        'sim_teacher_check', REPO / 'benchmarks' / 'sim_teacher_check.py'
-    )
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses resolve their module through sys.modules while executing.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def check() -> ModuleType:
-    return _load_check()
+    return load_benchmark('sim_teacher_check')
 
 
 @pytest.fixture(scope='module')
