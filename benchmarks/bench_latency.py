@@ -852,7 +852,8 @@ def run_node_case(seconds: float, realtime_priority: int = 0) -> dict[str, Any]:
         '-p',
         f'realtime_priority:={int(realtime_priority)}',
     ]
-    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 50))
+    # 1..101: higher domains' DDS ports fall into Linux's ephemeral port range.
+    env = dict(os.environ, ROS_DOMAIN_ID=str(1 + os.getpid() % 101))
     process = subprocess.Popen(
         command,
         cwd=str(REPO),
