@@ -1005,7 +1005,6 @@ def plot(results: dict[str, Any], path: Path) -> None:
     left.set_xlabel('observation published -> command received at the HAL (ms; last bin: >= 5)')
     left.set_ylabel('observations (log)')
     left.set_title('Latency at 100 Hz, shipped teacher')
-    left.legend(fontsize=8)
     floors = results.get('floors') or {}
     if floors:
         inference = floors['inference']['at_100hz_us']['p50']
@@ -1017,6 +1016,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             linewidth=1,
             label='floor: raw inproc round trip + bare inference (p50)',
         )
+    if left.get_legend_handles_labels()[0]:
         left.legend(fontsize=8)
     names = [n for n, c in results['cases'].items() if c['budget'].get('policy_ticks')]
     bottom = np.zeros(len(names))

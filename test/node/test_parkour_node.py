@@ -316,11 +316,11 @@ def test_change_state_service_from_another_node(ros_context, spin, hal):
         return wait_for(lambda: state() == target, 60.0)
 
     assert state() == 'unconfigured'
-    assert transition(Transition.TRANSITION_CONFIGURE, 'inactive')
-    assert transition(Transition.TRANSITION_ACTIVATE, 'active')
+    assert transition(Transition.TRANSITION_CONFIGURE, 'inactive'), listener.unavailable
+    assert transition(Transition.TRANSITION_ACTIVATE, 'active'), listener.unavailable
     assert hal.wait_commands(20)
-    assert transition(Transition.TRANSITION_DEACTIVATE, 'inactive')
-    assert transition(Transition.TRANSITION_CLEANUP, 'unconfigured')
+    assert transition(Transition.TRANSITION_DEACTIVATE, 'inactive'), listener.unavailable
+    assert transition(Transition.TRANSITION_CLEANUP, 'unconfigured'), listener.unavailable
     spin.retire(listener.node)
     spin.retire(node)
 
