@@ -131,6 +131,10 @@ TARGETS = {
     'lateness_max_vs_bare': (2.0, 'max tick lateness / bare thread max'),
     'late_ticks_over_bare': (2.0, 'late ticks (> 2 ms) - bare thread late wake-ups'),
 }
+#: Target -> the design floor's ratio to that target's floors. Only the median:
+#: medians of the floors nearly add up, while the p99 of the Monte Carlo sum of
+#: independent paced samples overstates the tail of correlated stages.
+DESIGN_BOUNDS = {'p50_vs_floor': 'design_floor_p50_vs_floor'}
 
 
 def _endpoints(transport: str) -> tuple[str, str]:
@@ -1111,12 +1115,6 @@ def lateness_line(name: str, case: dict[str, Any]) -> str:
             f' max {causes["own_lateness_us"]["max"]:.0f} us)'
         )
     return line
-
-
-#: Target -> the design floor's ratio to that target's floors. Only the median:
-#: medians of the floors nearly add up, while the p99 of the Monte Carlo sum of
-#: independent paced samples overstates the tail of correlated stages.
-DESIGN_BOUNDS = {'p50_vs_floor': 'design_floor_p50_vs_floor'}
 
 
 def out_of_reach(values: dict[str, Any]) -> list[str]:

@@ -45,10 +45,8 @@ from krabby_parkour_ros.hal.messages import JOINT_COUNT
 #: Float64 magnitudes below this cast to a finite float32; from it up, to inf
 #: (halfway between the largest float32 and 2**128 rounds to even: up).
 _CASTS_FINITE = 2.0**128 - 2.0**103
-# The ufuncs themselves: np.clip, np.all and ndarray.min go through Python wrappers,
-# each costing tens of microseconds on the cold caches of a 100 Hz tick.
-_minimum = np.minimum
-_maximum = np.maximum
+# The ufunc reductions themselves: np.clip, np.all and ndarray.min go through Python
+# wrappers, each costing tens of microseconds on the cold caches of a 100 Hz tick.
 _smallest = np.minimum.reduce
 _largest = np.maximum.reduce
 
@@ -166,7 +164,7 @@ class CommandGuard:
         command = values.astype(np.float32)
         if self._limits is None:
             return command
-        clamped = _minimum(_maximum(command, self._low32), self._high32)
+        clamped = np.minimum(np.maximum(command, self._low32), self._high32)
         # Identical bytes: nothing was clamped (the common case, decided without a ufunc).
         if clamped.tobytes() != command.tobytes():
             changed = clamped != command

@@ -75,6 +75,7 @@ from test.hardening.harness import (  # noqa: E402
     TickLog,
     wait_for,
 )
+from test.node.node_process import domain_id  # noqa: E402
 from test.support import malformed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -569,7 +570,7 @@ def drill_node(pause_s: float = 0.35, outage_s: float = 1.0) -> dict[str, Any]:
     Modes come from ``~/mode`` (published every diagnostics period, 0.1 s);
     recovery times from the commands the HAL receives.
     """
-    domain = int(os.environ.get('ROS_DOMAIN_ID', '0') or 0) or 1 + os.getpid() % 101
+    domain = domain_id()
     hal = ScriptedHal(template=ObservationTemplate(16, 24)).start()
     watcher = _ModeWatcher(domain)
     timings = ['-p', 'diagnostics_period:=0.1'] + [
