@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 import json
 import logging
@@ -55,6 +56,8 @@ _LOG = logging.getLogger(__name__)
 _SENTINEL = 1_111_111_111_111_111_111
 #: Observations whose publish time is remembered for latency measurement.
 _PUBLISH_MEMORY = 4096
+#: How long the loop sleeps while another thread waits for its lock (kill, restart).
+_WAITER_TURN_S = 0.0002
 
 
 def standing_pose() -> np.ndarray:
@@ -225,7 +228,14 @@ class ScriptedHal:
             observation_endpoint=self.server.bound_observation_endpoint,
             command_endpoint=self.server.bound_command_endpoint,
         )
+        # The loop holds _lock while it publishes and while it waits for
+        # commands (most of every period) and takes it again at once:
+        # CPython's lock is not fair, so another thread blocked on it could
+        # wait for seconds (kill() took 250 ms, inject() up to 4.4 s). A
+        # caller announces itself in _waiters and the loop lets it in.
         self._lock = threading.Lock()
+        self._waiters = 0
+        self._waiters_lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread: threading.Thread | None = None
@@ -321,19 +331,36 @@ class ScriptedHal:
 
     def inject(self, frames: Sequence[bytes]) -> None:
         """Publish these raw frames right after the next good observation."""
-        with self._lock:
-            self._inject.append(list(frames))
+        # deque.append and popleft are atomic: no lock to wait for.
+        self._inject.append(list(frames))
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the loop's lock from another thread, without starving behind the loop."""
+        with self._waiters_lock:
+            self._waiters += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            with self._waiters_lock:
+                self._waiters -= 1
+
+    def _let_waiters_in(self) -> None:
+        """Before the loop takes its lock again, wait while another thread wants it."""
+        while self._waiters and not self._stop.is_set():
+            time.sleep(_WAITER_TURN_S)
 
     def kill(self) -> None:
         """Close the server sockets as a crashing HAL process would (thread keeps running)."""
-        with self._lock:
+        with self._exclusive():
             for reason, count in self.server.rejections.items():
                 self.command_rejections[reason] = self.command_rejections.get(reason, 0) + count
             self.server.close()
 
     def restart(self, attempts: int = 50) -> None:
         """Bind a fresh server on the same endpoints (retrying while the port is busy)."""
-        with self._lock:
+        with self._exclusive():
             for _ in range(attempts):
                 server = HalServer(self._server_config, context=self.context)
                 try:
@@ -406,6 +433,7 @@ class ScriptedHal:
         next_ns = time.monotonic_ns()
         try:
             while not self._stop.is_set():
+                self._let_waiters_in()
                 with self._lock:
                     bound = self.server.bound
                     if bound and not self._paused.is_set():
@@ -415,6 +443,7 @@ class ScriptedHal:
                 if now > next_ns + self.period_ns:
                     self.late_publishes += 1
                     next_ns = now
+                self._let_waiters_in()
                 with self._lock:
                     # kill() may have closed the server since the publish.
                     bound = self.server.bound
