@@ -228,11 +228,8 @@ class ScriptedHal:
             observation_endpoint=self.server.bound_observation_endpoint,
             command_endpoint=self.server.bound_command_endpoint,
         )
-        # The loop holds _lock while it publishes and while it waits for
-        # commands (most of every period) and takes it again at once:
-        # CPython's lock is not fair, so another thread blocked on it could
-        # wait for seconds (kill() took 250 ms, inject() up to 4.4 s). A
-        # caller announces itself in _waiters and the loop lets it in.
+        # The loop holds _lock for most of every period and CPython's lock is not
+        # fair: another thread announces itself in _waiters and the loop lets it in.
         self._lock = threading.Lock()
         self._waiters = 0
         self._waiters_lock = threading.Lock()
@@ -331,8 +328,7 @@ class ScriptedHal:
 
     def inject(self, frames: Sequence[bytes]) -> None:
         """Publish these raw frames right after the next good observation."""
-        # deque.append and popleft are atomic: no lock to wait for.
-        self._inject.append(list(frames))
+        self._inject.append(list(frames))  # atomic, as popleft: no lock to wait for
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
