@@ -27,14 +27,7 @@ import time
 
 from krabby_parkour_ros.hal.scripted_hal import ScriptedHal
 
-
-def _wait_for(predicate, timeout_s: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
+from ..support.waiting import wait_for
 
 
 def test_inject_does_not_take_the_loop_lock() -> None:
@@ -47,7 +40,7 @@ def test_inject_does_not_take_the_loop_lock() -> None:
             assert not worker.is_alive(), 'inject waited for the loop lock'
         hal.start()
         # The injected message goes out right after the next good observation.
-        assert _wait_for(lambda: hal.injected_count == 1)
+        assert wait_for(lambda: hal.injected_count == 1, 5.0)
     finally:
         hal.close()
 
@@ -65,7 +58,7 @@ def test_the_loop_lets_a_waiting_thread_in_before_it_takes_the_lock_again() -> N
 
         worker = threading.Thread(target=other)
         worker.start()
-        assert _wait_for(lambda: hal._waiters == 1)
+        assert wait_for(lambda: hal._waiters == 1, 5.0)
         hal._lock.release()
         hal._let_waiters_in()  # what the loop does before each acquisition
         with hal._lock:
@@ -79,10 +72,10 @@ def test_the_loop_lets_a_waiting_thread_in_before_it_takes_the_lock_again() -> N
 
 def test_kill_and_restart_get_in_while_the_loop_runs() -> None:
     with ScriptedHal() as hal:
-        assert _wait_for(lambda: len(hal.publish_log) > 5)
+        assert wait_for(lambda: len(hal.publish_log) > 5, 5.0)
         hal.kill()
         assert not hal.server.bound
         hal.restart()
         assert hal.server.bound and hal.restarts == 1
         published = len(hal.publish_log)
-        assert _wait_for(lambda: len(hal.publish_log) > published + 5)
+        assert wait_for(lambda: len(hal.publish_log) > published + 5, 5.0)
