@@ -50,7 +50,11 @@ the command answering it being received and decoded, both on
    the hand-off), ``p50_vs_all_floors``; and the design floor's own
    ratio to the p50 target's floors, ``design_floor_p50_vs_floor`` (a
    black tick in the PNG): above 1.15 the controller's paced work alone
-   stops the p50 target, before any scheduling or hand-off.
+   stops the p50 target, before any scheduling or hand-off. Likewise for
+   CPU, ``design_floor_cpu_fraction``: the paced work, inference, the
+   controller's end of the round trip and the warm-up's least cost at
+   100 Hz, against which the case's CPU (split by thread,
+   ``cpu_by_thread``) is ``cpu_vs_design_floor``.
 4. Rate ramp (``--ramp-seconds`` per rate, off in ``--quick``).
 5. Long run (``--long-seconds``; ``--soak SECONDS`` runs only this, default
    600): 100 Hz, one core busy, bare-thread probe alongside.
@@ -105,6 +109,7 @@ import krabby_parkour_ros.control.runtime as runtime_module
 from krabby_parkour_ros.control.stats import RollingSamples
 from krabby_parkour_ros.control.step import ControlMode
 from krabby_parkour_ros.hal.codec import encode_command
+from krabby_parkour_ros.hal.receiver import THREAD_NAME as RECEIVER_THREAD_NAME
 from krabby_parkour_ros.hal.scripted_hal import ObservationTemplate, ScriptedHal
 from krabby_parkour_ros.policy.model import ModelIO, ParkourPolicyModel
 
@@ -131,10 +136,14 @@ TARGETS = {
     'lateness_max_vs_bare': (2.0, 'max tick lateness / bare thread max'),
     'late_ticks_over_bare': (2.0, 'late ticks (> 2 ms) - bare thread late wake-ups'),
 }
-#: Target -> the design floor's ratio to that target's floors. Only the median:
+#: Target -> the design floor's value for that target (its ratio to the target's
+#: floors; for CPU, its fraction of a core). Only the median for latency:
 #: medians of the floors nearly add up, while the p99 of the Monte Carlo sum of
 #: independent paced samples overstates the tail of correlated stages.
-DESIGN_BOUNDS = {'p50_vs_floor': 'design_floor_p50_vs_floor'}
+DESIGN_BOUNDS = {
+    'p50_vs_floor': 'design_floor_p50_vs_floor',
+    'cpu_fraction': 'design_floor_cpu_fraction',
+}
 
 
 def _endpoints(transport: str) -> tuple[str, str]:
@@ -306,6 +315,14 @@ def _cpu_threads(hal: Any) -> list[threading.Thread]:
     return others
 
 
+def _controller_threads(client: ParkourInferenceClient) -> dict[str, ThreadCpu]:
+    """Return the CPU clocks of the controller's control and HAL receiver threads."""
+    loop = client._loop
+    control = getattr(loop, '_thread', None) if loop is not None else None
+    receivers = [t for t in threading.enumerate() if t.name == RECEIVER_THREAD_NAME]
+    return {'control': ThreadCpu([control] if control else []), 'receiver': ThreadCpu(receivers)}
+
+
 def run_case(
     transport: str,
     seconds: float,
@@ -385,6 +402,8 @@ def run_case(
         if bare_probe:
             bare = BareThreadProbe(seconds, realtime_priority=realtime_priority)
         others = ThreadCpu(_cpu_threads(hal))
+        own = _controller_threads(client)
+        own_before = {name: clock.seconds() for name, clock in own.items()}
         others_before, process_before = others.seconds(), time.process_time()
         since = time.monotonic_ns()
         time.sleep(seconds)
@@ -392,6 +411,9 @@ def run_case(
         late_ticks_at = list(recorder.late)
         elapsed = (time.monotonic_ns() - since) / 1e9
         cpu = (time.process_time() - process_before) - (others.seconds() - others_before)
+        cpu_by_thread = {
+            name: (clock.seconds() - own_before[name]) / elapsed for name, clock in own.items()
+        }
         stats = client.stats()
         ticks = runtime.step.counters['ticks'] - ticks_before
         late = driver.late_ticks - late_before
@@ -449,6 +471,8 @@ def run_case(
             late_ticks_at, bare_result['late_wakeups'] if bare_result else [], stalls
         ),
         'cpu_fraction': cpu / elapsed,
+        # The warm-up runs in the control thread (its share: warm_up_cpu_fraction).
+        'cpu_by_thread': cpu_by_thread,
         'warm_ups': warm_ups,
         'warm_up_cpu_fraction': warm_cpu / elapsed,
         'warm_up_cpu_us_each': 1e6 * warm_cpu / warm_ups if warm_ups else 0.0,
@@ -643,6 +667,8 @@ def transport_floor(
                 pull.recv_multipart()
                 break
         next_t = time.monotonic()
+        responder_cpu = ThreadCpu([thread])
+        responder_start = responder_cpu.seconds()
         cpu_start, wall_start = time.process_time(), time.monotonic()
         for _ in range(count):
             next_t += period_s
@@ -654,7 +680,9 @@ def transport_floor(
                 samples.append(time.monotonic_ns() - start)
             else:
                 lost += 1
-        cpu_fraction = (time.process_time() - cpu_start) / (time.monotonic() - wall_start)
+        wall = time.monotonic() - wall_start
+        cpu_fraction = (time.process_time() - cpu_start) / wall
+        controller_end = (responder_cpu.seconds() - responder_start) / wall
     finally:
         stop.set()
         thread.join(2.0)
@@ -665,6 +693,9 @@ def transport_floor(
         'round_trip_us': percentiles(samples, 1e-3),
         # Both ends, their I/O threads included: what moving the bytes costs.
         'cpu_fraction_both_ends': cpu_fraction,
+        # The responder's thread alone (receive the observation, send the
+        # reply): the controller's end, ZeroMQ's I/O threads not counted.
+        'cpu_fraction_controller_end': controller_end,
         'lost': lost,
         'message_bytes': sum(len(f) for f in frames),
         SAMPLES: {'round_trip': np.asarray(samples) * 1e-3},
@@ -911,6 +942,12 @@ def _process_cpu_s(pid: int) -> float:
 # -- ratios -------------------------------------------------------------------------
 
 
+def design_of(case: dict[str, Any], floors: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the design floor of a case's transport and image (None when not measured)."""
+    image = case.get('image', [58, 87])
+    return (floors or {}).get(f'design_{case.get("transport", "")}_{image[0]}x{image[1]}')
+
+
 def case_ratios(
     case: dict[str, Any], floors: dict[str, Any], reference: dict[str, Any] | None = None
 ) -> dict[str, float]:
@@ -931,6 +968,18 @@ def case_ratios(
             out['cpu_without_warm_up_vs_design_floor'] = ratio(
                 without_warm_up, design_cpu['cpu_fraction_at_100hz']
             )
+            design_transport = design_of(case, floors)
+            if design_transport is not None and 'cpu_fraction_at_100hz' in design_transport:
+                # As the case runs: the controller's end of its transport, and
+                # the warm-up's least cost when it warms.
+                out['design_floor_cpu_fraction'] = design_transport['cpu_fraction_at_100hz'] + (
+                    design_cpu.get('warm_up_cpu_fraction_at_100hz', 0.0)
+                    if case.get('warm_up_lead_s')
+                    else 0.0
+                )
+                out['cpu_vs_design_floor'] = ratio(
+                    case['cpu_fraction'], out['design_floor_cpu_fraction']
+                )
     bare = case.get('bare_thread_lateness_us')
     if bare:
         out['lateness_max_vs_bare'] = ratio(case['tick_lateness_us']['max'], bare['max'])
@@ -946,7 +995,7 @@ def case_ratios(
         out['p99_vs_floor'] = ratio(lat['p99'], inference['p99'] + trip['p99'])
         out['floor_p50_us'] = inference['p50'] + trip['p50']
         out['floor_p99_us'] = inference['p99'] + trip['p99']
-        design = floors.get('design_' + key.removeprefix('transport_'))
+        design = design_of(case, floors)
         if design is not None:
             # The controller warms its inference (unless the case turns it off).
             name = 'warmed' if case.get('warm_up_lead_s') else 'cold'
@@ -1094,6 +1143,13 @@ def summary_line(name: str, case: dict[str, Any]) -> str:
         extra.append(f'late ticks {case["late_ticks"]}')
     if 'cpu_fraction' in case:
         extra.append(f'cpu {100 * case["cpu_fraction"]:.1f} %')
+        threads = case.get('cpu_by_thread')
+        if threads:
+            extra.append(
+                f'(control {100 * threads["control"]:.1f}, of which warm-up'
+                f' {100 * case.get("warm_up_cpu_fraction", 0.0):.1f};'
+                f' receiver {100 * threads["receiver"]:.1f})'
+            )
     return summary(name, case['latency_us'], extra='  '.join(extra))
 
 
@@ -1151,7 +1207,13 @@ def ratio_table(ratios: dict[str, dict[str, float]]) -> str:
         every = values.get('p50_vs_all_floors')
         if every is not None and every == every:
             cells.append(f'p50 / all floors (not a target) {every:.2f}')
-        if 'cpu_without_warm_up_vs_design_floor' in values:
+        if 'cpu_vs_design_floor' in values:
+            cells.append(
+                'CPU vs design CPU floor'
+                f' {100 * values["design_floor_cpu_fraction"]:.1f} % (not a target)'
+                f' {values["cpu_vs_design_floor"]:.2f}'
+            )
+        elif 'cpu_without_warm_up_vs_design_floor' in values:
             cells.append(
                 'CPU without warm-up vs design CPU floor'
                 f' {100 * values["cpu_design_floor"]:.1f} % (not a target)'
@@ -1168,8 +1230,9 @@ def ratio_table(ratios: dict[str, dict[str, float]]) -> str:
                 'design floor alone vs floors p50 / p99'
                 f' {values["design_floor_p50_vs_floor"]:.2f} /'
                 f' {values["design_floor_p99_vs_floor"]:.2f}'
-                + (f' (beyond {", ".join(reach)} before any scheduling)' if reach else '')
             )
+        if reach:
+            cells.append(f'design floor alone beyond {", ".join(reach)} before any scheduling')
         lines.append(f'{case}: ' + ', '.join(cells))
     return '\n'.join(lines)
 
@@ -1308,14 +1371,20 @@ def design_floors(
     # more when it was descheduled). A lower bound for the CPU target.
     per_policy_tick = float(np.mean(inference['cold']) + np.mean(work['work']))
     per_repeat_tick = float(np.mean(work['decode']) + np.mean(work['encode']))
+    # The warm-up's spare inference runs cold and warms the real one: with it
+    # a policy tick costs at least one more warmed inference (its spare
+    # decode, cold, is no more than what it saves the real decode, which
+    # this floor already counts cold).
+    warm_up_tick = float(np.mean(inference['warmed']))
     out: dict[str, Any] = {
         'cpu_design': {
-            'cpu_fraction_at_100hz': (per_policy_tick + (decimation - 1) * per_repeat_tick)
-            * 1e-6
-            * 100.0
-            / decimation,
+            'cpu_fraction_at_100hz': _cpu_at_100hz(
+                per_policy_tick + (decimation - 1) * per_repeat_tick, decimation
+            ),
+            'warm_up_cpu_fraction_at_100hz': _cpu_at_100hz(warm_up_tick, decimation),
             'policy_tick_us': per_policy_tick,
             'repeat_tick_us': per_repeat_tick,
+            'warm_up_us': warm_up_tick,
             'decimation': decimation,
         }
     }
@@ -1325,12 +1394,22 @@ def design_floors(
         trip = pick(floor[SAMPLES]['round_trip'], draws)
         repeat = trip + work['decode'][rows] + work['encode'][rows]
         entry: dict[str, Any] = {'decimation': decimation, 'draws': draws}
+        if 'cpu_fraction_controller_end' in floor:
+            # The design CPU floor with the controller's end of this transport.
+            entry['cpu_fraction_at_100hz'] = (
+                out['cpu_design']['cpu_fraction_at_100hz'] + floor['cpu_fraction_controller_end']
+            )
         for name, infer in (('cold', inference['cold']), ('warmed', inference['warmed'])):
             total = repeat.copy()
             total[policy] = trip[policy] + work['work'][rows[policy]] + pick(infer, n_policy)
             entry[f'{name}_inference_us'] = percentiles(total)
         out['design_' + key.removeprefix('transport_')] = entry
     return out
+
+
+def _cpu_at_100hz(us_per_cycle: float, decimation: int) -> float:
+    """Return the fraction of a core of ``us_per_cycle`` every ``decimation`` ticks of 100 Hz."""
+    return us_per_cycle * 1e-6 * 100.0 / decimation
 
 
 def _run_ramp(args: argparse.Namespace, results: dict[str, Any]) -> None:
@@ -1367,7 +1446,8 @@ def _print_floors(floors: dict[str, Any]) -> None:
         print(summary(f'floor: round trip {key[10:]}', floors[key]['round_trip_us']))
         print(
             f'floor: round trip {key[10:]} CPU, both ends: '
-            f'{100 * floors[key]["cpu_fraction_both_ends"]:.1f} % of a core'
+            f'{100 * floors[key]["cpu_fraction_both_ends"]:.1f} % of a core; the controller'
+            f' end alone {100 * floors[key]["cpu_fraction_controller_end"]:.1f} %'
         )
     work = floors['controller_work']
     for key in ('decode', 'step', 'encode', 'work'):
@@ -1380,10 +1460,16 @@ def _print_floors(floors: dict[str, Any]) -> None:
             f'design CPU floor at 100 Hz (no warm-up, no transport): '
             f'{100 * design_cpu["cpu_fraction_at_100hz"]:.1f} % of a core '
             f'(policy tick {design_cpu["policy_tick_us"]:.0f} us, '
-            f'repeat tick {design_cpu["repeat_tick_us"]:.0f} us)'
+            f'repeat tick {design_cpu["repeat_tick_us"]:.0f} us); the warm-up adds at least'
+            f' {100 * design_cpu["warm_up_cpu_fraction_at_100hz"]:.1f} %'
         )
     for key, design in floors.items():
         if key.startswith('design_'):
+            if 'cpu_fraction_at_100hz' in design:
+                print(
+                    f'design CPU floor {key[7:]} (with its transport, no warm-up):'
+                    f' {100 * design["cpu_fraction_at_100hz"]:.1f} % of a core'
+                )
             for name in ('cold', 'warmed'):
                 print(
                     summary(
