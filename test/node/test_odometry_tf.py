@@ -25,6 +25,7 @@ transforms are computed here from the URDF's joints and each
 the axis; fixed: origin).
 """
 
+import copy
 import math
 import os
 import threading
@@ -38,7 +39,7 @@ import numpy as np
 import pytest
 import rclpy
 from rclpy.lifecycle import TransitionCallbackReturn
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data, QoSProfile
 from sensor_msgs.msg import JointState
 from tf2_msgs.msg import TFMessage
 
@@ -83,18 +84,30 @@ class StateLog(SimHooks):
         return observation
 
 
+def _every_message(qos: QoSProfile) -> QoSProfile:
+    """Return ``qos`` with a queue deep enough to keep every message of the run."""
+    # The node's depth (10 for joint_states and odom, 100 for /tf) would drop
+    # the oldest samples whenever this process's executor stalls for more
+    # than depth ticks, and the topics would then lose different stamps.
+    deep = copy.copy(qos)
+    deep.depth = 2000
+    return deep
+
+
 class Listener:
-    """Keeps /tf, odom and joint_states as they arrive."""
+    """Keeps /tf, odom and joint_states as they arrive (every message)."""
 
     def __init__(self, context) -> None:
         self.node = rclpy.create_node('odometry_listener', context=context)
         self.tf: list[TFMessage] = []
         self.odom: list[Odometry] = []
         self.joint_states: list[JointState] = []
-        self.node.create_subscription(TFMessage, '/tf', self.tf.append, TF_QOS)
-        self.node.create_subscription(Odometry, '/odom', self.odom.append, ODOM_QOS)
+        self.node.create_subscription(TFMessage, '/tf', self.tf.append, _every_message(TF_QOS))
         self.node.create_subscription(
-            JointState, '/joint_states', self.joint_states.append, JOINT_STATES_QOS
+            Odometry, '/odom', self.odom.append, _every_message(ODOM_QOS)
+        )
+        self.node.create_subscription(
+            JointState, '/joint_states', self.joint_states.append, _every_message(JOINT_STATES_QOS)
         )
 
     def transforms(self, parent: str, child: str) -> list:
@@ -227,7 +240,16 @@ def walk():
     node = make_node(ros_context, sim, stand_on_zero_command=False, publish_debug_topics=True)
     spin(node, listener.node)
     try:
-        assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+        assert node.trigger_configure() == SUCCESS
+        # Every message is compared by stamp across the three topics: start
+        # only when the listener is matched on each (volatile samples
+        # published before a match are not resent, so one topic matching
+        # later than another would miss the first ticks).
+        publishers = [node._joint_state_pub, *node._odometry.publishers]
+        assert wait_for(
+            lambda: all(p.get_subscription_count() > 0 for p in publishers), timeout=30.0
+        ), 'listener not matched on joint_states, odom and /tf'
+        assert node.trigger_activate() == SUCCESS
         sim.start()
         started = time.monotonic()
         assert wait_for(
