@@ -945,10 +945,15 @@ def _process_cpu_s(pid: int) -> float:
 # -- ratios -------------------------------------------------------------------------
 
 
+def _floor_name(case: dict[str, Any]) -> str:
+    """Return ``<transport>_<H>x<W>``, which names a case's transport and design floors."""
+    image = case.get('image', [58, 87])
+    return f'{case.get("transport", "")}_{image[0]}x{image[1]}'
+
+
 def design_of(case: dict[str, Any], floors: dict[str, Any]) -> dict[str, Any] | None:
     """Return the design floor of a case's transport and image (None when not measured)."""
-    image = case.get('image', [58, 87])
-    return (floors or {}).get(f'design_{case.get("transport", "")}_{image[0]}x{image[1]}')
+    return (floors or {}).get(f'design_{_floor_name(case)}')
 
 
 def case_ratios(
@@ -989,8 +994,7 @@ def case_ratios(
         out['late_ticks_over_bare'] = float(case['late_ticks'] - bare['late'])
     if reference is not None:
         out['recording_p99'] = ratio(case['latency_us']['p99'], reference['latency_us']['p99'])
-    transport = case.get('transport', '')
-    key = f'transport_{transport}_{case["image"][0]}x{case["image"][1]}'
+    key = f'transport_{_floor_name(case)}'
     if floors and key in floors and 'inference' in floors:
         inference, trip = floors['inference']['at_100hz_us'], floors[key]['round_trip_us']
         lat = case['latency_us']
